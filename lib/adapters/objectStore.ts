@@ -1,0 +1,31 @@
+/**
+ * Where a run's blobs live: an S3 bucket, or a directory in embedded mode. Shaped after S3's semantics
+ * (keys are '/'-separated strings, conditional create, ranged reads), so every stage behaves the same on both.
+ */
+export interface ObjectStore {
+  /** Reads a whole object. Throws NotFoundError when absent. */
+  get(key: string): Promise<Uint8Array>;
+  /** Reads bytes [start, end) of an object (end clipped to its size). Throws NotFoundError when absent. */
+  getRange(key: string, start: number, end: number): Promise<Uint8Array>;
+  /** Size and entity tag of an object, or undefined when absent. */
+  head(key: string): Promise<ObjectInfo | undefined>;
+  /** Writes (or overwrites) an object. */
+  put(key: string, body: Uint8Array | string): Promise<void>;
+  /**
+   * Creates an object only if no object has the key (S3 `If-None-Match: *`).
+   * Returns true when this call created it, false when it already existed.
+   */
+  putIfAbsent(key: string, body: Uint8Array | string): Promise<boolean>;
+  /** Keys under a prefix, in lexicographic order, with sizes and tags. */
+  list(prefix: string): Promise<ObjectInfo[]>;
+  /** Deletes an object; deleting an absent object is not an error. */
+  delete(key: string): Promise<void>;
+  /** A human-readable location for messages, e.g. `s3://bucket/key` or a file path. */
+  describe(key: string): string;
+}
+
+export interface ObjectInfo {
+  readonly key: string;
+  readonly size: number;
+  readonly etag: string;
+}

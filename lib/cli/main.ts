@@ -1,0 +1,61 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { METHODS } from '../pipeline/runOptions.ts';
+import { runCommand } from './runCommand.ts';
+
+/** Parses a numeric flag, failing with the flag's name instead of passing NaN on. */
+function number(flag: string) {
+  return (value: string): number => {
+    const parsed = Number(value);
+    if (value.trim() === '' || !Number.isFinite(parsed)) throw new InvalidArgumentError(`${flag} needs a number`);
+    return parsed;
+  };
+}
+
+function buildProgram(): Command {
+  const program = new Command('pseudolabel')
+    .description('Label large unlabelled corpora from a few labelled examples (semi-supervised learning).')
+    .exitOverride()
+    .showHelpAfterError();
+
+  program
+    .command('run')
+    .description('label every row of the input and write labels, report and rejected rows to --out')
+    .requiredOption('--input <path>', 'input file or directory (CSV, JSONL, Parquet)')
+    .requiredOption('--out <dir>', 'output directory')
+    .addOption(new Option('--method <method>', 'algorithm').choices(METHODS))
+    .addOption(new Option('--kernel <kernel>', 'graph kernel').choices(['knn', 'rbf']))
+    .option('--neighbors <k>', 'neighbors per point in the knn graph (default 10)', number('--neighbors'))
+    .option('--gamma <gamma>', 'rbf kernel width (default 20)', number('--gamma'))
+    .option('--alpha <alpha>', 'label spreading clamping factor in (0,1) (default 0.2)', number('--alpha'))
+    .option('--max-iter <n>', 'iterations (default: 30 spreading, 1000 propagation)', number('--max-iter'))
+    .option('--tol <tol>', 'convergence tolerance (default 1e-3)', number('--tol'))
+    .option('--threshold <p>', 'self-training confidence threshold (default 0.95)', number('--threshold'))
+    .option('--rounds <n>', 'self-training rounds (default 5)', number('--rounds'))
+    .option('--holdout <fraction>', 'fraction of given labels kept aside for evaluation (default 0)', number('--holdout'))
+    .option('--shards <n>', 'number of shards', number('--shards'))
+    .option('--workers <n>', 'worker threads (default: one per core)', number('--workers'))
+    .option('--seed <n>', 'random seed (default 0)', number('--seed'))
+    .addOption(new Option('--neighbors-mode <mode>', 'kNN search').choices(['exact', 'approx']))
+    .addOption(new Option('--format <format>', 'labels output format').choices(['csv', 'parquet']))
+    .option('--label-column <name>', 'label column name (default label)')
+    .option('--id-column <name>', 'id column name (default id)')
+    .option('--config <file>', 'JSON file with run options (flags override it)')
+    .action(async (flags) => {
+      process.exitCode = await runCommand(flags);
+    });
+
+  return program;
+}
+
+/** Entry point of the `pseudolabel` command; returns the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode;
+    process.stderr.write(`pseudolabel: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}

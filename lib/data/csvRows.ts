@@ -1,0 +1,289 @@
+import { InputFileError } from './errors.ts';
+import { labelFromText, parseFeatureText, textFeatureProblem } from './fieldValues.ts';
+import { isBlankLine, lineBatches, stripBom } from './lineBatches.ts';
+import {
+  type ColumnOptions,
+  DEFAULT_ID_COLUMN,
+  DEFAULT_LABEL_COLUMN,
+  type ParsedRow,
+  type RowReader,
+  type RowResult,
+} from './rowSource.ts';
+
+/**
+ * CSV rows, streamed. Dialect: comma-separated, `"` quotes with `""` for a quote inside, CRLF or LF line
+ * ends, optional UTF-8 BOM, blank lines skipped. One record is one physical line: a quoted field may hold
+ * commas and quotes but not a line break (such a row is refused, and so is its continuation line). This is
+ * what lets a byte range aligned to line starts be parsed on its own (see byteRanges.ts), and it keeps the
+ * damage of a stray quote to one row instead of the rest of the file.
+ */
+export interface CsvOptions extends ColumnOptions {
+  /** Column names, when the stream does not start with the header (a byte-range shard). */
+  readonly header?: readonly string[];
+  /** Line number of the stream's first line: 1 by default (the header), 2 when `header` is given. */
+  readonly firstLine?: number;
+  /** File name for error messages. */
+  readonly file?: string;
+}
+
+/** Where the id, label and feature columns are in a header. */
+export interface CsvLayout {
+  readonly header: readonly string[];
+  readonly idIndex: number;
+  readonly labelIndex: number;
+  readonly featureIndexes: readonly number[];
+  readonly featureNames: readonly string[];
+}
+
+/** An opened CSV stream: the layout from the header, then the data rows. */
+export interface CsvReader extends RowReader {
+  readonly layout: CsvLayout;
+}
+
+/** A field that cannot be split out of a line. */
+export interface CsvSplitError {
+  readonly field: number;
+  readonly problem: 'unterminated quote' | 'text after closing quote';
+}
+
+/**
+ * Splits one line into fields. Returns the fields, or where and why it failed. A quote is special only at
+ * the start of a field; elsewhere it is an ordinary character.
+ */
+export function splitCsvLine(line: string): string[] | CsvSplitError {
+  if (line.indexOf('"') === -1) return line.split(',');
+  const fields: string[] = [];
+  const n = line.length;
+  let i = 0;
+  for (;;) {
+    if (line.charCodeAt(i) === 34) {
+      let value = '';
+      let j = i + 1;
+      for (;;) {
+        const q = line.indexOf('"', j);
+        if (q === -1) return { field: fields.length, problem: 'unterminated quote' };
+        if (line.charCodeAt(q + 1) === 34) {
+          value += line.slice(j, q + 1);
+          j = q + 2;
+          continue;
+        }
+        value += line.slice(j, q);
+        i = q + 1;
+        break;
+      }
+      fields.push(value);
+      if (i === n) return fields;
+      if (line.charCodeAt(i) !== 44) return { field: fields.length - 1, problem: 'text after closing quote' };
+      i++;
+    } else {
+      const comma = line.indexOf(',', i);
+      if (comma === -1) {
+        fields.push(line.slice(i));
+        return fields;
+      }
+      fields.push(line.slice(i, comma));
+      i = comma + 1;
+    }
+    if (i === n) {
+      fields.push('');
+      return fields;
+    }
+  }
+}
+
+/**
+ * Parses the header line (line 1 of the file). Throws InputFileError for a blank line, binary data
+ * (control characters or invalid UTF-8), a malformed line, unnamed or duplicate columns.
+ */
+export function parseCsvHeader(line: string, file = '<stream>'): string[] {
+  const text = stripBom(line);
+  if (isBlankLine(text)) throw new InputFileError(file, 'no header row (line 1 is empty)');
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c < 32 && c !== 9) || c === 0x7f) {
+      throw new InputFileError(file, `binary data in the header (control character 0x${c.toString(16).padStart(2, '0')}); expected UTF-8 CSV text`);
+    }
+    if (c === 0xfffd) throw new InputFileError(file, 'the header is not valid UTF-8 text');
+  }
+  const fields = splitCsvLine(text);
+  if (!Array.isArray(fields)) throw new InputFileError(file, `malformed header: ${fields.problem} in column ${fields.field + 1}`);
+  const seen = new Set<string>();
+  for (let i = 0; i < fields.length; i++) {
+    const name = fields[i];
+    if (name.trim() === '') throw new InputFileError(file, `column ${i + 1} of the header has no name`);
+    if (seen.has(name)) throw new InputFileError(file, `duplicate column "${name}" in the header`);
+    seen.add(name);
+  }
+  return fields;
+}
+
+/** Assigns the header's columns: id, label, and every other column a feature. */
+export function csvLayout(header: readonly string[], options: ColumnOptions = {}, file = '<stream>'): CsvLayout {
+  const idColumn = options.idColumn ?? DEFAULT_ID_COLUMN;
+  const labelColumn = options.labelColumn ?? DEFAULT_LABEL_COLUMN;
+  if (idColumn === labelColumn) throw new RangeError(`the id and label columns must differ, both are "${idColumn}"`);
+  const featureIndexes: number[] = [];
+  const featureNames: string[] = [];
+  for (let i = 0; i < header.length; i++) {
+    if (header[i] === idColumn || header[i] === labelColumn) continue;
+    featureIndexes.push(i);
+    featureNames.push(header[i]);
+  }
+  if (featureIndexes.length === 0) {
+    throw new InputFileError(file, `no feature columns (columns: ${header.join(', ')})`);
+  }
+  return { header, idIndex: header.indexOf(idColumn), labelIndex: header.indexOf(labelColumn), featureIndexes, featureNames };
+}
+
+/**
+ * Opens a CSV stream: reads the header (unless `options.header` is given), then yields one result per
+ * non-blank data line. Throws InputFileError when the stream has no usable header.
+ */
+export async function openCsvRows(source: AsyncIterable<Uint8Array>, options: CsvOptions = {}): Promise<CsvReader> {
+  const file = options.file ?? '<stream>';
+  const batches = lineBatches(source, file);
+  let pending: string[] = [];
+  let pendingStart = 0;
+  let line = options.firstLine ?? (options.header ? 2 : 1);
+  let header = options.header;
+  if (!header) {
+    const first = await batches.next();
+    if (first.done) throw new InputFileError(file, 'empty file: no header row');
+    pending = first.value;
+    header = parseCsvHeader(pending[0], file);
+    pendingStart = 1;
+    line++;
+  }
+  const layout = csvLayout(header, options, file);
+  const parse = csvLineParser(layout);
+  async function* rows(): AsyncGenerator<RowResult> {
+    for (let i = pendingStart; i < pending.length; i++, line++) {
+      const result = parse(pending[i], line);
+      if (result) yield result;
+    }
+    pending = [];
+    for await (const batch of batches) {
+      for (let i = 0; i < batch.length; i++, line++) {
+        const result = parse(batch[i], line);
+        if (result) yield result;
+      }
+    }
+  }
+  return {
+    layout,
+    featureNames: layout.featureNames,
+    hasIdColumn: layout.idIndex >= 0,
+    hasLabelColumn: layout.labelIndex >= 0,
+    rows: rows(),
+  };
+}
+
+const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+const ID_ROLE = -1;
+const LABEL_ROLE = -2;
+
+/** A parser of data lines for one layout: undefined for a blank line, else the row or the refusal. */
+export function csvLineParser(layout: CsvLayout): (text: string, line: number) => RowResult | undefined {
+  const { header, idIndex, labelIndex, featureIndexes } = layout;
+  const width = header.length;
+  const d = featureIndexes.length;
+  const roles = new Int32Array(width);
+  for (let j = 0; j < d; j++) roles[featureIndexes[j]] = j;
+  if (idIndex >= 0) roles[idIndex] = ID_ROLE;
+  if (labelIndex >= 0) roles[labelIndex] = LABEL_ROLE;
+  const columnName = (i: number) => (i < width ? `column "${header[i]}"` : `field ${i + 1}`);
+
+  /** Any line, quoted fields included: split first, then read the fields. */
+  const parseSplit = (text: string, line: number): RowResult => {
+    const fields = splitCsvLine(text);
+    if (!Array.isArray(fields)) {
+      const where = columnName(fields.field);
+      const reason =
+        fields.problem === 'unterminated quote'
+          ? `unterminated quote in ${where} (line breaks inside quotes are not supported)`
+          : `text after the closing quote in ${where}`;
+      return { line, reason };
+    }
+    if (fields.length !== width) return { line, reason: `expected ${width} fields, found ${fields.length}` };
+    const features = new Float64Array(d);
+    for (let j = 0; j < d; j++) {
+      const field = fields[featureIndexes[j]];
+      const v = parseFeatureText(field);
+      if (v !== v) return { line, reason: textFeatureProblem(columnName(featureIndexes[j]), field) };
+      features[j] = v;
+    }
+    return finish(line, features, idIndex >= 0 ? fields[idIndex] : undefined, labelIndex >= 0 ? fields[labelIndex] : '');
+  };
+
+  const finish = (line: number, features: Float64Array, id: string | undefined, labelText: string): RowResult => {
+    if (id === '') return { line, reason: `${columnName(idIndex)} is empty` };
+    const row: ParsedRow = { line, row: line - 2, id, label: labelFromText(labelText), features };
+    return row;
+  };
+
+  /**
+   * Lines without quotes (nearly all): fields are scanned in place. A feature of the form
+   * [+-]digits[.digits] with at most 15 digits is computed from its digits: the integer mantissa and the
+   * power of ten are exact doubles, so one division gives the correctly rounded value, the same as Number()
+   * (Clinger's fast path). Any other form, and any problem, goes to the general path.
+   */
+  return (text, line) => {
+    if (text.length === 0 || isBlankLine(text)) return undefined;
+    if (text.indexOf('"') !== -1) return parseSplit(text, line);
+    const features = new Float64Array(d);
+    const n = text.length;
+    const last = width - 1;
+    let id: string | undefined;
+    let labelText = '';
+    let k = 0;
+    for (let col = 0; col < width; col++) {
+      const role = roles[col];
+      if (role >= 0) {
+        const start = k;
+        let c = text.charCodeAt(k);
+        const negative = c === 45;
+        if (negative || c === 43) c = text.charCodeAt(++k);
+        let mantissa = 0;
+        let digits = 0;
+        while (c >= 48 && c <= 57) {
+          mantissa = mantissa * 10 + (c - 48);
+          digits++;
+          c = text.charCodeAt(++k);
+        }
+        let scale = 0;
+        if (c === 46) {
+          c = text.charCodeAt(++k);
+          while (c >= 48 && c <= 57) {
+            mantissa = mantissa * 10 + (c - 48);
+            digits++;
+            scale++;
+            c = text.charCodeAt(++k);
+          }
+        }
+        let v: number;
+        if ((c === 44 || k === n) && digits > 0 && digits <= 15) {
+          v = scale === 0 ? mantissa : mantissa / POW10[scale];
+          if (negative) v = -v;
+        } else {
+          k = text.indexOf(',', k);
+          if (k === -1) k = n;
+          v = parseFeatureText(text.slice(start, k));
+          if (v !== v) return parseSplit(text, line); // reports the field count before any value
+        }
+        features[role] = v;
+      } else {
+        let end = text.indexOf(',', k);
+        if (end === -1) end = n;
+        if (role === ID_ROLE) id = text.slice(k, end);
+        else labelText = text.slice(k, end);
+        k = end;
+      }
+      // k is at the comma ending this field, or at the end of the line
+      if (k === n) {
+        if (col !== last) return parseSplit(text, line);
+      } else if (col === last) return parseSplit(text, line);
+      k++;
+    }
+    return finish(line, features, id, labelText);
+  };
+}

@@ -1,0 +1,102 @@
+/**
+ * Interpretation of single values: feature numbers, labels, ids, and how a bad value is quoted in a reason.
+ * Shared by every reader so that the same value means the same thing in CSV, JSONL and Parquet.
+ */
+
+/** Name given to features read from a `vector` column: vector[0], vector[1], ... */
+export function vectorFeatureName(j: number): string {
+  return `vector[${j}]`;
+}
+
+/**
+ * Parses a feature written as text. Returns NaN for anything that is not a finite decimal number: empty or
+ * blank text, words, NaN/Inf spellings, and the 0x/0b/0o forms that JavaScript's Number() would accept.
+ * Surrounding whitespace is allowed (as in Python's float()).
+ */
+export function parseFeatureText(text: string): number {
+  const v = +text;
+  if (v - v !== 0) return Number.NaN; // NaN or +-Infinity
+  if (v === 0 && text.trim() === '') return Number.NaN;
+  if (text.length > 2 && text.charCodeAt(0) === 48) {
+    const c = text.charCodeAt(1) | 32;
+    if (c === 120 || c === 98 || c === 111) return Number.NaN;
+  }
+  return v;
+}
+
+const NON_FINITE_SPELLING = /^[+-]?(nan|inf|infinity)$/i;
+
+/** The reason a text feature was refused (call only when parseFeatureText gave NaN). */
+export function textFeatureProblem(what: string, text: string): string {
+  const trimmed = text.trim();
+  if (trimmed === '') return `${what} is empty`;
+  const v = Number(trimmed);
+  if (NON_FINITE_SPELLING.test(trimmed) || v === Number.POSITIVE_INFINITY || v === Number.NEGATIVE_INFINITY) {
+    return `${what} is not finite: ${quoteValue(text)}`;
+  }
+  return `${what} is not a number: ${quoteValue(text)}`;
+}
+
+/** Feature from a decoded value (JSON, Parquet): finite numbers and bigints only; else the reason. */
+export function valueFeature(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
+  if (typeof value === 'bigint') return Number(value);
+  return undefined;
+}
+
+/** The reason a decoded feature value was refused (call only when valueFeature gave undefined). */
+export function valueFeatureProblem(what: string, value: unknown): string {
+  if (value === undefined) return `${what} is missing`;
+  if (typeof value === 'number') return `${what} is not finite: ${value}`;
+  return `${what} is not a number: ${quoteValue(value)}`;
+}
+
+/**
+ * A label written as text: empty, or a number equal to -1 (`-1`, `-1.0`), means unlabelled (null); anything
+ * else is kept verbatim as the raw label.
+ */
+export function labelFromText(text: string): string | null {
+  if (text === '') return null;
+  const c = text.charCodeAt(0);
+  if ((c === 45 || c === 32 || c === 9) && Number(text) === -1) return null;
+  return text;
+}
+
+/**
+ * A label from a decoded value: null/undefined and -1 mean unlabelled; strings as labelFromText; numbers
+ * and bigints by their decimal spelling. Returns undefined for any other type (the row is refused).
+ */
+export function labelFromValue(value: unknown): string | null | undefined {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string') return labelFromText(value);
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return undefined;
+    return value === -1 ? null : String(value);
+  }
+  if (typeof value === 'bigint') return value === -1n ? null : String(value);
+  return undefined;
+}
+
+/** An id from a decoded value: strings and integers; undefined when absent or of another type. */
+export function idFromValue(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'bigint') return String(value);
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  return undefined;
+}
+
+const MAX_QUOTED = 60;
+
+/** Quotes a value for a reason message: JSON spelling, long values shortened. */
+export function quoteValue(value: unknown): string {
+  if (typeof value === 'string') {
+    return value.length > MAX_QUOTED ? `${JSON.stringify(value.slice(0, MAX_QUOTED))}...` : JSON.stringify(value);
+  }
+  let text: string;
+  try {
+    text = typeof value === 'bigint' ? String(value) : (JSON.stringify(value) ?? String(value));
+  } catch {
+    text = String(value);
+  }
+  return text.length > MAX_QUOTED ? `${text.slice(0, MAX_QUOTED)}...` : text;
+}

@@ -1,0 +1,57 @@
+/**
+ * The common shape of the row readers (csvRows, jsonlRows, parquetRows): a schema known up front and a
+ * stream of rows, each either parsed or refused with its line and reason.
+ */
+
+/** A row that passed validation. */
+export interface ParsedRow {
+  /** 1-based line number (CSV: the header is line 1; JSONL: first line is 1; Parquet: 1-based row number). */
+  readonly line: number;
+  /** 0-based data row number over the whole file: the default id when the file has no id column. */
+  readonly row: number;
+  /** The id column's value, or undefined when the file has no id column (the caller picks a default). */
+  readonly id: string | undefined;
+  /** Raw label, or null for unlabelled (empty, -1, null). */
+  readonly label: string | null;
+  readonly features: Float64Array;
+}
+
+/** A row that was refused: where, and why. */
+export interface RefusedRow {
+  readonly line: number;
+  readonly reason: string;
+}
+
+export type RowResult = ParsedRow | RefusedRow;
+
+export function isRefused(row: RowResult): row is RefusedRow {
+  return 'reason' in row;
+}
+
+/** Renames of the two special columns (CLI --label-column / --id-column). */
+export interface ColumnOptions {
+  readonly labelColumn?: string;
+  readonly idColumn?: string;
+}
+
+export const DEFAULT_LABEL_COLUMN = 'label';
+export const DEFAULT_ID_COLUMN = 'id';
+/** JSONL field / Parquet list column holding all features at once. */
+export const VECTOR_COLUMN = 'vector';
+
+/**
+ * Which features a JSONL or Parquet source holds: named numeric fields, or a `vector` of fixed length.
+ * Plain JSON so that a shard planner can record it in run.json and hand it to every ingest task.
+ */
+export type RowSchema = { readonly kind: 'fields'; readonly names: readonly string[] } | { readonly kind: 'vector'; readonly d: number };
+
+/** An opened source: its schema is known before the first row is read. */
+export interface RowReader {
+  /** Feature names in the order of ParsedRow.features. */
+  readonly featureNames: readonly string[];
+  /** Whether the source has the label column (when not, every row is unlabelled). */
+  readonly hasLabelColumn: boolean;
+  /** Whether the source has the id column (when not, ParsedRow.id is undefined). */
+  readonly hasIdColumn: boolean;
+  readonly rows: AsyncIterable<RowResult>;
+}

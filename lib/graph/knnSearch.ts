@@ -1,0 +1,121 @@
+import type { FeatureMatrix } from '../data/featureMatrix.ts';
+import { packRows, squaredDistancesPacked } from '../linalg/squaredDistances.ts';
+import { clearTopK, mergeTopKLists, offerTopK } from '../linalg/topK.ts';
+
+/**
+ * Exact k nearest neighbours by squared euclidean distance, tile by tile.
+ *
+ * Row q's neighbours are indices[q*k .. q*k+k) with their SQUARED distances alongside, ascending by
+ * (distance, index): ties go to the lower index. A query row that is also a reference row finds itself
+ * at distance 0, as scikit-learn's `NearestNeighbors.fit(X).kneighbors(X)` does (the self-loop of its
+ * knn graph). Empty slots (fewer than k reference rows seen so far) hold index -1 and distance +Infinity.
+ *
+ * Reference rows can be searched in blocks: pass the block's global row offset as `referenceOffset` and the
+ * previous result as `into`, or search blocks separately and combine them with `mergeTopK`; both give
+ * exactly the lists of one search over all rows, because distances do not depend on the blocking and
+ * the order is total.
+ */
+export interface KnnResult {
+  readonly n: number;
+  readonly k: number;
+  readonly indices: Int32Array;
+  readonly distances: Float64Array;
+}
+
+export interface KnnSearchOptions {
+  /** Global index of reference row 0 (when `reference` is one block of a larger set). Default 0. */
+  readonly referenceOffset?: number;
+  /** Existing lists to continue (updated in place and returned); its n and k must match. */
+  readonly into?: KnnResult;
+  /** Accept k > reference rows, leaving empty slots (block-wise search). Default false unless `into` is given. */
+  readonly allowPartial?: boolean;
+  /** Query rows per tile. Default 256. */
+  readonly queryBlock?: number;
+  /** Reference rows per tile. Default 1024. */
+  readonly referenceBlock?: number;
+}
+
+/** An empty result: every slot (+Infinity, -1). */
+export function emptyKnnResult(n: number, k: number): KnnResult {
+  const indices = new Int32Array(n * k);
+  const distances = new Float64Array(n * k);
+  clearTopK(distances, indices);
+  return { n, k, indices, distances };
+}
+
+/** The k nearest reference rows of every query row (see KnnResult for order, ties and self matches). */
+export function knnSearch(
+  query: FeatureMatrix,
+  reference: FeatureMatrix,
+  k: number,
+  options: KnnSearchOptions = {},
+): KnnResult {
+  const { referenceOffset = 0, into, queryBlock = 256, referenceBlock = 1024 } = options;
+  const allowPartial = options.allowPartial ?? into !== undefined;
+  if (!Number.isInteger(k) || k < 1) throw new RangeError(`k must be an integer >= 1, got ${k}`);
+  if (query.d !== reference.d) {
+    throw new RangeError(`query rows have ${query.d} features but reference rows have ${reference.d}`);
+  }
+  if (!allowPartial && k > reference.n) {
+    throw new RangeError(`cannot find k=${k} neighbours among ${reference.n} reference rows`);
+  }
+  if (!Number.isInteger(referenceOffset) || referenceOffset < 0) {
+    throw new RangeError(`referenceOffset must be an integer >= 0, got ${referenceOffset}`);
+  }
+  if (referenceOffset + reference.n > 2 ** 31 - 1) throw new RangeError('reference indices exceed the Int32 range');
+  if (!Number.isInteger(queryBlock) || queryBlock < 1 || !Number.isInteger(referenceBlock) || referenceBlock < 1) {
+    throw new RangeError(`tile sizes must be integers >= 1, got ${queryBlock} x ${referenceBlock}`);
+  }
+  const result = into ?? emptyKnnResult(query.n, k);
+  if (result.n !== query.n || result.k !== k) {
+    throw new RangeError(`'into' holds ${result.n} lists of ${result.k}, expected ${query.n} lists of ${k}`);
+  }
+  const { d } = query;
+  const { distances, indices } = result;
+  const qb = Math.min(queryBlock, Math.max(1, query.n));
+  const rb = Math.min(referenceBlock, Math.max(1, reference.n));
+  const qPack = new Float64Array(qb * d);
+  const rPack = new Float64Array(rb * d);
+  const tile = new Float64Array(qb * rb);
+
+  for (let r0 = 0; r0 < reference.n; r0 += rb) {
+    const r1 = Math.min(r0 + rb, reference.n);
+    const nr = r1 - r0;
+    packRows(reference.data, d, r0, r1, rPack);
+    const globalBase = referenceOffset + r0;
+    for (let q0 = 0; q0 < query.n; q0 += qb) {
+      const q1 = Math.min(q0 + qb, query.n);
+      const nq = q1 - q0;
+      packRows(query.data, d, q0, q1, qPack);
+      squaredDistancesPacked(qPack, nq, rPack, nr, d, tile);
+      for (let i = 0; i < nq; i++) {
+        const base = (q0 + i) * k;
+        const last = base + k - 1;
+        let bound = distances[last];
+        let boundIndex = indices[last];
+        const row = i * nr;
+        for (let j = 0; j < nr; j++) {
+          const v = tile[row + j];
+          if (v < bound || (v === bound && (boundIndex < 0 || globalBase + j < boundIndex))) {
+            bound = offerTopK(distances, indices, base, k, v, globalBase + j);
+            boundIndex = indices[last];
+          }
+        }
+      }
+    }
+  }
+  return result;
+}
+
+/**
+ * Merges top-k lists of the same query rows computed against different reference blocks (with global
+ * indices). Order of arguments does not matter; merging a block twice does not duplicate neighbours.
+ */
+export function mergeTopK(a: KnnResult, b: KnnResult): KnnResult {
+  if (a.n !== b.n || a.k !== b.k) {
+    throw new RangeError(`cannot merge ${a.n} lists of ${a.k} with ${b.n} lists of ${b.k}`);
+  }
+  const out = emptyKnnResult(a.n, a.k);
+  mergeTopKLists(a.distances, a.indices, b.distances, b.indices, a.n, a.k, out.distances, out.indices);
+  return out;
+}

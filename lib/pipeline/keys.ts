@@ -1,0 +1,27 @@
+import type { Stage } from './taskMessage.ts';
+
+/** Object keys of a run (DESIGN.md section 3, "Object layout"). Every stage reads and writes only these. */
+export const keys = {
+  runPrefix: (runId: string) => `runs/${runId}/`,
+  run: (runId: string) => `runs/${runId}/run.json`,
+  plan: (runId: string) => `runs/${runId}/plan.json`,
+  shardData: (runId: string, shard: number) => `runs/${runId}/shards/${pad(shard)}/ingest.bin`,
+  shardRejected: (runId: string, shard: number) => `runs/${runId}/shards/${pad(shard)}/rejected.json`,
+  shardNeighbors: (runId: string, shard: number) => `runs/${runId}/shards/${pad(shard)}/neighbors.bin`,
+  shardScores: (runId: string, round: number, shard: number) =>
+    `runs/${runId}/shards/${pad(shard)}/score-${round}.bin`,
+  collected: (runId: string) => `runs/${runId}/collect.json`,
+  roundState: (runId: string, round: number) => `runs/${runId}/rounds/${round}.bin`,
+  roundModel: (runId: string, round: number) => `runs/${runId}/rounds/${round}-model.json`,
+  markers: (runId: string, stage: Stage, round: number) => `runs/${runId}/markers/${stage}/${round}/`,
+  marker: (runId: string, stage: Stage, round: number, shard: number) =>
+    `runs/${runId}/markers/${stage}/${round}/${pad(shard)}`,
+  /** Written once a reduce step has enqueued what follows it, so a redelivered step does nothing. */
+  advanced: (runId: string, stage: Stage, round: number) => `runs/${runId}/markers/advanced/${stage}-${round}`,
+  output: (runId: string, file: string) => `runs/${runId}/output/${file}`,
+};
+
+/** Zero-padded shard numbers keep listings in shard order. */
+function pad(shard: number): string {
+  return String(shard).padStart(5, '0');
+}
