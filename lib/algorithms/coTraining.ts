@@ -249,10 +249,7 @@ function resolveViews(
   if (views === undefined) {
     if (d < 2) throw new RangeError(`co-training needs at least 2 feature columns to split into views, got ${d}`);
     const half = Math.floor(d / 2);
-    return [
-      Array.from({ length: half }, (_, j) => j),
-      Array.from({ length: d - half }, (_, j) => half + j),
-    ];
+    return [Array.from({ length: half }, (_, j) => j), Array.from({ length: d - half }, (_, j) => half + j)];
   }
   if (views.length !== 2) throw new RangeError(`co-training needs exactly 2 views, got ${views.length}`);
   return [checkView(views[0], d, 'A'), checkView(views[1], d, 'B')];

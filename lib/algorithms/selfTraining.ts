@@ -178,7 +178,11 @@ export class SelfTraining {
     }
     if (this.criterion === 'k_best') {
       if (this.kBest >= m) return Int32Array.from({ length: m }, (_, s) => s);
-      return mostConfident(Int32Array.from({ length: m }, (_, s) => s), confidence, this.kBest);
+      return mostConfident(
+        Int32Array.from({ length: m }, (_, s) => s),
+        confidence,
+        this.kBest,
+      );
     }
     const out: number[] = [];
     for (let c = 0; c < k; c++) {
@@ -194,17 +198,18 @@ export class SelfTraining {
 export function checkLabels(y: Int32Array, n: number): void {
   if (y.length !== n) throw new RangeError(`y has ${y.length} labels for ${n} rows`);
   for (let i = 0; i < n; i++) {
-    if (y[i] < UNLABELLED) throw new RangeError(`labels must be ${UNLABELLED} (unlabelled) or >= 0, got ${y[i]} at row ${i}`);
+    if (y[i] < UNLABELLED)
+      throw new RangeError(`labels must be ${UNLABELLED} (unlabelled) or >= 0, got ${y[i]} at row ${i}`);
   }
 }
 
 /** Rows with (labelled = true) or without a label, in row order. */
 export function rowsWhere(labeledIter: Int32Array, labelled: boolean): Int32Array {
   let count = 0;
-  for (let i = 0; i < labeledIter.length; i++) if ((labeledIter[i] >= 0) === labelled) count++;
+  for (let i = 0; i < labeledIter.length; i++) if (labeledIter[i] >= 0 === labelled) count++;
   const rows = new Int32Array(count);
   let r = 0;
-  for (let i = 0; i < labeledIter.length; i++) if ((labeledIter[i] >= 0) === labelled) rows[r++] = i;
+  for (let i = 0; i < labeledIter.length; i++) if (labeledIter[i] >= 0 === labelled) rows[r++] = i;
   return rows;
 }
 

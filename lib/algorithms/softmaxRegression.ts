@@ -56,7 +56,8 @@ export class SoftmaxRegression implements Classifier {
   constructor(options: SoftmaxRegressionOptions = {}) {
     const { C = 1, maxIter = 100, tol = 1e-4, fitIntercept = true, standardize = false } = options;
     if (!(C > 0) || !Number.isFinite(C)) throw new RangeError(`C must be a finite number > 0, got ${C}`);
-    if (!Number.isInteger(maxIter) || maxIter < 1) throw new RangeError(`maxIter must be an integer >= 1, got ${maxIter}`);
+    if (!Number.isInteger(maxIter) || maxIter < 1)
+      throw new RangeError(`maxIter must be an integer >= 1, got ${maxIter}`);
     if (!(tol >= 0) || !Number.isFinite(tol)) throw new RangeError(`tol must be a finite number >= 0, got ${tol}`);
     this.C = C;
     this.maxIter = maxIter;
@@ -75,7 +76,8 @@ export class SoftmaxRegression implements Classifier {
     }
     let swSum = n;
     if (sampleWeight !== undefined) {
-      if (sampleWeight.length !== n) throw new RangeError(`sampleWeight has ${sampleWeight.length} values for ${n} rows`);
+      if (sampleWeight.length !== n)
+        throw new RangeError(`sampleWeight has ${sampleWeight.length} values for ${n} rows`);
       swSum = 0;
       for (let i = 0; i < n; i++) {
         const w = sampleWeight[i];

@@ -1,5 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { METHODS } from '../pipeline/runOptions.ts';
+import { KERNELS, METHODS } from '../pipeline/runOptions.ts';
 import { runCommand } from './runCommand.ts';
 
 /** Parses a numeric flag, failing with the flag's name instead of passing NaN on. */
@@ -23,7 +23,11 @@ function buildProgram(): Command {
     .requiredOption('--input <path>', 'input file or directory (CSV, JSONL, Parquet)')
     .requiredOption('--out <dir>', 'output directory')
     .addOption(new Option('--method <method>', 'algorithm').choices(METHODS))
-    .addOption(new Option('--kernel <kernel>', 'graph kernel').choices(['knn', 'rbf']))
+    .addOption(
+      new Option('--kernel <kernel>', 'graph kernel: knn, dense rbf (small n), rbf weights on knn edges').choices(
+        KERNELS,
+      ),
+    )
     .option('--neighbors <k>', 'neighbors per point in the knn graph (default 10)', number('--neighbors'))
     .option('--gamma <gamma>', 'rbf kernel width (default 20)', number('--gamma'))
     .option('--alpha <alpha>', 'label spreading clamping factor in (0,1) (default 0.2)', number('--alpha'))
@@ -31,7 +35,11 @@ function buildProgram(): Command {
     .option('--tol <tol>', 'convergence tolerance (default 1e-3)', number('--tol'))
     .option('--threshold <p>', 'self-training confidence threshold (default 0.95)', number('--threshold'))
     .option('--rounds <n>', 'self-training rounds (default 5)', number('--rounds'))
-    .option('--holdout <fraction>', 'fraction of given labels kept aside for evaluation (default 0)', number('--holdout'))
+    .option(
+      '--holdout <fraction>',
+      'fraction of given labels kept aside for evaluation (default 0)',
+      number('--holdout'),
+    )
     .option('--shards <n>', 'number of shards', number('--shards'))
     .option('--workers <n>', 'worker threads (default: one per core)', number('--workers'))
     .option('--seed <n>', 'random seed (default 0)', number('--seed'))

@@ -1,6 +1,6 @@
 import { InputFileError } from './errors.ts';
 import { labelFromText, parseFeatureText, textFeatureProblem } from './fieldValues.ts';
-import { isBlankLine, lineBatches, stripBom } from './lineBatches.ts';
+import { contentEnd, isBlankBytes, isBlankLine, lineBlocks, lineEndIn, stripBom } from './lineBlocks.ts';
 import {
   type ColumnOptions,
   DEFAULT_ID_COLUMN,
@@ -43,12 +43,13 @@ export interface CsvReader extends RowReader {
 /** A field that cannot be split out of a line. */
 export interface CsvSplitError {
   readonly field: number;
-  readonly problem: 'unterminated quote' | 'text after closing quote';
+  readonly problem: 'unterminated quote' | 'text after closing quote' | 'stray quote';
 }
 
 /**
- * Splits one line into fields. Returns the fields, or where and why it failed. A quote is special only at
- * the start of a field; elsewhere it is an ordinary character.
+ * Splits one line into fields (RFC 4180 without line breaks in fields). Returns the fields, or where and
+ * why it failed: a quoted field must be closed and followed by a comma or the line end, and an unquoted
+ * field must not hold a quote (the sign of a quoted line break continued on this line, among others).
  */
 export function splitCsvLine(line: string): string[] | CsvSplitError {
   if (line.indexOf('"') === -1) return line.split(',');
@@ -76,12 +77,12 @@ export function splitCsvLine(line: string): string[] | CsvSplitError {
       if (line.charCodeAt(i) !== 44) return { field: fields.length - 1, problem: 'text after closing quote' };
       i++;
     } else {
-      const comma = line.indexOf(',', i);
-      if (comma === -1) {
-        fields.push(line.slice(i));
-        return fields;
-      }
+      let comma = line.indexOf(',', i);
+      if (comma === -1) comma = n;
+      const quote = line.indexOf('"', i);
+      if (quote !== -1 && quote < comma) return { field: fields.length, problem: 'stray quote' };
       fields.push(line.slice(i, comma));
+      if (comma === n) return fields;
       i = comma + 1;
     }
     if (i === n) {
@@ -101,12 +102,16 @@ export function parseCsvHeader(line: string, file = '<stream>'): string[] {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if ((c < 32 && c !== 9) || c === 0x7f) {
-      throw new InputFileError(file, `binary data in the header (control character 0x${c.toString(16).padStart(2, '0')}); expected UTF-8 CSV text`);
+      throw new InputFileError(
+        file,
+        `binary data in the header (control character 0x${c.toString(16).padStart(2, '0')}); expected UTF-8 CSV text`,
+      );
     }
     if (c === 0xfffd) throw new InputFileError(file, 'the header is not valid UTF-8 text');
   }
   const fields = splitCsvLine(text);
-  if (!Array.isArray(fields)) throw new InputFileError(file, `malformed header: ${fields.problem} in column ${fields.field + 1}`);
+  if (!Array.isArray(fields))
+    throw new InputFileError(file, `malformed header: ${fields.problem} in column ${fields.field + 1}`);
   const seen = new Set<string>();
   for (let i = 0; i < fields.length; i++) {
     const name = fields[i];
@@ -132,7 +137,13 @@ export function csvLayout(header: readonly string[], options: ColumnOptions = {}
   if (featureIndexes.length === 0) {
     throw new InputFileError(file, `no feature columns (columns: ${header.join(', ')})`);
   }
-  return { header, idIndex: header.indexOf(idColumn), labelIndex: header.indexOf(labelColumn), featureIndexes, featureNames };
+  return {
+    header,
+    idIndex: header.indexOf(idColumn),
+    labelIndex: header.indexOf(labelColumn),
+    featureIndexes,
+    featureNames,
+  };
 }
 
 /**
@@ -141,31 +152,38 @@ export function csvLayout(header: readonly string[], options: ColumnOptions = {}
  */
 export async function openCsvRows(source: AsyncIterable<Uint8Array>, options: CsvOptions = {}): Promise<CsvReader> {
   const file = options.file ?? '<stream>';
-  const batches = lineBatches(source, file);
-  let pending: string[] = [];
-  let pendingStart = 0;
+  const blocks = lineBlocks(source, file);
+  let first: Buffer | undefined;
+  let firstStart = 0;
   let line = options.firstLine ?? (options.header ? 2 : 1);
   let header = options.header;
   if (!header) {
-    const first = await batches.next();
-    if (first.done) throw new InputFileError(file, 'empty file: no header row');
-    pending = first.value;
-    header = parseCsvHeader(pending[0], file);
-    pendingStart = 1;
+    const next = await blocks.next();
+    if (next.done) throw new InputFileError(file, 'empty file: no header row');
+    first = next.value;
+    const end = lineEndIn(first, 0);
+    header = parseCsvHeader(first.toString('utf8', 0, contentEnd(first, 0, end)), file);
+    firstStart = end + 1;
     line++;
   }
   const layout = csvLayout(header, options, file);
   const parse = csvLineParser(layout);
   async function* rows(): AsyncGenerator<RowResult> {
-    for (let i = pendingStart; i < pending.length; i++, line++) {
-      const result = parse(pending[i], line);
-      if (result) yield result;
-    }
-    pending = [];
-    for await (const batch of batches) {
-      for (let i = 0; i < batch.length; i++, line++) {
-        const result = parse(batch[i], line);
+    if (first) {
+      for (let start = firstStart; start < first.length; line++) {
+        const end = lineEndIn(first, start);
+        const result = parse(first, start, contentEnd(first, start, end), line);
         if (result) yield result;
+        start = end + 1;
+      }
+      first = undefined;
+    }
+    for await (const block of blocks) {
+      for (let start = 0; start < block.length; line++) {
+        const end = lineEndIn(block, start);
+        const result = parse(block, start, contentEnd(block, start, end), line);
+        if (result) yield result;
+        start = end + 1;
       }
     }
   }
@@ -182,10 +200,14 @@ const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
 const ID_ROLE = -1;
 const LABEL_ROLE = -2;
 
-/** A parser of data lines for one layout: undefined for a blank line, else the row or the refusal. */
-export function csvLineParser(layout: CsvLayout): (text: string, line: number) => RowResult | undefined {
+/** Parses one data line, bytes [start, end) of a block (no line end): undefined for a blank line. */
+export type CsvLineParser = (block: Buffer, start: number, end: number, line: number) => RowResult | undefined;
+
+/** A parser of data lines for one layout. */
+export function csvLineParser(layout: CsvLayout): CsvLineParser {
   const { header, idIndex, labelIndex, featureIndexes } = layout;
   const width = header.length;
+  const last = width - 1;
   const d = featureIndexes.length;
   const roles = new Int32Array(width);
   for (let j = 0; j < d; j++) roles[featureIndexes[j]] = j;
@@ -193,15 +215,22 @@ export function csvLineParser(layout: CsvLayout): (text: string, line: number) =
   if (labelIndex >= 0) roles[labelIndex] = LABEL_ROLE;
   const columnName = (i: number) => (i < width ? `column "${header[i]}"` : `field ${i + 1}`);
 
-  /** Any line, quoted fields included: split first, then read the fields. */
-  const parseSplit = (text: string, line: number): RowResult => {
+  const finish = (line: number, features: Float64Array, id: string | undefined, labelText: string): RowResult => {
+    if (id === '') return { line, reason: `${columnName(idIndex)} is empty` };
+    const row: ParsedRow = { line, row: line - 2, id, label: labelFromText(labelText), features };
+    return row;
+  };
+
+  /** The general path, for any line: decode, split into fields, then read them. */
+  const parseText = (text: string, line: number): RowResult => {
     const fields = splitCsvLine(text);
     if (!Array.isArray(fields)) {
       const where = columnName(fields.field);
-      const reason =
-        fields.problem === 'unterminated quote'
-          ? `unterminated quote in ${where} (line breaks inside quotes are not supported)`
-          : `text after the closing quote in ${where}`;
+      const reason = {
+        'unterminated quote': `unterminated quote in ${where} (line breaks inside quotes are not supported)`,
+        'text after closing quote': `text after the closing quote in ${where}`,
+        'stray quote': `quote inside the unquoted ${where}`,
+      }[fields.problem];
       return { line, reason };
     }
     if (fields.length !== width) return { line, reason: `expected ${width} fields, found ${fields.length}` };
@@ -209,79 +238,70 @@ export function csvLineParser(layout: CsvLayout): (text: string, line: number) =
     for (let j = 0; j < d; j++) {
       const field = fields[featureIndexes[j]];
       const v = parseFeatureText(field);
-      if (v !== v) return { line, reason: textFeatureProblem(columnName(featureIndexes[j]), field) };
+      if (Number.isNaN(v)) return { line, reason: textFeatureProblem(columnName(featureIndexes[j]), field) };
       features[j] = v;
     }
-    return finish(line, features, idIndex >= 0 ? fields[idIndex] : undefined, labelIndex >= 0 ? fields[labelIndex] : '');
-  };
-
-  const finish = (line: number, features: Float64Array, id: string | undefined, labelText: string): RowResult => {
-    if (id === '') return { line, reason: `${columnName(idIndex)} is empty` };
-    const row: ParsedRow = { line, row: line - 2, id, label: labelFromText(labelText), features };
-    return row;
+    return finish(
+      line,
+      features,
+      idIndex >= 0 ? fields[idIndex] : undefined,
+      labelIndex >= 0 ? fields[labelIndex] : '',
+    );
   };
 
   /**
-   * Lines without quotes (nearly all): fields are scanned in place. A feature of the form
-   * [+-]digits[.digits] with at most 15 digits is computed from its digits: the integer mantissa and the
-   * power of ten are exact doubles, so one division gives the correctly rounded value, the same as Number()
-   * (Clinger's fast path). Any other form, and any problem, goes to the general path.
+   * The fast path, for lines without quotes and with plain decimals (nearly all): fields are scanned in the
+   * bytes, and a feature of the form [+-]digits[.digits] with at most 15 digits is computed from its digits:
+   * the integer mantissa and the power of ten are exact doubles, so one division gives the correctly rounded
+   * value, as Number() does (Clinger's fast path). Anything else goes to the general path, which also
+   * produces every refusal, so both paths give the same result for every line.
    */
-  return (text, line) => {
-    if (text.length === 0 || isBlankLine(text)) return undefined;
-    if (text.indexOf('"') !== -1) return parseSplit(text, line);
+  return (b, start, end, line) => {
+    if (isBlankBytes(b, start, end)) return undefined;
+    const general = () => parseText(b.toString('utf8', start, end), line);
     const features = new Float64Array(d);
-    const n = text.length;
-    const last = width - 1;
     let id: string | undefined;
     let labelText = '';
-    let k = 0;
+    let k = start;
     for (let col = 0; col < width; col++) {
       const role = roles[col];
+      let c = b[k];
       if (role >= 0) {
-        const start = k;
-        let c = text.charCodeAt(k);
         const negative = c === 45;
-        if (negative || c === 43) c = text.charCodeAt(++k);
+        if (negative || c === 43) c = b[++k];
         let mantissa = 0;
         let digits = 0;
         while (c >= 48 && c <= 57) {
           mantissa = mantissa * 10 + (c - 48);
           digits++;
-          c = text.charCodeAt(++k);
+          c = b[++k];
         }
         let scale = 0;
         if (c === 46) {
-          c = text.charCodeAt(++k);
+          c = b[++k];
           while (c >= 48 && c <= 57) {
             mantissa = mantissa * 10 + (c - 48);
             digits++;
             scale++;
-            c = text.charCodeAt(++k);
+            c = b[++k];
           }
         }
-        let v: number;
-        if ((c === 44 || k === n) && digits > 0 && digits <= 15) {
-          v = scale === 0 ? mantissa : mantissa / POW10[scale];
-          if (negative) v = -v;
-        } else {
-          k = text.indexOf(',', k);
-          if (k === -1) k = n;
-          v = parseFeatureText(text.slice(start, k));
-          if (v !== v) return parseSplit(text, line); // reports the field count before any value
-        }
-        features[role] = v;
+        if (!((c === 44 || k === end) && digits > 0 && digits <= 15)) return general();
+        const v = scale === 0 ? mantissa : mantissa / POW10[scale];
+        features[role] = negative ? -v : v;
       } else {
-        let end = text.indexOf(',', k);
-        if (end === -1) end = n;
-        if (role === ID_ROLE) id = text.slice(k, end);
-        else labelText = text.slice(k, end);
-        k = end;
+        if (c === 34) return general();
+        const fieldStart = k;
+        while (k < end && b[k] !== 44) {
+          if (b[k] === 34) return general();
+          k++;
+        }
+        const text = b.toString('utf8', fieldStart, k);
+        if (role === ID_ROLE) id = text;
+        else labelText = text;
       }
       // k is at the comma ending this field, or at the end of the line
-      if (k === n) {
-        if (col !== last) return parseSplit(text, line);
-      } else if (col === last) return parseSplit(text, line);
+      if (k === end ? col !== last : col === last) return general();
       k++;
     }
     return finish(line, features, id, labelText);

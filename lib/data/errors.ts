@@ -20,3 +20,12 @@ export class ShardFormatError extends Error {
     this.name = 'ShardFormatError';
   }
 }
+
+/** A short reason for a file-system error, for InputFileError. */
+export function describeFsError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT') return 'no such file or directory';
+  if (code === 'EISDIR') return 'is a directory, expected a file';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  return error instanceof Error ? error.message : String(error);
+}

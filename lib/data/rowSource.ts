@@ -43,7 +43,9 @@ export const VECTOR_COLUMN = 'vector';
  * Which features a JSONL or Parquet source holds: named numeric fields, or a `vector` of fixed length.
  * Plain JSON so that a shard planner can record it in run.json and hand it to every ingest task.
  */
-export type RowSchema = { readonly kind: 'fields'; readonly names: readonly string[] } | { readonly kind: 'vector'; readonly d: number };
+export type RowSchema =
+  | { readonly kind: 'fields'; readonly names: readonly string[] }
+  | { readonly kind: 'vector'; readonly d: number };
 
 /** An opened source: its schema is known before the first row is read. */
 export interface RowReader {

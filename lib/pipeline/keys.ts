@@ -8,8 +8,7 @@ export const keys = {
   shardData: (runId: string, shard: number) => `runs/${runId}/shards/${pad(shard)}/ingest.bin`,
   shardRejected: (runId: string, shard: number) => `runs/${runId}/shards/${pad(shard)}/rejected.json`,
   shardNeighbors: (runId: string, shard: number) => `runs/${runId}/shards/${pad(shard)}/neighbors.bin`,
-  shardScores: (runId: string, round: number, shard: number) =>
-    `runs/${runId}/shards/${pad(shard)}/score-${round}.bin`,
+  shardScores: (runId: string, round: number, shard: number) => `runs/${runId}/shards/${pad(shard)}/score-${round}.bin`,
   collected: (runId: string) => `runs/${runId}/collect.json`,
   roundState: (runId: string, round: number) => `runs/${runId}/rounds/${round}.bin`,
   roundModel: (runId: string, round: number) => `runs/${runId}/rounds/${round}-model.json`,

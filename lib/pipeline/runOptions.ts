@@ -7,7 +7,7 @@ import { z } from 'zod';
  * scikit-learn default (30 for label spreading, 1000 for label propagation, 10 rounds for self-training).
  */
 export const METHODS = ['label-spreading', 'label-propagation', 'self-training', 'co-training'] as const;
-export const KERNELS = ['knn', 'rbf'] as const;
+export const KERNELS = ['knn', 'rbf', 'knn-rbf'] as const;
 
 export const runOptionsSchema = z
   .object({

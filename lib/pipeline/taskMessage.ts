@@ -42,7 +42,9 @@ export function parseTaskMessage(body: unknown): TaskMessage {
   }
   const result = taskMessageSchema.safeParse(value);
   if (!result.success) {
-    throw new InvalidMessageError(result.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+    throw new InvalidMessageError(
+      result.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
+    );
   }
   return result.data;
 }

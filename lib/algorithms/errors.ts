@@ -1,0 +1,29 @@
+/** A model method that needs `fit` was called first (scikit-learn's NotFittedError). */
+export class NotFittedError extends Error {
+  override readonly name = 'NotFittedError';
+  constructor(model: string) {
+    super(`this ${model} instance is not fitted yet; call fit first`);
+  }
+}
+
+/** `fit` got no labelled row (every y is -1): there is nothing to propagate. */
+export class NoLabelledSamplesError extends Error {
+  override readonly name = 'NoLabelledSamplesError';
+  constructor() {
+    super('y has no labelled rows (every value is -1); at least one labelled row is needed');
+  }
+}
+
+/**
+ * Emitted (not thrown) when an iterative algorithm stops at max_iter without meeting its tolerance
+ * (scikit-learn's ConvergenceWarning). Passed to a model's `onWarning` callback, by default
+ * `process.emitWarning`, where it shows under the name 'ConvergenceWarning'.
+ */
+export class ConvergenceWarning extends Error {
+  override readonly name = 'ConvergenceWarning';
+}
+
+/** Receives warnings a model emits instead of throwing. */
+export type WarningHandler = (warning: Error) => void;
+
+export const emitProcessWarning: WarningHandler = (warning) => process.emitWarning(warning);

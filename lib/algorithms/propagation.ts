@@ -1,0 +1,332 @@
+import { UNLABELLED } from '../data/dataset.ts';
+import type { FeatureMatrix } from '../data/featureMatrix.ts';
+import { type AffinityOperator, affinityOperator, type Graph } from '../graph/affinity.ts';
+import { checkKernelParams, inductiveProduct, type KernelName, type KernelParams } from '../graph/kernel.ts';
+import type { DenseKernelLimits } from '../graph/rbfKernel.ts';
+import {
+  ConvergenceWarning,
+  emitProcessWarning,
+  NoLabelledSamplesError,
+  NotFittedError,
+  type WarningHandler,
+} from './errors.ts';
+
+/**
+ * The iteration shared by label propagation (Zhu & Ghahramani 2002) and label spreading (Zhou et al. 2004),
+ * over a prebuilt graph, following scikit-learn's `BaseLabelPropagation.fit` step for step:
+ *
+ *   F0 = one-hot rows of the labelled points, 0 elsewhere; F_prev = 0
+ *   for it in 0..maxIter-1:
+ *     if sum |F - F_prev| < tol: converged, nIter = it, stop
+ *     F_prev = F; F = G F
+ *     propagation (alpha = null): normalise every row by its sum (a 0 sum counts as 1), then reset the
+ *       labelled rows to their one-hot rows (hard clamping)
+ *     spreading: F = alpha F + (1 - alpha) F0 (soft clamping)
+ *   otherwise: not converged, nIter = maxIter
+ *   finally every row is normalised by its sum (a 0 sum counts as 1: unreached rows stay 0).
+ *
+ * G is the row-normalised affinity for propagation and the normalised-Laplacian affinity for spreading
+ * (see the LabelPropagation and LabelSpreading models). Any AffinityOperator works, so a distributed
+ * reducer can supply a sharded product, or drive `propagationStep` itself one iteration at a time.
+ */
+export interface PropagationOptions {
+  /** null: label propagation (hard clamping); a number in (0, 1): label spreading's clamping factor. */
+  readonly alpha: number | null;
+  readonly maxIter: number;
+  readonly tol: number;
+}
+
+export interface PropagationResult {
+  /** n x nClasses, row-major, each row summing to 1 (or all 0 for a row no label reached). */
+  readonly distributions: Float64Array;
+  /** scikit-learn's n_iter_: updates made (maxIter when not converged). */
+  readonly nIter: number;
+  readonly converged: boolean;
+  /** sum |F_new - F_old| of each update, in order (length nIter). */
+  readonly deltas: number[];
+}
+
+/** Checks alpha/maxIter/tol with RangeErrors (alpha null = propagation). */
+export function checkPropagationOptions(options: PropagationOptions): void {
+  const { alpha, maxIter, tol } = options;
+  if (alpha !== null && !(alpha > 0 && alpha < 1)) {
+    throw new RangeError(`alpha=${alpha} is invalid: it must be inside the open interval (0, 1)`);
+  }
+  if (!Number.isInteger(maxIter) || maxIter < 1)
+    throw new RangeError(`maxIter must be an integer >= 1, got ${maxIter}`);
+  if (!(Number.isFinite(tol) && tol >= 0)) throw new RangeError(`tol must be a finite number >= 0, got ${tol}`);
+}
+
+/** Checks y (values -1 or 0..nClasses-1) against n and returns nothing. */
+export function checkLabels(y: Int32Array, n: number, nClasses: number): void {
+  if (y.length !== n) throw new RangeError(`y has ${y.length} labels but the graph has n=${n} points`);
+  if (!Number.isInteger(nClasses) || nClasses < 1)
+    throw new RangeError(`nClasses must be an integer >= 1, got ${nClasses}`);
+  for (let i = 0; i < n; i++) {
+    if (y[i] < UNLABELLED || y[i] >= nClasses) {
+      throw new RangeError(`y[${i}]=${y[i]} is outside -1..${nClasses - 1}`);
+    }
+  }
+}
+
+/** F0: one-hot rows for labelled points (y[i] = class column), zero rows for y[i] = -1. */
+export function initialDistributions(y: Int32Array, nClasses: number): Float64Array {
+  const F = new Float64Array(y.length * nClasses);
+  for (let i = 0; i < y.length; i++) if (y[i] >= 0) F[i * nClasses + y[i]] = 1;
+  return F;
+}
+
+/**
+ * One update: next = clamp(G current) as described above. Returns sum |next - current|, the value the
+ * following iteration tests against tol. `next` must not alias `current`.
+ */
+export function propagationStep(
+  operator: AffinityOperator,
+  y: Int32Array,
+  nClasses: number,
+  alpha: number | null,
+  current: Float64Array,
+  next: Float64Array,
+): number {
+  const n = operator.n;
+  const k = nClasses;
+  operator.multiply(current, k, next);
+  let delta = 0;
+  if (alpha === null) {
+    for (let i = 0; i < n; i++) {
+      const o = i * k;
+      const label = y[i];
+      if (label >= 0) {
+        for (let c = 0; c < k; c++) {
+          const v = c === label ? 1 : 0;
+          next[o + c] = v;
+          delta += Math.abs(v - current[o + c]);
+        }
+        continue;
+      }
+      let sum = 0;
+      for (let c = 0; c < k; c++) sum += next[o + c];
+      if (sum === 0) sum = 1;
+      for (let c = 0; c < k; c++) {
+        const v = next[o + c] / sum;
+        next[o + c] = v;
+        delta += Math.abs(v - current[o + c]);
+      }
+    }
+    return delta;
+  }
+  const keep = 1 - alpha;
+  for (let i = 0; i < n; i++) {
+    const o = i * k;
+    const label = y[i];
+    for (let c = 0; c < k; c++) {
+      const v = alpha * next[o + c] + (c === label ? keep : 0);
+      next[o + c] = v;
+      delta += Math.abs(v - current[o + c]);
+    }
+  }
+  return delta;
+}
+
+/** Divides each row of the n x k block by its sum, a 0 sum counting as 1 (scikit-learn's normaliser guard). */
+export function normalizeRows(F: Float64Array, k: number): void {
+  for (let o = 0; o < F.length; o += k) {
+    let sum = 0;
+    for (let c = 0; c < k; c++) sum += F[o + c];
+    if (sum === 0) sum = 1;
+    for (let c = 0; c < k; c++) F[o + c] /= sum;
+  }
+}
+
+/** Runs the iteration to convergence or maxIter (see the file comment). */
+export function propagateLabels(
+  graph: Graph | AffinityOperator,
+  y: Int32Array,
+  nClasses: number,
+  options: PropagationOptions,
+): PropagationResult {
+  checkPropagationOptions(options);
+  const operator = 'multiply' in graph ? graph : affinityOperator(graph);
+  checkLabels(y, operator.n, nClasses);
+  const { alpha, maxIter, tol } = options;
+  let current: Float64Array = initialDistributions(y, nClasses);
+  let next: Float64Array = new Float64Array(current.length);
+  // the first test compares F0 with F_prev = 0
+  let delta = 0;
+  for (let p = 0; p < current.length; p++) delta += Math.abs(current[p]);
+  const deltas: number[] = [];
+  let converged = false;
+  let nIter = 0;
+  for (; nIter < maxIter; nIter++) {
+    if (delta < tol) {
+      converged = true;
+      break;
+    }
+    delta = propagationStep(operator, y, nClasses, alpha, current, next);
+    deltas.push(delta);
+    const swap = current;
+    current = next;
+    next = swap;
+  }
+  normalizeRows(current, nClasses);
+  return { distributions: current, nIter, converged, deltas };
+}
+
+/** Index of the largest value in row [o, o+k) of F, the first on ties; a NaN wins, as in numpy.argmax. */
+export function argmaxRow(F: Float64Array, o: number, k: number): number {
+  let best = 0;
+  let bestValue = F[o];
+  if (Number.isNaN(bestValue)) return 0;
+  for (let c = 1; c < k; c++) {
+    const v = F[o + c];
+    if (Number.isNaN(v)) return c;
+    if (v > bestValue) {
+      best = c;
+      bestValue = v;
+    }
+  }
+  return best;
+}
+
+/** Constructor parameters shared by LabelPropagation and LabelSpreading (scikit-learn's names, camelCased). */
+export interface BasePropagationParams {
+  /** 'rbf' (dense, small n), 'knn' (connectivity) or 'knn-rbf' (rbf weights on knn edges). Default 'rbf'. */
+  readonly kernel?: KernelName;
+  /** rbf parameter (rbf, knn-rbf). Default 20. */
+  readonly gamma?: number;
+  /** knn parameter (knn, knn-rbf). Default 7. */
+  readonly nNeighbors?: number;
+  readonly maxIter?: number;
+  /** Default 1e-3. */
+  readonly tol?: number;
+  /** Memory guard of the dense rbf kernel (default n <= 20,000 and 2 GiB). */
+  readonly denseLimits?: DenseKernelLimits;
+  /** Receives the ConvergenceWarning; default process.emitWarning. */
+  readonly onWarning?: WarningHandler;
+}
+
+export type TerminationReason = 'converged' | 'max_iter';
+
+/**
+ * scikit-learn's BaseLabelPropagation: parameters checked on construction, `fit(X, y)` with y holding class
+ * values >= 0 or -1 (unlabelled), then `labelDistributions`, `transduction`, `nIter`, `converged` and
+ * `predict`/`predictProba` for new points. Subclasses provide the graph and alpha.
+ */
+export abstract class BaseLabelPropagation {
+  readonly kernel: KernelName;
+  readonly gamma: number;
+  readonly nNeighbors: number;
+  readonly maxIter: number;
+  readonly tol: number;
+  readonly denseLimits: DenseKernelLimits | undefined;
+  protected readonly onWarning: WarningHandler;
+
+  /** Distinct non-negative values of y, ascending (classes_). */
+  classes: Int32Array = new Int32Array(0);
+  /** n x classes.length, rows sum to 1 (label_distributions_). */
+  labelDistributions: Float64Array = new Float64Array(0);
+  /** classes[argmax] of every training row (transduction_). */
+  transduction: Int32Array = new Int32Array(0);
+  nIter = 0;
+  converged = false;
+  terminationReason: TerminationReason | undefined;
+  /** sum |F_new - F_old| per iteration. */
+  deltas: number[] = [];
+  private trainX: FeatureMatrix | undefined;
+
+  protected constructor(params: BasePropagationParams, defaultMaxIter: number) {
+    this.kernel = params.kernel ?? 'rbf';
+    this.gamma = params.gamma ?? 20;
+    this.nNeighbors = params.nNeighbors ?? 7;
+    this.maxIter = params.maxIter ?? defaultMaxIter;
+    this.tol = params.tol ?? 1e-3;
+    this.denseLimits = params.denseLimits;
+    this.onWarning = params.onWarning ?? emitProcessWarning;
+    checkKernelParams(this.kernelParams());
+    checkPropagationOptions({ alpha: null, maxIter: this.maxIter, tol: this.tol });
+  }
+
+  /** null for hard clamping (propagation), the clamping factor for spreading. */
+  protected abstract get clampAlpha(): number | null;
+
+  /** The graph the iteration multiplies by (scikit-learn's `_build_graph`). */
+  abstract buildGraph(X: FeatureMatrix): Graph;
+
+  protected kernelParams(): KernelParams {
+    return { kernel: this.kernel, gamma: this.gamma, nNeighbors: this.nNeighbors, denseLimits: this.denseLimits };
+  }
+
+  fit(X: FeatureMatrix, y: Int32Array): this {
+    if (y.length !== X.n) throw new RangeError(`y has ${y.length} labels but X has ${X.n} rows`);
+    const classes = distinctClasses(y);
+    if (classes.length === 0) throw new NoLabelledSamplesError();
+    const column = new Map<number, number>();
+    for (let c = 0; c < classes.length; c++) column.set(classes[c], c);
+    const encoded = new Int32Array(y.length);
+    for (let i = 0; i < y.length; i++) encoded[i] = y[i] === UNLABELLED ? UNLABELLED : column.get(y[i])!;
+
+    const graph = this.buildGraph(X);
+    const result = propagateLabels(graph, encoded, classes.length, {
+      alpha: this.clampAlpha,
+      maxIter: this.maxIter,
+      tol: this.tol,
+    });
+    this.trainX = X;
+    this.classes = classes;
+    this.labelDistributions = result.distributions;
+    this.nIter = result.nIter;
+    this.converged = result.converged;
+    this.terminationReason = result.converged ? 'converged' : 'max_iter';
+    this.deltas = result.deltas;
+    this.transduction = labelsOf(result.distributions, classes);
+    if (!result.converged) {
+      this.onWarning(new ConvergenceWarning(`max_iter=${this.maxIter} was reached without convergence.`));
+    }
+    return this;
+  }
+
+  /**
+   * Class probabilities of new points (scikit-learn's predict_proba): the kernel weights between each new
+   * point and the training points times labelDistributions, each row divided by its sum. As in
+   * scikit-learn there is no zero guard: a point with no weight on any training point gets NaN.
+   */
+  predictProba(X: FeatureMatrix): Float64Array {
+    const trainX = this.fitted();
+    const k = this.classes.length;
+    const P = inductiveProduct(trainX, X, this.kernelParams(), this.labelDistributions, k);
+    for (let o = 0; o < P.length; o += k) {
+      let sum = 0;
+      for (let c = 0; c < k; c++) sum += P[o + c];
+      for (let c = 0; c < k; c++) P[o + c] /= sum;
+    }
+    return P;
+  }
+
+  /** classes[argmax predictProba] for every row of X. */
+  predict(X: FeatureMatrix): Int32Array {
+    return labelsOf(this.predictProba(X), this.classes);
+  }
+
+  private fitted(): FeatureMatrix {
+    if (this.trainX === undefined) throw new NotFittedError(this.constructor.name);
+    return this.trainX;
+  }
+}
+
+function distinctClasses(y: Int32Array): Int32Array {
+  const seen = new Set<number>();
+  for (let i = 0; i < y.length; i++) {
+    const v = y[i];
+    if (v < UNLABELLED) throw new RangeError(`y[${i}]=${v} is invalid: labels are class values >= 0, or -1`);
+    if (v !== UNLABELLED) seen.add(v);
+  }
+  return Int32Array.from([...seen].sort((a, b) => a - b));
+}
+
+function labelsOf(F: Float64Array, classes: Int32Array): Int32Array {
+  const k = classes.length;
+  const n = F.length / k;
+  const labels = new Int32Array(n);
+  for (let i = 0; i < n; i++) labels[i] = classes[argmaxRow(F, i * k, k)];
+  return labels;
+}

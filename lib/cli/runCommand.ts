@@ -1,0 +1,56 @@
+import { readFile } from 'node:fs/promises';
+import { runInProcess } from '../pipeline/runInProcess.ts';
+import { parseRunOptions, type RunOptions } from '../pipeline/runOptions.ts';
+import type { RunReport } from '../pipeline/runReport.ts';
+
+/** Flags of `pseudolabel run` as commander hands them over (camelCase, absent when not given). */
+export interface RunFlags {
+  readonly input: string;
+  readonly out: string;
+  readonly config?: string;
+  readonly [option: string]: unknown;
+}
+
+/** Options from --config, overridden by the flags given on the command line. */
+export async function resolveRunOptions(flags: RunFlags): Promise<RunOptions> {
+  const { input: _input, out: _out, config, ...given } = flags;
+  let fromFile: Record<string, unknown> = {};
+  if (config !== undefined) {
+    try {
+      fromFile = JSON.parse(await readFile(config, 'utf8'));
+    } catch (error) {
+      throw new Error(`cannot read --config ${config}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  const merged = { ...fromFile, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) };
+  return parseRunOptions(merged, config ? `options (flags and ${config})` : 'options');
+}
+
+/** One plain sentence on whether semi-supervised learning helped on the holdout. */
+export function holdoutSentence(holdout: NonNullable<RunReport['holdout']>): string {
+  const percent = (x: number) => `${(100 * x).toFixed(1)}%`;
+  const verdict = holdout.helped ? 'helped' : 'did not help';
+  return (
+    `Semi-supervised learning ${verdict} on this data: ${percent(holdout.semiSupervised.accuracy)} accuracy on ` +
+    `${holdout.size} held-out labels, against ${percent(holdout.supervised.accuracy)} for a classifier trained on the given labels alone.`
+  );
+}
+
+/** `pseudolabel run`: returns the exit code (0 when labels were written). */
+export async function runCommand(flags: RunFlags): Promise<number> {
+  const options = await resolveRunOptions(flags);
+  const warn = (message: string) => process.stderr.write(`warning: ${message}\n`);
+  const { report, written } = await runInProcess(flags.input, flags.out, options, warn);
+  const labelled = report.rounds.at(-1);
+  const reached = labelled ? report.n - Object.values(labelled.counts.none).reduce((a, b) => a + b, 0) : 0;
+  process.stderr.write(
+    `pseudolabel: ${report.n} rows, ${report.d} features, ${report.classes.length} classes, ${report.given} given labels; ` +
+      `${options.method} labelled ${reached} rows (${report.convergence.terminationReason} after ${report.convergence.nIter} iterations)\n`,
+  );
+  if (report.rejected > 0) {
+    process.stderr.write(`pseudolabel: ${report.rejected} rows rejected (reasons in rejected.csv)\n`);
+  }
+  if (report.holdout) process.stdout.write(`${holdoutSentence(report.holdout)}\n`);
+  for (const file of written) process.stderr.write(`wrote ${file}\n`);
+  return 0;
+}

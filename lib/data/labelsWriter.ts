@@ -1,0 +1,46 @@
+import type { Writable } from 'node:stream';
+import { batchLines, csvField, writeText } from './csvText.ts';
+
+/** Provenance of an output label: in the input, from propagation, added by a self-training round, or none. */
+export type LabelSource = 'given' | 'propagated' | 'pseudo' | 'none';
+
+/** One line of labels.csv. A null label (source 'none') is written as an empty field. */
+export interface LabelRecord {
+  readonly id: string;
+  readonly label: string | null;
+  readonly confidence: number;
+  readonly source: LabelSource;
+}
+
+export const LABELS_CSV_HEADER = 'id,label,confidence,source\n';
+
+/** Digits after the decimal point of a written confidence. */
+export const CONFIDENCE_DECIMALS = 6;
+
+/**
+ * A confidence in [0, 1] with exactly six decimals ("0.950000", "1.000000"): fixed-point rather than
+ * significant digits, so every value has the same width, no exponent ever appears, the text sorts like the
+ * number, and the bytes are the same on every run and platform. Values below 5e-7 print as "0.000000".
+ */
+export function formatConfidence(confidence: number): string {
+  if (!(confidence >= 0 && confidence <= 1)) throw new RangeError(`confidence must be in [0, 1], got ${confidence}`);
+  return confidence.toFixed(CONFIDENCE_DECIMALS);
+}
+
+/** One labels.csv line, with its `\n`. */
+export function labelsCsvLine(record: LabelRecord): string {
+  return `${csvField(record.id)},${record.label === null ? '' : csvField(record.label)},${formatConfidence(record.confidence)},${record.source}\n`;
+}
+
+/** labels.csv as text chunks: the header, then one line per record, in the records' order. */
+export function labelsCsvChunks(records: Iterable<LabelRecord> | AsyncIterable<LabelRecord>): AsyncGenerator<string> {
+  return batchLines(records, LABELS_CSV_HEADER, labelsCsvLine);
+}
+
+/** Streams labels.csv to a path or a Writable. */
+export async function writeLabelsCsv(
+  destination: string | Writable,
+  records: Iterable<LabelRecord> | AsyncIterable<LabelRecord>,
+): Promise<void> {
+  await writeText(destination, labelsCsvChunks(records));
+}

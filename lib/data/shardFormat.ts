@@ -1,0 +1,152 @@
+import { ShardFormatError } from './errors.ts';
+
+/**
+ * The binary shard: the validated rows of one ingest task (a byte range or a row group), compact and
+ * decodable without parsing. Little-endian, every section 4-byte aligned:
+ *
+ * | offset | content                                                                     |
+ * | ------ | --------------------------------------------------------------------------- |
+ * | 0      | magic "PLSH"                                                                |
+ * | 4      | u32 version (1), u32 n, u32 d, u32 label table size L,                      |
+ * |        | u32 id bytes, u32 label bytes, u32 reserved (0)                             |
+ * | 32     | f32 features[n*d] (row-major)                                               |
+ * |        | i32 label codes[n]: index into the label table, -1 = unlabelled            |
+ * |        | i32 lines[n]: line (CSV/JSONL) or 1-based row (Parquet) in the source file  |
+ * |        | u32 id offsets[n+1], u32 label offsets[L+1]: byte offsets into the blobs    |
+ * |        | UTF-8 id blob, UTF-8 label blob (raw labels, in order of first appearance)  |
+ *
+ * Labels stay raw strings: classes are only known once every shard is read. Strings round-trip when they
+ * are well-formed UTF-16 (a lone surrogate comes back as U+FFFD).
+ */
+export const SHARD_MAGIC = 0x48534c50; // "PLSH" read as a little-endian u32
+export const SHARD_VERSION = 1;
+const HEADER_BYTES = 32;
+
+export interface ShardRow {
+  readonly line: number;
+  readonly id: string;
+  readonly label: string | null;
+  readonly features: ArrayLike<number>;
+}
+
+export interface DecodedShard {
+  readonly n: number;
+  readonly d: number;
+  readonly ids: string[];
+  /** n*d values, row-major. Like `lines`, a view sharing memory with the encoded bytes when they are 4-byte aligned. */
+  readonly features: Float32Array;
+  readonly labels: (string | null)[];
+  readonly lines: Int32Array;
+}
+
+if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) {
+  throw new Error('the shard format needs a little-endian platform');
+}
+
+/** Encodes rows of `d` features each (features are stored as Float32). */
+export function encodeShard(rows: readonly ShardRow[], d: number): Uint8Array {
+  if (!Number.isInteger(d) || d < 0) throw new RangeError(`d must be a non-negative integer, got ${d}`);
+  const n = rows.length;
+  const labelTable: string[] = [];
+  const labelIndex = new Map<string, number>();
+  const codes = new Int32Array(n);
+  const lines = new Int32Array(n);
+  const idOffsets = new Uint32Array(n + 1);
+  for (let i = 0; i < n; i++) {
+    const row = rows[i];
+    if (row.features.length !== d) throw new RangeError(`row ${i} has ${row.features.length} features, expected ${d}`);
+    if (!Number.isInteger(row.line) || row.line < 0 || row.line > 0x7fffffff)
+      throw new RangeError(`row ${i} has line ${row.line}`);
+    lines[i] = row.line;
+    idOffsets[i + 1] = idOffsets[i] + Buffer.byteLength(row.id, 'utf8');
+    if (row.label === null) codes[i] = -1;
+    else {
+      let code = labelIndex.get(row.label);
+      if (code === undefined) {
+        code = labelTable.length;
+        labelIndex.set(row.label, code);
+        labelTable.push(row.label);
+      }
+      codes[i] = code;
+    }
+  }
+  const labelOffsets = new Uint32Array(labelTable.length + 1);
+  for (let c = 0; c < labelTable.length; c++)
+    labelOffsets[c + 1] = labelOffsets[c] + Buffer.byteLength(labelTable[c], 'utf8');
+  const idBytes = idOffsets[n];
+  const labelBytes = labelOffsets[labelTable.length];
+  const words = n * d + 2 * n + (n + 1) + (labelTable.length + 1);
+  const total = HEADER_BYTES + 4 * words + idBytes + labelBytes;
+  const out = new Uint8Array(total);
+  const header = new Uint32Array(out.buffer, 0, HEADER_BYTES / 4);
+  header.set([SHARD_MAGIC, SHARD_VERSION, n, d, labelTable.length, idBytes, labelBytes, 0]);
+  let offset = HEADER_BYTES;
+  const features = new Float32Array(out.buffer, offset, n * d);
+  for (let i = 0; i < n; i++) {
+    const row = rows[i].features;
+    for (let j = 0; j < d; j++) features[i * d + j] = row[j];
+  }
+  offset += 4 * n * d;
+  new Int32Array(out.buffer, offset, n).set(codes);
+  offset += 4 * n;
+  new Int32Array(out.buffer, offset, n).set(lines);
+  offset += 4 * n;
+  new Uint32Array(out.buffer, offset, n + 1).set(idOffsets);
+  offset += 4 * (n + 1);
+  new Uint32Array(out.buffer, offset, labelTable.length + 1).set(labelOffsets);
+  offset += 4 * (labelTable.length + 1);
+  const blob = Buffer.from(out.buffer);
+  for (let i = 0; i < n; i++) blob.write(rows[i].id, offset + idOffsets[i], 'utf8');
+  offset += idBytes;
+  for (let c = 0; c < labelTable.length; c++) blob.write(labelTable[c], offset + labelOffsets[c], 'utf8');
+  return out;
+}
+
+/** Decodes a shard. Throws ShardFormatError for bytes that are not a complete, consistent shard. */
+export function decodeShard(bytes: Uint8Array): DecodedShard {
+  if (bytes.length < HEADER_BYTES)
+    throw new ShardFormatError(`truncated: ${bytes.length} bytes, the header alone has ${HEADER_BYTES}`);
+  const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
+  const { buffer, byteOffset } = aligned;
+  const view = new DataView(buffer, byteOffset, aligned.length);
+  const word = (i: number) => view.getUint32(4 * i, true);
+  if (word(0) !== SHARD_MAGIC) throw new ShardFormatError('wrong magic number: not a pseudolabel shard');
+  if (word(1) !== SHARD_VERSION)
+    throw new ShardFormatError(`unsupported version ${word(1)} (this reader knows ${SHARD_VERSION})`);
+  const [n, d, labelCount, idBytes, labelBytes] = [word(2), word(3), word(4), word(5), word(6)];
+  const words = n * d + 2 * n + (n + 1) + (labelCount + 1);
+  const expected = HEADER_BYTES + 4 * words + idBytes + labelBytes;
+  if (aligned.length !== expected)
+    throw new ShardFormatError(`${aligned.length} bytes, the header announces ${expected}`);
+  let offset = byteOffset + HEADER_BYTES;
+  const features = new Float32Array(buffer, offset, n * d);
+  offset += 4 * n * d;
+  const codes = new Int32Array(buffer, offset, n);
+  offset += 4 * n;
+  const lines = new Int32Array(buffer, offset, n);
+  offset += 4 * n;
+  const idOffsets = new Uint32Array(buffer, offset, n + 1);
+  offset += 4 * (n + 1);
+  const labelOffsets = new Uint32Array(buffer, offset, labelCount + 1);
+  offset += 4 * (labelCount + 1);
+  const blob = Buffer.from(buffer, 0, buffer.byteLength);
+  const strings = (offsets: Uint32Array, count: number, start: number, size: number, what: string): string[] => {
+    if (offsets[0] !== 0 || offsets[count] !== size) throw new ShardFormatError(`corrupt ${what} offsets`);
+    const out = new Array<string>(count);
+    for (let i = 0; i < count; i++) {
+      if (offsets[i + 1] < offsets[i]) throw new ShardFormatError(`corrupt ${what} offsets`);
+      out[i] = blob.toString('utf8', start + offsets[i], start + offsets[i + 1]);
+    }
+    return out;
+  };
+  const ids = strings(idOffsets, n, offset, idBytes, 'id');
+  const table = strings(labelOffsets, labelCount, offset + idBytes, labelBytes, 'label');
+  const labels = new Array<string | null>(n);
+  for (let i = 0; i < n; i++) {
+    const code = codes[i];
+    if (code < -1 || code >= labelCount)
+      throw new ShardFormatError(`label code ${code} of row ${i} is outside the table of ${labelCount}`);
+    labels[i] = code === -1 ? null : table[code];
+  }
+  return { n, d, ids, features, labels, lines };
+}

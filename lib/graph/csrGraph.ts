@@ -1,0 +1,54 @@
+/**
+ * Compressed sparse row storage of a square n x n weighted graph (scipy.sparse.csr_matrix layout): the
+ * entries of row i are indices[indptr[i] .. indptr[i+1]) with weights in `data`. Column order within a row
+ * is free (kNN graphs keep neighbour order); a (row, column) pair appears at most once.
+ */
+export interface CsrGraph {
+  readonly n: number;
+  readonly indptr: Int32Array;
+  readonly indices: Int32Array;
+  readonly data: Float64Array;
+}
+
+/** Checks the CSR invariants and returns the graph. */
+export function csrGraph(n: number, indptr: Int32Array, indices: Int32Array, data: Float64Array): CsrGraph {
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`n must be an integer >= 0, got ${n}`);
+  if (indptr.length !== n + 1) throw new RangeError(`indptr needs n+1=${n + 1} entries, got ${indptr.length}`);
+  const nnz = indptr[n];
+  if (indptr[0] !== 0 || indices.length !== nnz || data.length !== nnz) {
+    throw new RangeError(`indptr must run from 0 to nnz, and indices/data hold nnz=${nnz} entries`);
+  }
+  for (let i = 0; i < n; i++) {
+    if (indptr[i + 1] < indptr[i]) throw new RangeError(`indptr decreases at row ${i}`);
+  }
+  for (let p = 0; p < nnz; p++) {
+    if (indices[p] < 0 || indices[p] >= n) throw new RangeError(`column index ${indices[p]} out of range [0, ${n})`);
+  }
+  return { n, indptr, indices, data };
+}
+
+/** out = A Y for A n x n in CSR and Y, out n x k row-major doubles (out must not alias Y). */
+export function csrMultiply(graph: CsrGraph, Y: Float64Array, k: number, out: Float64Array): void {
+  const { n, indptr, indices, data } = graph;
+  if (Y.length < n * k || out.length < n * k) throw new RangeError(`operands need ${n}x${k} values`);
+  out.fill(0, 0, n * k);
+  for (let i = 0; i < n; i++) {
+    const o = i * k;
+    const end = indptr[i + 1];
+    for (let p = indptr[i]; p < end; p++) {
+      const w = data[p];
+      const src = indices[p] * k;
+      for (let c = 0; c < k; c++) out[o + c] += w * Y[src + c];
+    }
+  }
+}
+
+/** Dense row-major copy (tests and small graphs). */
+export function csrToDense(graph: CsrGraph): Float64Array {
+  const { n, indptr, indices, data } = graph;
+  const dense = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let p = indptr[i]; p < indptr[i + 1]; p++) dense[i * n + indices[p]] += data[p];
+  }
+  return dense;
+}

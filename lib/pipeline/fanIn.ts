@@ -1,0 +1,56 @@
+import { keys } from './keys.ts';
+import type { StageContext } from './stageContext.ts';
+import { type Stage, type TaskMessage, taskMessage } from './taskMessage.ts';
+
+/** What a shard task reports in its completion marker; the reduce step sums these. */
+export interface ShardMetrics {
+  readonly ms: number;
+  readonly rows?: number;
+  readonly rejected?: number;
+}
+
+/**
+ * Fan-in (DESIGN.md section 5): a finished shard task writes its completion marker; whoever sees the full set
+ * of markers enqueues the reduce step. A redelivered task finds its marker present and may enqueue the reduce
+ * step again: reduce steps run through `reduceOnce`, so the duplicate does nothing.
+ */
+export async function completeShardTask(
+  ctx: StageContext,
+  task: TaskMessage,
+  totalShards: number,
+  next: Stage,
+  metrics: ShardMetrics,
+): Promise<void> {
+  await ctx.store.putIfAbsent(keys.marker(task.runId, task.stage, task.round, task.shard), JSON.stringify(metrics));
+  const done = await ctx.store.list(keys.markers(task.runId, task.stage, task.round));
+  if (done.length >= totalShards) await ctx.reduce.send(taskMessage(task.runId, next, task.round, 0));
+}
+
+/** Reads every marker of a stage and round (fan-in input of a reduce step). */
+export async function shardMetrics(ctx: StageContext, task: TaskMessage, stage: Stage): Promise<ShardMetrics[]> {
+  const listed = await ctx.store.list(keys.markers(task.runId, stage, task.round));
+  return Promise.all(
+    listed.map(async (info) => JSON.parse(new TextDecoder().decode(await ctx.store.get(info.key))) as ShardMetrics),
+  );
+}
+
+/**
+ * Runs a reduce step at most once to completion: `step` computes (idempotently: it may run again after a crash,
+ * writing the same bytes) and returns the messages that follow it; they are sent, then the step is marked done.
+ * A step already marked done does nothing, so duplicate deliveries cannot start a stage twice.
+ */
+export async function reduceOnce(
+  ctx: StageContext,
+  task: TaskMessage,
+  step: () => Promise<{ tasks?: TaskMessage[]; reduce?: TaskMessage[] }>,
+): Promise<void> {
+  const doneKey = keys.advanced(task.runId, task.stage, task.round);
+  if (await ctx.store.head(doneKey)) {
+    ctx.log.info('reduce step already done; duplicate ignored', { ...task });
+    return;
+  }
+  const next = await step();
+  if (next.tasks?.length) await ctx.tasks.sendBatch(next.tasks);
+  if (next.reduce?.length) await ctx.reduce.sendBatch(next.reduce);
+  await ctx.store.putIfAbsent(doneKey, new Date().toISOString());
+}

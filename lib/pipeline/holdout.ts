@@ -1,0 +1,81 @@
+import { accuracy, macroF1 } from '../algorithms/metrics.ts';
+import { SoftmaxRegression } from '../algorithms/softmaxRegression.ts';
+import { UNLABELLED } from '../data/dataset.ts';
+import type { FeatureMatrix } from '../data/featureMatrix.ts';
+import { selectRows } from '../data/featureMatrix.ts';
+import type { Metrics } from './runReport.ts';
+
+/** A small deterministic PRNG (mulberry32) so a seed gives the same holdout everywhere. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Stratified holdout: from each class, round(fraction * count) of its given rows (at least one row of every
+ * class stays in training), chosen by a seeded shuffle. Returns the held-out row indices, ascending.
+ */
+export function stratifiedHoldout(y: Int32Array, fraction: number, seed: number): Int32Array {
+  const byClass = new Map<number, number[]>();
+  for (let i = 0; i < y.length; i++) {
+    if (y[i] === UNLABELLED) continue;
+    const rows = byClass.get(y[i]) ?? [];
+    rows.push(i);
+    byClass.set(y[i], rows);
+  }
+  const random = seededRandom(seed);
+  const held: number[] = [];
+  for (const c of [...byClass.keys()].sort((a, b) => a - b)) {
+    const rows = byClass.get(c)!;
+    for (let i = rows.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [rows[i], rows[j]] = [rows[j], rows[i]];
+    }
+    const take = Math.min(rows.length - 1, Math.round(fraction * rows.length));
+    held.push(...rows.slice(0, take));
+  }
+  return Int32Array.from(held.sort((a, b) => a - b));
+}
+
+export function hideLabels(y: Int32Array, rows: Int32Array): Int32Array {
+  const hidden = Int32Array.from(y);
+  for (const i of rows) hidden[i] = UNLABELLED;
+  return hidden;
+}
+
+function metricsOn(truth: Int32Array, predicted: Int32Array): Metrics {
+  return { accuracy: accuracy(truth, predicted), macroF1: macroF1(truth, predicted) };
+}
+
+/**
+ * Supervised-only baseline on the holdout: softmax regression fitted on the remaining given labels, as a user
+ * would without semi-supervised learning; compared with the labels the run gave the held-out rows.
+ */
+export function evaluateHoldout(
+  X: FeatureMatrix,
+  y: Int32Array,
+  trainingY: Int32Array,
+  held: Int32Array,
+  predicted: Int32Array,
+): { supervised: Metrics; semiSupervised: Metrics; helped: boolean } {
+  const training: number[] = [];
+  for (let i = 0; i < trainingY.length; i++) if (trainingY[i] !== UNLABELLED) training.push(i);
+  const trainRows = Int32Array.from(training);
+  const model = new SoftmaxRegression().fit(
+    selectRows(X, trainRows),
+    Int32Array.from(trainRows, (i) => y[i]),
+  );
+  const truth = Int32Array.from(held, (i) => y[i]);
+  const supervised = metricsOn(truth, model.predict(selectRows(X, held)));
+  const semiSupervised = metricsOn(
+    truth,
+    Int32Array.from(held, (i) => predicted[i]),
+  );
+  return { supervised, semiSupervised, helped: semiSupervised.accuracy > supervised.accuracy };
+}

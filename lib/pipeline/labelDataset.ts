@@ -1,0 +1,83 @@
+import { UNLABELLED } from '../data/dataset.ts';
+import type { FeatureMatrix } from '../data/featureMatrix.ts';
+import type { Graph } from '../graph/affinity.ts';
+import { buildAffinity } from '../graph/kernel.ts';
+import { UnusableLabelsError } from './errors.ts';
+import { evaluateHoldout, hideLabels, stratifiedHoldout } from './holdout.ts';
+import { type MethodResult, propagateOverAffinity, trainInRounds } from './methods.ts';
+import type { RunOptions } from './runOptions.ts';
+import type { RunReport } from './runReport.ts';
+
+export interface LabelDatasetInput {
+  readonly X: FeatureMatrix;
+  readonly y: Int32Array;
+  readonly classes: readonly string[];
+  /** Names the data in error messages (the input path or run id). */
+  readonly source: string;
+  /**
+   * The affinity graph for propagation methods. Default: built from X with the chosen kernel; the sharded
+   * pipeline passes the graph it assembled from the neighbors stage instead.
+   */
+  readonly affinity?: () => Graph;
+}
+
+export interface LabelDatasetResult extends MethodResult {
+  readonly holdout?: RunReport['holdout'];
+}
+
+/** Refuses inputs no method can learn from, with the reason. */
+export function checkGivenLabels(y: Int32Array, classes: readonly string[], source: string): void {
+  const present = new Set<number>();
+  for (let i = 0; i < y.length; i++) if (y[i] !== UNLABELLED) present.add(y[i]);
+  if (present.size === 0)
+    throw new UnusableLabelsError(source, 'no row has a label: give at least one label per class');
+  if (present.size === 1) {
+    throw new UnusableLabelsError(
+      source,
+      `every given label is "${classes[[...present][0]]}": at least two classes are needed to learn anything`,
+    );
+  }
+}
+
+/**
+ * Runs the chosen method on all rows. With a holdout, a stratified share of the given labels is hidden first,
+ * and the run's labels for those rows are compared with a supervised-only model (DESIGN.md section 4); the
+ * outcome then reports the held-out rows as given, with their true label.
+ */
+export function labelDataset(
+  input: LabelDatasetInput,
+  options: RunOptions,
+  warn: (message: string) => void,
+): LabelDatasetResult {
+  const { X, y, classes, source } = input;
+  checkGivenLabels(y, classes, source);
+  const held = options.holdout > 0 ? stratifiedHoldout(y, options.holdout, options.seed) : new Int32Array(0);
+  const trainingY = held.length > 0 ? hideLabels(y, held) : y;
+  const k = classes.length;
+
+  const result =
+    options.method === 'label-spreading' || options.method === 'label-propagation'
+      ? propagateOverAffinity(
+          input.affinity?.() ??
+            buildAffinity(X, { kernel: options.kernel, gamma: options.gamma, nNeighbors: options.neighbors }),
+          trainingY,
+          k,
+          options,
+          warn,
+        )
+      : trainInRounds(X, trainingY, k, options, warn);
+  if (held.length === 0) return result;
+
+  const holdout = {
+    fraction: options.holdout,
+    size: held.length,
+    ...evaluateHoldout(X, y, trainingY, held, result.outcome.label),
+  };
+  for (const i of held) {
+    result.outcome.label[i] = y[i];
+    result.outcome.source[i] = 0;
+    result.outcome.round[i] = 0;
+    result.outcome.confidence[i] = result.probabilities[i * k + y[i]];
+  }
+  return { ...result, holdout };
+}

@@ -1,0 +1,92 @@
+import { CoTraining } from '../algorithms/coTraining.ts';
+import { propagateLabels } from '../algorithms/propagation.ts';
+import { SelfTraining } from '../algorithms/selfTraining.ts';
+import type { FeatureMatrix } from '../data/featureMatrix.ts';
+import type { Graph } from '../graph/affinity.ts';
+import { normalizedLaplacianAffinity } from '../graph/normalizedLaplacian.ts';
+import { rowNormalize } from '../graph/rowNormalize.ts';
+import { outcomeFromDistributions, outcomeFromRounds, type RowOutcome } from './rowOutcome.ts';
+import { effectiveMaxIter, type RunOptions } from './runOptions.ts';
+
+/** What a method reports about its iterations (report.json `convergence`). */
+export interface Convergence {
+  readonly nIter: number;
+  readonly converged: boolean;
+  readonly terminationReason: string;
+  readonly finalDelta: number | null;
+  readonly deltas: number[];
+}
+
+export interface MethodResult {
+  readonly outcome: RowOutcome;
+  readonly convergence: Convergence;
+  /** Final class probabilities of every row (n x k), used for holdout scoring and confidence histograms. */
+  readonly probabilities: Float64Array;
+}
+
+/**
+ * Label propagation or spreading over an affinity graph built from the data (knn connectivity, dense rbf or
+ * rbf weights on knn edges), with scikit-learn's graph transforms: row normalisation for propagation,
+ * the symmetric normalised Laplacian for spreading (see LabelPropagation / LabelSpreading).
+ */
+export function propagateOverAffinity(
+  affinity: Graph,
+  y: Int32Array,
+  k: number,
+  options: RunOptions,
+  warn: (message: string) => void,
+): MethodResult {
+  const spreading = options.method === 'label-spreading';
+  const graph = spreading ? normalizedLaplacianAffinity(affinity) : rowNormalize(affinity);
+  const maxIter = effectiveMaxIter(options);
+  const result = propagateLabels(graph, y, k, { alpha: spreading ? options.alpha : null, maxIter, tol: options.tol });
+  if (!result.converged)
+    warn(`label ${spreading ? 'spreading' : 'propagation'} did not converge in maxIter=${maxIter}`);
+  return {
+    outcome: outcomeFromDistributions(y, result.distributions, k),
+    probabilities: result.distributions,
+    convergence: {
+      nIter: result.nIter,
+      converged: result.converged,
+      terminationReason: result.converged ? 'converged' : 'max_iter',
+      finalDelta: result.deltas.length > 0 ? result.deltas[result.deltas.length - 1] : null,
+      deltas: result.deltas,
+    },
+  };
+}
+
+/**
+ * Self-training (scikit-learn's SelfTrainingClassifier over softmax regression) or co-training (two halves of the
+ * columns as views): `rounds` rounds, a pseudo label needs a probability above `threshold`.
+ */
+export function trainInRounds(
+  X: FeatureMatrix,
+  y: Int32Array,
+  k: number,
+  options: RunOptions,
+  warn: (message: string) => void,
+): MethodResult {
+  const model =
+    options.method === 'co-training'
+      ? new CoTraining({ threshold: options.threshold, maxIter: options.rounds, onWarning: warn })
+      : new SelfTraining({ threshold: options.threshold, maxIter: options.rounds, onWarning: warn });
+  model.fit(X, y);
+  const probabilities = model.predictProba(X);
+  const modelK = model.classes.length;
+  // The base models only know the classes they were fitted on; map their columns onto all k classes.
+  const full = new Float64Array(X.n * k);
+  for (let i = 0; i < X.n; i++) {
+    for (let c = 0; c < modelK; c++) full[i * k + model.classes[c]] = probabilities[i * modelK + c];
+  }
+  return {
+    outcome: outcomeFromRounds(y, model.labeledIter, model.transduction, full, k),
+    probabilities: full,
+    convergence: {
+      nIter: model.nIter,
+      converged: model.terminationCondition !== 'max_iter',
+      terminationReason: model.terminationCondition,
+      finalDelta: null,
+      deltas: [],
+    },
+  };
+}

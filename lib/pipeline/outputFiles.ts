@@ -1,0 +1,58 @@
+import type { ObjectStore } from '../adapters/objectStore.ts';
+import type { RejectedRow } from '../data/dataset.ts';
+import { type LabelRecord, labelsCsvChunks } from '../data/labelsWriter.ts';
+import { labelsParquetBytes } from '../data/parquetWriter.ts';
+import { rejectedCsvChunks } from '../data/rejectedWriter.ts';
+import { type RowOutcome, SOURCES } from './rowOutcome.ts';
+import type { RunReport } from './runReport.ts';
+
+/** labels.csv / labels.parquet records of every accepted row, in input order. */
+export function* labelRecords(
+  ids: readonly string[],
+  classes: readonly string[],
+  outcome: RowOutcome,
+): Generator<LabelRecord> {
+  for (let i = 0; i < ids.length; i++) {
+    const label = outcome.label[i];
+    yield {
+      id: ids[i],
+      label: label >= 0 ? classes[label] : null,
+      confidence: outcome.confidence[i],
+      source: SOURCES[outcome.source[i]],
+    };
+  }
+}
+
+async function text(chunks: AsyncIterable<string>): Promise<string> {
+  const parts: string[] = [];
+  for await (const chunk of chunks) parts.push(chunk);
+  return parts.join('');
+}
+
+/**
+ * Writes the output files of a run (DESIGN.md section 3, "Output") under `prefix` of a store: labels.csv (or
+ * labels.parquet), report.json, and rejected.csv when any row was rejected. Returns the keys written.
+ */
+export async function writeOutputFiles(
+  store: ObjectStore,
+  prefix: string,
+  records: Iterable<LabelRecord>,
+  report: RunReport,
+  rejected: readonly RejectedRow[],
+  format: 'csv' | 'parquet',
+): Promise<string[]> {
+  const written: string[] = [];
+  const labelsKey = `${prefix}labels.${format}`;
+  await store.put(
+    labelsKey,
+    format === 'csv' ? await text(labelsCsvChunks(records)) : await labelsParquetBytes(records),
+  );
+  written.push(labelsKey);
+  if (rejected.length > 0) {
+    await store.put(`${prefix}rejected.csv`, await text(rejectedCsvChunks(rejected)));
+    written.push(`${prefix}rejected.csv`);
+  }
+  await store.put(`${prefix}report.json`, `${JSON.stringify(report, null, 2)}\n`);
+  written.push(`${prefix}report.json`);
+  return written;
+}

@@ -1,0 +1,94 @@
+import { UNLABELLED } from '../data/dataset.ts';
+
+/** Where a row's label came from (labels.csv `source`). */
+export const SOURCES = ['given', 'propagated', 'pseudo', 'none'] as const;
+export type Source = (typeof SOURCES)[number];
+export const SOURCE = { given: 0, propagated: 1, pseudo: 2, none: 3 } as const;
+
+/**
+ * The result of a method for every accepted row, as flat arrays in row order: a class index (UNLABELLED when
+ * the row has no label), a confidence in [0, 1], a SOURCE code and the round the label was added (0 for given
+ * and propagated labels, r >= 1 for pseudo labels, -1 for none).
+ */
+export interface RowOutcome {
+  readonly label: Int32Array;
+  readonly confidence: Float64Array;
+  readonly source: Uint8Array;
+  readonly round: Int32Array;
+}
+
+export function emptyOutcome(n: number): RowOutcome {
+  return {
+    label: new Int32Array(n).fill(UNLABELLED),
+    confidence: new Float64Array(n),
+    source: new Uint8Array(n).fill(SOURCE.none),
+    round: new Int32Array(n).fill(-1),
+  };
+}
+
+/**
+ * Outcome of label propagation / spreading: the argmax of each row's normalised label distribution
+ * (scikit-learn's transduction_) with its probability as confidence. A row whose distribution is all zero
+ * was not reached by any label: scikit-learn still reports class 0 for it; we report no label, source none.
+ */
+export function outcomeFromDistributions(y: Int32Array, distributions: Float64Array, k: number): RowOutcome {
+  const n = y.length;
+  const outcome = emptyOutcome(n);
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    let bestValue = distributions[i * k];
+    let total = bestValue;
+    for (let c = 1; c < k; c++) {
+      const value = distributions[i * k + c];
+      total += value;
+      if (value > bestValue) {
+        best = c;
+        bestValue = value;
+      }
+    }
+    if (y[i] !== UNLABELLED) {
+      outcome.label[i] = y[i];
+      outcome.confidence[i] = distributions[i * k + y[i]];
+      outcome.source[i] = SOURCE.given;
+      outcome.round[i] = 0;
+    } else if (total > 0) {
+      outcome.label[i] = best;
+      outcome.confidence[i] = bestValue;
+      outcome.source[i] = SOURCE.propagated;
+      outcome.round[i] = 0;
+    }
+  }
+  return outcome;
+}
+
+/**
+ * Outcome of self-training or co-training: given labels stay given, labels added in round r are pseudo labels of
+ * round r, and every other row gets the final model's most probable class with source none (below the threshold).
+ */
+export function outcomeFromRounds(
+  y: Int32Array,
+  labeledIter: Int32Array,
+  pseudoLabels: Int32Array,
+  probabilities: Float64Array,
+  k: number,
+): RowOutcome {
+  const n = y.length;
+  const outcome = emptyOutcome(n);
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    for (let c = 1; c < k; c++) if (probabilities[i * k + c] > probabilities[i * k + best]) best = c;
+    if (y[i] !== UNLABELLED) {
+      outcome.label[i] = y[i];
+      outcome.source[i] = SOURCE.given;
+      outcome.round[i] = 0;
+    } else if (labeledIter[i] > 0) {
+      outcome.label[i] = pseudoLabels[i];
+      outcome.source[i] = SOURCE.pseudo;
+      outcome.round[i] = labeledIter[i];
+    } else {
+      outcome.label[i] = best;
+    }
+    outcome.confidence[i] = probabilities[i * k + outcome.label[i]];
+  }
+  return outcome;
+}

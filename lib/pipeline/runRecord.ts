@@ -1,0 +1,69 @@
+import { NotFoundError } from '../adapters/errors.ts';
+import type { ObjectStore } from '../adapters/objectStore.ts';
+import { keys } from './keys.ts';
+import type { RunOptions } from './runOptions.ts';
+import type { Stage } from './taskMessage.ts';
+
+export type RunStatus = 'running' | 'succeeded' | 'failed';
+
+/** One input file of a run, as found when the run started (the ETag pins the version read). */
+export interface RunInput {
+  readonly key: string;
+  readonly size: number;
+  readonly etag: string;
+}
+
+/**
+ * runs/<runId>/run.json: what a run is and where it stands. Only reduce steps write it (one at a time per run),
+ * so concurrent shard tasks never race on it; their progress is counted from completion markers instead.
+ */
+export interface RunRecord {
+  readonly runId: string;
+  readonly dataset: string;
+  /** Where the inputs live: `file://<dir>` in embedded mode, `s3://<bucket>` otherwise. */
+  readonly inputRoot: string;
+  readonly inputs: RunInput[];
+  readonly options: RunOptions;
+  status: RunStatus;
+  stage: Stage;
+  round: number;
+  shards: number;
+  createdAt: string;
+  updatedAt: string;
+  finishedAt?: string;
+  error?: string;
+  /** Milliseconds per stage, summed over the stage's tasks and rounds. */
+  timings: Partial<Record<Stage, number>>;
+}
+
+export async function readRun(store: ObjectStore, runId: string): Promise<RunRecord> {
+  const bytes = await store.get(keys.run(runId));
+  return JSON.parse(new TextDecoder().decode(bytes)) as RunRecord;
+}
+
+/** Like readRun, but undefined for a run that does not exist. */
+export async function findRun(store: ObjectStore, runId: string): Promise<RunRecord | undefined> {
+  try {
+    return await readRun(store, runId);
+  } catch (error) {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
+  }
+}
+
+export async function writeRun(store: ObjectStore, record: RunRecord): Promise<void> {
+  record.updatedAt = new Date().toISOString();
+  await store.put(keys.run(record.runId), `${JSON.stringify(record, null, 2)}\n`);
+}
+
+/** Reads, changes and writes run.json. */
+export async function updateRun(
+  store: ObjectStore,
+  runId: string,
+  change: (record: RunRecord) => void,
+): Promise<RunRecord> {
+  const record = await readRun(store, runId);
+  change(record);
+  await writeRun(store, record);
+  return record;
+}

@@ -1,0 +1,52 @@
+import type { Source } from './rowOutcome.ts';
+import type { RunOptions } from './runOptions.ts';
+
+/** Counts of one round: how many rows carry each class from each source after the round. */
+export interface RoundReport {
+  readonly round: number;
+  /** Rows labelled in this round (round 0: given + propagated). */
+  readonly added: number;
+  /** counts[source][class] after this round, over all rows. */
+  readonly counts: Record<Source, Record<string, number>>;
+  /** Histogram of the confidence of every labelled row after this round: 20 bins over [0, 1]. */
+  readonly confidenceHistogram: number[];
+}
+
+export interface Metrics {
+  readonly accuracy: number;
+  readonly macroF1: number;
+}
+
+/** report.json: everything a user needs to judge a run. Keys are part of the output contract. */
+export interface RunReport {
+  readonly runId: string;
+  readonly method: RunOptions['method'];
+  readonly methodReason?: string;
+  readonly parameters: RunOptions & { maxIter: number };
+  readonly n: number;
+  readonly d: number;
+  readonly classes: string[];
+  readonly given: number;
+  readonly rounds: RoundReport[];
+  readonly convergence: {
+    readonly nIter: number;
+    readonly converged: boolean;
+    readonly terminationReason: string;
+    readonly finalDelta: number | null;
+    /** Sum of absolute changes of the label distributions per iteration (propagation methods). */
+    readonly deltas: number[];
+  };
+  readonly holdout?: {
+    readonly fraction: number;
+    readonly size: number;
+    readonly supervised: Metrics;
+    readonly semiSupervised: Metrics;
+    readonly helped: boolean;
+  };
+  /** Milliseconds per stage. */
+  readonly timings: Record<string, number>;
+  readonly rejected: number;
+  /** The first rejected rows (file, line, reason), at most 100. */
+  readonly rejectedSample: { file: string; line: number; reason: string }[];
+  readonly warnings: string[];
+}

@@ -1,0 +1,29 @@
+import type { ObjectStore } from '../adapters/objectStore.ts';
+import type { TaskQueue } from '../adapters/taskQueue.ts';
+import type { TaskMessage } from './taskMessage.ts';
+
+/** Structured log sink: Powertools logger in Lambda, stderr lines in the CLI. */
+export interface StageLog {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+}
+
+/**
+ * What a stage may touch. The embedded runner, the LocalStack worker and the Lambda handlers build one and
+ * call the same stage functions with it.
+ */
+export interface StageContext {
+  /** Run state, intermediate data and outputs (runs/...). */
+  readonly store: ObjectStore;
+  /** Where the input files are read from (the same bucket in S3 modes; the input directory in embedded mode). */
+  readonly inputs: (root: string) => ObjectStore;
+  /** Shard tasks (ingest, neighbors, score). */
+  readonly tasks: TaskQueue;
+  /** Reduce steps (plan, collect, propagate, reduce, finalize). */
+  readonly reduce: TaskQueue;
+  readonly log: StageLog;
+}
+
+export type StageFunction = (ctx: StageContext, task: TaskMessage) => Promise<void>;
+
+export const silentLog: StageLog = { info: () => {}, warn: () => {} };

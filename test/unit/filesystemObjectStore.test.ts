@@ -1,0 +1,145 @@
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { NotFoundError, StoreUnavailableError } from '../../lib/adapters/errors.ts';
+import { FilesystemObjectStore, STAGING_DIR } from '../../lib/adapters/filesystemObjectStore.ts';
+import { describeObjectStoreContract } from './objectStoreContract.ts';
+
+const roots: string[] = [];
+async function freshRoot(): Promise<string> {
+  const root = await mkdtemp(path.join(tmpdir(), 'pseudolabel-fs-store-'));
+  roots.push(root);
+  return root;
+}
+afterAll(async () => {
+  await Promise.all(roots.map((root) => rm(root, { recursive: true, force: true })));
+});
+
+describeObjectStoreContract('FilesystemObjectStore', async () => new FilesystemObjectStore(await freshRoot()));
+
+describe('FilesystemObjectStore', () => {
+  it('maps keys to files under the root', async () => {
+    // Prepare
+    const root = await freshRoot();
+    const store = new FilesystemObjectStore(root);
+
+    // Act
+    await store.put('runs/r1/run.json', '{}');
+
+    // Assess
+    expect(existsSync(path.join(root, 'runs', 'r1', 'run.json'))).toBe(true);
+    expect(store.describe('runs/r1/run.json')).toBe(path.join(root, 'runs', 'r1', 'run.json'));
+  });
+
+  it.each(['../escape', '/absolute', 'a//b', 'a/./b', 'a/', '', `${STAGING_DIR}/x`])(
+    'rejects the key %j with a RangeError',
+    async (key) => {
+      // Prepare
+      const store = new FilesystemObjectStore(await freshRoot());
+
+      // Act
+      const put = store.put(key, 'x');
+
+      // Assess
+      await expect(put).rejects.toBeInstanceOf(RangeError);
+    },
+  );
+
+  it('leaves no staged files behind and never lists the staging directory', async () => {
+    // Prepare
+    const root = await freshRoot();
+    const store = new FilesystemObjectStore(root);
+    await mkdir(path.join(root, STAGING_DIR), { recursive: true });
+    await writeFile(path.join(root, STAGING_DIR, 'orphan'), 'left by a killed writer');
+
+    // Act
+    await store.put('a', '1');
+    await store.putIfAbsent('b', '2');
+    await store.putIfAbsent('b', '3');
+    const keys = (await store.list('')).map((o) => o.key);
+
+    // Assess
+    expect(keys).toEqual(['a', 'b']);
+    expect(await readdir(path.join(root, STAGING_DIR))).toEqual(['orphan']);
+  });
+
+  it('delete prunes the directories it leaves empty, and no others', async () => {
+    // Prepare
+    const root = await freshRoot();
+    const store = new FilesystemObjectStore(root);
+    await store.put('x/y/z/file', '1');
+    await store.put('x/keep', '2');
+
+    // Act
+    await store.delete('x/y/z/file');
+
+    // Assess
+    expect(existsSync(path.join(root, 'x', 'y'))).toBe(false);
+    expect(existsSync(path.join(root, 'x', 'keep'))).toBe(true);
+  });
+
+  it('treats a directory as an absent object', async () => {
+    // Prepare
+    const store = new FilesystemObjectStore(await freshRoot());
+    await store.put('dir/file', '1');
+
+    // Act
+    const head = await store.head('dir');
+    const get = store.get('dir');
+
+    // Assess
+    expect(head).toBeUndefined();
+    await expect(get).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it('refuses to write an object over a directory of other objects', async () => {
+    // Prepare
+    const store = new FilesystemObjectStore(await freshRoot());
+    await store.put('dir/file', '1');
+
+    // Act
+    const put = store.put('dir', '2');
+
+    // Assess
+    await expect(put).rejects.toBeInstanceOf(StoreUnavailableError);
+  });
+
+  it('lets exactly one of several store instances on one root win putIfAbsent', async () => {
+    // Prepare
+    const root = await freshRoot();
+    const stores = Array.from({ length: 8 }, () => new FilesystemObjectStore(root));
+
+    // Act
+    const results = await Promise.all(stores.map((store, i) => store.putIfAbsent('markers/neighbors/0/3', `w${i}`)));
+
+    // Assess
+    expect(results.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('lists an empty result for a root that does not exist yet', async () => {
+    // Prepare
+    const store = new FilesystemObjectStore(path.join(await freshRoot(), 'not', 'created'));
+
+    // Act
+    const listed = await store.list('');
+
+    // Assess
+    expect(listed).toEqual([]);
+  });
+
+  it('rejects negative or fractional ranges', async () => {
+    // Prepare
+    const store = new FilesystemObjectStore(await freshRoot());
+    await store.put('r', '0123');
+
+    // Act
+    const negative = store.getRange('r', -1, 2);
+    const fractional = store.getRange('r', 0, 1.5);
+
+    // Assess
+    await expect(negative).rejects.toBeInstanceOf(RangeError);
+    await expect(fractional).rejects.toBeInstanceOf(RangeError);
+  });
+});

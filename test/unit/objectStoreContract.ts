@@ -1,0 +1,183 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { NotFoundError } from '../../lib/adapters/errors.ts';
+import type { ObjectStore } from '../../lib/adapters/objectStore.ts';
+
+const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+const md5 = (bytes: Uint8Array | string) => createHash('md5').update(bytes).digest('hex');
+
+/**
+ * The behaviour every ObjectStore must share (S3 semantics), run against each implementation.
+ * `makeStore` must return an empty store each call (e.g. a fresh directory, or a fresh key prefix in a bucket).
+ */
+export function describeObjectStoreContract(name: string, makeStore: () => ObjectStore | Promise<ObjectStore>): void {
+  describe(`ObjectStore contract: ${name}`, () => {
+    it('get returns what put stored, strings as UTF-8', async () => {
+      // Prepare
+      const store = await makeStore();
+      const binary = Uint8Array.from({ length: 256 }, (_, i) => i);
+
+      // Act
+      await store.put('a/binary.bin', binary);
+      await store.put('a/text.txt', 'héllo ✓');
+
+      // Assess
+      expect(await store.get('a/binary.bin')).toEqual(binary);
+      expect(text(await store.get('a/text.txt'))).toBe('héllo ✓');
+    });
+
+    it('put overwrites, and an empty object round-trips', async () => {
+      // Prepare
+      const store = await makeStore();
+      await store.put('k', 'first');
+
+      // Act
+      await store.put('k', 'second');
+      await store.put('empty', new Uint8Array(0));
+
+      // Assess
+      expect(text(await store.get('k'))).toBe('second');
+      expect((await store.get('empty')).byteLength).toBe(0);
+      expect(await store.head('empty')).toMatchObject({ key: 'empty', size: 0 });
+    });
+
+    it('get, getRange of a missing key throw NotFoundError naming the location', async () => {
+      // Prepare
+      const store = await makeStore();
+
+      // Act
+      const get = store.get('missing/key');
+      const range = store.getRange('missing/key', 0, 10);
+
+      // Assess
+      await expect(get).rejects.toBeInstanceOf(NotFoundError);
+      await expect(get).rejects.toThrow(store.describe('missing/key'));
+      await expect(range).rejects.toBeInstanceOf(NotFoundError);
+    });
+
+    it('getRange returns bytes [start, end), clipped to the size', async () => {
+      // Prepare
+      const store = await makeStore();
+      await store.put('r', '0123456789');
+
+      // Act
+      const middle = await store.getRange('r', 2, 5);
+      const clipped = await store.getRange('r', 7, 100);
+      const past = await store.getRange('r', 10, 20);
+      const empty = await store.getRange('r', 4, 4);
+
+      // Assess
+      expect(text(middle)).toBe('234');
+      expect(text(clipped)).toBe('789');
+      expect(past.byteLength).toBe(0);
+      expect(empty.byteLength).toBe(0);
+    });
+
+    it('head gives size and the MD5 ETag, or undefined when absent', async () => {
+      // Prepare
+      const store = await makeStore();
+      await store.put('h/x', 'abc');
+      const before = await store.head('h/x');
+
+      // Act
+      await store.put('h/x', 'abcd');
+      const after = await store.head('h/x');
+      const missing = await store.head('h/y');
+
+      // Assess
+      expect(before).toEqual({ key: 'h/x', size: 3, etag: md5('abc') });
+      expect(after).toEqual({ key: 'h/x', size: 4, etag: md5('abcd') });
+      expect(missing).toBeUndefined();
+    });
+
+    it('putIfAbsent creates once, then returns false and keeps the first body', async () => {
+      // Prepare
+      const store = await makeStore();
+
+      // Act
+      const first = await store.putIfAbsent('m/marker', 'one');
+      const second = await store.putIfAbsent('m/marker', 'two');
+
+      // Assess
+      expect(first).toBe(true);
+      expect(second).toBe(false);
+      expect(text(await store.get('m/marker'))).toBe('one');
+    });
+
+    it('of 10 concurrent putIfAbsent calls exactly one wins, and its body is stored', async () => {
+      // Prepare
+      const store = await makeStore();
+      const bodies = Array.from({ length: 10 }, (_, i) => `writer-${i}`);
+
+      // Act
+      const results = await Promise.all(bodies.map((body) => store.putIfAbsent('race/marker', body)));
+
+      // Assess
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect(text(await store.get('race/marker'))).toBe(bodies[results.indexOf(true)]);
+    });
+
+    it('list returns the keys under a prefix in order, with sizes and ETags', async () => {
+      // Prepare
+      const store = await makeStore();
+      for (const key of ['runs/b/2', 'runs/a/1', 'runs/a/10', 'runs/ab', 'other/x', 'runsx']) {
+        await store.put(key, key);
+      }
+
+      // Act
+      const all = await store.list('runs/');
+      const partial = await store.list('runs/a');
+      const none = await store.list('nothing/');
+
+      // Assess
+      expect(all.map((o) => o.key)).toEqual(['runs/a/1', 'runs/a/10', 'runs/ab', 'runs/b/2']);
+      expect(partial.map((o) => o.key)).toEqual(['runs/a/1', 'runs/a/10', 'runs/ab']);
+      expect(all[0]).toEqual({ key: 'runs/a/1', size: 8, etag: md5('runs/a/1') });
+      expect(none).toEqual([]);
+    });
+
+    it('list with an empty prefix returns every key', async () => {
+      // Prepare
+      const store = await makeStore();
+      await store.put('z', '1');
+      await store.put('a/b', '2');
+
+      // Act
+      const keys = (await store.list('')).map((o) => o.key);
+
+      // Assess
+      expect(keys).toEqual(['a/b', 'z']);
+    });
+
+    it('delete removes an object; deleting an absent one is not an error', async () => {
+      // Prepare
+      const store = await makeStore();
+      await store.put('d/x', 'x');
+      await store.put('d/y', 'y');
+
+      // Act
+      await store.delete('d/x');
+      await store.delete('d/x');
+      await store.delete('never/was');
+
+      // Assess
+      expect(await store.head('d/x')).toBeUndefined();
+      await expect(store.get('d/x')).rejects.toBeInstanceOf(NotFoundError);
+      expect((await store.list('d/')).map((o) => o.key)).toEqual(['d/y']);
+    });
+
+    it('putIfAbsent succeeds again after the object was deleted', async () => {
+      // Prepare
+      const store = await makeStore();
+      await store.putIfAbsent('again', 'one');
+      await store.delete('again');
+
+      // Act
+      const created = await store.putIfAbsent('again', 'two');
+
+      // Assess
+      expect(created).toBe(true);
+      expect(text(await store.get('again'))).toBe('two');
+    });
+  });
+}
