@@ -178,7 +178,7 @@ export async function* readLineRange(
     last = bytes[bytes.length - 1];
     pos += bytes.length;
   }
-  if (last === 10 && pos > end) return;
+  if (last === 10) return;
   let step = PROBE_BYTES;
   while (pos < source.size) {
     const bytes = await source.read(pos, Math.min(pos + step, source.size));

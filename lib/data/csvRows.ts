@@ -193,6 +193,9 @@ export async function openCsvRows(source: AsyncIterable<Uint8Array>, options: Cs
     hasIdColumn: layout.idIndex >= 0,
     hasLabelColumn: layout.labelIndex >= 0,
     rows: rows(),
+    close: async () => {
+      await blocks.return(undefined);
+    },
   };
 }
 

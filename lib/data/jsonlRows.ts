@@ -174,7 +174,10 @@ export async function openJsonlRows(
   }
   const featureNames =
     schema.kind === 'vector' ? Array.from({ length: schema.d }, (_, j) => vectorFeatureName(j)) : [...schema.names];
-  return { schema, featureNames, hasLabelColumn, hasIdColumn, rows: rows() };
+  const close = async () => {
+    await blocks.return(undefined);
+  };
+  return { schema, featureNames, hasLabelColumn, hasIdColumn, rows: rows(), close };
 }
 
 /** A parser of lines for one schema: undefined for a blank line, else the row or the refusal. */

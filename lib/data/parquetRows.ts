@@ -262,7 +262,8 @@ export async function openParquetRows(input: ParquetInput, options: ParquetOptio
       }
     }
   }
-  return { schema, featureNames, hasIdColumn, hasLabelColumn, rowGroups: groups, rows: rows() };
+  const close = async () => {}; // hyparquet holds no open handle between reads
+  return { schema, featureNames, hasIdColumn, hasLabelColumn, rowGroups: groups, rows: rows(), close };
 }
 
 async function inferVectorLength(

@@ -53,8 +53,10 @@ export async function readDataset(
       d = featureNames.length;
     } else {
       const difference = describeDifference(featureNames, reader.featureNames);
-      if (difference)
+      if (difference) {
+        await reader.close();
         throw new InputFileError(file, `feature columns differ from those of ${files[0].path}: ${difference}`);
+      }
     }
     anyLabelColumn ||= reader.hasLabelColumn;
     for await (const row of reader.rows) {

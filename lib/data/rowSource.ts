@@ -7,7 +7,10 @@
 export interface ParsedRow {
   /** 1-based line number (CSV: the header is line 1; JSONL: first line is 1; Parquet: 1-based row number). */
   readonly line: number;
-  /** 0-based data row number over the whole file: the default id when the file has no id column. */
+  /**
+   * 0-based data row number in the whole file, the default id when there is no id column: CSV line - 2,
+   * JSONL line - 1, Parquet row index. Blank lines keep their number, so it does not depend on sharding.
+   */
   readonly row: number;
   /** The id column's value, or undefined when the file has no id column (the caller picks a default). */
   readonly id: string | undefined;
@@ -56,4 +59,6 @@ export interface RowReader {
   /** Whether the source has the id column (when not, ParsedRow.id is undefined). */
   readonly hasIdColumn: boolean;
   readonly rows: AsyncIterable<RowResult>;
+  /** Releases the source when the rows are not read to the end (reading them to the end does it too). */
+  close(): Promise<void>;
 }

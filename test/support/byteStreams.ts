@@ -21,7 +21,7 @@ export async function drain<T>(items: AsyncIterable<T>): Promise<T[]> {
 /** Rows as plain objects (features as number arrays) for deep equality. */
 export function plain<T extends object>(rows: readonly T[]): unknown[] {
   return rows.map((row) => {
-    const copy: Record<string, unknown> = { ...row };
+    const copy: Record<string, unknown> = { ...(row as Record<string, unknown>) };
     if ('features' in row) copy.features = Array.from(row.features as ArrayLike<number>);
     return copy;
   });

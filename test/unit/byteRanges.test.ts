@@ -87,7 +87,15 @@ const csvText = fc
     finalNewline: fc.boolean(),
     rows: fc.array(
       fc.oneof(
-        { weight: 6, arbitrary: fc.tuple(fc.string({ unit: 'grapheme', maxLength: 6 }), fc.constantFrom('', '-1', 'a', 'b', 'x,y', 'é'), fc.double({ min: -1e3, max: 1e3, noNaN: true }), fc.constantFrom('1', '2.5', '-3e2', 'abc', '', 'NaN', '0.000001')) },
+        {
+          weight: 6,
+          arbitrary: fc.tuple(
+            fc.string({ unit: 'grapheme', maxLength: 6 }),
+            fc.constantFrom('', '-1', 'a', 'b', 'x,y', 'é'),
+            fc.double({ min: -1e3, max: 1e3, noNaN: true }),
+            fc.constantFrom('1', '2.5', '-3e2', 'abc', '', 'NaN', '0.000001'),
+          ),
+        },
         { weight: 1, arbitrary: fc.constantFrom('', '   ', 'only,three,fields', '"unterminated,1,2,3', 'x"y,a,1,2') },
       ),
       { maxLength: 25 },
@@ -95,7 +103,9 @@ const csvText = fc
   })
   .map(({ bom, eol, finalNewline, rows }) => {
     const quote = (s: string) => (/[",\r\n]/.test(s) || s === '' ? `"${s.replaceAll('"', '""')}"` : s);
-    const lines = rows.map((row) => (typeof row === 'string' ? row : [quote(row[0]), quote(row[1]), String(row[2]), row[3]].join(',')));
+    const lines = rows.map((row) =>
+      typeof row === 'string' ? row : [quote(row[0]), quote(row[1]), String(row[2]), row[3]].join(','),
+    );
     return `${bom ? '\ufeff' : ''}id,label,f1,f2${eol}${lines.join(eol)}${finalNewline ? eol : ''}`;
   });
 
@@ -106,10 +116,18 @@ async function csvWhole(bytes: Uint8Array) {
 
 async function csvSharded(source: RangeSource, shards: number, blockBytes: number) {
   const plan = await planLineShards(source, shards, { header: true });
-  const header = parseCsvHeader(Buffer.from(await source.read(0, await headerEnd(source))).toString('utf8').replace(/\r?\n$/, ''));
+  const header = parseCsvHeader(
+    Buffer.from(await source.read(0, await headerEnd(source)))
+      .toString('utf8')
+      .replace(/\r?\n$/, ''),
+  );
   const rows: unknown[] = [];
   for (const shard of plan) {
-    const reader = await openCsvRows(readLineRange(source, shard, blockBytes), { header, firstLine: shard.firstLine, file: 'f.csv' });
+    const reader = await openCsvRows(readLineRange(source, shard, blockBytes), {
+      header,
+      firstLine: shard.firstLine,
+      file: 'f.csv',
+    });
     rows.push(...plain(await drain(reader.rows)));
   }
   return rows;
@@ -118,15 +136,20 @@ async function csvSharded(source: RangeSource, shards: number, blockBytes: numbe
 describe('sharded reading equals whole-file reading', () => {
   it('for random CSV files split into 1..8 ranges (property)', async () => {
     await fc.assert(
-      fc.asyncProperty(csvText, fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 16 }), async (text, shards, blockBytes) => {
-        // Prepare
-        const bytes = encode(text);
-        // Act
-        const whole = await csvWhole(bytes);
-        const sharded = await csvSharded(bufferRangeSource(bytes), shards, blockBytes);
-        // Assess
-        expect(sharded).toEqual(whole);
-      }),
+      fc.asyncProperty(
+        csvText,
+        fc.integer({ min: 1, max: 8 }),
+        fc.integer({ min: 1, max: 16 }),
+        async (text, shards, blockBytes) => {
+          // Prepare
+          const bytes = encode(text);
+          // Act
+          const whole = await csvWhole(bytes);
+          const sharded = await csvSharded(bufferRangeSource(bytes), shards, blockBytes);
+          // Assess
+          expect(sharded).toEqual(whole);
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -136,7 +159,14 @@ describe('sharded reading equals whole-file reading', () => {
       .tuple(
         fc.array(
           fc.oneof(
-            fc.record({ id: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 5 }), label: fc.constantFrom(null, -1, 'a', 2), v: fc.integer(), w: fc.double({ noNaN: true, noDefaultInfinity: true }) }).map((o) => JSON.stringify(o)),
+            fc
+              .record({
+                id: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 5 }),
+                label: fc.constantFrom(null, -1, 'a', 2),
+                v: fc.integer(),
+                w: fc.double({ noNaN: true, noDefaultInfinity: true }),
+              })
+              .map((o) => JSON.stringify(o)),
             fc.constantFrom('', '{"v":1}', 'not json', '{"id":"z","v":"x","w":2}', '[1]'),
           ),
           { minLength: 1, maxLength: 25 },
@@ -145,21 +175,29 @@ describe('sharded reading equals whole-file reading', () => {
       )
       .map(([lines, eol]) => `{"id":"first","v":1,"w":2}${eol}${lines.join(eol)}`);
     await fc.assert(
-      fc.asyncProperty(jsonlText, fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 16 }), async (text, shards, blockBytes) => {
-        // Prepare
-        const bytes = encode(text);
-        const source = bufferRangeSource(bytes);
-        // Act
-        const whole = plain(await drain((await openJsonlRows(chunksOf(bytes))).rows));
-        const schema = await inferJsonlSchema(chunksOf(bytes));
-        const sharded: unknown[] = [];
-        for (const shard of await planLineShards(source, shards, { header: false })) {
-          const reader = await openJsonlRows(readLineRange(source, shard, blockBytes), { schema, firstLine: shard.firstLine });
-          sharded.push(...plain(await drain(reader.rows)));
-        }
-        // Assess
-        expect(sharded).toEqual(whole);
-      }),
+      fc.asyncProperty(
+        jsonlText,
+        fc.integer({ min: 1, max: 8 }),
+        fc.integer({ min: 1, max: 16 }),
+        async (text, shards, blockBytes) => {
+          // Prepare
+          const bytes = encode(text);
+          const source = bufferRangeSource(bytes);
+          // Act
+          const whole = plain(await drain((await openJsonlRows(chunksOf(bytes))).rows));
+          const schema = await inferJsonlSchema(chunksOf(bytes));
+          const sharded: unknown[] = [];
+          for (const shard of await planLineShards(source, shards, { header: false })) {
+            const reader = await openJsonlRows(readLineRange(source, shard, blockBytes), {
+              schema,
+              firstLine: shard.firstLine,
+            });
+            sharded.push(...plain(await drain(reader.rows)));
+          }
+          // Assess
+          expect(sharded).toEqual(whole);
+        },
+      ),
       { numRuns: 100 },
     );
   });
@@ -175,7 +213,10 @@ describe('sharded reading equals whole-file reading', () => {
 
     it('reads the same rows through openFileRangeSource', async () => {
       // Prepare
-      const lines = Array.from({ length: 500 }, (_, i) => `r${i},${i % 3 === 0 ? '' : i % 2},${i / 7},${i % 11 === 0 ? 'bad' : i}`);
+      const lines = Array.from(
+        { length: 500 },
+        (_, i) => `r${i},${i % 3 === 0 ? '' : i % 2},${i / 7},${i % 11 === 0 ? 'bad' : i}`,
+      );
       const bytes = encode(`id,label,a,b\n${lines.join('\n')}\n`);
       const path = join(dir, 'data.csv');
       await writeFile(path, bytes);
@@ -189,8 +230,14 @@ describe('sharded reading equals whole-file reading', () => {
     });
 
     it('throws InputFileError for a missing file or a directory', async () => {
-      await expect(openFileRangeSource(join(dir, 'nope.csv'))).rejects.toMatchObject({ name: 'InputFileError', reason: 'no such file or directory' });
-      await expect(openFileRangeSource(dir)).rejects.toMatchObject({ name: 'InputFileError', reason: 'is a directory, expected a file' });
+      await expect(openFileRangeSource(join(dir, 'nope.csv'))).rejects.toMatchObject({
+        name: 'InputFileError',
+        reason: 'no such file or directory',
+      });
+      await expect(openFileRangeSource(dir)).rejects.toMatchObject({
+        name: 'InputFileError',
+        reason: 'is a directory, expected a file',
+      });
     });
   });
 });

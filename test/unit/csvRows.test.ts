@@ -153,6 +153,24 @@ describe('openCsvRows', () => {
     await expect(failure).rejects.toMatchObject({ reason: 'the header is not valid UTF-8 text' });
   });
 
+  it('releases its source on close when the rows are not read', async () => {
+    // Prepare
+    let released = false;
+    async function* source() {
+      try {
+        yield new TextEncoder().encode('id,f\na,1\n');
+        yield new TextEncoder().encode('b,2\n');
+      } finally {
+        released = true;
+      }
+    }
+    const reader = await openCsvRows(source());
+    // Act
+    await reader.close();
+    // Assess
+    expect(released).toBe(true);
+  });
+
   it('gives the same rows whatever the chunk boundaries (property)', async () => {
     const text = '\ufeffid,label,f1,f2\r\né,ü,1.25,-2\r\n"q,""x""",,3,4\r\nbad,a,b,c\r\n\r\nz,-1,1e-3,5\r\n';
     const whole = await readCsv(text);
@@ -175,10 +193,29 @@ describe('csvLineParser', () => {
   };
   const numberText = fc.oneof(
     fc.double({ noNaN: true }).map(String),
-    fc.double({ min: -1e6, max: 1e6, noNaN: true }).chain((x) => fc.integer({ min: 0, max: 12 }).map((k) => x.toFixed(k))),
+    fc
+      .double({ min: -1e6, max: 1e6, noNaN: true })
+      .chain((x) => fc.integer({ min: 0, max: 12 }).map((k) => x.toFixed(k))),
     fc.integer().map(String),
     fc.stringMatching(/^[+-]?\d{0,18}(\.\d{0,18})?([eE][+-]?\d{1,3})?$/),
-    fc.constantFrom('', ' ', ' 1', '1 ', '.', '-', '+.5', '5.', '0x1f', '0b1', 'NaN', 'inf', '-Infinity', 'abc', '1,5', '00012'),
+    fc.constantFrom(
+      '',
+      ' ',
+      ' 1',
+      '1 ',
+      '.',
+      '-',
+      '+.5',
+      '5.',
+      '0x1f',
+      '0b1',
+      'NaN',
+      'inf',
+      '-Infinity',
+      'abc',
+      '1,5',
+      '00012',
+    ),
   );
 
   it('computes the same features as Number() on the fast path (property)', () => {

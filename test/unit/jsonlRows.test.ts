@@ -158,7 +158,9 @@ describe('openJsonlRows', () => {
   it('reads back any finite numbers, ids and labels it is given (property)', async () => {
     const record = fc.record({
       id: fc.string({ unit: 'grapheme', minLength: 1 }),
-      label: fc.option(fc.string({ unit: 'grapheme', minLength: 1 }).filter((s) => s.trim() !== '-1' && Number(s) !== -1)),
+      label: fc.option(
+        fc.string({ unit: 'grapheme', minLength: 1 }).filter((s) => s.trim() !== '-1' && Number(s) !== -1),
+      ),
       f: fc.double({ noNaN: true, noDefaultInfinity: true }),
     });
     await fc.assert(
@@ -168,7 +170,15 @@ describe('openJsonlRows', () => {
         // Act
         const { rows } = await readJsonl(text);
         // Assess
-        expect(rows).toEqual(records.map((r, i) => ({ line: i + 1, row: i, id: r.id, label: r.label === '' ? null : r.label, features: [r.f === 0 ? 0 : r.f] })));
+        expect(rows).toEqual(
+          records.map((r, i) => ({
+            line: i + 1,
+            row: i,
+            id: r.id,
+            label: r.label === '' ? null : r.label,
+            features: [r.f === 0 ? 0 : r.f],
+          })),
+        );
       }),
     );
   });

@@ -1,0 +1,73 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  idFromValue,
+  labelFromText,
+  labelFromValue,
+  parseFeatureText,
+  quoteValue,
+  textFeatureProblem,
+} from '../../lib/data/fieldValues.ts';
+
+describe('parseFeatureText', () => {
+  it('agrees with Number() on every finite decimal spelling (property)', () => {
+    fc.assert(
+      fc.property(fc.double({ noNaN: true, noDefaultInfinity: true }), (x) => {
+        for (const text of [String(x), x.toExponential(), ` ${x} `]) expect(parseFeatureText(text)).toBe(Number(text));
+      }),
+    );
+  });
+
+  it.each(['', '  ', 'abc', 'NaN', 'inf', 'Infinity', '-Infinity', '1e999', '0x1f', '0b11', '0o7', '1,5', '--1'])(
+    'refuses %j',
+    (text) => {
+      expect(parseFeatureText(text)).toBeNaN();
+    },
+  );
+
+  it('explains refusals', () => {
+    expect(textFeatureProblem('column "f"', ' ')).toBe('column "f" is empty');
+    expect(textFeatureProblem('column "f"', 'nan')).toBe('column "f" is not finite: "nan"');
+    expect(textFeatureProblem('column "f"', '-1e400')).toBe('column "f" is not finite: "-1e400"');
+    expect(textFeatureProblem('column "f"', 'x')).toBe('column "f" is not a number: "x"');
+  });
+});
+
+describe('labels and ids', () => {
+  it('treats empty text and -1 as unlabelled, anything else verbatim', () => {
+    expect(['', '-1', '-1.0', ' -1', 'cat', '0', '-2', 'NA', 'null'].map(labelFromText)).toEqual([
+      null,
+      null,
+      null,
+      null,
+      'cat',
+      '0',
+      '-2',
+      'NA',
+      'null',
+    ]);
+  });
+
+  it('reads decoded labels and ids', () => {
+    expect([null, undefined, -1, -1n, 3, 2.5, 4n, 'x', true, {}].map(labelFromValue)).toEqual([
+      null,
+      null,
+      null,
+      null,
+      '3',
+      '2.5',
+      '4',
+      'x',
+      undefined,
+      undefined,
+    ]);
+    expect(['a', 7, 8n, null, true].map(idFromValue)).toEqual(['a', '7', '8', undefined, undefined]);
+  });
+
+  it('quotes values as JSON, shortening long ones', () => {
+    expect(quoteValue('a"b')).toBe('"a\\"b"');
+    expect(quoteValue('x'.repeat(100))).toBe(`"${'x'.repeat(60)}"...`);
+    expect(quoteValue(12n)).toBe('12');
+    expect(quoteValue({ a: 1 })).toBe('{"a":1}');
+  });
+});
