@@ -1,7 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { runInProcess } from '../pipeline/runInProcess.ts';
+import { join } from 'node:path';
+import { runEmbedded } from '../pipeline/embedded/embeddedRunner.ts';
 import { parseRunOptions, type RunOptions } from '../pipeline/runOptions.ts';
 import type { RunReport } from '../pipeline/runReport.ts';
+import { progressReporter } from './progressReporter.ts';
 
 /** Flags of `pseudolabel run` as commander hands them over (camelCase, absent when not given). */
 export interface RunFlags {
@@ -39,8 +41,15 @@ export function holdoutSentence(holdout: NonNullable<RunReport['holdout']>): str
 /** `pseudolabel run`: returns the exit code (0 when labels were written). */
 export async function runCommand(flags: RunFlags): Promise<number> {
   const options = await resolveRunOptions(flags);
-  const warn = (message: string) => process.stderr.write(`warning: ${message}\n`);
-  const { report, written } = await runInProcess(flags.input, flags.out, options, warn);
+  const progress = progressReporter(process.stderr);
+  let run: Awaited<ReturnType<typeof runEmbedded>>;
+  try {
+    run = await runEmbedded({ input: flags.input, out: flags.out, options, onProgress: progress.update });
+  } finally {
+    progress.stop();
+  }
+  const report = JSON.parse(await readFile(join(flags.out, 'report.json'), 'utf8')) as RunReport;
+  for (const warning of report.warnings) process.stderr.write(`warning: ${warning}\n`);
   const labelled = report.rounds.at(-1);
   const reached = labelled ? report.n - Object.values(labelled.counts.none).reduce((a, b) => a + b, 0) : 0;
   process.stderr.write(
@@ -51,6 +60,6 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     process.stderr.write(`pseudolabel: ${report.rejected} rows rejected (reasons in rejected.csv)\n`);
   }
   if (report.holdout) process.stdout.write(`${holdoutSentence(report.holdout)}\n`);
-  for (const file of written) process.stderr.write(`wrote ${file}\n`);
+  process.stderr.write(`pseudolabel: run ${run.runId} wrote ${flags.out}\n`);
   return 0;
 }

@@ -1,6 +1,6 @@
 import type { FeatureMatrix } from '../data/featureMatrix.ts';
 import type { CsrGraph } from './csrGraph.ts';
-import { type KnnResult, knnSearch } from './knnSearch.ts';
+import { type KnnResult, knnSelfSearch } from './knnSearch.ts';
 
 /** Checks nNeighbors against the number of points, naming both. */
 export function checkNeighbors(nNeighbors: number, n: number): void {
@@ -20,7 +20,7 @@ export function checkNeighbors(nNeighbors: number, n: number): void {
  */
 export function knnConnectivity(X: FeatureMatrix, nNeighbors: number): CsrGraph {
   checkNeighbors(nNeighbors, X.n);
-  return connectivityFromNeighbors(knnSearch(X, X, nNeighbors));
+  return connectivityFromNeighbors(knnSelfSearch(X, nNeighbors));
 }
 
 /** The connectivity graph of precomputed neighbour lists (every slot filled, one list per point). */

@@ -1,7 +1,7 @@
 import type { FeatureMatrix } from '../data/featureMatrix.ts';
 import type { CsrGraph } from './csrGraph.ts';
 import { checkComplete, checkNeighbors } from './knnKernel.ts';
-import { type KnnResult, knnSearch } from './knnSearch.ts';
+import { type KnnResult, knnSelfSearch } from './knnSearch.ts';
 import { checkGamma } from './rbfKernel.ts';
 
 /**
@@ -13,7 +13,7 @@ import { checkGamma } from './rbfKernel.ts';
 export function knnRbfGraph(X: FeatureMatrix, nNeighbors: number, gamma: number): CsrGraph {
   checkNeighbors(nNeighbors, X.n);
   checkGamma(gamma);
-  return rbfWeightsFromNeighbors(knnSearch(X, X, nNeighbors), gamma);
+  return rbfWeightsFromNeighbors(knnSelfSearch(X, nNeighbors), gamma);
 }
 
 /** rbf weights on precomputed neighbour lists (squared distances, every slot filled). */

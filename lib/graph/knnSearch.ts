@@ -107,6 +107,77 @@ export function knnSearch(
   return result;
 }
 
+export interface KnnSelfSearchOptions {
+  /** Rows per (square) tile. Default 512. */
+  readonly block?: number;
+}
+
+/**
+ * `knnSearch(X, X, k)` computing each distance once: tiles on and above the block diagonal are scanned by
+ * rows (neighbours of the tile's query rows) and, off the diagonal, also by columns (neighbours of its
+ * reference rows), which halves the work. Identical lists to `knnSearch(X, X, k)`, since
+ * (a - b)^2 = (b - a)^2 exactly and the (distance, index) order is total.
+ */
+export function knnSelfSearch(X: FeatureMatrix, k: number, options: KnnSelfSearchOptions = {}): KnnResult {
+  const { block = 512 } = options;
+  if (!Number.isInteger(k) || k < 1) throw new RangeError(`k must be an integer >= 1, got ${k}`);
+  if (k > X.n) throw new RangeError(`cannot find k=${k} neighbours among ${X.n} rows`);
+  if (!Number.isInteger(block) || block < 1) throw new RangeError(`block must be an integer >= 1, got ${block}`);
+  const { n, d } = X;
+  const result = emptyKnnResult(n, k);
+  const { distances, indices } = result;
+  const b = Math.min(block, n);
+  const qPack = new Float64Array(b * d);
+  const rPack = new Float64Array(b * d);
+  const tile = new Float64Array(b * b);
+  const colBound = new Float64Array(b);
+  const colBoundIndex = new Int32Array(b);
+
+  for (let q0 = 0; q0 < n; q0 += b) {
+    const q1 = Math.min(q0 + b, n);
+    const nq = q1 - q0;
+    packRows(X.data, d, q0, q1, qPack);
+    for (let r0 = q0; r0 < n; r0 += b) {
+      const r1 = Math.min(r0 + b, n);
+      const nr = r1 - r0;
+      const mirrored = r0 !== q0;
+      packRows(X.data, d, r0, r1, rPack);
+      squaredDistancesPacked(qPack, nq, rPack, nr, d, tile);
+      if (mirrored) {
+        for (let j = 0; j < nr; j++) {
+          const last = (r0 + j) * k + k - 1;
+          colBound[j] = distances[last];
+          colBoundIndex[j] = indices[last];
+        }
+      }
+      for (let i = 0; i < nq; i++) {
+        const qi = q0 + i;
+        const base = qi * k;
+        const last = base + k - 1;
+        let bound = distances[last];
+        let boundIndex = indices[last];
+        const row = i * nr;
+        for (let j = 0; j < nr; j++) {
+          const v = tile[row + j];
+          if (v < bound || (v === bound && (boundIndex < 0 || r0 + j < boundIndex))) {
+            bound = offerTopK(distances, indices, base, k, v, r0 + j);
+            boundIndex = indices[last];
+          }
+          if (mirrored) {
+            const cb = colBound[j];
+            if (v < cb || (v === cb && (colBoundIndex[j] < 0 || qi < colBoundIndex[j]))) {
+              const colBase = (r0 + j) * k;
+              colBound[j] = offerTopK(distances, indices, colBase, k, v, qi);
+              colBoundIndex[j] = indices[colBase + k - 1];
+            }
+          }
+        }
+      }
+    }
+  }
+  return result;
+}
+
 /**
  * Merges top-k lists of the same query rows computed against different reference blocks (with global
  * indices). Order of arguments does not matter; merging a block twice does not duplicate neighbours.

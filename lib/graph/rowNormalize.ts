@@ -2,7 +2,8 @@ import type { Graph } from './affinity.ts';
 import { isCsr } from './affinity.ts';
 
 /**
- * LabelPropagation's `_build_graph` (scikit-learn >= 1.3): divides every row of the affinity by its sum,
+ * LabelPropagation's `_build_graph` as in scikit-learn 1.9 (the fixtures' version; releases before the
+ * sparse fix divided row i by column i's sum): divides every row of the affinity by its sum,
  * giving the row-stochastic transition matrix T of Zhu & Ghahramani (2002). In place; returns the graph.
  * Built-in kernels always have a positive row sum (the self-loop weighs 1); a row summing to 0 in a custom
  * graph is left at 0 where scikit-learn would produce NaN.

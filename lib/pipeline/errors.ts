@@ -8,3 +8,11 @@ export class UnusableLabelsError extends Error {
     this.name = 'UnusableLabelsError';
   }
 }
+
+/** A message names a run that does not exist: it can never succeed. */
+export class UnknownRunError extends Error {
+  constructor(readonly runId: string) {
+    super(`unknown run ${runId}: runs/${runId}/run.json does not exist`);
+    this.name = 'UnknownRunError';
+  }
+}

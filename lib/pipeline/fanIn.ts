@@ -1,3 +1,4 @@
+import { readJson } from './jsonObjects.ts';
 import { keys } from './keys.ts';
 import type { StageContext } from './stageContext.ts';
 import { type Stage, type TaskMessage, taskMessage } from './taskMessage.ts';
@@ -26,12 +27,15 @@ export async function completeShardTask(
   if (done.length >= totalShards) await ctx.reduce.send(taskMessage(task.runId, next, task.round, 0));
 }
 
-/** Reads every marker of a stage and round (fan-in input of a reduce step). */
-export async function shardMetrics(ctx: StageContext, task: TaskMessage, stage: Stage): Promise<ShardMetrics[]> {
-  const listed = await ctx.store.list(keys.markers(task.runId, stage, task.round));
-  return Promise.all(
-    listed.map(async (info) => JSON.parse(new TextDecoder().decode(await ctx.store.get(info.key))) as ShardMetrics),
-  );
+/** Reads the completion markers of a stage, every round (report timings). */
+export async function shardMetricsOf(ctx: StageContext, runId: string, stage: Stage): Promise<ShardMetrics[]> {
+  const listed = await ctx.store.list(keys.stageMarkers(runId, stage));
+  return Promise.all(listed.map(async (info) => readJson<ShardMetrics>(ctx.store, info.key)));
+}
+
+/** Whether this shard task already completed (a redelivery): its marker is present. */
+export async function shardTaskDone(ctx: StageContext, task: TaskMessage): Promise<boolean> {
+  return (await ctx.store.head(keys.marker(task.runId, task.stage, task.round, task.shard))) !== undefined;
 }
 
 /**
@@ -43,14 +47,15 @@ export async function reduceOnce(
   ctx: StageContext,
   task: TaskMessage,
   step: () => Promise<{ tasks?: TaskMessage[]; reduce?: TaskMessage[] }>,
-): Promise<void> {
+): Promise<boolean> {
   const doneKey = keys.advanced(task.runId, task.stage, task.round);
   if (await ctx.store.head(doneKey)) {
     ctx.log.info('reduce step already done; duplicate ignored', { ...task });
-    return;
+    return false;
   }
   const next = await step();
   if (next.tasks?.length) await ctx.tasks.sendBatch(next.tasks);
   if (next.reduce?.length) await ctx.reduce.sendBatch(next.reduce);
   await ctx.store.putIfAbsent(doneKey, new Date().toISOString());
+  return true;
 }

@@ -10,8 +10,11 @@ export const keys = {
   shardNeighbors: (runId: string, shard: number) => `runs/${runId}/shards/${pad(shard)}/neighbors.bin`,
   shardScores: (runId: string, round: number, shard: number) => `runs/${runId}/shards/${pad(shard)}/score-${round}.bin`,
   collected: (runId: string) => `runs/${runId}/collect.json`,
+  result: (runId: string) => `runs/${runId}/result.bin`,
+  resultSummary: (runId: string) => `runs/${runId}/result.json`,
   roundState: (runId: string, round: number) => `runs/${runId}/rounds/${round}.bin`,
   roundModel: (runId: string, round: number) => `runs/${runId}/rounds/${round}-model.json`,
+  stageMarkers: (runId: string, stage: Stage) => `runs/${runId}/markers/${stage}/`,
   markers: (runId: string, stage: Stage, round: number) => `runs/${runId}/markers/${stage}/${round}/`,
   marker: (runId: string, stage: Stage, round: number, shard: number) =>
     `runs/${runId}/markers/${stage}/${round}/${pad(shard)}`,

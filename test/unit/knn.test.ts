@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type FeatureMatrix, featureMatrix, fromRows } from '../../lib/data/featureMatrix.ts';
-import { emptyKnnResult, type KnnResult, knnSearch, mergeTopK } from '../../lib/graph/knnSearch.ts';
+import { emptyKnnResult, type KnnResult, knnSearch, knnSelfSearch, mergeTopK } from '../../lib/graph/knnSearch.ts';
 import { squaredDistance } from '../../lib/linalg/squaredDistances.ts';
 import { clearTopK, offerTopK } from '../../lib/linalg/topK.ts';
 
@@ -211,6 +211,55 @@ describe('knnSearch', () => {
     expect(() => knnSearch(X, X, 2, { referenceOffset: -1 })).toThrow(RangeError);
     expect(() => knnSearch(X, X, 2, { into: emptyKnnResult(4, 2) })).toThrow(/into/);
     expect(() => mergeTopK(emptyKnnResult(3, 2), emptyKnnResult(3, 3))).toThrow(RangeError);
+  });
+});
+
+describe('knnSelfSearch', () => {
+  it('equals knnSearch(X, X) on random rows, each distance computed once', () => {
+    // Prepare
+    const X = randomMatrix(211, 9, 21, 'f32');
+    const expected = knnSearch(X, X, 7);
+
+    // Act
+    const actual = knnSelfSearch(X, 7, { block: 50 });
+
+    // Assess
+    expect(actual.indices).toEqual(expected.indices);
+    expect(actual.distances).toEqual(expected.distances);
+  });
+
+  it('equals brute force on tie-heavy grids (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 70 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 1, max: 19 }),
+        fc.nat(),
+        (n, d, kWanted, block, seed) => {
+          // Prepare
+          const X = gridMatrix(n, d, seed);
+          const k = Math.min(kWanted, n);
+
+          // Act
+          const actual = knnSelfSearch(X, k, { block });
+
+          // Assess
+          const expected = bruteForce(X, X, k);
+          expect(actual.indices).toEqual(expected.indices);
+          expect(actual.distances).toEqual(expected.distances);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('refuses k above n', () => {
+    // Prepare
+    const X = randomMatrix(4, 2, 1);
+
+    // Act / Assess
+    expect(() => knnSelfSearch(X, 5)).toThrow(/k=5 neighbours among 4 rows/);
   });
 });
 

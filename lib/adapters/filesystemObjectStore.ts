@@ -1,0 +1,252 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream, type Stats } from 'node:fs';
+import { link, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { NotFoundError, StoreUnavailableError } from './errors.ts';
+import type { ObjectInfo, ObjectStore } from './objectStore.ts';
+
+/** Directory under the root where bodies are written before being moved into place; never listed. */
+export const STAGING_DIR = '.pseudolabel-tmp';
+
+/**
+ * ObjectStore over a local directory (embedded mode): key `a/b/c` is the file `<root>/a/b/c`.
+ * - put writes the body to a staging file and renames it over the target, so readers see the old or the new
+ *   object, never a partial one.
+ * - putIfAbsent stages the body and hard-links it to the target: link(2) fails with EEXIST if the target
+ *   exists, so exactly one of any number of concurrent callers (threads or processes) wins, and the winner's
+ *   object appears complete. Where hard links are unsupported it falls back to an exclusive create (`wx`).
+ * - ETag = MD5 hex of the content (what S3 gives for single-part objects), cached per inode/size/mtime.
+ * Unlike S3, a key cannot also be a "directory" of other keys (`a` and `a/b` cannot both exist).
+ */
+export class FilesystemObjectStore implements ObjectStore {
+  readonly root: string;
+  private readonly etags = new Map<string, { stamp: string; etag: string }>();
+
+  constructor(root: string) {
+    this.root = path.resolve(root);
+  }
+
+  describe(key: string): string {
+    return path.join(this.root, key);
+  }
+
+  async get(key: string): Promise<Uint8Array> {
+    const file = this.pathOf(key);
+    try {
+      return new Uint8Array(await readFile(file));
+    } catch (error) {
+      throw this.translate(error, key);
+    }
+  }
+
+  async getRange(key: string, start: number, end: number): Promise<Uint8Array> {
+    checkRange(start, end);
+    const file = this.pathOf(key);
+    try {
+      const handle = await open(file, 'r');
+      try {
+        const info = await handle.stat();
+        if (info.isDirectory()) throw new NotFoundError(this.describe(key));
+        const length = Math.max(0, Math.min(end, info.size) - start);
+        const bytes = new Uint8Array(length);
+        let filled = 0;
+        while (filled < length) {
+          const { bytesRead } = await handle.read(bytes, filled, length - filled, start + filled);
+          if (bytesRead === 0) break;
+          filled += bytesRead;
+        }
+        return filled === length ? bytes : bytes.subarray(0, filled);
+      } finally {
+        await handle.close();
+      }
+    } catch (error) {
+      throw this.translate(error, key);
+    }
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    const file = this.pathOf(key);
+    let info: Stats;
+    try {
+      info = await stat(file);
+    } catch (error) {
+      const translated = this.translate(error, key);
+      if (translated instanceof NotFoundError) return undefined;
+      throw translated;
+    }
+    if (!info.isFile()) return undefined;
+    return { key, size: info.size, etag: await this.etagOf(file, info) };
+  }
+
+  async put(key: string, body: Uint8Array | string): Promise<void> {
+    const target = this.pathOf(key);
+    const staged = await this.stage(body);
+    try {
+      await withParentDir(target, () => rename(staged, target));
+    } catch (error) {
+      await rm(staged, { force: true });
+      throw new StoreUnavailableError(this.describe(key), error);
+    }
+  }
+
+  async putIfAbsent(key: string, body: Uint8Array | string): Promise<boolean> {
+    const target = this.pathOf(key);
+    const staged = await this.stage(body);
+    try {
+      await withParentDir(target, () => link(staged, target));
+      return true;
+    } catch (error) {
+      const code = codeOf(error);
+      if (code === 'EEXIST') return false;
+      if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'EXDEV') {
+        return await this.createExclusive(key, target, body);
+      }
+      throw new StoreUnavailableError(this.describe(key), error);
+    } finally {
+      await rm(staged, { force: true });
+    }
+  }
+
+  async list(prefix: string): Promise<ObjectInfo[]> {
+    const slash = prefix.lastIndexOf('/');
+    const dirKey = prefix.slice(0, slash + 1);
+    if (dirKey !== '') checkKey(dirKey.slice(0, -1));
+    const files: { key: string; file: string }[] = [];
+    try {
+      await this.walk(path.join(this.root, dirKey), dirKey, prefix, files);
+    } catch (error) {
+      throw this.translate(error, prefix);
+    }
+    files.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const result: ObjectInfo[] = [];
+    for (const { key, file } of files) {
+      try {
+        const info = await stat(file);
+        result.push({ key, size: info.size, etag: await this.etagOf(file, info) });
+      } catch (error) {
+        if (codeOf(error) !== 'ENOENT') throw this.translate(error, key); // deleted while listing: skip it
+      }
+    }
+    return result;
+  }
+
+  async delete(key: string): Promise<void> {
+    const file = this.pathOf(key);
+    try {
+      await unlink(file);
+    } catch (error) {
+      const code = codeOf(error);
+      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'EPERM') return;
+      throw this.translate(error, key);
+    }
+    this.etags.delete(file);
+    // S3 has no directories: drop the ones this delete left empty (stops at the first non-empty one).
+    for (let dir = path.dirname(file); dir !== this.root && dir.startsWith(this.root); dir = path.dirname(dir)) {
+      try {
+        await rmdir(dir);
+      } catch {
+        break;
+      }
+    }
+  }
+
+  /** Absolute path of a key; rejects keys that are not plain relative paths inside the root. */
+  private pathOf(key: string): string {
+    checkKey(key);
+    return path.join(this.root, key);
+  }
+
+  private async stage(body: Uint8Array | string): Promise<string> {
+    const file = path.join(this.root, STAGING_DIR, randomUUID());
+    try {
+      await withParentDir(file, () => writeFile(file, body, { flag: 'wx' }));
+    } catch (error) {
+      throw new StoreUnavailableError(file, error);
+    }
+    return file;
+  }
+
+  private async createExclusive(key: string, target: string, body: Uint8Array | string): Promise<boolean> {
+    try {
+      await withParentDir(target, () => writeFile(target, body, { flag: 'wx' }));
+      return true;
+    } catch (error) {
+      if (codeOf(error) === 'EEXIST') return false;
+      throw new StoreUnavailableError(this.describe(key), error);
+    }
+  }
+
+  private async walk(dir: string, dirKey: string, prefix: string, out: { key: string; file: string }[]) {
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (error) {
+      const code = codeOf(error);
+      if (code === 'ENOENT' || code === 'ENOTDIR') return;
+      throw error;
+    }
+    for (const entry of entries) {
+      const key = dirKey + entry.name;
+      if (dirKey === '' && entry.name === STAGING_DIR) continue;
+      if (entry.isDirectory()) {
+        const childKey = `${key}/`;
+        // Descend only where keys can still match the prefix.
+        if (childKey.startsWith(prefix) || prefix.startsWith(childKey)) {
+          await this.walk(path.join(dir, entry.name), childKey, prefix, out);
+        }
+      } else if (entry.isFile() && key.startsWith(prefix)) {
+        out.push({ key, file: path.join(dir, entry.name) });
+      }
+    }
+  }
+
+  private async etagOf(file: string, info: Stats): Promise<string> {
+    const stamp = `${info.ino}:${info.size}:${info.mtimeMs}`;
+    const cached = this.etags.get(file);
+    if (cached?.stamp === stamp) return cached.etag;
+    const hash = createHash('md5');
+    for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+    const etag = hash.digest('hex');
+    this.etags.set(file, { stamp, etag });
+    return etag;
+  }
+
+  private translate(error: unknown, key: string): Error {
+    if (error instanceof NotFoundError || error instanceof RangeError) return error;
+    const code = codeOf(error);
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return new NotFoundError(this.describe(key));
+    return new StoreUnavailableError(this.describe(key), error);
+  }
+}
+
+/** Keys are '/'-separated relative paths: no empty, '.' or '..' segments, no NUL, not the staging dir. */
+function checkKey(key: string): void {
+  const segments = key.split('/');
+  const bad =
+    key === '' ||
+    key.includes('\0') ||
+    segments.some((s) => s === '' || s === '.' || s === '..') ||
+    segments[0] === STAGING_DIR;
+  if (bad) throw new RangeError(`invalid object key for a filesystem store: ${JSON.stringify(key)}`);
+}
+
+function checkRange(start: number, end: number): void {
+  if (!Number.isSafeInteger(start) || start < 0) throw new RangeError(`range start must be an integer >= 0: ${start}`);
+  if (!Number.isSafeInteger(end) || end < 0) throw new RangeError(`range end must be an integer >= 0: ${end}`);
+}
+
+/** Runs an operation that creates `file`, creating its directory first; retried if a delete pruned it meanwhile. */
+async function withParentDir<T>(file: string, operation: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    await mkdir(path.dirname(file), { recursive: true });
+    try {
+      return await operation();
+    } catch (error) {
+      if (codeOf(error) !== 'ENOENT' || attempt >= 3) throw error;
+    }
+  }
+}
+
+function codeOf(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | undefined)?.code;
+}

@@ -1,0 +1,188 @@
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  paginateListObjectsV2,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { createS3Client } from './awsClients.ts';
+import { NotFoundError, StoreUnavailableError } from './errors.ts';
+import type { ObjectInfo, ObjectStore } from './objectStore.ts';
+
+/** Bodies larger than this go up as multipart uploads (lib-storage `Upload`), in parts of this size. */
+export const MULTIPART_THRESHOLD = 8 * 1024 * 1024;
+/** How often a conditional put is retried when S3 answers 409 ConditionalRequestConflict. */
+const CONFLICT_RETRIES = 5;
+
+export interface S3ObjectStoreOptions {
+  readonly bucket: string;
+  /** Key prefix all keys of this store live under ('runs/a' and 'runs/a/' are the same). */
+  readonly prefix?: string;
+  /** Default: `createS3Client()` (endpoint and region from the environment). */
+  readonly client?: S3Client;
+}
+
+/**
+ * ObjectStore over an S3 bucket (or LocalStack). Ranged reads use GetObject with `Range`; putIfAbsent is a
+ * PutObject with `If-None-Match: *` (412 -> false; 409 ConditionalRequestConflict -> retried). ETags are S3's,
+ * without quotes: the MD5 hex for single-part objects, opaque for multipart ones. Vendor errors are translated:
+ * NoSuchKey/404 -> NotFoundError, anything else unexpected (network, NoSuchBucket, access) -> StoreUnavailableError.
+ */
+export class S3ObjectStore implements ObjectStore {
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly client: S3Client;
+
+  constructor(options: S3ObjectStoreOptions) {
+    if (!options.bucket) throw new RangeError('S3ObjectStore needs a bucket name');
+    this.bucket = options.bucket;
+    this.prefix = (options.prefix ?? '').replace(/^\/+|\/+$/g, '');
+    this.client = options.client ?? createS3Client();
+  }
+
+  describe(key: string): string {
+    return `s3://${this.bucket}/${this.fullKey(key)}`;
+  }
+
+  async get(key: string): Promise<Uint8Array> {
+    try {
+      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }));
+      return await bodyBytes(response.Body);
+    } catch (error) {
+      throw this.translate(error, key);
+    }
+  }
+
+  async getRange(key: string, start: number, end: number): Promise<Uint8Array> {
+    checkRange(start, end);
+    if (end <= start) {
+      if ((await this.head(key)) === undefined) throw new NotFoundError(this.describe(key));
+      return new Uint8Array(0);
+    }
+    try {
+      const response = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key), Range: `bytes=${start}-${end - 1}` }),
+      );
+      return await bodyBytes(response.Body);
+    } catch (error) {
+      // 416: the range starts at or past the end of an existing object.
+      if (errorName(error) === 'InvalidRange' || statusOf(error) === 416) return new Uint8Array(0);
+      throw this.translate(error, key);
+    }
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const response = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }));
+      return { key, size: response.ContentLength ?? 0, etag: unquote(response.ETag) };
+    } catch (error) {
+      const translated = this.translate(error, key);
+      if (translated instanceof NotFoundError) return undefined;
+      throw translated;
+    }
+  }
+
+  async put(key: string, body: Uint8Array | string): Promise<void> {
+    const bytes = toBytes(body);
+    const params = { Bucket: this.bucket, Key: this.fullKey(key), Body: bytes };
+    try {
+      if (bytes.byteLength > MULTIPART_THRESHOLD) {
+        await new Upload({ client: this.client, params, partSize: MULTIPART_THRESHOLD, queueSize: 4 }).done();
+      } else {
+        await this.client.send(new PutObjectCommand(params));
+      }
+    } catch (error) {
+      throw this.translate(error, key);
+    }
+  }
+
+  async putIfAbsent(key: string, body: Uint8Array | string): Promise<boolean> {
+    const input = { Bucket: this.bucket, Key: this.fullKey(key), Body: toBytes(body), IfNoneMatch: '*' };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.client.send(new PutObjectCommand(input));
+        return true;
+      } catch (error) {
+        if (errorName(error) === 'PreconditionFailed' || statusOf(error) === 412) return false;
+        const conflict = errorName(error) === 'ConditionalRequestConflict' || statusOf(error) === 409;
+        if (!conflict || attempt >= CONFLICT_RETRIES) throw this.translate(error, key);
+        await sleep(25 * 2 ** attempt);
+      }
+    }
+  }
+
+  async list(prefix: string): Promise<ObjectInfo[]> {
+    const strip = this.prefix === '' ? 0 : this.prefix.length + 1;
+    const result: ObjectInfo[] = [];
+    try {
+      const pages = paginateListObjectsV2(
+        { client: this.client },
+        { Bucket: this.bucket, Prefix: this.fullKey(prefix) },
+      );
+      for await (const page of pages) {
+        for (const item of page.Contents ?? []) {
+          if (item.Key === undefined) continue;
+          result.push({ key: item.Key.slice(strip), size: item.Size ?? 0, etag: unquote(item.ETag) });
+        }
+      }
+    } catch (error) {
+      throw this.translate(error, prefix);
+    }
+    return result;
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }));
+    } catch (error) {
+      const translated = this.translate(error, key);
+      if (!(translated instanceof NotFoundError)) throw translated;
+    }
+  }
+
+  private fullKey(key: string): string {
+    return this.prefix === '' ? key : `${this.prefix}/${key}`;
+  }
+
+  /** Maps an SDK error to NotFoundError (missing object) or StoreUnavailableError (everything else). */
+  private translate(error: unknown, key: string): Error {
+    const name = errorName(error);
+    if (name === 'NoSuchBucket') return new StoreUnavailableError(`s3://${this.bucket}`, error);
+    if (name === 'NoSuchKey' || name === 'NotFound' || statusOf(error) === 404) {
+      return new NotFoundError(this.describe(key));
+    }
+    return new StoreUnavailableError(this.describe(key), error);
+  }
+}
+
+function toBytes(body: Uint8Array | string): Uint8Array {
+  return typeof body === 'string' ? new TextEncoder().encode(body) : body;
+}
+
+async function bodyBytes(body: { transformToByteArray(): Promise<Uint8Array> } | undefined): Promise<Uint8Array> {
+  return body === undefined ? new Uint8Array(0) : await body.transformToByteArray();
+}
+
+function checkRange(start: number, end: number): void {
+  if (!Number.isSafeInteger(start) || start < 0) throw new RangeError(`range start must be an integer >= 0: ${start}`);
+  if (!Number.isSafeInteger(end) || end < 0) throw new RangeError(`range end must be an integer >= 0: ${end}`);
+}
+
+function unquote(etag: string | undefined): string {
+  return (etag ?? '').replace(/^"|"$/g, '');
+}
+
+function errorName(error: unknown): string | undefined {
+  return error instanceof Error ? error.name : undefined;
+}
+
+function statusOf(error: unknown): number | undefined {
+  const metadata = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata;
+  return metadata?.httpStatusCode;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

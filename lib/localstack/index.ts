@@ -1,0 +1,147 @@
+import { HeadBucketCommand } from '@aws-sdk/client-s3';
+import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
+import { createS3Client, createSqsClient } from '../adapters/awsClients.ts';
+import { type LocalstackConfig, type LocalstackConfigOverrides, localstackConfig } from './localstackConfig.ts';
+import {
+  fetchHealth,
+  isRunning,
+  type LocalstackHealth,
+  readStarted,
+  type StartedLocalstack,
+  type StartOptions,
+  startLocalstack,
+  stopLocalstack,
+} from './localstackProcess.ts';
+import { type ProvisionedResources, provision } from './provision.ts';
+
+export { type LocalstackConfig, localstackConfig } from './localstackConfig.ts';
+export { type ProvisionedResources, provision } from './provision.ts';
+
+export interface LocalstackUpOptions extends LocalstackConfigOverrides, StartOptions {}
+
+export interface LocalstackUpResult {
+  readonly config: LocalstackConfig;
+  /** True when this call started LocalStack; false when one was already healthy at the endpoint. */
+  readonly started: boolean;
+  /** How it runs: started by this project on the host or in Docker, or found running ('external'). */
+  readonly mode: 'host' | 'docker' | 'external';
+  /** Milliseconds from start to healthy (only when started). */
+  readonly startupMs?: number;
+  readonly resources: ProvisionedResources;
+}
+
+/**
+ * `pseudolabel localstack up`: starts LocalStack unless one is already healthy at the endpoint (host venv, or
+ * Docker when an engine answers), then provisions the bucket, queues, DLQs and notification. Idempotent.
+ */
+export async function localstackUp(options: LocalstackUpOptions = {}): Promise<LocalstackUpResult> {
+  const config = localstackConfig(options);
+  const log = options.log ?? (() => {});
+  let started: StartedLocalstack | undefined;
+  let startupMs: number | undefined;
+  if ((await fetchHealth(config.endpoint)) === undefined) {
+    const recorded = await readStarted(config);
+    if (recorded !== undefined && !isRunning(recorded)) await stopLocalstack(config); // stale pid file
+    const begin = Date.now();
+    started = await startLocalstack(config, options);
+    startupMs = Date.now() - begin;
+    log(`LocalStack healthy after ${(startupMs / 1000).toFixed(1)} s`);
+  } else {
+    log(`LocalStack already answers at ${config.endpoint}`);
+  }
+  const resources = await provision(config);
+  log(`provisioned bucket ${resources.bucket} and queues ${Object.values(resources.queueUrls).join(', ')}`);
+  return { config, started: started !== undefined, mode: started?.mode ?? 'external', startupMs, resources };
+}
+
+export interface LocalstackDownResult {
+  /** What was stopped, or undefined when this project had started nothing (nothing else is touched). */
+  readonly stopped: StartedLocalstack | undefined;
+}
+
+/** `pseudolabel localstack down`: stops only the LocalStack this project started (per its pid file). */
+export async function localstackDown(options: LocalstackConfigOverrides = {}): Promise<LocalstackDownResult> {
+  return { stopped: await stopLocalstack(localstackConfig(options)) };
+}
+
+export interface QueueStatus {
+  readonly name: string;
+  readonly url?: string;
+  readonly visible?: number;
+  readonly inFlight?: number;
+}
+
+export interface LocalstackStatus {
+  readonly config: LocalstackConfig;
+  readonly health: LocalstackHealth | undefined;
+  /** The LocalStack this project started, if its pid file says so. */
+  readonly startedByUs: StartedLocalstack | undefined;
+  readonly bucketExists?: boolean;
+  readonly queues: readonly QueueStatus[];
+}
+
+/** `pseudolabel localstack status`: health, who started it, and the provisioned resources with queue depths. */
+export async function localstackStatus(options: LocalstackConfigOverrides = {}): Promise<LocalstackStatus> {
+  const config = localstackConfig(options);
+  const health = await fetchHealth(config.endpoint);
+  const recorded = await readStarted(config);
+  const startedByUs = recorded !== undefined && isRunning(recorded) ? recorded : undefined;
+  if (health === undefined) return { config, health, startedByUs, queues: [] };
+
+  const s3 = createS3Client({ endpoint: config.endpoint, region: config.region });
+  const sqs = createSqsClient({ endpoint: config.endpoint, region: config.region });
+  const bucketExists = await s3.send(new HeadBucketCommand({ Bucket: config.bucket })).then(
+    () => true,
+    () => false,
+  );
+  const names = Object.values(config.queues).flatMap((queue) => [queue.name, queue.deadLetterName]);
+  const queues = await Promise.all(
+    names.map(async (name): Promise<QueueStatus> => {
+      try {
+        const url = (await sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl;
+        const attributes = (
+          await sqs.send(
+            new GetQueueAttributesCommand({
+              QueueUrl: url,
+              AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+            }),
+          )
+        ).Attributes;
+        return {
+          name,
+          url,
+          visible: Number(attributes?.ApproximateNumberOfMessages ?? 0),
+          inFlight: Number(attributes?.ApproximateNumberOfMessagesNotVisible ?? 0),
+        };
+      } catch {
+        return { name };
+      }
+    }),
+  );
+  return { config, health, startedByUs, bucketExists, queues };
+}
+
+/** Human-readable lines for `localstack status`. */
+export function formatLocalstackStatus(status: LocalstackStatus): string {
+  const lines = [`endpoint  ${status.config.endpoint}`];
+  if (status.health === undefined) {
+    lines.push('health    not running (no answer from /_localstack/health)');
+    return lines.join('\n');
+  }
+  const s3 = status.health.services?.s3 ?? '?';
+  const sqs = status.health.services?.sqs ?? '?';
+  lines.push(`health    LocalStack ${status.health.version ?? '?'}: s3 ${s3}, sqs ${sqs}`);
+  const by = status.startedByUs;
+  lines.push(
+    `started   ${by === undefined ? 'not by pseudolabel' : by.mode === 'host' ? `host pid ${by.pid}` : `container ${by.container}`}`,
+  );
+  lines.push(`bucket    ${status.config.bucket} ${status.bucketExists ? 'present' : 'missing'}`);
+  for (const queue of status.queues) {
+    lines.push(
+      queue.url === undefined
+        ? `queue     ${queue.name} missing`
+        : `queue     ${queue.name} visible=${queue.visible} in-flight=${queue.inFlight}`,
+    );
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,85 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The LocalStack release pinned by the project (the last one that starts without an account). */
+export const LOCALSTACK_VERSION = '4.14.0';
+/** Docker image used instead of the host runtime when a Docker engine answers. */
+export const LOCALSTACK_IMAGE = `localstack/localstack:${LOCALSTACK_VERSION}`;
+
+/** One work queue and its dead-letter queue. */
+export interface QueueConfig {
+  readonly name: string;
+  readonly deadLetterName: string;
+  /** Seconds a received message stays invisible before it is redelivered. */
+  readonly visibilityTimeout: number;
+}
+
+/** Everything LocalStack mode needs: where it listens, where its state lives and what it provisions. */
+export interface LocalstackConfig {
+  readonly endpoint: string;
+  readonly region: string;
+  readonly bucket: string;
+  /** Prefix whose ObjectCreated events go to the events queue. */
+  readonly incomingPrefix: string;
+  readonly queues: { readonly events: QueueConfig; readonly tasks: QueueConfig; readonly reduce: QueueConfig };
+  /** Receives before a message moves to its DLQ (redrive policy). */
+  readonly maxReceiveCount: number;
+  /** Holds the venv, pid file, logs and LocalStack's FILESYSTEM_ROOT. */
+  readonly stateDir: string;
+}
+
+export interface LocalstackConfigOverrides {
+  readonly endpoint?: string;
+  readonly region?: string;
+  readonly bucket?: string;
+  /** Queue names are `<queuePrefix>-events`, `-tasks`, `-reduce`, each with `-dlq`. Default `pseudolabel`. */
+  readonly queuePrefix?: string;
+  /** Visibility timeout of the tasks and reduce queues, seconds. */
+  readonly visibilityTimeout?: number;
+  /** LocalStack's own state directory (default `<PSEUDOLABEL_STATE_DIR or <project>/.state>/localstack`). */
+  readonly stateDir?: string;
+}
+
+/** The project root (two levels above this file); default home of `.state/`. */
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/**
+ * Resource names and settings for LocalStack mode, from overrides, then the environment, then defaults:
+ * endpoint PSEUDOLABEL_ENDPOINT / AWS_ENDPOINT_URL / http://127.0.0.1:4566; region AWS_REGION /
+ * AWS_DEFAULT_REGION / us-east-1; state dir PSEUDOLABEL_STATE_DIR / `<project>/.state`, with LocalStack's
+ * files in its `localstack/` subdirectory. Tasks and reduce queues get a visibility timeout of
+ * PSEUDOLABEL_VISIBILITY_TIMEOUT or 120 s (a Lambda deployment uses 900 s, which would make redelivery in
+ * tests slow); events get 60 s.
+ */
+export function localstackConfig(
+  overrides: LocalstackConfigOverrides = {},
+  env: NodeJS.ProcessEnv = process.env,
+): LocalstackConfig {
+  const visibility = overrides.visibilityTimeout ?? numberFrom(env.PSEUDOLABEL_VISIBILITY_TIMEOUT) ?? 120;
+  if (!Number.isInteger(visibility) || visibility < 0 || visibility > 43_200) {
+    throw new RangeError(`visibility timeout must be an integer between 0 and 43200 seconds: ${visibility}`);
+  }
+  const prefix = overrides.queuePrefix ?? 'pseudolabel';
+  const queue = (kind: string, visibilityTimeout: number): QueueConfig => ({
+    name: `${prefix}-${kind}`,
+    deadLetterName: `${prefix}-${kind}-dlq`,
+    visibilityTimeout,
+  });
+  const stateDir =
+    overrides.stateDir ?? path.join(env.PSEUDOLABEL_STATE_DIR ?? path.join(PROJECT_ROOT, '.state'), 'localstack');
+  return {
+    endpoint: (overrides.endpoint ?? env.PSEUDOLABEL_ENDPOINT ?? env.AWS_ENDPOINT_URL ?? 'http://127.0.0.1:4566')
+      .trim()
+      .replace(/\/+$/, ''),
+    region: overrides.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    bucket: overrides.bucket ?? 'pseudolabel-data',
+    incomingPrefix: 'incoming/',
+    queues: { events: queue('events', 60), tasks: queue('tasks', visibility), reduce: queue('reduce', visibility) },
+    maxReceiveCount: 3,
+    stateDir: path.resolve(stateDir),
+  };
+}
+
+function numberFrom(value: string | undefined): number | undefined {
+  return value === undefined || value.trim() === '' ? undefined : Number(value);
+}

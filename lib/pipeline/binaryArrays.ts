@@ -1,0 +1,45 @@
+/**
+ * A tiny container for typed arrays written by one stage and read by another (neighbor lists, outcomes):
+ * a count, then for each array its kind, length and little-endian bytes, 8-byte aligned.
+ */
+type Packable = Int32Array | Float64Array | Float32Array | Uint8Array;
+
+const KINDS = ['Int32Array', 'Float64Array', 'Float32Array', 'Uint8Array'] as const;
+const CONSTRUCTORS = [Int32Array, Float64Array, Float32Array, Uint8Array] as const;
+
+export function packArrays(arrays: readonly Packable[]): Uint8Array {
+  let size = 8;
+  for (const a of arrays) size += 16 + align8(a.byteLength);
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, arrays.length, true);
+  let offset = 8;
+  for (const a of arrays) {
+    view.setUint32(offset, KINDS.indexOf(a.constructor.name as (typeof KINDS)[number]), true);
+    view.setFloat64(offset + 8, a.length, true);
+    offset += 16;
+    out.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), offset);
+    offset += align8(a.byteLength);
+  }
+  return out;
+}
+
+export function unpackArrays(bytes: Uint8Array): Packable[] {
+  const copy = bytes.byteOffset % 8 === 0 ? bytes : bytes.slice();
+  const view = new DataView(copy.buffer, copy.byteOffset, copy.byteLength);
+  const count = view.getUint32(0, true);
+  const arrays: Packable[] = [];
+  let offset = 8;
+  for (let i = 0; i < count; i++) {
+    const Kind = CONSTRUCTORS[view.getUint32(offset, true)];
+    const length = view.getFloat64(offset + 8, true);
+    offset += 16;
+    arrays.push(new Kind(copy.buffer as ArrayBuffer, copy.byteOffset + offset, length));
+    offset += align8(length * Kind.BYTES_PER_ELEMENT);
+  }
+  return arrays;
+}
+
+function align8(bytes: number): number {
+  return Math.ceil(bytes / 8) * 8;
+}

@@ -1,0 +1,83 @@
+import type { RejectedRow } from '../data/dataset.ts';
+import { UNLABELLED } from '../data/dataset.ts';
+import type { FeatureMatrix } from '../data/featureMatrix.ts';
+import { decodeShard } from '../data/shardFormat.ts';
+import { readJson } from './jsonObjects.ts';
+import { keys } from './keys.ts';
+import type { StageContext } from './stageContext.ts';
+
+/** runs/<runId>/collect.json: what the collect step learnt from all ingested shards. */
+export interface Collected {
+  readonly n: number;
+  readonly d: number;
+  readonly classes: string[];
+  readonly featureNames: string[];
+  readonly given: number;
+  /** Per shard: accepted rows, global index of its first row, and local rows dropped as duplicate ids. */
+  readonly shards: { rows: number; offset: number; dropped: number[] }[];
+  /** Rows whose id repeats an earlier one, with the index of their input file. */
+  readonly duplicates: (RejectedRow & { input: number })[];
+}
+
+/** One shard's accepted rows, ready for the algorithms. */
+export interface ShardRows {
+  readonly ids: string[];
+  readonly X: FeatureMatrix;
+  readonly y: Int32Array;
+  readonly lines: Int32Array;
+}
+
+export function readCollected(ctx: StageContext, runId: string): Promise<Collected> {
+  return readJson<Collected>(ctx.store, keys.collected(runId));
+}
+
+/** Maps raw labels to class indices the way encodeLabels named the classes ("1.0" is class "1"). */
+export function classIndexer(classes: readonly string[]): (label: string | null) => number {
+  const index = new Map(classes.map((name, i) => [name, i]));
+  return (label) => {
+    if (label === null) return UNLABELLED;
+    return index.get(label) ?? index.get(String(Number(label))) ?? UNLABELLED;
+  };
+}
+
+/** Loads a shard's accepted rows (duplicate ids left out) with labels encoded as class indices. */
+export async function loadShardRows(
+  ctx: StageContext,
+  runId: string,
+  shard: number,
+  collected: Collected,
+): Promise<ShardRows> {
+  const decoded = decodeShard(await ctx.store.get(keys.shardData(runId, shard)));
+  const dropped = new Set(collected.shards[shard].dropped);
+  const indexOf = classIndexer(collected.classes);
+  const { d } = decoded;
+  const keep: number[] = [];
+  for (let i = 0; i < decoded.n; i++) if (!dropped.has(i)) keep.push(i);
+  const data = dropped.size === 0 ? decoded.features : new Float32Array(keep.length * d);
+  if (dropped.size > 0) {
+    for (let r = 0; r < keep.length; r++) data.set(decoded.features.subarray(keep[r] * d, (keep[r] + 1) * d), r * d);
+  }
+  return {
+    ids: keep.map((i) => decoded.ids[i]),
+    X: { data, n: keep.length, d },
+    y: Int32Array.from(keep, (i) => indexOf(decoded.labels[i])),
+    lines: Int32Array.from(keep, (i) => decoded.lines[i]),
+  };
+}
+
+/** Concatenates every shard's rows in shard order: the whole data set, for reduce steps that need it. */
+export async function loadAllRows(ctx: StageContext, runId: string, collected: Collected): Promise<ShardRows> {
+  const data = new Float32Array(collected.n * collected.d);
+  const y = new Int32Array(collected.n);
+  const lines = new Int32Array(collected.n);
+  const ids: string[] = [];
+  for (let s = 0; s < collected.shards.length; s++) {
+    const rows = await loadShardRows(ctx, runId, s, collected);
+    const offset = collected.shards[s].offset;
+    data.set(rows.X.data, offset * collected.d);
+    y.set(rows.y, offset);
+    lines.set(rows.lines, offset);
+    for (const id of rows.ids) ids.push(id);
+  }
+  return { ids, X: { data, n: collected.n, d: collected.d }, y, lines };
+}

@@ -1,0 +1,180 @@
+import { createHash } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { Piscina } from 'piscina';
+import { FilesystemObjectStore } from '../../adapters/filesystemObjectStore.ts';
+import { InProcessQueue, type ReceivedMessage } from '../../adapters/inProcessQueue.ts';
+import { storeFromUrl } from '../../adapters/storeFromUrl.ts';
+import { listInputFiles } from '../../data/inputFiles.ts';
+import { executeTask } from '../executeTask.ts';
+import { keys } from '../keys.ts';
+import type { RunOptions } from '../runOptions.ts';
+import { type RunInput, type RunRecord, readRun } from '../runRecord.ts';
+import type { StageContext, StageLog } from '../stageContext.ts';
+import { startRun } from '../startRun.ts';
+import type { Stage } from '../taskMessage.ts';
+import type { StageWorkerInput, StageWorkerOutput } from './stageWorker.ts';
+
+/** Progress of a run: tasks of a stage done out of those sent so far. */
+export interface ProgressEvent {
+  readonly stage: Stage;
+  readonly round: number;
+  readonly done: number;
+  readonly total: number;
+}
+
+export interface EmbeddedRunRequest {
+  readonly input: string;
+  readonly out: string;
+  readonly options: RunOptions;
+  /** Where runs/<runId>/ is kept (status reads it). Default ./.pseudolabel */
+  readonly stateDir?: string;
+  readonly log?: StageLog;
+  readonly onProgress?: (event: ProgressEvent) => void;
+  /**
+   * Fault injection for tests: the share of task deliveries that fail on their first receive, half of them
+   * before the task runs and half after it ran (a worker dying before its acknowledgement). Chosen by a hash
+   * of the message, so a given run fails the same deliveries every time.
+   */
+  readonly faults?: { readonly rate: number; readonly seed: number };
+}
+
+/** The run ended without output: the reason recorded in run.json, or the error of the last failed task. */
+export class RunFailedError extends Error {
+  constructor(
+    readonly runId: string,
+    reason: string,
+  ) {
+    super(reason);
+    this.name = 'RunFailedError';
+  }
+}
+
+async function runInputs(input: string): Promise<{ root: string; inputs: RunInput[] }> {
+  const files = await listInputFiles(input);
+  const paths = files.map((file) => resolve(file.path));
+  const root = files.length === 1 ? dirname(paths[0]) : resolve(input);
+  const store = new FilesystemObjectStore(root);
+  const inputs: RunInput[] = [];
+  for (const path of paths) {
+    const key = relative(root, path);
+    const info = await store.head(key);
+    inputs.push({ key, size: info?.size ?? 0, etag: info?.etag ?? '' });
+  }
+  return { root, inputs };
+}
+
+function injectedFault(faults: EmbeddedRunRequest['faults'], message: ReceivedMessage): 'before' | 'after' | undefined {
+  if (!faults || message.receiveCount > 1) return undefined;
+  const digest = createHash('sha256')
+    .update(`${faults.seed}:${JSON.stringify(message.body)}`)
+    .digest();
+  if (digest.readUInt32BE(0) / 2 ** 32 >= faults.rate) return undefined;
+  return digest[4] % 2 === 0 ? 'before' : 'after';
+}
+
+/**
+ * The embedded mode: the pipeline's stages over a filesystem store and two in-process queues, shard tasks on a
+ * pool of worker threads (piscina, `workers` of them, default one per core), reduce steps in this thread.
+ * Delivery is at least once, as with SQS: a task that throws is delivered again, up to 3 receives.
+ */
+export async function runEmbedded(request: EmbeddedRunRequest): Promise<RunRecord> {
+  const workers = request.options.workers ?? availableParallelism();
+  const options = { ...request.options, workers };
+  const stateDir = resolve(request.stateDir ?? '.pseudolabel');
+  const store = new FilesystemObjectStore(stateDir);
+  const tasks = new InProcessQueue();
+  const reduce = new InProcessQueue();
+  const log = request.log ?? { info: () => {}, warn: () => {} };
+  const ctx: StageContext = { store, inputs: (root) => storeFromUrl(root), tasks, reduce, log };
+  const { root, inputs } = await runInputs(request.input);
+  const run = await startRun(ctx, { dataset: request.input, inputRoot: root, inputs, options });
+
+  const pool =
+    workers > 1
+      ? new Piscina<StageWorkerInput, StageWorkerOutput>({
+          filename: new URL('./stageWorker.mjs', import.meta.url).href,
+          minThreads: workers,
+          maxThreads: workers,
+        })
+      : undefined;
+  const counts = new Map<string, { done: number; total: number }>();
+  const progress = (body: unknown, change: 'sent' | 'done') => {
+    const { stage, round } = body as { stage: Stage; round: number };
+    const key = `${stage}/${round}`;
+    const count = counts.get(key) ?? { done: 0, total: 0 };
+    if (change === 'sent') count.total++;
+    else count.done++;
+    counts.set(key, count);
+    if (change === 'done') request.onProgress?.({ stage, round, ...count });
+  };
+  let lastError: unknown;
+
+  /** Runs one received message and settles it: ack, or redelivery on failure (injected or real). */
+  const handle = async (queue: InProcessQueue, message: ReceivedMessage, inWorker: boolean) => {
+    const fault = injectedFault(request.faults, message);
+    try {
+      if (fault === 'before') throw new Error(`injected fault before ${JSON.stringify(message.body)}`);
+      let sent: StageWorkerOutput;
+      if (inWorker && pool) {
+        sent = await pool.run({ storeRoot: stateDir, body: message.body });
+      } else {
+        const taskSink = new InProcessQueue();
+        const reduceSink = new InProcessQueue();
+        await executeTask({ ...ctx, tasks: taskSink, reduce: reduceSink }, message.body);
+        sent = { tasks: drain(taskSink), reduce: drain(reduceSink) };
+      }
+      for (const body of sent.tasks) progress(body, 'sent');
+      await tasks.sendBatch(sent.tasks);
+      await reduce.sendBatch(sent.reduce);
+      if (fault === 'after') throw new Error(`injected fault after ${JSON.stringify(message.body)}`);
+      queue.ack(message.id);
+      if (queue === tasks) progress(message.body, 'done');
+    } catch (error) {
+      lastError = error;
+      log.warn('task failed; it will be delivered again', { body: message.body, error: String(error) });
+      queue.fail(message.id);
+    }
+  };
+
+  try {
+    for (;;) {
+      const step = reduce.receive();
+      if (step) {
+        await handle(reduce, step, false);
+        continue;
+      }
+      const batch: ReceivedMessage[] = [];
+      for (let message = tasks.receive(); message; message = tasks.receive()) batch.push(message);
+      if (batch.length === 0) break;
+      await Promise.all(batch.map((message) => handle(tasks, message, true)));
+    }
+  } finally {
+    await pool?.destroy();
+  }
+
+  const final = await readRun(store, run.runId);
+  if (final.status === 'succeeded') {
+    await copyOutputs(store, run.runId, request.out);
+    return final;
+  }
+  const reason =
+    final.error ??
+    `the run stopped at stage ${final.stage}: ${lastError instanceof Error ? lastError.message : String(lastError)}`;
+  throw new RunFailedError(run.runId, reason);
+}
+
+function drain(queue: InProcessQueue): unknown[] {
+  const bodies: unknown[] = [];
+  for (let message = queue.receive(); message; message = queue.receive()) bodies.push(message.body);
+  return bodies;
+}
+
+async function copyOutputs(store: FilesystemObjectStore, runId: string, out: string): Promise<void> {
+  const prefix = keys.output(runId, '');
+  await mkdir(out, { recursive: true });
+  for (const info of await store.list(prefix)) {
+    await writeFile(join(out, info.key.slice(prefix.length)), await store.get(info.key));
+  }
+}

@@ -1,0 +1,28 @@
+import { storeFromUrl } from '../../adapters/storeFromUrl.ts';
+import { executeTask } from '../executeTask.ts';
+import { silentLog } from '../stageContext.ts';
+import { CollectingQueue } from './collectingQueue.ts';
+
+export interface StageWorkerInput {
+  readonly storeRoot: string;
+  readonly body: unknown;
+}
+
+export interface StageWorkerOutput {
+  readonly tasks: unknown[];
+  readonly reduce: unknown[];
+}
+
+/**
+ * A piscina worker thread of the embedded runner: runs one task against the filesystem store and returns the
+ * messages the task sent, for the runner to enqueue (queues live in the main thread).
+ */
+export default async function runTaskInWorker(input: StageWorkerInput): Promise<StageWorkerOutput> {
+  const tasks = new CollectingQueue();
+  const reduce = new CollectingQueue();
+  await executeTask(
+    { store: storeFromUrl(input.storeRoot), inputs: (root) => storeFromUrl(root), tasks, reduce, log: silentLog },
+    input.body,
+  );
+  return { tasks: tasks.sent, reduce: reduce.sent };
+}

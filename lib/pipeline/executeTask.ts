@@ -1,0 +1,85 @@
+import { NoLabelledSamplesError } from '../algorithms/errors.ts';
+import { TooFewClassesError } from '../algorithms/trainingErrors.ts';
+import { InputFileError } from '../data/errors.ts';
+import { DenseKernelTooLargeError } from '../graph/errors.ts';
+import { UnknownRunError, UnusableLabelsError } from './errors.ts';
+import { reduceOnce } from './fanIn.ts';
+import { findRun, updateRun } from './runRecord.ts';
+import type { StageContext } from './stageContext.ts';
+import { collectStage } from './stages/collect.ts';
+import { finalizeStage } from './stages/finalize.ts';
+import { ingestStage } from './stages/ingest.ts';
+import { neighborsStage } from './stages/neighbors.ts';
+import { planStage } from './stages/plan.ts';
+import { propagateStage } from './stages/propagate.ts';
+import { parseTaskMessage, type Stage, type TaskMessage } from './taskMessage.ts';
+
+type ShardTask = (ctx: StageContext, task: TaskMessage) => Promise<void>;
+type ReduceStep = (ctx: StageContext, task: TaskMessage) => Promise<{ tasks?: TaskMessage[]; reduce?: TaskMessage[] }>;
+
+const SHARD_TASKS: Partial<Record<Stage, ShardTask>> = { ingest: ingestStage, neighbors: neighborsStage };
+const REDUCE_STEPS: Partial<Record<Stage, ReduceStep>> = {
+  plan: async (ctx, task) => ({ tasks: await planStage(ctx, task) }),
+  collect: collectStage,
+  propagate: propagateStage,
+  finalize: finalizeStage,
+};
+
+/**
+ * Errors that no retry can mend: the input or the options are at fault. The run is marked failed with the
+ * message, and the task counts as handled. Anything else (a store or network fault, a killed worker) is thrown
+ * so the queue delivers the task again.
+ */
+export function isRunFailure(error: unknown): error is Error {
+  return (
+    error instanceof InputFileError ||
+    error instanceof UnusableLabelsError ||
+    error instanceof DenseKernelTooLargeError ||
+    error instanceof TooFewClassesError ||
+    error instanceof NoLabelledSamplesError ||
+    error instanceof RangeError
+  );
+}
+
+/**
+ * Runs one task message, the same way in every mode (embedded runner, LocalStack worker, Lambda): validates
+ * it (InvalidMessageError), finds its run (UnknownRunError), ignores it when the run has ended, then runs the
+ * stage. Shard tasks are idempotent (they rewrite the same bytes); reduce steps run through reduceOnce.
+ */
+export async function executeTask(ctx: StageContext, body: unknown): Promise<void> {
+  const task = parseTaskMessage(body);
+  const run = await findRun(ctx.store, task.runId);
+  if (!run) throw new UnknownRunError(task.runId);
+  if (run.status !== 'running') {
+    ctx.log.info('run has ended; task ignored', { ...task, status: run.status });
+    return;
+  }
+  const shardTask = SHARD_TASKS[task.stage];
+  const reduceStep = REDUCE_STEPS[task.stage];
+  try {
+    if (shardTask) {
+      await shardTask(ctx, task);
+    } else if (reduceStep) {
+      const started = performance.now();
+      const ran = await reduceOnce(ctx, task, () => reduceStep(ctx, task));
+      if (ran) {
+        await updateRun(ctx.store, task.runId, (record) => {
+          record.timings[task.stage] = (record.timings[task.stage] ?? 0) + Math.round(performance.now() - started);
+        });
+      }
+    } else {
+      throw new UnusableLabelsError(
+        run.dataset,
+        `stage ${task.stage} is not available for method ${run.options.method}`,
+      );
+    }
+  } catch (error) {
+    if (!isRunFailure(error)) throw error;
+    ctx.log.warn('run failed', { ...task, error: error.message });
+    await updateRun(ctx.store, task.runId, (record) => {
+      record.status = 'failed';
+      record.error = error.message;
+      record.finishedAt = new Date().toISOString();
+    });
+  }
+}

@@ -1,0 +1,46 @@
+import type { InputFormat } from '../data/inputFiles.ts';
+import type { RowSchema } from '../data/rowSource.ts';
+
+/**
+ * One ingest unit: a byte range of a CSV or JSONL file (it owns the lines that start inside it) or a set of
+ * Parquet row groups. Everything an ingest task needs to parse its part alone is recorded here.
+ */
+export interface ShardSpec {
+  readonly shard: number;
+  /** Index into run.inputs. */
+  readonly input: number;
+  readonly format: InputFormat;
+  /** Byte range [start, end) and the number of the first line it owns (CSV, JSONL). */
+  readonly start: number;
+  readonly end: number;
+  readonly firstLine: number;
+  /** CSV column names (line 1 of the file). */
+  readonly header?: string[];
+  /** JSONL / Parquet schema, found once by the planner. */
+  readonly schema?: RowSchema;
+  /** Parquet row groups of this shard. */
+  readonly rowGroups?: number[];
+}
+
+/** runs/<runId>/plan.json. */
+export interface ShardPlan {
+  readonly shards: ShardSpec[];
+  readonly featureNames: string[];
+}
+
+/** Default shard count: one per 16 MiB of input, at least `minimum` (the worker count), at most 1,000. */
+export function defaultShardCount(totalBytes: number, minimum: number): number {
+  return Math.min(1000, Math.max(minimum, Math.ceil(totalBytes / (16 * 2 ** 20))));
+}
+
+/** Splits `shards` over files in proportion to their sizes, at least one each (the largest remainders win). */
+export function shardsPerFile(sizes: readonly number[], shards: number): number[] {
+  const total = sizes.reduce((a, b) => a + b, 0);
+  if (total === 0) return sizes.map(() => 1);
+  const exact = sizes.map((size) => (shards * size) / total);
+  const counts = exact.map((x) => Math.max(1, Math.floor(x)));
+  let left = shards - counts.reduce((a, b) => a + b, 0);
+  const order = exact.map((x, i) => [x - Math.floor(x), i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+  for (let j = 0; left > 0 && j < order.length; j++, left--) counts[order[j][1]]++;
+  return counts;
+}

@@ -1,0 +1,78 @@
+import { encodeLabels } from '../../data/encodeLabels.ts';
+import { decodeShard } from '../../data/shardFormat.ts';
+import { checkNeighbors } from '../../graph/knnKernel.ts';
+import type { Collected } from '../collected.ts';
+import { readJson, writeJson } from '../jsonObjects.ts';
+import { keys } from '../keys.ts';
+import { checkGivenLabels } from '../labelDataset.ts';
+import { readRun, updateRun } from '../runRecord.ts';
+import type { ShardPlan } from '../shardPlan.ts';
+import type { StageContext } from '../stageContext.ts';
+import { type TaskMessage, taskMessage } from '../taskMessage.ts';
+
+/** Whether a method needs the kNN graph (and so the neighbors stage). */
+export function needsNeighbors(method: string, kernel: string): boolean {
+  return (method === 'label-spreading' || method === 'label-propagation') && kernel !== 'rbf';
+}
+
+/**
+ * collect (reduce step, after every ingest task): drops rows whose id repeats an earlier one (the first wins,
+ * in input order), encodes the labels of all shards into one class list (numpy.unique order), checks that
+ * learning is possible, and fans out the neighbors tasks (or goes straight to propagate).
+ */
+export async function collectStage(
+  ctx: StageContext,
+  task: TaskMessage,
+): Promise<{ tasks?: TaskMessage[]; reduce?: TaskMessage[] }> {
+  const run = await readRun(ctx.store, task.runId);
+  const plan = await readJson<ShardPlan>(ctx.store, keys.plan(task.runId));
+  const inputs = ctx.inputs(run.inputRoot);
+  const firstSeen = new Map<string, { file: string; line: number }>();
+  const labels: (string | null)[] = [];
+  const duplicates: Collected['duplicates'] = [];
+  const shards: Collected['shards'] = [];
+  let offset = 0;
+  for (const spec of plan.shards) {
+    const shard = decodeShard(await ctx.store.get(keys.shardData(task.runId, spec.shard)));
+    const file = inputs.describe(run.inputs[spec.input].key);
+    const dropped: number[] = [];
+    for (let i = 0; i < shard.n; i++) {
+      const first = firstSeen.get(shard.ids[i]);
+      if (first) {
+        dropped.push(i);
+        duplicates.push({
+          input: spec.input,
+          file,
+          line: shard.lines[i],
+          reason: `duplicate id "${shard.ids[i]}" (first at ${first.file}:${first.line})`,
+        });
+        continue;
+      }
+      firstSeen.set(shard.ids[i], { file, line: shard.lines[i] });
+      labels.push(shard.labels[i]);
+    }
+    shards.push({ rows: shard.n - dropped.length, offset, dropped });
+    offset += shard.n - dropped.length;
+  }
+  const { y, classes } = encodeLabels(labels);
+  checkGivenLabels(y, classes, run.inputs.length === 1 ? inputs.describe(run.inputs[0].key) : run.dataset);
+  const neighbors = needsNeighbors(run.options.method, run.options.kernel);
+  if (neighbors) checkNeighbors(run.options.neighbors, offset);
+  let given = 0;
+  for (const label of y) if (label >= 0) given++;
+  const collected: Collected = {
+    n: offset,
+    d: plan.featureNames.length,
+    classes,
+    featureNames: plan.featureNames,
+    given,
+    shards,
+    duplicates,
+  };
+  await writeJson(ctx.store, keys.collected(task.runId), collected);
+  await updateRun(ctx.store, task.runId, (record) => {
+    record.stage = neighbors ? 'neighbors' : 'propagate';
+  });
+  if (!neighbors) return { reduce: [taskMessage(task.runId, 'propagate')] };
+  return { tasks: plan.shards.map((spec) => taskMessage(task.runId, 'neighbors', 0, spec.shard)) };
+}

@@ -1,0 +1,77 @@
+import type { RejectedRow } from '../../data/dataset.ts';
+import { unpackArrays } from '../binaryArrays.ts';
+import { type Collected, loadAllRows, readCollected } from '../collected.ts';
+import { shardMetricsOf } from '../fanIn.ts';
+import { readJson } from '../jsonObjects.ts';
+import { keys } from '../keys.ts';
+import { labelRecords, writeOutputFiles } from '../outputFiles.ts';
+import { roundReports } from '../roundReports.ts';
+import type { RowOutcome } from '../rowOutcome.ts';
+import { effectiveMaxIter } from '../runOptions.ts';
+import { readRun, updateRun } from '../runRecord.ts';
+import type { RunReport } from '../runReport.ts';
+import type { ShardPlan } from '../shardPlan.ts';
+import type { StageContext } from '../stageContext.ts';
+import { SHARD_STAGES, type TaskMessage } from '../taskMessage.ts';
+import type { MethodSummary } from './propagate.ts';
+
+/** Every rejected row of a run (ingest refusals and duplicate ids), in input order: file by file, by line. */
+async function allRejected(ctx: StageContext, runId: string, plan: ShardPlan, duplicates: Collected['duplicates']) {
+  const rows: { input: number; row: RejectedRow }[] = duplicates.map(({ input, ...row }) => ({ input, row }));
+  for (const spec of plan.shards) {
+    const refused = await readJson<RejectedRow[]>(ctx.store, keys.shardRejected(runId, spec.shard));
+    for (const row of refused) rows.push({ input: spec.input, row });
+  }
+  rows.sort((a, b) => a.input - b.input || a.row.line - b.row.line);
+  return rows.map((entry) => entry.row);
+}
+
+/** finalize (reduce step): writes labels, report and rejected rows to runs/<runId>/output/ and ends the run. */
+export async function finalizeStage(ctx: StageContext, task: TaskMessage): Promise<Record<string, never>> {
+  const started = performance.now();
+  const run = await readRun(ctx.store, task.runId);
+  const plan = await readJson<ShardPlan>(ctx.store, keys.plan(task.runId));
+  const collected = await readCollected(ctx, task.runId);
+  const rows = await loadAllRows(ctx, task.runId, collected);
+  const [label, confidence, source, round] = unpackArrays(await ctx.store.get(keys.result(task.runId)));
+  const outcome = { label, confidence, source, round } as RowOutcome;
+  const summary = await readJson<MethodSummary>(ctx.store, keys.resultSummary(task.runId));
+  const rejected = await allRejected(ctx, task.runId, plan, collected.duplicates);
+
+  const timings: Record<string, number> = { ...run.timings };
+  for (const stage of SHARD_STAGES) {
+    for (const metrics of await shardMetricsOf(ctx, task.runId, stage)) {
+      timings[stage] = (timings[stage] ?? 0) + metrics.ms;
+    }
+  }
+  const report: RunReport = {
+    runId: run.runId,
+    method: run.options.method,
+    parameters: { ...run.options, maxIter: effectiveMaxIter(run.options) },
+    n: collected.n,
+    d: collected.d,
+    classes: collected.classes,
+    given: collected.given,
+    rounds: roundReports(outcome, collected.classes),
+    convergence: summary.convergence,
+    ...(summary.holdout ? { holdout: summary.holdout } : {}),
+    timings: { ...timings, finalize: Math.round(performance.now() - started) },
+    rejected: rejected.length,
+    rejectedSample: rejected.slice(0, 100),
+    warnings: summary.warnings,
+  };
+  await writeOutputFiles(
+    ctx.store,
+    keys.output(task.runId, ''),
+    labelRecords(rows.ids, collected.classes, outcome),
+    report,
+    rejected,
+    run.options.format,
+  );
+  await updateRun(ctx.store, task.runId, (record) => {
+    record.status = 'succeeded';
+    record.stage = 'finalize';
+    record.finishedAt = new Date().toISOString();
+  });
+  return {};
+}

@@ -1,0 +1,55 @@
+import type { RejectedRow } from '../../data/dataset.ts';
+import { defaultId } from '../../data/defaultId.ts';
+import { isRefused } from '../../data/rowSource.ts';
+import { encodeShard, type ShardRow } from '../../data/shardFormat.ts';
+import { completeShardTask } from '../fanIn.ts';
+import { openShardRows } from '../inputReader.ts';
+import { readJson } from '../jsonObjects.ts';
+import { keys } from '../keys.ts';
+import { readRun } from '../runRecord.ts';
+import type { ShardPlan } from '../shardPlan.ts';
+import type { StageContext } from '../stageContext.ts';
+import type { TaskMessage } from '../taskMessage.ts';
+
+/**
+ * ingest (shard task): parses and validates one shard of an input file into the binary shard format (Float32
+ * features, ids, raw labels, line numbers); refused rows go to the shard's rejected list with line and reason.
+ */
+export async function ingestStage(ctx: StageContext, task: TaskMessage): Promise<void> {
+  const started = performance.now();
+  const run = await readRun(ctx.store, task.runId);
+  const plan = await readJson<ShardPlan>(ctx.store, keys.plan(task.runId));
+  const spec = plan.shards[task.shard];
+  if (!spec) throw new RangeError(`run ${task.runId} has no shard ${task.shard}`);
+  const input = run.inputs[spec.input];
+  const inputs = ctx.inputs(run.inputRoot);
+  const file = inputs.describe(input.key);
+  const several = run.inputs.length > 1;
+  const reader = await openShardRows(inputs, input, spec, {
+    labelColumn: run.options.labelColumn,
+    idColumn: run.options.idColumn,
+  });
+  const rows: ShardRow[] = [];
+  const rejected: RejectedRow[] = [];
+  try {
+    for await (const row of reader.rows) {
+      if (isRefused(row)) rejected.push({ file, line: row.line, reason: row.reason });
+      else
+        rows.push({
+          line: row.line,
+          id: row.id ?? defaultId(row.row, several ? input.key : undefined),
+          label: row.label,
+          features: row.features,
+        });
+    }
+  } finally {
+    await reader.close();
+  }
+  await ctx.store.put(keys.shardData(task.runId, task.shard), encodeShard(rows, plan.featureNames.length));
+  await ctx.store.put(keys.shardRejected(task.runId, task.shard), JSON.stringify(rejected));
+  await completeShardTask(ctx, task, run.shards, 'collect', {
+    ms: Math.round(performance.now() - started),
+    rows: rows.length,
+    rejected: rejected.length,
+  });
+}

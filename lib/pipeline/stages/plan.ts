@@ -1,0 +1,78 @@
+import { planByteRanges, planLineShards } from '../../data/byteRanges.ts';
+import { InputFileError } from '../../data/errors.ts';
+import { readInputLayout } from '../inputReader.ts';
+import { keys } from '../keys.ts';
+import { readRun, updateRun } from '../runRecord.ts';
+import { defaultShardCount, type ShardPlan, type ShardSpec, shardsPerFile } from '../shardPlan.ts';
+import type { StageContext } from '../stageContext.ts';
+import { rangeSourceOf } from '../storeSources.ts';
+import { type TaskMessage, taskMessage } from '../taskMessage.ts';
+
+/**
+ * plan (reduce step): reads the head of every input file (columns must agree), splits the files into shards
+ * (CSV/JSONL by byte ranges aligned to line starts, Parquet by row groups) and fans out one ingest task each.
+ */
+export async function planStage(ctx: StageContext, task: TaskMessage): Promise<TaskMessage[]> {
+  const run = await readRun(ctx.store, task.runId);
+  const inputs = ctx.inputs(run.inputRoot);
+  const columns = { labelColumn: run.options.labelColumn, idColumn: run.options.idColumn };
+  const layouts = [];
+  for (const input of run.inputs) {
+    const layout = await readInputLayout(inputs, input, columns);
+    const first = layouts[0];
+    if (first && first.featureNames.join('\u0000') !== layout.featureNames.join('\u0000')) {
+      throw new InputFileError(
+        inputs.describe(input.key),
+        `feature columns differ from those of ${inputs.describe(run.inputs[0].key)}`,
+      );
+    }
+    layouts.push(layout);
+  }
+  const totalBytes = run.inputs.reduce((sum, input) => sum + input.size, 0);
+  const wanted = run.options.shards ?? defaultShardCount(totalBytes, run.options.workers ?? 1);
+  const perFile = shardsPerFile(
+    run.inputs.map((input) => input.size),
+    wanted,
+  );
+
+  const shards: ShardSpec[] = [];
+  for (let f = 0; f < run.inputs.length; f++) {
+    const input = run.inputs[f];
+    const layout = layouts[f];
+    if (layout.format === 'parquet') {
+      const groups = layout.rowGroups ?? [];
+      const count = Math.max(1, Math.min(perFile[f], groups.length));
+      for (const range of planByteRanges(groups.length, count)) {
+        shards.push({
+          shard: shards.length,
+          input: f,
+          format: layout.format,
+          start: 0,
+          end: input.size,
+          firstLine: 1,
+          schema: layout.schema,
+          rowGroups: groups.slice(range.start, range.end),
+        });
+      }
+      continue;
+    }
+    const source = rangeSourceOf(inputs, input.key, input.size);
+    for (const range of await planLineShards(source, perFile[f], { header: layout.format === 'csv' })) {
+      shards.push({
+        shard: shards.length,
+        input: f,
+        format: layout.format,
+        ...range,
+        ...(layout.header ? { header: layout.header } : {}),
+        ...(layout.schema ? { schema: layout.schema } : {}),
+      });
+    }
+  }
+  const plan: ShardPlan = { shards, featureNames: layouts[0]?.featureNames ?? [] };
+  await ctx.store.put(keys.plan(task.runId), JSON.stringify(plan));
+  await updateRun(ctx.store, task.runId, (record) => {
+    record.shards = shards.length;
+    record.stage = 'ingest';
+  });
+  return shards.map((spec) => taskMessage(task.runId, 'ingest', 0, spec.shard));
+}

@@ -1,0 +1,80 @@
+import type { Graph } from '../../graph/affinity.ts';
+import { buildAffinity } from '../../graph/kernel.ts';
+import { connectivityFromNeighbors } from '../../graph/knnKernel.ts';
+import { rbfWeightsFromNeighbors } from '../../graph/knnRbfKernel.ts';
+import type { KnnResult } from '../../graph/knnSearch.ts';
+import { packArrays, unpackArrays } from '../binaryArrays.ts';
+import { type Collected, loadAllRows, readCollected } from '../collected.ts';
+import { writeJson } from '../jsonObjects.ts';
+import { keys } from '../keys.ts';
+import { labelDataset } from '../labelDataset.ts';
+import type { Convergence } from '../methods.ts';
+import { type RunRecord, readRun, updateRun } from '../runRecord.ts';
+import type { RunReport } from '../runReport.ts';
+import type { StageContext } from '../stageContext.ts';
+import { type TaskMessage, taskMessage } from '../taskMessage.ts';
+
+/** runs/<runId>/result.json: what the method reports besides the per-row outcome (result.bin). */
+export interface MethodSummary {
+  readonly convergence: Convergence;
+  readonly holdout?: RunReport['holdout'];
+  readonly warnings: string[];
+}
+
+/** Stitches every shard's neighbour lists into the n x k lists of the whole data set (shard order = row order). */
+async function allNeighbors(ctx: StageContext, runId: string, collected: Collected, k: number): Promise<KnnResult> {
+  const indices = new Int32Array(collected.n * k);
+  const distances = new Float64Array(collected.n * k);
+  for (let s = 0; s < collected.shards.length; s++) {
+    const [shardIndices, shardDistances] = unpackArrays(await ctx.store.get(keys.shardNeighbors(runId, s)));
+    indices.set(shardIndices as Int32Array, collected.shards[s].offset * k);
+    distances.set(shardDistances as Float64Array, collected.shards[s].offset * k);
+  }
+  return { n: collected.n, k, indices, distances };
+}
+
+async function affinityOf(ctx: StageContext, run: RunRecord, collected: Collected): Promise<Graph | undefined> {
+  const { method, kernel, neighbors, gamma } = run.options;
+  if (method !== 'label-spreading' && method !== 'label-propagation') return undefined;
+  if (kernel === 'rbf') return undefined; // dense: built from the features by labelDataset (small n only)
+  const lists = await allNeighbors(ctx, run.runId, collected, neighbors);
+  return kernel === 'knn' ? connectivityFromNeighbors(lists) : rbfWeightsFromNeighbors(lists, gamma);
+}
+
+/**
+ * propagate (reduce step): assembles the CSR graph from the neighbor lists and runs label propagation or
+ * spreading over it, or runs self-/co-training over the features; writes the per-row outcome.
+ */
+export async function propagateStage(ctx: StageContext, task: TaskMessage): Promise<{ reduce: TaskMessage[] }> {
+  const run = await readRun(ctx.store, task.runId);
+  const collected = await readCollected(ctx, task.runId);
+  const rows = await loadAllRows(ctx, task.runId, collected);
+  const affinity = await affinityOf(ctx, run, collected);
+  const warnings: string[] = [];
+  const result = labelDataset(
+    {
+      X: rows.X,
+      y: rows.y,
+      classes: collected.classes,
+      source: run.dataset,
+      ...(affinity ? { affinity: () => affinity } : {}),
+    },
+    run.options,
+    (message) => {
+      warnings.push(message);
+      ctx.log.warn(message, { runId: run.runId });
+    },
+  );
+  const { label, confidence, source, round } = result.outcome;
+  await ctx.store.put(keys.result(task.runId), packArrays([label, confidence, source, round, result.probabilities]));
+  const summary: MethodSummary = {
+    convergence: result.convergence,
+    ...(result.holdout ? { holdout: result.holdout } : {}),
+    warnings,
+  };
+  await writeJson(ctx.store, keys.resultSummary(task.runId), summary);
+  await updateRun(ctx.store, task.runId, (record) => {
+    record.stage = 'finalize';
+  });
+  return { reduce: [taskMessage(task.runId, 'finalize')] };
+}

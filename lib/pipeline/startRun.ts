@@ -1,0 +1,46 @@
+import { randomBytes } from 'node:crypto';
+import type { RunOptions } from './runOptions.ts';
+import { type RunInput, type RunRecord, writeRun } from './runRecord.ts';
+import type { StageContext } from './stageContext.ts';
+import { taskMessage } from './taskMessage.ts';
+
+/** A sortable, unique run id: `<dataset>-<UTC timestamp>-<random>`. */
+export function newRunId(dataset: string, now = new Date()): string {
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  const safe = dataset.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64) || 'run';
+  return `${safe}-${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+export interface RunRequest {
+  readonly runId?: string;
+  readonly dataset: string;
+  readonly inputRoot: string;
+  readonly inputs: RunInput[];
+  readonly options: RunOptions;
+}
+
+/** Writes run.json and enqueues the plan step. Nothing else is needed to start a run in any mode. */
+export async function startRun(ctx: StageContext, request: RunRequest): Promise<RunRecord> {
+  if (request.inputs.length === 0) throw new RangeError(`dataset ${request.dataset} has no input file`);
+  const now = new Date().toISOString();
+  const record: RunRecord = {
+    runId: request.runId ?? newRunId(request.dataset),
+    dataset: request.dataset,
+    inputRoot: request.inputRoot,
+    inputs: request.inputs,
+    options: request.options,
+    status: 'running',
+    stage: 'plan',
+    round: 0,
+    shards: 0,
+    createdAt: now,
+    updatedAt: now,
+    timings: {},
+  };
+  await writeRun(ctx.store, record);
+  await ctx.reduce.send(taskMessage(record.runId, 'plan'));
+  return record;
+}
