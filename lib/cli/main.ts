@@ -1,6 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { KERNELS, METHODS } from '../pipeline/runOptions.ts';
 import { runCommand } from './runCommand.ts';
+import { statusCommand } from './statusCommand.ts';
 
 /** Parses a numeric flag, failing with the flag's name instead of passing NaN on. */
 function number(flag: string) {
@@ -50,6 +51,17 @@ function buildProgram(): Command {
     .option('--config <file>', 'JSON file with run options (flags override it)')
     .action(async (flags) => {
       process.exitCode = await runCommand(flags);
+    });
+
+  program
+    .command('status')
+    .description('show where a run stands: stage, round, shards done/total, elapsed time, errors')
+    .argument('[runId]', 'run id (default: the latest run)')
+    .option('--latest', 'the most recent run (the default when no run id is given)')
+    .option('--json', 'print JSON')
+    .option('--store <location>', 'where runs/ lives: a directory or s3://bucket (default ./.pseudolabel)')
+    .action(async (runId: string | undefined, flags) => {
+      process.exitCode = await statusCommand(runId, flags);
     });
 
   return program;

@@ -157,6 +157,7 @@ export async function runEmbedded(request: EmbeddedRunRequest): Promise<RunRecor
   const final = await readRun(store, run.runId);
   if (final.status === 'succeeded') {
     await copyOutputs(store, run.runId, request.out);
+    await deleteIntermediates(store, run.runId);
     return final;
   }
   const reason =
@@ -176,5 +177,14 @@ async function copyOutputs(store: FilesystemObjectStore, runId: string, out: str
   await mkdir(out, { recursive: true });
   for (const info of await store.list(prefix)) {
     await writeFile(join(out, info.key.slice(prefix.length)), await store.get(info.key));
+  }
+}
+
+/** Embedded runs keep run.json and output/ (for `status`); shards, markers and round state are deleted. */
+async function deleteIntermediates(store: FilesystemObjectStore, runId: string): Promise<void> {
+  const keep = new Set([keys.run(runId)]);
+  const output = keys.output(runId, '');
+  for (const info of await store.list(keys.runPrefix(runId))) {
+    if (!keep.has(info.key) && !info.key.startsWith(output)) await store.delete(info.key);
   }
 }
