@@ -168,30 +168,50 @@ export class SelfTraining {
     return this.estimator.predict(X);
   }
 
-  /** Positions (into the unlabelled rows) of the predictions to accept this round. */
   private select(pred: Int32Array, confidence: Float64Array, k: number): Int32Array {
-    const m = pred.length;
-    if (this.criterion === 'threshold') {
-      const out: number[] = [];
-      for (let s = 0; s < m; s++) if (confidence[s] > this.threshold) out.push(s);
-      return Int32Array.from(out);
-    }
-    if (this.criterion === 'k_best') {
-      if (this.kBest >= m) return Int32Array.from({ length: m }, (_, s) => s);
-      return mostConfident(
-        Int32Array.from({ length: m }, (_, s) => s),
-        confidence,
-        this.kBest,
-      );
-    }
-    const out: number[] = [];
-    for (let c = 0; c < k; c++) {
-      const candidates: number[] = [];
-      for (let s = 0; s < m; s++) if (pred[s] === c) candidates.push(s);
-      for (const s of mostConfident(Int32Array.from(candidates), confidence, this.kBest)) out.push(s);
-    }
-    return Int32Array.from(out).sort();
+    return selectPseudoLabels(pred, confidence, k, this);
   }
+}
+
+/** The selection rule of a self-training round. */
+export interface SelectionRule {
+  readonly criterion: SelfTrainingCriterion;
+  readonly threshold: number;
+  readonly kBest: number;
+}
+
+/**
+ * Positions (into the candidate rows, in row order) of the predictions a round accepts (see
+ * SelfTrainingCriterion). Applying the rule to parts of the rows and then again to the union of what each part
+ * accepted gives the same result as applying it once to all rows, so shards may pre-select their candidates.
+ */
+export function selectPseudoLabels(
+  pred: Int32Array,
+  confidence: Float64Array,
+  k: number,
+  rule: SelectionRule,
+): Int32Array {
+  const m = pred.length;
+  if (rule.criterion === 'threshold') {
+    const out: number[] = [];
+    for (let s = 0; s < m; s++) if (confidence[s] > rule.threshold) out.push(s);
+    return Int32Array.from(out);
+  }
+  if (rule.criterion === 'k_best') {
+    if (rule.kBest >= m) return Int32Array.from({ length: m }, (_, s) => s);
+    return mostConfident(
+      Int32Array.from({ length: m }, (_, s) => s),
+      confidence,
+      rule.kBest,
+    );
+  }
+  const out: number[] = [];
+  for (let c = 0; c < k; c++) {
+    const candidates: number[] = [];
+    for (let s = 0; s < m; s++) if (pred[s] === c) candidates.push(s);
+    for (const s of mostConfident(Int32Array.from(candidates), confidence, rule.kBest)) out.push(s);
+  }
+  return Int32Array.from(out).sort();
 }
 
 /** Checks that y has one label per row, each UNLABELLED or a class code >= 0. */

@@ -33,6 +33,14 @@ export interface SoftmaxRegressionOptions {
   readonly onWarning?: WarningSink;
 }
 
+/** A fitted SoftmaxRegression's parameters. */
+export interface SoftmaxModelJson {
+  readonly classes: number[];
+  readonly coef: number[];
+  readonly intercept: number[];
+  readonly d: number;
+}
+
 export class SoftmaxRegression implements Classifier {
   readonly C: number;
   readonly maxIter: number;
@@ -52,6 +60,21 @@ export class SoftmaxRegression implements Classifier {
   /** Whether the last fit met the tolerance before maxIter (false also after a failed line search). */
   converged = false;
   private d = -1;
+
+  /** The fitted parameters as plain JSON (a reduce step hands a model to the shard tasks that score with it). */
+  toJSON(): SoftmaxModelJson {
+    return { classes: [...this.classes], coef: [...this.coef], intercept: [...this.intercept], d: this.d };
+  }
+
+  /** A fitted model from toJSON's output (options other than the parameters are defaults). */
+  static fromJSON(json: SoftmaxModelJson): SoftmaxRegression {
+    const model = new SoftmaxRegression();
+    model.classes = Int32Array.from(json.classes);
+    model.coef = Float64Array.from(json.coef);
+    model.intercept = Float64Array.from(json.intercept);
+    model.d = json.d;
+    return model;
+  }
 
   constructor(options: SoftmaxRegressionOptions = {}) {
     const { C = 1, maxIter = 100, tol = 1e-4, fitIntercept = true, standardize = false } = options;

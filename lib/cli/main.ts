@@ -36,6 +36,12 @@ function buildProgram(): Command {
     .option('--tol <tol>', 'convergence tolerance (default 1e-3)', number('--tol'))
     .option('--threshold <p>', 'self-training confidence threshold (default 0.95)', number('--threshold'))
     .option('--rounds <n>', 'self-training rounds (default 5)', number('--rounds'))
+    .addOption(
+      new Option('--criterion <rule>', 'self-training selection: above threshold, k best, or k best per class').choices(
+        ['threshold', 'k_best', 'k_best_per_class'],
+      ),
+    )
+    .option('--k-best <k>', 'pseudo labels per round (per class for k_best_per_class) (default 10)', number('--k-best'))
     .option(
       '--holdout <fraction>',
       'fraction of given labels kept aside for evaluation (default 0)',

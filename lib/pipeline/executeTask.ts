@@ -12,16 +12,23 @@ import { ingestStage } from './stages/ingest.ts';
 import { neighborsStage } from './stages/neighbors.ts';
 import { planStage } from './stages/plan.ts';
 import { propagateStage } from './stages/propagate.ts';
+import { reduceStage } from './stages/reduce.ts';
+import { scoreStage } from './stages/score.ts';
 import { parseTaskMessage, type Stage, type TaskMessage } from './taskMessage.ts';
 
 type ShardTask = (ctx: StageContext, task: TaskMessage) => Promise<void>;
 type ReduceStep = (ctx: StageContext, task: TaskMessage) => Promise<{ tasks?: TaskMessage[]; reduce?: TaskMessage[] }>;
 
-const SHARD_TASKS: Partial<Record<Stage, ShardTask>> = { ingest: ingestStage, neighbors: neighborsStage };
+const SHARD_TASKS: Partial<Record<Stage, ShardTask>> = {
+  ingest: ingestStage,
+  neighbors: neighborsStage,
+  score: scoreStage,
+};
 const REDUCE_STEPS: Partial<Record<Stage, ReduceStep>> = {
   plan: async (ctx, task) => ({ tasks: await planStage(ctx, task) }),
   collect: collectStage,
   propagate: propagateStage,
+  reduce: reduceStage,
   finalize: finalizeStage,
 };
 

@@ -3,6 +3,7 @@ import { SoftmaxRegression } from '../algorithms/softmaxRegression.ts';
 import { UNLABELLED } from '../data/dataset.ts';
 import type { FeatureMatrix } from '../data/featureMatrix.ts';
 import { selectRows } from '../data/featureMatrix.ts';
+import { type RowOutcome, SOURCE } from './rowOutcome.ts';
 import type { Metrics } from './runReport.ts';
 
 /** A small deterministic PRNG (mulberry32) so a seed gives the same holdout everywhere. */
@@ -78,4 +79,20 @@ export function evaluateHoldout(
     Int32Array.from(held, (i) => predicted[i]),
   );
   return { supervised, semiSupervised, helped: semiSupervised.accuracy > supervised.accuracy };
+}
+
+/** Held-out rows are reported as what they are, given labels, once they have been scored. */
+export function restoreHeldOut(
+  outcome: RowOutcome,
+  y: Int32Array,
+  held: Int32Array,
+  probabilities: Float64Array,
+  k: number,
+) {
+  for (const i of held) {
+    outcome.label[i] = y[i];
+    outcome.source[i] = SOURCE.given;
+    outcome.round[i] = 0;
+    outcome.confidence[i] = probabilities[i * k + y[i]];
+  }
 }

@@ -3,8 +3,8 @@ import type { FeatureMatrix } from '../data/featureMatrix.ts';
 import type { Graph } from '../graph/affinity.ts';
 import { buildAffinity } from '../graph/kernel.ts';
 import { UnusableLabelsError } from './errors.ts';
-import { evaluateHoldout, hideLabels, stratifiedHoldout } from './holdout.ts';
-import { type MethodResult, propagateOverAffinity, trainInRounds } from './methods.ts';
+import { evaluateHoldout, hideLabels, restoreHeldOut, stratifiedHoldout } from './holdout.ts';
+import { coTrain, type MethodResult, propagateOverAffinity } from './methods.ts';
 import type { RunOptions } from './runOptions.ts';
 import type { RunReport } from './runReport.ts';
 
@@ -65,7 +65,7 @@ export function labelDataset(
           options,
           warn,
         )
-      : trainInRounds(X, trainingY, k, options, warn);
+      : coTrain(X, trainingY, k, options, warn);
   if (held.length === 0) return result;
 
   const holdout = {
@@ -73,11 +73,6 @@ export function labelDataset(
     size: held.length,
     ...evaluateHoldout(X, y, trainingY, held, result.outcome.label),
   };
-  for (const i of held) {
-    result.outcome.label[i] = y[i];
-    result.outcome.source[i] = 0;
-    result.outcome.round[i] = 0;
-    result.outcome.confidence[i] = result.probabilities[i * k + y[i]];
-  }
+  restoreHeldOut(result.outcome, y, held, result.probabilities, k);
   return { ...result, holdout };
 }

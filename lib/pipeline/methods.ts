@@ -1,11 +1,15 @@
 import { CoTraining } from '../algorithms/coTraining.ts';
 import { propagateLabels } from '../algorithms/propagation.ts';
-import { SelfTraining } from '../algorithms/selfTraining.ts';
 import type { FeatureMatrix } from '../data/featureMatrix.ts';
 import type { Graph } from '../graph/affinity.ts';
 import { normalizedLaplacianAffinity } from '../graph/normalizedLaplacian.ts';
 import { rowNormalize } from '../graph/rowNormalize.ts';
-import { outcomeFromDistributions, outcomeFromRounds, type RowOutcome } from './rowOutcome.ts';
+import {
+  outcomeFromDistributions,
+  outcomeFromRounds,
+  probabilitiesOverAllClasses,
+  type RowOutcome,
+} from './rowOutcome.ts';
 import { effectiveMaxIter, type RunOptions } from './runOptions.ts';
 
 /** What a method reports about its iterations (report.json `convergence`). */
@@ -56,28 +60,21 @@ export function propagateOverAffinity(
 }
 
 /**
- * Self-training (scikit-learn's SelfTrainingClassifier over softmax regression) or co-training (two halves of the
- * columns as views): `rounds` rounds, a pseudo label needs a probability above `threshold`.
+ * Co-training (Blum & Mitchell 1998) with the two halves of the columns as views, in one process (the reduce
+ * step): `rounds` rounds, a proposal needs a probability above `threshold`. Self-training runs distributed
+ * instead, one reduce step per round (stages/reduce.ts).
  */
-export function trainInRounds(
+export function coTrain(
   X: FeatureMatrix,
   y: Int32Array,
   k: number,
   options: RunOptions,
   warn: (message: string) => void,
 ): MethodResult {
-  const model =
-    options.method === 'co-training'
-      ? new CoTraining({ threshold: options.threshold, maxIter: options.rounds, onWarning: warn })
-      : new SelfTraining({ threshold: options.threshold, maxIter: options.rounds, onWarning: warn });
+  const model = new CoTraining({ threshold: options.threshold, maxIter: options.rounds, onWarning: warn });
   model.fit(X, y);
-  const probabilities = model.predictProba(X);
-  const modelK = model.classes.length;
-  // The base models only know the classes they were fitted on; map their columns onto all k classes.
-  const full = new Float64Array(X.n * k);
-  for (let i = 0; i < X.n; i++) {
-    for (let c = 0; c < modelK; c++) full[i * k + model.classes[c]] = probabilities[i * modelK + c];
-  }
+  // The base models only know the classes they were fitted on.
+  const full = probabilitiesOverAllClasses(model.predictProba(X), model.classes, k);
   return {
     outcome: outcomeFromRounds(y, model.labeledIter, model.transduction, full, k),
     probabilities: full,

@@ -92,3 +92,14 @@ export function outcomeFromRounds(
   }
   return outcome;
 }
+
+/** A model's n x m probabilities over the m classes it saw, spread onto the columns of all k classes. */
+export function probabilitiesOverAllClasses(proba: Float64Array, modelClasses: Int32Array, k: number): Float64Array {
+  const m = modelClasses.length;
+  const n = proba.length / m;
+  const full = new Float64Array(n * k);
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < m; c++) full[i * k + modelClasses[c]] = proba[i * m + c];
+  }
+  return full;
+}

@@ -20,6 +20,8 @@ export const runOptionsSchema = z
     tol: z.number().min(0).default(1e-3),
     threshold: z.number().min(0).lt(1).default(0.95),
     rounds: z.number().int().min(0).default(5),
+    criterion: z.enum(['threshold', 'k_best', 'k_best_per_class']).default('threshold'),
+    kBest: z.number().int().min(1).default(10),
     holdout: z.number().min(0).lt(1).default(0),
     shards: z.number().int().min(1).optional(),
     workers: z.number().int().min(1).optional(),

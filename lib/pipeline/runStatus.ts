@@ -30,7 +30,11 @@ export async function latestRunId(store: ObjectStore): Promise<string | undefine
   return latest?.id;
 }
 
-export async function runStatus(store: ObjectStore, runId: string, now = new Date()): Promise<RunStatusView | undefined> {
+export async function runStatus(
+  store: ObjectStore,
+  runId: string,
+  now = new Date(),
+): Promise<RunStatusView | undefined> {
   const run = await findRun(store, runId);
   if (!run) return undefined;
   const shardStage = SHARD_STAGES.has(run.stage);

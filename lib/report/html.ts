@@ -15,7 +15,11 @@ function cellHtml(cell: Cell): string {
 }
 
 /** A table with a header row; `numeric` columns are right-aligned. */
-export function htmlTable(headers: readonly string[], rows: readonly (readonly Cell[])[], numeric: number[] = []): string {
+export function htmlTable(
+  headers: readonly string[],
+  rows: readonly (readonly Cell[])[],
+  numeric: number[] = [],
+): string {
   const align = (column: number) => (numeric.includes(column) ? ' class="num"' : '');
   const head = headers.map((h, j) => `<th${align(j)}>${escapeHtml(h)}</th>`).join('');
   const body = rows

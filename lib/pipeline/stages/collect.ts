@@ -71,8 +71,9 @@ export async function collectStage(
   };
   await writeJson(ctx.store, keys.collected(task.runId), collected);
   await updateRun(ctx.store, task.runId, (record) => {
-    record.stage = neighbors ? 'neighbors' : 'propagate';
+    record.stage = neighbors ? 'neighbors' : run.options.method === 'self-training' ? 'reduce' : 'propagate';
   });
+  if (run.options.method === 'self-training') return { reduce: [taskMessage(task.runId, 'reduce', 0)] };
   if (!neighbors) return { reduce: [taskMessage(task.runId, 'propagate')] };
   return { tasks: plan.shards.map((spec) => taskMessage(task.runId, 'neighbors', 0, spec.shard)) };
 }

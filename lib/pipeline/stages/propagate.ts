@@ -1,5 +1,4 @@
 import type { Graph } from '../../graph/affinity.ts';
-import { buildAffinity } from '../../graph/kernel.ts';
 import { connectivityFromNeighbors } from '../../graph/knnKernel.ts';
 import { rbfWeightsFromNeighbors } from '../../graph/knnRbfKernel.ts';
 import type { KnnResult } from '../../graph/knnSearch.ts';

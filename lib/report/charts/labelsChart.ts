@@ -14,14 +14,30 @@ export const NO_LABEL = '(no label)';
 export function labelsChart(report: RunReport): TopLevelSpec | null {
   if (report.rounds.length === 0) return null;
   const order = new Map<string, number>(report.classes.map((name, i) => [name, i]));
-  const values: { round: string; roundIndex: number; className: string; classIndex: number; source: string; sourceIndex: number; count: number }[] = [];
+  const values: {
+    round: string;
+    roundIndex: number;
+    className: string;
+    classIndex: number;
+    source: string;
+    sourceIndex: number;
+    count: number;
+  }[] = [];
   for (const round of report.rounds) {
     SOURCES.forEach((source, sourceIndex) => {
       for (const [name, count] of Object.entries(round.counts[source] ?? {})) {
         if (count <= 0) continue;
         if (!order.has(name)) order.set(name, order.size);
         const className = name === '' ? NO_LABEL : name;
-        values.push({ round: String(round.round), roundIndex: round.round, className, classIndex: order.get(name)!, source, sourceIndex, count });
+        values.push({
+          round: String(round.round),
+          roundIndex: round.round,
+          className,
+          classIndex: order.get(name)!,
+          source,
+          sourceIndex,
+          count,
+        });
       }
     });
   }
