@@ -1,6 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { KERNELS, METHODS } from '../pipeline/runOptions.ts';
 import { runCommand } from './runCommand.ts';
+import { localstackCommand, workerCommand } from './serviceCommands.ts';
 import { statusCommand } from './statusCommand.ts';
 
 /** Parses a numeric flag, failing with the flag's name instead of passing NaN on. */
@@ -68,6 +69,23 @@ function buildProgram(): Command {
     .option('--store <location>', 'where runs/ lives: a directory or s3://bucket (default ./.pseudolabel)')
     .action(async (runId: string | undefined, flags) => {
       process.exitCode = await statusCommand(runId, flags);
+    });
+
+  program
+    .command('localstack')
+    .description('start, stop or inspect LocalStack and provision the bucket, queues and notification')
+    .argument('<action>', 'up, down or status')
+    .option('--endpoint <url>', 'LocalStack endpoint (default http://127.0.0.1:4566)')
+    .action(async (action: string, flags) => {
+      process.exitCode = await localstackCommand(action, flags);
+    });
+
+  program
+    .command('worker')
+    .description('run the Lambda handlers locally against the SQS queues (Ctrl-C finishes the tasks in hand)')
+    .option('--endpoint <url>', 'LocalStack / SQS endpoint (default http://127.0.0.1:4566)')
+    .action(async (flags) => {
+      process.exitCode = await workerCommand(flags);
     });
 
   return program;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { keys } from './keys.ts';
 import type { RunOptions } from './runOptions.ts';
-import { type RunInput, type RunRecord, writeRun } from './runRecord.ts';
+import { type RunInput, type RunRecord, readRun } from './runRecord.ts';
 import type { StageContext } from './stageContext.ts';
 import { taskMessage } from './taskMessage.ts';
 
@@ -22,7 +23,11 @@ export interface RunRequest {
   readonly options: RunOptions;
 }
 
-/** Writes run.json and enqueues the plan step. Nothing else is needed to start a run in any mode. */
+/**
+ * Creates run.json (only if that run does not exist yet: S3 If-None-Match) and enqueues the plan step. Nothing
+ * else is needed to start a run in any mode. Starting an existing run again only re-sends its plan step, which
+ * is harmless (reduce steps run once), and mends a start that crashed between the two writes.
+ */
 export async function startRun(ctx: StageContext, request: RunRequest): Promise<RunRecord> {
   if (request.inputs.length === 0) throw new RangeError(`dataset ${request.dataset} has no input file`);
   const now = new Date().toISOString();
@@ -40,7 +45,7 @@ export async function startRun(ctx: StageContext, request: RunRequest): Promise<
     updatedAt: now,
     timings: {},
   };
-  await writeRun(ctx.store, record);
+  const created = await ctx.store.putIfAbsent(keys.run(record.runId), `${JSON.stringify(record, null, 2)}\n`);
   await ctx.reduce.send(taskMessage(record.runId, 'plan'));
-  return record;
+  return created ? record : readRun(ctx.store, record.runId);
 }

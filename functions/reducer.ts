@@ -1,0 +1,9 @@
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { handlerRuntime } from './shared/runtime.ts';
+import { handleTaskBatch } from './shared/taskBatch.ts';
+
+const runtime = handlerRuntime('pseudolabel-reducer');
+
+/** Consumes the reduce queue: plan, collect, propagate, reduce and finalize steps; each enqueues what follows. */
+export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
+  handleTaskBatch(runtime, runtime.settings.reduceDlqUrl, event, context);

@@ -1,0 +1,9 @@
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { handlerRuntime } from './shared/runtime.ts';
+import { handleTaskBatch } from './shared/taskBatch.ts';
+
+const runtime = handlerRuntime('pseudolabel-worker');
+
+/** Consumes the tasks queue: one shard task (ingest, neighbors, score) per message. */
+export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
+  handleTaskBatch(runtime, runtime.settings.tasksDlqUrl, event, context);

@@ -1,0 +1,68 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { StageContext, StageLog } from '../pipeline/stageContext.ts';
+import { createS3Client, createSqsClient } from './awsClients.ts';
+import { S3ObjectStore } from './s3ObjectStore.ts';
+import { SqsTaskQueue } from './sqsTaskQueue.ts';
+import { storeFromUrl } from './storeFromUrl.ts';
+
+/** The resources a handler works with, from its environment (set by the CDK stack or `pseudolabel worker`). */
+export interface ServerlessSettings {
+  readonly bucket: string;
+  readonly tasksQueueUrl: string;
+  readonly reduceQueueUrl: string;
+  readonly tasksDlqUrl?: string;
+  readonly reduceDlqUrl?: string;
+}
+
+/** Reads PSEUDOLABEL_BUCKET, PSEUDOLABEL_TASKS_QUEUE_URL, PSEUDOLABEL_REDUCE_QUEUE_URL and the two DLQ URLs. */
+export function serverlessSettings(env: NodeJS.ProcessEnv = process.env): ServerlessSettings {
+  const required = (name: string): string => {
+    const value = env[name];
+    if (!value) throw new Error(`environment variable ${name} is not set`);
+    return value;
+  };
+  return {
+    bucket: required('PSEUDOLABEL_BUCKET'),
+    tasksQueueUrl: required('PSEUDOLABEL_TASKS_QUEUE_URL'),
+    reduceQueueUrl: required('PSEUDOLABEL_REDUCE_QUEUE_URL'),
+    ...(env.PSEUDOLABEL_TASKS_DLQ_URL ? { tasksDlqUrl: env.PSEUDOLABEL_TASKS_DLQ_URL } : {}),
+    ...(env.PSEUDOLABEL_REDUCE_DLQ_URL ? { reduceDlqUrl: env.PSEUDOLABEL_REDUCE_DLQ_URL } : {}),
+  };
+}
+
+export interface ServerlessClients {
+  readonly s3: S3Client;
+  readonly sqs: SQSClient;
+}
+
+export function serverlessClients(): ServerlessClients {
+  return { s3: createS3Client(), sqs: createSqsClient() };
+}
+
+/** The stage context over the bucket and the two queues. Inputs are read from the same bucket (s3://bucket). */
+export function serverlessContext(
+  settings: ServerlessSettings,
+  clients: ServerlessClients,
+  log: StageLog,
+): StageContext {
+  const store = new S3ObjectStore({ bucket: settings.bucket, client: clients.s3 });
+  return {
+    store,
+    inputs: (root) => (root === `s3://${settings.bucket}` ? store : storeFromUrl(root, { s3Client: clients.s3 })),
+    tasks: new SqsTaskQueue({ queue: settings.tasksQueueUrl, client: clients.sqs }),
+    reduce: new SqsTaskQueue({ queue: settings.reduceQueueUrl, client: clients.sqs }),
+    log,
+  };
+}
+
+/** Moves a message body as it is to a dead-letter queue (for messages that can never succeed). */
+export async function sendToDeadLetterQueue(sqs: SQSClient, queueUrl: string, body: string, reason: string) {
+  await sqs.send(
+    new SendMessageCommand({
+      QueueUrl: queueUrl,
+      MessageBody: body,
+      MessageAttributes: { reason: { DataType: 'String', StringValue: reason.slice(0, 1000) } },
+    }),
+  );
+}

@@ -1,0 +1,62 @@
+import { createHash } from 'node:crypto';
+import { NotFoundError } from '../adapters/errors.ts';
+import type { ObjectStore } from '../adapters/objectStore.ts';
+import { formatOf } from '../data/inputFiles.ts';
+import { parseRunOptions } from './runOptions.ts';
+import type { RunInput, RunRecord } from './runRecord.ts';
+import type { StageContext } from './stageContext.ts';
+import { startRun } from './startRun.ts';
+
+/** Where users drop data: incoming/<dataset>/...; pseudolabel.json beside the data holds the run options. */
+export const INCOMING_PREFIX = 'incoming/';
+export const OPTIONS_FILE = 'pseudolabel.json';
+
+/** The dataset an incoming key belongs to, or undefined for keys outside incoming/<dataset>/. */
+export function datasetOfKey(key: string): string | undefined {
+  const match = /^incoming\/([^/]+)\/./.exec(key);
+  return match?.[1];
+}
+
+async function readOptions(store: ObjectStore, dataset: string): Promise<unknown> {
+  const key = `${INCOMING_PREFIX}${dataset}/${OPTIONS_FILE}`;
+  try {
+    const text = new TextDecoder().decode(await store.get(key));
+    try {
+      return JSON.parse(text);
+    } catch (error) {
+      throw new RangeError(`${store.describe(key)} is not JSON: ${error instanceof Error ? error.message : error}`);
+    }
+  } catch (error) {
+    if (error instanceof NotFoundError) return {};
+    throw error;
+  }
+}
+
+export type RunIdentity = 'content' | 'new';
+
+/**
+ * Starts a run over every data file now under incoming/<dataset>/ with the options of its pseudolabel.json.
+ * With identity 'content' the run id is derived from the files (keys and ETags) and options, so every
+ * notification of one burst of uploads names the same run and starts it once; 'new' always starts a fresh run
+ * (scheduled retraining). Returns undefined when the dataset holds no data file yet.
+ */
+export async function startDatasetRun(
+  ctx: StageContext,
+  inputRoot: string,
+  dataset: string,
+  identity: RunIdentity,
+): Promise<RunRecord | undefined> {
+  const listed = await ctx.store.list(`${INCOMING_PREFIX}${dataset}/`);
+  const inputs: RunInput[] = listed
+    .filter((info) => formatOf(info.key) !== undefined)
+    .map(({ key, size, etag }) => ({ key, size, etag }));
+  if (inputs.length === 0) return undefined;
+  const raw = await readOptions(ctx.store, dataset);
+  const options = parseRunOptions(raw, `${INCOMING_PREFIX}${dataset}/${OPTIONS_FILE}`);
+  const safe = dataset.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64);
+  const runId =
+    identity === 'content'
+      ? `${safe}-${createHash('sha256').update(JSON.stringify({ inputs, options })).digest('hex').slice(0, 16)}`
+      : undefined;
+  return startRun(ctx, { runId, dataset, inputRoot, inputs, options });
+}
