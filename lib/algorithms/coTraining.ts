@@ -1,9 +1,9 @@
 import { UNLABELLED } from '../data/dataset.ts';
 import { type FeatureMatrix, selectColumns, selectRows } from '../data/featureMatrix.ts';
 import { argmaxRow, type Classifier, type ClassifierFactory, processWarning, type WarningSink } from './classifier.ts';
+import { NotFittedError } from './errors.ts';
 import { checkLabels, gather, mostConfident, rowsWhere, type TerminationCondition } from './selfTraining.ts';
 import { SoftmaxRegression } from './softmaxRegression.ts';
-import { NotFittedError } from './trainingErrors.ts';
 
 /** Who labelled a point (`labeledBy`). */
 export const LABELLED_BY = { none: -1, given: 0, viewA: 1, viewB: 2, both: 3 } as const;

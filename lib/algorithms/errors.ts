@@ -6,6 +6,17 @@ export class NotFittedError extends Error {
   }
 }
 
+/**
+ * A classifier was fitted on labels of a single class. scikit-learn's LogisticRegression raises the same way
+ * ("This solver needs samples of at least 2 classes in the data").
+ */
+export class TooFewClassesError extends Error {
+  override readonly name = 'TooFewClassesError';
+  constructor(found: number) {
+    super(`a classifier needs samples of at least 2 classes, got ${found}`);
+  }
+}
+
 /** `fit` got no labelled row (every y is -1): there is nothing to propagate. */
 export class NoLabelledSamplesError extends Error {
   override readonly name = 'NoLabelledSamplesError';

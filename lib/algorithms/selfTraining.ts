@@ -1,8 +1,8 @@
 import { UNLABELLED } from '../data/dataset.ts';
 import { type FeatureMatrix, selectRows } from '../data/featureMatrix.ts';
 import { argmaxRow, type Classifier, type ClassifierFactory, processWarning, type WarningSink } from './classifier.ts';
+import { NotFittedError } from './errors.ts';
 import { SoftmaxRegression } from './softmaxRegression.ts';
-import { NotFittedError } from './trainingErrors.ts';
 
 /**
  * How the confident pseudo labels of a round are chosen:

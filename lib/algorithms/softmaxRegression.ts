@@ -1,6 +1,6 @@
 import type { FeatureMatrix } from '../data/featureMatrix.ts';
 import { argmaxRow, type Classifier, processWarning, uniqueSorted, type WarningSink } from './classifier.ts';
-import { NotFittedError, TooFewClassesError } from './trainingErrors.ts';
+import { NotFittedError, TooFewClassesError } from './errors.ts';
 
 /**
  * Multinomial logistic regression fitted by L-BFGS: scikit-learn's `LogisticRegression(C=1.0)` with its

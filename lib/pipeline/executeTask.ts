@@ -1,5 +1,4 @@
-import { NoLabelledSamplesError } from '../algorithms/errors.ts';
-import { TooFewClassesError } from '../algorithms/trainingErrors.ts';
+import { NoLabelledSamplesError, TooFewClassesError } from '../algorithms/errors.ts';
 import { InputFileError } from '../data/errors.ts';
 import { DenseKernelTooLargeError } from '../graph/errors.ts';
 import { UnknownRunError, UnusableLabelsError } from './errors.ts';

@@ -15,7 +15,12 @@ describe('LocalStack mode (-c localstack=true)', () => {
     const types = new Set(Object.values(resources(template)).map((r) => r.Type));
 
     // Assess
-    expect([...types].sort()).toEqual(['AWS::S3::Bucket', 'AWS::S3::BucketPolicy', 'AWS::SQS::Queue', 'AWS::SQS::QueuePolicy']);
+    expect([...types].sort()).toEqual([
+      'AWS::S3::Bucket',
+      'AWS::S3::BucketPolicy',
+      'AWS::SQS::Queue',
+      'AWS::SQS::QueuePolicy',
+    ]);
   });
 
   it('contains nothing backed by Lambda, CDK’s hidden custom resources included', () => {
@@ -68,7 +73,9 @@ describe('LocalStack mode (-c localstack=true)', () => {
       Action: 'sqs:SendMessage',
       Resource: { 'Fn::GetAtt': [events, 'Arn'] },
       Condition: {
-        ArnLike: { 'aws:SourceArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::pseudolabel-data']] } },
+        ArnLike: {
+          'aws:SourceArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::pseudolabel-data']] },
+        },
         StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
       },
     });

@@ -31,7 +31,9 @@ function synthWithReport(app: App): { error?: Error; report: Report } {
 /** `rule @ path` for every violation, so a failure names what to fix. */
 function findings(report: Report): string[] {
   return report.pluginReports.flatMap((p) =>
-    p.violations.flatMap((v) => v.violatingConstructs.map((c) => `${p.pluginName}: ${v.ruleName} @ ${c.constructPath}`)),
+    p.violations.flatMap((v) =>
+      v.violatingConstructs.map((c) => `${p.pluginName}: ${v.ruleName} @ ${c.constructPath}`),
+    ),
   );
 }
 

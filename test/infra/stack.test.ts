@@ -81,7 +81,9 @@ describe('data bucket', () => {
         IgnorePublicAcls: true,
         RestrictPublicBuckets: true,
       },
-      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
       OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
     });
   });
@@ -132,7 +134,9 @@ describe('data bucket', () => {
     });
     expect(props(ids.logBucket)).toMatchObject({
       PublicAccessBlockConfiguration: { BlockPublicAcls: true, RestrictPublicBuckets: true },
-      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
       LifecycleConfiguration: { Rules: [{ ExpirationInDays: 45, Status: 'Enabled' }] },
     });
     template.hasResourceProperties('AWS::S3::BucketPolicy', {
@@ -407,7 +411,10 @@ describe('least-privilege grants', () => {
       const role = roleOf(fn);
       expect(props(role).ManagedPolicyArns, role).toBeUndefined();
       const actions = Object.values(allowedActionsByResource(template, role)).flat();
-      expect(actions.filter((a) => a.includes('*')), role).toEqual([]);
+      expect(
+        actions.filter((a) => a.includes('*')),
+        role,
+      ).toEqual([]);
     }
   });
 });

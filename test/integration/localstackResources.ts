@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { DeleteMessageCommand, DeleteQueueCommand, type Message, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageCommand,
+  DeleteQueueCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import { inject } from 'vitest';
 import { createS3Client, createSqsClient } from '../../lib/adapters/awsClients.ts';
 import { type LocalstackConfig, localstackConfig } from '../../lib/localstack/localstackConfig.ts';

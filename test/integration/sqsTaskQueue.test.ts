@@ -30,9 +30,12 @@ describe('SqsTaskQueue on LocalStack', () => {
     // Assess
     const bodies = received.map((m) => JSON.parse(m.Body!));
     expect(bodies).toHaveLength(26);
-    expect(bodies.filter((b) => b.stage === 'neighbors').map((b) => b.shard).sort((a, b) => a - b)).toEqual(
-      batch.map((b) => b.shard),
-    );
+    expect(
+      bodies
+        .filter((b) => b.stage === 'neighbors')
+        .map((b) => b.shard)
+        .sort((a, b) => a - b),
+    ).toEqual(batch.map((b) => b.shard));
     expect(bodies.filter((b) => b.stage === 'plan')).toHaveLength(1);
   });
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { CoTraining, LABELLED_BY } from '../../lib/algorithms/coTraining.ts';
+import { NotFittedError } from '../../lib/algorithms/errors.ts';
 import { accuracy } from '../../lib/algorithms/metrics.ts';
 import { SoftmaxRegression } from '../../lib/algorithms/softmaxRegression.ts';
-import { NotFittedError } from '../../lib/algorithms/trainingErrors.ts';
 import { fromRows, selectColumns, selectRows } from '../../lib/data/featureMatrix.ts';
 
 /** Seeded uniform generator (mulberry32) and a standard normal by Box-Muller. */

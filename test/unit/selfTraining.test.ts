@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type Classifier, uniqueSorted } from '../../lib/algorithms/classifier.ts';
+import { NotFittedError } from '../../lib/algorithms/errors.ts';
 import { SelfTraining } from '../../lib/algorithms/selfTraining.ts';
 import { SoftmaxRegression } from '../../lib/algorithms/softmaxRegression.ts';
-import { NotFittedError } from '../../lib/algorithms/trainingErrors.ts';
 import { type FeatureMatrix, fromRows, selectRows } from '../../lib/data/featureMatrix.ts';
 
 /** A k-nearest-neighbour classifier (scikit-learn KNeighborsClassifier, uniform weights), for these tests only. */

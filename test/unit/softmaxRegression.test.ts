@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { NotFittedError, TooFewClassesError } from '../../lib/algorithms/errors.ts';
 import {
   binomialObjective,
   minimizeLbfgs,
@@ -8,7 +9,6 @@ import {
   type Objective,
   SoftmaxRegression,
 } from '../../lib/algorithms/softmaxRegression.ts';
-import { NotFittedError, TooFewClassesError } from '../../lib/algorithms/trainingErrors.ts';
 import { type FeatureMatrix, fromRows } from '../../lib/data/featureMatrix.ts';
 
 const quiet = { onWarning: () => {} };

@@ -110,7 +110,9 @@ describe('SqsTaskQueue', () => {
 
   it('does not retry entries rejected as the sender’s fault', async () => {
     // Prepare
-    const { client, calls } = fakeSqs(() => [{ Id: '0', Code: 'InvalidMessageContents', Message: 'bad', SenderFault: true }]);
+    const { client, calls } = fakeSqs(() => [
+      { Id: '0', Code: 'InvalidMessageContents', Message: 'bad', SenderFault: true },
+    ]);
     const queue = new SqsTaskQueue({ queue: 'http://q', client });
 
     // Act

@@ -52,7 +52,10 @@ describe('resolveAwsSettings', () => {
   it('reads AWS_ENDPOINT_URL, AWS_REGION then AWS_DEFAULT_REGION', () => {
     // Act
     const regionFirst = resolveAwsSettings({}, { AWS_REGION: 'eu-central-1', AWS_DEFAULT_REGION: 'us-west-2' });
-    const fallback = resolveAwsSettings({}, { AWS_ENDPOINT_URL: 'http://localhost:4566', AWS_DEFAULT_REGION: 'us-west-2' });
+    const fallback = resolveAwsSettings(
+      {},
+      { AWS_ENDPOINT_URL: 'http://localhost:4566', AWS_DEFAULT_REGION: 'us-west-2' },
+    );
 
     // Assess
     expect(regionFirst.region).toBe('eu-central-1');
