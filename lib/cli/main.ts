@@ -17,7 +17,7 @@ function buildProgram(): Command {
   const program = new Command('pseudolabel')
     .description('Label large unlabelled corpora from a few labelled examples (semi-supervised learning).')
     .exitOverride()
-    .showHelpAfterError();
+    .showHelpAfterError('(add --help for usage)');
 
   program
     .command('run')

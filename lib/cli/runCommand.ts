@@ -54,7 +54,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   const reached = labelled ? report.n - Object.values(labelled.counts.none).reduce((a, b) => a + b, 0) : 0;
   process.stderr.write(
     `pseudolabel: ${report.n} rows, ${report.d} features, ${report.classes.length} classes, ${report.given} given labels; ` +
-      `${options.method} labelled ${reached} rows (${report.convergence.terminationReason} after ${report.convergence.nIter} iterations)\n`,
+      `${report.method} labelled ${reached} rows (${report.convergence.terminationReason} after ${report.convergence.nIter} iterations)\n`,
   );
   if (report.rejected > 0) {
     process.stderr.write(`pseudolabel: ${report.rejected} rows rejected (reasons in rejected.csv)\n`);

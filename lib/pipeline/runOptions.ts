@@ -6,7 +6,7 @@ import { z } from 'zod';
  * except `neighbors` (10: the CLI's knn default) and `maxIter`, which, when unset, is the chosen method's
  * scikit-learn default (30 for label spreading, 1000 for label propagation, 10 rounds for self-training).
  */
-export const METHODS = ['label-spreading', 'label-propagation', 'self-training', 'co-training'] as const;
+export const METHODS = ['label-spreading', 'label-propagation', 'self-training', 'co-training', 'auto'] as const;
 export const KERNELS = ['knn', 'rbf', 'knn-rbf'] as const;
 
 export const runOptionsSchema = z

@@ -23,7 +23,10 @@ export interface RunRecord {
   /** Where the inputs live: `file://<dir>` in embedded mode, `s3://<bucket>` otherwise. */
   readonly inputRoot: string;
   readonly inputs: RunInput[];
-  readonly options: RunOptions;
+  /** The run's options; with `--method auto`, the propagate step writes the chosen method into them. */
+  options: RunOptions;
+  /** Why `--method auto` chose the method. */
+  methodReason?: string;
   status: RunStatus;
   stage: Stage;
   round: number;

@@ -12,6 +12,7 @@ import { type TaskMessage, taskMessage } from '../taskMessage.ts';
 
 /** Whether a method needs the kNN graph (and so the neighbors stage). */
 export function needsNeighbors(method: string, kernel: string): boolean {
+  if (method === 'auto') return true;
   return (method === 'label-spreading' || method === 'label-propagation') && kernel !== 'rbf';
 }
 

@@ -47,6 +47,7 @@ export async function finalizeStage(ctx: StageContext, task: TaskMessage): Promi
   const report: RunReport = {
     runId: run.runId,
     method: run.options.method,
+    ...(run.methodReason ? { methodReason: run.methodReason } : {}),
     parameters: { ...run.options, maxIter: effectiveMaxIter(run.options) },
     n: collected.n,
     d: collected.d,

@@ -3,15 +3,18 @@ import { connectivityFromNeighbors } from '../../graph/knnKernel.ts';
 import { rbfWeightsFromNeighbors } from '../../graph/knnRbfKernel.ts';
 import type { KnnResult } from '../../graph/knnSearch.ts';
 import { packArrays, unpackArrays } from '../binaryArrays.ts';
+import { chooseMethod } from '../chooseMethod.ts';
 import { type Collected, loadAllRows, readCollected } from '../collected.ts';
 import { writeJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
 import { labelDataset } from '../labelDataset.ts';
 import type { Convergence } from '../methods.ts';
-import { type RunRecord, readRun, updateRun } from '../runRecord.ts';
+import type { RunOptions } from '../runOptions.ts';
+import { readRun, updateRun } from '../runRecord.ts';
 import type { RunReport } from '../runReport.ts';
 import type { StageContext } from '../stageContext.ts';
 import { type TaskMessage, taskMessage } from '../taskMessage.ts';
+import { needsNeighbors } from './collect.ts';
 
 /** runs/<runId>/result.json: what the method reports besides the per-row outcome (result.bin). */
 export interface MethodSummary {
@@ -32,11 +35,10 @@ async function allNeighbors(ctx: StageContext, runId: string, collected: Collect
   return { n: collected.n, k, indices, distances };
 }
 
-async function affinityOf(ctx: StageContext, run: RunRecord, collected: Collected): Promise<Graph | undefined> {
-  const { method, kernel, neighbors, gamma } = run.options;
+function affinityOf(options: RunOptions, lists: KnnResult | undefined): Graph | undefined {
+  const { method, kernel, gamma } = options;
   if (method !== 'label-spreading' && method !== 'label-propagation') return undefined;
-  if (kernel === 'rbf') return undefined; // dense: built from the features by labelDataset (small n only)
-  const lists = await allNeighbors(ctx, run.runId, collected, neighbors);
+  if (kernel === 'rbf' || !lists) return undefined; // dense: built from the features by labelDataset (small n only)
   return kernel === 'knn' ? connectivityFromNeighbors(lists) : rbfWeightsFromNeighbors(lists, gamma);
 }
 
@@ -48,7 +50,25 @@ export async function propagateStage(ctx: StageContext, task: TaskMessage): Prom
   const run = await readRun(ctx.store, task.runId);
   const collected = await readCollected(ctx, task.runId);
   const rows = await loadAllRows(ctx, task.runId, collected);
-  const affinity = await affinityOf(ctx, run, collected);
+  const lists = needsNeighbors(run.options.method, run.options.kernel)
+    ? await allNeighbors(ctx, run.runId, collected, run.options.neighbors)
+    : undefined;
+  if (run.options.method === 'auto' && lists) {
+    const choice = chooseMethod(rows.X, rows.y, collected.classes.length, lists, run.options);
+    run.options = { ...run.options, method: choice.method, kernel: choice.kernel, gamma: choice.gamma };
+    await updateRun(ctx.store, task.runId, (record) => {
+      record.options = run.options;
+      record.methodReason = choice.reason;
+    });
+    ctx.log.info('method chosen', { runId: run.runId, method: choice.method, reason: choice.reason });
+    if (choice.method === 'self-training') {
+      await updateRun(ctx.store, task.runId, (record) => {
+        record.stage = 'reduce';
+      });
+      return { reduce: [taskMessage(task.runId, 'reduce', 0)] };
+    }
+  }
+  const affinity = affinityOf(run.options, lists);
   const warnings: string[] = [];
   const result = labelDataset(
     {

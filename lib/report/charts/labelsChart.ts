@@ -43,8 +43,9 @@ export function labelsChart(report: RunReport): TopLevelSpec | null {
   }
   if (values.length === 0) return null;
   const facets = new Set(values.map((v) => v.classIndex)).size;
-  const columns = Math.min(facets, 5);
-  const width = Math.max(90, Math.min(180, 26 * report.rounds.length));
+  // As few rows as 5 columns allow, then the columns balanced over those rows (6 classes: 2 rows of 3).
+  const columns = Math.ceil(facets / Math.ceil(facets / 5));
+  const width = Math.max(90, Math.min(200, Math.floor(900 / columns) - 50));
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     description: 'Rows per class after each round, stacked by label source',
