@@ -31,7 +31,12 @@ export async function resolveRunOptions(flags: RunFlags): Promise<RunOptions> {
 /** One plain sentence on whether semi-supervised learning helped on the holdout. */
 export function holdoutSentence(holdout: NonNullable<RunReport['holdout']>): string {
   const percent = (x: number) => `${(100 * x).toFixed(1)}%`;
-  const verdict = holdout.helped ? 'helped' : 'did not help';
+  const { supervised, semiSupervised } = holdout;
+  const verdict = holdout.helped
+    ? 'helped'
+    : semiSupervised.accuracy === supervised.accuracy
+      ? 'made no difference'
+      : 'did not help';
   return (
     `Semi-supervised learning ${verdict} on this data: ${percent(holdout.semiSupervised.accuracy)} accuracy on ` +
     `${holdout.size} held-out labels, against ${percent(holdout.supervised.accuracy)} for a classifier trained on the given labels alone.`

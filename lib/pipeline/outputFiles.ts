@@ -3,6 +3,7 @@ import type { RejectedRow } from '../data/dataset.ts';
 import { type LabelRecord, labelsCsvChunks } from '../data/labelsWriter.ts';
 import { labelsParquetBytes } from '../data/parquetWriter.ts';
 import { rejectedCsvChunks } from '../data/rejectedWriter.ts';
+import { renderReportHtml } from '../report/renderReportHtml.ts';
 import { type RowOutcome, SOURCES } from './rowOutcome.ts';
 import type { RunReport } from './runReport.ts';
 
@@ -31,7 +32,7 @@ async function text(chunks: AsyncIterable<string>): Promise<string> {
 
 /**
  * Writes the output files of a run (DESIGN.md section 3, "Output") under `prefix` of a store: labels.csv (or
- * labels.parquet), report.json, and rejected.csv when any row was rejected. Returns the keys written.
+ * labels.parquet), report.json, report.html, and rejected.csv when any row was rejected. Returns the keys written.
  */
 export async function writeOutputFiles(
   store: ObjectStore,
@@ -54,5 +55,7 @@ export async function writeOutputFiles(
   }
   await store.put(`${prefix}report.json`, `${JSON.stringify(report, null, 2)}\n`);
   written.push(`${prefix}report.json`);
+  await store.put(`${prefix}report.html`, await renderReportHtml(report));
+  written.push(`${prefix}report.html`);
   return written;
 }

@@ -161,8 +161,8 @@ function cards(report: RunReport): string {
     ['rows', formatNumber(report.n), false],
     ['features', formatNumber(report.d), false],
     ['classes', formatNumber(report.classes.length), false],
-    ['given labels', formatNumber(report.given), `given labels (${formatPercent(report.given, report.n)})`, false],
-    ['labelled at the end', formatNumber(labelled), `labelled at the end (${formatPercent(labelled, report.n)})`, false],
+    [`given labels (${formatPercent(report.given, report.n)})`, formatNumber(report.given), false],
+    [`labelled at the end (${formatPercent(labelled, report.n)})`, formatNumber(labelled), labelled === 0],
     ['rejected rows', formatNumber(report.rejected), report.rejected > 0],
   ];
   const html = items

@@ -52,6 +52,8 @@ export function confidenceChart(report: RunReport): TopLevelSpec | null {
           },
         },
         {
+          // One rule per round: keep one row (the first bin) of each facet.
+          transform: [{ filter: 'datum.from === 0' }],
           mark: { type: 'rule', color: ACCENT, strokeDash: [4, 3], strokeWidth: 1.5 },
           encoding: { x: { datum: threshold, type: 'quantitative' } },
         },

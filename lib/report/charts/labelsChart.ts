@@ -22,6 +22,7 @@ export function labelsChart(report: RunReport): TopLevelSpec | null {
     source: string;
     sourceIndex: number;
     count: number;
+    description: string;
   }[] = [];
   for (const round of report.rounds) {
     SOURCES.forEach((source, sourceIndex) => {
@@ -37,15 +38,16 @@ export function labelsChart(report: RunReport): TopLevelSpec | null {
           source,
           sourceIndex,
           count,
+          description: `${className}, round ${round.round}: ${count} ${source}`,
         });
       }
     });
   }
   if (values.length === 0) return null;
   const facets = new Set(values.map((v) => v.classIndex)).size;
-  // As few rows as 5 columns allow, then the columns balanced over those rows (6 classes: 2 rows of 3).
-  const columns = Math.ceil(facets / Math.ceil(facets / 5));
-  const width = Math.max(90, Math.min(200, Math.floor(900 / columns) - 50));
+  // One row up to 7 facets, else balanced rows of at most 6 (10 classes: 2 rows of 5).
+  const columns = facets <= 7 ? facets : Math.ceil(facets / Math.ceil(facets / 6));
+  const width = Math.max(90, Math.min(200, Math.floor(920 / columns) - 26));
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     description: 'Rows per class after each round, stacked by label source',
@@ -56,12 +58,14 @@ export function labelsChart(report: RunReport): TopLevelSpec | null {
       type: 'nominal',
       title: null,
       sort: { field: 'classIndex', op: 'min' },
+      // Long class names are cut to the cell width rather than widening the gaps between cells.
+      header: { labelLimit: width + 20 },
     },
     columns,
-    spacing: { row: 16, column: 14 },
+    spacing: { row: 18, column: 26 },
     spec: {
       width,
-      height: 140,
+      height: facets > 14 ? 100 : 140,
       mark: { type: 'bar', cornerRadiusEnd: 1 },
       encoding: {
         x: {
@@ -69,16 +73,19 @@ export function labelsChart(report: RunReport): TopLevelSpec | null {
           type: 'ordinal',
           title: 'round',
           sort: { field: 'roundIndex', op: 'min' },
-          axis: { labelAngle: 0 },
+          axis: { labelAngle: 0, labelOverlap: true },
         },
         y: { field: 'count', type: 'quantitative', aggregate: 'sum', title: 'rows', stack: 'zero' },
         color: {
           field: 'source',
           type: 'nominal',
           title: 'label source',
+          sort: [...SOURCES],
           scale: { domain: [...SOURCES], range: SOURCES.map((s) => SOURCE_COLORS[s]) },
         },
+        // Stack from the bottom: given, propagated, pseudo, none.
         order: { field: 'sourceIndex', type: 'quantitative', sort: 'ascending' },
+        description: { field: 'description', type: 'nominal' },
       },
     },
   };

@@ -1,5 +1,6 @@
 import { parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
+import { useTextWidthEstimate } from './textWidth.ts';
 
 /** Collects what vega-lite and vega would print, so the caller decides what to do with it. */
 class CollectingLogger {
@@ -38,6 +39,7 @@ export interface RenderedChart {
  * unique when several SVGs share one HTML document.
  */
 export async function renderChartSvg(spec: TopLevelSpec, idPrefix: string): Promise<RenderedChart> {
+  useTextWidthEstimate();
   const logger = new CollectingLogger();
   const vegaSpec = compile(spec, { logger }).spec;
   const view = new View(parse(vegaSpec), { renderer: 'none', logger });
