@@ -4,7 +4,6 @@
  */
 type Packable = Int32Array | Float64Array | Float32Array | Uint8Array;
 
-const KINDS = ['Int32Array', 'Float64Array', 'Float32Array', 'Uint8Array'] as const;
 const CONSTRUCTORS = [Int32Array, Float64Array, Float32Array, Uint8Array] as const;
 
 export function packArrays(arrays: readonly Packable[]): Uint8Array {
@@ -15,7 +14,9 @@ export function packArrays(arrays: readonly Packable[]): Uint8Array {
   view.setUint32(0, arrays.length, true);
   let offset = 8;
   for (const a of arrays) {
-    view.setUint32(offset, KINDS.indexOf(a.constructor.name as (typeof KINDS)[number]), true);
+    const kind = CONSTRUCTORS.findIndex((Kind) => a instanceof Kind);
+    if (kind < 0) throw new TypeError(`cannot pack a ${a.constructor.name}`);
+    view.setUint32(offset, kind, true);
     view.setFloat64(offset + 8, a.length, true);
     offset += 16;
     out.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), offset);

@@ -24,10 +24,14 @@ export interface CreatedObject {
  */
 export function createdObjects(body: string): CreatedObject[] {
   const parsed = s3EventSchema.parse(JSON.parse(body));
-  return (parsed.Records ?? [])
-    .filter((record) => record.eventName === undefined || record.eventName.startsWith('ObjectCreated'))
-    .map((record) => ({
-      bucket: record.s3.bucket.name,
-      key: decodeURIComponent(record.s3.object.key.replace(/\+/g, ' ')),
-    }));
+  if (parsed.Records === undefined) {
+    if (parsed.Event === 's3:TestEvent') return [];
+    throw new Error('not an S3 event notification');
+  }
+  return parsed.Records.filter(
+    (record) => record.eventName === undefined || record.eventName.startsWith('ObjectCreated'),
+  ).map((record) => ({
+    bucket: record.s3.bucket.name,
+    key: decodeURIComponent(record.s3.object.key.replace(/\+/g, ' ')),
+  }));
 }

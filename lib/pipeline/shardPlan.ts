@@ -33,14 +33,36 @@ export function defaultShardCount(totalBytes: number, minimum: number): number {
   return Math.min(1000, Math.max(minimum, Math.ceil(totalBytes / (16 * 2 ** 20))));
 }
 
-/** Splits `shards` over files in proportion to their sizes, at least one each (the largest remainders win). */
+/**
+ * Splits max(shards, files) shards over files in proportion to their sizes, at least one each (largest
+ * remainders first, the lower index on a tie; shards a file was raised to are taken back from the files most
+ * above their share).
+ */
 export function shardsPerFile(sizes: readonly number[], shards: number): number[] {
   const total = sizes.reduce((a, b) => a + b, 0);
   if (total === 0) return sizes.map(() => 1);
-  const exact = sizes.map((size) => (shards * size) / total);
+  const target = Math.max(shards, sizes.length);
+  const exact = sizes.map((size) => (target * size) / total);
   const counts = exact.map((x) => Math.max(1, Math.floor(x)));
-  let left = shards - counts.reduce((a, b) => a + b, 0);
-  const order = exact.map((x, i) => [x - Math.floor(x), i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
-  for (let j = 0; left > 0 && j < order.length; j++, left--) counts[order[j][1]]++;
+  let left = target - counts.reduce((a, b) => a + b, 0);
+  const argmax = (score: (i: number) => number, eligible: (i: number) => boolean) => {
+    let best = -1;
+    for (let i = 0; i < counts.length; i++) if (eligible(i) && (best < 0 || score(i) > score(best))) best = i;
+    return best;
+  };
+  for (; left > 0; left--)
+    counts[
+      argmax(
+        (i) => exact[i] - counts[i],
+        () => true,
+      )
+    ]++;
+  for (; left < 0; left++)
+    counts[
+      argmax(
+        (i) => counts[i] - exact[i],
+        (i) => counts[i] > 1,
+      )
+    ]--;
   return counts;
 }

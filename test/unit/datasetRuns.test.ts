@@ -1,0 +1,216 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
+import { InProcessQueue } from '../../lib/adapters/inProcessQueue.ts';
+import { datasetOfKey, startDatasetRun } from '../../lib/pipeline/datasetRuns.ts';
+import { keys } from '../../lib/pipeline/keys.ts';
+import { readRun } from '../../lib/pipeline/runRecord.ts';
+import { type StageContext, silentLog } from '../../lib/pipeline/stageContext.ts';
+
+const roots: string[] = [];
+afterAll(async () => {
+  await Promise.all(roots.map((root) => rm(root, { recursive: true, force: true })));
+});
+
+async function context() {
+  const root = await mkdtemp(path.join(tmpdir(), 'pseudolabel-dataset-runs-'));
+  roots.push(root);
+  const store = new FilesystemObjectStore(root);
+  const tasks = new InProcessQueue();
+  const reduce = new InProcessQueue();
+  const ctx: StageContext = { store, inputs: () => store, tasks, reduce, log: silentLog };
+  return { ctx, store, tasks, reduce, root };
+}
+
+function drain(queue: InProcessQueue): unknown[] {
+  const bodies: unknown[] = [];
+  for (let message = queue.receive(); message; message = queue.receive()) {
+    bodies.push(message.body);
+    queue.ack(message.id);
+  }
+  return bodies;
+}
+
+const md5 = (text: string) => createHash('md5').update(text).digest('hex');
+const CSV = 'id,label,x\n1,a,0.5\n2,,0.7\n';
+const JSONL = '{"label":"b","x":1}\n';
+
+describe('datasetOfKey', () => {
+  it.each([
+    ['incoming/ds/a.csv', 'ds'],
+    ['incoming/my data/sub/a.parquet', 'my data'],
+    ['incoming/ds/pseudolabel.json', 'ds'],
+    ['incoming/ds/', undefined],
+    ['incoming/ds', undefined],
+    ['incoming//a.csv', undefined],
+    ['runs/r1/run.json', undefined],
+    ['other/incoming/ds/a.csv', undefined],
+  ])('%s -> %s', (key, expected) => {
+    // Act
+    const dataset = datasetOfKey(key);
+
+    // Assess
+    expect(dataset).toBe(expected);
+  });
+});
+
+describe('startDatasetRun', () => {
+  it('starts a run over the data files of the dataset only, with its pseudolabel.json options', async () => {
+    // Prepare
+    const { ctx, store, reduce, tasks } = await context();
+    await store.put('incoming/ds/a.csv', CSV);
+    await store.put('incoming/ds/b.jsonl', JSONL);
+    await store.put('incoming/ds/notes.txt', 'not data');
+    await store.put('incoming/ds/pseudolabel.json', JSON.stringify({ method: 'label-propagation', neighbors: 5 }));
+    await store.put('incoming/ds2/other.csv', CSV);
+
+    // Act
+    const run = await startDatasetRun(ctx, 'file:///data', 'ds', 'content');
+
+    // Assess
+    expect(run).toBeDefined();
+    expect(run!.dataset).toBe('ds');
+    expect(run!.inputRoot).toBe('file:///data');
+    expect(run!.inputs).toEqual([
+      { key: 'incoming/ds/a.csv', size: CSV.length, etag: md5(CSV) },
+      { key: 'incoming/ds/b.jsonl', size: JSONL.length, etag: md5(JSONL) },
+    ]);
+    expect(run!.options.method).toBe('label-propagation');
+    expect(run!.options.neighbors).toBe(5);
+    expect(run!.options.alpha).toBe(0.2);
+    expect(run!.status).toBe('running');
+    expect(run!.stage).toBe('plan');
+    expect(await readRun(store, run!.runId)).toEqual(run);
+    expect(drain(reduce)).toEqual([{ v: 1, runId: run!.runId, stage: 'plan', round: 0, shard: 0 }]);
+    expect(tasks.idle).toBe(true);
+  });
+
+  it('without pseudolabel.json uses the default options', async () => {
+    // Prepare
+    const { ctx, store } = await context();
+    await store.put('incoming/ds/a.csv', CSV);
+
+    // Act
+    const run = await startDatasetRun(ctx, 'file:///data', 'ds', 'new');
+
+    // Assess
+    expect(run!.options.method).toBe('label-spreading');
+    expect(run!.options.neighbors).toBe(10);
+  });
+
+  it("'content' identity: the same files give the same run id, started once, its plan step re-sent", async () => {
+    // Prepare
+    const { ctx, store, reduce } = await context();
+    await store.put('incoming/ds/a.csv', CSV);
+    const first = await startDatasetRun(ctx, 'file:///data', 'ds', 'content');
+    const runJson = await store.get(keys.run(first!.runId));
+
+    // Act
+    const second = await startDatasetRun(ctx, 'file:///data', 'ds', 'content');
+
+    // Assess
+    expect(second!.runId).toBe(first!.runId);
+    expect(first!.runId).toMatch(/^ds-[0-9a-f]{16}$/);
+    expect(second!.createdAt).toBe(first!.createdAt);
+    expect(await store.get(keys.run(first!.runId))).toEqual(runJson);
+    expect((await store.list('runs/')).map((info) => info.key)).toEqual([keys.run(first!.runId)]);
+    const plan = { v: 1, runId: first!.runId, stage: 'plan', round: 0, shard: 0 };
+    expect(drain(reduce)).toEqual([plan, plan]);
+  });
+
+  it("'content' identity: changed file contents or options give another run id", async () => {
+    // Prepare
+    const { ctx, store } = await context();
+    await store.put('incoming/ds/a.csv', CSV);
+    const original = await startDatasetRun(ctx, 'file:///data', 'ds', 'content');
+
+    // Act
+    await store.put('incoming/ds/a.csv', `${CSV}3,b,0.9\n`);
+    const changedData = await startDatasetRun(ctx, 'file:///data', 'ds', 'content');
+    await store.put('incoming/ds/pseudolabel.json', '{"seed": 4}');
+    const changedOptions = await startDatasetRun(ctx, 'file:///data', 'ds', 'content');
+
+    // Assess
+    const ids = [original!.runId, changedData!.runId, changedOptions!.runId];
+    expect(new Set(ids).size).toBe(3);
+    expect((await store.list('runs/')).length).toBe(3);
+  });
+
+  it("'new' identity gives a fresh run id every time", async () => {
+    // Prepare
+    const { ctx, store, reduce } = await context();
+    await store.put('incoming/ds/a.csv', CSV);
+
+    // Act
+    const first = await startDatasetRun(ctx, 'file:///data', 'ds', 'new');
+    const second = await startDatasetRun(ctx, 'file:///data', 'ds', 'new');
+
+    // Assess
+    expect(first!.runId).not.toBe(second!.runId);
+    expect(first!.runId).toMatch(/^ds-\d{8}T\d{6}Z-[0-9a-f]{6}$/);
+    expect((await store.list('runs/')).length).toBe(2);
+    expect(drain(reduce)).toHaveLength(2);
+  });
+
+  it('makes a run id safe from the dataset name', async () => {
+    // Prepare
+    const { ctx, store } = await context();
+    await store.put('incoming/my data+x/a.csv', CSV);
+
+    // Act
+    const run = await startDatasetRun(ctx, 'file:///data', 'my data+x', 'content');
+
+    // Assess
+    expect(run!.runId).toMatch(/^my_data_x-[0-9a-f]{16}$/);
+    expect(run!.dataset).toBe('my data+x');
+  });
+
+  it('returns undefined and starts nothing while the dataset holds no data file', async () => {
+    // Prepare
+    const { ctx, store, reduce } = await context();
+    await store.put('incoming/ds/pseudolabel.json', '{}');
+    await store.put('incoming/ds/readme.md', '# soon');
+
+    // Act
+    const run = await startDatasetRun(ctx, 'file:///data', 'ds', 'content');
+
+    // Assess
+    expect(run).toBeUndefined();
+    expect(reduce.idle).toBe(true);
+    expect(await store.list('runs/')).toEqual([]);
+  });
+
+  it('rejects a pseudolabel.json that is not JSON with a RangeError naming the file', async () => {
+    // Prepare
+    const { ctx, store, reduce } = await context();
+    await store.put('incoming/ds/a.csv', CSV);
+    await store.put('incoming/ds/pseudolabel.json', '{"method": ');
+
+    // Act
+    const attempt = startDatasetRun(ctx, 'file:///data', 'ds', 'content');
+
+    // Assess
+    await expect(attempt).rejects.toThrow(RangeError);
+    await expect(attempt).rejects.toThrow(`${store.describe('incoming/ds/pseudolabel.json')} is not JSON: `);
+    expect(reduce.idle).toBe(true);
+    expect(await store.list('runs/')).toEqual([]);
+  });
+
+  it('rejects an invalid option with a RangeError naming the file and the option', async () => {
+    // Prepare
+    const { ctx, store, reduce } = await context();
+    await store.put('incoming/ds/a.csv', CSV);
+    await store.put('incoming/ds/pseudolabel.json', '{"alpha": 3}');
+
+    // Act
+    const attempt = startDatasetRun(ctx, 'file:///data', 'ds', 'new');
+
+    // Assess
+    await expect(attempt).rejects.toThrow(RangeError);
+    await expect(attempt).rejects.toThrow(/^invalid incoming\/ds\/pseudolabel\.json: alpha: /);
+    expect(reduce.idle).toBe(true);
+  });
+});

@@ -1,0 +1,228 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { UNLABELLED } from '../../lib/data/dataset.ts';
+import { fromRows } from '../../lib/data/featureMatrix.ts';
+import {
+  evaluateHoldout,
+  hideLabels,
+  restoreHeldOut,
+  seededRandom,
+  stratifiedHoldout,
+} from '../../lib/pipeline/holdout.ts';
+import { emptyOutcome, SOURCE } from '../../lib/pipeline/rowOutcome.ts';
+
+function draw(random: () => number, count: number): number[] {
+  return Array.from({ length: count }, () => random());
+}
+
+function countsByClass(y: Int32Array, rows: ArrayLike<number>): Map<number, number> {
+  const counts = new Map<number, number>();
+  for (const i of Array.from(rows)) counts.set(y[i], (counts.get(y[i]) ?? 0) + 1);
+  return counts;
+}
+
+describe('seededRandom', () => {
+  it('the same seed gives the same sequence', () => {
+    // Act
+    const a = draw(seededRandom(42), 50);
+    const b = draw(seededRandom(42), 50);
+
+    // Assess
+    expect(a).toEqual(b);
+  });
+
+  it('different seeds give different sequences', () => {
+    // Act
+    const a = draw(seededRandom(1), 10);
+    const b = draw(seededRandom(2), 10);
+
+    // Assess
+    expect(a).not.toEqual(b);
+  });
+
+  it('draws in [0, 1) with a mean near 1/2', () => {
+    // Act
+    const values = draw(seededRandom(7), 20_000);
+
+    // Assess
+    expect(values.every((v) => v >= 0 && v < 1)).toBe(true);
+    const mean = values.reduce((a, b) => a + b, 0) / values.length;
+    expect(Math.abs(mean - 0.5)).toBeLessThan(0.01);
+    expect(new Set(values).size).toBeGreaterThan(19_990);
+  });
+});
+
+describe('stratifiedHoldout', () => {
+  it('holds out round(fraction * count) of each class, ascending, never unlabelled rows', () => {
+    // Prepare: class 0 x10, class 1 x5, class 2 x1, 4 unlabelled rows
+    const y = Int32Array.from([...new Array(10).fill(0), ...new Array(5).fill(1), 2, ...new Array(4).fill(UNLABELLED)]);
+
+    // Act
+    const held = stratifiedHoldout(y, 0.2, 0);
+
+    // Assess
+    expect(held).toBeInstanceOf(Int32Array);
+    expect(held.length).toBe(3);
+    expect(Array.from(held)).toEqual([...held].sort((a, b) => a - b));
+    expect(countsByClass(y, held)).toEqual(
+      new Map([
+        [0, 2],
+        [1, 1],
+      ]),
+    );
+  });
+
+  it('keeps at least one row of every class in training, even with a fraction near 1', () => {
+    // Prepare
+    const y = Int32Array.from([0, 0, 0, 1, 1, 2]);
+
+    // Act
+    const held = stratifiedHoldout(y, 0.99, 3);
+
+    // Assess
+    expect(countsByClass(y, held)).toEqual(
+      new Map([
+        [0, 2],
+        [1, 1],
+      ]),
+    );
+  });
+
+  it('a fraction of 0 holds nothing out', () => {
+    // Act
+    const held = stratifiedHoldout(Int32Array.from([0, 0, 1, 1, 1]), 0, 0);
+
+    // Assess
+    expect(held.length).toBe(0);
+  });
+
+  it('is deterministic per seed, and different seeds pick different rows', () => {
+    // Prepare
+    const y = Int32Array.from({ length: 200 }, (_, i) => i % 2);
+
+    // Act
+    const first = stratifiedHoldout(y, 0.5, 11);
+    const again = stratifiedHoldout(y, 0.5, 11);
+    const other = stratifiedHoldout(y, 0.5, 12);
+
+    // Assess
+    expect(Array.from(again)).toEqual(Array.from(first));
+    expect(Array.from(other)).not.toEqual(Array.from(first));
+    expect(other.length).toBe(first.length);
+  });
+
+  it('holds out a class-stratified sample for any labels, fraction and seed (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: -1, max: 4 }), { maxLength: 120 }),
+        fc.double({ min: 0, max: 0.999, noNaN: true }),
+        fc.nat(),
+        (labels, fraction, seed) => {
+          // Prepare
+          const y = Int32Array.from(labels);
+
+          // Act
+          const held = stratifiedHoldout(y, fraction, seed);
+
+          // Assess
+          const rows = Array.from(held);
+          expect(rows).toEqual([...new Set(rows)].sort((a, b) => a - b));
+          expect(rows.every((i) => y[i] !== UNLABELLED)).toBe(true);
+          const given = countsByClass(
+            y,
+            labels.flatMap((l, i) => (l === UNLABELLED ? [] : [i])),
+          );
+          const taken = countsByClass(y, held);
+          for (const [c, count] of given) {
+            expect(taken.get(c) ?? 0).toBe(Math.min(count - 1, Math.round(fraction * count)));
+          }
+          expect(Array.from(stratifiedHoldout(y, fraction, seed))).toEqual(rows);
+        },
+      ),
+    );
+  });
+});
+
+describe('hideLabels', () => {
+  it('returns a copy with the given rows unlabelled and leaves the input alone', () => {
+    // Prepare
+    const y = Int32Array.from([0, 1, 2, 1]);
+
+    // Act
+    const hidden = hideLabels(y, Int32Array.from([1, 3]));
+
+    // Assess
+    expect(Array.from(hidden)).toEqual([0, UNLABELLED, 2, UNLABELLED]);
+    expect(Array.from(y)).toEqual([0, 1, 2, 1]);
+  });
+});
+
+describe('evaluateHoldout', () => {
+  // Two well separated 2-d blobs: class 0 near (-5, 0), class 1 near (5, 0).
+  const rows = Array.from({ length: 24 }, (_, i) => [(i % 2 === 0 ? -5 : 5) + ((i * 7) % 5) / 10, ((i * 3) % 4) / 10]);
+  const X = fromRows(rows);
+  const y = Int32Array.from(rows, (_, i) => i % 2);
+  const held = stratifiedHoldout(y, 0.25, 0);
+  const trainingY = hideLabels(y, held);
+
+  it('on separable data the supervised baseline is perfect and matching predictions did not help', () => {
+    // Act
+    const result = evaluateHoldout(X, y, trainingY, held, y);
+
+    // Assess
+    expect(held.length).toBe(6);
+    expect(result.supervised).toEqual({ accuracy: 1, macroF1: 1 });
+    expect(result.semiSupervised).toEqual({ accuracy: 1, macroF1: 1 });
+    expect(result.helped).toBe(false);
+  });
+
+  it('scores the predictions given for the held-out rows only', () => {
+    // Prepare: every held-out row predicted wrong, every other row right
+    const predicted = Int32Array.from(y);
+    for (const i of held) predicted[i] = 1 - y[i];
+
+    // Act
+    const result = evaluateHoldout(X, y, trainingY, held, predicted);
+
+    // Assess
+    expect(result.semiSupervised.accuracy).toBe(0);
+    expect(result.supervised.accuracy).toBe(1);
+    expect(result.helped).toBe(false);
+  });
+
+  it('counts half right as 0.5 accuracy', () => {
+    // Prepare
+    const predicted = Int32Array.from(y);
+    held.forEach((i, j) => {
+      if (j % 2 === 0) predicted[i] = 1 - y[i];
+    });
+
+    // Act
+    const result = evaluateHoldout(X, y, trainingY, held, predicted);
+
+    // Assess
+    expect(result.semiSupervised.accuracy).toBe(0.5);
+  });
+});
+
+describe('restoreHeldOut', () => {
+  it('reports held-out rows as given with their true label and its probability, other rows untouched', () => {
+    // Prepare
+    const y = Int32Array.from([0, 1, 1]);
+    const outcome = emptyOutcome(3);
+    outcome.label.set([0, 0, 1]);
+    outcome.source.set([SOURCE.given, SOURCE.propagated, SOURCE.propagated]);
+    outcome.round.set([0, 0, 0]);
+    outcome.confidence.set([1, 0.6, 0.7]);
+    const probabilities = Float64Array.from([1, 0, 0.6, 0.4, 0.3, 0.7]);
+
+    // Act
+    restoreHeldOut(outcome, y, Int32Array.from([1]), probabilities, 2);
+
+    // Assess
+    expect(Array.from(outcome.label)).toEqual([0, 1, 1]);
+    expect(Array.from(outcome.source)).toEqual([SOURCE.given, SOURCE.given, SOURCE.propagated]);
+    expect(Array.from(outcome.round)).toEqual([0, 0, 0]);
+    expect(Array.from(outcome.confidence)).toEqual([1, 0.4, 0.7]);
+  });
+});

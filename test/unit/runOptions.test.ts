@@ -1,0 +1,164 @@
+import { describe, expect, it } from 'vitest';
+import { effectiveMaxIter, parseRunOptions, runOptionsSchema } from '../../lib/pipeline/runOptions.ts';
+
+function errorOf(input: unknown, origin?: string): Error {
+  try {
+    parseRunOptions(input, origin);
+  } catch (error) {
+    expect(error).toBeInstanceOf(RangeError);
+    return error as Error;
+  }
+  throw new Error('expected parseRunOptions to throw');
+}
+
+describe('parseRunOptions', () => {
+  it("fills scikit-learn's defaults (neighbors 10, maxIter unset)", () => {
+    // Act
+    const options = parseRunOptions({});
+
+    // Assess
+    expect(options).toEqual({
+      method: 'label-spreading',
+      kernel: 'knn',
+      neighbors: 10,
+      gamma: 20,
+      alpha: 0.2,
+      tol: 1e-3,
+      threshold: 0.95,
+      rounds: 5,
+      criterion: 'threshold',
+      kBest: 10,
+      holdout: 0,
+      seed: 0,
+      neighborsMode: 'exact',
+      format: 'csv',
+      labelColumn: 'label',
+      idColumn: 'id',
+    });
+    expect(options.maxIter).toBeUndefined();
+    expect(options.shards).toBeUndefined();
+    expect(options.workers).toBeUndefined();
+  });
+
+  it('keeps the values given', () => {
+    // Act
+    const options = parseRunOptions({
+      method: 'self-training',
+      kernel: 'rbf',
+      neighbors: 3,
+      maxIter: 7,
+      threshold: 0.8,
+      holdout: 0.25,
+      shards: 4,
+      workers: 2,
+      seed: 9,
+      labelColumn: 'y',
+    });
+
+    // Assess
+    expect(options).toMatchObject({
+      method: 'self-training',
+      kernel: 'rbf',
+      neighbors: 3,
+      maxIter: 7,
+      threshold: 0.8,
+      holdout: 0.25,
+      shards: 4,
+      workers: 2,
+      seed: 9,
+      labelColumn: 'y',
+      alpha: 0.2,
+    });
+  });
+
+  it.each([
+    ['alpha', { alpha: 1 }],
+    ['alpha', { alpha: 0 }],
+    ['neighbors', { neighbors: 0 }],
+    ['neighbors', { neighbors: 2.5 }],
+    ['gamma', { gamma: 0 }],
+    ['threshold', { threshold: 1 }],
+    ['holdout', { holdout: 1 }],
+    ['maxIter', { maxIter: 0 }],
+    ['method', { method: 'magic' }],
+    ['kernel', { kernel: 'cosine' }],
+    ['seed', { seed: -1 }],
+    ['shards', { shards: 0 }],
+    ['labelColumn', { labelColumn: '' }],
+    ['tol', { tol: '0.1' }],
+  ])('names the option at fault: %s', (name, input) => {
+    // Act
+    const error = errorOf(input);
+
+    // Assess
+    expect(error.message).toMatch(new RegExp(`^invalid options: ${name}: `));
+  });
+
+  it('names the origin of the options', () => {
+    // Act
+    const error = errorOf({ alpha: 2 }, 'incoming/ds/pseudolabel.json');
+
+    // Assess
+    expect(error.message).toMatch(/^invalid incoming\/ds\/pseudolabel\.json: alpha: /);
+  });
+
+  it('rejects unknown keys, naming them (a typo must not be ignored)', () => {
+    // Act
+    const error = errorOf({ neighbours: 5 });
+
+    // Assess
+    expect(error.message).toMatch(/^invalid options: \(root\): /);
+    expect(error.message).toContain('neighbours');
+  });
+
+  it('lists every problem', () => {
+    // Act
+    const error = errorOf({ alpha: 5, rounds: -1 });
+
+    // Assess
+    expect(error.message).toContain('alpha: ');
+    expect(error.message).toContain('; rounds: ');
+  });
+
+  it.each([
+    ['null', null],
+    ['an array', []],
+    ['a string', 'label-spreading'],
+  ])('rejects %s as the options', (_, input) => {
+    // Act
+    const error = errorOf(input);
+
+    // Assess
+    expect(error.message).toMatch(/^invalid options: \(root\): /);
+  });
+
+  it('the schema is the one parseRunOptions applies', () => {
+    // Act + Assess
+    expect(runOptionsSchema.parse({})).toEqual(parseRunOptions({}));
+  });
+});
+
+describe('effectiveMaxIter', () => {
+  it.each([
+    ['label-spreading', 30],
+    ['label-propagation', 1000],
+    ['self-training', 10],
+    ['co-training', 10],
+  ] as const)("%s defaults to scikit-learn's %d", (method, expected) => {
+    // Act
+    const maxIter = effectiveMaxIter(parseRunOptions({ method }));
+
+    // Assess
+    expect(maxIter).toBe(expected);
+  });
+
+  it('a maxIter given wins for every method', () => {
+    // Act
+    const values = (['label-spreading', 'label-propagation', 'self-training'] as const).map((method) =>
+      effectiveMaxIter(parseRunOptions({ method, maxIter: 12 })),
+    );
+
+    // Assess
+    expect(values).toEqual([12, 12, 12]);
+  });
+});

@@ -1,0 +1,128 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { defaultShardCount, shardsPerFile } from '../../lib/pipeline/shardPlan.ts';
+
+const MiB = 2 ** 20;
+const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+
+describe('defaultShardCount', () => {
+  it.each([
+    [0, 1, 1],
+    [1, 1, 1],
+    [16 * MiB, 1, 1],
+    [16 * MiB + 1, 1, 2],
+    [160 * MiB, 1, 10],
+    [160 * MiB, 12, 12],
+    [10 * MiB, 4, 4],
+    [1000 * 16 * MiB, 1, 1000],
+    [5000 * 16 * MiB, 1, 1000],
+    [MiB, 2000, 1000],
+  ])('%d bytes with at least %d shards -> %d', (bytes, minimum, expected) => {
+    // Act
+    const count = defaultShardCount(bytes, minimum);
+
+    // Assess
+    expect(count).toBe(expected);
+  });
+});
+
+describe('shardsPerFile', () => {
+  it('splits in proportion to the file sizes', () => {
+    // Act + Assess
+    expect(shardsPerFile([300, 100], 4)).toEqual([3, 1]);
+    expect(shardsPerFile([50, 30, 20], 10)).toEqual([5, 3, 2]);
+  });
+
+  it('gives the leftover shards to the largest remainders, the earlier file on a tie', () => {
+    // Act + Assess
+    expect(shardsPerFile([45, 35, 20], 4)).toEqual([2, 1, 1]);
+    expect(shardsPerFile([1, 1], 3)).toEqual([2, 1]);
+  });
+
+  it('gives every file one shard when there are fewer shards than files', () => {
+    // Act + Assess
+    expect(shardsPerFile([10, 20, 30], 1)).toEqual([1, 1, 1]);
+  });
+
+  it('one file takes every shard', () => {
+    // Act + Assess
+    expect(shardsPerFile([123], 7)).toEqual([7]);
+  });
+
+  it('files that are all empty get one shard each', () => {
+    // Act + Assess
+    expect(shardsPerFile([0, 0], 4)).toEqual([1, 1]);
+  });
+
+  it('a tiny file beside a large one does not push the total above the shards asked for', () => {
+    // Act
+    const counts = shardsPerFile([100, 1, 1], 3);
+
+    // Assess
+    expect(counts).toEqual([1, 1, 1]);
+  });
+
+  it('sums to max(shards, files), at least one each (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 10 ** 9 }), { minLength: 1, maxLength: 12 }),
+        fc.integer({ min: 1, max: 200 }),
+        (sizes, shards) => {
+          fc.pre(sum(sizes) > 0);
+          // Act
+          const counts = shardsPerFile(sizes, shards);
+
+          // Assess
+          expect(counts).toHaveLength(sizes.length);
+          expect(counts.every((c) => Number.isInteger(c) && c >= 1)).toBe(true);
+          expect(sum(counts)).toBe(Math.max(shards, sizes.length));
+        },
+      ),
+    );
+  });
+
+  it('when every file deserves at least one shard, each gets the floor or ceiling of its share (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 1000 }), { minLength: 1, maxLength: 8 }),
+        fc.integer({ min: 1, max: 50 }),
+        (sizes, extra) => {
+          // Prepare: enough shards that every exact share is >= 1
+          const total = sum(sizes);
+          const shards = Math.ceil(total / Math.min(...sizes)) + extra;
+
+          // Act
+          const counts = shardsPerFile(sizes, shards);
+
+          // Assess
+          expect(sum(counts)).toBe(shards);
+          counts.forEach((c, i) => {
+            const exact = (shards * sizes[i]) / total;
+            expect(c).toBeGreaterThanOrEqual(Math.floor(exact));
+            expect(c).toBeLessThanOrEqual(Math.ceil(exact));
+          });
+        },
+      ),
+    );
+  });
+
+  it('a larger file never gets fewer shards than a smaller one (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 10 ** 6 }), { minLength: 2, maxLength: 10 }),
+        fc.integer({ min: 1, max: 100 }),
+        (sizes, shards) => {
+          // Act
+          const counts = shardsPerFile(sizes, shards);
+
+          // Assess
+          for (let i = 0; i < sizes.length; i++) {
+            for (let j = 0; j < sizes.length; j++) {
+              if (sizes[i] > sizes[j]) expect(counts[i]).toBeGreaterThanOrEqual(counts[j]);
+            }
+          }
+        },
+      ),
+    );
+  });
+});
