@@ -23,7 +23,7 @@ export interface LocalstackUpResult {
   readonly config: LocalstackConfig;
   /** True when this call started LocalStack; false when one was already healthy at the endpoint. */
   readonly started: boolean;
-  /** How it runs: started by this project on the host or in Docker, or found running ('external'). */
+  /** How it runs: started by this project (now or earlier) on the host or in Docker, or not by it ('external'). */
   readonly mode: 'host' | 'docker' | 'external';
   /** Milliseconds from start to healthy (only when started). */
   readonly startupMs?: number;
@@ -39,19 +39,22 @@ export async function localstackUp(options: LocalstackUpOptions = {}): Promise<L
   const log = options.log ?? (() => {});
   let started: StartedLocalstack | undefined;
   let startupMs: number | undefined;
+  let mode: LocalstackUpResult['mode'];
+  const recorded = await readStarted(config);
   if ((await fetchHealth(config.endpoint)) === undefined) {
-    const recorded = await readStarted(config);
     if (recorded !== undefined && !isRunning(recorded)) await stopLocalstack(config); // stale pid file
     const begin = Date.now();
     started = await startLocalstack(config, options);
     startupMs = Date.now() - begin;
+    mode = started.mode;
     log(`LocalStack healthy after ${(startupMs / 1000).toFixed(1)} s`);
   } else {
+    mode = recorded !== undefined && isRunning(recorded) ? recorded.mode : 'external';
     log(`LocalStack already answers at ${config.endpoint}`);
   }
   const resources = await provision(config);
   log(`provisioned bucket ${resources.bucket} and queues ${Object.values(resources.queueUrls).join(', ')}`);
-  return { config, started: started !== undefined, mode: started?.mode ?? 'external', startupMs, resources };
+  return { config, started: started !== undefined, mode, startupMs, resources };
 }
 
 export interface LocalstackDownResult {

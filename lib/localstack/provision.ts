@@ -98,7 +98,7 @@ export async function ensureQueueWithDlq(
   const deadLetterArn = await queueArn(sqs, deadLetterUrl);
   const url = await ensureQueue(sqs, queue.name, {
     VisibilityTimeout: String(queue.visibilityTimeout),
-    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: deadLetterArn, maxReceiveCount: String(maxReceiveCount) }),
+    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: deadLetterArn, maxReceiveCount }),
   });
   return { url, deadLetterUrl };
 }

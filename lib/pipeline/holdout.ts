@@ -64,11 +64,12 @@ export function evaluateHoldout(
   trainingY: Int32Array,
   held: Int32Array,
   predicted: Int32Array,
+  warn: (message: string) => void,
 ): { supervised: Metrics; semiSupervised: Metrics; helped: boolean } {
   const training: number[] = [];
   for (let i = 0; i < trainingY.length; i++) if (trainingY[i] !== UNLABELLED) training.push(i);
   const trainRows = Int32Array.from(training);
-  const model = new SoftmaxRegression().fit(
+  const model = new SoftmaxRegression({ onWarning: warn }).fit(
     selectRows(X, trainRows),
     Int32Array.from(trainRows, (i) => y[i]),
   );

@@ -71,7 +71,7 @@ export function labelDataset(
   const holdout = {
     fraction: options.holdout,
     size: held.length,
-    ...evaluateHoldout(X, y, trainingY, held, result.outcome.label),
+    ...evaluateHoldout(X, y, trainingY, held, result.outcome.label, warn),
   };
   restoreHeldOut(result.outcome, y, held, result.probabilities, k);
   return { ...result, holdout };

@@ -48,6 +48,13 @@ export function effectiveMaxIter(options: RunOptions): number {
 export function parseRunOptions(input: unknown, origin = 'options'): RunOptions {
   const result = runOptionsSchema.safeParse(input);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  const given = (input ?? {}) as Record<string, unknown>;
+  const problems = result.error.issues.map((issue) => {
+    if (issue.path.length === 0) return issue.message;
+    const name = String(issue.path[0]);
+    const flag = `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    const value = name in given ? ` (got ${JSON.stringify(given[name])})` : '';
+    return `${flag}: ${issue.message}${value}`;
+  });
   throw new RangeError(`invalid ${origin}: ${problems.join('; ')}`);
 }

@@ -167,7 +167,7 @@ describe('evaluateHoldout', () => {
 
   it('on separable data the supervised baseline is perfect and matching predictions did not help', () => {
     // Act
-    const result = evaluateHoldout(X, y, trainingY, held, y);
+    const result = evaluateHoldout(X, y, trainingY, held, y, () => {});
 
     // Assess
     expect(held.length).toBe(6);
@@ -182,7 +182,7 @@ describe('evaluateHoldout', () => {
     for (const i of held) predicted[i] = 1 - y[i];
 
     // Act
-    const result = evaluateHoldout(X, y, trainingY, held, predicted);
+    const result = evaluateHoldout(X, y, trainingY, held, predicted, () => {});
 
     // Assess
     expect(result.semiSupervised.accuracy).toBe(0);
@@ -198,7 +198,7 @@ describe('evaluateHoldout', () => {
     });
 
     // Act
-    const result = evaluateHoldout(X, y, trainingY, held, predicted);
+    const result = evaluateHoldout(X, y, trainingY, held, predicted, () => {});
 
     // Assess
     expect(result.semiSupervised.accuracy).toBe(0.5);

@@ -1,6 +1,5 @@
 import { encodeLabels } from '../../data/encodeLabels.ts';
 import { decodeShard } from '../../data/shardFormat.ts';
-import { checkNeighbors } from '../../graph/knnKernel.ts';
 import type { Collected } from '../collected.ts';
 import { readJson, writeJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
@@ -56,9 +55,14 @@ export async function collectStage(
     offset += shard.n - dropped.length;
   }
   const { y, classes } = encodeLabels(labels);
-  checkGivenLabels(y, classes, run.inputs.length === 1 ? inputs.describe(run.inputs[0].key) : run.dataset);
+  const source = run.inputs.length === 1 ? inputs.describe(run.inputs[0].key) : run.dataset;
+  checkGivenLabels(y, classes, source);
   const neighbors = needsNeighbors(run.options.method, run.options.kernel);
-  if (neighbors) checkNeighbors(run.options.neighbors, offset);
+  if (neighbors && run.options.neighbors > offset) {
+    throw new RangeError(
+      `--neighbors ${run.options.neighbors} is more than the ${offset} rows of ${source}: use --neighbors ${offset} or fewer`,
+    );
+  }
   let given = 0;
   for (const label of y) if (label >= 0) given++;
   const collected: Collected = {

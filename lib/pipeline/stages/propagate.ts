@@ -14,6 +14,7 @@ import { readRun, updateRun } from '../runRecord.ts';
 import type { RunReport } from '../runReport.ts';
 import type { StageContext } from '../stageContext.ts';
 import { type TaskMessage, taskMessage } from '../taskMessage.ts';
+import { WarningLog } from '../warningLog.ts';
 import { needsNeighbors } from './collect.ts';
 
 /** runs/<runId>/result.json: what the method reports besides the per-row outcome (result.bin). */
@@ -69,7 +70,7 @@ export async function propagateStage(ctx: StageContext, task: TaskMessage): Prom
     }
   }
   const affinity = affinityOf(run.options, lists);
-  const warnings: string[] = [];
+  const warnings = new WarningLog();
   const result = labelDataset(
     {
       X: rows.X,
@@ -79,18 +80,16 @@ export async function propagateStage(ctx: StageContext, task: TaskMessage): Prom
       ...(affinity ? { affinity: () => affinity } : {}),
     },
     run.options,
-    (message) => {
-      warnings.push(message);
-      ctx.log.warn(message, { runId: run.runId });
-    },
+    warnings.add,
   );
   const { label, confidence, source, round } = result.outcome;
   await ctx.store.put(keys.result(task.runId), packArrays([label, confidence, source, round, result.probabilities]));
   const summary: MethodSummary = {
     convergence: result.convergence,
     ...(result.holdout ? { holdout: result.holdout } : {}),
-    warnings,
+    warnings: warnings.list(),
   };
+  for (const warning of summary.warnings) ctx.log.warn(warning, { runId: run.runId });
   await writeJson(ctx.store, keys.resultSummary(task.runId), summary);
   await updateRun(ctx.store, task.runId, (record) => {
     record.stage = 'finalize';

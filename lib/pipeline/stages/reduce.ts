@@ -19,6 +19,7 @@ import {
 } from '../selfTrainingRounds.ts';
 import type { StageContext } from '../stageContext.ts';
 import { type TaskMessage, taskMessage } from '../taskMessage.ts';
+import { WarningLog } from '../warningLog.ts';
 import type { MethodSummary } from './propagate.ts';
 
 /** Merges the candidates of round r from every shard and applies the selection rule over all of them. */
@@ -72,8 +73,8 @@ export async function reduceStage(
   if (added === 0) termination = 'no_change';
   if (r === run.options.rounds) termination = 'max_iter';
   if (labelled === collected.n) termination = 'all_labeled';
-  const warnings: string[] = [];
-  const warn = (message: string) => warnings.push(message);
+  const warnings = new WarningLog();
+  const warn = warnings.add;
 
   if (termination === undefined) {
     const model = fitOnLabelled(all.X, state, warn);
@@ -96,7 +97,7 @@ export async function reduceStage(
     holdout = {
       fraction: run.options.holdout,
       size: held.length,
-      ...evaluateHoldout(all.X, all.y, trainingY, held, outcome.label),
+      ...evaluateHoldout(all.X, all.y, trainingY, held, outcome.label, warn),
     };
     restoreHeldOut(outcome, all.y, held, full, k);
   }
@@ -113,7 +114,7 @@ export async function reduceStage(
       deltas: [],
     },
     ...(holdout ? { holdout } : {}),
-    warnings,
+    warnings: warnings.list(),
   };
   await writeJson(ctx.store, keys.resultSummary(task.runId), summary);
   await updateRun(ctx.store, task.runId, (record) => {

@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// Benchmark fallback when GNU /usr/bin/time is missing: runs the pseudolabel CLI in this process, then writes
+// {"maxRSS": <KiB>} (process.resourceUsage(), worker threads included) to the file named by
+// PSEUDOLABEL_BENCH_RUSAGE. Usage: node bench/cliWithRusage.mjs run --input ... --out ...
+import { writeFileSync } from 'node:fs';
+import { register } from 'tsx/esm/api';
+
+register();
+const { main } = await import('../lib/cli/main.ts');
+const code = await main(process.argv);
+const target = process.env.PSEUDOLABEL_BENCH_RUSAGE;
+if (target) writeFileSync(target, JSON.stringify({ maxRSS: process.resourceUsage().maxRSS }));
+process.exitCode = code;
