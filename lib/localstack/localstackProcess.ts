@@ -2,6 +2,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,7 +31,6 @@ export function localstackPaths(config: LocalstackConfig) {
     log: path.join(config.stateDir, 'logs', 'localstack.log'),
     installLog: path.join(config.stateDir, 'logs', 'install.log'),
     filesystemRoot: path.join(config.stateDir, 'filesystem'),
-    tmp: path.join(config.stateDir, 'tmp'),
   };
 }
 
@@ -155,7 +155,6 @@ export function hostEnvironment(config: LocalstackConfig, base: NodeJS.ProcessEn
     SKIP_SSL_CERT_DOWNLOAD: '1',
     API_ENDPOINT: 'http://127.0.0.1:9',
     FILESYSTEM_ROOT: paths.filesystemRoot,
-    TMPDIR: paths.tmp,
     PYTHONUNBUFFERED: '1',
   };
 }
@@ -219,7 +218,15 @@ export async function startLocalstack(
 
   const python = await ensureVenv(config, log);
   await mkdir(paths.filesystemRoot, { recursive: true });
-  await mkdir(paths.tmp, { recursive: true });
+  // LocalStack does not exit when its port is taken (it logs CannotListenError and says Ready): check first.
+  const listen = listenAddress(config.endpoint);
+  if (!(await portFree(listen))) {
+    throw new LocalstackStartError(
+      `${listen} is in use by something that does not answer /_localstack/health`,
+      paths.log,
+      '',
+    );
+  }
   log(`starting LocalStack ${LOCALSTACK_VERSION} on the host at ${config.endpoint} (log: ${paths.log})`);
   const fd = openSync(paths.log, 'w');
   let child: ChildProcess;
@@ -276,6 +283,8 @@ async function waitHealthy(
     if ((await fetchHealth(endpoint)) !== undefined) return;
     const gone = exited();
     if (gone !== undefined) throw new LocalstackStartError(gone, logName, logTail());
+    const recent = logTail();
+    if (recent.includes('CannotListenError')) throw new LocalstackStartError('it could not listen', logName, recent);
     if (Date.now() > deadline) {
       throw new LocalstackStartError(
         `no answer from ${endpoint}/_localstack/health after ${timeoutMs} ms`,
@@ -285,6 +294,16 @@ async function waitHealthy(
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
+}
+
+/** True when nothing listens on `host:port` (we can bind it ourselves). */
+function portFree(listen: string): Promise<boolean> {
+  const colon = listen.lastIndexOf(':');
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(Number(listen.slice(colon + 1)), listen.slice(0, colon), () => server.close(() => resolve(true)));
+  });
 }
 
 /** The pid file's record, or undefined when this project has not started a LocalStack (or it is gone). */

@@ -84,6 +84,7 @@ export async function executeTask(ctx: StageContext, body: unknown): Promise<voi
     ctx.log.warn('run failed', { ...task, error: error.message });
     await updateRun(ctx.store, task.runId, (record) => {
       record.status = 'failed';
+      record.stage = task.stage;
       record.error = error.message;
       record.finishedAt = new Date().toISOString();
     });

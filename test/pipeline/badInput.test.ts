@@ -1,0 +1,177 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RunFailedError } from '../../lib/pipeline/embedded/embeddedRunner.ts';
+import { writeInput } from './support/datasets.ts';
+import {
+  parseLabels,
+  type RunOutput,
+  readRunRecord,
+  removeTempDirs,
+  runPipeline,
+  tempDir,
+} from './support/pipelineHarness.ts';
+
+/**
+ * DESIGN.md section 3, "Input", through the sharded pipeline: bad rows go to rejected.csv with file, line and
+ * reason, in file/line order whatever the sharding; a repeated id is rejected with the place of the first; input
+ * no method can learn from fails the run with a clear message, recorded in run.json.
+ */
+
+/** Two separated classes x / y, rows r0..r{n-1}; the first `labelled` rows carry a label. */
+function goodLines(n: number, labelled = 6): string[] {
+  const lines = ['id,label,a,b,c'];
+  for (let i = 0; i < n; i++) {
+    const label = i < labelled ? (i % 2 === 0 ? 'y' : 'x') : '';
+    lines.push(`r${i},${label},${(i % 2) * 5 + (i % 7) / 10},${((i * 3) % 11) / 10},${i % 2}`);
+  }
+  return lines;
+}
+
+/** Line number (1-based, header = 1) -> replacement text, and the reason each must get. */
+const BAD_LINES: { line: number; text: string; reason: string }[] = [
+  { line: 6, text: 'r4,,1,abc,2', reason: '"column ""b"" is not a number: ""abc"""' },
+  { line: 13, text: 'r11,,1,2', reason: '"expected 5 fields, found 4"' },
+  { line: 21, text: 'r19,,1,2,3,4', reason: '"expected 5 fields, found 6"' },
+  { line: 31, text: 'r29,,inf,2,3', reason: '"column ""a"" is not finite: ""inf"""' },
+  { line: 32, text: 'r30,,1,NaN,3', reason: '"column ""b"" is not finite: ""NaN"""' },
+  { line: 45, text: 'r43,,1,,3', reason: '"column ""b"" is empty"' },
+  { line: 58, text: 'r56,,1e999,0,0', reason: '"column ""a"" is not finite: ""1e999"""' },
+];
+
+function withBadLines(lines: string[]): string {
+  const copy = [...lines];
+  for (const bad of BAD_LINES) copy[bad.line - 1] = bad.text;
+  return `${copy.join('\n')}\n`;
+}
+
+afterAll(removeTempDirs);
+
+describe('a CSV with some bad rows', () => {
+  let input = '';
+  const runs: RunOutput[] = [];
+
+  beforeAll(async () => {
+    input = await writeInput(await tempDir(), 'some-bad.csv', withBadLines(goodLines(70)));
+    for (const shards of [1, 5]) runs.push(await runPipeline(input, { shards, workers: 1, neighbors: 5 }));
+  });
+
+  it('writes every bad row to rejected.csv with file, line and reason, in line order', () => {
+    // Prepare
+    const expected = ['file,line,reason', ...BAD_LINES.map((bad) => `${input},${bad.line},${bad.reason}`)];
+    // Act
+    const rejected = runs[0].rejected;
+    // Assess
+    expect(rejected?.trimEnd().split('\n')).toEqual(expected);
+  });
+
+  it('writes byte-identical rejected.csv and labels.csv for 1 and 5 shards', () => {
+    // Prepare
+    const [one, five] = runs;
+    // Act
+    const shards = [one.record.shards, five.record.shards];
+    // Assess
+    expect(shards).toEqual([1, 5]);
+    expect(five.rejected === one.rejected, 'rejected.csv differs byte for byte').toBe(true);
+    expect(five.labels === one.labels, 'labels.csv differs byte for byte').toBe(true);
+  });
+
+  it('labels the other rows and counts the rejected ones in the report', () => {
+    // Prepare
+    const badIds = new Set(BAD_LINES.map((bad) => bad.text.split(',')[0]));
+    // Act
+    const labels = parseLabels(runs[1].labels);
+    // Assess
+    expect(labels.length).toBe(70 - BAD_LINES.length);
+    expect(labels.some((row) => badIds.has(row.id))).toBe(false);
+    expect(runs[1].report.n).toBe(70 - BAD_LINES.length);
+    expect(runs[1].report.rejected).toBe(BAD_LINES.length);
+    expect((runs[1].report.rejectedSample as { line: number }[]).map((row) => row.line)).toEqual(
+      BAD_LINES.map((bad) => bad.line),
+    );
+  });
+});
+
+describe('a directory of CSV parts with bad rows', () => {
+  it('orders rejected.csv file by file, then by line, the same for 1 and 5 shards', async () => {
+    // Prepare
+    const parts = join(await tempDir(), 'parts');
+    await mkdir(parts);
+    const lines = goodLines(60);
+    const first = ['id,label,a,b,c', ...lines.slice(1, 31)];
+    first[9] = 'r8,,x,0,0';
+    first[25] = 'r24,,0,0';
+    const second = ['id,label,a,b,c', ...lines.slice(31)];
+    second[2] = 'r31,,0,0,0,0';
+    second[20] = 'r49,,0,-inf,0';
+    const a = await writeInput(parts, 'a.csv', `${first.join('\n')}\n`);
+    const b = await writeInput(parts, 'b.csv', `${second.join('\n')}\n`);
+    // Act
+    const one = await runPipeline(parts, { shards: 1, workers: 1, neighbors: 5 });
+    const five = await runPipeline(parts, { shards: 5, workers: 1, neighbors: 5 });
+    // Assess
+    expect(five.record.shards).toBe(5);
+    expect(one.rejected?.trimEnd().split('\n')).toEqual([
+      'file,line,reason',
+      `${a},10,"column ""a"" is not a number: ""x"""`,
+      `${a},26,"expected 5 fields, found 4"`,
+      `${b},3,"expected 5 fields, found 6"`,
+      `${b},21,"column ""b"" is not finite: ""-inf"""`,
+    ]);
+    expect(five.rejected === one.rejected, 'rejected.csv differs byte for byte').toBe(true);
+    expect(five.labels === one.labels, 'labels.csv differs byte for byte').toBe(true);
+  });
+});
+
+describe('a file with a repeated id', () => {
+  it('keeps the first row, rejects the repeat with the place of the first, for 1 and 5 shards', async () => {
+    // Prepare
+    const lines = goodLines(60);
+    lines[52] = 'r2,x,9,9,9'; // line 53 repeats r2 (line 4, labelled y), in another shard than the first
+    const input = await writeInput(await tempDir(), 'repeated.csv', `${lines.join('\n')}\n`);
+    // Act
+    const one = await runPipeline(input, { shards: 1, workers: 1, neighbors: 5 });
+    const five = await runPipeline(input, { shards: 5, workers: 1, neighbors: 5 });
+    // Assess
+    expect(one.rejected).toBe(`file,line,reason\n${input},53,"duplicate id ""r2"" (first at ${input}:4)"\n`);
+    expect(five.rejected === one.rejected, 'rejected.csv differs byte for byte').toBe(true);
+    expect(five.labels === one.labels, 'labels.csv differs byte for byte').toBe(true);
+    const r2 = parseLabels(five.labels).filter((row) => row.id === 'r2');
+    expect(r2).toEqual([{ id: 'r2', label: 'y', confidence: expect.any(Number), source: 'given' }]);
+    expect(five.report.n).toBe(59);
+    expect(five.report.rejected).toBe(1);
+  });
+});
+
+describe('input no method can learn from', () => {
+  it.each([
+    {
+      name: 'no labelled row',
+      labels: [] as string[],
+      reason: 'no row has a label: give at least one label per class',
+    },
+    {
+      name: 'a single class',
+      labels: ['x', 'x', 'x'],
+      reason: 'every given label is "x": at least two classes are needed to learn anything',
+    },
+  ])('$name: RunFailedError with a clear message, run.json failed', async ({ labels, reason }) => {
+    // Prepare
+    const lines = ['id,label,a', ...Array.from({ length: 30 }, (_, i) => `r${i},${labels[i] ?? ''},${i}`)];
+    const dir = await tempDir();
+    const input = await writeInput(dir, 'unusable.csv', `${lines.join('\n')}\n`);
+    const stateDir = join(dir, 'state');
+    // Act
+    const error = await runPipeline(input, { shards: 3, workers: 1, neighbors: 5 }, { stateDir }).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    // Assess
+    expect(error).toBeInstanceOf(RunFailedError);
+    const failure = error as RunFailedError;
+    expect(failure.message).toBe(`${input}: ${reason}`);
+    const record = await readRunRecord(stateDir, failure.runId);
+    expect({ status: record.status, error: record.error }).toEqual({ status: 'failed', error: failure.message });
+    expect(record.finishedAt).toBeDefined();
+  });
+});
