@@ -185,7 +185,10 @@ export async function startLocalstack(
   const log = options.log ?? (() => {});
   const timeoutMs = options.timeoutMs ?? 180_000;
   const paths = localstackPaths(config);
-  const requested = options.mode ?? (process.env.PSEUDOLABEL_LOCALSTACK_MODE as StartOptions['mode']) ?? 'auto';
+  const requested = options.mode ?? process.env.PSEUDOLABEL_LOCALSTACK_MODE ?? 'auto';
+  if (requested !== 'auto' && requested !== 'host' && requested !== 'docker') {
+    throw new RangeError(`LocalStack mode must be auto, host or docker: ${requested}`);
+  }
   const mode = requested === 'auto' ? (dockerAvailable() ? 'docker' : 'host') : requested;
   await mkdir(paths.logs, { recursive: true });
 
