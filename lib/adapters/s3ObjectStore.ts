@@ -22,6 +22,11 @@ export interface S3ObjectStoreOptions {
   readonly prefix?: string;
   /** Default: `createS3Client()` (endpoint and region from the environment). */
   readonly client?: S3Client;
+  /**
+   * Object tags for a key (e.g. the pipeline marks intermediate objects so a lifecycle rule expires them), or
+   * undefined for none.
+   */
+  readonly tags?: (key: string) => Record<string, string> | undefined;
 }
 
 /**
@@ -34,12 +39,14 @@ export class S3ObjectStore implements ObjectStore {
   readonly bucket: string;
   readonly prefix: string;
   readonly client: S3Client;
+  private readonly tags: S3ObjectStoreOptions['tags'];
 
   constructor(options: S3ObjectStoreOptions) {
     if (!options.bucket) throw new RangeError('S3ObjectStore needs a bucket name');
     this.bucket = options.bucket;
     this.prefix = (options.prefix ?? '').replace(/^\/+|\/+$/g, '');
     this.client = options.client ?? createS3Client();
+    this.tags = options.tags;
   }
 
   describe(key: string): string {
@@ -84,12 +91,26 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  /** The Tagging header value (URL-encoded key=value pairs) for a key, or undefined. */
+  private tagging(key: string): string | undefined {
+    const tags = this.tags?.(key);
+    if (!tags) return undefined;
+    return new URLSearchParams(tags).toString();
+  }
+
   async put(key: string, body: Uint8Array | string): Promise<void> {
     const bytes = toBytes(body);
-    const params = { Bucket: this.bucket, Key: this.fullKey(key), Body: bytes };
+    const tagging = this.tagging(key);
+    const params = {
+      Bucket: this.bucket,
+      Key: this.fullKey(key),
+      Body: bytes,
+      ...(tagging ? { Tagging: tagging } : {}),
+    };
     try {
       if (bytes.byteLength > MULTIPART_THRESHOLD) {
-        await new Upload({ client: this.client, params, partSize: MULTIPART_THRESHOLD, queueSize: 4 }).done();
+        const tags = Object.entries(this.tags?.(key) ?? {}).map(([Key, Value]) => ({ Key, Value }));
+        await new Upload({ client: this.client, params, tags, partSize: MULTIPART_THRESHOLD, queueSize: 4 }).done();
       } else {
         await this.client.send(new PutObjectCommand(params));
       }
@@ -99,7 +120,14 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async putIfAbsent(key: string, body: Uint8Array | string): Promise<boolean> {
-    const input = { Bucket: this.bucket, Key: this.fullKey(key), Body: toBytes(body), IfNoneMatch: '*' };
+    const tagging = this.tagging(key);
+    const input = {
+      Bucket: this.bucket,
+      Key: this.fullKey(key),
+      Body: toBytes(body),
+      IfNoneMatch: '*',
+      ...(tagging ? { Tagging: tagging } : {}),
+    };
     for (let attempt = 0; ; attempt++) {
       try {
         await this.client.send(new PutObjectCommand(input));

@@ -1,5 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { INTERMEDIATE_TAG, isIntermediate } from '../pipeline/keys.ts';
 import type { StageContext, StageLog } from '../pipeline/stageContext.ts';
 import { createS3Client, createSqsClient } from './awsClients.ts';
 import { S3ObjectStore } from './s3ObjectStore.ts';
@@ -46,7 +47,11 @@ export function serverlessContext(
   clients: ServerlessClients,
   log: StageLog,
 ): StageContext {
-  const store = new S3ObjectStore({ bucket: settings.bucket, client: clients.s3 });
+  const store = new S3ObjectStore({
+    bucket: settings.bucket,
+    client: clients.s3,
+    tags: (key) => (isIntermediate(key) ? INTERMEDIATE_TAG : undefined),
+  });
   return {
     store,
     inputs: (root) => (root === `s3://${settings.bucket}` ? store : storeFromUrl(root, { s3Client: clients.s3 })),

@@ -52,7 +52,7 @@ export async function startDatasetRun(
     .map(({ key, size, etag }) => ({ key, size, etag }));
   if (inputs.length === 0) return undefined;
   const raw = await readOptions(ctx.store, dataset);
-  const options = parseRunOptions(raw, `${INCOMING_PREFIX}${dataset}/${OPTIONS_FILE}`);
+  const options = parseRunOptions(raw, `${INCOMING_PREFIX}${dataset}/${OPTIONS_FILE}`, 'keys');
   const safe = dataset.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64);
   const runId =
     identity === 'content'

@@ -27,3 +27,12 @@ export const keys = {
 function pad(shard: number): string {
   return String(shard).padStart(5, '0');
 }
+
+/** S3 object tag of intermediate run data; the CDK stack's lifecycle rule expires objects that carry it. */
+export const INTERMEDIATE_TAG = { 'pseudolabel:intermediate': 'true' } as const;
+
+/** Whether a key is intermediate run data (everything under runs/<runId>/ but run.json and output/). */
+export function isIntermediate(key: string): boolean {
+  const match = /^runs\/[^/]+\/(.+)$/.exec(key);
+  return match !== null && match[1] !== 'run.json' && !match[1].startsWith('output/');
+}

@@ -44,15 +44,18 @@ export function effectiveMaxIter(options: RunOptions): number {
   return 10;
 }
 
-/** Parses options, turning zod's issues into one readable sentence naming the options at fault. */
-export function parseRunOptions(input: unknown, origin = 'options'): RunOptions {
+/**
+ * Parses options, turning zod's issues into one readable sentence naming the options at fault, as CLI flags
+ * (`--max-iter`) or as the JSON keys of a pseudolabel.json (`maxIter`), with the value given.
+ */
+export function parseRunOptions(input: unknown, origin = 'options', naming: 'flags' | 'keys' = 'flags'): RunOptions {
   const result = runOptionsSchema.safeParse(input);
   if (result.success) return result.data;
   const given = (input ?? {}) as Record<string, unknown>;
   const problems = result.error.issues.map((issue) => {
     if (issue.path.length === 0) return issue.message;
     const name = String(issue.path[0]);
-    const flag = `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    const flag = naming === 'keys' ? name : `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
     const value = name in given ? ` (got ${JSON.stringify(given[name])})` : '';
     return `${flag}: ${issue.message}${value}`;
   });

@@ -1,9 +1,10 @@
 /** Shared set-up for the infra tests: an App with cdk.json's context, synthesized into a temporary directory. */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { afterAll } from 'vitest';
 import { readConfig } from '../../infra/config.ts';
 import { PseudolabelStack } from '../../infra/stacks/pseudolabelStack.ts';
 
@@ -13,12 +14,18 @@ export function cdkJsonContext(): Record<string, unknown> {
   return cdkJson.context;
 }
 
+const outdirs: string[] = [];
+
+// Registered in the suite of each test file that imports this module: the cloud assemblies go when it ends.
+afterAll(() => {
+  for (const dir of outdirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
 /** An App with cdk.json's context plus overrides (as `-c key=value` would give, strings included). */
 export function newApp(context: Record<string, unknown> = {}): App {
-  return new App({
-    outdir: mkdtempSync(join(tmpdir(), 'pseudolabel-cdk-')),
-    context: { ...cdkJsonContext(), ...context },
-  });
+  const outdir = mkdtempSync(join(tmpdir(), 'pseudolabel-cdk-'));
+  outdirs.push(outdir);
+  return new App({ outdir, context: { ...cdkJsonContext(), ...context } });
 }
 
 export interface Synthesized {

@@ -65,7 +65,7 @@ describe('LocalStack mode (-c localstack=true)', () => {
       ],
     });
     expect(all[bucket].DependsOn).toContain(policy);
-    const statements = (all[policy].Properties?.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement;
+    const statements = (all[policy].Properties!.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement;
     expect(statements).toContainEqual({
       Sid: 'AllowS3IncomingNotifications',
       Effect: 'Allow',
@@ -91,6 +91,12 @@ describe('LocalStack mode (-c localstack=true)', () => {
       { PolicyDocument: { Statement: [{ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }] } },
       5,
     );
+  });
+
+  it('needs no bootstrap stack: no bootstrap version check and no assets', () => {
+    const json = template.toJSON();
+    expect(json.Parameters?.BootstrapVersion).toBeUndefined();
+    expect(json.Rules?.CheckBootstrapVersion).toBeUndefined();
   });
 
   it('deletes the buckets with the stack when asked, without emptying them first', () => {

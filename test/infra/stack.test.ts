@@ -70,7 +70,11 @@ beforeAll(() => {
   };
 });
 
-const props = (logicalId: string) => resources(template)[logicalId].Properties as Record<string, any>;
+/** CloudFormation JSON is untyped; the tests index into it freely. */
+// biome-ignore lint/suspicious/noExplicitAny: template JSON
+type CfnJson = any;
+
+const props = (logicalId: string): CfnJson => resources(template)[logicalId].Properties;
 
 describe('data bucket', () => {
   it('blocks public access and encrypts with SSE-S3', () => {
@@ -106,7 +110,7 @@ describe('data bucket', () => {
 
   it('expires only objects under runs/ tagged as intermediate, after the configured days', () => {
     // Assess
-    const rules = props(ids.bucket).LifecycleConfiguration.Rules as Record<string, any>[];
+    const rules = props(ids.bucket).LifecycleConfiguration.Rules as CfnJson[];
     const expiring = rules.filter((r) => r.ExpirationInDays !== undefined || r.ExpirationDate !== undefined);
     expect(expiring).toEqual([
       {
@@ -272,10 +276,15 @@ describe('functions', () => {
         Timeout: expected[name].timeout,
         RecursiveLoop: expected[name].loop,
       });
+      const deadLetterUrl: Record<string, unknown> = {
+        worker: { [ENV.tasksDlqUrl]: { Ref: ids.dlq.tasks } },
+        reducer: { [ENV.reduceDlqUrl]: { Ref: ids.dlq.reduce } },
+      };
       expect(fn.Environment.Variables).toEqual({
         [ENV.bucket]: { Ref: ids.bucket },
         [ENV.tasksQueueUrl]: { Ref: ids.queue.tasks },
         [ENV.reduceQueueUrl]: { Ref: ids.queue.reduce },
+        ...(deadLetterUrl[name] ?? {}),
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: 'pseudolabel',
       });
@@ -357,21 +366,14 @@ describe('least-privilege grants', () => {
     'sqs:GetQueueUrl',
     'sqs:ReceiveMessage',
   ];
-  const s3 = (deletes: boolean) => ({
+  const objects = {
     bucket: ['s3:ListBucket'],
     incoming: ['s3:GetObject'],
-    runs: [
-      's3:AbortMultipartUpload',
-      ...(deletes ? ['s3:DeleteObject'] : []),
-      's3:GetObject',
-      's3:PutObject',
-      's3:PutObjectTagging',
-    ],
-  });
+    runs: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging'],
+  };
 
-  function expectedGrants(fn: string, deletes: boolean, queues: Record<string, string[]>) {
+  function expectedGrants(fn: string, queues: Record<string, string[]>) {
     const bucketArn = `<${ids.bucket}.Arn>`;
-    const objects = s3(deletes);
     return {
       [`<${props(fn).LoggingConfig.LogGroup.Ref}.Arn>`]: ['logs:CreateLogStream', 'logs:PutLogEvents'],
       [bucketArn]: objects.bucket,
@@ -381,28 +383,36 @@ describe('least-privilege grants', () => {
     };
   }
 
-  it('onObjectCreated: reads incoming/, writes runs/, consumes events, sends tasks', () => {
+  it('onObjectCreated: reads incoming/ and runs/, writes runs/, consumes events, sends the plan step to reduce', () => {
     expect(allowedActionsByResource(template, roleOf(ids.fn.onObjectCreated))).toEqual(
-      expectedGrants(ids.fn.onObjectCreated, false, { [ids.queue.events]: consume, [ids.queue.tasks]: send }),
+      expectedGrants(ids.fn.onObjectCreated, { [ids.queue.events]: consume, [ids.queue.reduce]: send }),
     );
   });
 
-  it('scheduled: reads incoming/, writes runs/, sends tasks, consumes nothing', () => {
+  it('scheduled: reads incoming/ and runs/, writes runs/, sends the plan step to reduce, consumes nothing', () => {
     expect(allowedActionsByResource(template, roleOf(ids.fn.scheduled))).toEqual(
-      expectedGrants(ids.fn.scheduled, false, { [ids.queue.tasks]: send }),
+      expectedGrants(ids.fn.scheduled, { [ids.queue.reduce]: send }),
     );
   });
 
-  it('worker: reads incoming/, reads and writes runs/, consumes tasks, sends reduce', () => {
+  it('worker: consumes tasks, sends reduce and poison messages to the tasks DLQ', () => {
     expect(allowedActionsByResource(template, roleOf(ids.fn.worker))).toEqual(
-      expectedGrants(ids.fn.worker, true, { [ids.queue.tasks]: consume, [ids.queue.reduce]: send }),
+      expectedGrants(ids.fn.worker, {
+        [ids.queue.tasks]: consume,
+        [ids.queue.reduce]: send,
+        [ids.dlq.tasks]: send,
+      }),
     );
   });
 
-  it('reducer: reads incoming/, reads and writes runs/, consumes reduce, sends tasks and reduce', () => {
+  it('reducer: consumes reduce, sends tasks and reduce, and poison messages to the reduce DLQ', () => {
     const reduceActions = [...new Set([...consume, ...send])].sort();
     expect(allowedActionsByResource(template, roleOf(ids.fn.reducer))).toEqual(
-      expectedGrants(ids.fn.reducer, true, { [ids.queue.reduce]: reduceActions, [ids.queue.tasks]: send }),
+      expectedGrants(ids.fn.reducer, {
+        [ids.queue.reduce]: reduceActions,
+        [ids.queue.tasks]: send,
+        [ids.dlq.reduce]: send,
+      }),
     );
   });
 

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { GetObjectTaggingCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../lib/adapters/errors.ts';
 import { MULTIPART_THRESHOLD, S3ObjectStore } from '../../lib/adapters/s3ObjectStore.ts';
+import { INTERMEDIATE_TAG, isIntermediate } from '../../lib/pipeline/keys.ts';
 import { describeObjectStoreContract } from '../unit/objectStoreContract.ts';
 import { defaultConfig, localstackClients } from './localstackResources.ts';
 
@@ -57,5 +59,36 @@ describe('S3ObjectStore on LocalStack', () => {
 
     // Assess
     await expect(get).rejects.toBeInstanceOf(StoreUnavailableError);
+  });
+});
+
+describe('S3ObjectStore tags on LocalStack', () => {
+  it('tags intermediate run objects (put, putIfAbsent, multipart) and leaves run.json and output/ untagged', async () => {
+    // Prepare
+    const { s3 } = localstackClients();
+    const prefix = `test/${randomUUID()}`;
+    const store = new S3ObjectStore({
+      bucket: defaultConfig().bucket,
+      prefix,
+      client: s3,
+      tags: (key) => (isIntermediate(key) ? INTERMEDIATE_TAG : undefined),
+    });
+    const tagsOf = async (key: string) =>
+      (await s3.send(new GetObjectTaggingCommand({ Bucket: defaultConfig().bucket, Key: `${prefix}/${key}` }))).TagSet;
+
+    // Act
+    await store.put('runs/r/shards/00000/ingest.bin', 'x');
+    await store.putIfAbsent('runs/r/markers/ingest/0/00000', '{}');
+    await store.put('runs/r/shards/00001/ingest.bin', new Uint8Array(MULTIPART_THRESHOLD + 1));
+    await store.put('runs/r/run.json', '{}');
+    await store.put('runs/r/output/labels.csv', 'id,label\n');
+
+    // Assess
+    const tag = [{ Key: 'pseudolabel:intermediate', Value: 'true' }];
+    expect(await tagsOf('runs/r/shards/00000/ingest.bin')).toEqual(tag);
+    expect(await tagsOf('runs/r/markers/ingest/0/00000')).toEqual(tag);
+    expect(await tagsOf('runs/r/shards/00001/ingest.bin')).toEqual(tag);
+    expect(await tagsOf('runs/r/run.json')).toEqual([]);
+    expect(await tagsOf('runs/r/output/labels.csv')).toEqual([]);
   });
 });

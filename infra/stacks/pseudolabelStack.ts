@@ -1,0 +1,100 @@
+import { CfnOutput, Duration, LegacyStackSynthesizer, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { PseudolabelConfig, QueueName } from '../config.ts';
+import { Alarms } from '../constructs/alarms.ts';
+import { DataBucket } from '../constructs/dataBucket.ts';
+import { FunctionFactory } from '../constructs/functionFactory.ts';
+import { IncomingNotification } from '../constructs/incomingNotification.ts';
+import { ENV, PipelineFunctions } from '../constructs/pipelineFunctions.ts';
+import { RetrainSchedule } from '../constructs/retrainSchedule.ts';
+import { consumerVisibilityTimeout, TaskQueues } from '../constructs/taskQueues.ts';
+
+export interface PseudolabelStackProps extends StackProps {
+  readonly config: PseudolabelConfig;
+}
+
+/** The function that consumes each queue; its timeout sets the queue's visibility timeout. */
+const CONSUMER_OF = { events: 'onObjectCreated', tasks: 'worker', reduce: 'reducer' } as const;
+
+/**
+ * pseudolabel on AWS: the data bucket, the events/tasks/reduce queues with dead-letter queues, the S3
+ * notification for incoming/, and (unless config.localstack) the Lambda functions, the retraining schedule and
+ * the alarms. In LocalStack mode only the data plane is deployed; `pseudolabel worker` consumes the queues.
+ */
+export class PseudolabelStack extends Stack {
+  readonly data: DataBucket;
+  readonly queues: TaskQueues;
+  readonly functions?: PipelineFunctions;
+
+  constructor(scope: Construct, id: string, props: PseudolabelStackProps) {
+    // LocalStack: the legacy synthesizer deploys the (small, asset-free) template inline, without the bootstrap
+    // stack's bucket, roles and version check, so `cdklocal deploy` needs no `cdklocal bootstrap` first.
+    super(scope, id, {
+      ...(props.config.localstack ? { synthesizer: new LegacyStackSynthesizer() } : {}),
+      ...props,
+    });
+    const { config } = props;
+    const allowLambda = !config.localstack;
+
+    this.data = new DataBucket(this, 'Data', {
+      bucketName: config.bucketName,
+      intermediateExpiration: Duration.days(config.intermediateExpirationDays),
+      accessLogExpiration: Duration.days(config.accessLogExpirationDays),
+      destroyOnRemoval: config.destroyOnRemoval,
+      allowCustomResources: allowLambda,
+    });
+
+    const visibility = (queue: QueueName) =>
+      consumerVisibilityTimeout(
+        Duration.seconds(config.functions[CONSUMER_OF[queue]].timeoutSeconds),
+        Duration.seconds(config.consumers[queue].maxBatchingWindowSeconds),
+      );
+    this.queues = new TaskQueues(this, 'Queues', {
+      visibilityTimeouts: { events: visibility('events'), tasks: visibility('tasks'), reduce: visibility('reduce') },
+      namePrefix: config.localstack ? config.resourcePrefix : undefined,
+    });
+
+    new IncomingNotification(this, 'IncomingNotification', {
+      bucket: this.data.bucket,
+      queue: this.queues.events.queue,
+      allowCustomResources: allowLambda,
+    });
+
+    if (allowLambda) {
+      const factory = new FunctionFactory({
+        environment: {
+          [ENV.bucket]: this.data.bucket.bucketName,
+          [ENV.tasksQueueUrl]: this.queues.tasks.queue.queueUrl,
+          [ENV.reduceQueueUrl]: this.queues.reduce.queue.queueUrl,
+        },
+        logRetention: config.logRetentionDays,
+        logRemovalPolicy: config.destroyOnRemoval ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+      });
+      const functions = new PipelineFunctions(this, 'Functions', {
+        factory,
+        bucket: this.data.bucket,
+        queues: this.queues,
+        functions: config.functions,
+        consumers: config.consumers,
+      });
+      this.functions = functions;
+      new RetrainSchedule(this, 'RetrainSchedule', {
+        schedule: config.schedule,
+        datasets: config.datasets,
+        target: functions.scheduled,
+      });
+      new Alarms(this, 'Alarms', {
+        deadLetterQueues: this.queues.all().map(([name, q]) => [name, q.deadLetterQueue] as const),
+        functions: functions.all(),
+        topicArn: config.alarmTopicArn,
+      });
+    }
+
+    new CfnOutput(this, 'BucketName', { value: this.data.bucket.bucketName });
+    for (const [name, q] of this.queues.all()) {
+      const Name = name.charAt(0).toUpperCase() + name.slice(1);
+      new CfnOutput(this, `${Name}QueueUrl`, { value: q.queue.queueUrl });
+      new CfnOutput(this, `${Name}DeadLetterQueueUrl`, { value: q.deadLetterQueue.queueUrl });
+    }
+  }
+}
