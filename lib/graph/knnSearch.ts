@@ -1,5 +1,5 @@
 import type { FeatureMatrix } from '../data/featureMatrix.ts';
-import { packRows, squaredDistancesPacked } from '../linalg/squaredDistances.ts';
+import { type DistanceKernel, distanceTiles } from '../linalg/distanceTiles.ts';
 import { clearTopK, mergeTopKLists, offerTopK } from '../linalg/topK.ts';
 
 /**
@@ -14,6 +14,11 @@ import { clearTopK, mergeTopKLists, offerTopK } from '../linalg/topK.ts';
  * previous result as `into`, or search blocks separately and combine them with `mergeTopK`; both give
  * exactly the lists of one search over all rows, because distances do not depend on the blocking and
  * the order is total.
+ *
+ * `kernel` picks how distances are computed (see DistanceKernel): `direct` (default, double precision sums of
+ * squared differences) or the about 10 times faster `wasm` (Float32 dot-product expansion, SIMD; `dot` is its
+ * bit-identical plain JS twin). Lists are exact for the chosen kernel's distances; kernels differ in the low
+ * bits, so compare or merge only lists computed with the same kernel.
  */
 export interface KnnResult {
   readonly n: number;
@@ -29,10 +34,12 @@ export interface KnnSearchOptions {
   readonly into?: KnnResult;
   /** Accept k > reference rows, leaving empty slots (block-wise search). Default false unless `into` is given. */
   readonly allowPartial?: boolean;
-  /** Query rows per tile. Default 256. */
+  /** Query rows per tile. Default 256 (64 for the 'wasm' kernel, whose tiles stay in cache). */
   readonly queryBlock?: number;
   /** Reference rows per tile. Default 1024. */
   readonly referenceBlock?: number;
+  /** Distance kernel. Default 'direct'. */
+  readonly kernel?: DistanceKernel;
 }
 
 /** An empty result: every slot (+Infinity, -1). */
@@ -50,7 +57,8 @@ export function knnSearch(
   k: number,
   options: KnnSearchOptions = {},
 ): KnnResult {
-  const { referenceOffset = 0, into, queryBlock = 256, referenceBlock = 1024 } = options;
+  const { referenceOffset = 0, into, referenceBlock = 1024, kernel = 'direct' } = options;
+  const queryBlock = options.queryBlock ?? (kernel === 'wasm' ? 64 : 256);
   const allowPartial = options.allowPartial ?? into !== undefined;
   if (!Number.isInteger(k) || k < 1) throw new RangeError(`k must be an integer >= 1, got ${k}`);
   if (query.d !== reference.d) {
@@ -74,34 +82,19 @@ export function knnSearch(
   const { distances, indices } = result;
   const qb = Math.min(queryBlock, Math.max(1, query.n));
   const rb = Math.min(referenceBlock, Math.max(1, reference.n));
-  const qPack = new Float64Array(qb * d);
-  const rPack = new Float64Array(rb * d);
-  const tile = new Float64Array(qb * rb);
+  const tiles = distanceTiles(kernel, d, qb, rb);
+  const lists = new Int32Array(query.n);
+  for (let i = 0; i < query.n; i++) lists[i] = i;
+  const references = new Int32Array(rb);
 
   for (let r0 = 0; r0 < reference.n; r0 += rb) {
     const r1 = Math.min(r0 + rb, reference.n);
-    const nr = r1 - r0;
-    packRows(reference.data, d, r0, r1, rPack);
-    const globalBase = referenceOffset + r0;
+    tiles.setReference(reference.data, r0, r1);
+    for (let j = 0; j < r1 - r0; j++) references[j] = referenceOffset + r0 + j;
     for (let q0 = 0; q0 < query.n; q0 += qb) {
       const q1 = Math.min(q0 + qb, query.n);
-      const nq = q1 - q0;
-      packRows(query.data, d, q0, q1, qPack);
-      squaredDistancesPacked(qPack, nq, rPack, nr, d, tile);
-      for (let i = 0; i < nq; i++) {
-        const base = (q0 + i) * k;
-        const last = base + k - 1;
-        let bound = distances[last];
-        let boundIndex = indices[last];
-        const row = i * nr;
-        for (let j = 0; j < nr; j++) {
-          const v = tile[row + j];
-          if (v < bound || (v === bound && (boundIndex < 0 || globalBase + j < boundIndex))) {
-            bound = offerTopK(distances, indices, base, k, v, globalBase + j);
-            boundIndex = indices[last];
-          }
-        }
-      }
+      tiles.setQuery(query.data, q0, q1);
+      tiles.computeAndOffer(lists.subarray(q0, q1), references, k, distances, indices);
     }
   }
   return result;
@@ -110,16 +103,19 @@ export function knnSearch(
 export interface KnnSelfSearchOptions {
   /** Rows per (square) tile. Default 512. */
   readonly block?: number;
+  /** Distance kernel (see knnSearch). Default 'direct'. */
+  readonly kernel?: DistanceKernel;
 }
 
 /**
  * `knnSearch(X, X, k)` computing each distance once: tiles on and above the block diagonal are scanned by
  * rows (neighbours of the tile's query rows) and, off the diagonal, also by columns (neighbours of its
- * reference rows), which halves the work. Identical lists to `knnSearch(X, X, k)`, since
- * (a - b)^2 = (b - a)^2 exactly and the (distance, index) order is total.
+ * reference rows), which halves the work. Identical lists to `knnSearch(X, X, k)` with the same kernel, since
+ * every kernel is symmetric bit for bit ((a - b)^2 = (b - a)^2, x.y = y.x in the same order) and the
+ * (distance, index) order is total.
  */
 export function knnSelfSearch(X: FeatureMatrix, k: number, options: KnnSelfSearchOptions = {}): KnnResult {
-  const { block = 512 } = options;
+  const { block = 512, kernel = 'direct' } = options;
   if (!Number.isInteger(k) || k < 1) throw new RangeError(`k must be an integer >= 1, got ${k}`);
   if (k > X.n) throw new RangeError(`cannot find k=${k} neighbours among ${X.n} rows`);
   if (!Number.isInteger(block) || block < 1) throw new RangeError(`block must be an integer >= 1, got ${block}`);
@@ -127,22 +123,21 @@ export function knnSelfSearch(X: FeatureMatrix, k: number, options: KnnSelfSearc
   const result = emptyKnnResult(n, k);
   const { distances, indices } = result;
   const b = Math.min(block, n);
-  const qPack = new Float64Array(b * d);
-  const rPack = new Float64Array(b * d);
-  const tile = new Float64Array(b * b);
+  const tiles = distanceTiles(kernel, d, b, b);
   const colBound = new Float64Array(b);
   const colBoundIndex = new Int32Array(b);
 
   for (let q0 = 0; q0 < n; q0 += b) {
     const q1 = Math.min(q0 + b, n);
     const nq = q1 - q0;
-    packRows(X.data, d, q0, q1, qPack);
+    tiles.setQuery(X.data, q0, q1);
     for (let r0 = q0; r0 < n; r0 += b) {
       const r1 = Math.min(r0 + b, n);
       const nr = r1 - r0;
       const mirrored = r0 !== q0;
-      packRows(X.data, d, r0, r1, rPack);
-      squaredDistancesPacked(qPack, nq, rPack, nr, d, tile);
+      tiles.setReference(X.data, r0, r1);
+      tiles.compute();
+      const { tile, stride } = tiles;
       if (mirrored) {
         for (let j = 0; j < nr; j++) {
           const last = (r0 + j) * k + k - 1;
@@ -156,7 +151,7 @@ export function knnSelfSearch(X: FeatureMatrix, k: number, options: KnnSelfSearc
         const last = base + k - 1;
         let bound = distances[last];
         let boundIndex = indices[last];
-        const row = i * nr;
+        const row = i * stride;
         for (let j = 0; j < nr; j++) {
           const v = tile[row + j];
           if (v < bound || (v === bound && (boundIndex < 0 || r0 + j < boundIndex))) {

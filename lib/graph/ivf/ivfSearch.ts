@@ -1,0 +1,167 @@
+import type { FeatureMatrix } from '../../data/featureMatrix.ts';
+import { type DistanceTiles, distanceTiles } from '../../linalg/distanceTiles.ts';
+import { rowNormsOf } from '../../linalg/dotDistances.ts';
+import { emptyKnnResult, type KnnResult } from '../knnSearch.ts';
+import type { IvfCells } from './ivfIndex.ts';
+
+/**
+ * Approximate k nearest neighbours by IVF: each query row is compared exactly with every member of the cells
+ * it probes, and keeps the k first by (squared distance, global index), as knnSearch does. The work is
+ * grouped by cell, as FAISS's batched IVF scan: a cell's members are packed once and compared with all the
+ * queries that probe it in blocked tiles of the SIMD dot-product kernel ('wasm', bit-identical to 'dot').
+ *
+ * Deterministic and independent of batching: a query's list depends only on its own probe list, the
+ * members of those cells and the per-pair distances, which no tiling changes; so searching the queries in
+ * any groups, with the cells split in parts in any way, gives the same lists. Where a query is itself a
+ * member, it finds itself at distance 0 (its own cell is its first probe). A list keeps empty slots
+ * (-1, +Infinity) when its probed cells hold fewer than k members.
+ */
+export interface IvfSearchOptions {
+  /** Query rows per tile. Default 64. */
+  readonly queryBlock?: number;
+  /** Cell members per tile. Default 1024. */
+  readonly referenceBlock?: number;
+  /**
+   * Query rows searched together (their vectors stay in cache while the cells stream by: gathering the rows
+   * that probe a cell from all of a large query set is bound by memory latency). Default 8192.
+   */
+  readonly queryChunk?: number;
+}
+
+interface SearchScratch {
+  readonly tiles: DistanceTiles;
+  readonly memberRows: Float32Array;
+  readonly memberIndices: Int32Array;
+  readonly memberNorms: Float64Array;
+  /** rowNormsOf(part.vectors) of each part. */
+  readonly partNorms: readonly Float64Array[];
+  /** Per cell, the start of its query rows in `probing` (nlist + 1). */
+  readonly start: Int32Array;
+  readonly probing: Int32Array;
+  /** rowNormsOf(queries.data). */
+  readonly norms: Float64Array;
+}
+
+/**
+ * Lists of the query rows given their probe lists (queries.n x width cell numbers in any order, -1 = none;
+ * `probeCells(model, queries).probes`), over the cells in `parts` (each part holds some rows'
+ * lists; together they must hold every member of every probed cell).
+ */
+export function ivfSearch(
+  queries: FeatureMatrix,
+  probes: Int32Array,
+  parts: readonly IvfCells[],
+  k: number,
+  options: IvfSearchOptions = {},
+): KnnResult {
+  const { queryBlock = 64, referenceBlock = 1024, queryChunk = 8192 } = options;
+  const { n, d } = queries;
+  if (!Number.isInteger(k) || k < 1) throw new RangeError(`k must be an integer >= 1, got ${k}`);
+  if (parts.length === 0) throw new RangeError('ivfSearch needs the cells of at least one part');
+  const { nlist } = parts[0];
+  for (const part of parts) {
+    if (part.d !== d || part.nlist !== nlist) {
+      throw new RangeError(`cells of ${part.nlist}x${part.d} do not match ${nlist} cells of ${d} features`);
+    }
+  }
+  if (!Number.isInteger(queryChunk) || queryChunk < 1) throw new RangeError(`queryChunk must be an integer >= 1`);
+  if (n > 0 && probes.length % n !== 0) throw new RangeError(`${probes.length} probes for ${n} query rows`);
+  if (!Number.isInteger(queryBlock) || queryBlock < 1 || !Number.isInteger(referenceBlock) || referenceBlock < 1) {
+    throw new RangeError(`tile sizes must be integers >= 1, got ${queryBlock} x ${referenceBlock}`);
+  }
+  const result = emptyKnnResult(n, k);
+  if (n === 0) return result;
+  const width = probes.length / n;
+  let largest = 0;
+  for (let c = 0; c < nlist; c++) {
+    let size = 0;
+    for (const part of parts) size += part.offsets[c + 1] - part.offsets[c];
+    largest = Math.max(largest, size);
+  }
+  const qb = Math.min(queryBlock, n);
+  const rb = Math.max(1, Math.min(referenceBlock, largest));
+  const scratch: SearchScratch = {
+    tiles: distanceTiles('wasm', d, qb, rb),
+    memberRows: new Float32Array(rb * d),
+    memberIndices: new Int32Array(rb),
+    memberNorms: new Float64Array(rb),
+    partNorms: parts.map((part) => rowNormsOf(part.vectors, part.members.length, d)),
+    start: new Int32Array(nlist + 1),
+    probing: new Int32Array(Math.min(n, queryChunk) * width),
+    norms: rowNormsOf(queries.data, n, d),
+  };
+  for (let q0 = 0; q0 < n; q0 += queryChunk) {
+    searchChunk(queries, probes, width, q0, Math.min(n, q0 + queryChunk), parts, k, qb, rb, result, scratch);
+  }
+  return result;
+}
+
+/** Searches query rows [q0, q1): the rows probing each cell, then that cell's members, tile by tile. */
+function searchChunk(
+  queries: FeatureMatrix,
+  probes: Int32Array,
+  width: number,
+  q0: number,
+  q1: number,
+  parts: readonly IvfCells[],
+  k: number,
+  qb: number,
+  rb: number,
+  result: KnnResult,
+  scratch: SearchScratch,
+): void {
+  const { tiles, memberRows, memberIndices, memberNorms, partNorms, start, probing, norms } = scratch;
+  const { d } = queries;
+  const nlist = start.length - 1;
+  const { distances, indices } = result;
+  // Invert the probe lists: the query rows probing each cell, ascending (counting sort).
+  start.fill(0);
+  for (let i = q0; i < q1; i++) {
+    for (let w = 0; w < width; w++) {
+      const c = probes[i * width + w];
+      if (c < -1 || c >= nlist) throw new RangeError(`probe ${c} outside [0, ${nlist})`);
+      if (c >= 0) start[c + 1]++;
+    }
+  }
+  for (let c = 0; c < nlist; c++) start[c + 1] += start[c];
+  const fill = start.slice(0, nlist);
+  for (let i = q0; i < q1; i++) {
+    for (let w = 0; w < width; w++) {
+      const c = probes[i * width + w];
+      if (c >= 0) probing[fill[c]++] = i;
+    }
+  }
+  for (let c = 0; c < nlist; c++) {
+    const b0 = start[c];
+    const b1 = start[c + 1];
+    if (b0 === b1) continue;
+    // Members of cell c from every part, in blocks of at most rb rows.
+    let part = 0;
+    let entry = parts[0].offsets[c];
+    for (;;) {
+      let count = 0;
+      while (count < rb && part < parts.length) {
+        const { offsets, members, vectors } = parts[part];
+        if (entry >= offsets[c + 1]) {
+          part++;
+          if (part < parts.length) entry = parts[part].offsets[c];
+          continue;
+        }
+        const take = Math.min(rb - count, offsets[c + 1] - entry);
+        memberIndices.set(members.subarray(entry, entry + take), count);
+        memberNorms.set(partNorms[part].subarray(entry, entry + take), count);
+        memberRows.set(vectors.subarray(entry * d, (entry + take) * d), count * d);
+        count += take;
+        entry += take;
+      }
+      if (count === 0) break;
+      tiles.setReference(memberRows, 0, count, memberNorms);
+      const references = memberIndices.subarray(0, count);
+      for (let t0 = b0; t0 < b1; t0 += qb) {
+        const t1 = Math.min(t0 + qb, b1);
+        tiles.setQueryRows(queries.data, probing, t0, t1, norms);
+        tiles.computeAndOffer(probing.subarray(t0, t1), references, k, distances, indices);
+      }
+    }
+  }
+}

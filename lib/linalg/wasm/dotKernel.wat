@@ -1,0 +1,135 @@
+;; Squared euclidean distance tiles by the dot-product expansion |x|^2 + |y|^2 - 2 x.y, WebAssembly SIMD.
+;; Source of dotKernelBytes.ts; rebuild with `node bin/run-ts.mjs lib/linalg/wasm/buildDotKernel.ts`.
+;;
+;; Micro-kernel: 4 query rows x 8 reference rows (2 f32x4 vectors), the GEMM register blocking of
+;; Goto & van de Geijn, "Anatomy of high-performance matrix multiplication" (ACM TOMS 2008): for each feature
+;; t, one query value is broadcast (v128.load32_splat) and multiplied with 8 reference values of the same
+;; feature. So every lane holds ONE pair and accumulates its dot product as
+;;     acc = f32(acc + f32(q_t * r_t)),  t = 0, 1, ..., d-1
+;; the same sequence for every pair whatever the tiling, and the same sequence as the row norms (computed in
+;; JS with Math.fround), so identical rows get distance exactly 0. No fused multiply-add (relaxed SIMD would
+;; make the result depend on the CPU). Measured 4x8 as the fastest of 4x8, 4x12, 6x8, 8x4, 2x16, 5x8 (x64,
+;; V8 12, 15 usable xmm registers): 20 G pair-features/s per core.
+;;
+;; Memory layout (byte offsets chosen by the caller, all 16-byte aligned):
+;;   q     group g of 4 query rows at qPtr + g*d*16, feature-major: [t][4] f32
+;;   qNorm f64 per query row (4 per group)
+;;   r     panel p of 8 reference rows at rPtr + p*d*32, feature-major: [t][8] f32
+;;   rNorm f64 per reference row (8 per panel)
+;;   bound f64 per query row: the caller's admission bound (current k-th distance, +Infinity when not full)
+;;   out   f64, row i at outPtr + i*nPanels*64: v = (qNorm_i + rNorm_j) - 2*f64(dot_ij), out[i][j] = 0 < v ? v : 0
+;;         (f64x2.pmax(0, v): the JS `v > 0 ? v : 0`, NaN and -0 included)
+;;   mask  u8 per query row and panel at maskPtr + i*nPanels + p: bit l set when out[i][8p + l] <= bound_i,
+;;         so the host skips the (after the first tiles, nearly all) panels that cannot enter a top-k list
+;; Padding rows (zeros) are the caller's: every group and panel is computed whole.
+(module
+  ;; The host creates the memory at its final size: growing it would detach the old ArrayBuffer, and one
+  ;; detached buffer makes V8 add detach checks to every typed-array access in the process (about 2x slower).
+  (import "env" "memory" (memory 1))
+  (func (export "distances")
+    (param $qPtr i32) (param $qNormPtr i32) (param $nGroups i32)
+    (param $rPtr i32) (param $rNormPtr i32) (param $nPanels i32)
+    (param $d i32) (param $outPtr i32) (param $boundPtr i32) (param $maskPtr i32)
+    (local $g i32) (local $p i32) (local $t i32) (local $qp i32) (local $rp i32) (local $o i32)
+    (local $stride i32) (local $qn i32) (local $rn i32) (local $b i32) (local $m i32)
+    (local $a v128) (local $r0 v128) (local $r1 v128)
+    (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
+    (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
+    (local.set $stride (i32.mul (local.get $nPanels) (i32.const 64)))
+    (local.set $g (i32.const 0))
+    (block $groupsDone
+      (loop $groups
+        (br_if $groupsDone (i32.ge_u (local.get $g) (local.get $nGroups)))
+        (local.set $p (i32.const 0))
+        (block $panelsDone
+          (loop $panels
+            (br_if $panelsDone (i32.ge_u (local.get $p) (local.get $nPanels)))
+            (local.set $qp (i32.add (local.get $qPtr) (i32.mul (local.get $g) (i32.shl (local.get $d) (i32.const 4)))))
+            (local.set $rp (i32.add (local.get $rPtr) (i32.mul (local.get $p) (i32.shl (local.get $d) (i32.const 5)))))
+            (local.set $c00 (v128.const i32x4 0 0 0 0))
+            (local.set $c01 (v128.const i32x4 0 0 0 0))
+            (local.set $c10 (v128.const i32x4 0 0 0 0))
+            (local.set $c11 (v128.const i32x4 0 0 0 0))
+            (local.set $c20 (v128.const i32x4 0 0 0 0))
+            (local.set $c21 (v128.const i32x4 0 0 0 0))
+            (local.set $c30 (v128.const i32x4 0 0 0 0))
+            (local.set $c31 (v128.const i32x4 0 0 0 0))
+            (local.set $t (local.get $d))
+            (block $featuresDone
+              (loop $features
+                (br_if $featuresDone (i32.eqz (local.get $t)))
+                (local.set $r0 (v128.load offset=0 (local.get $rp)))
+                (local.set $r1 (v128.load offset=16 (local.get $rp)))
+                (local.set $a (v128.load32_splat offset=0 (local.get $qp)))
+                (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a) (local.get $r0))))
+                (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a) (local.get $r1))))
+                (local.set $a (v128.load32_splat offset=4 (local.get $qp)))
+                (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $a) (local.get $r0))))
+                (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $a) (local.get $r1))))
+                (local.set $a (v128.load32_splat offset=8 (local.get $qp)))
+                (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (local.get $a) (local.get $r0))))
+                (local.set $c21 (f32x4.add (local.get $c21) (f32x4.mul (local.get $a) (local.get $r1))))
+                (local.set $a (v128.load32_splat offset=12 (local.get $qp)))
+                (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $a) (local.get $r0))))
+                (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $a) (local.get $r1))))
+                (local.set $qp (i32.add (local.get $qp) (i32.const 16)))
+                (local.set $rp (i32.add (local.get $rp) (i32.const 32)))
+                (local.set $t (i32.sub (local.get $t) (i32.const 1)))
+                (br $features)))
+            ;; out row (4g + i), columns 8p .. 8p+7
+            (local.set $o (i32.add (i32.add (local.get $outPtr) (i32.mul (i32.shl (local.get $g) (i32.const 2)) (local.get $stride)))
+              (i32.shl (local.get $p) (i32.const 6))))
+            (local.set $qn (i32.add (local.get $qNormPtr) (i32.shl (local.get $g) (i32.const 5))))
+            (local.set $b (i32.add (local.get $boundPtr) (i32.shl (local.get $g) (i32.const 5))))
+            (local.set $rn (i32.add (local.get $rNormPtr) (i32.shl (local.get $p) (i32.const 6))))
+            (local.set $m (i32.add (local.get $maskPtr)
+              (i32.add (i32.mul (i32.shl (local.get $g) (i32.const 2)) (local.get $nPanels)) (local.get $p))))
+            (i32.store8 (local.get $m) (call $storeRow (local.get $o) (f64.load offset=0 (local.get $qn))
+              (f64.load offset=0 (local.get $b)) (local.get $rn) (local.get $c00) (local.get $c01)))
+            (local.set $o (i32.add (local.get $o) (local.get $stride)))
+            (local.set $m (i32.add (local.get $m) (local.get $nPanels)))
+            (i32.store8 (local.get $m) (call $storeRow (local.get $o) (f64.load offset=8 (local.get $qn))
+              (f64.load offset=8 (local.get $b)) (local.get $rn) (local.get $c10) (local.get $c11)))
+            (local.set $o (i32.add (local.get $o) (local.get $stride)))
+            (local.set $m (i32.add (local.get $m) (local.get $nPanels)))
+            (i32.store8 (local.get $m) (call $storeRow (local.get $o) (f64.load offset=16 (local.get $qn))
+              (f64.load offset=16 (local.get $b)) (local.get $rn) (local.get $c20) (local.get $c21)))
+            (local.set $o (i32.add (local.get $o) (local.get $stride)))
+            (local.set $m (i32.add (local.get $m) (local.get $nPanels)))
+            (i32.store8 (local.get $m) (call $storeRow (local.get $o) (f64.load offset=24 (local.get $qn))
+              (f64.load offset=24 (local.get $b)) (local.get $rn) (local.get $c30) (local.get $c31)))
+            (local.set $p (i32.add (local.get $p) (i32.const 1)))
+            (br $panels)))
+        (local.set $g (i32.add (local.get $g) (i32.const 1)))
+        (br $groups)))
+  )
+  ;; Writes the 8 distances of one query row (see out above; the 8 dots are the f32 lanes of lo then hi) and
+  ;; returns their mask against the row's bound. Each pair of lanes: v = pmax(0, (q + r) - (dot + dot)).
+  (func $storeRow (param $o i32) (param $qNorm f64) (param $bound f64) (param $rn i32) (param $lo v128) (param $hi v128)
+    (result i32)
+    (local $q v128) (local $bnd v128) (local $dot v128) (local $v v128) (local $mask i32)
+    (local.set $q (f64x2.splat (local.get $qNorm)))
+    (local.set $bnd (f64x2.splat (local.get $bound)))
+    (local.set $dot (f64x2.promote_low_f32x4 (local.get $lo)))
+    (local.set $v (f64x2.pmax (v128.const f64x2 0 0)
+      (f64x2.sub (f64x2.add (local.get $q) (v128.load offset=0 (local.get $rn))) (f64x2.add (local.get $dot) (local.get $dot)))))
+    (v128.store offset=0 (local.get $o) (local.get $v))
+    (local.set $mask (i64x2.bitmask (f64x2.le (local.get $v) (local.get $bnd))))
+    (local.set $dot (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $lo) (local.get $lo))))
+    (local.set $v (f64x2.pmax (v128.const f64x2 0 0)
+      (f64x2.sub (f64x2.add (local.get $q) (v128.load offset=16 (local.get $rn))) (f64x2.add (local.get $dot) (local.get $dot)))))
+    (v128.store offset=16 (local.get $o) (local.get $v))
+    (local.set $mask (i32.or (local.get $mask) (i32.shl (i64x2.bitmask (f64x2.le (local.get $v) (local.get $bnd))) (i32.const 2))))
+    (local.set $dot (f64x2.promote_low_f32x4 (local.get $hi)))
+    (local.set $v (f64x2.pmax (v128.const f64x2 0 0)
+      (f64x2.sub (f64x2.add (local.get $q) (v128.load offset=32 (local.get $rn))) (f64x2.add (local.get $dot) (local.get $dot)))))
+    (v128.store offset=32 (local.get $o) (local.get $v))
+    (local.set $mask (i32.or (local.get $mask) (i32.shl (i64x2.bitmask (f64x2.le (local.get $v) (local.get $bnd))) (i32.const 4))))
+    (local.set $dot (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $hi) (local.get $hi))))
+    (local.set $v (f64x2.pmax (v128.const f64x2 0 0)
+      (f64x2.sub (f64x2.add (local.get $q) (v128.load offset=48 (local.get $rn))) (f64x2.add (local.get $dot) (local.get $dot)))))
+    (v128.store offset=48 (local.get $o) (local.get $v))
+    (local.set $mask (i32.or (local.get $mask) (i32.shl (i64x2.bitmask (f64x2.le (local.get $v) (local.get $bnd))) (i32.const 6))))
+    (local.get $mask)
+  )
+)

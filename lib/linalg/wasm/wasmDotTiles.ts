@@ -1,0 +1,222 @@
+import type { RowData } from '../squaredDistances.ts';
+import { offerTopK } from '../topK.ts';
+import { dotKernelBase64 } from './dotKernelBytes.ts';
+
+/**
+ * Host side of the WebAssembly SIMD distance kernel (dotKernel.wat): packs query rows in groups of 4 and
+ * reference rows in panels of 8 (feature-major, Float32, zero padded), computes their norms with the same f32
+ * sequence as the kernel's dot products (as rowNormsF32), and reads the f64 distance tile back. Results are
+ * bit-identical to dotDistancesPacked (../dotDistances.ts). Each instance owns its linear memory, created at
+ * its final size (never grown, see dotKernel.wat).
+ */
+
+const GROUP = 4;
+const PANEL = 8;
+
+/** The part of the WebAssembly JS API used here (the project's TS lib setting declares none of it). */
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  readonly Memory: new (descriptor: { initial: number }) => WasmMemory;
+  readonly Module: new (bytes: Uint8Array) => WasmModule;
+  readonly Instance: new (module: WasmModule, imports: object) => { readonly exports: unknown };
+}
+type WasmModule = { readonly __brand: 'WebAssembly.Module' };
+type WasmMemory = { readonly buffer: ArrayBuffer };
+
+interface DotKernelExports {
+  readonly distances: (
+    qPtr: number,
+    qNormPtr: number,
+    nGroups: number,
+    rPtr: number,
+    rNormPtr: number,
+    nPanels: number,
+    d: number,
+    outPtr: number,
+    boundPtr: number,
+    maskPtr: number,
+  ) => void;
+}
+
+const wasmApi = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+let compiled: WasmModule | null | undefined;
+
+/** The compiled module, or null where WebAssembly SIMD is unavailable (compiled once per thread). */
+function dotKernelModule(): WasmModule | null {
+  if (compiled === undefined) {
+    const bytes = Buffer.from(dotKernelBase64, 'base64');
+    compiled = wasmApi?.validate(bytes) ? new wasmApi.Module(bytes) : null;
+  }
+  return compiled;
+}
+
+/** True when this runtime can run the SIMD kernel (Node >= 16.4 and every current browser can). */
+export function wasmSimdAvailable(): boolean {
+  return dotKernelModule() !== null;
+}
+
+const align16 = (bytes: number) => Math.ceil(bytes / 16) * 16;
+
+export class WasmDotTiles {
+  /** The current distance tile: row i at i * stride (a view on the module's memory). */
+  readonly tile: Float64Array;
+  /** Row stride of `tile`: the reference rows rounded up to a whole panel. */
+  stride = 0;
+  private readonly d: number;
+  private readonly exports: DotKernelExports;
+  private readonly f32: Float32Array;
+  private readonly f64: Float64Array;
+  private readonly qPtr: number;
+  private readonly qNormPtr: number;
+  private readonly rPtr: number;
+  private readonly rNormPtr: number;
+  private readonly outPtr: number;
+  private readonly boundPtr: number;
+  private readonly maskPtr: number;
+  private readonly mask: Uint8Array;
+  private readonly maxQuery: number;
+  private readonly maxReference: number;
+  private nGroups = 0;
+  private nPanels = 0;
+  private nQuery = 0;
+  private nReference = 0;
+
+  /** Room for tiles of up to `maxQuery` x `maxReference` rows of `d` features. */
+  constructor(d: number, maxQuery: number, maxReference: number) {
+    const module = dotKernelModule();
+    if (module === null) throw new Error('WebAssembly SIMD is not available in this runtime');
+    this.d = d;
+    this.maxQuery = maxQuery;
+    this.maxReference = maxReference;
+    const qRows = Math.ceil(maxQuery / GROUP) * GROUP;
+    const rRows = Math.ceil(maxReference / PANEL) * PANEL;
+    this.qPtr = 0;
+    this.qNormPtr = align16(this.qPtr + qRows * d * 4);
+    this.rPtr = align16(this.qNormPtr + qRows * 8);
+    this.rNormPtr = align16(this.rPtr + rRows * d * 4);
+    this.outPtr = align16(this.rNormPtr + rRows * 8);
+    this.boundPtr = align16(this.outPtr + qRows * rRows * 8);
+    this.maskPtr = align16(this.boundPtr + qRows * 8);
+    const end = this.maskPtr + qRows * (rRows / PANEL);
+    const api = wasmApi as WasmApi;
+    const memory = new api.Memory({ initial: Math.max(1, Math.ceil(end / 65536)) });
+    this.exports = new api.Instance(module, { env: { memory } }).exports as DotKernelExports;
+    this.f32 = new Float32Array(memory.buffer);
+    this.f64 = new Float64Array(memory.buffer);
+    this.tile = new Float64Array(memory.buffer, this.outPtr, qRows * rRows);
+    this.mask = new Uint8Array(memory.buffer, this.maskPtr, qRows * (rRows / PANEL));
+    this.f64.fill(Number.POSITIVE_INFINITY, this.boundPtr >> 3, (this.boundPtr >> 3) + qRows);
+  }
+
+  /** Packs rows [start, end) of `src` as the query block. */
+  setQuery(src: RowData, start: number, end: number): void {
+    if (end - start > this.maxQuery)
+      throw new RangeError(`query block holds ${this.maxQuery} rows, got ${end - start}`);
+    this.nGroups = this.pack(src, null, start, end, GROUP, this.qPtr, this.qNormPtr);
+    this.nQuery = end - start;
+  }
+
+  /** Packs rows rows[start], .., rows[end - 1] of `src` as the query block; `norms`: rowNormsOf(src), if known. */
+  setQueryRows(src: RowData, rows: Int32Array, start: number, end: number, norms?: Float64Array): void {
+    if (end - start > this.maxQuery)
+      throw new RangeError(`query block holds ${this.maxQuery} rows, got ${end - start}`);
+    this.nGroups = this.pack(src, rows, start, end, GROUP, this.qPtr, this.qNormPtr, norms);
+    this.nQuery = end - start;
+  }
+
+  /** Packs rows [start, end) of `src` as the reference block; `norms`: rowNormsOf(src), if known. */
+  setReference(src: RowData, start: number, end: number, norms?: Float64Array): void {
+    if (end - start > this.maxReference) {
+      throw new RangeError(`reference block holds ${this.maxReference} rows, got ${end - start}`);
+    }
+    this.nPanels = this.pack(src, null, start, end, PANEL, this.rPtr, this.rNormPtr, norms);
+    this.stride = this.nPanels * PANEL;
+    this.nReference = end - start;
+  }
+
+  /** tile[i * stride + j] = squared distance of query row i and reference row j (dot expansion, clamped). */
+  compute(): void {
+    const { qPtr, qNormPtr, nGroups, rPtr, rNormPtr, nPanels, d, outPtr, boundPtr, maskPtr } = this;
+    this.exports.distances(qPtr, qNormPtr, nGroups, rPtr, rNormPtr, nPanels, d, outPtr, boundPtr, maskPtr);
+  }
+
+  /**
+   * compute(), then offers the tile to lists as offerTileRows does, visiting only the entries the kernel
+   * flagged as within each list's admission bound at the start of the tile (a superset of those admitted).
+   */
+  computeAndOffer(
+    lists: Int32Array,
+    references: Int32Array,
+    k: number,
+    distances: Float64Array,
+    indices: Int32Array,
+  ): void {
+    const { f64, tile, mask, nPanels, stride, nQuery, nReference } = this;
+    const boundBase = this.boundPtr >> 3;
+    for (let i = 0; i < nQuery; i++) f64[boundBase + i] = distances[lists[i] * k + k - 1];
+    this.compute();
+    for (let i = 0; i < nQuery; i++) {
+      const base = lists[i] * k;
+      const last = base + k - 1;
+      let bound = distances[last];
+      let boundIndex = indices[last];
+      const maskRow = i * nPanels;
+      const row = i * stride;
+      for (let p = 0; p < nPanels; p++) {
+        let bits = mask[maskRow + p];
+        while (bits !== 0) {
+          const lane = 31 - Math.clz32(bits & -bits);
+          bits &= bits - 1;
+          const j = p * PANEL + lane;
+          if (j >= nReference) break;
+          const v = tile[row + j];
+          if (v < bound || (v === bound && (boundIndex < 0 || references[j] < boundIndex))) {
+            bound = offerTopK(distances, indices, base, k, v, references[j]);
+            boundIndex = indices[last];
+          }
+        }
+      }
+    }
+  }
+
+  /** Rows start.. (or rows[start]..) as feature-major blocks of `width` rows, zero padded; returns the block count. */
+  private pack(
+    src: RowData,
+    rows: Int32Array | null,
+    start: number,
+    end: number,
+    width: number,
+    ptr: number,
+    normPtr: number,
+    norms?: Float64Array,
+  ): number {
+    const { d, f32, f64 } = this;
+    const n = end - start;
+    const blocks = Math.ceil(n / width);
+    const base = ptr >> 2;
+    const normBase = normPtr >> 3;
+    for (let i = 0; i < blocks * width; i++) {
+      const slot = base + Math.floor(i / width) * width * d + (i % width);
+      if (i >= n) {
+        for (let t = 0; t < d; t++) f32[slot + t * width] = 0;
+        f64[normBase + i] = 0;
+        continue;
+      }
+      const index = rows === null ? start + i : rows[start + i];
+      const row = index * d;
+      if (norms !== undefined) {
+        for (let t = 0; t < d; t++) f32[slot + t * width] = src[row + t];
+        f64[normBase + i] = norms[index];
+        continue;
+      }
+      let s = 0;
+      for (let t = 0; t < d; t++) {
+        const x = Math.fround(src[row + t]);
+        f32[slot + t * width] = x;
+        s = Math.fround(s + Math.fround(x * x));
+      }
+      f64[normBase + i] = s;
+    }
+    return blocks;
+  }
+}
