@@ -1,13 +1,23 @@
-import { GetQueueAttributesCommand, GetQueueUrlCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { Consumer } from 'sqs-consumer';
 import { createSqsClient } from '../../lib/adapters/awsClients.ts';
 import { sqsEventOf } from './sqsEvent.ts';
 
-/** One event source mapping: a queue, the handler it invokes, and the batch size. */
+/** One event source mapping: a queue, the handler it invokes, the batch size and the batching window. */
 interface Mapping {
   readonly queue: string;
   readonly batchSize: number;
+  /** Seconds to keep gathering records into a batch that is not full (MaximumBatchingWindowInSeconds). */
+  readonly batchingWindowSeconds: number;
+  /** Seconds a received batch stays invisible; longer than the batching window plus the handler's run. */
+  readonly visibilityTimeout: number;
   readonly load: () => Promise<(event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>>;
 }
 
@@ -16,14 +26,57 @@ export interface LocalWorkerOptions {
   readonly region: string;
   readonly bucket: string;
   readonly queues: { readonly events: string; readonly tasks: string; readonly reduce: string };
-  /** Seconds a received batch stays invisible (the Lambda function timeout's role). */
+  /** Seconds a received batch of the tasks or reduce queue stays invisible (the Lambda function timeout's role). */
   readonly visibilityTimeout: number;
+  /** The same for the events queue (default 60 s, its provisioned timeout): it must outlast the batching window. */
+  readonly eventsVisibilityTimeout?: number;
+  /**
+   * Batching window of the events queue, seconds: default 5, as the deployed mapping (infra/config.ts). It is what
+   * gathers the notifications of a burst of uploads into one invocation, so that the run it starts lists every file.
+   */
+  readonly eventsBatchingWindowSeconds?: number;
   readonly log?: (line: string) => void;
 }
 
 export interface LocalWorker {
   /** Stops polling, waits for the batches in hand to finish. */
   stop(): Promise<void>;
+}
+
+/**
+ * Lambda's batching window: receives more records after the first ones until the batch is full or the window has
+ * passed (it may run over by up to a second, the long-poll granularity).
+ */
+async function gatherBatch(
+  sqs: SQSClient,
+  queueUrl: string,
+  first: readonly Message[],
+  batchSize: number,
+  windowSeconds: number,
+  visibilityTimeout: number,
+): Promise<Message[]> {
+  const messages = [...first];
+  const ids = new Set(first.map((message) => message.MessageId));
+  const deadline = Date.now() + windowSeconds * 1000;
+  while (messages.length < batchSize && Date.now() < deadline) {
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: Math.min(10, batchSize - messages.length),
+        WaitTimeSeconds: 1,
+        VisibilityTimeout: visibilityTimeout,
+        MessageSystemAttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    for (const message of Messages) {
+      // A record already in the batch (received again after its visibility timeout) is kept once.
+      if (ids.has(message.MessageId)) continue;
+      ids.add(message.MessageId);
+      messages.push(message);
+    }
+  }
+  return messages;
 }
 
 async function queueUrl(sqs: SQSClient, name: string): Promise<string> {
@@ -62,9 +115,27 @@ export async function startLocalWorker(options: LocalWorkerOptions): Promise<Loc
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
   });
   const mappings: Mapping[] = [
-    { queue: urls.events, batchSize: 10, load: async () => (await import('../onObjectCreated.ts')).handler },
-    { queue: urls.tasks, batchSize: 1, load: async () => (await import('../worker.ts')).handler },
-    { queue: urls.reduce, batchSize: 1, load: async () => (await import('../reducer.ts')).handler },
+    {
+      queue: urls.events,
+      batchSize: 10,
+      batchingWindowSeconds: options.eventsBatchingWindowSeconds ?? 5,
+      visibilityTimeout: options.eventsVisibilityTimeout ?? 60,
+      load: async () => (await import('../onObjectCreated.ts')).handler,
+    },
+    {
+      queue: urls.tasks,
+      batchSize: 1,
+      batchingWindowSeconds: 0,
+      visibilityTimeout: options.visibilityTimeout,
+      load: async () => (await import('../worker.ts')).handler,
+    },
+    {
+      queue: urls.reduce,
+      batchSize: 1,
+      batchingWindowSeconds: 0,
+      visibilityTimeout: options.visibilityTimeout,
+      load: async () => (await import('../reducer.ts')).handler,
+    },
   ];
   let inFlight = 0;
   let idle: (() => void) | undefined;
@@ -79,14 +150,26 @@ export async function startLocalWorker(options: LocalWorkerOptions): Promise<Loc
       queueUrl: mapping.queue,
       sqs,
       batchSize: mapping.batchSize,
-      visibilityTimeout: options.visibilityTimeout,
+      visibilityTimeout: mapping.visibilityTimeout,
       waitTimeSeconds: 1,
       pollingWaitTimeMs: 0,
       attributeNames: ['All'],
       messageSystemAttributeNames: ['All'],
-      handleMessageBatch: async (messages: Message[]) => {
+      // Returned messages are deleted by sqs-consumer, including those gathered by the batching window.
+      handleMessageBatch: async (received: Message[]) => {
         inFlight++;
         try {
+          const messages =
+            mapping.batchingWindowSeconds > 0
+              ? await gatherBatch(
+                  sqs,
+                  mapping.queue,
+                  received,
+                  mapping.batchSize,
+                  mapping.batchingWindowSeconds,
+                  mapping.visibilityTimeout,
+                )
+              : received;
           const response = await handler(sqsEventOf(messages, arn, options.region), {} as Context);
           const failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
           return messages.filter((m) => !failed.has(m.MessageId ?? ''));

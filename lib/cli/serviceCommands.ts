@@ -33,10 +33,25 @@ export async function localstackCommand(action: string, flags: { endpoint?: stri
 
 /**
  * `pseudolabel worker`: the Lambda handlers in this process against the LocalStack (or AWS) queues, until
- * Ctrl-C (SIGINT) or SIGTERM, which finish the batches in hand before exiting.
+ * Ctrl-C (SIGINT) or SIGTERM, which finish the batches in hand before exiting. The resource names can be
+ * overridden (DESIGN.md section 3) with PSEUDOLABEL_BUCKET (the handlers' own variable) and
+ * PSEUDOLABEL_QUEUE_PREFIX (queues `<prefix>-events`, `-tasks`, `-reduce`), so a worker can serve a private copy of
+ * the resources (the integration tests do).
  */
-export async function workerCommand(flags: { endpoint?: string }): Promise<number> {
-  const config = localstackConfig(flags.endpoint ? { endpoint: flags.endpoint } : {});
+export async function workerCommand(
+  flags: { endpoint?: string },
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
+  const bucket = env.PSEUDOLABEL_BUCKET?.trim();
+  const queuePrefix = env.PSEUDOLABEL_QUEUE_PREFIX?.trim();
+  const config = localstackConfig(
+    {
+      ...(flags.endpoint ? { endpoint: flags.endpoint } : {}),
+      ...(bucket ? { bucket } : {}),
+      ...(queuePrefix ? { queuePrefix } : {}),
+    },
+    env,
+  );
   // functions/ holds the handlers; the worker hosts them as Lambda's event source mappings would.
   const { startLocalWorker } = await import('../../functions/local/localWorker.ts');
   const worker = await startLocalWorker({
@@ -45,10 +60,11 @@ export async function workerCommand(flags: { endpoint?: string }): Promise<numbe
     bucket: config.bucket,
     queues: { events: config.queues.events.name, tasks: config.queues.tasks.name, reduce: config.queues.reduce.name },
     visibilityTimeout: config.queues.tasks.visibilityTimeout,
+    eventsVisibilityTimeout: config.queues.events.visibilityTimeout,
     log: (line) => process.stderr.write(`worker: ${line}\n`),
   });
   process.stderr.write(
-    `worker: consuming ${config.queues.events.name}, ${config.queues.tasks.name}, ${config.queues.reduce.name} at ${config.endpoint}\n`,
+    `worker: consuming ${config.queues.events.name}, ${config.queues.tasks.name}, ${config.queues.reduce.name} for bucket ${config.bucket} at ${config.endpoint}\n`,
   );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
