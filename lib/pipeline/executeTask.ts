@@ -5,6 +5,8 @@ import { UnknownRunError, UnusableLabelsError } from './errors.ts';
 import { reduceOnce } from './fanIn.ts';
 import { findRun, updateRun } from './runRecord.ts';
 import type { StageContext } from './stageContext.ts';
+import { calibrateStage } from './stages/calibrate.ts';
+import { cellsStage } from './stages/cells.ts';
 import { collectStage } from './stages/collect.ts';
 import { finalizeStage } from './stages/finalize.ts';
 import { ingestStage } from './stages/ingest.ts';
@@ -20,12 +22,14 @@ type ReduceStep = (ctx: StageContext, task: TaskMessage) => Promise<{ tasks?: Ta
 
 const SHARD_TASKS: Partial<Record<Stage, ShardTask>> = {
   ingest: ingestStage,
+  cells: cellsStage,
   neighbors: neighborsStage,
   score: scoreStage,
 };
 const REDUCE_STEPS: Partial<Record<Stage, ReduceStep>> = {
   plan: async (ctx, task) => ({ tasks: await planStage(ctx, task) }),
   collect: collectStage,
+  calibrate: calibrateStage,
   propagate: propagateStage,
   reduce: reduceStage,
   finalize: finalizeStage,

@@ -8,6 +8,12 @@ export const keys = {
   shardData: (runId: string, shard: number) => `runs/${runId}/shards/${pad(shard)}/ingest.bin`,
   shardRejected: (runId: string, shard: number) => `runs/${runId}/shards/${pad(shard)}/rejected.json`,
   shardNeighbors: (runId: string, shard: number) => `runs/${runId}/shards/${pad(shard)}/neighbors.bin`,
+  /** The shard's rows in IVF cells (approximate neighbours), and its part of the nprobe calibration. */
+  shardCells: (runId: string, shard: number) => `runs/${runId}/shards/${pad(shard)}/cells.bin`,
+  shardCalibration: (runId: string, shard: number) => `runs/${runId}/shards/${pad(shard)}/calibration.bin`,
+  /** IVF centroids and calibration queries (collect step), then the calibrated model and cell sizes. */
+  ivfTraining: (runId: string) => `runs/${runId}/ivf/training.bin`,
+  ivfModel: (runId: string) => `runs/${runId}/ivf/model.bin`,
   shardScores: (runId: string, round: number, shard: number) => `runs/${runId}/shards/${pad(shard)}/score-${round}.bin`,
   collected: (runId: string) => `runs/${runId}/collect.json`,
   result: (runId: string) => `runs/${runId}/result.bin`,

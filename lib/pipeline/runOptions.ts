@@ -26,7 +26,8 @@ export const runOptionsSchema = z
     shards: z.number().int().min(1).optional(),
     workers: z.number().int().min(1).optional(),
     seed: z.number().int().min(0).default(0),
-    neighborsMode: z.enum(['exact', 'approx']).default('exact'),
+    /** Unset: exact below APPROX_FROM_ROWS rows, approximate above (neighborsPlan.ts). */
+    neighborsMode: z.enum(['exact', 'approx']).optional(),
     format: z.enum(['csv', 'parquet']).default('csv'),
     labelColumn: z.string().min(1).default('label'),
     idColumn: z.string().min(1).default('id'),

@@ -1,6 +1,7 @@
 import { NotFoundError } from '../adapters/errors.ts';
 import type { ObjectStore } from '../adapters/objectStore.ts';
 import { keys } from './keys.ts';
+import type { NeighborsPlan } from './neighborsPlan.ts';
 import type { RunOptions } from './runOptions.ts';
 import type { Stage } from './taskMessage.ts';
 
@@ -25,6 +26,8 @@ export interface RunRecord {
   readonly inputs: RunInput[];
   /** The run's options; with `--method auto`, the propagate step writes the chosen method into them. */
   options: RunOptions;
+  /** How neighbours are searched (set by the collect step, revised by calibrate). */
+  neighbors?: NeighborsPlan;
   /** Why `--method auto` chose the method. */
   methodReason?: string;
   status: RunStatus;
@@ -67,6 +70,29 @@ export async function updateRun(
 ): Promise<RunRecord> {
   const record = await readRun(store, runId);
   change(record);
+  await writeRun(store, record);
+  return record;
+}
+
+/** Why a run ended without output: the stage it stopped at (kept as recorded when absent) and the reason. */
+export interface RunFailure {
+  readonly stage?: Stage;
+  readonly error: string;
+}
+
+/**
+ * Records that a run failed: status `failed`, the stage, the reason and the time. A run that has already ended
+ * (succeeded, or failed for an earlier reason) is left as it is, so the first reason recorded stands. Used where
+ * a task gives up for good (a dead letter: the embedded runner, the Lambda handlers on a message's last receive),
+ * where nothing else would ever move the run on. Returns the record as it now stands.
+ */
+export async function markRunFailed(store: ObjectStore, runId: string, failure: RunFailure): Promise<RunRecord> {
+  const record = await readRun(store, runId);
+  if (record.status !== 'running') return record;
+  record.status = 'failed';
+  if (failure.stage !== undefined) record.stage = failure.stage;
+  record.error = failure.error;
+  record.finishedAt = new Date().toISOString();
   await writeRun(store, record);
   return record;
 }

@@ -1,3 +1,4 @@
+import type { NeighborsPlan } from './neighborsPlan.ts';
 import type { Source } from './rowOutcome.ts';
 import type { RunOptions } from './runOptions.ts';
 
@@ -23,6 +24,8 @@ export interface RunReport {
   readonly method: RunOptions['method'];
   readonly methodReason?: string;
   readonly parameters: RunOptions & { maxIter: number };
+  /** How the kNN graph was searched (methods that use one). */
+  readonly neighbors?: NeighborsPlan;
   readonly n: number;
   readonly d: number;
   readonly classes: string[];

@@ -1,13 +1,24 @@
 import { z } from 'zod';
 
 /**
- * The stages of a run, in order. Shard tasks (ingest, neighbors, score) fan out on the tasks queue, one per
- * shard; the others are reduce steps on the reduce queue, one per run and round.
+ * The stages of a run, in order. Shard tasks (ingest, cells, neighbors, score) fan out on the tasks queue, one
+ * per shard; the others are reduce steps on the reduce queue, one per run and round.
  */
-export const STAGES = ['plan', 'ingest', 'collect', 'neighbors', 'propagate', 'score', 'reduce', 'finalize'] as const;
+export const STAGES = [
+  'plan',
+  'ingest',
+  'collect',
+  'cells',
+  'calibrate',
+  'neighbors',
+  'propagate',
+  'score',
+  'reduce',
+  'finalize',
+] as const;
 export type Stage = (typeof STAGES)[number];
 
-export const SHARD_STAGES: ReadonlySet<Stage> = new Set<Stage>(['ingest', 'neighbors', 'score']);
+export const SHARD_STAGES: ReadonlySet<Stage> = new Set<Stage>(['ingest', 'cells', 'neighbors', 'score']);
 
 /** A message names a unit of work; its data lives in the object store, never in the message. */
 export const taskMessageSchema = z

@@ -195,3 +195,32 @@ describe('self-training rounds (score tasks and reduce steps per round), every m
     await assertSameAsClean(run, clean);
   });
 });
+
+describe('approximate neighbours (cells tasks, calibrate step), every message twice', () => {
+  const optionsInput: RunOptionsInput = { neighborsMode: 'approx', neighbors: 5, shards: 3, workers: 1 };
+  let clean: Reference;
+
+  beforeAll(async () => {
+    clean = await reference(optionsInput);
+  });
+
+  it('the clean run searched IVF cells', async () => {
+    // Prepare
+    const record = await readRun(clean.driven.store, clean.driven.runId);
+    // Act
+    const steps = await advancedMarkers(clean.driven);
+    // Assess
+    expect(record.neighbors?.mode).toBe('approx');
+    expect(steps).toContain('calibrate-0');
+  });
+
+  it.each([303, 404])('seed %i: byte-identical output, each reduce step once', async (seed) => {
+    // Prepare
+    const stateDir = join(await tempDir(), 'state');
+    // Act
+    const run = await driveRun(input, stateDir, clean.options, `ivf-${++runCounter}`, { ...DUPLICATING, seed });
+    // Assess
+    expect(duplicatesIgnored(run)).toBeGreaterThan(0);
+    await assertSameAsClean(run, clean);
+  });
+});

@@ -30,7 +30,6 @@ describe('parseRunOptions', () => {
       kBest: 10,
       holdout: 0,
       seed: 0,
-      neighborsMode: 'exact',
       format: 'csv',
       labelColumn: 'label',
       idColumn: 'id',
@@ -38,6 +37,7 @@ describe('parseRunOptions', () => {
     expect(options.maxIter).toBeUndefined();
     expect(options.shards).toBeUndefined();
     expect(options.workers).toBeUndefined();
+    expect(options.neighborsMode).toBeUndefined();
   });
 
   it('keeps the values given', () => {

@@ -10,7 +10,7 @@ import { listInputFiles } from '../../data/inputFiles.ts';
 import { executeTask } from '../executeTask.ts';
 import { keys } from '../keys.ts';
 import type { RunOptions } from '../runOptions.ts';
-import { type RunInput, type RunRecord, readRun, updateRun } from '../runRecord.ts';
+import { markRunFailed, type RunInput, type RunRecord, readRun } from '../runRecord.ts';
 import type { StageContext, StageLog } from '../stageContext.ts';
 import { startRun } from '../startRun.ts';
 import type { Stage } from '../taskMessage.ts';
@@ -165,11 +165,9 @@ export async function runEmbedded(request: EmbeddedRunRequest): Promise<RunRecor
     `the run stopped at stage ${final.stage}: ${lastError instanceof Error ? lastError.message : String(lastError)}`;
   if (final.status === 'running') {
     // A task gave up (dead-lettered after 3 receives): nothing will move this run on, so record its end.
-    await updateRun(store, run.runId, (record) => {
-      record.status = 'failed';
-      record.error = reason;
-      record.finishedAt = new Date().toISOString();
-    });
+    const deadLetter = [...reduce.deadLetters, ...tasks.deadLetters][0];
+    const stage = (deadLetter?.body as { stage?: Stage } | undefined)?.stage;
+    await markRunFailed(store, run.runId, { ...(stage === undefined ? {} : { stage }), error: reason });
   }
   throw new RunFailedError(run.runId, reason);
 }

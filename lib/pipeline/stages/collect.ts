@@ -1,9 +1,12 @@
 import { encodeLabels } from '../../data/encodeLabels.ts';
 import { decodeShard } from '../../data/shardFormat.ts';
 import type { Collected } from '../collected.ts';
+import { writeIvfTraining } from '../ivfObjects.ts';
+import { trainRunIvf } from '../ivfTraining.ts';
 import { readJson, writeJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
 import { checkGivenLabels } from '../labelDataset.ts';
+import { planNeighbors } from '../neighborsPlan.ts';
 import { readRun, updateRun } from '../runRecord.ts';
 import type { ShardPlan } from '../shardPlan.ts';
 import type { StageContext } from '../stageContext.ts';
@@ -18,7 +21,8 @@ export function needsNeighbors(method: string, kernel: string): boolean {
 /**
  * collect (reduce step, after every ingest task): drops rows whose id repeats an earlier one (the first wins,
  * in input order), encodes the labels of all shards into one class list (numpy.unique order), checks that
- * learning is possible, and fans out the neighbors tasks (or goes straight to propagate).
+ * learning is possible, and fans out the neighbors tasks (after training the IVF centroids and fanning out the
+ * cells tasks in approx mode), or goes straight to propagate.
  */
 export async function collectStage(
   ctx: StageContext,
@@ -75,10 +79,21 @@ export async function collectStage(
     duplicates,
   };
   await writeJson(ctx.store, keys.collected(task.runId), collected);
+  if (run.options.method === 'self-training' || !neighbors) {
+    const next = run.options.method === 'self-training' ? 'reduce' : 'propagate';
+    await updateRun(ctx.store, task.runId, (record) => {
+      record.stage = next;
+    });
+    return { reduce: [taskMessage(task.runId, next, 0)] };
+  }
+  const search = planNeighbors(run.options, offset);
+  if (search.mode === 'approx') {
+    await writeIvfTraining(ctx, task.runId, await trainRunIvf(ctx, task.runId, collected, run.options.seed));
+  }
   await updateRun(ctx.store, task.runId, (record) => {
-    record.stage = neighbors ? 'neighbors' : run.options.method === 'self-training' ? 'reduce' : 'propagate';
+    record.neighbors = search;
+    record.stage = search.mode === 'approx' ? 'cells' : 'neighbors';
   });
-  if (run.options.method === 'self-training') return { reduce: [taskMessage(task.runId, 'reduce', 0)] };
-  if (!neighbors) return { reduce: [taskMessage(task.runId, 'propagate')] };
-  return { tasks: plan.shards.map((spec) => taskMessage(task.runId, 'neighbors', 0, spec.shard)) };
+  const stage = search.mode === 'approx' ? 'cells' : 'neighbors';
+  return { tasks: plan.shards.map((spec) => taskMessage(task.runId, stage, 0, spec.shard)) };
 }

@@ -49,6 +49,7 @@ export async function finalizeStage(ctx: StageContext, task: TaskMessage): Promi
     method: run.options.method,
     ...(run.methodReason ? { methodReason: run.methodReason } : {}),
     parameters: { ...run.options, maxIter: effectiveMaxIter(run.options) },
+    ...(run.neighbors ? { neighbors: run.neighbors } : {}),
     n: collected.n,
     d: collected.d,
     classes: collected.classes,

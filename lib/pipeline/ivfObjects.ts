@@ -1,0 +1,89 @@
+import type { FeatureMatrix } from '../data/featureMatrix.ts';
+import type { IvfCells } from '../graph/ivf/ivfIndex.ts';
+import { decodeIvfModel, encodeIvfModel, type IvfModel } from '../graph/ivf/ivfModel.ts';
+import type { CalibrationLists } from '../graph/ivf/nprobeCalibration.ts';
+import { packArrays, unpackArrays } from './binaryArrays.ts';
+import { keys } from './keys.ts';
+import type { StageContext } from './stageContext.ts';
+
+/**
+ * The objects of approximate neighbour search (IVF) between its steps: collect trains the centroids and draws
+ * the calibration queries (training.bin); each cells task writes its shard's inverted lists (cells.bin) and
+ * its part of the calibration (calibration.bin); calibrate writes the model with its nprobe and the size of
+ * every cell (model.bin), which the neighbors tasks read.
+ */
+export interface IvfTrainingObject {
+  readonly model: IvfModel;
+  readonly queries: FeatureMatrix;
+}
+
+export async function writeIvfTraining(ctx: StageContext, runId: string, training: IvfTrainingObject): Promise<void> {
+  await ctx.store.put(keys.ivfTraining(runId), packArrays([encodeIvfModel(training.model), training.queries.data]));
+}
+
+export async function readIvfTraining(ctx: StageContext, runId: string): Promise<IvfTrainingObject> {
+  const [model, queries] = unpackArrays(await ctx.store.get(keys.ivfTraining(runId))) as Float32Array[];
+  const decoded = decodeIvfModel(model);
+  return { model: decoded, queries: { data: queries, n: queries.length / decoded.d, d: decoded.d } };
+}
+
+export async function writeShardCells(ctx: StageContext, runId: string, shard: number, cells: IvfCells) {
+  await ctx.store.put(keys.shardCells(runId, shard), packArrays([cells.offsets, cells.members, cells.vectors]));
+}
+
+export async function readShardCells(ctx: StageContext, runId: string, shard: number, model: IvfModel) {
+  const [offsets, members, vectors] = unpackArrays(await ctx.store.get(keys.shardCells(runId, shard)));
+  return {
+    d: model.d,
+    nlist: model.nlist,
+    offsets: offsets as Int32Array,
+    members: members as Int32Array,
+    vectors: vectors as Float32Array,
+  } satisfies IvfCells;
+}
+
+/** A shard's part of the calibration: the members per cell and the calibration queries' lists among its rows. */
+export interface ShardCalibration {
+  readonly cellSizes: Int32Array;
+  readonly lists: CalibrationLists;
+}
+
+export async function writeShardCalibration(ctx: StageContext, runId: string, shard: number, part: ShardCalibration) {
+  const { cellSizes, lists } = part;
+  const header = Int32Array.of(lists.n, lists.k);
+  await ctx.store.put(
+    keys.shardCalibration(runId, shard),
+    packArrays([header, cellSizes, lists.indices, lists.distances, lists.cells]),
+  );
+}
+
+export async function readShardCalibration(ctx: StageContext, runId: string, shard: number): Promise<ShardCalibration> {
+  const [header, cellSizes, indices, distances, cells] = unpackArrays(
+    await ctx.store.get(keys.shardCalibration(runId, shard)),
+  );
+  return {
+    cellSizes: cellSizes as Int32Array,
+    lists: {
+      n: header[0],
+      k: header[1],
+      indices: indices as Int32Array,
+      distances: distances as Float64Array,
+      cells: cells as Int32Array,
+    },
+  };
+}
+
+/** The calibrated model and the members of each cell over all shards (for probeCells' minMembers). */
+export interface IvfModelObject {
+  readonly model: IvfModel;
+  readonly cellSizes: Int32Array;
+}
+
+export async function writeIvfModel(ctx: StageContext, runId: string, object: IvfModelObject): Promise<void> {
+  await ctx.store.put(keys.ivfModel(runId), packArrays([encodeIvfModel(object.model), object.cellSizes]));
+}
+
+export async function readIvfModel(ctx: StageContext, runId: string): Promise<IvfModelObject> {
+  const [model, cellSizes] = unpackArrays(await ctx.store.get(keys.ivfModel(runId)));
+  return { model: decodeIvfModel(model as Float32Array), cellSizes: cellSizes as Int32Array };
+}

@@ -1,0 +1,47 @@
+import type { FeatureMatrix } from '../data/featureMatrix.ts';
+import { defaultNlist } from '../graph/ivf/ivfModel.ts';
+import { calibrationSeed, ivfCalibrationRate, ivfSampleRate, ivfSampleRows } from '../graph/ivf/ivfSample.ts';
+import { trainIvf } from '../graph/ivf/ivfTrain.ts';
+import { CALIBRATION_QUERIES } from '../graph/ivf/nprobeCalibration.ts';
+import { type Collected, loadShardRows } from './collected.ts';
+import type { IvfTrainingObject } from './ivfObjects.ts';
+import type { StageContext } from './stageContext.ts';
+
+/**
+ * Trains a run's IVF centroids (k-means on about 40 rows per cell) and draws the nprobe calibration queries,
+ * shard by shard. Both samples are picked by a hash of the global row index (ivfSample.ts), so the model is
+ * the same for every shard count; only the sample rows are held, never the whole data set.
+ */
+export async function trainRunIvf(
+  ctx: StageContext,
+  runId: string,
+  collected: Collected,
+  seed: number,
+): Promise<IvfTrainingObject> {
+  const { n, d } = collected;
+  const nlist = defaultNlist(n);
+  const sampleRate = ivfSampleRate(n, nlist);
+  const queryRate = ivfCalibrationRate(n, CALIBRATION_QUERIES);
+  const samples: FeatureMatrix[] = [];
+  const queries: FeatureMatrix[] = [];
+  for (let s = 0; s < collected.shards.length; s++) {
+    const rows = await loadShardRows(ctx, runId, s, collected);
+    const offset = collected.shards[s].offset;
+    samples.push(ivfSampleRows(rows.X, offset, sampleRate, seed).X);
+    queries.push(ivfSampleRows(rows.X, offset, queryRate, calibrationSeed(seed)).X);
+  }
+  const sample = concatRows(samples, d);
+  const { model } = trainIvf(sample, { n, nlist: Math.min(nlist, sample.n), seed });
+  return { model, queries: concatRows(queries, d) };
+}
+
+function concatRows(parts: readonly FeatureMatrix[], d: number): FeatureMatrix {
+  const n = parts.reduce((total, part) => total + part.n, 0);
+  const data = new Float32Array(n * d);
+  let row = 0;
+  for (const part of parts) {
+    data.set(part.data, row * d);
+    row += part.n;
+  }
+  return { data, n, d };
+}

@@ -1,0 +1,30 @@
+import { assignCells, buildIvfCells, ivfCellSizes } from '../../graph/ivf/ivfIndex.ts';
+import { calibrationPartial } from '../../graph/ivf/nprobeCalibration.ts';
+import { loadShardRows, readCollected } from '../collected.ts';
+import { completeShardTask } from '../fanIn.ts';
+import { readIvfTraining, writeShardCalibration, writeShardCells } from '../ivfObjects.ts';
+import { readRun } from '../runRecord.ts';
+import type { StageContext } from '../stageContext.ts';
+import type { TaskMessage } from '../taskMessage.ts';
+
+/**
+ * cells (shard task, approximate neighbours): puts this shard's rows into the IVF cells of their nearest
+ * centroid (the inverted lists every neighbors task searches), and computes this shard's part of the nprobe
+ * calibration: the exact k nearest of the calibration queries among its rows, with their cells.
+ */
+export async function cellsStage(ctx: StageContext, task: TaskMessage): Promise<void> {
+  const started = performance.now();
+  const run = await readRun(ctx.store, task.runId);
+  const collected = await readCollected(ctx, task.runId);
+  const { model, queries } = await readIvfTraining(ctx, task.runId);
+  const rows = await loadShardRows(ctx, task.runId, task.shard, collected);
+  const offset = collected.shards[task.shard].offset;
+  const cells = buildIvfCells(model, rows.X, offset, assignCells(model, rows.X));
+  const lists = calibrationPartial(model, queries, rows.X, offset, run.options.neighbors);
+  await writeShardCells(ctx, task.runId, task.shard, cells);
+  await writeShardCalibration(ctx, task.runId, task.shard, { cellSizes: ivfCellSizes([cells]), lists });
+  await completeShardTask(ctx, task, collected.shards.length, 'calibrate', {
+    ms: Math.round(performance.now() - started),
+    rows: rows.X.n,
+  });
+}
