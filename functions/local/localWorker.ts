@@ -79,6 +79,19 @@ async function gatherBatch(
   return messages;
 }
 
+/**
+ * The maxReceiveCount of a queue's redrive policy (what the CDK stack passes to the Lambdas as
+ * PSEUDOLABEL_MAX_RECEIVE_COUNT), or undefined when it has none.
+ */
+async function maxReceiveCountOf(sqs: SQSClient, queueUrl: string): Promise<number | undefined> {
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['RedrivePolicy'] }),
+  );
+  if (!Attributes?.RedrivePolicy) return undefined;
+  const count = Number((JSON.parse(Attributes.RedrivePolicy) as { maxReceiveCount?: unknown }).maxReceiveCount);
+  return Number.isInteger(count) && count >= 1 ? count : undefined;
+}
+
 async function queueUrl(sqs: SQSClient, name: string): Promise<string> {
   const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: name }));
   if (!QueueUrl) throw new Error(`queue ${name} not found`);
@@ -101,8 +114,13 @@ export async function startLocalWorker(options: LocalWorkerOptions): Promise<Loc
     tasksDlq: await queueUrl(sqs, `${options.queues.tasks}-dlq`),
     reduceDlq: await queueUrl(sqs, `${options.queues.reduce}-dlq`),
   };
+  // The tasks and reduce queues share one redrive policy; the handlers mark a run failed on a task's last receive.
+  const maxReceiveCount = (await maxReceiveCountOf(sqs, urls.tasks)) ?? (await maxReceiveCountOf(sqs, urls.reduce));
   // The handlers read their resources from the environment at import, as in Lambda.
   Object.assign(process.env, {
+    ...(maxReceiveCount === undefined || process.env.PSEUDOLABEL_MAX_RECEIVE_COUNT
+      ? {}
+      : { PSEUDOLABEL_MAX_RECEIVE_COUNT: String(maxReceiveCount) }),
     PSEUDOLABEL_BUCKET: options.bucket,
     PSEUDOLABEL_TASKS_QUEUE_URL: urls.tasks,
     PSEUDOLABEL_REDUCE_QUEUE_URL: urls.reduce,
@@ -154,6 +172,7 @@ export async function startLocalWorker(options: LocalWorkerOptions): Promise<Loc
       waitTimeSeconds: 1,
       pollingWaitTimeMs: 0,
       attributeNames: ['All'],
+      // As Lambda's event source mapping: ApproximateReceiveCount is how a handler knows a receive is the last.
       messageSystemAttributeNames: ['All'],
       // Returned messages are deleted by sqs-consumer, including those gathered by the batching window.
       handleMessageBatch: async (received: Message[]) => {

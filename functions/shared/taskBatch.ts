@@ -3,13 +3,30 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { sendToDeadLetterQueue } from '../../lib/adapters/serverlessContext.ts';
 import { UnknownRunError } from '../../lib/pipeline/errors.ts';
 import { executeTask } from '../../lib/pipeline/executeTask.ts';
-import { InvalidMessageError } from '../../lib/pipeline/taskMessage.ts';
+import { markRunFailed } from '../../lib/pipeline/runRecord.ts';
+import { InvalidMessageError, parseTaskMessage } from '../../lib/pipeline/taskMessage.ts';
 import type { HandlerRuntime } from './runtime.ts';
+
+/** How many times SQS has handed out this record, this receive included (1 when the attribute is missing). */
+export function receiveCountOf(record: SQSRecord): number {
+  const count = Number(record.attributes?.ApproximateReceiveCount);
+  return Number.isInteger(count) && count >= 1 ? count : 1;
+}
+
+/** The reason recorded in run.json when a task gave up on its last receive. */
+export function lastReceiveReason(task: { stage: string; shard: number }, receives: number, error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return `task ${task.stage} shard ${task.shard} failed ${receives} times: ${message}`;
+}
 
 /**
  * Handles a batch of task messages (tasks or reduce queue): each record runs one stage task; a transient
  * failure is reported as a batch item failure so SQS redelivers it (up to maxReceiveCount, then its DLQ); a
  * message that can never succeed (invalid, unknown run) is moved to the DLQ at once and logged.
+ *
+ * A transient failure on the record's last allowed receive (ApproximateReceiveCount >= maxReceiveCount) means
+ * SQS will dead-letter it and nothing else will move its run on: the run is marked failed in run.json (stage and
+ * reason) before the failure is reported, so it does not stay "running" forever.
  */
 export async function handleTaskBatch(
   runtime: HandlerRuntime,
@@ -22,7 +39,10 @@ export async function handleTaskBatch(
     try {
       await executeTask(runtime.ctx, record.body);
     } catch (error) {
-      if (!(error instanceof InvalidMessageError || error instanceof UnknownRunError)) throw error;
+      if (!(error instanceof InvalidMessageError || error instanceof UnknownRunError)) {
+        await failRunOnLastReceive(runtime, record, error);
+        throw error;
+      }
       runtime.logger.error('message can never succeed; moved to the dead-letter queue', {
         messageId: record.messageId,
         reason: error.message,
@@ -32,4 +52,30 @@ export async function handleTaskBatch(
     }
   };
   return processPartialResponse(event, recordHandler, processor, { context, throwOnFullBatchFailure: false });
+}
+
+/**
+ * On the last allowed receive, records the run as failed. Best effort: if that write fails too (the store being
+ * what broke), it is logged and the task's own failure is still reported.
+ */
+async function failRunOnLastReceive(runtime: HandlerRuntime, record: SQSRecord, error: unknown): Promise<void> {
+  const receives = receiveCountOf(record);
+  if (receives < runtime.settings.maxReceiveCount) return;
+  let task: ReturnType<typeof parseTaskMessage>;
+  try {
+    task = parseTaskMessage(record.body); // valid: executeTask parsed it before running anything
+  } catch {
+    return;
+  }
+  const reason = lastReceiveReason(task, receives, error);
+  const fields = { messageId: record.messageId, ...task, reason };
+  try {
+    await markRunFailed(runtime.ctx.store, task.runId, { stage: task.stage, error: reason });
+    runtime.logger.error('task failed on its last receive; run marked failed', fields);
+  } catch (markError) {
+    runtime.logger.error('task failed on its last receive; the run could not be marked failed', {
+      ...fields,
+      error: markError instanceof Error ? markError.message : String(markError),
+    });
+  }
 }

@@ -14,9 +14,20 @@ export interface ServerlessSettings {
   readonly reduceQueueUrl: string;
   readonly tasksDlqUrl?: string;
   readonly reduceDlqUrl?: string;
+  /**
+   * The queues' maxReceiveCount (their redrive policy): on a message's receive number maxReceiveCount, a failure is
+   * its last, after which SQS moves it to the DLQ. From PSEUDOLABEL_MAX_RECEIVE_COUNT, default 3.
+   */
+  readonly maxReceiveCount: number;
 }
 
-/** Reads PSEUDOLABEL_BUCKET, PSEUDOLABEL_TASKS_QUEUE_URL, PSEUDOLABEL_REDUCE_QUEUE_URL and the two DLQ URLs. */
+/** The default maxReceiveCount of the tasks and reduce queues (infra and LocalStack provisioning use 3). */
+export const DEFAULT_MAX_RECEIVE_COUNT = 3;
+
+/**
+ * Reads PSEUDOLABEL_BUCKET, PSEUDOLABEL_TASKS_QUEUE_URL, PSEUDOLABEL_REDUCE_QUEUE_URL, the two DLQ URLs and
+ * PSEUDOLABEL_MAX_RECEIVE_COUNT.
+ */
 export function serverlessSettings(env: NodeJS.ProcessEnv = process.env): ServerlessSettings {
   const required = (name: string): string => {
     const value = env[name];
@@ -29,7 +40,17 @@ export function serverlessSettings(env: NodeJS.ProcessEnv = process.env): Server
     reduceQueueUrl: required('PSEUDOLABEL_REDUCE_QUEUE_URL'),
     ...(env.PSEUDOLABEL_TASKS_DLQ_URL ? { tasksDlqUrl: env.PSEUDOLABEL_TASKS_DLQ_URL } : {}),
     ...(env.PSEUDOLABEL_REDUCE_DLQ_URL ? { reduceDlqUrl: env.PSEUDOLABEL_REDUCE_DLQ_URL } : {}),
+    maxReceiveCount: maxReceiveCountOf(env.PSEUDOLABEL_MAX_RECEIVE_COUNT),
   };
+}
+
+function maxReceiveCountOf(value: string | undefined): number {
+  if (value === undefined || value.trim() === '') return DEFAULT_MAX_RECEIVE_COUNT;
+  const count = Number(value);
+  if (!Number.isInteger(count) || count < 1) {
+    throw new Error(`environment variable PSEUDOLABEL_MAX_RECEIVE_COUNT must be an integer >= 1: ${value}`);
+  }
+  return count;
 }
 
 export interface ServerlessClients {

@@ -1,0 +1,179 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSEvent } from 'aws-lambda';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { HandlerRuntime } from '../../functions/shared/runtime.ts';
+import { handleTaskBatch, receiveCountOf } from '../../functions/shared/taskBatch.ts';
+import { StoreUnavailableError } from '../../lib/adapters/errors.ts';
+import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
+import { InProcessQueue } from '../../lib/adapters/inProcessQueue.ts';
+import type { ObjectStore } from '../../lib/adapters/objectStore.ts';
+import { serverlessSettings } from '../../lib/adapters/serverlessContext.ts';
+import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
+import { markRunFailed, readRun } from '../../lib/pipeline/runRecord.ts';
+import { silentLog } from '../../lib/pipeline/stageContext.ts';
+import { startRun } from '../../lib/pipeline/startRun.ts';
+import { taskMessage } from '../../lib/pipeline/taskMessage.ts';
+
+/**
+ * A task that fails on every delivery ends in the DLQ after maxReceiveCount receives; the handlers (worker,
+ * reducer: handleTaskBatch) mark its run failed on the last receive, so the run does not stay "running" forever,
+ * and still report the batch item failure so SQS moves the message on.
+ */
+
+const roots: string[] = [];
+afterAll(async () => {
+  await Promise.all(roots.map((root) => rm(root, { recursive: true, force: true })));
+});
+
+/** An input store whose every read fails as a broken disk or network would: a transient error, not a run failure. */
+function brokenInputs(): ObjectStore {
+  const fail = async (): Promise<never> => {
+    throw new StoreUnavailableError('s3://inputs/data.csv', new Error('connection reset'));
+  };
+  return {
+    describe: (key) => `s3://inputs/${key}`,
+    get: fail,
+    getRange: fail,
+    head: fail,
+    put: fail,
+    putIfAbsent: fail,
+    list: fail,
+    delete: fail,
+  } as ObjectStore;
+}
+
+/** A handler runtime over a filesystem store (run state) whose inputs cannot be read; a running run at stage plan. */
+async function runtimeWithRun(maxReceiveCount = 3) {
+  const root = await mkdtemp(path.join(tmpdir(), 'pseudolabel-last-receive-'));
+  roots.push(root);
+  const store = new FilesystemObjectStore(root);
+  const reduce = new InProcessQueue();
+  const ctx = { store, inputs: brokenInputs, tasks: new InProcessQueue(), reduce, log: silentLog };
+  const runtime: HandlerRuntime = {
+    settings: { bucket: 'pseudolabel-data', tasksQueueUrl: 'tasks', reduceQueueUrl: 'reduce', maxReceiveCount },
+    clients: { s3: {} as S3Client, sqs: {} as SQSClient },
+    logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
+    ctx,
+  };
+  const run = await startRun(ctx, {
+    dataset: 'broken',
+    inputRoot: 's3://inputs',
+    inputs: [{ key: 'data.csv', size: 100, etag: 'e' }],
+    options: parseRunOptions({}),
+  });
+  return { runtime, store, runId: run.runId };
+}
+
+function sqsEvent(body: unknown, receiveCount: number, messageId = 'm-1'): SQSEvent {
+  return {
+    Records: [
+      {
+        messageId,
+        receiptHandle: 'r',
+        body: JSON.stringify(body),
+        attributes: {
+          ApproximateReceiveCount: String(receiveCount),
+          SentTimestamp: '0',
+          SenderId: 's',
+          ApproximateFirstReceiveTimestamp: '0',
+        },
+        messageAttributes: {},
+        md5OfBody: '',
+        eventSource: 'aws:sqs',
+        eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:pseudolabel-reduce',
+        awsRegion: 'us-east-1',
+      },
+    ],
+  };
+}
+
+describe('a task failing on its last allowed receive', () => {
+  it('marks the run failed with the stage and reason, and still reports the batch item failure', async () => {
+    // Prepare
+    const { runtime, store, runId } = await runtimeWithRun();
+    // Act
+    const response = await handleTaskBatch(runtime, undefined, sqsEvent(taskMessage(runId, 'plan'), 3), {} as Context);
+    // Assess
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm-1' }]);
+    const record = await readRun(store, runId);
+    expect({ status: record.status, stage: record.stage, error: record.error }).toEqual({
+      status: 'failed',
+      stage: 'plan',
+      error: 'task plan shard 0 failed 3 times: object store unavailable at s3://inputs/data.csv: connection reset',
+    });
+    expect(record.finishedAt).toBeDefined();
+  });
+
+  it('leaves the run running on an earlier receive (SQS will deliver the message again)', async () => {
+    // Prepare
+    const { runtime, store, runId } = await runtimeWithRun();
+    // Act
+    const response = await handleTaskBatch(runtime, undefined, sqsEvent(taskMessage(runId, 'plan'), 2), {} as Context);
+    // Assess
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm-1' }]);
+    const record = await readRun(store, runId);
+    expect(record.status).toBe('running');
+    expect(record.error).toBeUndefined();
+  });
+
+  it('follows the configured maxReceiveCount', async () => {
+    // Prepare
+    const { runtime, store, runId } = await runtimeWithRun(5);
+    // Act
+    await handleTaskBatch(runtime, undefined, sqsEvent(taskMessage(runId, 'ingest', 0, 2), 3), {} as Context);
+    const before = (await readRun(store, runId)).status;
+    await handleTaskBatch(runtime, undefined, sqsEvent(taskMessage(runId, 'ingest', 0, 2), 5), {} as Context);
+    // Assess
+    const record = await readRun(store, runId);
+    expect(before).toBe('running');
+    expect(record.status).toBe('failed');
+    expect(record.stage).toBe('ingest');
+    expect(record.error).toMatch(/^task ingest shard 2 failed 5 times: /);
+  });
+});
+
+describe('markRunFailed', () => {
+  it('keeps the first reason of a run that has already ended', async () => {
+    // Prepare
+    const { store, runId } = await runtimeWithRun();
+    await markRunFailed(store, runId, { stage: 'neighbors', error: 'first' });
+    // Act
+    const record = await markRunFailed(store, runId, { stage: 'score', error: 'second' });
+    // Assess
+    expect({ status: record.status, stage: record.stage, error: record.error }).toEqual({
+      status: 'failed',
+      stage: 'neighbors',
+      error: 'first',
+    });
+    expect((await readRun(store, runId)).error).toBe('first');
+  });
+});
+
+describe('receive count and max receive count', () => {
+  it('reads ApproximateReceiveCount, 1 when absent', () => {
+    // Act
+    const counts = [
+      receiveCountOf(sqsEvent({}, 4).Records[0]),
+      receiveCountOf({ ...sqsEvent({}, 1).Records[0], attributes: {} as never }),
+    ];
+    // Assess
+    expect(counts).toEqual([4, 1]);
+  });
+
+  it('takes PSEUDOLABEL_MAX_RECEIVE_COUNT from the environment, default 3, and refuses a bad value', () => {
+    // Prepare
+    const env = { PSEUDOLABEL_BUCKET: 'b', PSEUDOLABEL_TASKS_QUEUE_URL: 't', PSEUDOLABEL_REDUCE_QUEUE_URL: 'r' };
+    // Act
+    const byDefault = serverlessSettings(env).maxReceiveCount;
+    const set = serverlessSettings({ ...env, PSEUDOLABEL_MAX_RECEIVE_COUNT: '5' }).maxReceiveCount;
+    const bad = () => serverlessSettings({ ...env, PSEUDOLABEL_MAX_RECEIVE_COUNT: 'zero' });
+    // Assess
+    expect([byDefault, set]).toEqual([3, 5]);
+    expect(bad).toThrow('PSEUDOLABEL_MAX_RECEIVE_COUNT must be an integer >= 1: zero');
+  });
+});
