@@ -63,10 +63,15 @@ function buildProgram(): Command {
   program
     .command('status')
     .description('show where a run stands: stage, round, shards done/total, elapsed time, errors')
-    .argument('[runId]', 'run id (default: the latest run)')
+    .argument(
+      '[run]',
+      'run id, output folder (run --out), or s3://bucket/runs/<runId>/ (default: the latest run in --store)',
+    )
     .option('--latest', 'the most recent run (the default when no run id is given)')
     .option('--json', 'print JSON')
     .option('--store <location>', 'where runs/ lives: a directory or s3://bucket (default ./.pseudolabel)')
+    .option('--watch', 'show progress bars until the run succeeds (exit 0) or fails (exit 2)')
+    .option('--interval <ms>', 'milliseconds between polls with --watch (default 1000)', number('--interval'))
     .action(async (runId: string | undefined, flags) => {
       process.exitCode = await statusCommand(runId, flags);
     });

@@ -1,27 +1,59 @@
+import type { ObjectStore } from '../adapters/objectStore.ts';
 import { storeFromUrl } from '../adapters/storeFromUrl.ts';
-import { formatStatus, latestRunId, runStatus } from '../pipeline/runStatus.ts';
+import { formatStatus, latestRunId, outputStatus, type RunStatusView, runStatus } from '../pipeline/runStatus.ts';
+import { statusTarget } from './statusTarget.ts';
+import { watchRun } from './statusWatch.ts';
 
 export interface StatusFlags {
   readonly latest?: boolean;
   readonly json?: boolean;
   /** Where runs/ lives: the embedded state dir (default ./.pseudolabel) or s3://bucket. */
   readonly store?: string;
+  /** Follow the run until it succeeds or fails. */
+  readonly watch?: boolean;
+  /** Milliseconds between polls with --watch (default 1000). */
+  readonly interval?: number;
 }
 
-/** `pseudolabel status [runId|--latest] [--json]`: reads run.json and the completion markers. */
-export async function statusCommand(runIdArgument: string | undefined, flags: StatusFlags): Promise<number> {
-  const location = flags.store ?? process.env.PSEUDOLABEL_STORE ?? '.pseudolabel';
-  const store = storeFromUrl(location);
-  const runId = runIdArgument ?? (await latestRunId(store));
-  if (!runId) {
-    process.stderr.write(`pseudolabel: no run found in ${location}\n`);
-    return 1;
-  }
-  const view = await runStatus(store, runId);
+/**
+ * `pseudolabel status [runId|location] [--latest] [--json] [--watch]`: reads run.json and the completion markers,
+ * or an output folder's report.json. Exit code 0, or 2 for a failed run (its error on stderr).
+ */
+export async function statusCommand(argument: string | undefined, flags: StatusFlags): Promise<number> {
+  const interval = flags.interval ?? 1000;
+  if (!(interval > 0)) throw new RangeError('--interval needs a positive number of milliseconds');
+  const defaultStore = flags.store ?? process.env.PSEUDOLABEL_STORE ?? '.pseudolabel';
+  const target = statusTarget(argument, defaultStore, flags.store !== undefined);
+  let view = target.kind === 'location' ? await outputFolderStatus(target.store, defaultStore) : undefined;
   if (!view) {
-    process.stderr.write(`pseudolabel: no run ${runId} in ${location}\n`);
-    return 1;
+    const runId = (target.kind === 'run' ? target.runId : undefined) ?? (await latestRunId(target.store));
+    if (!runId) {
+      process.stderr.write(`pseudolabel: no run found in ${target.location}\n`);
+      return 1;
+    }
+    view = flags.watch
+      ? await watchRun(target.store, runId, { intervalMs: interval, stream: process.stderr })
+      : await runStatus(target.store, runId);
+    if (!view) {
+      process.stderr.write(`pseudolabel: no run ${runId} in ${target.location}\n`);
+      return 1;
+    }
   }
   process.stdout.write(flags.json ? `${JSON.stringify(view, null, 2)}\n` : formatStatus(view));
-  return view.status === 'failed' ? 2 : 0;
+  if (view.status !== 'failed') return 0;
+  process.stderr.write(`pseudolabel: run ${view.runId} failed: ${view.error ?? 'no reason recorded'}\n`);
+  return 2;
+}
+
+/** An output folder's report.json, with what run.json says when the state store still has the run. */
+async function outputFolderStatus(folder: ObjectStore, stateStore: string): Promise<RunStatusView | undefined> {
+  const fromReport = await outputStatus(folder);
+  if (!fromReport) return undefined;
+  let fromRun: RunStatusView | undefined;
+  try {
+    fromRun = await runStatus(storeFromUrl(stateStore), fromReport.runId);
+  } catch {
+    // The state store is optional here (removed, or unreachable): the report alone is the status.
+  }
+  return fromRun ? { ...fromRun, output: fromReport.output, result: fromReport.result } : fromReport;
 }

@@ -35,7 +35,7 @@ export interface RunStatusView {
   readonly shardsDone: number;
   readonly shardsTotal: number;
   /** Every shard stage and round with markers so far, in run order (empty once intermediates are deleted). */
-  readonly progress: StageProgress[];
+  readonly progress: readonly StageProgress[];
   /** Absent when only an output folder was found. */
   readonly elapsedSeconds?: number;
   readonly error?: string;

@@ -6,7 +6,9 @@ import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.
 import { keys } from '../../lib/pipeline/keys.ts';
 import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
 import type { RunRecord } from '../../lib/pipeline/runRecord.ts';
-import { formatStatus, latestRunId, runStatus } from '../../lib/pipeline/runStatus.ts';
+import type { RunReport } from '../../lib/pipeline/runReport.ts';
+import { formatStatus, latestRunId, outputStatus, progressLine, runStatus } from '../../lib/pipeline/runStatus.ts';
+import { sampleReport } from './sampleReport.ts';
 
 const roots: string[] = [];
 afterAll(async () => {
@@ -43,6 +45,13 @@ async function writeRecord(store: FilesystemObjectStore, run: RunRecord): Promis
 
 const at = (iso: string) => new Date(iso);
 
+/** A report of 100 rows, 5 given, 1 rejected, 3 unreached after its last round (2). */
+function report(runId: string): RunReport {
+  const counts = { given: { a: 5 }, propagated: { a: 92 }, pseudo: {}, none: { a: 2, b: 1 } };
+  const rounds = [0, 1, 2].map((round) => ({ round, added: 0, counts, confidenceHistogram: [] }));
+  return sampleReport({ runId, method: 'self-training', n: 100, given: 5, rejected: 1, rounds });
+}
+
 describe('runStatus', () => {
   it('is undefined for a run that does not exist', async () => {
     // Prepare
@@ -75,6 +84,11 @@ describe('runStatus', () => {
       round: 2,
       shardsDone: 3,
       shardsTotal: 4,
+      progress: [
+        { stage: 'ingest', round: 0, done: 1, total: 4 },
+        { stage: 'score', round: 1, done: 4, total: 4 },
+        { stage: 'score', round: 2, done: 3, total: 4 },
+      ],
       elapsedSeconds: 90,
     });
   });
@@ -114,9 +128,41 @@ describe('runStatus', () => {
       round: 0,
       shardsDone: 5,
       shardsTotal: 5,
+      progress: [],
       elapsedSeconds: 42,
       output: store.describe('runs/r1/output/'),
     });
+  });
+
+  it("shows the current shard stage before its first marker and leaves out the reduce steps' markers", async () => {
+    // Prepare
+    const store = await freshStore();
+    await writeRecord(store, record('r1', { stage: 'neighbors', shards: 2 }));
+    for (const shard of [0, 1]) await store.put(keys.marker('r1', 'ingest', 0, shard), '{}');
+    await store.put(keys.advanced('r1', 'collect', 0), 'x');
+
+    // Act
+    const view = await runStatus(store, 'r1');
+
+    // Assess
+    expect(view!.progress).toEqual([
+      { stage: 'ingest', round: 0, done: 2, total: 2 },
+      { stage: 'neighbors', round: 0, done: 0, total: 2 },
+    ]);
+    expect([view!.shardsDone, view!.shardsTotal]).toEqual([0, 2]);
+  });
+
+  it('a succeeded run carries what its report.json says', async () => {
+    // Prepare
+    const store = await freshStore();
+    await writeRecord(store, record('r1', { status: 'succeeded', stage: 'finalize', round: 2, shards: 1 }));
+    await store.put(keys.output('r1', 'report.json'), JSON.stringify(report('r1')));
+
+    // Act
+    const view = await runStatus(store, 'r1');
+
+    // Assess
+    expect(view!.result).toEqual({ method: 'self-training', rows: 100, given: 5, labelled: 97, rejected: 1 });
   });
 
   it('a failed run carries its error', async () => {
@@ -140,6 +186,42 @@ describe('runStatus', () => {
     expect(view!.error).toBe('no labels');
     expect(view!.output).toBeUndefined();
     expect(view!.elapsedSeconds).toBe(3);
+  });
+});
+
+describe('outputStatus', () => {
+  it('is what the report.json of an output folder says', async () => {
+    // Prepare
+    const store = await freshStore();
+    await store.put('report.json', JSON.stringify(report('r9')));
+
+    // Act
+    const view = await outputStatus(store);
+
+    // Assess
+    expect(view).toEqual({
+      runId: 'r9',
+      status: 'succeeded',
+      stage: 'finalize',
+      round: 2,
+      shardsDone: 0,
+      shardsTotal: 0,
+      progress: [],
+      output: store.describe(''),
+      result: { method: 'self-training', rows: 100, given: 5, labelled: 97, rejected: 1 },
+    });
+  });
+
+  it('is undefined for a folder without report.json', async () => {
+    // Prepare
+    const store = await freshStore();
+    await store.put('labels.csv', 'id,label\n');
+
+    // Act
+    const view = await outputStatus(store);
+
+    // Assess
+    expect(view).toBeUndefined();
   });
 });
 
@@ -183,6 +265,7 @@ describe('formatStatus', () => {
       round: 2,
       shardsDone: 3,
       shardsTotal: 4,
+      progress: [],
       elapsedSeconds: 90.5,
     });
 
@@ -192,7 +275,7 @@ describe('formatStatus', () => {
     );
   });
 
-  it('adds the error and output lines when present', () => {
+  it('adds the error and output lines when present, leaves out shards when there are none', () => {
     // Act
     const text = formatStatus({
       runId: 'r1',
@@ -202,6 +285,7 @@ describe('formatStatus', () => {
       round: 0,
       shardsDone: 0,
       shardsTotal: 0,
+      progress: [],
       elapsedSeconds: 1,
       error: 'boom',
       output: '/out/',
@@ -213,11 +297,26 @@ describe('formatStatus', () => {
       'dataset  ds',
       'status   failed',
       'stage    plan',
-      'shards   0/0',
       'elapsed  1 s',
       'error    boom',
       'output   /out/',
       '',
     ]);
+  });
+});
+
+describe('progressLine', () => {
+  it('names status, stage, round, shards and elapsed time, leaving out what is absent', () => {
+    // Prepare
+    const base = { runId: 'r1', status: 'running', progress: [] } as const;
+
+    // Act
+    const lines = [
+      progressLine({ ...base, stage: 'score', round: 2, shardsDone: 1, shardsTotal: 4, elapsedSeconds: 3 }),
+      progressLine({ ...base, stage: 'propagate', round: 0, shardsDone: 0, shardsTotal: 0 }),
+    ];
+
+    // Assess
+    expect(lines).toEqual(['running: score round 2 1/4 shards, 3.0 s', 'running: propagate']);
   });
 });

@@ -1,0 +1,196 @@
+import { cp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
+import { watchRun } from '../../lib/cli/statusWatch.ts';
+import { removeTempDirs, repoPath, spawnCli, tempDir } from './cliHarness.ts';
+import { killLiveClis, LiveCli } from './statusProcess.ts';
+import { RunDriver } from './statusRunDriver.ts';
+
+/**
+ * `pseudolabel status --watch` follows a run to its end: runs the test moves forward in a store step by step,
+ * and a real embedded `pseudolabel run` in a child process. Also `status` of an output folder.
+ */
+
+afterEach(killLiveClis);
+afterAll(removeTempDirs);
+
+/** Whether `expected` occurs in `lines` in this order (other lines may come between: polls see any step). */
+function inOrder(lines: readonly string[], expected: readonly string[]): boolean {
+  let next = 0;
+  for (const line of lines) if (line === expected[next]) next++;
+  return next === expected.length;
+}
+
+async function drivenRun(shards: number): Promise<{ dir: string; state: string; run: RunDriver }> {
+  const dir = await tempDir();
+  const state = join(dir, 'state');
+  return { dir, state, run: new RunDriver(new FilesystemObjectStore(state), 'blobs-run-1', shards) };
+}
+
+describe('pseudolabel status --watch on a run moved forward step by step (no terminal)', () => {
+  it('prints a line per change until the run succeeds, then the status, and exits 0', async () => {
+    // Prepare
+    const { dir, state, run } = await drivenRun(3);
+    await run.stage('ingest');
+    await run.markers('ingest', 0, 0, 1);
+
+    // Act
+    const watch = new LiveCli(['status', run.runId, '--store', state, '--watch', '--interval', '50'], dir);
+    await watch.waitForLine('running: ingest 1/3 shards');
+    await run.markers('ingest', 0, 1, 3);
+    await watch.waitForLine('ingest 3/3 done');
+    await run.stage('neighbors');
+    await watch.waitForLine('running: neighbors 0/3 shards');
+    await run.markers('neighbors', 0, 0, 3);
+    await run.stage('propagate');
+    await watch.waitForLine('running: propagate');
+    await sleep(200); // several polls without a change
+    await run.succeed(40, 3);
+    const code = await watch.exited;
+
+    // Assess
+    expect(code).toBe(0);
+    const lines = watch.stderrLines.map((line) => line.replace(/, [\d.]+ s$/, ''));
+    expect(
+      inOrder(lines, [
+        'pseudolabel: watching blobs-run-1',
+        'pseudolabel: running: ingest 1/3 shards',
+        'pseudolabel: ingest 3/3 done',
+        'pseudolabel: running: ingest 3/3 shards',
+        'pseudolabel: running: neighbors 0/3 shards',
+        'pseudolabel: neighbors 3/3 done',
+        'pseudolabel: running: propagate',
+        'pseudolabel: succeeded: finalize 3/3 shards',
+      ]),
+    ).toBe(true);
+    expect(lines.at(-1)).toBe('pseudolabel: succeeded: finalize 3/3 shards');
+    expect(new Set(lines).size).toBe(lines.length); // a line only when something changed
+    expect(watch.stdout).toContain('status   succeeded\n');
+    expect(watch.stdout).toContain('result   label-spreading labelled 37 of 40 rows (2 given, 0 rejected)\n');
+    expect(watch.stdout).toContain(`output   ${join(state, 'runs/blobs-run-1/output/')}\n`);
+  });
+
+  it('exits 2 with the error line when the run fails', async () => {
+    // Prepare
+    const { dir, state, run } = await drivenRun(2);
+    await run.stage('score', 2);
+
+    // Act
+    const watch = new LiveCli(['status', '--store', state, '--watch', '--interval', '50'], dir);
+    await watch.waitForLine('running: score round 2 0/2 shards');
+    await run.fail('no labels left to learn from');
+    const code = await watch.exited;
+
+    // Assess
+    expect(code).toBe(2);
+    expect(watch.stderrLines.at(-1)).toBe('pseudolabel: run blobs-run-1 failed: no labels left to learn from');
+    expect(watch.stdout).toContain('status   failed\n');
+    expect(watch.stdout).toContain('error    no labels left to learn from\n');
+  });
+
+  it('exits 1 when there is no run to watch', async () => {
+    // Prepare
+    const dir = await tempDir();
+
+    // Act
+    const result = await spawnCli(['status', 'nope', '--store', join(dir, 'state'), '--watch'], dir);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderrLines).toEqual([`pseudolabel: no run nope in ${join(dir, 'state')}`]);
+  });
+
+  it('refuses an --interval that is not a positive number', async () => {
+    // Act
+    const result = await spawnCli(['status', '--watch', '--interval', '0'], await tempDir());
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('--interval needs a positive number of milliseconds');
+  });
+});
+
+/** A terminal stand-in: cli-progress draws to it as to a TTY; everything written is kept. */
+class TerminalCapture extends Writable {
+  readonly isTTY = true;
+  readonly columns = 100;
+  text = '';
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
+    this.text += chunk.toString('utf8');
+    done();
+  }
+}
+
+describe('watchRun on a terminal', () => {
+  it('draws a bar per shard stage, shown complete once the run succeeded even when its markers are gone', async () => {
+    // Prepare
+    const { state, run } = await drivenRun(3);
+    await run.stage('ingest');
+    await run.markers('ingest', 0, 0, 3);
+    const terminal = new TerminalCapture();
+
+    // Act
+    const watching = watchRun(new FilesystemObjectStore(state), run.runId, {
+      intervalMs: 20,
+      stream: terminal as unknown as NodeJS.WriteStream,
+    });
+    await sleep(150);
+    await run.stage('neighbors');
+    await run.markers('neighbors', 0, 0, 1);
+    await sleep(150);
+    await rm(join(state, 'runs', run.runId, 'markers'), { recursive: true }); // as an embedded run does
+    await run.succeed(40, 0);
+    const view = await watching;
+
+    // Assess
+    expect(view?.status).toBe('succeeded');
+    // cli-progress redraws only the lines that changed: look for each bar's last drawing.
+    const text = terminal.text;
+    expect(text.slice(text.lastIndexOf('succeeded: finalize'))).toMatch(/^succeeded: finalize 3\/3 shards, [\d.]+ s/);
+    expect(text).toMatch(/ ingest +\[█{40}\] 3\/3/);
+    expect(text.lastIndexOf('neighbors    [')).toBeGreaterThan(text.lastIndexOf(' 1/3'));
+    expect(text.slice(text.lastIndexOf('neighbors    ['))).toMatch(/^neighbors +\[█{40}\] 3\/3/);
+    expect(terminal.text).toMatch(/ neighbors +\[█+░+\] 1\/3/);
+  });
+});
+
+describe('pseudolabel status on a real embedded run', () => {
+  it('--watch follows `pseudolabel run` in another process to its end; then the output folder shows the run', async () => {
+    // Prepare
+    const dir = await tempDir();
+    const runProcess = new LiveCli(['run', '--input', repoPath('examples/digits.csv'), '--out', 'out'], dir);
+    const deadline = Date.now() + 30_000;
+    let started = false;
+    while (!started && Date.now() < deadline) {
+      started = (await new FilesystemObjectStore(join(dir, '.pseudolabel')).list('runs/')).length > 0;
+      await sleep(20);
+    }
+
+    // Act
+    const watch = await spawnCli(['status', '--watch', '--interval', '100'], dir);
+    const runCode = await runProcess.exited;
+    const folder = await spawnCli(['status', 'out'], dir);
+    await cp(join(dir, 'out'), join(dir, 'elsewhere', 'out'), { recursive: true });
+    const alone = await spawnCli(['status', 'out', '--json'], join(dir, 'elsewhere'));
+
+    // Assess
+    expect(runCode).toBe(0);
+    expect(watch.code).toBe(0);
+    expect(watch.stderrLines[0]).toMatch(/^pseudolabel: watching .*digits\.csv-/);
+    expect(watch.stderrLines.at(-1)).toMatch(/^pseudolabel: succeeded: finalize (\d+)\/\1 shards, [\d.]+ s$/);
+    expect(watch.stdout).toContain('result   label-spreading labelled 1792 of 1797 rows (50 given, 0 rejected)\n');
+    expect(folder.code).toBe(0);
+    expect(folder.stdout).toContain('status   succeeded\n');
+    expect(folder.stdout).toMatch(/\nelapsed {2}[\d.]+ s\n/);
+    expect(folder.stdout).toContain(`output   ${join(dir, 'out')}\n`);
+    expect(alone.code).toBe(0);
+    expect(JSON.parse(alone.stdout)).toMatchObject({
+      status: 'succeeded',
+      output: join(dir, 'elsewhere', 'out'),
+      result: { method: 'label-spreading', rows: 1797, given: 50, labelled: 1792, rejected: 0 },
+    });
+  });
+});
