@@ -18,3 +18,15 @@ export class StoreUnavailableError extends Error {
     this.name = 'StoreUnavailableError';
   }
 }
+
+/** An S3 bucket that does not exist (S3 NoSuchBucket). A StoreUnavailableError, with a message naming the bucket. */
+export class BucketNotFoundError extends StoreUnavailableError {
+  constructor(
+    readonly bucket: string,
+    cause: unknown,
+  ) {
+    super(`s3://${bucket}`, cause);
+    this.message = `bucket does not exist: s3://${bucket}`;
+    this.name = 'BucketNotFoundError';
+  }
+}

@@ -2,13 +2,14 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   paginateListObjectsV2,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { createS3Client } from './awsClients.ts';
-import { NotFoundError, StoreUnavailableError } from './errors.ts';
+import { BucketNotFoundError, NotFoundError, StoreUnavailableError } from './errors.ts';
 import type { ObjectInfo, ObjectStore } from './objectStore.ts';
 
 /** Bodies larger than this go up as multipart uploads (lib-storage `Upload`), in parts of this size. */
@@ -33,7 +34,8 @@ export interface S3ObjectStoreOptions {
  * ObjectStore over an S3 bucket (or LocalStack). Ranged reads use GetObject with `Range`; putIfAbsent is a
  * PutObject with `If-None-Match: *` (412 -> false; 409 ConditionalRequestConflict -> retried). ETags are S3's,
  * without quotes: the MD5 hex for single-part objects, opaque for multipart ones. Vendor errors are translated:
- * NoSuchKey/404 -> NotFoundError, anything else unexpected (network, NoSuchBucket, access) -> StoreUnavailableError.
+ * NoSuchKey/404 -> NotFoundError, NoSuchBucket -> BucketNotFoundError (a StoreUnavailableError), anything else
+ * unexpected (network, access) -> StoreUnavailableError.
  */
 export class S3ObjectStore implements ObjectStore {
   readonly bucket: string;
@@ -170,6 +172,18 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  /**
+   * Checks that the bucket exists and can be listed under this store's prefix (one ListObjectsV2 of at most one
+   * key), so a run can refuse a wrong location before working. Throws BucketNotFoundError or StoreUnavailableError.
+   */
+  async checkBucket(): Promise<void> {
+    try {
+      await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.fullKey(''), MaxKeys: 1 }));
+    } catch (error) {
+      throw this.translate(error, '');
+    }
+  }
+
   private fullKey(key: string): string {
     return this.prefix === '' ? key : `${this.prefix}/${key}`;
   }
@@ -177,7 +191,7 @@ export class S3ObjectStore implements ObjectStore {
   /** Maps an SDK error to NotFoundError (missing object) or StoreUnavailableError (everything else). */
   private translate(error: unknown, key: string): Error {
     const name = errorName(error);
-    if (name === 'NoSuchBucket') return new StoreUnavailableError(`s3://${this.bucket}`, error);
+    if (name === 'NoSuchBucket') return new BucketNotFoundError(this.bucket, error);
     if (name === 'NoSuchKey' || name === 'NotFound' || statusOf(error) === 404) {
       return new NotFoundError(this.describe(key));
     }

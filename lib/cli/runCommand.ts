@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { runEmbedded } from '../pipeline/embedded/embeddedRunner.ts';
+import { outputTarget } from '../pipeline/embedded/runLocations.ts';
 import { parseRunOptions, type RunOptions } from '../pipeline/runOptions.ts';
 import type { RunReport } from '../pipeline/runReport.ts';
 import { progressReporter } from './progressReporter.ts';
@@ -43,7 +43,10 @@ export function holdoutSentence(holdout: NonNullable<RunReport['holdout']>): str
   );
 }
 
-/** `pseudolabel run`: returns the exit code (0 when labels were written). */
+/**
+ * `pseudolabel run`: returns the exit code (0 when labels were written). --input and --out may be local paths or
+ * `s3://bucket/prefix` locations (endpoint, region and credentials from the AWS environment).
+ */
 export async function runCommand(flags: RunFlags): Promise<number> {
   const options = await resolveRunOptions(flags);
   const progress = progressReporter(process.stderr);
@@ -53,7 +56,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   } finally {
     progress.stop();
   }
-  const report = JSON.parse(await readFile(join(flags.out, 'report.json'), 'utf8')) as RunReport;
+  const report = JSON.parse(new TextDecoder().decode(await outputTarget(flags.out).read('report.json'))) as RunReport;
   for (const warning of report.warnings) process.stderr.write(`warning: ${warning}\n`);
   const labelled = report.rounds.at(-1);
   const reached = labelled ? report.n - Object.values(labelled.counts.none).reduce((a, b) => a + b, 0) : 0;

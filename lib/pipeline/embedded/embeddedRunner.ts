@@ -1,19 +1,19 @@
 import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { Piscina } from 'piscina';
 import { FilesystemObjectStore } from '../../adapters/filesystemObjectStore.ts';
 import { InProcessQueue, type ReceivedMessage } from '../../adapters/inProcessQueue.ts';
+import type { ObjectStore } from '../../adapters/objectStore.ts';
 import { storeFromUrl } from '../../adapters/storeFromUrl.ts';
-import { listInputFiles } from '../../data/inputFiles.ts';
 import { executeTask } from '../executeTask.ts';
 import { keys } from '../keys.ts';
 import type { RunOptions } from '../runOptions.ts';
-import { markRunFailed, type RunInput, type RunRecord, readRun } from '../runRecord.ts';
+import { markRunFailed, type RunRecord, readRun } from '../runRecord.ts';
 import type { StageContext, StageLog } from '../stageContext.ts';
 import { startRun } from '../startRun.ts';
 import type { Stage } from '../taskMessage.ts';
+import { type OutputTarget, outputTarget, resolveRunInputs } from './runLocations.ts';
 import type { StageWorkerInput, StageWorkerOutput } from './stageWorker.ts';
 
 /** Progress of a run: tasks of a stage done out of those sent so far. */
@@ -51,20 +51,6 @@ export class RunFailedError extends Error {
   }
 }
 
-async function runInputs(input: string): Promise<{ root: string; inputs: RunInput[] }> {
-  const files = await listInputFiles(input);
-  const paths = files.map((file) => resolve(file.path));
-  const root = files.length === 1 ? dirname(paths[0]) : resolve(input);
-  const store = new FilesystemObjectStore(root);
-  const inputs: RunInput[] = [];
-  for (const path of paths) {
-    const key = relative(root, path);
-    const info = await store.head(key);
-    inputs.push({ key, size: info?.size ?? 0, etag: info?.etag ?? '' });
-  }
-  return { root, inputs };
-}
-
 function injectedFault(faults: EmbeddedRunRequest['faults'], message: ReceivedMessage): 'before' | 'after' | undefined {
   if (!faults || message.receiveCount > 1) return undefined;
   const digest = createHash('sha256')
@@ -77,6 +63,9 @@ function injectedFault(faults: EmbeddedRunRequest['faults'], message: ReceivedMe
 /**
  * The embedded mode: the pipeline's stages over a filesystem store and two in-process queues, shard tasks on a
  * pool of worker threads (piscina, `workers` of them, default one per core), reduce steps in this thread.
+ * Input and output may be local or S3 (`s3://bucket/prefix`, see runLocations.ts): inputs are then read with
+ * ranged GETs by the plan and ingest stages, and the output files are written under the out prefix; the run state
+ * stays in the local state directory either way.
  * Delivery is at least once, as with SQS: a task that throws is delivered again, up to 3 receives.
  */
 export async function runEmbedded(request: EmbeddedRunRequest): Promise<RunRecord> {
@@ -87,8 +76,18 @@ export async function runEmbedded(request: EmbeddedRunRequest): Promise<RunRecor
   const tasks = new InProcessQueue();
   const reduce = new InProcessQueue();
   const log = request.log ?? { info: () => {}, warn: () => {} };
-  const ctx: StageContext = { store, inputs: (root) => storeFromUrl(root), tasks, reduce, log };
-  const { root, inputs } = await runInputs(request.input);
+  const inputStores = new Map<string, ObjectStore>();
+  const inputsAt = (root: string): ObjectStore => {
+    const known = inputStores.get(root);
+    if (known) return known;
+    const opened = storeFromUrl(root);
+    inputStores.set(root, opened);
+    return opened;
+  };
+  const ctx: StageContext = { store, inputs: inputsAt, tasks, reduce, log };
+  const { root, inputs } = await resolveRunInputs(request.input);
+  const out = outputTarget(request.out);
+  await out.check();
   const run = await startRun(ctx, { dataset: request.input, inputRoot: root, inputs, options });
 
   const pool =
@@ -156,7 +155,7 @@ export async function runEmbedded(request: EmbeddedRunRequest): Promise<RunRecor
 
   const final = await readRun(store, run.runId);
   if (final.status === 'succeeded') {
-    await copyOutputs(store, run.runId, request.out);
+    await copyOutputs(store, run.runId, out);
     await deleteIntermediates(store, run.runId);
     return final;
   }
@@ -178,11 +177,10 @@ function drain(queue: InProcessQueue): unknown[] {
   return bodies;
 }
 
-async function copyOutputs(store: FilesystemObjectStore, runId: string, out: string): Promise<void> {
+async function copyOutputs(store: FilesystemObjectStore, runId: string, out: OutputTarget): Promise<void> {
   const prefix = keys.output(runId, '');
-  await mkdir(out, { recursive: true });
   for (const info of await store.list(prefix)) {
-    await writeFile(join(out, info.key.slice(prefix.length)), await store.get(info.key));
+    await out.write(info.key.slice(prefix.length), await store.get(info.key));
   }
 }
 

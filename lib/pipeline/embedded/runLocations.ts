@@ -1,0 +1,147 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
+import { BucketNotFoundError } from '../../adapters/errors.ts';
+import { FilesystemObjectStore } from '../../adapters/filesystemObjectStore.ts';
+import { S3ObjectStore } from '../../adapters/s3ObjectStore.ts';
+import { InputFileError } from '../../data/errors.ts';
+import { formatOf, listInputFiles } from '../../data/inputFiles.ts';
+import { OPTIONS_FILE } from '../datasetRuns.ts';
+import type { RunInput } from '../runRecord.ts';
+
+/**
+ * Where `pseudolabel run` reads its input and writes its output: a local file or directory, or an S3 location
+ * (`s3://bucket/key` or `s3://bucket/prefix`). S3 connections take endpoint, region and credentials from the usual
+ * AWS environment (AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, ...), as every S3 client of the project does.
+ */
+
+const KNOWN = '.csv, .jsonl, .ndjson or .parquet';
+
+/** The inputs of a run and the root they are keys of (a directory, or `s3://bucket[/prefix]`). */
+export interface RunInputs {
+  readonly root: string;
+  readonly inputs: RunInput[];
+}
+
+/** Bucket and key (or prefix, possibly empty) of an `s3://` location, or undefined for anything else. */
+export function parseS3Location(location: string): { bucket: string; path: string } | undefined {
+  if (!location.startsWith('s3://')) return undefined;
+  const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(location);
+  if (!match) throw new RangeError(`an s3 location needs a bucket: ${location}`);
+  return { bucket: match[1], path: match[2] };
+}
+
+/**
+ * The input files of a run. A local file or directory: as `listInputFiles` picks them (a directory gives its data
+ * files, not recursively, hidden names left out, sorted by name). An S3 location: the object itself when the key
+ * exists, else the data objects directly under the prefix, picked the same way as a directory's files (so
+ * pseudolabel.json beside the data is left out). Keys are relative to the root, as a directory's file names are,
+ * so ids and labels do not depend on where the data lives. A missing file, key, prefix or bucket is an
+ * InputFileError naming the location.
+ */
+export async function resolveRunInputs(input: string): Promise<RunInputs> {
+  const s3 = parseS3Location(input);
+  return s3 ? await s3Inputs(input, s3.bucket, s3.path) : await localInputs(input);
+}
+
+async function localInputs(input: string): Promise<RunInputs> {
+  const files = await listInputFiles(input);
+  const paths = files.map((file) => resolve(file.path));
+  const root = files.length === 1 ? dirname(paths[0]) : resolve(input);
+  const store = new FilesystemObjectStore(root);
+  const inputs: RunInput[] = [];
+  for (const path of paths) {
+    const key = relative(root, path);
+    const info = await store.head(key);
+    inputs.push({ key, size: info?.size ?? 0, etag: info?.etag ?? '' });
+  }
+  return { root, inputs };
+}
+
+async function s3Inputs(location: string, bucket: string, path: string): Promise<RunInputs> {
+  const store = new S3ObjectStore({ bucket });
+  try {
+    if (path !== '' && !path.endsWith('/')) {
+      const info = await store.head(path);
+      if (info) {
+        if (!formatOf(path)) throw new InputFileError(location, `unknown format: expected a ${KNOWN} file`);
+        const slash = path.lastIndexOf('/');
+        return {
+          root: rootOf(bucket, path.slice(0, slash + 1)),
+          inputs: [{ key: path.slice(slash + 1), size: info.size, etag: info.etag }],
+        };
+      }
+    }
+    const prefix = path === '' || path.endsWith('/') ? path : `${path}/`;
+    const listed = await store.list(prefix);
+    if (listed.length === 0) throw new InputFileError(location, 'no such key or prefix');
+    const inputs = listed
+      .map(({ key, size, etag }) => ({ key: key.slice(prefix.length), size, etag }))
+      .filter(({ key }) => isDataName(key))
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    if (inputs.length === 0) throw new InputFileError(location, `the prefix holds no ${KNOWN} object`);
+    return { root: rootOf(bucket, prefix), inputs };
+  } catch (error) {
+    if (error instanceof BucketNotFoundError) {
+      throw new InputFileError(location, `bucket ${bucket} does not exist`, { cause: error });
+    }
+    throw error;
+  }
+}
+
+/** A data object directly under the prefix, as a directory's data file: not nested, not hidden, known format. */
+function isDataName(name: string): boolean {
+  return !name.includes('/') && !name.startsWith('.') && name !== OPTIONS_FILE && formatOf(name) !== undefined;
+}
+
+function rootOf(bucket: string, prefix: string): string {
+  const trimmed = prefix.replace(/\/+$/, '');
+  return trimmed === '' ? `s3://${bucket}` : `s3://${bucket}/${trimmed}`;
+}
+
+/** Where the output files of a run go: a local directory, or an S3 prefix. */
+export interface OutputTarget {
+  /** The location as given (for messages). */
+  readonly location: string;
+  /** Refuses a location that cannot be written before the run starts (a missing bucket). */
+  check(): Promise<void>;
+  write(name: string, body: Uint8Array): Promise<void>;
+  read(name: string): Promise<Uint8Array>;
+}
+
+/** Could not write the output files to --out. */
+export class OutputLocationError extends Error {
+  constructor(
+    readonly location: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`cannot write output to ${location}: ${reason}`, options);
+    this.name = 'OutputLocationError';
+  }
+}
+
+export function outputTarget(out: string): OutputTarget {
+  const s3 = parseS3Location(out);
+  if (!s3) {
+    return {
+      location: out,
+      check: async () => {},
+      write: async (name, body) => {
+        await mkdir(out, { recursive: true });
+        await writeFile(join(out, name), body);
+      },
+      read: (name) => new FilesystemObjectStore(out).get(name),
+    };
+  }
+  const store = new S3ObjectStore({ bucket: s3.bucket, prefix: s3.path });
+  const failed = (error: unknown): Error =>
+    error instanceof BucketNotFoundError
+      ? new OutputLocationError(out, `bucket ${s3.bucket} does not exist`, { cause: error })
+      : new OutputLocationError(out, error instanceof Error ? error.message : String(error), { cause: error });
+  return {
+    location: out,
+    check: () => store.checkBucket().catch((error: unknown) => Promise.reject(failed(error))),
+    write: (name, body) => store.put(name, body).catch((error: unknown) => Promise.reject(failed(error))),
+    read: (name) => store.get(name),
+  };
+}
