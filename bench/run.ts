@@ -11,7 +11,7 @@ import { hasGnuTime, type Measured, spawnMeasured } from './measuredSpawn.ts';
  * `npm run bench [-- --suite core|pipeline|scale] [--n N] [--d D] [--classes C] [--labels F] [--workers W] ...`
  *
  * Generates Gaussian blobs (bench/gaussianBlobs.ts), then measures, one after the other:
- * 1. our exact kNN (knnSearch, in this process, one thread), on every row or on a sample of query rows
+ * 1. our exact kNN (knnSearch with the SIMD kernel, in this process, one thread), on every row or on a sample of query rows
  *    extrapolated to all (--knn-queries);
  * 2. our label spreading end to end through the CLI (`pseudolabel run --neighbors K --workers W`): wall time,
  *    peak RSS, stage times from report.json, accuracy against the truth;
@@ -170,9 +170,10 @@ async function prepareData(config: Config, data: string, truthPath: string) {
   log(`exact kNN in process: ${q} query rows against ${config.n}, k=${config.neighbors}`);
   const query = { data: X.data.subarray(0, q * config.d), n: q, d: config.d };
   started = performance.now();
-  knnSearch(query, X, config.neighbors);
+  knnSearch(query, X, config.neighbors, { kernel: 'wasm' });
   const seconds = (performance.now() - started) / 1000;
   const knn = {
+    kernel: 'wasm',
     queries: q,
     seconds: round(seconds, 3),
     allRowsSeconds: round((seconds * config.n) / q, 3),
@@ -201,10 +202,14 @@ async function runOurs(config: Config, dir: string, data: string, truth: Int32Ar
   const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as {
     timings: Record<string, number>;
     convergence: { nIter: number; converged: boolean };
+    neighbors?: Record<string, unknown>;
   };
   const score = scoreLabels(await readFile(join(out, 'labels.csv'), 'utf8'), truth);
   const t = report.timings;
-  const graphAndPropagateMs = (t.neighbors ?? 0) + (t.collect ?? 0) + (t.propagate ?? 0);
+  const graphAndPropagateMs = ['collect', 'cells', 'calibrate', 'neighbors', 'propagate'].reduce(
+    (sum, stage) => sum + (t[stage] ?? 0),
+    0,
+  );
   // Wall clock from the end of ingest to the summary line, less finalize (one step, so its time is wall time).
   const ingested = run.stderrTimeline.find((entry) => /^pseudolabel: ingest .*done$/.test(entry.line));
   const summary = run.stderrTimeline.find((entry) => /^pseudolabel: \d+ rows, /.test(entry.line));
@@ -216,6 +221,7 @@ async function runOurs(config: Config, dir: string, data: string, truth: Int32Ar
     nIter: report.convergence.nIter,
     converged: report.convergence.converged,
     stageMs: t,
+    neighbors: report.neighbors ?? null,
     /** When each stderr line arrived (seconds since spawn): where the wall time goes. */
     timeline: run.stderrTimeline.map((entry) => ({ at: round(entry.at, 3), line: entry.line })),
     graphAndPropagateSeconds: graphAndPropagateMs / 1000,

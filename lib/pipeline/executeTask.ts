@@ -5,15 +5,9 @@ import { UnknownRunError, UnusableLabelsError } from './errors.ts';
 import { reduceOnce } from './fanIn.ts';
 import { findRun, updateRun } from './runRecord.ts';
 import type { StageContext } from './stageContext.ts';
-import { calibrateStage } from './stages/calibrate.ts';
 import { cellsStage } from './stages/cells.ts';
-import { collectStage } from './stages/collect.ts';
-import { finalizeStage } from './stages/finalize.ts';
 import { ingestStage } from './stages/ingest.ts';
 import { neighborsStage } from './stages/neighbors.ts';
-import { planStage } from './stages/plan.ts';
-import { propagateStage } from './stages/propagate.ts';
-import { reduceStage } from './stages/reduce.ts';
 import { scoreStage } from './stages/score.ts';
 import { parseTaskMessage, type Stage, type TaskMessage } from './taskMessage.ts';
 
@@ -26,13 +20,20 @@ const SHARD_TASKS: Partial<Record<Stage, ShardTask>> = {
   neighbors: neighborsStage,
   score: scoreStage,
 };
-const REDUCE_STEPS: Partial<Record<Stage, ReduceStep>> = {
-  plan: async (ctx, task) => ({ tasks: await planStage(ctx, task) }),
-  collect: collectStage,
-  calibrate: calibrateStage,
-  propagate: propagateStage,
-  reduce: reduceStage,
-  finalize: finalizeStage,
+/**
+ * Reduce steps are loaded on first use: a process that only runs shard tasks (a worker thread, the worker
+ * Lambda) never loads the report renderer (vega) and the other reducer-only modules.
+ */
+const REDUCE_STEPS: Partial<Record<Stage, () => Promise<ReduceStep>>> = {
+  plan: async () => {
+    const { planStage } = await import('./stages/plan.ts');
+    return async (ctx, task) => ({ tasks: await planStage(ctx, task) });
+  },
+  collect: async () => (await import('./stages/collect.ts')).collectStage,
+  calibrate: async () => (await import('./stages/calibrate.ts')).calibrateStage,
+  propagate: async () => (await import('./stages/propagate.ts')).propagateStage,
+  reduce: async () => (await import('./stages/reduce.ts')).reduceStage,
+  finalize: async () => (await import('./stages/finalize.ts')).finalizeStage,
 };
 
 /**
@@ -65,11 +66,12 @@ export async function executeTask(ctx: StageContext, body: unknown): Promise<voi
     return;
   }
   const shardTask = SHARD_TASKS[task.stage];
-  const reduceStep = REDUCE_STEPS[task.stage];
+  const loadReduceStep = REDUCE_STEPS[task.stage];
   try {
     if (shardTask) {
       await shardTask(ctx, task);
-    } else if (reduceStep) {
+    } else if (loadReduceStep) {
+      const reduceStep = await loadReduceStep();
       const started = performance.now();
       const ran = await reduceOnce(ctx, task, () => reduceStep(ctx, task));
       if (ran) {

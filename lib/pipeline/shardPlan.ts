@@ -28,9 +28,13 @@ export interface ShardPlan {
   readonly featureNames: string[];
 }
 
-/** Default shard count: one per 16 MiB of input, at least `minimum` (the worker count), at most 1,000. */
+/**
+ * Default shard count: one per 16 MiB of input, rounded up to a multiple of `minimum` (the worker count, so the
+ * last wave of shard tasks keeps every worker busy), at most 1,000.
+ */
 export function defaultShardCount(totalBytes: number, minimum: number): number {
-  return Math.min(1000, Math.max(minimum, Math.ceil(totalBytes / (16 * 2 ** 20))));
+  const bySize = Math.max(1, Math.ceil(totalBytes / (16 * 2 ** 20)));
+  return Math.min(1000, Math.ceil(bySize / minimum) * minimum);
 }
 
 /**

@@ -14,10 +14,12 @@ describe('defaultShardCount', () => {
     [160 * MiB, 1, 10],
     [160 * MiB, 12, 12],
     [10 * MiB, 4, 4],
+    [33 * MiB, 2, 4],
+    [48 * MiB, 2, 4],
     [1000 * 16 * MiB, 1, 1000],
     [5000 * 16 * MiB, 1, 1000],
     [MiB, 2000, 1000],
-  ])('%d bytes with at least %d shards -> %d', (bytes, minimum, expected) => {
+  ])('%d bytes with %d workers -> %d', (bytes, minimum, expected) => {
     // Act
     const count = defaultShardCount(bytes, minimum);
 
