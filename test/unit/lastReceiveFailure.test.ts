@@ -6,6 +6,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { afterAll, describe, expect, it } from 'vitest';
+import { sqsEventOf } from '../../functions/local/sqsEvent.ts';
 import type { HandlerRuntime } from '../../functions/shared/runtime.ts';
 import { handleTaskBatch, receiveCountOf } from '../../functions/shared/taskBatch.ts';
 import { StoreUnavailableError } from '../../lib/adapters/errors.ts';
@@ -175,5 +176,16 @@ describe('receive count and max receive count', () => {
     // Assess
     expect([byDefault, set]).toEqual([3, 5]);
     expect(bad).toThrow('PSEUDOLABEL_MAX_RECEIVE_COUNT must be an integer >= 1: zero');
+  });
+});
+
+describe('the local worker builds Lambda events', () => {
+  it('carries ApproximateReceiveCount from the received message into the record', () => {
+    // Prepare
+    const message = { MessageId: 'm', ReceiptHandle: 'r', Body: '{}', Attributes: { ApproximateReceiveCount: '3' } };
+    // Act
+    const event = sqsEventOf([message], 'arn:aws:sqs:us-east-1:000000000000:q', 'us-east-1');
+    // Assess
+    expect(receiveCountOf(event.Records[0])).toBe(3);
   });
 });

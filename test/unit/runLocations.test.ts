@@ -1,0 +1,83 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { InputFileError } from '../../lib/data/errors.ts';
+import { outputTarget, parseS3Location, resolveRunInputs } from '../../lib/pipeline/embedded/runLocations.ts';
+
+const roots: string[] = [];
+afterAll(async () => {
+  await Promise.all(roots.map((root) => rm(root, { recursive: true, force: true })));
+});
+
+async function tempRoot(): Promise<string> {
+  const root = await mkdtemp(path.join(tmpdir(), 'pseudolabel-run-locations-'));
+  roots.push(root);
+  return root;
+}
+
+describe('parseS3Location', () => {
+  it.each([
+    ['s3://bucket', { bucket: 'bucket', path: '' }],
+    ['s3://bucket/', { bucket: 'bucket', path: '' }],
+    ['s3://bucket/a/b.csv', { bucket: 'bucket', path: 'a/b.csv' }],
+    ['s3://bucket/prefix/', { bucket: 'bucket', path: 'prefix/' }],
+    ['data/x.csv', undefined],
+  ])('%s', (location, expected) => {
+    // Act
+    const parsed = parseS3Location(location);
+    // Assess
+    expect(parsed).toEqual(expected);
+  });
+
+  it('refuses an s3 location without a bucket', () => {
+    // Act
+    const parse = () => parseS3Location('s3:///key');
+    // Assess
+    expect(parse).toThrow('an s3 location needs a bucket: s3:///key');
+  });
+});
+
+describe('resolveRunInputs on local paths', () => {
+  it('gives a directory its data files with keys relative to it, and a file its directory as root', async () => {
+    // Prepare
+    const root = await tempRoot();
+    await writeFile(path.join(root, 'b.csv'), 'id,label,x\n1,a,0\n');
+    await writeFile(path.join(root, 'a.jsonl'), '{"x":1}\n');
+    await writeFile(path.join(root, 'pseudolabel.json'), '{}');
+    await writeFile(path.join(root, '.hidden.csv'), 'x\n1\n');
+    await mkdir(path.join(root, 'nested'));
+    await writeFile(path.join(root, 'nested', 'c.csv'), 'x\n1\n');
+    // Act
+    const dir = await resolveRunInputs(root);
+    const file = await resolveRunInputs(path.join(root, 'b.csv'));
+    // Assess
+    expect(dir.root).toBe(root);
+    expect(dir.inputs.map((input) => input.key)).toEqual(['a.jsonl', 'b.csv']);
+    expect(file).toEqual({ root, inputs: [{ key: 'b.csv', size: 17, etag: expect.any(String) }] });
+  });
+
+  it('names a missing file in an InputFileError', async () => {
+    // Prepare
+    const missing = path.join(await tempRoot(), 'missing.csv');
+    // Act
+    const resolving = resolveRunInputs(missing);
+    // Assess
+    await expect(resolving).rejects.toBeInstanceOf(InputFileError);
+    await expect(resolving).rejects.toThrow(missing);
+  });
+});
+
+describe('outputTarget on a local directory', () => {
+  it('creates the directory on the first write and reads the files back', async () => {
+    // Prepare
+    const out = path.join(await tempRoot(), 'out', 'deeper');
+    const target = outputTarget(out);
+    // Act
+    await target.check();
+    await target.write('labels.csv', new TextEncoder().encode('id,label\n'));
+    const back = new TextDecoder().decode(await target.read('labels.csv'));
+    // Assess
+    expect(back).toBe('id,label\n');
+  });
+});
