@@ -88,7 +88,7 @@ describe('pseudolabel status on runs started by S3 uploads and run by pseudolabe
     await stack?.destroy();
   });
 
-  it('--watch on s3://bucket/runs/<runId>/ ends with the result; <runId> --store s3://bucket shows the same', async () => {
+  it('--watch on s3://bucket/runs/<runId>/ ends with the result; <runId> --store s3://bucket and --store alone (latest) show the same', async () => {
     // Prepare
     const digits = await readFile(repoPath('examples/digits.csv'), 'utf8');
     const csv = `${digits.split('\n').slice(0, 401).join('\n')}\n`;
@@ -101,6 +101,7 @@ describe('pseudolabel status on runs started by S3 uploads and run by pseudolabe
     const location = `s3://${stack.bucket}/runs/${runId}/`;
     const watch = await cli(['status', location, '--watch', '--interval', '200'], dir);
     const byId = await cli(['status', runId, '--store', `s3://${stack.bucket}`, '--json'], dir);
+    const latest = await cli(['status', '--store', `s3://${stack.bucket}`], dir);
 
     // Assess
     expect(await watch.exited, watch.stderr).toBe(0);
@@ -117,6 +118,8 @@ describe('pseudolabel status on runs started by S3 uploads and run by pseudolabe
       output: `${location}output/`,
       result: { rows: 400, rejected: 0 },
     });
+    expect(await latest.exited, latest.stderr).toBe(0);
+    expect(latest.stdout).toBe(watch.stdout);
   });
 
   it('--watch exits 2 with the error line when the run fails (a dataset without labels)', async () => {
