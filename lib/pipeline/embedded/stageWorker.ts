@@ -1,3 +1,4 @@
+import type { ObjectStore } from '../../adapters/objectStore.ts';
 import { storeFromUrl } from '../../adapters/storeFromUrl.ts';
 import { executeTask } from '../executeTask.ts';
 import { silentLog } from '../stageContext.ts';
@@ -13,6 +14,17 @@ export interface StageWorkerOutput {
   readonly reduce: unknown[];
 }
 
+/** Stores by location, kept for the thread's life: an S3 input store keeps its client (and connections). */
+const stores = new Map<string, ObjectStore>();
+
+function opened(location: string): ObjectStore {
+  const known = stores.get(location);
+  if (known) return known;
+  const store = storeFromUrl(location);
+  stores.set(location, store);
+  return store;
+}
+
 /**
  * A piscina worker thread of the embedded runner: runs one task against the filesystem store and returns the
  * messages the task sent, for the runner to enqueue (queues live in the main thread).
@@ -20,9 +32,6 @@ export interface StageWorkerOutput {
 export default async function runTaskInWorker(input: StageWorkerInput): Promise<StageWorkerOutput> {
   const tasks = new CollectingQueue();
   const reduce = new CollectingQueue();
-  await executeTask(
-    { store: storeFromUrl(input.storeRoot), inputs: (root) => storeFromUrl(root), tasks, reduce, log: silentLog },
-    input.body,
-  );
+  await executeTask({ store: opened(input.storeRoot), inputs: opened, tasks, reduce, log: silentLog }, input.body);
   return { tasks: tasks.sent, reduce: reduce.sent };
 }
