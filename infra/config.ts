@@ -60,6 +60,12 @@ export type ConfigOverrides = Partial<Omit<PseudolabelConfig, 'functions' | 'con
   readonly consumers?: Partial<Record<QueueName, Partial<ConsumerSettings>>>;
 };
 
+/**
+ * Tag on every taggable resource of a LocalStack-mode stack, valued with the stack name. Defined next to the
+ * LocalStack tooling that checks it (lib/ must not import aws-cdk-lib, so the dependency goes this way).
+ */
+export { LOCALSTACK_STACK_TAG } from '../lib/localstack/localstackConfig.ts';
+
 /** Bucket name used in LocalStack mode when none is given (the names the local worker expects). */
 export const LOCALSTACK_BUCKET_NAME = 'pseudolabel-data';
 

@@ -1,6 +1,6 @@
-import { CfnOutput, Duration, LegacyStackSynthesizer, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, LegacyStackSynthesizer, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import type { PseudolabelConfig, QueueName } from '../config.ts';
+import { LOCALSTACK_STACK_TAG, type PseudolabelConfig, type QueueName } from '../config.ts';
 import { Alarms } from '../constructs/alarms.ts';
 import { DataBucket } from '../constructs/dataBucket.ts';
 import { FunctionFactory } from '../constructs/functionFactory.ts';
@@ -18,8 +18,9 @@ const CONSUMER_OF = { events: 'onObjectCreated', tasks: 'worker', reduce: 'reduc
 
 /**
  * pseudolabel on AWS: the data bucket, the events/tasks/reduce queues with dead-letter queues, the S3
- * notification for incoming/, and (unless config.localstack) the Lambda functions, the retraining schedule and
- * the alarms. In LocalStack mode only the data plane is deployed; `pseudolabel worker` consumes the queues.
+ * notification for incoming/, the dead-letter alarms, and (unless config.localstack) the Lambda functions, the
+ * retraining schedule and the function error alarms. In LocalStack mode only the data plane is deployed, its
+ * resources tagged with the stack name (LOCALSTACK_STACK_TAG), and `pseudolabel worker` consumes the queues.
  */
 export class PseudolabelStack extends Stack {
   readonly data: DataBucket;
@@ -35,6 +36,11 @@ export class PseudolabelStack extends Stack {
     });
     const { config } = props;
     const allowLambda = !config.localstack;
+    if (config.localstack) {
+      // `pseudolabel localstack up --provision cdk` tells the resources of this stack from same-named ones that
+      // were provisioned directly (which a CloudFormation create would fail on, or silently adopt).
+      Tags.of(this).add(LOCALSTACK_STACK_TAG, this.stackName);
+    }
 
     this.data = new DataBucket(this, 'Data', {
       bucketName: config.bucketName,
@@ -83,14 +89,16 @@ export class PseudolabelStack extends Stack {
         datasets: config.datasets,
         target: functions.scheduled,
       });
-      new Alarms(this, 'Alarms', {
-        deadLetterQueues: this.queues.all().map(([name, q]) => [name, q.deadLetterQueue] as const),
-        functions: functions.all(),
-        topicArn: config.alarmTopicArn,
-      });
     }
+    // Without functions (LocalStack) the dead-letter alarms remain: CloudWatch alarms need no Lambda.
+    new Alarms(this, 'Alarms', {
+      deadLetterQueues: this.queues.all().map(([name, q]) => [name, q.deadLetterQueue] as const),
+      functions: this.functions?.all() ?? [],
+      topicArn: config.alarmTopicArn,
+    });
 
     new CfnOutput(this, 'BucketName', { value: this.data.bucket.bucketName });
+    new CfnOutput(this, 'AccessLogsBucketName', { value: this.data.accessLogsBucket.bucketName });
     for (const [name, q] of this.queues.all()) {
       const Name = name.charAt(0).toUpperCase() + name.slice(1);
       new CfnOutput(this, `${Name}QueueUrl`, { value: q.queue.queueUrl });

@@ -81,6 +81,15 @@ function buildProgram(): Command {
     .description('start, stop or inspect LocalStack and provision the bucket, queues and notification')
     .argument('<action>', 'up, down or status')
     .option('--endpoint <url>', 'LocalStack endpoint (default http://127.0.0.1:4566)')
+    .addOption(
+      new Option(
+        '--provision <how>',
+        'up: create the resources with SDK calls (direct) or deploy the CDK app with cdklocal (cdk)',
+      )
+        .choices(['direct', 'cdk'])
+        .default('direct'),
+    )
+    .option('--stack-name <name>', 'up --provision cdk: CloudFormation stack name (default Pseudolabel)')
     .action(async (action: string, flags) => {
       process.exitCode = await localstackCommand(action, flags);
     });

@@ -6,19 +6,47 @@ import {
   localstackUp,
 } from '../localstack/index.ts';
 
-/** `pseudolabel localstack up|down|status`. */
-export async function localstackCommand(action: string, flags: { endpoint?: string }): Promise<number> {
-  const overrides = flags.endpoint ? { endpoint: flags.endpoint } : {};
+export interface LocalstackFlags {
+  readonly endpoint?: string;
+  /** `up` only: `direct` (default) or `cdk`. */
+  readonly provision?: string;
+  /** `up --provision cdk` only. */
+  readonly stackName?: string;
+}
+
+/**
+ * `pseudolabel localstack up|down|status`. Like `worker`, `up` and `status` take the resource names from
+ * PSEUDOLABEL_BUCKET and PSEUDOLABEL_QUEUE_PREFIX when set (DESIGN.md section 3: the names are overridable).
+ */
+export async function localstackCommand(
+  action: string,
+  flags: LocalstackFlags,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
+  const endpoint = flags.endpoint ? { endpoint: flags.endpoint } : {};
+  const bucket = env.PSEUDOLABEL_BUCKET?.trim();
+  const queuePrefix = env.PSEUDOLABEL_QUEUE_PREFIX?.trim();
+  const overrides = { ...endpoint, ...(bucket ? { bucket } : {}), ...(queuePrefix ? { queuePrefix } : {}) };
   const log = (line: string) => process.stderr.write(`${line}\n`);
+  const provision = flags.provision ?? 'direct';
+  if (provision !== 'direct' && provision !== 'cdk') {
+    process.stderr.write(`pseudolabel: --provision must be direct or cdk, got "${provision}"\n`);
+    return 1;
+  }
+  if (flags.stackName !== undefined && (action !== 'up' || provision !== 'cdk')) {
+    process.stderr.write('pseudolabel: --stack-name applies to `localstack up --provision cdk` only\n');
+    return 1;
+  }
   if (action === 'up') {
-    const result = await localstackUp({ ...overrides, log });
+    const result = await localstackUp({ ...overrides, provision, stackName: flags.stackName, log });
+    const how = result.provision === 'cdk' ? `deployed as stack ${result.stackName} with cdklocal` : 'provisioned';
     process.stderr.write(
-      `localstack ${result.started ? `started (${result.mode}, ${result.startupMs} ms)` : `already running (${result.mode})`} at ${result.config.endpoint}; resources provisioned\n`,
+      `localstack ${result.started ? `started (${result.mode}, ${result.startupMs} ms)` : `already running (${result.mode})`} at ${result.config.endpoint}; resources ${how}\n`,
     );
     return 0;
   }
   if (action === 'down') {
-    const result = await localstackDown(overrides);
+    const result = await localstackDown(endpoint);
     process.stderr.write(`${JSON.stringify(result)}\n`);
     return 0;
   }

@@ -1,6 +1,7 @@
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { createS3Client, createSqsClient } from '../adapters/awsClients.ts';
+import { DEFAULT_STACK_NAME, deployWithCdk } from './cdkDeploy.ts';
 import { type LocalstackConfig, type LocalstackConfigOverrides, localstackConfig } from './localstackConfig.ts';
 import {
   fetchHealth,
@@ -14,10 +15,22 @@ import {
 } from './localstackProcess.ts';
 import { type ProvisionedResources, provision } from './provision.ts';
 
+export { type CdkDeployResult, DEFAULT_STACK_NAME, deployWithCdk } from './cdkDeploy.ts';
 export { type LocalstackConfig, localstackConfig } from './localstackConfig.ts';
 export { type ProvisionedResources, provision } from './provision.ts';
 
-export interface LocalstackUpOptions extends LocalstackConfigOverrides, StartOptions {}
+/** How `up` creates the resources: `direct` (SDK calls, provision.ts) or `cdk` (cdklocal deploy of the CDK app). */
+export const PROVISIONERS = ['direct', 'cdk'] as const;
+export type Provisioner = (typeof PROVISIONERS)[number];
+
+export interface LocalstackUpOptions extends LocalstackConfigOverrides, StartOptions {
+  /** Default `direct`. */
+  readonly provision?: Provisioner;
+  /** Stack name for `provision: 'cdk'` (default `Pseudolabel`). */
+  readonly stackName?: string;
+  /** Most time the cdklocal deploy may take (default 5 minutes). */
+  readonly deployTimeoutMs?: number;
+}
 
 export interface LocalstackUpResult {
   readonly config: LocalstackConfig;
@@ -27,14 +40,22 @@ export interface LocalstackUpResult {
   readonly mode: 'host' | 'docker' | 'external';
   /** Milliseconds from start to healthy (only when started). */
   readonly startupMs?: number;
+  /** How the resources were provisioned, and for `cdk` the stack. */
+  readonly provision: Provisioner;
+  readonly stackName?: string;
   readonly resources: ProvisionedResources;
 }
 
 /**
  * `pseudolabel localstack up`: starts LocalStack unless one is already healthy at the endpoint (host venv, or
- * Docker when an engine answers), then provisions the bucket, queues, DLQs and notification. Idempotent.
+ * Docker when an engine answers), then provisions the bucket, queues, DLQs and notification: directly through the
+ * SDK (default), or by deploying the CDK app's data plane with cdklocal (`provision: 'cdk'`). Idempotent.
  */
 export async function localstackUp(options: LocalstackUpOptions = {}): Promise<LocalstackUpResult> {
+  const provisioner = options.provision ?? 'direct';
+  if (!PROVISIONERS.includes(provisioner)) {
+    throw new RangeError(`provision must be one of ${PROVISIONERS.join(', ')}: ${provisioner}`);
+  }
   const config = localstackConfig(options);
   const log = options.log ?? (() => {});
   let started: StartedLocalstack | undefined;
@@ -52,9 +73,15 @@ export async function localstackUp(options: LocalstackUpOptions = {}): Promise<L
     mode = recorded !== undefined && isRunning(recorded) ? recorded.mode : 'external';
     log(`LocalStack already answers at ${config.endpoint}`);
   }
+  if (provisioner === 'cdk') {
+    const stackName = options.stackName ?? DEFAULT_STACK_NAME;
+    const resources = await deployWithCdk(config, { stackName, log, timeoutMs: options.deployTimeoutMs });
+    log(`stack ${stackName}: bucket ${resources.bucket}, queues ${Object.values(resources.queueUrls).join(', ')}`);
+    return { config, started: started !== undefined, mode, startupMs, provision: provisioner, stackName, resources };
+  }
   const resources = await provision(config);
   log(`provisioned bucket ${resources.bucket} and queues ${Object.values(resources.queueUrls).join(', ')}`);
-  return { config, started: started !== undefined, mode, startupMs, resources };
+  return { config, started: started !== undefined, mode, startupMs, provision: provisioner, resources };
 }
 
 export interface LocalstackDownResult {

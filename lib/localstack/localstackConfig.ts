@@ -6,6 +6,13 @@ export const LOCALSTACK_VERSION = '4.14.0';
 /** Docker image used instead of the host runtime when a Docker engine answers. */
 export const LOCALSTACK_IMAGE = `localstack/localstack:${LOCALSTACK_VERSION}`;
 
+/**
+ * Tag key the CDK app (`-c localstack=true`) puts on its resources, valued with the stack name: `localstack up
+ * --provision cdk` refuses to deploy over same-named resources without it (provisioned directly, or by another
+ * stack), because LocalStack's CloudFormation fails on existing queues and silently adopts an existing bucket.
+ */
+export const LOCALSTACK_STACK_TAG = 'pseudolabel:stack';
+
 /** One work queue and its dead-letter queue. */
 export interface QueueConfig {
   readonly name: string;
@@ -19,13 +26,17 @@ export interface LocalstackConfig {
   readonly endpoint: string;
   readonly region: string;
   readonly bucket: string;
+  /** Queue names are `<queuePrefix>-events`, `-tasks`, `-reduce`, each with `-dlq`. */
+  readonly queuePrefix: string;
   /** Prefix whose ObjectCreated events go to the events queue. */
   readonly incomingPrefix: string;
   readonly queues: { readonly events: QueueConfig; readonly tasks: QueueConfig; readonly reduce: QueueConfig };
   /** Receives before a message moves to its DLQ (redrive policy). */
   readonly maxReceiveCount: number;
-  /** Holds the venv, pid file, logs and LocalStack's FILESYSTEM_ROOT. */
+  /** Holds the pid file, logs, LocalStack's FILESYSTEM_ROOT, the CDK output, and by default the venv. */
   readonly stateDir: string;
+  /** The Python venv with localstack-core (default `<stateDir>/venv`). */
+  readonly venvDir: string;
 }
 
 export interface LocalstackConfigOverrides {
@@ -38,6 +49,11 @@ export interface LocalstackConfigOverrides {
   readonly visibilityTimeout?: number;
   /** LocalStack's own state directory (default `<PSEUDOLABEL_STATE_DIR or <project>/.state>/localstack`). */
   readonly stateDir?: string;
+  /**
+   * The venv to run LocalStack from (default PSEUDOLABEL_LOCALSTACK_VENV, else `<stateDir>/venv`): lets a second
+   * LocalStack (own endpoint and state dir) share the installed one.
+   */
+  readonly venvDir?: string;
 }
 
 /** The project root (two levels above this file); default home of `.state/`. */
@@ -49,7 +65,7 @@ export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.
  * AWS_DEFAULT_REGION / us-east-1; state dir PSEUDOLABEL_STATE_DIR / `<project>/.state`, with LocalStack's
  * files in its `localstack/` subdirectory. Tasks and reduce queues get a visibility timeout of
  * PSEUDOLABEL_VISIBILITY_TIMEOUT or 120 s (a Lambda deployment uses 900 s, which would make redelivery in
- * tests slow); events get 60 s.
+ * tests slow); events get 60 s. The venv is PSEUDOLABEL_LOCALSTACK_VENV or `<stateDir>/venv`.
  */
 export function localstackConfig(
   overrides: LocalstackConfigOverrides = {},
@@ -67,17 +83,25 @@ export function localstackConfig(
   });
   const stateDir =
     overrides.stateDir ?? path.join(env.PSEUDOLABEL_STATE_DIR ?? path.join(PROJECT_ROOT, '.state'), 'localstack');
+  const resolvedStateDir = path.resolve(stateDir);
+  const venvDir = overrides.venvDir ?? nonEmpty(env.PSEUDOLABEL_LOCALSTACK_VENV);
   return {
     endpoint: (overrides.endpoint ?? env.PSEUDOLABEL_ENDPOINT ?? env.AWS_ENDPOINT_URL ?? 'http://127.0.0.1:4566')
       .trim()
       .replace(/\/+$/, ''),
     region: overrides.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
     bucket: overrides.bucket ?? 'pseudolabel-data',
+    queuePrefix: prefix,
     incomingPrefix: 'incoming/',
     queues: { events: queue('events', 60), tasks: queue('tasks', visibility), reduce: queue('reduce', visibility) },
     maxReceiveCount: 3,
-    stateDir: path.resolve(stateDir),
+    stateDir: resolvedStateDir,
+    venvDir: venvDir === undefined ? path.join(resolvedStateDir, 'venv') : path.resolve(venvDir),
   };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
 
 function numberFrom(value: string | undefined): number | undefined {

@@ -19,9 +19,9 @@ export type StartedLocalstack =
   | { readonly mode: 'host'; readonly pid: number; readonly endpoint: string; readonly startedAt: string }
   | { readonly mode: 'docker'; readonly container: string; readonly endpoint: string; readonly startedAt: string };
 
-/** Where LocalStack keeps its venv, pid file, logs and filesystem root (all under `config.stateDir`). */
+/** Where LocalStack keeps its venv, pid file, logs and filesystem root (under `config.stateDir`, venv aside). */
 export function localstackPaths(config: LocalstackConfig) {
-  const venv = path.join(config.stateDir, 'venv');
+  const venv = config.venvDir;
   return {
     venv,
     venvPython: path.join(venv, process.platform === 'win32' ? 'Scripts/python.exe' : 'bin/python'),

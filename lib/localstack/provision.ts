@@ -152,16 +152,23 @@ function s3SendPolicy(queueArnValue: string, bucket: string) {
   };
 }
 
-/** Writes the queue notification (keeping any others) unless an identical one is already there. */
+/**
+ * Writes the queue notification (keeping any others) unless an identical one is already there. One that differs
+ * only in its Id (as the CDK stack's, `localstack up --provision cdk`, has a generated one) is replaced, so the
+ * queue never gets each event twice.
+ */
 async function ensureNotification(s3: S3Client, bucket: string, wanted: QueueConfiguration): Promise<void> {
   const current = await s3.send(new GetBucketNotificationConfigurationCommand({ Bucket: bucket }));
   const existing = current.QueueConfigurations ?? [];
   if (existing.some((candidate) => sameQueueConfiguration(candidate, wanted))) return;
+  const others = existing.filter(
+    (candidate) => candidate.Id !== wanted.Id && !sameQueueConfiguration({ ...candidate, Id: wanted.Id }, wanted),
+  );
   await s3.send(
     new PutBucketNotificationConfigurationCommand({
       Bucket: bucket,
       NotificationConfiguration: {
-        QueueConfigurations: [...existing.filter((candidate) => candidate.Id !== wanted.Id), wanted],
+        QueueConfigurations: [...others, wanted],
         TopicConfigurations: current.TopicConfigurations,
         LambdaFunctionConfigurations: current.LambdaFunctionConfigurations,
         EventBridgeConfiguration: current.EventBridgeConfiguration,

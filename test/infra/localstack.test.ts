@@ -1,6 +1,7 @@
 import type { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { logicalIdOf, resources, synthStack } from './helpers.ts';
+import { LOCALSTACK_STACK_TAG } from '../../infra/config.ts';
+import { flatten, logicalIdOf, resources, synthStack } from './helpers.ts';
 
 let template: Template;
 
@@ -10,12 +11,13 @@ beforeAll(() => {
 });
 
 describe('LocalStack mode (-c localstack=true)', () => {
-  it('deploys only the data plane: buckets, bucket policies, queues and queue policies', () => {
+  it('deploys only the data plane: buckets, bucket policies, queues, queue policies and dead-letter alarms', () => {
     // Prepare
     const types = new Set(Object.values(resources(template)).map((r) => r.Type));
 
     // Assess
     expect([...types].sort()).toEqual([
+      'AWS::CloudWatch::Alarm',
       'AWS::S3::Bucket',
       'AWS::S3::BucketPolicy',
       'AWS::SQS::Queue',
@@ -23,10 +25,50 @@ describe('LocalStack mode (-c localstack=true)', () => {
     ]);
   });
 
-  it('contains nothing backed by Lambda, CDK’s hidden custom resources included', () => {
+  it('contains nothing backed by Lambda, CDK’s hidden custom resources included, and no schedule', () => {
     const types = Object.values(resources(template)).map((r) => r.Type);
     expect(types.filter((t) => t.startsWith('AWS::Lambda::') || t.startsWith('Custom::'))).toEqual([]);
-    expect(types.filter((t) => t === 'AWS::Events::Rule' || t === 'AWS::CloudWatch::Alarm')).toEqual([]);
+    expect(types.filter((t) => t === 'AWS::Events::Rule')).toEqual([]);
+  });
+
+  it('keeps the dead-letter alarms (CloudWatch needs no Lambda) and drops the function error alarms', () => {
+    // Prepare
+    const alarms = Object.values(resources(template))
+      .filter((r) => r.Type === 'AWS::CloudWatch::Alarm')
+      .map((r) => r.Properties as { MetricName: string; Namespace: string; Dimensions: { Value: unknown }[] });
+
+    // Assess
+    expect(alarms.map((a) => [a.Namespace, a.MetricName])).toEqual([
+      ['AWS/SQS', 'ApproximateNumberOfMessagesVisible'],
+      ['AWS/SQS', 'ApproximateNumberOfMessagesVisible'],
+      ['AWS/SQS', 'ApproximateNumberOfMessagesVisible'],
+    ]);
+    expect(alarms.map((a) => flatten(a.Dimensions[0].Value)).sort()).toEqual(
+      ['Events', 'Reduce', 'Tasks'].map(
+        (q) => `<${logicalIdOf(template, 'AWS::SQS::Queue', `Queues${q}DeadLetterQueue`)}.QueueName>`,
+      ),
+    );
+  });
+
+  it('tags every taggable resource with the stack name, so `localstack up --provision cdk` can tell them apart', () => {
+    // Prepare
+    const taggable = Object.values(resources(template)).filter((r) =>
+      ['AWS::S3::Bucket', 'AWS::SQS::Queue', 'AWS::CloudWatch::Alarm'].includes(r.Type),
+    );
+
+    // Assess
+    expect(taggable).toHaveLength(2 + 6 + 3);
+    for (const r of taggable) {
+      expect(r.Properties?.Tags).toContainEqual({ Key: LOCALSTACK_STACK_TAG, Value: 'Pseudolabel' });
+    }
+  });
+
+  it('outputs both bucket names, which `--provision cdk` needs to set what LocalStack drops', () => {
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(outputs.BucketName.Value).toEqual({ Ref: logicalIdOf(template, 'AWS::S3::Bucket', 'DataBucket') });
+    expect(outputs.AccessLogsBucketName.Value).toEqual({
+      Ref: logicalIdOf(template, 'AWS::S3::Bucket', 'DataAccessLogs'),
+    });
   });
 
   it('uses the resource names the local worker expects', () => {

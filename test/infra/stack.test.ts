@@ -508,12 +508,15 @@ describe('alarms', () => {
 });
 
 describe('outputs and removal', () => {
-  it('outputs the bucket name and every queue URL', () => {
+  it('outputs the bucket names and every queue URL', () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
     expect(outputs.BucketName.Value).toEqual({ Ref: ids.bucket });
+    expect(outputs.AccessLogsBucketName.Value).toEqual({
+      Ref: ids.logBucket,
+    });
     expect(outputs.TasksQueueUrl.Value).toEqual({ Ref: ids.queue.tasks });
     expect(outputs.ReduceDeadLetterQueueUrl.Value).toEqual({ Ref: ids.dlq.reduce });
-    expect(Object.keys(outputs).sort()).toHaveLength(7);
+    expect(Object.keys(outputs).sort()).toHaveLength(8);
   });
 
   it('deletes buckets (emptied by CDK) and log groups with the stack when destroyOnRemoval is set', () => {
