@@ -15,6 +15,7 @@ import { startRun } from '../startRun.ts';
 import type { Stage } from '../taskMessage.ts';
 import { type OutputTarget, outputTarget, resolveRunInputs } from './runLocations.ts';
 import type { StageWorkerInput, StageWorkerOutput } from './stageWorker.ts';
+import { stageWorkerEntry } from './workerBundle.ts';
 
 /** Progress of a run: tasks of a stage done out of those sent so far. */
 export interface ProgressEvent {
@@ -93,7 +94,7 @@ export async function runEmbedded(request: EmbeddedRunRequest): Promise<RunRecor
   const pool =
     workers > 1
       ? new Piscina<StageWorkerInput, StageWorkerOutput>({
-          filename: new URL('./stageWorker.mjs', import.meta.url).href,
+          filename: await stageWorkerEntry(),
           minThreads: workers,
           maxThreads: workers,
         })
