@@ -186,6 +186,30 @@ export async function deployWithCdk(
 }
 
 /**
+ * `cdklocal destroy` of a stack `deployWithCdk` deployed (same names). The buckets are retained (the stack's default
+ * removal policy, unless deployed with destroyOnRemoval) and stay; the queues and alarms go.
+ */
+export async function destroyCdkStack(
+  config: LocalstackConfig,
+  options: Pick<CdkDeployOptions, 'stackName' | 'timeoutMs'> = {},
+): Promise<void> {
+  const stackName = options.stackName ?? DEFAULT_STACK_NAME;
+  const paths = cdkPaths(config, stackName);
+  await mkdir(path.dirname(paths.log), { recursive: true });
+  const [, , ...rest] = cdkDeployArguments(config, stackName);
+  const context = rest.slice(rest.indexOf('-c'));
+  await runLogged(
+    process.execPath,
+    [resolveCdklocal(), 'destroy', stackName, '--force', '--no-notices', '--output', paths.outdir, ...context],
+    cdklocalEnvironment(config),
+    paths.log.replace(/\.log$/, '-destroy.log'),
+    options.timeoutMs ?? 300_000,
+    stackName,
+    'destroy',
+  );
+}
+
+/**
  * Throws ForeignResourcesError if the bucket or a queue of `config` exists without the stack's tag. LocalStack's
  * CloudFormation fails on an existing queue with other attributes (`QueueAlreadyExists ... a different value for
  * attribute RedrivePolicy`) and silently adopts an existing bucket (which a rollback or destroy could then delete).
@@ -261,6 +285,7 @@ async function runLogged(
   logFile: string,
   timeoutMs: number,
   stackName: string,
+  action: 'deploy' | 'destroy' = 'deploy',
 ): Promise<void> {
   const fd = openSync(logFile, 'w');
   let timedOut = false;
@@ -280,7 +305,7 @@ async function runLogged(
   }
   if (code === 0 && !timedOut) return;
   const reason = timedOut ? `no result after ${timeoutMs} ms` : `exit code ${code}`;
-  throw new CdkDeployError(stackName, reason, logFile, failureSummary(logFile));
+  throw new CdkDeployError(stackName, reason, logFile, failureSummary(logFile), action);
 }
 
 /**

@@ -75,15 +75,16 @@ export class ForeignResourcesError extends Error {
   }
 }
 
-/** `cdklocal deploy` failed or timed out; carries what CloudFormation reported and the end of the log. */
+/** `cdklocal deploy` (or destroy) failed or timed out; carries what CloudFormation reported and the end of the log. */
 export class CdkDeployError extends Error {
   constructor(
     readonly stackName: string,
     readonly reason: string,
     readonly logFile: string,
     readonly details: string,
+    readonly command: 'deploy' | 'destroy' = 'deploy',
   ) {
-    super(`cdklocal deploy of stack ${stackName} failed: ${reason}\n${details}\n(full output: ${logFile})`);
+    super(`cdklocal ${command} of stack ${stackName} failed: ${reason}\n${details}\n(full output: ${logFile})`);
     this.name = 'CdkDeployError';
   }
 }
