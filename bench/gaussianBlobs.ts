@@ -17,6 +17,8 @@ export interface BlobsOptions {
   readonly labelFraction: number;
   /** Standard deviation of the class centres, per dimension. */
   readonly spread?: number;
+  /** Shape of the classes (see ClassShape). Default 'blobs'. */
+  readonly shape?: ClassShape;
   readonly seed?: number;
 }
 
@@ -27,6 +29,40 @@ export interface Blobs {
   readonly truth: Int32Array;
   /** Number of rows written with their label. */
   readonly labelled: number;
+}
+
+/**
+ * - blobs: points N(centre, I), centres N(0, spread^2 I): 64 dimensions of noise, the hard case for any index;
+ * - mixture: points centre + B_c z + N(0, 0.1^2 I) with z ~ N(0, I_8) and a random 8 x d basis B_c per class,
+ *   centres N(0, spread^2 I): low intrinsic dimension, as embeddings have (bench/knnBench.ts uses spread 2).
+ */
+export type ClassShape = 'blobs' | 'mixture';
+
+/** Fills `out` (d values) with one point of class c; the class parameters are drawn on creation. */
+export function classSampler(
+  shape: ClassShape,
+  classes: number,
+  d: number,
+  spread: number,
+  gauss: () => number,
+): (c: number, out: Float32Array | Float64Array, at?: number) => void {
+  const centres = Float64Array.from({ length: classes * d }, () => spread * gauss());
+  if (shape === 'blobs') {
+    return (c, out, at = 0) => {
+      for (let t = 0; t < d; t++) out[at + t] = centres[c * d + t] + gauss();
+    };
+  }
+  const rank = 8;
+  const bases = Float64Array.from({ length: classes * rank * d }, () => gauss() / Math.sqrt(rank));
+  const z = new Float64Array(rank);
+  return (c, out, at = 0) => {
+    for (let r = 0; r < rank; r++) z[r] = gauss();
+    for (let t = 0; t < d; t++) {
+      let v = centres[c * d + t] + 0.1 * gauss();
+      for (let r = 0; r < rank; r++) v += z[r] * bases[(c * rank + r) * d + t];
+      out[at + t] = v;
+    }
+  };
 }
 
 /** sfc32 (Chris Doty-Humphrey's Small Fast Counting generator): uniform floats in [0, 1). */
@@ -81,10 +117,11 @@ async function close(stream: ReturnType<typeof createWriteStream>): Promise<void
  * share of `round(n * labelFraction)` (so labelled rows are a random, class-balanced sample).
  */
 export async function writeBlobs(dataPath: string, truthPath: string, options: BlobsOptions): Promise<Blobs> {
-  const { n, d, classes, labelFraction, spread = 0.7, seed = 0 } = options;
+  const { n, d, classes, labelFraction, spread = 0.7, seed = 0, shape = 'blobs' } = options;
   const uniform = sfc32(seed);
   const gauss = normal(uniform);
-  const centres = Float64Array.from({ length: classes * d }, () => spread * gauss());
+  const draw = classSampler(shape, classes, d, spread, gauss);
+  const point = new Float64Array(d);
   const total = Math.max(classes, Math.round(n * labelFraction));
   const quota = Int32Array.from(
     { length: classes },
@@ -112,8 +149,9 @@ export async function writeBlobs(dataPath: string, truthPath: string, options: B
         label = String(c);
       }
       let line = `r${i},${label}`;
+      draw(c, point);
       for (let j = 0; j < d; j++) {
-        const text = (centres[c * d + j] + gauss()).toFixed(4);
+        const text = point[j].toFixed(4);
         X[i * d + j] = Number(text);
         line += `,${text}`;
       }

@@ -6,7 +6,7 @@ import type { FeatureMatrix } from '../lib/data/featureMatrix.ts';
 import { ivfKnn } from '../lib/graph/ivf/ivfKnn.ts';
 import { type KnnResult, knnSearch } from '../lib/graph/knnSearch.ts';
 import type { DistanceKernel } from '../lib/linalg/distanceTiles.ts';
-import { normal, sfc32 } from './gaussianBlobs.ts';
+import { classSampler, normal, sfc32 } from './gaussianBlobs.ts';
 
 /**
  * `node bin/run-ts.mjs bench/knnBench.ts [--n 20000,100000] [--d 64] [--k 10] [--data mixture,blobs,uniform]
@@ -58,26 +58,9 @@ function generate(kind: DataKind, n: number): FeatureMatrix {
   const classes = 10;
   if (kind === 'uniform') {
     for (let i = 0; i < data.length; i++) data[i] = uniform() * 2 - 1;
-  } else if (kind === 'blobs') {
-    const centres = Float64Array.from({ length: classes * d }, () => 0.7 * gauss());
-    for (let i = 0; i < n; i++) {
-      const c = Math.min(classes - 1, Math.floor(uniform() * classes));
-      for (let t = 0; t < d; t++) data[i * d + t] = centres[c * d + t] + gauss();
-    }
   } else {
-    const rank = 8;
-    const centres = Float64Array.from({ length: classes * d }, () => 2 * gauss());
-    const bases = Float64Array.from({ length: classes * rank * d }, () => gauss() / Math.sqrt(rank));
-    const z = new Float64Array(rank);
-    for (let i = 0; i < n; i++) {
-      const c = Math.min(classes - 1, Math.floor(uniform() * classes));
-      for (let r = 0; r < rank; r++) z[r] = gauss();
-      for (let t = 0; t < d; t++) {
-        let v = centres[c * d + t] + 0.1 * gauss();
-        for (let r = 0; r < rank; r++) v += z[r] * bases[(c * rank + r) * d + t];
-        data[i * d + t] = v;
-      }
-    }
+    const draw = classSampler(kind, classes, d, kind === 'blobs' ? 0.7 : 2, gauss);
+    for (let i = 0; i < n; i++) draw(Math.min(classes - 1, Math.floor(uniform() * classes)), data, i * d);
   }
   return { data, n, d };
 }

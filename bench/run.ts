@@ -4,7 +4,7 @@ import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { knnSearch } from '../lib/graph/knnSearch.ts';
-import { writeBlobs } from './gaussianBlobs.ts';
+import { type ClassShape, writeBlobs } from './gaussianBlobs.ts';
 import { hasGnuTime, type Measured, spawnMeasured } from './measuredSpawn.ts';
 
 /**
@@ -37,6 +37,7 @@ interface Config {
   classes: number;
   labels: number;
   spread: number;
+  shape: ClassShape;
   seed: number;
   neighbors: number;
   workers: number;
@@ -67,6 +68,7 @@ function parseConfig(argv: string[]): Config {
       classes: { type: 'string' },
       labels: { type: 'string' },
       spread: { type: 'string' },
+      shape: { type: 'string', default: 'blobs' },
       seed: { type: 'string' },
       neighbors: { type: 'string' },
       workers: { type: 'string' },
@@ -82,13 +84,16 @@ function parseConfig(argv: string[]): Config {
   const n = positive('n', values.n, SUITES[suite].n);
   const labels = positive('labels', values.labels, 0.001, false);
   if (labels >= 1) throw new RangeError(`--labels is a fraction of the rows, below 1; got ${labels}`);
+  if (values.shape !== 'blobs' && values.shape !== 'mixture') throw new RangeError('--shape must be blobs or mixture');
+  const shape: ClassShape = values.shape;
   return {
     suite,
     n,
     d: positive('d', values.d, 64),
     classes: positive('classes', values.classes, 10),
     labels,
-    spread: positive('spread', values.spread, 0.7, false),
+    spread: positive('spread', values.spread, shape === 'blobs' ? 0.7 : 2, false),
+    shape,
     seed: values.seed === undefined ? 0 : positive('seed', values.seed, 0),
     neighbors: positive('neighbors', values.neighbors, 10),
     workers: positive('workers', values.workers, availableParallelism()),
@@ -155,7 +160,7 @@ function gitDescription(): string | null {
  * they do not weigh on the machine while the CLI and scikit-learn run.
  */
 async function prepareData(config: Config, data: string, truthPath: string) {
-  log(`generating ${config.n} x ${config.d} blobs, ${config.classes} classes, ${config.labels} labelled`);
+  log(`generating ${config.n} x ${config.d} ${config.shape}, ${config.classes} classes, ${config.labels} labelled`);
   let started = performance.now();
   const { X, truth, labelled } = await writeBlobs(data, truthPath, {
     n: config.n,
@@ -163,6 +168,7 @@ async function prepareData(config: Config, data: string, truthPath: string) {
     classes: config.classes,
     labelFraction: config.labels,
     spread: config.spread,
+    shape: config.shape,
     seed: config.seed,
   });
   const generateSeconds = round((performance.now() - started) / 1000, 3);
@@ -323,7 +329,7 @@ async function main(): Promise<void> {
         },
       },
       config: { ...config, labelled },
-      data: { generateSeconds, model: 'gaussian blobs', spread: config.spread },
+      data: { generateSeconds, shape: config.shape, spread: config.spread },
       knn,
       ours,
       sklearn,

@@ -3,7 +3,7 @@ import { InputFileError } from '../data/errors.ts';
 import { DenseKernelTooLargeError } from '../graph/errors.ts';
 import { UnknownRunError, UnusableLabelsError } from './errors.ts';
 import { reduceOnce } from './fanIn.ts';
-import { findRun, updateRun } from './runRecord.ts';
+import { findRun, markRunFailed, updateRun } from './runRecord.ts';
 import type { StageContext } from './stageContext.ts';
 import { cellsStage } from './stages/cells.ts';
 import { ingestStage } from './stages/ingest.ts';
@@ -88,11 +88,6 @@ export async function executeTask(ctx: StageContext, body: unknown): Promise<voi
   } catch (error) {
     if (!isRunFailure(error)) throw error;
     ctx.log.warn('run failed', { ...task, error: error.message });
-    await updateRun(ctx.store, task.runId, (record) => {
-      record.status = 'failed';
-      record.stage = task.stage;
-      record.error = error.message;
-      record.finishedAt = new Date().toISOString();
-    });
+    await markRunFailed(ctx.store, task.runId, { stage: task.stage, error: error.message });
   }
 }
