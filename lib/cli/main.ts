@@ -22,8 +22,8 @@ function buildProgram(): Command {
   program
     .command('run')
     .description('label every row of the input and write labels, report and rejected rows to --out')
-    .requiredOption('--input <path>', 'input file or directory (CSV, JSONL, Parquet)')
-    .requiredOption('--out <dir>', 'output directory')
+    .requiredOption('--input <path>', 'input file, directory or s3://bucket/prefix (CSV, JSONL, Parquet)')
+    .requiredOption('--out <dir>', 'output directory or s3://bucket/prefix')
     .addOption(new Option('--method <method>', 'algorithm').choices(METHODS))
     .addOption(
       new Option('--kernel <kernel>', 'graph kernel: knn, dense rbf (small n), rbf weights on knn edges').choices(
@@ -51,7 +51,12 @@ function buildProgram(): Command {
     .option('--shards <n>', 'number of shards', number('--shards'))
     .option('--workers <n>', 'worker threads (default: one per core)', number('--workers'))
     .option('--seed <n>', 'random seed (default 0)', number('--seed'))
-    .addOption(new Option('--neighbors-mode <mode>', 'kNN search').choices(['exact', 'approx']))
+    .addOption(
+      new Option('--neighbors-mode <mode>', 'kNN search (default: exact below 50,000 rows, approx IVF above)').choices([
+        'exact',
+        'approx',
+      ]),
+    )
     .addOption(new Option('--format <format>', 'labels output format').choices(['csv', 'parquet']))
     .option('--label-column <name>', 'label column name (default label)')
     .option('--id-column <name>', 'id column name (default id)')
