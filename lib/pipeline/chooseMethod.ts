@@ -4,7 +4,7 @@ import type { FeatureMatrix } from '../data/featureMatrix.ts';
 import { connectivityFromNeighbors } from '../graph/knnKernel.ts';
 import { rbfWeightsFromNeighbors } from '../graph/knnRbfKernel.ts';
 import type { KnnResult } from '../graph/knnSearch.ts';
-import { seededRandom } from './holdout.ts';
+import { seededUniform } from '../linalg/seededRandom.ts';
 import { propagateOverAffinity } from './methods.ts';
 import type { RunOptions } from './runOptions.ts';
 
@@ -40,7 +40,7 @@ export function stratifiedFolds(y: Int32Array, folds: number, seed: number): Int
   const fold = new Int32Array(y.length).fill(-1);
   const byClass = new Map<number, number[]>();
   for (let i = 0; i < y.length; i++) if (y[i] !== UNLABELLED) byClass.set(y[i], [...(byClass.get(y[i]) ?? []), i]);
-  const random = seededRandom(seed);
+  const random = seededUniform(seed);
   for (const c of [...byClass.keys()].sort((a, b) => a - b)) {
     const rows = byClass.get(c)!;
     if (rows.length < folds) continue;

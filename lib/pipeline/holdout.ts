@@ -3,20 +3,9 @@ import { SoftmaxRegression } from '../algorithms/softmaxRegression.ts';
 import { UNLABELLED } from '../data/dataset.ts';
 import type { FeatureMatrix } from '../data/featureMatrix.ts';
 import { selectRows } from '../data/featureMatrix.ts';
+import { seededUniform } from '../linalg/seededRandom.ts';
 import { type RowOutcome, SOURCE } from './rowOutcome.ts';
 import type { Metrics } from './runReport.ts';
-
-/** A small deterministic PRNG (mulberry32) so a seed gives the same holdout everywhere. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Stratified holdout: from each class, round(fraction * count) of its given rows (at least one row of every
@@ -30,7 +19,7 @@ export function stratifiedHoldout(y: Int32Array, fraction: number, seed: number)
     rows.push(i);
     byClass.set(y[i], rows);
   }
-  const random = seededRandom(seed);
+  const random = seededUniform(seed);
   const held: number[] = [];
   for (const c of [...byClass.keys()].sort((a, b) => a - b)) {
     const rows = byClass.get(c)!;

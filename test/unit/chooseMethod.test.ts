@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { UNLABELLED } from '../../lib/data/dataset.ts';
 import { featureMatrix } from '../../lib/data/featureMatrix.ts';
 import { emptyKnnResult, knnSelfSearch } from '../../lib/graph/knnSearch.ts';
+import { seededUniform } from '../../lib/linalg/seededRandom.ts';
 import { CANDIDATES, chooseMethod, neighborScaleGamma, stratifiedFolds } from '../../lib/pipeline/chooseMethod.ts';
-import { seededRandom } from '../../lib/pipeline/holdout.ts';
 import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
 
 function foldSizes(y: Int32Array, fold: Int32Array, c: number, folds: number): number[] {
@@ -14,7 +14,7 @@ function foldSizes(y: Int32Array, fold: Int32Array, c: number, folds: number): n
 
 /** Two tight, far apart 2-d clusters of `perCluster` points; `labelled` of each cluster carry their class. */
 function clusters(perCluster: number, labelled: number) {
-  const random = seededRandom(5);
+  const random = seededUniform(5);
   const n = 2 * perCluster;
   const data = new Float64Array(n * 2);
   const y = new Int32Array(n).fill(UNLABELLED);

@@ -2,13 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { UNLABELLED } from '../../lib/data/dataset.ts';
 import { fromRows } from '../../lib/data/featureMatrix.ts';
-import {
-  evaluateHoldout,
-  hideLabels,
-  restoreHeldOut,
-  seededRandom,
-  stratifiedHoldout,
-} from '../../lib/pipeline/holdout.ts';
+import { seededUniform } from '../../lib/linalg/seededRandom.ts';
+import { evaluateHoldout, hideLabels, restoreHeldOut, stratifiedHoldout } from '../../lib/pipeline/holdout.ts';
 import { emptyOutcome, SOURCE } from '../../lib/pipeline/rowOutcome.ts';
 
 function draw(random: () => number, count: number): number[] {
@@ -21,11 +16,11 @@ function countsByClass(y: Int32Array, rows: ArrayLike<number>): Map<number, numb
   return counts;
 }
 
-describe('seededRandom', () => {
+describe('seededUniform', () => {
   it('the same seed gives the same sequence', () => {
     // Act
-    const a = draw(seededRandom(42), 50);
-    const b = draw(seededRandom(42), 50);
+    const a = draw(seededUniform(42), 50);
+    const b = draw(seededUniform(42), 50);
 
     // Assess
     expect(a).toEqual(b);
@@ -33,8 +28,8 @@ describe('seededRandom', () => {
 
   it('different seeds give different sequences', () => {
     // Act
-    const a = draw(seededRandom(1), 10);
-    const b = draw(seededRandom(2), 10);
+    const a = draw(seededUniform(1), 10);
+    const b = draw(seededUniform(2), 10);
 
     // Assess
     expect(a).not.toEqual(b);
@@ -42,7 +37,7 @@ describe('seededRandom', () => {
 
   it('draws in [0, 1) with a mean near 1/2', () => {
     // Act
-    const values = draw(seededRandom(7), 20_000);
+    const values = draw(seededUniform(7), 20_000);
 
     // Assess
     expect(values.every((v) => v >= 0 && v < 1)).toBe(true);

@@ -17,9 +17,9 @@ import {
   probeRecallCurve,
 } from '../../lib/graph/ivf/nprobeCalibration.ts';
 import { cellsToRead, probeCells } from '../../lib/graph/ivf/probeCells.ts';
-import { seededUniform } from '../../lib/graph/ivf/seededRandom.ts';
 import { type KnnResult, knnSearch } from '../../lib/graph/knnSearch.ts';
 import { dotSquaredDistance } from '../../lib/linalg/dotDistances.ts';
+import { seededUniform } from '../../lib/linalg/seededRandom.ts';
 
 /** 10 classes, each spread along a 4-dimensional random subspace of R^d plus small noise (low intrinsic dim). */
 function clustered(n: number, d: number, seed: number): FeatureMatrix {

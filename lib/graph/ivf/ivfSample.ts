@@ -1,5 +1,5 @@
 import type { FeatureMatrix } from '../../data/featureMatrix.ts';
-import { hashUniform } from './seededRandom.ts';
+import { hashUniform } from '../../linalg/seededRandom.ts';
 
 /**
  * The row samples of an IVF index: row g (global index) is in a sample when hashUniform(seed, g) < rate. The

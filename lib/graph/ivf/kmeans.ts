@@ -1,7 +1,7 @@
 import { type FeatureMatrix, featureMatrix } from '../../data/featureMatrix.ts';
 import { distanceTiles } from '../../linalg/distanceTiles.ts';
+import { seededUniform } from '../../linalg/seededRandom.ts';
 import { knnSearch } from '../knnSearch.ts';
-import { seededUniform } from './seededRandom.ts';
 
 /**
  * k-means for the coarse quantiser of an IVF index: k-means++ seeding (Arthur & Vassilvitskii, "k-means++:

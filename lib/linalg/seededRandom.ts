@@ -1,5 +1,5 @@
 /**
- * Seeded randomness for IVF, identical on every machine and shard layout:
+ * Seeded randomness, identical on every machine and shard layout (IVF samples, k-means, holdout, folds):
  * - `hashUniform(seed, index)`: a uniform number in [0, 1) that depends only on (seed, index), so a shard can
  *   decide alone whether its row with a given global index belongs to a sample. The mixer is the
  *   "lowbias32" integer hash (Chris Wellons, "Prospecting for hash functions", 2018), applied twice.
