@@ -37,14 +37,6 @@ const REDUCE_STEPS: Partial<Record<Stage, () => Promise<ReduceStep>>> = {
 };
 
 /**
- * Loads every reduce step now (a host that runs them, such as the embedded runner's main thread, calls this
- * while its shard tasks run elsewhere, so the first reduce step does not wait for its modules).
- */
-export async function preloadReduceSteps(): Promise<void> {
-  await Promise.all(Object.values(REDUCE_STEPS).map((load) => load()));
-}
-
-/**
  * Errors that no retry can mend: the input or the options are at fault. The run is marked failed with the
  * message, and the task counts as handled. Anything else (a store or network fault, a killed worker) is thrown
  * so the queue delivers the task again.

@@ -6,7 +6,7 @@ import { FilesystemObjectStore } from '../../adapters/filesystemObjectStore.ts';
 import { InProcessQueue, type ReceivedMessage } from '../../adapters/inProcessQueue.ts';
 import type { ObjectStore } from '../../adapters/objectStore.ts';
 import { storeFromUrl } from '../../adapters/storeFromUrl.ts';
-import { executeTask, preloadReduceSteps } from '../executeTask.ts';
+import { executeTask } from '../executeTask.ts';
 import { keys } from '../keys.ts';
 import type { RunOptions } from '../runOptions.ts';
 import { markRunFailed, type RunRecord, readRun } from '../runRecord.ts';
@@ -90,7 +90,6 @@ export async function runEmbedded(request: EmbeddedRunRequest): Promise<RunRecor
   const out = outputTarget(request.out);
   await out.check();
   const run = await startRun(ctx, { dataset: request.input, inputRoot: root, inputs, options });
-  const preloading = preloadReduceSteps().catch(() => undefined); // while the shard tasks run in worker threads
 
   const pool =
     workers > 1
@@ -153,7 +152,6 @@ export async function runEmbedded(request: EmbeddedRunRequest): Promise<RunRecor
     }
   } finally {
     await pool?.destroy();
-    await preloading;
   }
 
   const final = await readRun(store, run.runId);
