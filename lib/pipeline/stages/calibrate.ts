@@ -2,7 +2,7 @@ import type { CalibrationLists } from '../../graph/ivf/nprobeCalibration.ts';
 import { calibrateNprobe, mergeCalibrationLists } from '../../graph/ivf/nprobeCalibration.ts';
 import { readCollected } from '../collected.ts';
 import { readIvfTraining, readShardCalibration, writeIvfModel } from '../ivfObjects.ts';
-import { exactKernelFor, MAX_PROBED_SHARE, type NeighborsPlan, TARGET_RECALL } from '../neighborsPlan.ts';
+import { exactKernelFor, MAX_PROBED_SHARE, TARGET_RECALL } from '../neighborsPlan.ts';
 import { updateRun } from '../runRecord.ts';
 import type { StageContext } from '../stageContext.ts';
 import { type TaskMessage, taskMessage } from '../taskMessage.ts';
@@ -47,7 +47,6 @@ export async function calibrateStage(ctx: StageContext, task: TaskMessage): Prom
         };
     run.stage = 'neighbors';
   });
-  const plan: NeighborsPlan | undefined = record.neighbors;
-  ctx.log.info('neighbour search calibrated', { runId: task.runId, ...plan });
+  ctx.log.info('neighbour search calibrated', { runId: task.runId, ...record.neighbors });
   return { tasks: collected.shards.map((_, shard) => taskMessage(task.runId, 'neighbors', 0, shard)) };
 }
