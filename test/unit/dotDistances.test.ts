@@ -8,24 +8,14 @@ import { type FeatureMatrix, featureMatrix } from '../../lib/data/featureMatrix.
 import { emptyKnnResult, type KnnResult, knnSearch, knnSelfSearch } from '../../lib/graph/knnSearch.ts';
 import { type DistanceKernel, distanceTiles } from '../../lib/linalg/distanceTiles.ts';
 import { dotDistancesPacked, dotSquaredDistance, packRowsF32, rowNormsF32 } from '../../lib/linalg/dotDistances.ts';
+import { seededUniform } from '../../lib/linalg/seededRandom.ts';
 import { squaredDistance } from '../../lib/linalg/squaredDistances.ts';
 import { dotKernelSourceSha256 } from '../../lib/linalg/wasm/dotKernelBytes.ts';
 import { WasmDotTiles, wasmSimdAvailable } from '../../lib/linalg/wasm/wasmDotTiles.ts';
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Uniform rows in centre +- 1 (a centre far from 0 makes the dot expansion cancel more). */
 function randomMatrix(n: number, d: number, seed: number, centre = 0): FeatureMatrix {
-  const rand = mulberry32(seed);
+  const rand = seededUniform(seed);
   const data = new Float32Array(n * d);
   for (let i = 0; i < data.length; i++) data[i] = centre + rand() * 2 - 1;
   return featureMatrix(data, n, d);
@@ -33,7 +23,7 @@ function randomMatrix(n: number, d: number, seed: number, centre = 0): FeatureMa
 
 /** Small integers: exact in every kernel, many ties and duplicates. */
 function gridMatrix(n: number, d: number, seed: number): FeatureMatrix {
-  const rand = mulberry32(seed);
+  const rand = seededUniform(seed);
   const data = new Float32Array(n * d);
   for (let i = 0; i < data.length; i++) data[i] = Math.floor(rand() * 3);
   return featureMatrix(data, n, d);
@@ -140,7 +130,7 @@ describe('dot-product distances', () => {
 
   it('clamp the expansion at 0: never negative, exactly 0 for identical rows far from the origin', () => {
     // Prepare: rows 1000 + tiny offsets, where |x|^2 + |y|^2 - 2 x.y cancels catastrophically; rows 0 and 5 equal
-    const rand = mulberry32(3);
+    const rand = seededUniform(3);
     const data = new Float32Array(8 * 16);
     for (let i = 0; i < data.length; i++) data[i] = 1000 + rand() * 1e-3;
     data.copyWithin(5 * 16, 0, 16);

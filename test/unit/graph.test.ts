@@ -11,21 +11,11 @@ import { knnSearch } from '../../lib/graph/knnSearch.ts';
 import { normalizedLaplacianAffinity } from '../../lib/graph/normalizedLaplacian.ts';
 import { checkDenseKernelSize, rbfKernel } from '../../lib/graph/rbfKernel.ts';
 import { rowNormalize } from '../../lib/graph/rowNormalize.ts';
+import { seededUniform } from '../../lib/linalg/seededRandom.ts';
 import { squaredDistance } from '../../lib/linalg/squaredDistances.ts';
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function randomArray(length: number, seed: number): Float64Array {
-  const rand = mulberry32(seed);
+  const rand = seededUniform(seed);
   return Float64Array.from({ length }, () => rand() * 2 - 1);
 }
 

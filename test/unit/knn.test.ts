@@ -2,22 +2,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type FeatureMatrix, featureMatrix, fromRows } from '../../lib/data/featureMatrix.ts';
 import { emptyKnnResult, type KnnResult, knnSearch, knnSelfSearch, mergeTopK } from '../../lib/graph/knnSearch.ts';
+import { seededUniform } from '../../lib/linalg/seededRandom.ts';
 import { squaredDistance } from '../../lib/linalg/squaredDistances.ts';
 import { clearTopK, offerTopK } from '../../lib/linalg/topK.ts';
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function randomMatrix(n: number, d: number, seed: number, storage: 'f32' | 'f64' = 'f64'): FeatureMatrix {
-  const rand = mulberry32(seed);
+  const rand = seededUniform(seed);
   const data = storage === 'f32' ? new Float32Array(n * d) : new Float64Array(n * d);
   for (let i = 0; i < data.length; i++) data[i] = rand() * 2 - 1;
   return featureMatrix(data, n, d);
@@ -25,7 +15,7 @@ function randomMatrix(n: number, d: number, seed: number, storage: 'f32' | 'f64'
 
 /** Small integer coordinates: many exact distance ties and exact duplicates. */
 function gridMatrix(n: number, d: number, seed: number): FeatureMatrix {
-  const rand = mulberry32(seed);
+  const rand = seededUniform(seed);
   const data = new Float64Array(n * d);
   for (let i = 0; i < data.length; i++) data[i] = Math.floor(rand() * 3);
   return featureMatrix(data, n, d);

@@ -6,21 +6,11 @@ import { type FeatureMatrix, featureMatrix, fromRows } from '../../lib/data/feat
 import { isCsr } from '../../lib/graph/affinity.ts';
 import { csrToDense } from '../../lib/graph/csrGraph.ts';
 import { DenseKernelTooLargeError } from '../../lib/graph/errors.ts';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededUniform } from '../../lib/linalg/seededRandom.ts';
 
 /** Two overlapping Gaussian blobs (like make_classification), every third label removed as in scikit-learn's tests. */
 function blobs(n: number, d: number, seed: number): { X: FeatureMatrix; y: Int32Array } {
-  const rand = mulberry32(seed);
+  const rand = seededUniform(seed);
   const gauss = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
   const data = new Float64Array(n * d);
   const y = new Int32Array(n);

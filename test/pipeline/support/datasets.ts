@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ColumnSource, parquetWriteBuffer } from 'hyparquet-writer';
+import { seededUniform } from '../../../lib/linalg/seededRandom.ts';
 
 /** Small generated data sets for the pipeline tests, and writers for every input format. */
 
@@ -11,17 +12,8 @@ export interface DataRow {
   readonly features: readonly number[];
 }
 
-/** mulberry32: a small seeded PRNG, so every generated file is the same on every machine. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, seeded: every generated file is the same on every machine. */
+export const seededRandom = seededUniform;
 
 export interface BlobOptions {
   readonly n: number;
