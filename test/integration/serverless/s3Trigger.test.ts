@@ -65,6 +65,30 @@ describe('runs started by S3 uploads, run by pseudolabel worker', () => {
     expect(await markersOf(stack.s3, stack.bucket, runId, 'neighbors')).toHaveLength(3);
   });
 
+  it('approximate neighbours (cells tasks, calibrate step) give the labels of the embedded run, byte for byte', async () => {
+    // Prepare
+    const digits = await readFile(join(ROOT, 'examples/digits.csv'), 'utf8');
+    const csv = `${digits.split('\n').slice(0, 601).join('\n')}\n`;
+    const options = { neighbors: 7, shards: 3, neighborsMode: 'approx' } as const;
+    const dir = await tempDir();
+    await writeFile(join(dir, 'digits-600.csv'), csv);
+    const embedded = await runPipeline(join(dir, 'digits-600.csv'), options);
+    const dataset = uniqueDataset('digits-approx');
+
+    // Act
+    await uploadDataset(stack.s3, stack.bucket, dataset, { 'digits-600.csv': csv }, options);
+    const runId = await waitForRunOf(stack.s3, stack.bucket, dataset);
+    const record = await waitForRun(stack.s3, stack.bucket, runId);
+    const output = await runOutput(stack.s3, stack.bucket, runId);
+
+    // Assess
+    expect(record.status, record.error).toBe('succeeded');
+    expect(record.neighbors?.mode).toBe('approx');
+    expect(await markersOf(stack.s3, stack.bucket, runId, 'cells')).toHaveLength(3);
+    expect(output.labels).toBe(embedded.labels);
+    expect(comparableReport(output.report!)).toEqual(comparableReport(embedded.report));
+  });
+
   it('five files put at once into one dataset make exactly one run, over all their rows', async () => {
     // Prepare
     const rows = blobRows({ n: 5 * 80, d: 6, seed: 11 });
