@@ -92,17 +92,38 @@ function gatherRows(
   }
 }
 
-class DirectTiles implements DistanceTiles {
-  readonly tile: Float64Array;
+/** Tiles filled in JavaScript: compute() fills the whole tile, then every entry is offered (offerTileRows). */
+abstract class HostTiles implements DistanceTiles {
+  abstract readonly tile: Float64Array;
   stride = 0;
+  protected nq = 0;
+
+  constructor(protected readonly d: number) {}
+
+  abstract setQuery(src: RowData, start: number, end: number): void;
+  abstract setQueryRows(src: RowData, rows: Int32Array, start: number, end: number, norms?: Float64Array): void;
+  abstract setReference(src: RowData, start: number, end: number, norms?: Float64Array): void;
+  abstract compute(): void;
+
+  computeAndOffer(
+    lists: Int32Array,
+    references: Int32Array,
+    k: number,
+    distances: Float64Array,
+    indices: Int32Array,
+  ): void {
+    this.compute();
+    offerTileRows(this.tile, this.stride, this.nq, this.stride, lists, references, k, distances, indices);
+  }
+}
+
+class DirectTiles extends HostTiles {
+  readonly tile: Float64Array;
   private readonly q: Float64Array;
   private readonly r: Float64Array;
-  private nq = 0;
-
-  private readonly d: number;
 
   constructor(d: number, maxQuery: number, maxReference: number) {
-    this.d = d;
+    super(d);
     this.q = new Float64Array(maxQuery * d);
     this.r = new Float64Array(maxReference * d);
     this.tile = new Float64Array(maxQuery * maxReference);
@@ -126,32 +147,17 @@ class DirectTiles implements DistanceTiles {
   compute(): void {
     squaredDistancesPacked(this.q, this.nq, this.r, this.stride, this.d, this.tile);
   }
-
-  computeAndOffer(
-    lists: Int32Array,
-    references: Int32Array,
-    k: number,
-    distances: Float64Array,
-    indices: Int32Array,
-  ): void {
-    this.compute();
-    offerTileRows(this.tile, this.stride, this.nq, this.stride, lists, references, k, distances, indices);
-  }
 }
 
-class DotTiles implements DistanceTiles {
+class DotTiles extends HostTiles {
   readonly tile: Float64Array;
-  stride = 0;
   private readonly q: Float32Array;
   private readonly r: Float32Array;
   private readonly qNorms: Float64Array;
   private readonly rNorms: Float64Array;
-  private nq = 0;
-
-  private readonly d: number;
 
   constructor(d: number, maxQuery: number, maxReference: number) {
-    this.d = d;
+    super(d);
     this.q = new Float32Array(maxQuery * d);
     this.r = new Float32Array(maxReference * d);
     this.qNorms = new Float64Array(maxQuery);
@@ -182,17 +188,6 @@ class DotTiles implements DistanceTiles {
   compute(): void {
     const { q, qNorms, nq, r, rNorms, stride, d, tile } = this;
     dotDistancesPacked(q, qNorms, nq, r, rNorms, stride, d, tile, stride);
-  }
-
-  computeAndOffer(
-    lists: Int32Array,
-    references: Int32Array,
-    k: number,
-    distances: Float64Array,
-    indices: Int32Array,
-  ): void {
-    this.compute();
-    offerTileRows(this.tile, this.stride, this.nq, this.stride, lists, references, k, distances, indices);
   }
 }
 
