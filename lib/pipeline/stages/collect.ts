@@ -90,10 +90,10 @@ export async function collectStage(
   if (search.mode === 'approx') {
     await writeIvfTraining(ctx, task.runId, await trainRunIvf(ctx, task.runId, collected, run.options.seed));
   }
+  const stage = search.mode === 'approx' ? 'cells' : 'neighbors';
   await updateRun(ctx.store, task.runId, (record) => {
     record.neighbors = search;
-    record.stage = search.mode === 'approx' ? 'cells' : 'neighbors';
+    record.stage = stage;
   });
-  const stage = search.mode === 'approx' ? 'cells' : 'neighbors';
   return { tasks: plan.shards.map((spec) => taskMessage(task.runId, stage, 0, spec.shard)) };
 }
