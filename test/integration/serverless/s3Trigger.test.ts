@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunOptionsInput } from '../../../lib/pipeline/runOptions.ts';
 import { blobRows, csvText } from '../../pipeline/support/datasets.ts';
 import {
   comparableReport,
@@ -40,21 +41,30 @@ describe('runs started by S3 uploads, run by pseudolabel worker', () => {
     await removeTempDirs();
   });
 
-  it('a CSV and its pseudolabel.json give the labels of the embedded run, byte for byte', async () => {
-    // Prepare
+  /** The first `rows` digits uploaded with `options` as a dataset, and the embedded run of the same file. */
+  async function digitsBothWays(rows: number, options: RunOptionsInput) {
     const digits = await readFile(join(ROOT, 'examples/digits.csv'), 'utf8');
-    const csv = `${digits.split('\n').slice(0, 401).join('\n')}\n`;
-    const options = { neighbors: 7, shards: 3 };
+    const csv = `${digits
+      .split('\n')
+      .slice(0, rows + 1)
+      .join('\n')}\n`;
+    const name = `digits-${rows}.csv`;
     const dir = await tempDir();
-    await writeFile(join(dir, 'digits-400.csv'), csv);
-    const embedded = await runPipeline(join(dir, 'digits-400.csv'), options);
+    await writeFile(join(dir, name), csv);
+    const embedded = await runPipeline(join(dir, name), options);
     const dataset = uniqueDataset('digits');
-
-    // Act
-    await uploadDataset(stack.s3, stack.bucket, dataset, { 'digits-400.csv': csv }, options);
+    await uploadDataset(stack.s3, stack.bucket, dataset, { [name]: csv }, options);
     const runId = await waitForRunOf(stack.s3, stack.bucket, dataset);
     const record = await waitForRun(stack.s3, stack.bucket, runId);
-    const output = await runOutput(stack.s3, stack.bucket, runId);
+    return { embedded, runId, record, output: await runOutput(stack.s3, stack.bucket, runId) };
+  }
+
+  it('a CSV and its pseudolabel.json give the labels of the embedded run, byte for byte', async () => {
+    // Prepare
+    const options = { neighbors: 7, shards: 3 };
+
+    // Act
+    const { embedded, runId, record, output } = await digitsBothWays(400, options);
 
     // Assess
     expect(record.status, record.error).toBe('succeeded');
@@ -67,19 +77,10 @@ describe('runs started by S3 uploads, run by pseudolabel worker', () => {
 
   it('approximate neighbours (cells tasks, calibrate step) give the labels of the embedded run, byte for byte', async () => {
     // Prepare
-    const digits = await readFile(join(ROOT, 'examples/digits.csv'), 'utf8');
-    const csv = `${digits.split('\n').slice(0, 601).join('\n')}\n`;
     const options = { neighbors: 7, shards: 3, neighborsMode: 'approx' } as const;
-    const dir = await tempDir();
-    await writeFile(join(dir, 'digits-600.csv'), csv);
-    const embedded = await runPipeline(join(dir, 'digits-600.csv'), options);
-    const dataset = uniqueDataset('digits-approx');
 
     // Act
-    await uploadDataset(stack.s3, stack.bucket, dataset, { 'digits-600.csv': csv }, options);
-    const runId = await waitForRunOf(stack.s3, stack.bucket, dataset);
-    const record = await waitForRun(stack.s3, stack.bucket, runId);
-    const output = await runOutput(stack.s3, stack.bucket, runId);
+    const { embedded, runId, record, output } = await digitsBothWays(600, options);
 
     // Assess
     expect(record.status, record.error).toBe('succeeded');
