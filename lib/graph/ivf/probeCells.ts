@@ -1,5 +1,6 @@
-import type { FeatureMatrix } from '../../data/featureMatrix.ts';
-import { distanceTiles } from '../../linalg/distanceTiles.ts';
+import { type FeatureMatrix, featureMatrix } from '../../data/featureMatrix.ts';
+import { type DistanceTiles, distanceTiles } from '../../linalg/distanceTiles.ts';
+import { knnSearch } from '../knnSearch.ts';
 import { checkModel, type IvfModel } from './ivfModel.ts';
 
 /**
@@ -7,9 +8,7 @@ import { checkModel, type IvfModel } from './ivfModel.ts';
  * with the same dot-product kernel as assignCells, so a row's own cell is always among its probes.
  *
  * A list is a SET (nearest cell first, then ascending): the search does not depend on the order, and
- * selecting needs no sort. Per row: one distance row to all centroids (SIMD tiles), the nprobe-th smallest distance from
- * a bounded max-heap (Williams, "Algorithm 232: Heapsort", CACM 1964) in one pass, then one pass keeping the
- * cells below it and, at equal distance, the lower cells up to nprobe.
+ * selecting is knnSearch over the centroids (k = nprobe, ties to the lower cell), in blocks of PROBE_BLOCK centroids.
  */
 export interface ProbeLists {
   /** Cells per row: nprobe, or more when rows needed extra cells (see ProbeOptions.minMembers). */
@@ -35,6 +34,9 @@ export interface ProbeOptions {
   readonly cellSizes?: Int32Array;
 }
 
+/** Centroids per tile when probing: after the first tile, a list's bound rules out most centroids unvisited. */
+const PROBE_BLOCK = 512;
+
 export function probeCells(model: IvfModel, X: FeatureMatrix, options: ProbeOptions = {}): ProbeLists {
   const { nprobe = model.nprobe, minMembers = 0, cellSizes } = options;
   checkModel(model);
@@ -48,57 +50,40 @@ export function probeCells(model: IvfModel, X: FeatureMatrix, options: ProbeOpti
   const extras: { row: number; cells: number[] }[] = [];
   const probes = new Int32Array(X.n * nprobe);
   const nearest = new Int32Array(X.n);
-  const block = 64;
-  const tiles = distanceTiles('wasm', d, Math.max(1, Math.min(block, X.n)), nlist);
-  tiles.setReference(model.centroids, 0, nlist);
-  const heap = new Float64Array(nprobe);
-  for (let q0 = 0; q0 < X.n; q0 += block) {
-    const q1 = Math.min(q0 + block, X.n);
-    tiles.setQuery(X.data, q0, q1);
-    tiles.compute();
-    const { tile, stride } = tiles;
-    for (let i = q0; i < q1; i++) {
-      const row = (i - q0) * stride;
-      let best = 0;
-      for (let c = 0; c < nprobe; c++) {
-        const v = tile[row + c];
-        heap[c] = v;
-        if (v < tile[row + best]) best = c;
-      }
-      for (let c = (nprobe >> 1) - 1; c >= 0; c--) siftDown(heap, nprobe, c);
-      for (let c = nprobe; c < nlist; c++) {
-        const v = tile[row + c];
-        if (v < heap[0]) {
-          heap[0] = v;
-          siftDown(heap, nprobe, 0);
-          if (v < tile[row + best]) best = c;
-        }
-      }
-      nearest[i] = best;
-      // The heap holds the nprobe smallest distances: take every cell below its top, and as many cells at
-      // the top's distance, lowest first, as the heap holds copies of it.
-      const threshold = heap[0];
-      let ties = 0;
-      for (let h = 0; h < nprobe; h++) if (heap[h] === threshold) ties++;
-      let o = i * nprobe;
-      probes[o++] = best;
-      let lastTie = -1;
-      let members = 0;
-      for (let c = 0; c < nlist; c++) {
-        const v = tile[row + c];
-        if (v < threshold || (v === threshold && ties-- > 0)) {
-          if (c !== best) probes[o++] = c;
-          if (v === threshold) lastTie = c;
-          if (cellSizes !== undefined) members += cellSizes[c];
-        }
-      }
-      if (members < minMembers && nprobe < nlist) {
-        extras.push({
-          row: i,
-          cells: nextCells(tile, row, nlist, threshold, lastTie, members, minMembers, cellSizes!),
-        });
-      }
-    }
+  // The nprobe nearest centroids as exact kNN lists: after the first block of centroids, the kernel's admission
+  // bound lets the host skip all but the few centroids that can still enter a list.
+  const centroids = featureMatrix(model.centroids, nlist, d);
+  const lists = knnSearch(X, centroids, nprobe, { kernel: 'wasm', referenceBlock: PROBE_BLOCK });
+  const others = new Int32Array(nprobe - 1);
+  let distanceRow: DistanceTiles | undefined;
+  for (let i = 0; i < X.n; i++) {
+    const o = i * nprobe;
+    nearest[i] = probes[o] = lists.indices[o];
+    for (let r = 1; r < nprobe; r++) others[r - 1] = lists.indices[o + r];
+    others.sort();
+    probes.set(others, o + 1);
+    if (cellSizes === undefined || nprobe === nlist) continue;
+    let members = 0;
+    for (let r = 0; r < nprobe; r++) members += cellSizes[lists.indices[o + r]];
+    if (members >= minMembers) continue;
+    distanceRow ??= distanceTiles('wasm', d, 1, nlist);
+    if (distanceRow.stride === 0) distanceRow.setReference(model.centroids, 0, nlist);
+    distanceRow.setQuery(X.data, i, i + 1);
+    distanceRow.compute();
+    const last = o + nprobe - 1;
+    extras.push({
+      row: i,
+      cells: nextCells(
+        distanceRow.tile,
+        0,
+        nlist,
+        lists.distances[last],
+        lists.indices[last],
+        members,
+        minMembers,
+        cellSizes,
+      ),
+    });
   }
   if (extras.length === 0) return { width: nprobe, probes, nearest };
   const width = nprobe + Math.max(...extras.map((e) => e.cells.length));
@@ -136,20 +121,6 @@ function nextCells(
     cLast = best;
   }
   return out;
-}
-
-/** Restores the max-heap order of heap[0 .. size) below slot `at`. */
-function siftDown(heap: Float64Array, size: number, at: number): void {
-  const value = heap[at];
-  for (;;) {
-    let child = 2 * at + 1;
-    if (child >= size) break;
-    if (child + 1 < size && heap[child + 1] > heap[child]) child++;
-    if (heap[child] <= value) break;
-    heap[at] = heap[child];
-    at = child;
-  }
-  heap[at] = value;
 }
 
 /** The cells a search over these probe lists (any width, -1 = none) reads: ascending, without repeats. */
