@@ -28,17 +28,21 @@ export async function readIvfTraining(ctx: StageContext, runId: string): Promise
 }
 
 export async function writeShardCells(ctx: StageContext, runId: string, shard: number, cells: IvfCells) {
-  await ctx.store.put(keys.shardCells(runId, shard), packArrays([cells.offsets, cells.members, cells.vectors]));
+  await ctx.store.put(
+    keys.shardCells(runId, shard),
+    packArrays([cells.offsets, cells.members, cells.vectors, cells.norms]),
+  );
 }
 
 export async function readShardCells(ctx: StageContext, runId: string, shard: number, model: IvfModel) {
-  const [offsets, members, vectors] = unpackArrays(await ctx.store.get(keys.shardCells(runId, shard)));
+  const [offsets, members, vectors, norms] = unpackArrays(await ctx.store.get(keys.shardCells(runId, shard)));
   return {
     d: model.d,
     nlist: model.nlist,
     offsets: offsets as Int32Array,
     members: members as Int32Array,
     vectors: vectors as Float32Array,
+    norms: norms as Float64Array,
   } satisfies IvfCells;
 }
 

@@ -1,4 +1,5 @@
 import { type FeatureMatrix, featureMatrix } from '../../data/featureMatrix.ts';
+import { rowNormsOf } from '../../linalg/dotDistances.ts';
 import { knnSearch } from '../knnSearch.ts';
 import { checkModel, type IvfModel } from './ivfModel.ts';
 
@@ -20,6 +21,8 @@ export interface IvfCells {
   readonly members: Int32Array;
   /** members.length x d Float32 values, row-major, in member order. */
   readonly vectors: Float32Array;
+  /** |vector|^2 of each member (rowNormsOf: the dot kernel's f32 sequence), computed once with the lists. */
+  readonly norms: Float64Array;
 }
 
 /** The cell of every row of X: its nearest centroid (ties: lower cell). */
@@ -59,7 +62,7 @@ export function buildIvfCells(model: IvfModel, X: FeatureMatrix, firstIndex = 0,
     const dst = slot * d;
     for (let t = 0; t < d; t++) vectors[dst + t] = X.data[src + t];
   }
-  return { d, nlist, offsets, members, vectors };
+  return { d, nlist, offsets, members, vectors, norms: rowNormsOf(vectors, X.n, d) };
 }
 
 /** Members of each cell over all parts: what probeCells needs to guarantee full lists (minMembers). */
@@ -91,6 +94,7 @@ export function mergeIvfCells(parts: readonly IvfCells[]): IvfCells {
   const total = offsets[nlist];
   const members = new Int32Array(total);
   const vectors = new Float32Array(total * d);
+  const norms = new Float64Array(total);
   const source = new Int32Array(total * 2); // (part, entry) of each merged slot, to sort by member
   const order: number[] = [];
   for (let c = 0; c < nlist; c++) {
@@ -112,7 +116,8 @@ export function mergeIvfCells(parts: readonly IvfCells[]): IvfCells {
       const dst = offsets[c] + o;
       members[dst] = part.members[e];
       vectors.set(part.vectors.subarray(e * d, e * d + d), dst * d);
+      norms[dst] = part.norms[e];
     }
   }
-  return { d, nlist, offsets, members, vectors };
+  return { d, nlist, offsets, members, vectors, norms };
 }

@@ -33,8 +33,6 @@ interface SearchScratch {
   readonly memberRows: Float32Array;
   readonly memberIndices: Int32Array;
   readonly memberNorms: Float64Array;
-  /** rowNormsOf(part.vectors) of each part. */
-  readonly partNorms: readonly Float64Array[];
   /** Per cell, the start of its query rows in `probing` (nlist + 1). */
   readonly start: Int32Array;
   readonly probing: Int32Array;
@@ -85,7 +83,6 @@ export function ivfSearch(
     memberRows: new Float32Array(rb * d),
     memberIndices: new Int32Array(rb),
     memberNorms: new Float64Array(rb),
-    partNorms: parts.map((part) => rowNormsOf(part.vectors, part.members.length, d)),
     start: new Int32Array(nlist + 1),
     probing: new Int32Array(Math.min(n, queryChunk) * width),
     norms: rowNormsOf(queries.data, n, d),
@@ -110,7 +107,7 @@ function searchChunk(
   result: KnnResult,
   scratch: SearchScratch,
 ): void {
-  const { tiles, memberRows, memberIndices, memberNorms, partNorms, start, probing, norms } = scratch;
+  const { tiles, memberRows, memberIndices, memberNorms, start, probing, norms } = scratch;
   const { d } = queries;
   const nlist = start.length - 1;
   const { distances, indices } = result;
@@ -141,7 +138,7 @@ function searchChunk(
     for (;;) {
       let count = 0;
       while (count < rb && part < parts.length) {
-        const { offsets, members, vectors } = parts[part];
+        const { offsets, members, vectors, norms: partNorms } = parts[part];
         if (entry >= offsets[c + 1]) {
           part++;
           if (part < parts.length) entry = parts[part].offsets[c];
@@ -149,7 +146,7 @@ function searchChunk(
         }
         const take = Math.min(rb - count, offsets[c + 1] - entry);
         memberIndices.set(members.subarray(entry, entry + take), count);
-        memberNorms.set(partNorms[part].subarray(entry, entry + take), count);
+        memberNorms.set(partNorms.subarray(entry, entry + take), count);
         memberRows.set(vectors.subarray(entry * d, (entry + take) * d), count * d);
         count += take;
         entry += take;
