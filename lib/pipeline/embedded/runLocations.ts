@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { BucketNotFoundError } from '../../adapters/errors.ts';
 import { FilesystemObjectStore } from '../../adapters/filesystemObjectStore.ts';
@@ -47,14 +47,21 @@ async function localInputs(input: string): Promise<RunInputs> {
   const files = await listInputFiles(input);
   const paths = files.map((file) => resolve(file.path));
   const root = files.length === 1 ? dirname(paths[0]) : resolve(input);
-  const store = new FilesystemObjectStore(root);
   const inputs: RunInput[] = [];
   for (const path of paths) {
-    const key = relative(root, path);
-    const info = await store.head(key);
-    inputs.push({ key, size: info?.size ?? 0, etag: info?.etag ?? '' });
+    const info = await stat(path);
+    inputs.push({ key: relative(root, path), size: info.size, etag: weakEtag(info.size, info.mtimeMs) });
   }
   return { root, inputs };
+}
+
+/**
+ * A local file's version stamp: a weak ETag from its size and modification time, as web servers give for
+ * files (nginx: W/"mtime-size"). An MD5 like the store's would read the whole input once more before the run
+ * starts (1.5 s for a 490 MB CSV).
+ */
+function weakEtag(size: number, mtimeMs: number): string {
+  return `W/"${Math.floor(mtimeMs).toString(16)}-${size.toString(16)}"`;
 }
 
 async function s3Inputs(location: string, bucket: string, path: string): Promise<RunInputs> {
