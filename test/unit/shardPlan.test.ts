@@ -7,21 +7,26 @@ const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 
 describe('defaultShardCount', () => {
   it.each([
+    // elastic fan-out (no worker count): 16 MiB per shard
+    [0, undefined, 1],
+    [1, undefined, 1],
+    [16 * MiB, undefined, 1],
+    [16 * MiB + 1, undefined, 2],
+    [160 * MiB, undefined, 10],
+    [1000 * 16 * MiB, undefined, 1000],
+    [5000 * 16 * MiB, undefined, 1000],
+    // a fixed pool of workers: 64 MiB per shard, a multiple of the worker count
     [0, 1, 1],
-    [1, 1, 1],
-    [16 * MiB, 1, 1],
-    [16 * MiB + 1, 1, 2],
-    [160 * MiB, 1, 10],
+    [64 * MiB, 1, 1],
+    [64 * MiB + 1, 1, 2],
     [160 * MiB, 12, 12],
     [10 * MiB, 4, 4],
-    [33 * MiB, 2, 4],
-    [48 * MiB, 2, 4],
-    [1000 * 16 * MiB, 1, 1000],
-    [5000 * 16 * MiB, 1, 1000],
-    [MiB, 2000, 1000],
-  ])('%d bytes with %d workers -> %d', (bytes, minimum, expected) => {
+    [48 * MiB, 2, 2],
+    [490 * MiB, 2, 8],
+    [5000 * 64 * MiB, 1, 1000],
+  ])('splits %i bytes with %s workers into %i shards', (bytes, workers, expected) => {
     // Act
-    const count = defaultShardCount(bytes, minimum);
+    const count = defaultShardCount(bytes, workers);
 
     // Assess
     expect(count).toBe(expected);

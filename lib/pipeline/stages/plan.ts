@@ -29,7 +29,7 @@ export async function planStage(ctx: StageContext, task: TaskMessage): Promise<T
     layouts.push(layout);
   }
   const totalBytes = run.inputs.reduce((sum, input) => sum + input.size, 0);
-  const wanted = run.options.shards ?? defaultShardCount(totalBytes, run.options.workers ?? 1);
+  const wanted = run.options.shards ?? defaultShardCount(totalBytes, run.options.workers);
   const perFile = shardsPerFile(
     run.inputs.map((input) => input.size),
     wanted,
