@@ -118,6 +118,22 @@ describe('FilesystemObjectStore', () => {
     expect(results.filter(Boolean)).toHaveLength(1);
   });
 
+  it('keys() gives the keys list() gives, in the same order, without their ETags', async () => {
+    // Prepare
+    const store = new FilesystemObjectStore(await freshRoot());
+    for (const key of ['runs/r/b.bin', 'runs/r/a/c.json', 'runs/r/a.json', 'runs/s/x.json', 'other.txt']) {
+      await store.put(key, key);
+    }
+
+    // Act
+    const keys = await store.keys('runs/r');
+    const listed = await store.list('runs/r');
+
+    // Assess
+    expect(keys).toEqual(['runs/r/a.json', 'runs/r/a/c.json', 'runs/r/b.bin']);
+    expect(keys).toEqual(listed.map((info) => info.key));
+  });
+
   it('lists an empty result for a root that does not exist yet', async () => {
     // Prepare
     const store = new FilesystemObjectStore(path.join(await freshRoot(), 'not', 'created'));

@@ -180,8 +180,8 @@ function drain(queue: InProcessQueue): unknown[] {
 
 async function copyOutputs(store: FilesystemObjectStore, runId: string, out: OutputTarget): Promise<void> {
   const prefix = keys.output(runId, '');
-  for (const info of await store.list(prefix)) {
-    await out.write(info.key.slice(prefix.length), await store.get(info.key));
+  for (const key of await store.keys(prefix)) {
+    await out.write(key.slice(prefix.length), await store.get(key));
   }
 }
 
@@ -189,7 +189,7 @@ async function copyOutputs(store: FilesystemObjectStore, runId: string, out: Out
 async function deleteIntermediates(store: FilesystemObjectStore, runId: string): Promise<void> {
   const keep = new Set([keys.run(runId)]);
   const output = keys.output(runId, '');
-  for (const info of await store.list(keys.runPrefix(runId))) {
-    if (!keep.has(info.key) && !info.key.startsWith(output)) await store.delete(info.key);
+  for (const key of await store.keys(keys.runPrefix(runId))) {
+    if (!keep.has(key) && !key.startsWith(output)) await store.delete(key);
   }
 }
