@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultNlist } from '../../lib/graph/ivf/ivfModel.ts';
 import { seededRandom, writeInput } from './support/datasets.ts';
 import { ROOT, type RunOutput, removeTempDirs, runPipeline, tempDir } from './support/pipelineHarness.ts';
 
@@ -42,7 +43,7 @@ describe('examples/digits.csv with --neighbors-mode approx', () => {
     };
     // Assess
     expect(mode).toBe('approx');
-    expect(nlist).toBe(Math.round(2 * Math.sqrt(1797)));
+    expect(nlist).toBe(defaultNlist(1797));
     expect(nprobe).toBeGreaterThanOrEqual(1);
     expect(nprobe).toBeLessThan(nlist / 3);
     expect(estimatedRecall).toBeGreaterThanOrEqual(0.95);
@@ -62,7 +63,9 @@ describe('examples/digits.csv with --neighbors-mode approx', () => {
     expect(labels === reference, 'labels.csv differs byte for byte').toBe(true);
   });
 
-  it('agrees with the exact run on at least 97% of the labels (measured: 97.7%)', () => {
+  // Measured: 96.0% with 21 cells, nprobe 2, recall 0.960 on all rows (97.7% with 85 cells, when nlist was
+  // 2 sqrt(n)); a broken search agrees far less.
+  it('agrees with the exact run on at least 95% of the labels (measured: 96.0%)', () => {
     // Prepare
     const approximate = labelColumn(runs[0].labels);
     const exactLabels = labelColumn(exact.labels);
@@ -70,7 +73,7 @@ describe('examples/digits.csv with --neighbors-mode approx', () => {
     const agreeing = approximate.filter((label, i) => label === exactLabels[i]).length;
     // Assess
     expect(approximate.length).toBe(1797);
-    expect(agreeing / approximate.length).toBeGreaterThanOrEqual(0.97);
+    expect(agreeing / approximate.length).toBeGreaterThanOrEqual(0.95);
     expect((exact.report.neighbors as { mode: string }).mode).toBe('exact');
   });
 });
