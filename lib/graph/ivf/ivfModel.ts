@@ -14,17 +14,17 @@ export interface IvfModel {
 }
 
 /**
- * Default number of cells: one per 600 rows, kept within [sqrt(n) / 2, 2 sqrt(n)], at least 1. A query costs
+ * Default number of cells: one per 1,000 rows, kept within [sqrt(n) / 2, 2 sqrt(n)], at least 1. A query costs
  * nlist centroid distances plus nprobe cells of n / nlist members, and each probed cell adds a fixed cost
- * (gathering its queries, a tile, the list updates), so cells of a few hundred rows balance the two up to a
- * few million rows; beyond that 2 sqrt(n) keeps the centroid scan in check. Measured with the whole CLI
- * run (bench/RESULTS.md), 2 workers, recall@10 calibrated to 0.95: at 100k x 64, 158 cells against 632 took
- * 6.0 s against 8.0 s on blobs and 4.8 s against 5.6 s on the mixture; at 1M (mixture), 1000 cells 55.8 s,
- * 2000 cells 57.5 s, 500 cells 60.6 s. (FAISS's guideline of 4 to 16 sqrt(n) assumes a faster coarse scan.)
+ * (gathering its queries, a tile, the list updates), so cells of several hundred rows balance the two up to
+ * a few million rows; beyond that 2 sqrt(n) keeps the centroid scan in check. Measured with the whole CLI run
+ * (2 workers, recall@10 calibrated to 0.95): at 100k x 64, 158 cells against 632 took 6.0 s against 8.0 s on
+ * blobs and 4.8 s against 5.6 s on the mixture; at 1M (mixture), 1000 cells 55.8 s, 1667 cells 57.9 s, 2000
+ * cells 57.5 s, 500 cells 60.6 s. (FAISS's guideline of 4 to 16 sqrt(n) assumes a faster coarse scan.)
  */
 export function defaultNlist(n: number): number {
   const root = Math.sqrt(n);
-  return Math.max(1, Math.round(Math.min(2 * root, Math.max(root / 2, n / 600))));
+  return Math.max(1, Math.round(Math.min(2 * root, Math.max(root / 2, n / 1000))));
 }
 
 const HEADER = 4;
