@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI directly (tsx strips types on load), so `npx pseudolabel` works right after `npm ci`.
-import { register } from 'tsx/esm/api';
+// Runs the TypeScript CLI from a cached esbuild bundle (or through tsx, see cliEntry.mjs), so `npx pseudolabel`
+// works right after `npm ci`.
+import { cliEntry } from './cliEntry.mjs';
 
-register();
-const { main } = await import('../lib/cli/main.ts');
+const { main } = await import(await cliEntry());
 process.exitCode = await main(process.argv);
