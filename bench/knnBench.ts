@@ -10,7 +10,7 @@ import { classSampler, normal, sfc32 } from './gaussianBlobs.ts';
 
 /**
  * `node bin/run-ts.mjs bench/knnBench.ts [--n 20000,100000] [--d 64] [--k 10] [--data mixture,blobs,uniform]
- *  [--queries 2000] [--target 0.95] [--seed 0] [--nlist-factor 2]`
+ *  [--queries 2000] [--target 0.95] [--seed 0] [--nlist-factor F]`
  *
  * Exact kNN (knnSearch) with each distance kernel against approximate kNN by IVF (lib/graph/ivf), in this
  * process, one thread, every row a query among all rows (the pipeline's self-search):
@@ -39,7 +39,7 @@ const { values } = parseArgs({
     queries: { type: 'string', default: '2000' },
     target: { type: 'string', default: '0.95' },
     seed: { type: 'string', default: '0' },
-    'nlist-factor': { type: 'string', default: '2' },
+    'nlist-factor': { type: 'string' },
   },
 });
 const sizes = values.n.split(',').map(Number);
@@ -49,8 +49,8 @@ const datasets = values.data.split(',') as DataKind[];
 const sampleQueries = Number(values.queries);
 const targetRecall = Number(values.target);
 const seed = Number(values.seed);
-/** IVF cells = factor x sqrt(n) (the product's default is 2, ivfModel.ts). */
-const nlistFactor = Number(values['nlist-factor']);
+/** IVF cells = factor x sqrt(n); unset, the product's default (defaultNlist, ivfModel.ts). */
+const nlistFactor = values['nlist-factor'] === undefined ? undefined : Number(values['nlist-factor']);
 
 type DataKind = 'mixture' | 'blobs' | 'uniform';
 
@@ -112,7 +112,8 @@ for (const n of sizes) {
   for (const kind of datasets) {
     const X = generate(kind, n);
     const exact = timed(() => knnSearch(X, X, k, { kernel: 'wasm' }));
-    const ivf = ivfKnn(X, k, { seed, targetRecall, nlist: Math.max(1, Math.round(nlistFactor * Math.sqrt(X.n))) });
+    const nlist = nlistFactor === undefined ? undefined : Math.max(1, Math.round(nlistFactor * Math.sqrt(X.n)));
+    const ivf = ivfKnn(X, k, { seed, targetRecall, ...(nlist === undefined ? {} : { nlist }) });
     const ivfMs = ivf.ms.train + ivf.ms.calibrate + ivf.ms.build + ivf.ms.search;
     const recall = recallAtK(ivf.result, exact.value);
     const row = {
