@@ -1,0 +1,2 @@
+/** See bundleCache.mjs. */
+export function cachedBundle(name: string, entry: string, source: string, options?: object): Promise<string>;
