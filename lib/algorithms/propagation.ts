@@ -1,7 +1,9 @@
 import { UNLABELLED } from '../data/dataset.ts';
 import type { FeatureMatrix } from '../data/featureMatrix.ts';
-import { type AffinityOperator, affinityOperator, type Graph } from '../graph/affinity.ts';
+import { type AffinityOperator, affinityOperator, type Graph, isCsr } from '../graph/affinity.ts';
+import type { CsrGraph } from '../graph/csrGraph.ts';
 import { checkKernelParams, inductiveProduct, type KernelName, type KernelParams } from '../graph/kernel.ts';
+import { breadthFirstOrder, LOCALITY_FROM_ROWS, renumberCsr } from '../graph/localityOrder.ts';
 import type { DenseKernelLimits } from '../graph/rbfKernel.ts';
 import {
   ConvergenceWarning,
@@ -148,6 +150,46 @@ export function propagateLabels(
   checkPropagationOptions(options);
   const operator = 'multiply' in graph ? graph : affinityOperator(graph);
   checkLabels(y, operator.n, nClasses);
+  if (!('multiply' in graph) && isCsr(graph) && graph.n >= LOCALITY_FROM_ROWS) {
+    return propagateRenumbered(graph, y, nClasses, options);
+  }
+  return iterate(operator, y, nClasses, options);
+}
+
+/**
+ * propagateLabels on the graph renumbered breadth first (localityOrder.ts), results put back in row order.
+ * Every row's distribution is the same doubles as without renumbering; only the sums of |F - F_prev| over
+ * the rows (the convergence test) add in the new order, which can change their last bits.
+ */
+export function propagateRenumbered(
+  graph: CsrGraph,
+  y: Int32Array,
+  nClasses: number,
+  options: PropagationOptions,
+): PropagationResult {
+  const order = breadthFirstOrder(graph);
+  const renumbered = renumberCsr(graph, order);
+  const result = iterate(
+    affinityOperator(renumbered),
+    Int32Array.from(order, (row) => y[row]),
+    nClasses,
+    options,
+  );
+  const distributions = new Float64Array(result.distributions.length);
+  for (let r = 0; r < order.length; r++) {
+    const from = r * nClasses;
+    const to = order[r] * nClasses;
+    for (let c = 0; c < nClasses; c++) distributions[to + c] = result.distributions[from + c];
+  }
+  return { ...result, distributions };
+}
+
+function iterate(
+  operator: AffinityOperator,
+  y: Int32Array,
+  nClasses: number,
+  options: PropagationOptions,
+): PropagationResult {
   const { alpha, maxIter, tol } = options;
   let current: Float64Array = initialDistributions(y, nClasses);
   let next: Float64Array = new Float64Array(current.length);
