@@ -121,7 +121,8 @@ describe('propagateRenumbered', () => {
     expect(renumbered.distributions).toEqual(plain.distributions);
     expect(renumbered.nIter).toBe(plain.nIter);
     expect(renumbered.converged).toBe(plain.converged);
-    renumbered.deltas.forEach((delta, i) => expect(delta).toBeCloseTo(plain.deltas[i], 9));
+    expect(renumbered.deltas).toHaveLength(plain.deltas.length);
+    for (const [i, delta] of renumbered.deltas.entries()) expect(delta).toBeCloseTo(plain.deltas[i], 9);
   });
 
   it('is what propagateLabels runs on a CSR graph of LOCALITY_FROM_ROWS rows', () => {
