@@ -55,10 +55,11 @@ export function probeCells(model: IvfModel, X: FeatureMatrix, options: ProbeOpti
   const centroids = featureMatrix(model.centroids, nlist, d);
   const lists = knnSearch(X, centroids, nprobe, { kernel: 'wasm', referenceBlock: PROBE_BLOCK });
   const others = new Int32Array(nprobe - 1);
-  let distanceRow: DistanceTiles | undefined;
+  let centroidRow: DistanceTiles | undefined; // one row's distances to every centroid, for rows needing extras
   for (let i = 0; i < X.n; i++) {
     const o = i * nprobe;
-    nearest[i] = probes[o] = lists.indices[o];
+    nearest[i] = lists.indices[o];
+    probes[o] = lists.indices[o];
     for (let r = 1; r < nprobe; r++) others[r - 1] = lists.indices[o + r];
     others.sort();
     probes.set(others, o + 1);
@@ -66,15 +67,17 @@ export function probeCells(model: IvfModel, X: FeatureMatrix, options: ProbeOpti
     let members = 0;
     for (let r = 0; r < nprobe; r++) members += cellSizes[lists.indices[o + r]];
     if (members >= minMembers) continue;
-    distanceRow ??= distanceTiles('wasm', d, 1, nlist);
-    if (distanceRow.stride === 0) distanceRow.setReference(model.centroids, 0, nlist);
-    distanceRow.setQuery(X.data, i, i + 1);
-    distanceRow.compute();
+    if (centroidRow === undefined) {
+      centroidRow = distanceTiles('wasm', d, 1, nlist);
+      centroidRow.setReference(model.centroids, 0, nlist);
+    }
+    centroidRow.setQuery(X.data, i, i + 1);
+    centroidRow.compute();
     const last = o + nprobe - 1;
     extras.push({
       row: i,
       cells: nextCells(
-        distanceRow.tile,
+        centroidRow.tile,
         0,
         nlist,
         lists.distances[last],
