@@ -30,9 +30,18 @@ export async function trainRunIvf(
     samples.push(ivfSampleRows(rows.X, offset, sampleRate, seed).X);
     queries.push(ivfSampleRows(rows.X, offset, queryRate, calibrationSeed(seed)).X);
   }
-  const sample = concatRows(samples, d);
-  const { model } = trainIvf(sample, { n, nlist: Math.min(nlist, sample.n), seed });
-  return { model, queries: concatRows(queries, d) };
+  return trainFromSamples(concatRows(samples, d), concatRows(queries, d), n, seed);
+}
+
+/** k-means on the sample rows of a run of n rows, with its calibration queries. */
+export function trainFromSamples(
+  sample: FeatureMatrix,
+  queries: FeatureMatrix,
+  n: number,
+  seed: number,
+): IvfTrainingObject {
+  const { model } = trainIvf(sample, { n, nlist: Math.min(defaultNlist(n), sample.n), seed });
+  return { model, queries };
 }
 
 function concatRows(parts: readonly FeatureMatrix[], d: number): FeatureMatrix {

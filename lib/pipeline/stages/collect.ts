@@ -1,7 +1,9 @@
 import { encodeLabels } from '../../data/encodeLabels.ts';
 import { decodeShard } from '../../data/shardFormat.ts';
 import type { Collected } from '../collected.ts';
+import { shardMetricsOf } from '../fanIn.ts';
 import { writeIvfTraining } from '../ivfObjects.ts';
+import { IvfSampleCandidates } from '../ivfSampleCandidates.ts';
 import { trainRunIvf } from '../ivfTraining.ts';
 import { readJson, writeJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
@@ -16,6 +18,18 @@ import { type TaskMessage, taskMessage } from '../taskMessage.ts';
 export function needsNeighbors(method: string, kernel: string): boolean {
   if (method === 'auto') return true;
   return (method === 'label-spreading' || method === 'label-propagation') && kernel !== 'rbf';
+}
+
+/**
+ * The IVF sample candidates, drawn while the shards are read for their ids (IvfSampleCandidates), or undefined
+ * when the ingest markers do not give the row count.
+ */
+async function sampleCandidates(ctx: StageContext, runId: string, plan: ShardPlan, seed: number) {
+  const ingested = await shardMetricsOf(ctx, runId, 'ingest');
+  if (ingested.length !== plan.shards.length || ingested.some((metrics) => metrics.rows === undefined))
+    return undefined;
+  const rows = ingested.reduce((total, metrics) => total + (metrics.rows ?? 0), 0);
+  return new IvfSampleCandidates(rows, plan.featureNames.length, seed);
 }
 
 /**
@@ -35,6 +49,8 @@ export async function collectStage(
   const labels: (string | null)[] = [];
   const duplicates: Collected['duplicates'] = [];
   const shards: Collected['shards'] = [];
+  const neighbors = needsNeighbors(run.options.method, run.options.kernel);
+  const candidates = neighbors ? await sampleCandidates(ctx, task.runId, plan, run.options.seed) : undefined;
   let offset = 0;
   for (const spec of plan.shards) {
     const shard = decodeShard(await ctx.store.get(keys.shardData(task.runId, spec.shard)));
@@ -53,6 +69,7 @@ export async function collectStage(
         continue;
       }
       firstSeen.set(shard.ids[i], { file, line: shard.lines[i] });
+      candidates?.offer(offset + i - dropped.length, shard.features, i * shard.d);
       labels.push(shard.labels[i]);
     }
     shards.push({ rows: shard.n - dropped.length, offset, dropped });
@@ -61,7 +78,6 @@ export async function collectStage(
   const { y, classes } = encodeLabels(labels);
   const source = run.inputs.length === 1 ? inputs.describe(run.inputs[0].key) : run.dataset;
   checkGivenLabels(y, classes, source);
-  const neighbors = needsNeighbors(run.options.method, run.options.kernel);
   if (neighbors && run.options.neighbors > offset) {
     throw new RangeError(
       `--neighbors ${run.options.neighbors} is more than the ${offset} rows of ${source}: use --neighbors ${offset} or fewer`,
@@ -88,7 +104,8 @@ export async function collectStage(
   }
   const search = planNeighbors(run.options, offset);
   if (search.mode === 'approx') {
-    await writeIvfTraining(ctx, task.runId, await trainRunIvf(ctx, task.runId, collected, run.options.seed));
+    const training = candidates?.train(offset) ?? (await trainRunIvf(ctx, task.runId, collected, run.options.seed));
+    await writeIvfTraining(ctx, task.runId, training);
   }
   const stage = search.mode === 'approx' ? 'cells' : 'neighbors';
   await updateRun(ctx.store, task.runId, (record) => {
