@@ -21,7 +21,7 @@ export class IvfSampleCandidates {
 
   constructor(
     ingestedRows: number,
-    private readonly d: number,
+    d: number,
     private readonly seed: number,
   ) {
     const low = Math.max(1, Math.floor(0.9 * ingestedRows));
@@ -79,7 +79,7 @@ class RowsBuffer {
     const picked: number[] = [];
     for (let r = 0; r < this.n; r++) if (inIvfSample(this.indices[r], rate, seed)) picked.push(r);
     const data = new Float32Array(picked.length * d);
-    picked.forEach((r, s) => data.set(this.data.subarray(r * d, r * d + d), s * d));
+    for (let s = 0; s < picked.length; s++) data.set(this.data.subarray(picked[s] * d, picked[s] * d + d), s * d);
     return { data, n: picked.length, d };
   }
 }
