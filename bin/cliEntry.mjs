@@ -20,8 +20,9 @@ export async function cliEntry() {
 }
 
 /**
- * Modules that find files next to themselves (the LocalStack constraints, the worker's sources, the bundle cache) read
- * import.meta.url; in the bundle it would name the bundle, so each source's own URL is written in its place.
+ * Modules that find files next to themselves (the LocalStack constraints, the worker's sources, the bundle
+ * cache) read import.meta.url; in the bundle it would name the bundle, so each source's own URL is written in
+ * its place.
  */
 const sourceUrls = {
   name: 'source-urls',

@@ -9,6 +9,7 @@ import { readJson, writeJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
 import { checkGivenLabels } from '../labelDataset.ts';
 import { planNeighbors } from '../neighborsPlan.ts';
+import type { RunOptions } from '../runOptions.ts';
 import { readRun, updateRun } from '../runRecord.ts';
 import type { ShardPlan } from '../shardPlan.ts';
 import type { StageContext } from '../stageContext.ts';
@@ -22,14 +23,16 @@ export function needsNeighbors(method: string, kernel: string): boolean {
 
 /**
  * The IVF sample candidates, drawn while the shards are read for their ids (IvfSampleCandidates), or undefined
- * when the ingest markers do not give the row count.
+ * when the ingest markers do not give the row count, or when the search will be exact: exact for the rows
+ * ingested, it stays exact for the fewer rows left after dropping duplicates.
  */
-async function sampleCandidates(ctx: StageContext, runId: string, plan: ShardPlan, seed: number) {
+async function sampleCandidates(ctx: StageContext, runId: string, plan: ShardPlan, options: RunOptions) {
   const ingested = await shardMetricsOf(ctx, runId, 'ingest');
   if (ingested.length !== plan.shards.length || ingested.some((metrics) => metrics.rows === undefined))
     return undefined;
   const rows = ingested.reduce((total, metrics) => total + (metrics.rows ?? 0), 0);
-  return new IvfSampleCandidates(rows, plan.featureNames.length, seed);
+  if (planNeighbors(options, rows).mode !== 'approx') return undefined;
+  return new IvfSampleCandidates(rows, plan.featureNames.length, options.seed);
 }
 
 /**
@@ -50,7 +53,7 @@ export async function collectStage(
   const duplicates: Collected['duplicates'] = [];
   const shards: Collected['shards'] = [];
   const neighbors = needsNeighbors(run.options.method, run.options.kernel);
-  const candidates = neighbors ? await sampleCandidates(ctx, task.runId, plan, run.options.seed) : undefined;
+  const candidates = neighbors ? await sampleCandidates(ctx, task.runId, plan, run.options) : undefined;
   let offset = 0;
   for (const spec of plan.shards) {
     const shard = decodeShard(await ctx.store.get(keys.shardData(task.runId, spec.shard)));
