@@ -37,6 +37,13 @@ export function labelsCsvChunks(records: Iterable<LabelRecord> | AsyncIterable<L
   return batchLines(records, LABELS_CSV_HEADER, labelsCsvLine);
 }
 
+/** labels.csv as one string, built synchronously (a `for await` per line costs more than the line itself). */
+export function labelsCsvText(records: Iterable<LabelRecord>): string {
+  const lines = [LABELS_CSV_HEADER];
+  for (const record of records) lines.push(labelsCsvLine(record));
+  return lines.join('');
+}
+
 /** Streams labels.csv to a path or a Writable. */
 export async function writeLabelsCsv(
   destination: string | Writable,

@@ -102,8 +102,19 @@ export function encodeShard(rows: readonly ShardRow[], d: number): Uint8Array {
   return out;
 }
 
-/** Decodes a shard. Throws ShardFormatError for bytes that are not a complete, consistent shard. */
-export function decodeShard(bytes: Uint8Array): DecodedShard {
+/** A validated shard's sections, as views on its bytes; strings are decoded on demand. */
+interface ShardSections {
+  readonly n: number;
+  readonly d: number;
+  readonly features: Float32Array;
+  readonly codes: Int32Array;
+  readonly lines: Int32Array;
+  readonly ids: () => string[];
+  readonly labelTable: () => string[];
+}
+
+/** Checks the header and sizes of a shard and locates its sections (ShardFormatError when inconsistent). */
+function shardSections(bytes: Uint8Array): ShardSections {
   if (bytes.length < HEADER_BYTES)
     throw new ShardFormatError(`truncated: ${bytes.length} bytes, the header alone has ${HEADER_BYTES}`);
   const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
@@ -139,14 +150,34 @@ export function decodeShard(bytes: Uint8Array): DecodedShard {
     }
     return out;
   };
-  const ids = strings(idOffsets, n, offset, idBytes, 'id');
-  const table = strings(labelOffsets, labelCount, offset + idBytes, labelBytes, 'label');
+  const idsAt = offset;
+  return {
+    n,
+    d,
+    features,
+    codes,
+    lines,
+    ids: () => strings(idOffsets, n, idsAt, idBytes, 'id'),
+    labelTable: () => strings(labelOffsets, labelCount, idsAt + idBytes, labelBytes, 'label'),
+  };
+}
+
+/** Decodes a shard. Throws ShardFormatError for bytes that are not a complete, consistent shard. */
+export function decodeShard(bytes: Uint8Array): DecodedShard {
+  const { n, d, features, codes, lines, ids, labelTable } = shardSections(bytes);
+  const rowIds = ids();
+  const table = labelTable();
   const labels = new Array<string | null>(n);
   for (let i = 0; i < n; i++) {
     const code = codes[i];
-    if (code < -1 || code >= labelCount)
-      throw new ShardFormatError(`label code ${code} of row ${i} is outside the table of ${labelCount}`);
+    if (code < -1 || code >= table.length)
+      throw new ShardFormatError(`label code ${code} of row ${i} is outside the table of ${table.length}`);
     labels[i] = code === -1 ? null : table[code];
   }
-  return { n, d, ids, features, labels, lines };
+  return { n, d, ids: rowIds, features, labels, lines };
+}
+
+/** The ids of a shard's rows alone (what the output needs), without decoding labels; errors as decodeShard. */
+export function decodeShardIds(bytes: Uint8Array): string[] {
+  return shardSections(bytes).ids();
 }

@@ -1,7 +1,8 @@
 import type { RejectedRow } from '../data/dataset.ts';
 import { UNLABELLED } from '../data/dataset.ts';
 import type { FeatureMatrix } from '../data/featureMatrix.ts';
-import { decodeShard } from '../data/shardFormat.ts';
+import { decodeShard, decodeShardIds } from '../data/shardFormat.ts';
+import { unpackArrays } from './binaryArrays.ts';
 import { readJson } from './jsonObjects.ts';
 import { keys } from './keys.ts';
 import type { StageContext } from './stageContext.ts';
@@ -80,4 +81,21 @@ export async function loadAllRows(ctx: StageContext, runId: string, collected: C
     for (const id of rows.ids) ids.push(id);
   }
   return { ids, X: { data, n: collected.n, d: collected.d }, y, lines };
+}
+
+/** The class index of every row (-1 unlabelled), in row order: what propagation over a built graph needs. */
+export async function readCollectedLabels(ctx: StageContext, runId: string): Promise<Int32Array> {
+  const [y] = unpackArrays(await ctx.store.get(keys.collectedLabels(runId)));
+  return y as Int32Array;
+}
+
+/** The ids of every row in row order (duplicate ids left out), without decoding features or labels. */
+export async function loadAllIds(ctx: StageContext, runId: string, collected: Collected): Promise<string[]> {
+  const ids: string[] = [];
+  for (let s = 0; s < collected.shards.length; s++) {
+    const shardIds = decodeShardIds(await ctx.store.get(keys.shardData(runId, s)));
+    const dropped = new Set(collected.shards[s].dropped);
+    for (let i = 0; i < shardIds.length; i++) if (!dropped.has(i)) ids.push(shardIds[i]);
+  }
+  return ids;
 }

@@ -16,6 +16,8 @@ export const keys = {
   ivfModel: (runId: string) => `runs/${runId}/ivf/model.bin`,
   shardScores: (runId: string, round: number, shard: number) => `runs/${runId}/shards/${pad(shard)}/score-${round}.bin`,
   collected: (runId: string) => `runs/${runId}/collect.json`,
+  /** Every accepted row's class index (-1 unlabelled), in row order, as the collect step encoded them. */
+  collectedLabels: (runId: string) => `runs/${runId}/labels.bin`,
   result: (runId: string) => `runs/${runId}/result.bin`,
   resultSummary: (runId: string) => `runs/${runId}/result.json`,
   roundState: (runId: string, round: number) => `runs/${runId}/rounds/${round}.bin`,

@@ -9,7 +9,8 @@ import type { RunOptions } from './runOptions.ts';
 import type { RunReport } from './runReport.ts';
 
 export interface LabelDatasetInput {
-  readonly X: FeatureMatrix;
+  /** The features: needed by every method but propagation over a given `affinity`, and by the holdout. */
+  readonly X?: FeatureMatrix;
   readonly y: Int32Array;
   readonly classes: readonly string[];
   /** Names the data in error messages (the input path or run id). */
@@ -23,6 +24,12 @@ export interface LabelDatasetInput {
 
 export interface LabelDatasetResult extends MethodResult {
   readonly holdout?: RunReport['holdout'];
+}
+
+/** Whether labelDataset reads the features for these options (see LabelDatasetInput.X). */
+export function needsFeatures(options: RunOptions, affinityGiven: boolean): boolean {
+  const propagation = options.method === 'label-spreading' || options.method === 'label-propagation';
+  return !(propagation && affinityGiven) || options.holdout > 0;
 }
 
 /** Refuses inputs no method can learn from, with the reason. */
@@ -49,8 +56,12 @@ export function labelDataset(
   options: RunOptions,
   warn: (message: string) => void,
 ): LabelDatasetResult {
-  const { X, y, classes, source } = input;
+  const { y, classes, source } = input;
   checkGivenLabels(y, classes, source);
+  const features = (): FeatureMatrix => {
+    if (!input.X) throw new Error(`labelDataset needs the features of ${source} for ${options.method}`);
+    return input.X;
+  };
   const held = options.holdout > 0 ? stratifiedHoldout(y, options.holdout, options.seed) : new Int32Array(0);
   const trainingY = held.length > 0 ? hideLabels(y, held) : y;
   const k = classes.length;
@@ -59,19 +70,19 @@ export function labelDataset(
     options.method === 'label-spreading' || options.method === 'label-propagation'
       ? propagateOverAffinity(
           input.affinity?.() ??
-            buildAffinity(X, { kernel: options.kernel, gamma: options.gamma, nNeighbors: options.neighbors }),
+            buildAffinity(features(), { kernel: options.kernel, gamma: options.gamma, nNeighbors: options.neighbors }),
           trainingY,
           k,
           options,
           warn,
         )
-      : coTrain(X, trainingY, k, options, warn);
+      : coTrain(features(), trainingY, k, options, warn);
   if (held.length === 0) return result;
 
   const holdout = {
     fraction: options.holdout,
     size: held.length,
-    ...evaluateHoldout(X, y, trainingY, held, result.outcome.label, warn),
+    ...evaluateHoldout(features(), y, trainingY, held, result.outcome.label, warn),
   };
   restoreHeldOut(result.outcome, y, held, result.probabilities, k);
   return { ...result, holdout };

@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { collectText } from '../../lib/data/csvText.ts';
-import { formatConfidence, type LabelRecord, labelsCsvChunks, writeLabelsCsv } from '../../lib/data/labelsWriter.ts';
+import {
+  formatConfidence,
+  type LabelRecord,
+  labelsCsvChunks,
+  labelsCsvText,
+  writeLabelsCsv,
+} from '../../lib/data/labelsWriter.ts';
 
 const RECORDS: LabelRecord[] = [
   { id: 'a', label: 'cat', confidence: 1, source: 'given' },
@@ -30,6 +36,11 @@ describe('labelsWriter', () => {
 
   it('writes the header alone for no records', async () => {
     expect(await collectText(labelsCsvChunks([]))).toBe('id,label,confidence,source\n');
+  });
+
+  it('builds the same text in one synchronous pass', () => {
+    expect(labelsCsvText(RECORDS)).toBe(EXPECTED);
+    expect(labelsCsvText([])).toBe('id,label,confidence,source\n');
   });
 
   it('streams the same bytes to a file, from an async source too', async () => {

@@ -1,5 +1,6 @@
 import { encodeLabels } from '../../data/encodeLabels.ts';
 import { decodeShard } from '../../data/shardFormat.ts';
+import { packArrays } from '../binaryArrays.ts';
 import type { Collected } from '../collected.ts';
 import { shardMetricsOf } from '../fanIn.ts';
 import { writeIvfTraining } from '../ivfObjects.ts';
@@ -97,6 +98,7 @@ export async function collectStage(
     shards,
     duplicates,
   };
+  await ctx.store.put(keys.collectedLabels(task.runId), packArrays([y]));
   await writeJson(ctx.store, keys.collected(task.runId), collected);
   if (run.options.method === 'self-training' || !neighbors) {
     const next = run.options.method === 'self-training' ? 'reduce' : 'propagate';

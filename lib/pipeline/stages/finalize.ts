@@ -1,6 +1,6 @@
 import type { RejectedRow } from '../../data/dataset.ts';
 import { unpackArrays } from '../binaryArrays.ts';
-import { type Collected, loadAllRows, readCollected } from '../collected.ts';
+import { type Collected, loadAllIds, readCollected } from '../collected.ts';
 import { shardMetricsOf } from '../fanIn.ts';
 import { readJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
@@ -32,7 +32,7 @@ export async function finalizeStage(ctx: StageContext, task: TaskMessage): Promi
   const run = await readRun(ctx.store, task.runId);
   const plan = await readJson<ShardPlan>(ctx.store, keys.plan(task.runId));
   const collected = await readCollected(ctx, task.runId);
-  const rows = await loadAllRows(ctx, task.runId, collected);
+  const ids = await loadAllIds(ctx, task.runId, collected);
   const [label, confidence, source, round] = unpackArrays(await ctx.store.get(keys.result(task.runId)));
   const outcome = { label, confidence, source, round } as RowOutcome;
   const summary = await readJson<MethodSummary>(ctx.store, keys.resultSummary(task.runId));
@@ -65,7 +65,7 @@ export async function finalizeStage(ctx: StageContext, task: TaskMessage): Promi
   await writeOutputFiles(
     ctx.store,
     keys.output(task.runId, ''),
-    labelRecords(rows.ids, collected.classes, outcome),
+    labelRecords(ids, collected.classes, outcome),
     report,
     rejected,
     run.options.format,

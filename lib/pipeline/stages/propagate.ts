@@ -4,10 +4,10 @@ import { rbfWeightsFromNeighbors } from '../../graph/knnRbfKernel.ts';
 import type { KnnResult } from '../../graph/knnSearch.ts';
 import { packArrays, unpackArrays } from '../binaryArrays.ts';
 import { chooseMethod } from '../chooseMethod.ts';
-import { type Collected, loadAllRows, readCollected } from '../collected.ts';
+import { type Collected, loadAllRows, readCollected, readCollectedLabels } from '../collected.ts';
 import { writeJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
-import { labelDataset } from '../labelDataset.ts';
+import { labelDataset, needsFeatures } from '../labelDataset.ts';
 import type { Convergence } from '../methods.ts';
 import type { RunOptions } from '../runOptions.ts';
 import { readRun, updateRun } from '../runRecord.ts';
@@ -50,12 +50,16 @@ function affinityOf(options: RunOptions, lists: KnnResult | undefined): Graph | 
 export async function propagateStage(ctx: StageContext, task: TaskMessage): Promise<{ reduce: TaskMessage[] }> {
   const run = await readRun(ctx.store, task.runId);
   const collected = await readCollected(ctx, task.runId);
-  const rows = await loadAllRows(ctx, task.runId, collected);
   const lists = needsNeighbors(run.options.method, run.options.kernel)
     ? await allNeighbors(ctx, run.runId, collected, run.options.neighbors)
     : undefined;
-  if (run.options.method === 'auto' && lists) {
-    const choice = chooseMethod(rows.X, rows.y, collected.classes.length, lists, run.options);
+  // Propagation over the kNN graph needs the labels alone (collect's labels.bin), not the n x d features.
+  const withFeatures =
+    run.options.method === 'auto' || needsFeatures(run.options, lists !== undefined && run.options.kernel !== 'rbf');
+  const rows = withFeatures ? await loadAllRows(ctx, task.runId, collected) : undefined;
+  const y = rows?.y ?? (await readCollectedLabels(ctx, task.runId));
+  if (run.options.method === 'auto' && lists && rows) {
+    const choice = chooseMethod(rows.X, y, collected.classes.length, lists, run.options);
     run.options = { ...run.options, method: choice.method, kernel: choice.kernel, gamma: choice.gamma };
     await updateRun(ctx.store, task.runId, (record) => {
       record.options = run.options;
@@ -73,8 +77,8 @@ export async function propagateStage(ctx: StageContext, task: TaskMessage): Prom
   const warnings = new WarningLog();
   const result = labelDataset(
     {
-      X: rows.X,
-      y: rows.y,
+      ...(rows ? { X: rows.X } : {}),
+      y,
       classes: collected.classes,
       source: run.dataset,
       ...(affinity ? { affinity: () => affinity } : {}),
