@@ -1,8 +1,9 @@
 import type { FeatureMatrix } from '../../data/featureMatrix.ts';
 import { distanceTiles } from '../../linalg/distanceTiles.ts';
 import { ranksBefore } from '../../linalg/topK.ts';
-import { emptyKnnResult, type KnnResult, knnSearch } from '../knnSearch.ts';
-import { assignCells } from './ivfIndex.ts';
+import { emptyKnnResult, type KnnResult } from '../knnSearch.ts';
+import { exactListsOverCells } from './ivfExactSearch.ts';
+import { assignCells, buildIvfCells, type IvfCells } from './ivfIndex.ts';
 import { checkModel, type IvfModel } from './ivfModel.ts';
 
 /**
@@ -30,24 +31,30 @@ export const CALIBRATION_QUERIES = 2000;
 /** Added to the target recall, against the calibration's sampling error. */
 export const CALIBRATION_MARGIN = 0.005;
 
-/** The lists of calibration queries among rows (row i has global index firstIndex + i), cells included. */
+/** A shard's inverted lists with the cell of each of its rows, as the cells stage builds them. */
+export interface ShardIndex {
+  readonly assignment: Int32Array;
+  readonly cells: IvfCells;
+}
+
+/**
+ * The lists of calibration queries among rows (row i has global index firstIndex + i), cells included: exact,
+ * by exactListsOverCells over the rows' cells (`index`, built here when not given).
+ */
 export function calibrationPartial(
   model: IvfModel,
   queries: FeatureMatrix,
   rows: FeatureMatrix,
   firstIndex: number,
   k: number,
+  index?: ShardIndex,
 ): CalibrationLists {
   checkModel(model);
-  const lists = knnSearch(queries, rows, k, { kernel: 'wasm', referenceOffset: firstIndex, allowPartial: true });
-  const listed = new Float32Array(lists.indices.length * rows.d);
-  for (let s = 0; s < lists.indices.length; s++) {
-    const g = lists.indices[s];
-    if (g >= 0) listed.set(rows.data.subarray((g - firstIndex) * rows.d, (g - firstIndex + 1) * rows.d), s * rows.d);
-  }
-  const cells = assignCells(model, { data: listed, n: lists.indices.length, d: rows.d });
-  for (let s = 0; s < cells.length; s++) if (lists.indices[s] < 0) cells[s] = -1;
-  return { ...lists, cells };
+  const assignment = index?.assignment ?? assignCells(model, rows);
+  const cells = index?.cells ?? buildIvfCells(model, rows, firstIndex, assignment);
+  const lists = exactListsOverCells(model, queries, cells, k);
+  const listedCells = Int32Array.from(lists.indices, (g) => (g >= 0 ? assignment[g - firstIndex] : -1));
+  return { ...lists, cells: listedCells };
 }
 
 /** The k first by (distance, index) of two partials of the same queries, cells carried along. */

@@ -1,4 +1,4 @@
-import { buildIvfCells, ivfCellSizes } from '../../graph/ivf/ivfIndex.ts';
+import { assignCells, buildIvfCells, ivfCellSizes } from '../../graph/ivf/ivfIndex.ts';
 import { calibrationPartial } from '../../graph/ivf/nprobeCalibration.ts';
 import { loadShardRows, readCollected } from '../collected.ts';
 import { completeShardTask } from '../fanIn.ts';
@@ -19,8 +19,9 @@ export async function cellsStage(ctx: StageContext, task: TaskMessage): Promise<
   const { model, queries } = await readIvfTraining(ctx, task.runId);
   const rows = await loadShardRows(ctx, task.runId, task.shard, collected);
   const offset = collected.shards[task.shard].offset;
-  const cells = buildIvfCells(model, rows.X, offset);
-  const lists = calibrationPartial(model, queries, rows.X, offset, run.options.neighbors);
+  const assignment = assignCells(model, rows.X);
+  const cells = buildIvfCells(model, rows.X, offset, assignment);
+  const lists = calibrationPartial(model, queries, rows.X, offset, run.options.neighbors, { assignment, cells });
   await writeShardCells(ctx, task.runId, task.shard, cells);
   await writeShardCalibration(ctx, task.runId, task.shard, { cellSizes: ivfCellSizes([cells]), lists });
   await completeShardTask(ctx, task, collected.shards.length, 'calibrate', {

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { type FeatureMatrix, featureMatrix } from '../../lib/data/featureMatrix.ts';
+import { exactListsOverCells } from '../../lib/graph/ivf/ivfExactSearch.ts';
+import { buildIvfCells } from '../../lib/graph/ivf/ivfIndex.ts';
+import { trainIvf } from '../../lib/graph/ivf/ivfTrain.ts';
+import { calibrationPartial } from '../../lib/graph/ivf/nprobeCalibration.ts';
+import { knnSearch } from '../../lib/graph/knnSearch.ts';
+import { seededUniform } from '../../lib/linalg/seededRandom.ts';
+
+/** n rows: `clusters` tight Gaussian clusters (spread `spread`) around uniform centres in [0, 10)^d. */
+function clusteredRows(n: number, d: number, clusters: number, spread: number, seed: number): FeatureMatrix {
+  const random = seededUniform(seed);
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+  const centres = Float64Array.from({ length: clusters * d }, () => 10 * random());
+  const data = new Float32Array(n * d);
+  for (let i = 0; i < n; i++) {
+    const c = Math.floor(random() * clusters);
+    for (let t = 0; t < d; t++) data[i * d + t] = centres[c * d + t] + spread * gauss();
+  }
+  return featureMatrix(data, n, d);
+}
+
+function rowsAt(X: FeatureMatrix, picks: number[]): FeatureMatrix {
+  const data = new Float32Array(picks.length * X.d);
+  picks.forEach((row, i) => {
+    data.set(X.data.subarray(row * X.d, (row + 1) * X.d), i * X.d);
+  });
+  return featureMatrix(data, picks.length, X.d);
+}
+
+describe('exactListsOverCells', () => {
+  it.each([
+    ['tight clusters (most cells skipped)', clusteredRows(3000, 16, 12, 0.3, 1), 60],
+    ['one broad cloud (few cells skipped)', clusteredRows(2000, 24, 1, 3, 2), 40],
+    [
+      'repeated rows (ties at distance 0)',
+      rowsAt(
+        clusteredRows(300, 8, 3, 0.5, 3),
+        [...Array(900).keys()].map((i) => i % 300),
+      ),
+      20,
+    ],
+  ])('gives the exact lists of knnSearch, ties included: %s', (_, X, nlist) => {
+    // Prepare
+    const model = trainIvf(X, { n: X.n, nlist, seed: 0 }).model;
+    const cells = buildIvfCells(model, X, 0);
+    const queries = rowsAt(
+      X,
+      [...Array(150).keys()].map((i) => (i * 37) % X.n),
+    );
+    const k = 10;
+
+    // Act
+    const lists = exactListsOverCells(model, queries, cells, k);
+
+    // Assess
+    const exact = knnSearch(queries, X, k, { kernel: 'wasm' });
+    expect(lists.indices).toEqual(exact.indices);
+    expect(lists.distances).toEqual(exact.distances);
+  });
+
+  it('leaves empty slots when the rows are fewer than k, as knnSearch with allowPartial', () => {
+    // Prepare
+    const X = clusteredRows(400, 6, 4, 0.5, 4);
+    const model = trainIvf(X, { n: X.n, nlist: 20, seed: 0 }).model;
+    const few = rowsAt(X, [3, 90, 200]);
+    const queries = rowsAt(X, [0, 1, 2, 3]);
+
+    // Act
+    const lists = calibrationPartial(model, queries, few, 7, 5);
+
+    // Assess
+    const exact = knnSearch(queries, few, 5, { kernel: 'wasm', referenceOffset: 7, allowPartial: true });
+    expect(lists.indices).toEqual(exact.indices);
+    expect(lists.distances).toEqual(exact.distances);
+    expect(Array.from(lists.cells.subarray(0, 5)).filter((c) => c < 0)).toHaveLength(2);
+  });
+});
