@@ -2,6 +2,7 @@ import type { FeatureMatrix } from '../data/featureMatrix.ts';
 import type { IvfCells } from '../graph/ivf/ivfIndex.ts';
 import { decodeIvfModel, encodeIvfModel, type IvfModel } from '../graph/ivf/ivfModel.ts';
 import type { CalibrationLists } from '../graph/ivf/nprobeCalibration.ts';
+import type { NearestCells } from '../graph/ivf/probeCells.ts';
 import { packArrays, unpackArrays } from './binaryArrays.ts';
 import { keys } from './keys.ts';
 import type { StageContext } from './stageContext.ts';
@@ -44,6 +45,15 @@ export async function readShardCells(ctx: StageContext, runId: string, shard: nu
     vectors: vectors as Float32Array,
     norms: norms as Float64Array,
   } satisfies IvfCells;
+}
+
+export async function writeShardNearestCells(ctx: StageContext, runId: string, shard: number, nearest: NearestCells) {
+  await ctx.store.put(keys.shardNearestCells(runId, shard), packArrays([Int32Array.of(nearest.width), nearest.cells]));
+}
+
+export async function readShardNearestCells(ctx: StageContext, runId: string, shard: number): Promise<NearestCells> {
+  const [header, cells] = unpackArrays(await ctx.store.get(keys.shardNearestCells(runId, shard)));
+  return { width: header[0], cells: cells as Int32Array };
 }
 
 /** A shard's part of the calibration: the members per cell and the calibration queries' lists among its rows. */

@@ -11,6 +11,8 @@ export const keys = {
   /** The shard's rows in IVF cells (approximate neighbours), and its part of the nprobe calibration. */
   shardCells: (runId: string, shard: number) => `runs/${runId}/shards/${pad(shard)}/cells.bin`,
   shardCalibration: (runId: string, shard: number) => `runs/${runId}/shards/${pad(shard)}/calibration.bin`,
+  /** The nearest IVF cells of each of the shard's rows (cells task), the start of its probe lists. */
+  shardNearestCells: (runId: string, shard: number) => `runs/${runId}/shards/${pad(shard)}/nearest-cells.bin`,
   /** IVF centroids and calibration queries (collect step), then the calibrated model and cell sizes. */
   ivfTraining: (runId: string) => `runs/${runId}/ivf/training.bin`,
   ivfModel: (runId: string) => `runs/${runId}/ivf/model.bin`,

@@ -16,7 +16,7 @@ import {
   nprobeForRecall,
   probeRecallCurve,
 } from '../../lib/graph/ivf/nprobeCalibration.ts';
-import { cellsToRead, probeCells } from '../../lib/graph/ivf/probeCells.ts';
+import { cellsToRead, nearestCells, probeCells } from '../../lib/graph/ivf/probeCells.ts';
 import { type KnnResult, knnSearch } from '../../lib/graph/knnSearch.ts';
 import { dotSquaredDistance } from '../../lib/linalg/dotDistances.ts';
 import { seededUniform } from '../../lib/linalg/seededRandom.ts';
@@ -283,6 +283,38 @@ describe('IVF parts', () => {
         }
       }),
       { numRuns: 50 },
+    );
+  });
+
+  it('gives the same probe lists from kept nearest cells, extras included, and searches anew when too few are kept', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 25 }), fc.integer({ min: 1, max: 8 }), fc.nat(), (nlist, kept, seed) => {
+        // Prepare: integer data, so distances tie often; minMembers makes some rows probe extra cells
+        const random = seededUniform(seed);
+        const d = 3;
+        const centroids = Float32Array.from({ length: nlist * d }, () => Math.floor(random() * 3));
+        const X = featureMatrix(
+          Float32Array.from({ length: 40 * d }, () => Math.floor(random() * 4)),
+          40,
+          d,
+        );
+        const base: IvfModel = { d, nlist, nprobe: 1, centroids };
+        const cellSizes = ivfCellSizes([buildIvfCells(base, X)]);
+        const nearest = nearestCells(base, X, Math.min(kept, nlist));
+
+        for (let nprobe = 1; nprobe <= Math.min(nlist, 10); nprobe++) {
+          // Act
+          const model = { ...base, nprobe };
+          const fresh = probeCells(model, X, { minMembers: 6, cellSizes });
+          const reused = probeCells(model, X, { minMembers: 6, cellSizes, nearest });
+
+          // Assess
+          expect(reused.width).toBe(fresh.width);
+          expect(reused.probes).toEqual(fresh.probes);
+          expect(reused.nearest).toEqual(fresh.nearest);
+        }
+      }),
+      { numRuns: 40 },
     );
   });
 

@@ -1,8 +1,9 @@
-import { assignCells, buildIvfCells, ivfCellSizes } from '../../graph/ivf/ivfIndex.ts';
+import { buildIvfCells, ivfCellSizes } from '../../graph/ivf/ivfIndex.ts';
 import { calibrationPartial } from '../../graph/ivf/nprobeCalibration.ts';
+import { KEPT_NEAREST_CELLS, nearestCells } from '../../graph/ivf/probeCells.ts';
 import { loadShardRows, readCollected } from '../collected.ts';
 import { completeShardTask } from '../fanIn.ts';
-import { readIvfTraining, writeShardCalibration, writeShardCells } from '../ivfObjects.ts';
+import { readIvfTraining, writeShardCalibration, writeShardCells, writeShardNearestCells } from '../ivfObjects.ts';
 import { readRun } from '../runRecord.ts';
 import type { StageContext } from '../stageContext.ts';
 import type { TaskMessage } from '../taskMessage.ts';
@@ -10,7 +11,8 @@ import type { TaskMessage } from '../taskMessage.ts';
 /**
  * cells (shard task, approximate neighbours): puts this shard's rows into the IVF cells of their nearest
  * centroid (the inverted lists every neighbors task searches), and computes this shard's part of the nprobe
- * calibration: the exact k nearest of the calibration queries among its rows, with their cells.
+ * calibration: the exact k nearest of the calibration queries among its rows, with their cells. It keeps each
+ * row's few nearest cells, where this shard's neighbors task starts its probe lists.
  */
 export async function cellsStage(ctx: StageContext, task: TaskMessage): Promise<void> {
   const started = performance.now();
@@ -19,10 +21,13 @@ export async function cellsStage(ctx: StageContext, task: TaskMessage): Promise<
   const { model, queries } = await readIvfTraining(ctx, task.runId);
   const rows = await loadShardRows(ctx, task.runId, task.shard, collected);
   const offset = collected.shards[task.shard].offset;
-  const assignment = assignCells(model, rows.X);
+  const nearest = nearestCells(model, rows.X, Math.min(KEPT_NEAREST_CELLS, model.nlist));
+  const assignment = new Int32Array(rows.X.n);
+  for (let i = 0; i < rows.X.n; i++) assignment[i] = nearest.cells[i * nearest.width];
   const cells = buildIvfCells(model, rows.X, offset, assignment);
   const lists = calibrationPartial(model, queries, rows.X, offset, run.options.neighbors, { assignment, cells });
   await writeShardCells(ctx, task.runId, task.shard, cells);
+  await writeShardNearestCells(ctx, task.runId, task.shard, nearest);
   await writeShardCalibration(ctx, task.runId, task.shard, { cellSizes: ivfCellSizes([cells]), lists });
   await completeShardTask(ctx, task, collected.shards.length, 'calibrate', {
     ms: Math.round(performance.now() - started),

@@ -6,7 +6,7 @@ import type { DistanceKernel } from '../../linalg/distanceTiles.ts';
 import { packArrays } from '../binaryArrays.ts';
 import { type Collected, loadShardRows, readCollected, type ShardRows } from '../collected.ts';
 import { completeShardTask } from '../fanIn.ts';
-import { readIvfModel, readShardCells } from '../ivfObjects.ts';
+import { readIvfModel, readShardCells, readShardNearestCells } from '../ivfObjects.ts';
 import { keys } from '../keys.ts';
 import { planNeighbors } from '../neighborsPlan.ts';
 import { readRun } from '../runRecord.ts';
@@ -28,7 +28,7 @@ export async function neighborsStage(ctx: StageContext, task: TaskMessage): Prom
   const k = run.options.neighbors;
   const lists =
     plan.mode === 'approx'
-      ? await approximateLists(ctx, task.runId, collected, query, k)
+      ? await approximateLists(ctx, task, collected, query, k)
       : await exactLists(ctx, task, collected, query, k, plan.kernel);
   await ctx.store.put(keys.shardNeighbors(task.runId, task.shard), packArrays([lists.indices, lists.distances]));
   await completeShardTask(ctx, task, collected.shards.length, 'propagate', {
@@ -64,13 +64,14 @@ export const CELL_GROUP_BYTES = 256 * 2 ** 20;
 /** IVF search (Jegou et al. 2011, without quantisation): each point's probed cells, in groups of shards. */
 async function approximateLists(
   ctx: StageContext,
-  runId: string,
+  { runId, shard }: TaskMessage,
   collected: Collected,
   query: ShardRows,
   k: number,
 ): Promise<KnnResult> {
   const { model, cellSizes } = await readIvfModel(ctx, runId);
-  const { probes } = probeCells(model, query.X, { minMembers: k, cellSizes });
+  const nearest = await readShardNearestCells(ctx, runId, shard);
+  const { probes } = probeCells(model, query.X, { minMembers: k, cellSizes, nearest });
   let lists = emptyKnnResult(query.X.n, k);
   let group: IvfCells[] = [];
   let groupBytes = 0;
