@@ -36,6 +36,9 @@ async function sampleCandidates(ctx: StageContext, runId: string, plan: ShardPla
   return new IvfSampleCandidates(rows, plan.featureNames.length, options.seed);
 }
 
+/** Above any line number of the shard format (u31). */
+const LINE_SPAN = 2 ** 31;
+
 /**
  * collect (reduce step, after every ingest task): drops rows whose id repeats an earlier one (the first wins,
  * in input order), encodes the labels of all shards into one class list (numpy.unique order), checks that
@@ -49,7 +52,8 @@ export async function collectStage(
   const run = await readRun(ctx.store, task.runId);
   const plan = await readJson<ShardPlan>(ctx.store, keys.plan(task.runId));
   const inputs = ctx.inputs(run.inputRoot);
-  const firstSeen = new Map<string, { file: string; line: number }>();
+  // id -> where it was first seen, as input * LINE_SPAN + line (a number, not an object per row: 1M ids)
+  const firstSeen = new Map<string, number>();
   const labels: (string | null)[] = [];
   const duplicates: Collected['duplicates'] = [];
   const shards: Collected['shards'] = [];
@@ -62,17 +66,18 @@ export async function collectStage(
     const dropped: number[] = [];
     for (let i = 0; i < shard.n; i++) {
       const first = firstSeen.get(shard.ids[i]);
-      if (first) {
+      if (first !== undefined) {
+        const firstFile = inputs.describe(run.inputs[Math.floor(first / LINE_SPAN)].key);
         dropped.push(i);
         duplicates.push({
           input: spec.input,
           file,
           line: shard.lines[i],
-          reason: `duplicate id "${shard.ids[i]}" (first at ${first.file}:${first.line})`,
+          reason: `duplicate id "${shard.ids[i]}" (first at ${firstFile}:${first % LINE_SPAN})`,
         });
         continue;
       }
-      firstSeen.set(shard.ids[i], { file, line: shard.lines[i] });
+      firstSeen.set(shard.ids[i], spec.input * LINE_SPAN + shard.lines[i]);
       candidates?.offer(offset + i - dropped.length, shard.features, i * shard.d);
       labels.push(shard.labels[i]);
     }

@@ -87,7 +87,7 @@ export async function propagateStage(ctx: StageContext, task: TaskMessage): Prom
     warnings.add,
   );
   const { label, confidence, source, round } = result.outcome;
-  await ctx.store.put(keys.result(task.runId), packArrays([label, confidence, source, round, result.probabilities]));
+  await ctx.store.put(keys.result(task.runId), packArrays([label, confidence, source, round]));
   const summary: MethodSummary = {
     convergence: result.convergence,
     ...(result.holdout ? { holdout: result.holdout } : {}),

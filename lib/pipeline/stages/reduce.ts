@@ -103,7 +103,7 @@ export async function reduceStage(
   }
   await ctx.store.put(
     keys.result(task.runId),
-    packArrays([outcome.label, outcome.confidence, outcome.source, outcome.round, full]),
+    packArrays([outcome.label, outcome.confidence, outcome.source, outcome.round]),
   );
   const summary: MethodSummary = {
     convergence: {
