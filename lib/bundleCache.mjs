@@ -1,19 +1,36 @@
 // A cache of esbuild bundles under node_modules/.cache/pseudolabel, keyed by the hash of the bundle itself: a
-// changed source gives a new folder, never a stale one. Plain JavaScript, so that bin/ can load it before any
+// changed source gives a new folder, never a stale one. A small record per state of the sources (their paths,
+// sizes and mtimes) names the bundle built from them, so an unchanged tree starts without running esbuild. Plain JavaScript, so that bin/ can load it before any
 // TypeScript loader exists. Used for the CLI (bin/cliEntry.mjs) and the embedded runner's worker threads
 // (lib/pipeline/embedded/workerBundle.ts).
 import { createHash } from 'node:crypto';
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readdirSync, statSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const CACHE = fileURLToPath(new URL('../node_modules/.cache/pseudolabel/', import.meta.url));
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+/** What a bundle is built from: the sources (node_modules stay external) and the locked dependency versions. */
+const INPUTS = ['lib', 'functions', 'package-lock.json'];
 
 /**
  * Builds `entry` (one entry point, ES modules with code splitting, node_modules left external) and returns the
  * file URL of the cached copy of `${entry}.mjs`. Throws where esbuild is missing or the build fails.
  */
 export async function cachedBundle(name, entry, source, options = {}) {
+  // As make does: while no input file changed (path, size and mtime), the bundle built last time is reused
+  // without running esbuild (about 0.23 s of every run's start-up for the CLI and the worker bundles).
+  const record = `${CACHE}${name}-${entry}-${inputsStamp(source)}.built`;
+  const known = await readFile(record, 'utf8').catch(() => undefined);
+  if (known !== undefined && (await exists(fileURLToPath(known)))) return known;
+  const url = await buildBundle(name, entry, source, options);
+  await writeAtomically(record, url);
+  return url;
+}
+
+/** Builds the bundle and stores it under the hash of its output files; returns the entry's file URL. */
+async function buildBundle(name, entry, source, options) {
   const { build } = await import('esbuild');
   const outdir = `${CACHE}build`;
   const result = await build({
@@ -44,6 +61,29 @@ export async function cachedBundle(name, entry, source, options = {}) {
     await rename(temporary, dir).catch(() => rm(temporary, { recursive: true, force: true }));
   }
   return pathToFileURL(join(dir, `${entry}.mjs`)).href;
+}
+
+/** A hash of the path, size and mtime of every file the bundles depend on, and of the entry point. */
+function inputsStamp(source) {
+  const hash = createHash('sha256').update(source);
+  const visit = (path) => {
+    const info = statSync(path, { throwIfNoEntry: false });
+    if (info === undefined) return;
+    if (info.isDirectory()) {
+      for (const child of readdirSync(path).sort()) visit(join(path, child));
+      return;
+    }
+    hash.update(`${relative(ROOT, path)}\0${info.size}\0${info.mtimeMs}\n`);
+  };
+  for (const input of INPUTS) visit(join(ROOT, input));
+  return hash.digest('hex').slice(0, 16);
+}
+
+async function writeAtomically(path, text) {
+  await mkdir(dirname(path), { recursive: true });
+  const temporary = `${path}.${process.pid}.${Date.now()}`;
+  await writeFile(temporary, text);
+  await rename(temporary, path);
 }
 
 async function exists(path) {
