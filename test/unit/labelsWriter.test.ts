@@ -6,8 +6,8 @@ import { collectText } from '../../lib/data/csvText.ts';
 import {
   formatConfidence,
   type LabelRecord,
+  labelsCsvBytes,
   labelsCsvChunks,
-  labelsCsvText,
   writeLabelsCsv,
 } from '../../lib/data/labelsWriter.ts';
 
@@ -38,9 +38,11 @@ describe('labelsWriter', () => {
     expect(await collectText(labelsCsvChunks([]))).toBe('id,label,confidence,source\n');
   });
 
-  it('builds the same text in one synchronous pass', () => {
-    expect(labelsCsvText(RECORDS)).toBe(EXPECTED);
-    expect(labelsCsvText([])).toBe('id,label,confidence,source\n');
+  it('builds the same text in one synchronous pass', async () => {
+    expect(labelsCsvBytes(RECORDS).toString('utf8')).toBe(EXPECTED);
+    expect(labelsCsvBytes([]).toString('utf8')).toBe('id,label,confidence,source\n');
+    const many = Array.from({ length: 5000 }, (_, i) => RECORDS[i % RECORDS.length]); // grows the buffer
+    expect(labelsCsvBytes(many).toString('utf8')).toBe(await collectText(labelsCsvChunks(many)));
   });
 
   it('streams the same bytes to a file, from an async source too', async () => {
