@@ -67,9 +67,52 @@ export function ivfSearch(
   if (!Number.isInteger(queryBlock) || queryBlock < 1 || !Number.isInteger(referenceBlock) || referenceBlock < 1) {
     throw new RangeError(`tile sizes must be integers >= 1, got ${queryBlock} x ${referenceBlock}`);
   }
-  const result = emptyKnnResult(n, k);
-  if (n === 0) return result;
+  if (n === 0) return emptyKnnResult(n, k);
   const width = probes.length / n;
+  // Queries searched in the order of their first probe (their own cell, as probeCells lists them): the queries
+  // that probe a cell then sit in a few runs of memory, with their lists, instead of all over the shard.
+  const order = orderByFirstProbe(probes, width, n, parts[0].nlist);
+  const sorted = permuteRows(queries, order);
+  const sortedProbes = new Int32Array(probes.length);
+  for (let r = 0; r < n; r++) sortedProbes.set(probes.subarray(order[r] * width, (order[r] + 1) * width), r * width);
+  const found = searchInOrder(sorted, sortedProbes, width, parts, k, options);
+  const result = emptyKnnResult(n, k);
+  for (let r = 0; r < n; r++) {
+    result.indices.set(found.indices.subarray(r * k, (r + 1) * k), order[r] * k);
+    result.distances.set(found.distances.subarray(r * k, (r + 1) * k), order[r] * k);
+  }
+  return result;
+}
+
+/** Row numbers sorted by their first probe (-1 first), ties in row order (a counting sort). */
+function orderByFirstProbe(probes: Int32Array, width: number, n: number, nlist: number): Int32Array {
+  const start = new Int32Array(nlist + 2);
+  for (let i = 0; i < n; i++) start[probes[i * width] + 2]++;
+  for (let c = 0; c <= nlist; c++) start[c + 1] += start[c];
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[start[probes[i * width] + 1]++] = i;
+  return order;
+}
+
+function permuteRows(X: FeatureMatrix, order: Int32Array): FeatureMatrix {
+  const { d } = X;
+  const data = new Float32Array(X.n * d);
+  for (let r = 0; r < order.length; r++) data.set(X.data.subarray(order[r] * d, (order[r] + 1) * d), r * d);
+  return { data, n: X.n, d };
+}
+
+function searchInOrder(
+  queries: FeatureMatrix,
+  probes: Int32Array,
+  width: number,
+  parts: readonly IvfCells[],
+  k: number,
+  options: IvfSearchOptions,
+): KnnResult {
+  const { queryBlock = 64, referenceBlock = 1024, queryChunk = 8192 } = options;
+  const { n, d } = queries;
+  const { nlist } = parts[0];
+  const result = emptyKnnResult(n, k);
   let largest = 0;
   for (let c = 0; c < nlist; c++) {
     let size = 0;
