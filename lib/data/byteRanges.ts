@@ -31,6 +31,8 @@ export interface LineShard extends ByteRange {
 /** First read when probing for a line end; doubles up to the block size. */
 const PROBE_BYTES = 64 * 1024;
 const BLOCK_BYTES = 1024 * 1024;
+/** Reads of the newline count that numbers lines: few and large (each read is a file open or an S3 GET). */
+const COUNT_BLOCK_BYTES = 8 * 1024 * 1024;
 
 export function bufferRangeSource(bytes: Uint8Array): RangeSource {
   return {
@@ -116,7 +118,7 @@ export async function countNewlines(source: RangeSource, start: number, end: num
   let count = 0;
   const stop = Math.min(end, source.size);
   for (let pos = start; pos < stop; ) {
-    const bytes = await source.read(pos, Math.min(pos + BLOCK_BYTES, stop));
+    const bytes = await source.read(pos, Math.min(pos + COUNT_BLOCK_BYTES, stop));
     if (bytes.length === 0) break;
     for (let at = bytes.indexOf(10); at !== -1; at = bytes.indexOf(10, at + 1)) count++;
     pos += bytes.length;
