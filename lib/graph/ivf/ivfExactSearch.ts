@@ -89,7 +89,7 @@ function hyperplaneBounds(model: IvfModel, queries: FeatureMatrix, tolerance: nu
   const block = 64;
   const tiles = distanceTiles('wasm', d, Math.max(1, Math.min(block, n)), nlist);
   tiles.setReference(centroids, 0, nlist);
-  const between = new Map<number, Float64Array>(); // |c_j - c*|, per nearest centroid c*
+  const between = new Map<number, Float64Array>(); // 1 / (2 |c_j - c*|), per nearest centroid c*
   for (let q0 = 0; q0 < n; q0 += block) {
     const q1 = Math.min(q0 + block, n);
     tiles.setQuery(queries.data, q0, q1);
@@ -99,31 +99,33 @@ function hyperplaneBounds(model: IvfModel, queries: FeatureMatrix, tolerance: nu
       const row = (q - q0) * stride;
       let nearest = 0;
       for (let c = 1; c < nlist; c++) if (tile[row + c] < tile[row + nearest]) nearest = c;
-      let gaps = between.get(nearest);
-      if (!gaps) {
-        gaps = centroidGaps(centroids, nearest, nlist, d);
-        between.set(nearest, gaps);
+      let scale = between.get(nearest);
+      if (!scale) {
+        scale = halfInverseGaps(centroids, nearest, nlist, d);
+        between.set(nearest, scale);
       }
-      const own = tile[row + nearest];
+      const floor = tile[row + nearest] + tolerance;
+      const at = q * nlist;
       for (let c = 0; c < nlist; c++) {
-        const h = gaps[c] > 0 ? Math.max(0, (tile[row + c] - own - tolerance) / (2 * gaps[c])) : 0;
-        out[q * nlist + c] = h * h;
+        const excess = tile[row + c] - floor;
+        const h = excess > 0 ? excess * scale[c] : 0;
+        out[at + c] = h * h;
       }
     }
   }
   return out;
 }
 
-/** |c_j - c_from| for every centroid j, in double. */
-function centroidGaps(centroids: Float32Array, from: number, nlist: number, d: number): Float64Array {
-  const gaps = new Float64Array(nlist);
+/** 1 / (2 |c_j - c_from|) for every centroid j, in double (0 where the centroids coincide: no bound). */
+function halfInverseGaps(centroids: Float32Array, from: number, nlist: number, d: number): Float64Array {
+  const scale = new Float64Array(nlist);
   for (let c = 0; c < nlist; c++) {
     let s = 0;
     for (let t = 0; t < d; t++) {
       const diff = centroids[c * d + t] - centroids[from * d + t];
       s += diff * diff;
     }
-    gaps[c] = Math.sqrt(s);
+    scale[c] = s > 0 ? 0.5 / Math.sqrt(s) : 0;
   }
-  return gaps;
+  return scale;
 }
