@@ -4,6 +4,7 @@ import { type AffinityOperator, affinityOperator, type Graph, isCsr } from '../g
 import type { CsrGraph } from '../graph/csrGraph.ts';
 import { checkKernelParams, inductiveProduct, type KernelName, type KernelParams } from '../graph/kernel.ts';
 import { breadthFirstOrder, LOCALITY_FROM_ROWS, renumberCsr } from '../graph/localityOrder.ts';
+import { PARALLEL_PRODUCT_FROM_ROWS, ParallelCsrProduct } from '../graph/parallelCsrProduct.ts';
 import type { DenseKernelLimits } from '../graph/rbfKernel.ts';
 import {
   ConvergenceWarning,
@@ -169,12 +170,18 @@ export function propagateRenumbered(
 ): PropagationResult {
   const order = breadthFirstOrder(graph);
   const renumbered = renumberCsr(graph, order);
-  const result = iterate(
-    affinityOperator(renumbered),
-    Int32Array.from(order, (row) => y[row]),
-    nClasses,
-    options,
-  );
+  const renumberedY = new Int32Array(order.length);
+  for (let r = 0; r < order.length; r++) renumberedY[r] = y[order[r]];
+  const parallel =
+    renumbered.n >= PARALLEL_PRODUCT_FROM_ROWS ? ParallelCsrProduct.open(renumbered, nClasses) : undefined;
+  let result: PropagationResult;
+  try {
+    result = parallel
+      ? iterate(parallel, renumberedY, nClasses, options, parallel.blocks)
+      : iterate(affinityOperator(renumbered), renumberedY, nClasses, options);
+  } finally {
+    parallel?.close();
+  }
   const distributions = new Float64Array(result.distributions.length);
   for (let r = 0; r < order.length; r++) {
     const from = r * nClasses;
@@ -184,15 +191,21 @@ export function propagateRenumbered(
   return { ...result, distributions };
 }
 
+/** The loop; `blocks`, when given, are the two n x k arrays it swaps (the operator's shared memory). */
 function iterate(
   operator: AffinityOperator,
   y: Int32Array,
   nClasses: number,
   options: PropagationOptions,
+  blocks?: readonly [Float64Array, Float64Array],
 ): PropagationResult {
   const { alpha, maxIter, tol } = options;
   let current: Float64Array = initialDistributions(y, nClasses);
-  let next: Float64Array = new Float64Array(current.length);
+  let next: Float64Array = blocks?.[1] ?? new Float64Array(current.length);
+  if (blocks) {
+    blocks[0].set(current);
+    current = blocks[0];
+  }
   // the first test compares F0 with F_prev = 0
   let delta = 0;
   for (let p = 0; p < current.length; p++) delta += Math.abs(current[p]);

@@ -29,10 +29,26 @@ export function csrGraph(n: number, indptr: Int32Array, indices: Int32Array, dat
 
 /** out = A Y for A n x n in CSR and Y, out n x k row-major doubles (out must not alias Y). */
 export function csrMultiply(graph: CsrGraph, Y: Float64Array, k: number, out: Float64Array): void {
-  const { n, indptr, indices, data } = graph;
+  const { n } = graph;
   if (Y.length < n * k || out.length < n * k) throw new RangeError(`operands need ${n}x${k} values`);
-  out.fill(0, 0, n * k);
-  for (let i = 0; i < n; i++) {
+  csrMultiplyRows(graph, Y, k, out, 0, n);
+}
+
+/**
+ * Rows [from, to) of out = A Y, unchecked. Self-contained (no imports, no closure): parallelCsrProduct.ts
+ * runs its source text in a helper thread, so both threads run the same code.
+ */
+export function csrMultiplyRows(
+  graph: CsrGraph,
+  Y: Float64Array,
+  k: number,
+  out: Float64Array,
+  from: number,
+  to: number,
+) {
+  const { indptr, indices, data } = graph;
+  out.fill(0, from * k, to * k);
+  for (let i = from; i < to; i++) {
     const o = i * k;
     const end = indptr[i + 1];
     for (let p = indptr[i]; p < end; p++) {
