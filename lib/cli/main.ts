@@ -1,8 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { KERNELS, METHODS } from '../pipeline/runOptions.ts';
 import { runCommand } from './runCommand.ts';
-import { localstackCommand, workerCommand } from './serviceCommands.ts';
-import { statusCommand } from './statusCommand.ts';
 
 /** Parses a numeric flag, failing with the flag's name instead of passing NaN on. */
 function number(flag: string) {
@@ -78,6 +76,7 @@ function buildProgram(): Command {
     .option('--watch', 'show progress bars until the run succeeds (exit 0) or fails (exit 2)')
     .option('--interval <ms>', 'milliseconds between polls with --watch (default 1000)', number('--interval'))
     .action(async (runId: string | undefined, flags) => {
+      const { statusCommand } = await import('./statusCommand.ts');
       process.exitCode = await statusCommand(runId, flags);
     });
 
@@ -96,6 +95,7 @@ function buildProgram(): Command {
     )
     .option('--stack-name <name>', 'up --provision cdk: CloudFormation stack name (default Pseudolabel)')
     .action(async (action: string, flags) => {
+      const { localstackCommand } = await import('./serviceCommands.ts');
       process.exitCode = await localstackCommand(action, flags);
     });
 
@@ -104,6 +104,7 @@ function buildProgram(): Command {
     .description('run the Lambda handlers locally against the SQS queues (Ctrl-C finishes the tasks in hand)')
     .option('--endpoint <url>', 'LocalStack / SQS endpoint (default http://127.0.0.1:4566)')
     .action(async (flags) => {
+      const { workerCommand } = await import('./serviceCommands.ts');
       process.exitCode = await workerCommand(flags);
     });
 

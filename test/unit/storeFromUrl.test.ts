@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { DeferredS3Store } from '../../lib/adapters/deferredS3Store.ts';
 import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
-import { S3ObjectStore } from '../../lib/adapters/s3ObjectStore.ts';
 import { storeFromUrl } from '../../lib/adapters/storeFromUrl.ts';
 
 describe('storeFromUrl', () => {
@@ -10,7 +10,7 @@ describe('storeFromUrl', () => {
     const store = storeFromUrl('s3://pseudolabel-data/runs/r1/');
 
     // Assess
-    expect(store).toBeInstanceOf(S3ObjectStore);
+    expect(store).toBeInstanceOf(DeferredS3Store);
     expect(store.describe('run.json')).toBe('s3://pseudolabel-data/runs/r1/run.json');
   });
 

@@ -1,8 +1,8 @@
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
+import { DeferredS3Store } from '../../adapters/deferredS3Store.ts';
 import { BucketNotFoundError } from '../../adapters/errors.ts';
 import { FilesystemObjectStore } from '../../adapters/filesystemObjectStore.ts';
-import { S3ObjectStore } from '../../adapters/s3ObjectStore.ts';
 import { InputFileError } from '../../data/errors.ts';
 import { formatOf, listInputFiles } from '../../data/inputFiles.ts';
 import { OPTIONS_FILE } from '../datasetRuns.ts';
@@ -65,7 +65,7 @@ function weakEtag(size: number, mtimeMs: number): string {
 }
 
 async function s3Inputs(location: string, bucket: string, path: string): Promise<RunInputs> {
-  const store = new S3ObjectStore({ bucket });
+  const store = new DeferredS3Store({ bucket });
   try {
     if (path !== '' && !path.endsWith('/')) {
       const info = await store.head(path);
@@ -140,7 +140,7 @@ export function outputTarget(out: string): OutputTarget {
       read: (name) => new FilesystemObjectStore(out).get(name),
     };
   }
-  const store = new S3ObjectStore({ bucket: s3.bucket, prefix: s3.path });
+  const store = new DeferredS3Store({ bucket: s3.bucket, prefix: s3.path });
   const failed = (error: unknown): Error =>
     error instanceof BucketNotFoundError
       ? new OutputLocationError(out, `bucket ${s3.bucket} does not exist`, { cause: error })
