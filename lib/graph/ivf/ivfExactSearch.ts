@@ -11,14 +11,14 @@ import { ivfSearch } from './ivfSearch.ts';
  * A member x of cell j is nearer to centroid c_j than to the query's nearest centroid c*, so it lies beyond
  * the bisecting hyperplane of c_j and c*, at a distance from q of at least
  *   h_j = (|q - c_j|^2 - |q - c*|^2) / (2 |c_j - c*|)
- * (the Voronoi bound of the IVF "cell pruning" literature, e.g. Elkan, "Using the triangle inequality to
- * accelerate k-means", ICML 2003, lemma 1 in its hyperplane form). Cells are searched in the order of h_j; once
- * every cell left has h_j^2 beyond the k-th distance found, none can change the list. Two passes: the
- * nearest FIRST_PASS_CELLS cells of each query, then every other cell its bound still admits.
+ (the distance from q to that hyperplane; q is on c*'s side of it). Once every cell left has h_j^2 beyond
+ * the k-th distance found, none can change the list. Two passes: the FIRST_PASS_CELLS cells of lowest bound
+ * of each query, then every other cell its bound still admits after them.
  *
  * The lists are knnSearch's ('wasm' distances, ties to the lower index): ivfSearch compares each pair with
- * the same kernel, and a skipped cell holds no member within the k-th distance. The bound is loosened by a
- * relative BOUND_SLACK, against the Float32 rounding of the distances that assigned the members to cells.
+ * the same kernel, and a skipped cell holds no member within the k-th distance. The bound is loosened by
+ * ROUNDING (relative to the largest squared norm), against the Float32 rounding of the distances that assigned
+ * the members to cells and of the k-th distance.
  */
 
 /** Cells searched for every query before the bound is applied. */
