@@ -1,7 +1,7 @@
 // A cache of esbuild bundles under node_modules/.cache/pseudolabel, keyed by the hash of the bundle itself: a
 // changed source gives a new folder, never a stale one. A small record per state of the sources (their paths,
-// sizes and mtimes) names the bundle built from them, so an unchanged tree starts without running esbuild. Plain JavaScript, so that bin/ can load it before any
-// TypeScript loader exists. Used for the CLI (bin/cliEntry.mjs) and the embedded runner's worker threads
+// sizes and mtimes) names the bundle built from them, so an unchanged tree starts without running esbuild.
+// Plain JavaScript, so that bin/ can load it before any TypeScript loader exists. Used for the CLI (bin/cliEntry.mjs) and the embedded runner's worker threads
 // (lib/pipeline/embedded/workerBundle.ts).
 import { createHash } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';

@@ -10,8 +10,9 @@ export interface StoreFromUrlOptions {
 }
 
 /**
- * The ObjectStore for a location: `s3://bucket[/prefix]` -> S3ObjectStore (opened on first use, DeferredS3Store); `file:///dir` or a plain path
- * (relative to the working directory) -> FilesystemObjectStore. Other URL schemes are refused.
+ * The ObjectStore for a location: `s3://bucket[/prefix]` -> S3ObjectStore (opened on first use: DeferredS3Store);
+ * `file:///dir` or a plain path (relative to the working directory) -> FilesystemObjectStore. Other URL schemes
+ * are refused.
  */
 export function storeFromUrl(location: string, options: StoreFromUrlOptions = {}): ObjectStore {
   const s3 = /^s3:\/\/([^/]+)\/?(.*)$/.exec(location);

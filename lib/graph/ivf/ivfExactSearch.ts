@@ -11,7 +11,7 @@ import { ivfSearch } from './ivfSearch.ts';
  * A member x of cell j is nearer to centroid c_j than to the query's nearest centroid c*, so it lies beyond
  * the bisecting hyperplane of c_j and c*, at a distance from q of at least
  *   h_j = (|q - c_j|^2 - |q - c*|^2) / (2 |c_j - c*|)
- (the distance from q to that hyperplane; q is on c*'s side of it). Once every cell left has h_j^2 beyond
+ * (the distance from q to that hyperplane; q is on c*'s side of it). Once every cell left has h_j^2 beyond
  * the k-th distance found, none can change the list. Two passes: the FIRST_PASS_CELLS cells of lowest bound
  * of each query, then every other cell its bound still admits after them.
  *
