@@ -1,5 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { ObjectInfo, ObjectStore } from './objectStore.ts';
+import { S3Location } from './s3Location.ts';
 import type { S3ObjectStore } from './s3ObjectStore.ts';
 
 /**
@@ -8,16 +9,13 @@ import type { S3ObjectStore } from './s3ObjectStore.ts';
  * the S3ObjectStore it opens, which it imports on the first call that reaches S3.
  */
 export class DeferredS3Store implements ObjectStore {
-  readonly bucket: string;
-  readonly prefix: string;
+  private readonly location: S3Location;
   private opened: Promise<S3ObjectStore> | undefined;
 
   constructor(
     private readonly options: { readonly bucket: string; readonly prefix?: string; readonly client?: S3Client },
   ) {
-    if (!options.bucket) throw new RangeError('S3ObjectStore needs a bucket name');
-    this.bucket = options.bucket;
-    this.prefix = (options.prefix ?? '').replace(/^\/+|\/+$/g, '');
+    this.location = new S3Location(options.bucket, options.prefix);
   }
 
   private store(): Promise<S3ObjectStore> {
@@ -25,9 +23,8 @@ export class DeferredS3Store implements ObjectStore {
     return this.opened;
   }
 
-  /** As S3ObjectStore.describe: `s3://bucket/prefix/key`. */
   describe(key: string): string {
-    return `s3://${this.bucket}/${this.prefix === '' ? key : `${this.prefix}/${key}`}`;
+    return this.location.describe(key);
   }
 
   async get(key: string): Promise<Uint8Array> {

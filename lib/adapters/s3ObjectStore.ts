@@ -11,6 +11,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { createS3Client } from './awsClients.ts';
 import { BucketNotFoundError, NotFoundError, StoreUnavailableError } from './errors.ts';
 import type { ObjectInfo, ObjectStore } from './objectStore.ts';
+import { S3Location } from './s3Location.ts';
 
 /** Bodies larger than this go up as multipart uploads (lib-storage `Upload`), in parts of this size. */
 export const MULTIPART_THRESHOLD = 8 * 1024 * 1024;
@@ -43,16 +44,18 @@ export class S3ObjectStore implements ObjectStore {
   readonly client: S3Client;
   private readonly tags: S3ObjectStoreOptions['tags'];
 
+  private readonly location: S3Location;
+
   constructor(options: S3ObjectStoreOptions) {
-    if (!options.bucket) throw new RangeError('S3ObjectStore needs a bucket name');
-    this.bucket = options.bucket;
-    this.prefix = (options.prefix ?? '').replace(/^\/+|\/+$/g, '');
+    this.location = new S3Location(options.bucket, options.prefix);
+    this.bucket = this.location.bucket;
+    this.prefix = this.location.prefix;
     this.client = options.client ?? createS3Client();
     this.tags = options.tags;
   }
 
   describe(key: string): string {
-    return `s3://${this.bucket}/${this.fullKey(key)}`;
+    return this.location.describe(key);
   }
 
   async get(key: string): Promise<Uint8Array> {
@@ -185,7 +188,7 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   private fullKey(key: string): string {
-    return this.prefix === '' ? key : `${this.prefix}/${key}`;
+    return this.location.fullKey(key);
   }
 
   /** Maps an SDK error to NotFoundError (missing object) or StoreUnavailableError (everything else). */
