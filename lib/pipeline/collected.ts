@@ -41,6 +41,14 @@ export function classIndexer(classes: readonly string[]): (label: string | null)
   };
 }
 
+/** The local rows of a shard that collect kept (those whose id was not a duplicate), ascending. */
+function keptRows(collected: Collected, shard: number, n: number): number[] {
+  const dropped = new Set(collected.shards[shard].dropped);
+  const keep: number[] = [];
+  for (let i = 0; i < n; i++) if (!dropped.has(i)) keep.push(i);
+  return keep;
+}
+
 /** Loads a shard's accepted rows (duplicate ids left out) with labels encoded as class indices. */
 export async function loadShardRows(
   ctx: StageContext,
@@ -49,13 +57,11 @@ export async function loadShardRows(
   collected: Collected,
 ): Promise<ShardRows> {
   const decoded = decodeShard(await ctx.store.get(keys.shardData(runId, shard)));
-  const dropped = new Set(collected.shards[shard].dropped);
   const indexOf = classIndexer(collected.classes);
   const { d } = decoded;
-  const keep: number[] = [];
-  for (let i = 0; i < decoded.n; i++) if (!dropped.has(i)) keep.push(i);
-  const data = dropped.size === 0 ? decoded.features : new Float32Array(keep.length * d);
-  if (dropped.size > 0) {
+  const keep = keptRows(collected, shard, decoded.n);
+  const data = keep.length === decoded.n ? decoded.features : new Float32Array(keep.length * d);
+  if (keep.length < decoded.n) {
     for (let r = 0; r < keep.length; r++) data.set(decoded.features.subarray(keep[r] * d, (keep[r] + 1) * d), r * d);
   }
   return {
@@ -94,8 +100,7 @@ export async function loadAllIds(ctx: StageContext, runId: string, collected: Co
   const ids: string[] = [];
   for (let s = 0; s < collected.shards.length; s++) {
     const shardIds = decodeShardIds(await ctx.store.get(keys.shardData(runId, s)));
-    const dropped = new Set(collected.shards[s].dropped);
-    for (let i = 0; i < shardIds.length; i++) if (!dropped.has(i)) ids.push(shardIds[i]);
+    for (const i of keptRows(collected, s, shardIds.length)) ids.push(shardIds[i]);
   }
   return ids;
 }
