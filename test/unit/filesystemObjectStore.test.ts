@@ -151,11 +151,10 @@ describe('FilesystemObjectStore', () => {
     await store.put('r', '0123');
 
     // Act
-    const negative = store.getRange('r', -1, 2);
-    const fractional = store.getRange('r', 0, 1.5);
+    const [negative, fractional] = await Promise.allSettled([store.getRange('r', -1, 2), store.getRange('r', 0, 1.5)]);
 
     // Assess
-    await expect(negative).rejects.toBeInstanceOf(RangeError);
-    await expect(fractional).rejects.toBeInstanceOf(RangeError);
+    expect(negative.status === 'rejected' && negative.reason).toBeInstanceOf(RangeError);
+    expect(fractional.status === 'rejected' && fractional.reason).toBeInstanceOf(RangeError);
   });
 });
