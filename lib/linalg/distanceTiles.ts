@@ -1,7 +1,8 @@
 import { dotDistancesPacked, packRowsF32, rowNormsF32 } from './dotDistances.ts';
 import { packRows, type RowData, squaredDistancesPacked } from './squaredDistances.ts';
 import { offerTopK } from './topK.ts';
-import { WasmDotTiles, wasmSimdAvailable } from './wasm/wasmDotTiles.ts';
+import { wasmSimdAvailable } from './wasm/kernelModule.ts';
+import { WasmDotTiles } from './wasm/wasmDotTiles.ts';
 
 /**
  * Which squared-distance kernel fills the tiles of exact kNN:

@@ -1,6 +1,8 @@
 import type { FeatureMatrix } from '../../data/featureMatrix.ts';
-import { type DistanceTiles, distanceTiles } from '../../linalg/distanceTiles.ts';
+import { CandidateTiles } from '../../linalg/candidateTiles.ts';
 import { rowNormsOf } from '../../linalg/dotDistances.ts';
+import { encodeRows, type Int16Codes, int16Codes } from '../../linalg/int16Codes.ts';
+import type { RowData } from '../../linalg/squaredDistances.ts';
 import { emptyKnnResult, type KnnResult } from '../knnSearch.ts';
 import type { IvfCells } from './ivfIndex.ts';
 
@@ -8,7 +10,8 @@ import type { IvfCells } from './ivfIndex.ts';
  * Approximate k nearest neighbours by IVF: each query row is compared exactly with every member of the cells
  * it probes, and keeps the k first by (squared distance, global index), as knnSearch does. The work is
  * grouped by cell, as FAISS's batched IVF scan: a cell's members are packed once and compared with all the
- * queries that probe it in blocked tiles of the SIMD dot-product kernel ('wasm', bit-identical to 'dot').
+ * queries that probe it in blocked tiles (CandidateTiles: a 16-bit filter, then the f32 distances of the
+ * SIMD dot-product kernel 'wasm', bit-identical to 'dot', for the pairs that can enter a list).
  *
  * Deterministic and independent of batching: a query's list depends only on its own probe list, the
  * members of those cells and the per-pair distances, which no tiling changes; so searching the queries in
@@ -29,8 +32,13 @@ export interface IvfSearchOptions {
 }
 
 interface SearchScratch {
-  readonly tiles: DistanceTiles;
+  readonly tiles: CandidateTiles;
+  readonly codes: Int16Codes | undefined;
   readonly memberRows: Float32Array;
+  /** The members' code words (codes.pairs per row). */
+  readonly memberWords: Int32Array;
+  /** Per part, the code words of its vectors. */
+  readonly partWords: readonly Int32Array[];
   readonly memberIndices: Int32Array;
   readonly memberNorms: Float64Array;
   /** Per cell, the start of its query rows in `probing` (nlist + 1). */
@@ -38,6 +46,8 @@ interface SearchScratch {
   readonly probing: Int32Array;
   /** rowNormsOf(queries.data). */
   readonly norms: Float64Array;
+  /** The queries' code words. */
+  readonly queryWords: Int32Array | undefined;
 }
 
 /**
@@ -121,14 +131,25 @@ function searchInOrder(
   }
   const qb = Math.min(queryBlock, n);
   const rb = Math.max(1, Math.min(referenceBlock, largest));
+  // One coding for the queries and every member of the parts (a coded row must lie in the coded range).
+  const codes = int16Codes(d, [queries.data, ...parts.map((part) => part.vectors)]);
+  const encode = (data: RowData, rows: number) => {
+    const words = new Int32Array(codes === undefined ? 0 : rows * codes.pairs);
+    if (codes !== undefined) encodeRows(codes, data, 0, rows, words);
+    return words;
+  };
   const scratch: SearchScratch = {
-    tiles: distanceTiles('wasm', d, qb, rb),
+    tiles: new CandidateTiles(d, qb, rb, codes),
+    codes,
     memberRows: new Float32Array(rb * d),
+    memberWords: new Int32Array(codes === undefined ? 0 : rb * codes.pairs),
+    partWords: parts.map((part) => encode(part.vectors, part.members.length)),
     memberIndices: new Int32Array(rb),
     memberNorms: new Float64Array(rb),
     start: new Int32Array(nlist + 1),
     probing: new Int32Array(Math.min(n, queryChunk) * width),
     norms: rowNormsOf(queries.data, n, d),
+    queryWords: codes === undefined ? undefined : encode(queries.data, n),
   };
   for (let q0 = 0; q0 < n; q0 += queryChunk) {
     searchChunk(queries, probes, width, q0, Math.min(n, q0 + queryChunk), parts, k, qb, rb, result, scratch);
@@ -150,7 +171,9 @@ function searchChunk(
   result: KnnResult,
   scratch: SearchScratch,
 ): void {
-  const { tiles, memberRows, memberIndices, memberNorms, start, probing, norms } = scratch;
+  const { tiles, codes, memberRows, memberWords, partWords, memberIndices, memberNorms } = scratch;
+  const { start, probing, norms, queryWords } = scratch;
+  const pairs = codes === undefined ? 0 : codes.pairs;
   const { d } = queries;
   const nlist = start.length - 1;
   const { distances, indices } = result;
@@ -191,15 +214,16 @@ function searchChunk(
         memberIndices.set(members.subarray(entry, entry + take), count);
         memberNorms.set(partNorms.subarray(entry, entry + take), count);
         memberRows.set(vectors.subarray(entry * d, (entry + take) * d), count * d);
+        memberWords.set(partWords[part].subarray(entry * pairs, (entry + take) * pairs), count * pairs);
         count += take;
         entry += take;
       }
       if (count === 0) break;
-      tiles.setReference(memberRows, 0, count, memberNorms);
+      tiles.setReference(memberRows, codes === undefined ? undefined : memberWords, count, memberNorms);
       const references = memberIndices.subarray(0, count);
       for (let t0 = b0; t0 < b1; t0 += qb) {
         const t1 = Math.min(t0 + qb, b1);
-        tiles.setQueryRows(queries.data, probing, t0, t1, norms);
+        tiles.setQueryRows(queries.data, queryWords, probing, t0, t1, norms);
         tiles.computeAndOffer(probing.subarray(t0, t1), references, k, distances, indices);
       }
     }

@@ -132,4 +132,144 @@
     (local.set $mask (i32.or (local.get $mask) (i32.shl (i64x2.bitmask (f64x2.le (local.get $v) (local.get $bnd))) (i32.const 6))))
     (local.get $mask)
   )
+;; Candidate masks from 16-bit codes (int16Codes.ts): the same 4 x 8 blocking, on pairs of features. Each
+  ;; 32-bit word holds features 2u and 2u + 1 of one row, so one i32x4.dot_i16x8_s multiplies a broadcast query
+  ;; pair with the pairs of 4 reference rows and adds each row's two products: 8 multiply-adds per instruction,
+  ;; twice the f32 kernel's. Integer arithmetic is exact (the codes are small enough that no sum overflows), so
+  ;; the mask is exactly "|r|^2 - 2 q.r <= bound" in codes; the host widens the bound by the coding error and
+  ;; recomputes flagged pairs with the f32 sequence above, which keeps every result bit-identical.
+  ;;   q     group g of 4 query rows at qPtr + g*pairs*16: [u][4] i32 (two i16)
+  ;;   r     panel p of 8 reference rows at rPtr + p*pairs*32: [u][8] i32 (two i16)
+  ;;   rNorm i32 |r|^2 per reference row (8 per panel); bound i32 per query row
+  ;;   out   the flagged (query row, panel)s, an i32 each: ((i*nPanels + p) << 8) | mask, bit l of mask set when
+  ;;         reference row 8p + l is a candidate; rows in order within a group, groups and panels ascending.
+  ;;         Returns their count, so the host visits only them (most panels flag nothing).
+  (func (export "candidates")
+    (param $qPtr i32) (param $nGroups i32) (param $rPtr i32) (param $rNormPtr i32) (param $nPanels i32)
+    (param $pairs i32) (param $boundPtr i32) (param $outPtr i32) (result i32)
+    (local $g i32) (local $p i32) (local $u i32) (local $qp i32) (local $rp i32) (local $b i32)
+    (local $o i32) (local $cell i32)
+    (local $n0 v128) (local $n1 v128)
+    (local $a v128) (local $r0 v128) (local $r1 v128)
+    (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
+    (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
+    (local.set $o (local.get $outPtr))
+    (local.set $g (i32.const 0))
+    (block $groupsDone
+      (loop $groups
+        (br_if $groupsDone (i32.ge_u (local.get $g) (local.get $nGroups)))
+        (local.set $p (i32.const 0))
+        (block $panelsDone
+          (loop $panels
+            (br_if $panelsDone (i32.ge_u (local.get $p) (local.get $nPanels)))
+            (local.set $qp (i32.add (local.get $qPtr) (i32.mul (local.get $g) (i32.shl (local.get $pairs) (i32.const 4)))))
+            (local.set $rp (i32.add (local.get $rPtr) (i32.mul (local.get $p) (i32.shl (local.get $pairs) (i32.const 5)))))
+            (local.set $c00 (v128.const i32x4 0 0 0 0))
+            (local.set $c01 (v128.const i32x4 0 0 0 0))
+            (local.set $c10 (v128.const i32x4 0 0 0 0))
+            (local.set $c11 (v128.const i32x4 0 0 0 0))
+            (local.set $c20 (v128.const i32x4 0 0 0 0))
+            (local.set $c21 (v128.const i32x4 0 0 0 0))
+            (local.set $c30 (v128.const i32x4 0 0 0 0))
+            (local.set $c31 (v128.const i32x4 0 0 0 0))
+            (local.set $u (local.get $pairs))
+            (block $pairsDone
+              (loop $pairLoop
+                (br_if $pairsDone (i32.eqz (local.get $u)))
+                (local.set $r0 (v128.load offset=0 (local.get $rp)))
+                (local.set $r1 (v128.load offset=16 (local.get $rp)))
+                (local.set $a (v128.load32_splat offset=0 (local.get $qp)))
+                (local.set $c00 (i32x4.add (local.get $c00) (i32x4.dot_i16x8_s (local.get $a) (local.get $r0))))
+                (local.set $c01 (i32x4.add (local.get $c01) (i32x4.dot_i16x8_s (local.get $a) (local.get $r1))))
+                (local.set $a (v128.load32_splat offset=4 (local.get $qp)))
+                (local.set $c10 (i32x4.add (local.get $c10) (i32x4.dot_i16x8_s (local.get $a) (local.get $r0))))
+                (local.set $c11 (i32x4.add (local.get $c11) (i32x4.dot_i16x8_s (local.get $a) (local.get $r1))))
+                (local.set $a (v128.load32_splat offset=8 (local.get $qp)))
+                (local.set $c20 (i32x4.add (local.get $c20) (i32x4.dot_i16x8_s (local.get $a) (local.get $r0))))
+                (local.set $c21 (i32x4.add (local.get $c21) (i32x4.dot_i16x8_s (local.get $a) (local.get $r1))))
+                (local.set $a (v128.load32_splat offset=12 (local.get $qp)))
+                (local.set $c30 (i32x4.add (local.get $c30) (i32x4.dot_i16x8_s (local.get $a) (local.get $r0))))
+                (local.set $c31 (i32x4.add (local.get $c31) (i32x4.dot_i16x8_s (local.get $a) (local.get $r1))))
+                (local.set $qp (i32.add (local.get $qp) (i32.const 16)))
+                (local.set $rp (i32.add (local.get $rp) (i32.const 32)))
+                (local.set $u (i32.sub (local.get $u) (i32.const 1)))
+                (br $pairLoop)))
+            (local.set $n0 (v128.load offset=0 (i32.add (local.get $rNormPtr) (i32.shl (local.get $p) (i32.const 5)))))
+            (local.set $n1 (v128.load offset=16 (i32.add (local.get $rNormPtr) (i32.shl (local.get $p) (i32.const 5)))))
+            (local.set $b (i32.add (local.get $boundPtr) (i32.shl (local.get $g) (i32.const 4))))
+            (local.set $cell (i32.add (i32.mul (i32.shl (local.get $g) (i32.const 2)) (local.get $nPanels)) (local.get $p)))
+            (local.set $o (call $flag (local.get $o) (local.get $cell) (call $candidateRow (i32.load offset=0 (local.get $b))
+              (local.get $n0) (local.get $n1) (local.get $c00) (local.get $c01))))
+            (local.set $cell (i32.add (local.get $cell) (local.get $nPanels)))
+            (local.set $o (call $flag (local.get $o) (local.get $cell) (call $candidateRow (i32.load offset=4 (local.get $b))
+              (local.get $n0) (local.get $n1) (local.get $c10) (local.get $c11))))
+            (local.set $cell (i32.add (local.get $cell) (local.get $nPanels)))
+            (local.set $o (call $flag (local.get $o) (local.get $cell) (call $candidateRow (i32.load offset=8 (local.get $b))
+              (local.get $n0) (local.get $n1) (local.get $c20) (local.get $c21))))
+            (local.set $cell (i32.add (local.get $cell) (local.get $nPanels)))
+            (local.set $o (call $flag (local.get $o) (local.get $cell) (call $candidateRow (i32.load offset=12 (local.get $b))
+              (local.get $n0) (local.get $n1) (local.get $c30) (local.get $c31))))
+            (local.set $p (i32.add (local.get $p) (i32.const 1)))
+            (br $panels)))
+        (local.set $g (i32.add (local.get $g) (i32.const 1)))
+        (br $groups)))
+    (i32.shr_u (i32.sub (local.get $o) (local.get $outPtr)) (i32.const 2))
+  )
+  ;; Appends (cell << 8) | bits at address o when bits is not 0; returns the next address.
+  (func $flag (param $o i32) (param $cell i32) (param $bits i32) (result i32)
+    (if (result i32) (local.get $bits)
+      (then
+        (i32.store (local.get $o) (i32.or (i32.shl (local.get $cell) (i32.const 8)) (local.get $bits)))
+        (i32.add (local.get $o) (i32.const 4)))
+      (else (local.get $o)))
+  )
+  ;; The f32 distances of the pairs `candidates` flagged, by the sequence of `distances` above (bit-identical):
+  ;; for entry e ((i*nPanels + p) << 8 | mask), the 8 pairs of query row i and panel p go to outPtr + e*64 as
+  ;; f64. Query rows are row-major f32 at qPtr (d per row) with f64 norms; panels as in `distances`.
+  (func (export "exactPanels")
+    (param $entriesPtr i32) (param $count i32) (param $qPtr i32) (param $qNormPtr i32)
+    (param $rPtr i32) (param $rNormPtr i32) (param $nPanels i32) (param $d i32) (param $outPtr i32)
+    (local $e i32) (local $cell i32) (local $i i32) (local $p i32) (local $t i32) (local $qp i32) (local $rp i32)
+    (local $a v128) (local $c0 v128) (local $c1 v128)
+    (local.set $e (i32.const 0))
+    (block $entriesDone
+      (loop $entries
+        (br_if $entriesDone (i32.ge_u (local.get $e) (local.get $count)))
+        (local.set $cell (i32.shr_u (i32.load (i32.add (local.get $entriesPtr) (i32.shl (local.get $e) (i32.const 2))))
+          (i32.const 8)))
+        (local.set $i (i32.div_u (local.get $cell) (local.get $nPanels)))
+        (local.set $p (i32.sub (local.get $cell) (i32.mul (local.get $i) (local.get $nPanels))))
+        (local.set $qp (i32.add (local.get $qPtr) (i32.mul (local.get $i) (i32.shl (local.get $d) (i32.const 2)))))
+        (local.set $rp (i32.add (local.get $rPtr) (i32.mul (local.get $p) (i32.shl (local.get $d) (i32.const 5)))))
+        (local.set $c0 (v128.const i32x4 0 0 0 0))
+        (local.set $c1 (v128.const i32x4 0 0 0 0))
+        (local.set $t (local.get $d))
+        (block $featuresDone
+          (loop $features
+            (br_if $featuresDone (i32.eqz (local.get $t)))
+            (local.set $a (v128.load32_splat (local.get $qp)))
+            (local.set $c0 (f32x4.add (local.get $c0) (f32x4.mul (local.get $a) (v128.load offset=0 (local.get $rp)))))
+            (local.set $c1 (f32x4.add (local.get $c1) (f32x4.mul (local.get $a) (v128.load offset=16 (local.get $rp)))))
+            (local.set $qp (i32.add (local.get $qp) (i32.const 4)))
+            (local.set $rp (i32.add (local.get $rp) (i32.const 32)))
+            (local.set $t (i32.sub (local.get $t) (i32.const 1)))
+            (br $features)))
+        (drop (call $storeRow (i32.add (local.get $outPtr) (i32.shl (local.get $e) (i32.const 6)))
+          (f64.load (i32.add (local.get $qNormPtr) (i32.shl (local.get $i) (i32.const 3))))
+          (f64.const 0) (i32.add (local.get $rNormPtr) (i32.shl (local.get $p) (i32.const 6)))
+          (local.get $c0) (local.get $c1)))
+        (local.set $e (i32.add (local.get $e) (i32.const 1)))
+        (br $entries)))
+  )
+  ;; The 8 mask bits of one query row: lane l of lo (bits 0-3) then hi (bits 4-7) when |r|^2 - 2 q.r <= bound.
+  (func $candidateRow (param $bound i32) (param $n0 v128) (param $n1 v128) (param $lo v128) (param $hi v128)
+    (result i32)
+    (local $bnd v128)
+    (local.set $bnd (i32x4.splat (local.get $bound)))
+    (i32.or
+      (i32x4.bitmask (i32x4.le_s (i32x4.sub (local.get $n0) (i32x4.shl (local.get $lo) (i32.const 1))) (local.get $bnd)))
+      (i32.shl
+        (i32x4.bitmask (i32x4.le_s (i32x4.sub (local.get $n1) (i32x4.shl (local.get $hi) (i32.const 1))) (local.get $bnd)))
+        (i32.const 4)))
+  )
 )

@@ -1,6 +1,6 @@
 import type { RowData } from '../squaredDistances.ts';
 import { offerTopK } from '../topK.ts';
-import { dotKernelBase64 } from './dotKernelBytes.ts';
+import { align16, instantiateKernels } from './kernelModule.ts';
 
 /**
  * Host side of the WebAssembly SIMD distance kernel (dotKernel.wat): packs query rows in groups of 4 and
@@ -12,16 +12,6 @@ import { dotKernelBase64 } from './dotKernelBytes.ts';
 
 const GROUP = 4;
 const PANEL = 8;
-
-/** The part of the WebAssembly JS API used here (the project's TS lib setting declares none of it). */
-interface WasmApi {
-  validate(bytes: Uint8Array): boolean;
-  readonly Memory: new (descriptor: { initial: number }) => WasmMemory;
-  readonly Module: new (bytes: Uint8Array) => WasmModule;
-  readonly Instance: new (module: WasmModule, imports: object) => { readonly exports: unknown };
-}
-type WasmModule = { readonly __brand: 'WebAssembly.Module' };
-type WasmMemory = { readonly buffer: ArrayBuffer };
 
 interface DotKernelExports {
   readonly distances: (
@@ -37,25 +27,6 @@ interface DotKernelExports {
     maskPtr: number,
   ) => void;
 }
-
-const wasmApi = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
-let compiled: WasmModule | null | undefined;
-
-/** The compiled module, or null where WebAssembly SIMD is unavailable (compiled once per thread). */
-function dotKernelModule(): WasmModule | null {
-  if (compiled === undefined) {
-    const bytes = Buffer.from(dotKernelBase64, 'base64');
-    compiled = wasmApi?.validate(bytes) ? new wasmApi.Module(bytes) : null;
-  }
-  return compiled;
-}
-
-/** True when this runtime can run the SIMD kernel (Node >= 16.4 and every current browser can). */
-export function wasmSimdAvailable(): boolean {
-  return dotKernelModule() !== null;
-}
-
-const align16 = (bytes: number) => Math.ceil(bytes / 16) * 16;
 
 export class WasmDotTiles {
   /** The current distance tile: row i at i * stride (a view on the module's memory). */
@@ -83,8 +54,6 @@ export class WasmDotTiles {
 
   /** Room for tiles of up to `maxQuery` x `maxReference` rows of `d` features. */
   constructor(d: number, maxQuery: number, maxReference: number) {
-    const module = dotKernelModule();
-    if (module === null) throw new Error('WebAssembly SIMD is not available in this runtime');
     this.d = d;
     this.maxQuery = maxQuery;
     this.maxReference = maxReference;
@@ -98,13 +67,12 @@ export class WasmDotTiles {
     this.boundPtr = align16(this.outPtr + qRows * rRows * 8);
     this.maskPtr = align16(this.boundPtr + qRows * 8);
     const end = this.maskPtr + qRows * (rRows / PANEL);
-    const api = wasmApi as WasmApi;
-    const memory = new api.Memory({ initial: Math.max(1, Math.ceil(end / 65536)) });
-    this.exports = new api.Instance(module, { env: { memory } }).exports as DotKernelExports;
-    this.f32 = new Float32Array(memory.buffer);
-    this.f64 = new Float64Array(memory.buffer);
-    this.tile = new Float64Array(memory.buffer, this.outPtr, qRows * rRows);
-    this.mask = new Uint8Array(memory.buffer, this.maskPtr, qRows * (rRows / PANEL));
+    const { exports, buffer } = instantiateKernels<DotKernelExports>(end);
+    this.exports = exports;
+    this.f32 = new Float32Array(buffer);
+    this.f64 = new Float64Array(buffer);
+    this.tile = new Float64Array(buffer, this.outPtr, qRows * rRows);
+    this.mask = new Uint8Array(buffer, this.maskPtr, qRows * (rRows / PANEL));
     this.f64.fill(Number.POSITIVE_INFINITY, this.boundPtr >> 3, (this.boundPtr >> 3) + qRows);
   }
 
