@@ -11,7 +11,8 @@ import { dotDistancesPacked, dotSquaredDistance, packRowsF32, rowNormsF32 } from
 import { seededUniform } from '../../lib/linalg/seededRandom.ts';
 import { squaredDistance } from '../../lib/linalg/squaredDistances.ts';
 import { dotKernelSourceSha256 } from '../../lib/linalg/wasm/dotKernelBytes.ts';
-import { WasmDotTiles, wasmSimdAvailable } from '../../lib/linalg/wasm/wasmDotTiles.ts';
+import { wasmSimdAvailable } from '../../lib/linalg/wasm/kernelModule.ts';
+import { WasmDotTiles } from '../../lib/linalg/wasm/wasmDotTiles.ts';
 
 /** Uniform rows in centre +- 1 (a centre far from 0 makes the dot expansion cancel more). */
 function randomMatrix(n: number, d: number, seed: number, centre = 0): FeatureMatrix {
