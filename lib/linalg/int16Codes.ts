@@ -35,6 +35,7 @@ export function int16Codes(d: number, blocks: readonly RowData[]): Int16Codes | 
     for (let base = 0; base + d <= block.length; base += d) {
       for (let t = 0; t < d; t++) {
         const x = block[base + t];
+        if (Number.isNaN(x)) return undefined;
         if (x < low[t]) low[t] = x;
         if (x > high[t]) high[t] = x;
       }
@@ -76,7 +77,7 @@ export function encodeRows(
     for (let t = 0; t < d; t += 2) {
       const lo = Math.floor((src[base + t] - centre[t]) * inverse + 0.5);
       const hi = t + 1 < d ? Math.floor((src[base + t + 1] - centre[t + 1]) * inverse + 0.5) : 0;
-      if (lo > limit || lo < -limit || hi > limit || hi < -limit) {
+      if (!(lo <= limit && lo >= -limit && hi <= limit && hi >= -limit)) {
         throw new RangeError(`row ${i} lies outside the range its 16-bit codes were made for`);
       }
       out[word++] = (lo & 0xffff) | (hi << 16);
@@ -119,5 +120,5 @@ export function candidateBound(
   const rounding = 2.01 * gamma * (qNorm + maxRNorm) + Number.MIN_VALUE;
   const length = Math.sqrt(bound + rounding) / scale + Math.sqrt(d) * (1 + 1e-9);
   const limit = Math.floor(length * length * (1 + 1e-12)) - qCodeNorm;
-  return limit < INT32_MAX ? limit : INT32_MAX;
+  return Math.min(limit, INT32_MAX);
 }
