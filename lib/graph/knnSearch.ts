@@ -1,5 +1,8 @@
 import type { FeatureMatrix } from '../data/featureMatrix.ts';
+import { CandidateTiles } from '../linalg/candidateTiles.ts';
 import { type DistanceKernel, distanceTiles } from '../linalg/distanceTiles.ts';
+import { rowNormsOf } from '../linalg/dotDistances.ts';
+import { encodeRows, type Int16Codes, int16Codes } from '../linalg/int16Codes.ts';
 import { clearTopK, mergeTopKLists, offerTopK } from '../linalg/topK.ts';
 
 /**
@@ -82,11 +85,20 @@ export function knnSearch(
   const { distances, indices } = result;
   const qb = Math.min(queryBlock, Math.max(1, query.n));
   const rb = Math.min(referenceBlock, Math.max(1, reference.n));
-  const tiles = distanceTiles(kernel, d, qb, rb);
   const lists = new Int32Array(query.n);
   for (let i = 0; i < query.n; i++) lists[i] = i;
+  // The 'wasm' lists through the 16-bit filter (candidateTiles.ts) where lists can be full before a block:
+  // the same lists, fewer Float32 distances.
+  const codes =
+    kernel === 'wasm' && (into !== undefined || reference.n > rb)
+      ? int16Codes(d, [query.data, reference.data])
+      : undefined;
+  if (codes !== undefined) {
+    searchFiltered(query, reference, k, codes, qb, rb, lists, referenceOffset, result);
+    return result;
+  }
+  const tiles = distanceTiles(kernel, d, qb, rb);
   const references = new Int32Array(rb);
-
   for (let r0 = 0; r0 < reference.n; r0 += rb) {
     const r1 = Math.min(r0 + rb, reference.n);
     tiles.setReference(reference.data, r0, r1);
@@ -98,6 +110,45 @@ export function knnSearch(
     }
   }
   return result;
+}
+
+/** knnSearch's tile loop with CandidateTiles: the reference rows' codes once, each query block's per block. */
+function searchFiltered(
+  query: FeatureMatrix,
+  reference: FeatureMatrix,
+  k: number,
+  codes: Int16Codes,
+  qb: number,
+  rb: number,
+  lists: Int32Array,
+  referenceOffset: number,
+  result: KnnResult,
+): void {
+  const { d } = query;
+  const { pairs } = codes;
+  const tiles = new CandidateTiles(d, qb, rb, codes);
+  const queryWords = new Int32Array(query.n * pairs);
+  encodeRows(codes, query.data, 0, query.n, queryWords);
+  const referenceWords = new Int32Array(reference.n * pairs);
+  encodeRows(codes, reference.data, 0, reference.n, referenceWords);
+  const queryNorms = rowNormsOf(query.data, query.n, d);
+  const referenceNorms = rowNormsOf(reference.data, reference.n, d);
+  const references = new Int32Array(rb);
+  for (let r0 = 0; r0 < reference.n; r0 += rb) {
+    const r1 = Math.min(r0 + rb, reference.n);
+    tiles.setReference(
+      reference.data.subarray(r0 * d, r1 * d),
+      referenceWords.subarray(r0 * pairs, r1 * pairs),
+      r1 - r0,
+      referenceNorms.subarray(r0, r1),
+    );
+    for (let j = 0; j < r1 - r0; j++) references[j] = referenceOffset + r0 + j;
+    for (let q0 = 0; q0 < query.n; q0 += qb) {
+      const q1 = Math.min(q0 + qb, query.n);
+      tiles.setQueryRows(query.data, queryWords, lists, q0, q1, queryNorms);
+      tiles.computeAndOffer(lists.subarray(q0, q1), references, k, result.distances, result.indices);
+    }
+  }
 }
 
 export interface KnnSelfSearchOptions {

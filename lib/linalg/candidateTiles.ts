@@ -19,7 +19,7 @@ import { align16, instantiateKernels, wasmSimdAvailable } from './wasm/kernelMod
 export class CandidateTiles {
   private readonly exact: DistanceTiles;
   private readonly filter: CodeFilter | undefined;
-  private referenceRows: Float32Array = new Float32Array(0);
+  private referenceRows: RowData = new Float32Array(0);
   private referenceNorms: Float64Array = new Float64Array(0);
   private nReference = 0;
   private maxReferenceNorm = 0;
@@ -42,8 +42,8 @@ export class CandidateTiles {
       codes !== undefined && wasmSimdAvailable() ? new CodeFilter(codes, maxQuery, maxReference) : undefined;
   }
 
-  /** The reference block: `count` Float32 rows, their code words (`codes.pairs` per row) and f32 norms. */
-  setReference(rows: Float32Array, words: Int32Array | undefined, count: number, norms: Float64Array): void {
+  /** The reference block: `count` rows (row-major), their code words (`codes.pairs` per row) and f32 norms. */
+  setReference(rows: RowData, words: Int32Array | undefined, count: number, norms: Float64Array): void {
     this.referenceRows = rows;
     this.referenceNorms = norms;
     this.nReference = count;
@@ -254,7 +254,7 @@ class CodeFilter {
   }
 
   /** Packs `count` reference rows: code words (row-major) and Float32 rows with their f32 norms, in panels of 8. */
-  setReference(words: Int32Array, rows: Float32Array, norms: Float64Array, count: number): void {
+  setReference(words: Int32Array, rows: RowData, norms: Float64Array, count: number): void {
     if (count > this.maxReference) throw new RangeError(`reference block holds ${this.maxReference} rows`);
     const { i32, f32, f64, d } = this;
     const { pairs } = this.codes;
