@@ -177,6 +177,33 @@ describe('IVF approximate kNN', () => {
     expect(fromParts.distances).toEqual(fromMerged.distances);
   });
 
+  it('continues given lists as merging them with a separate search would, without changing them', () => {
+    // Prepare: the first probe of every row, then the other two, against all three at once
+    const X = clustered(700, 5, 8);
+    const model = trainIvf(X, { n: X.n, nlist: 16, nprobe: 3 }).model;
+    const cells = buildIvfCells(model, X, 0);
+    const { probes } = probeCells(model, X);
+    const firstProbe = new Int32Array(X.n);
+    const otherProbes = new Int32Array(X.n * 2);
+    for (let i = 0; i < X.n; i++) {
+      firstProbe[i] = probes[i * 3];
+      otherProbes.set(probes.subarray(i * 3 + 1, i * 3 + 3), i * 2);
+    }
+    const first = ivfSearch(X, firstProbe, [cells], 6);
+    const before = { indices: first.indices.slice(), distances: first.distances.slice() };
+
+    // Act
+    const continued = ivfSearch(X, otherProbes, [cells], 6, { continuing: first, queryBlock: 9 });
+    const atOnce = ivfSearch(X, probes, [cells], 6);
+
+    // Assess
+    expect(continued.indices).toEqual(atOnce.indices);
+    expect(continued.distances).toEqual(atOnce.distances);
+    expect(first.indices).toEqual(before.indices);
+    expect(first.distances).toEqual(before.distances);
+    expect(() => ivfSearch(X, otherProbes, [cells], 5, { continuing: first })).toThrow(/continuing lists/);
+  });
+
   it('leaves empty slots when the probed cells hold fewer than k rows', () => {
     // Prepare: two far groups of 3 rows, 2 cells, 1 probe
     const X = featureMatrix(new Float32Array([0, 0, 0, 1, 1, 0, 100, 100, 100, 101, 101, 100]), 6, 2);

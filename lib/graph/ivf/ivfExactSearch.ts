@@ -1,7 +1,7 @@
 import type { FeatureMatrix } from '../../data/featureMatrix.ts';
 import { distanceTiles } from '../../linalg/distanceTiles.ts';
 import { rowNormsOf } from '../../linalg/dotDistances.ts';
-import { type KnnResult, mergeTopK } from '../knnSearch.ts';
+import type { KnnResult } from '../knnSearch.ts';
 import type { IvfCells } from './ivfIndex.ts';
 import { checkModel, type IvfModel } from './ivfModel.ts';
 import { ivfSearch } from './ivfSearch.ts';
@@ -59,7 +59,7 @@ export function exactListsOverCells(model: IvfModel, queries: FeatureMatrix, cel
   if (width === 0) return lists;
   const moreProbes = new Int32Array(n * width).fill(-1);
   for (let q = 0; q < n; q++) moreProbes.set(extra[q], q * width);
-  return mergeTopK(lists, ivfSearch(queries, moreProbes, [cells], k));
+  return ivfSearch(queries, moreProbes, [cells], k, { continuing: lists });
 }
 
 /** The cells of the `out.length` lowest bounds of row [start, start + nlist) (ties: lower cell), ascending. */

@@ -29,6 +29,8 @@ export interface IvfSearchOptions {
    * that probe a cell from all of a large query set is bound by memory latency). Default 8192.
    */
   readonly queryChunk?: number;
+  /** Lists to continue (n x k, not changed): the result holds their entries too, as mergeTopK would. */
+  readonly continuing?: KnnResult;
 }
 
 interface SearchScratch {
@@ -85,7 +87,18 @@ export function ivfSearch(
   const sorted = permuteRows(queries, order);
   const sortedProbes = new Int32Array(probes.length);
   for (let r = 0; r < n; r++) sortedProbes.set(probes.subarray(order[r] * width, (order[r] + 1) * width), r * width);
-  const found = searchInOrder(sorted, sortedProbes, width, parts, k, options);
+  const { continuing } = options;
+  if (continuing !== undefined && (continuing.n !== n || continuing.k !== k)) {
+    throw new RangeError(`continuing lists are ${continuing.n} x ${continuing.k}, expected ${n} x ${k}`);
+  }
+  const found = emptyKnnResult(n, k);
+  if (continuing !== undefined) {
+    for (let r = 0; r < n; r++) {
+      found.indices.set(continuing.indices.subarray(order[r] * k, (order[r] + 1) * k), r * k);
+      found.distances.set(continuing.distances.subarray(order[r] * k, (order[r] + 1) * k), r * k);
+    }
+  }
+  searchInOrder(sorted, sortedProbes, width, parts, k, options, found);
   const result = emptyKnnResult(n, k);
   for (let r = 0; r < n; r++) {
     result.indices.set(found.indices.subarray(r * k, (r + 1) * k), order[r] * k);
@@ -118,11 +131,11 @@ function searchInOrder(
   parts: readonly IvfCells[],
   k: number,
   options: IvfSearchOptions,
-): KnnResult {
+  result: KnnResult,
+): void {
   const { queryBlock = 64, referenceBlock = 1024, queryChunk = 8192 } = options;
   const { n, d } = queries;
   const { nlist } = parts[0];
-  const result = emptyKnnResult(n, k);
   let largest = 0;
   for (let c = 0; c < nlist; c++) {
     let size = 0;
@@ -152,16 +165,23 @@ function searchInOrder(
     queryWords: codes === undefined ? undefined : encode(queries.data, n),
   };
   for (let q0 = 0; q0 < n; q0 += queryChunk) {
-    searchChunk(queries, probes, width, q0, Math.min(n, q0 + queryChunk), parts, k, qb, rb, result, scratch);
+    const q1 = Math.min(n, q0 + queryChunk);
+    // Each query's first probe (its own cell) before the others: its list is then full with near rows, and
+    // the candidate filter passes few of the other cells' members.
+    searchChunk(queries, probes, width, [0, 1], q0, q1, parts, k, qb, rb, result, scratch);
+    if (width > 1) searchChunk(queries, probes, width, [1, width], q0, q1, parts, k, qb, rb, result, scratch);
   }
-  return result;
 }
 
-/** Searches query rows [q0, q1): the rows probing each cell, then that cell's members, tile by tile. */
+/**
+ * Searches query rows [q0, q1) in their probes [from, to) (of `width`): the rows probing each cell, then that
+ * cell's members, tile by tile.
+ */
 function searchChunk(
   queries: FeatureMatrix,
   probes: Int32Array,
   width: number,
+  [from, to]: readonly [number, number],
   q0: number,
   q1: number,
   parts: readonly IvfCells[],
@@ -180,7 +200,7 @@ function searchChunk(
   // Invert the probe lists: the query rows probing each cell, ascending (counting sort).
   start.fill(0);
   for (let i = q0; i < q1; i++) {
-    for (let w = 0; w < width; w++) {
+    for (let w = from; w < to; w++) {
       const c = probes[i * width + w];
       if (c < -1 || c >= nlist) throw new RangeError(`probe ${c} outside [0, ${nlist})`);
       if (c >= 0) start[c + 1]++;
@@ -189,7 +209,7 @@ function searchChunk(
   for (let c = 0; c < nlist; c++) start[c + 1] += start[c];
   const fill = start.slice(0, nlist);
   for (let i = q0; i < q1; i++) {
-    for (let w = 0; w < width; w++) {
+    for (let w = from; w < to; w++) {
       const c = probes[i * width + w];
       if (c >= 0) probing[fill[c]++] = i;
     }

@@ -130,6 +130,17 @@ export class WasmDotTiles {
       let boundIndex = indices[last];
       const maskRow = i * nPanels;
       const row = i * stride;
+      if (f64[boundBase + i] === Number.POSITIVE_INFINITY) {
+        // Every entry was flagged (the list had an empty slot): scan the row without the mask.
+        for (let j = 0; j < nReference; j++) {
+          const v = tile[row + j];
+          if (v < bound || (v === bound && (boundIndex < 0 || references[j] < boundIndex))) {
+            bound = offerTopK(distances, indices, base, k, v, references[j]);
+            boundIndex = indices[last];
+          }
+        }
+        continue;
+      }
       for (let p = 0; p < nPanels; p++) {
         let bits = mask[maskRow + p];
         while (bits !== 0) {
