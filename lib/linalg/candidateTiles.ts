@@ -24,6 +24,11 @@ export class CandidateTiles {
   private nReference = 0;
   private maxReferenceNorm = 0;
   private exactHasReference = false;
+  /** The blocks' code words, packed into the filter on first use (a block whose rows all take the f32 kernel never is). */
+  private referenceWords: Int32Array | undefined;
+  private filterHasReference = false;
+  private queryWords: Int32Array | undefined;
+  private filterHasQuery = false;
   private queryData: RowData = new Float32Array(0);
   private queryRows: Int32Array = new Int32Array(0);
   private queryNorms: Float64Array = new Float64Array(0);
@@ -51,7 +56,8 @@ export class CandidateTiles {
     let largest = 0;
     for (let j = 0; j < count; j++) largest = Math.max(largest, norms[j]);
     this.maxReferenceNorm = largest;
-    if (this.filter !== undefined && words !== undefined) this.filter.setReference(words, rows, norms, count);
+    this.referenceWords = words;
+    this.filterHasReference = false;
   }
 
   /**
@@ -71,9 +77,8 @@ export class CandidateTiles {
     this.queryStart = start;
     this.nQuery = end - start;
     this.queryNorms = norms;
-    if (this.filter !== undefined && words !== undefined) {
-      this.filter.setQueryRows(words, data, rows, start, end, norms);
-    }
+    this.queryWords = words;
+    this.filterHasQuery = false;
   }
 
   /** Offers pair (i, j) to list lists[i] as index references[j] (topK.ts), as DistanceTiles.computeAndOffer. */
@@ -84,8 +89,8 @@ export class CandidateTiles {
     distances: Float64Array,
     indices: Int32Array,
   ): void {
-    const { filter, nQuery, queryRows, queryStart, queryNorms } = this;
-    if (filter === undefined) {
+    const { filter, nQuery, queryRows, queryStart, queryNorms, referenceWords, queryWords } = this;
+    if (filter === undefined || referenceWords === undefined || queryWords === undefined) {
       this.offerExactly(lists, queryRows.subarray(queryStart, queryStart + nQuery), references, k, distances, indices);
       return;
     }
@@ -93,17 +98,26 @@ export class CandidateTiles {
     const { openLists, openRows } = this;
     let open = 0;
     for (let i = 0; i < nQuery; i++) {
-      const bound = distances[lists[i] * k + k - 1];
-      const row = queryRows[queryStart + i];
-      if (bound === Number.POSITIVE_INFINITY) {
-        openLists[open] = lists[i];
-        openRows[open++] = row;
-        filter.closeRow(i);
-      } else {
-        filter.setBound(i, bound, queryNorms[row], this.maxReferenceNorm);
-      }
+      if (distances[lists[i] * k + k - 1] !== Number.POSITIVE_INFINITY) continue;
+      openLists[open] = lists[i];
+      openRows[open++] = queryRows[queryStart + i];
     }
-    if (open < nQuery) this.offerFlagged(filter, lists, references, k, distances, indices);
+    if (open < nQuery) {
+      if (!this.filterHasReference) {
+        filter.setReference(referenceWords, this.referenceRows, this.referenceNorms, this.nReference);
+        this.filterHasReference = true;
+      }
+      if (!this.filterHasQuery) {
+        filter.setQueryRows(queryWords, this.queryData, queryRows, queryStart, queryStart + nQuery, queryNorms);
+        this.filterHasQuery = true;
+      }
+      for (let i = 0; i < nQuery; i++) {
+        const bound = distances[lists[i] * k + k - 1];
+        if (bound === Number.POSITIVE_INFINITY) filter.closeRow(i);
+        else filter.setBound(i, bound, queryNorms[queryRows[queryStart + i]], this.maxReferenceNorm);
+      }
+      this.offerFlagged(filter, lists, references, k, distances, indices);
+    }
     if (open > 0) {
       this.offerExactly(openLists.subarray(0, open), openRows.subarray(0, open), references, k, distances, indices);
     }
@@ -219,6 +233,12 @@ class CodeFilter {
   private readonly rNormPtr: number;
   private readonly exactPtr: number;
   private readonly queryCodeNorms: Float64Array;
+  /** The query block, whose Float32 rows are copied only when a pair of theirs is flagged. */
+  private queryData: RowData = new Float32Array(0);
+  private queryRows: Int32Array = new Int32Array(0);
+  private queryStart = 0;
+  private queryNorms: Float64Array = new Float64Array(0);
+  private readonly queryRowCopied: Uint8Array;
   private readonly maxQuery: number;
   private readonly maxReference: number;
   private groups = 0;
@@ -251,6 +271,7 @@ class CodeFilter {
     this.flagged = new Int32Array(buffer, this.flaggedPtr, cells);
     this.exactDistances = new Float64Array(buffer, this.exactPtr, cells * PANEL);
     this.queryCodeNorms = new Float64Array(qRows);
+    this.queryRowCopied = new Uint8Array(qRows);
   }
 
   /** Packs `count` reference rows: code words (row-major) and Float32 rows with their f32 norms, in panels of 8. */
@@ -302,13 +323,11 @@ class CodeFilter {
     norms: Float64Array,
   ): void {
     if (end - start > this.maxQuery) throw new RangeError(`query block holds ${this.maxQuery} rows`);
-    const { i32, f32, f64, d } = this;
+    const { i32 } = this;
     const { pairs } = this.codes;
     const n = end - start;
     this.groups = Math.ceil(n / GROUP);
     const wordBase = this.qWordPtr >> 2;
-    const rowBase = this.qRowPtr >> 2;
-    const normBase = this.qNormPtr >> 3;
     for (let i = 0; i < this.groups * GROUP; i++) {
       const slot = wordBase + Math.floor(i / GROUP) * GROUP * pairs + (i % GROUP);
       if (i >= n) {
@@ -318,10 +337,24 @@ class CodeFilter {
       }
       const row = rows[start + i];
       for (let u = 0; u < pairs; u++) i32[slot + u * GROUP] = words[row * pairs + u];
-      for (let t = 0; t < d; t++) f32[rowBase + i * d + t] = data[row * d + t];
-      f64[normBase + i] = norms[row];
       this.queryCodeNorms[i] = codeNorm(words, row * pairs, pairs);
     }
+    this.queryData = data;
+    this.queryRows = rows;
+    this.queryStart = start;
+    this.queryNorms = norms;
+    this.queryRowCopied.fill(0);
+  }
+
+  /** Copies the Float32 row and norm of query row i for exactPanels, once per query block. */
+  private copyQueryRow(i: number): void {
+    if (this.queryRowCopied[i] === 1) return;
+    this.queryRowCopied[i] = 1;
+    const { f32, d, queryData } = this;
+    const row = this.queryRows[this.queryStart + i];
+    const rowBase = (this.qRowPtr >> 2) + i * d;
+    for (let t = 0; t < d; t++) f32[rowBase + t] = queryData[row * d + t];
+    this.f64[(this.qNormPtr >> 3) + i] = this.queryNorms[row];
   }
 
   /** Query row i's bound: its list's admission bound (finite), its f32 norm, the block's largest f32 norm. */
@@ -349,6 +382,8 @@ class CodeFilter {
       boundPtr,
       flaggedPtr,
     );
+    const { flagged } = this;
+    for (let e = 0; e < count; e++) this.copyQueryRow(((flagged[e] >>> 8) / panels) | 0);
     exports.exactPanels(
       flaggedPtr,
       count,

@@ -23,6 +23,8 @@ export interface Int16Codes {
 /** f32 unit roundoff. */
 const F32_EPSILON = 2 ** -24;
 const INT32_MAX = 2 ** 31 - 1;
+/** Added before truncating a code (with half a step) and taken off after: above the largest code. */
+const SHIFT = 32768;
 
 /**
  * Codes for rows of `d` features covering every row of `blocks` (each a row-major Float32 block): a row
@@ -75,8 +77,9 @@ export function encodeRows(
     const base = i * d;
     let word = offset + (i - start) * pairs;
     for (let t = 0; t < d; t += 2) {
-      const lo = Math.floor((src[base + t] - centre[t]) * inverse + 0.5);
-      const hi = t + 1 < d ? Math.floor((src[base + t + 1] - centre[t + 1]) * inverse + 0.5) : 0;
+      // Shifted positive, so truncation is the floor (rounding half up); a value outside the range fails below.
+      const lo = (((src[base + t] - centre[t]) * inverse + SHIFT + 0.5) | 0) - SHIFT;
+      const hi = t + 1 < d ? (((src[base + t + 1] - centre[t + 1]) * inverse + SHIFT + 0.5) | 0) - SHIFT : 0;
       if (!(lo <= limit && lo >= -limit && hi <= limit && hi >= -limit)) {
         throw new RangeError(`row ${i} lies outside the range its 16-bit codes were made for`);
       }

@@ -26,7 +26,7 @@ export interface IvfSearchOptions {
   readonly referenceBlock?: number;
   /**
    * Query rows searched together (their vectors stay in cache while the cells stream by: gathering the rows
-   * that probe a cell from all of a large query set is bound by memory latency). Default 8192.
+   * that probe a cell from all of a large query set is bound by memory latency). Default 32768.
    */
   readonly queryChunk?: number;
   /** Lists to continue (n x k, not changed): the result holds their entries too, as mergeTopK would. */
@@ -64,7 +64,7 @@ export function ivfSearch(
   k: number,
   options: IvfSearchOptions = {},
 ): KnnResult {
-  const { queryBlock = 64, referenceBlock = 1024, queryChunk = 8192 } = options;
+  const { queryBlock = 64, referenceBlock = 1024, queryChunk = 32768 } = options;
   const { n, d } = queries;
   if (!Number.isInteger(k) || k < 1) throw new RangeError(`k must be an integer >= 1, got ${k}`);
   if (parts.length === 0) throw new RangeError('ivfSearch needs the cells of at least one part');
@@ -133,7 +133,7 @@ function searchInOrder(
   options: IvfSearchOptions,
   result: KnnResult,
 ): void {
-  const { queryBlock = 64, referenceBlock = 1024, queryChunk = 8192 } = options;
+  const { queryBlock = 64, referenceBlock = 1024, queryChunk = 32768 } = options;
   const { n, d } = queries;
   const { nlist } = parts[0];
   let largest = 0;

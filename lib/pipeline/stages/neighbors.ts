@@ -1,7 +1,7 @@
 import type { IvfCells } from '../../graph/ivf/ivfIndex.ts';
 import { ivfSearch } from '../../graph/ivf/ivfSearch.ts';
 import { probeCells } from '../../graph/ivf/probeCells.ts';
-import { emptyKnnResult, type KnnResult, knnSearch, mergeTopK } from '../../graph/knnSearch.ts';
+import { emptyKnnResult, type KnnResult, knnSearch } from '../../graph/knnSearch.ts';
 import type { DistanceKernel } from '../../linalg/distanceTiles.ts';
 import { packArrays } from '../binaryArrays.ts';
 import { type Collected, loadShardRows, readCollected, type ShardRows } from '../collected.ts';
@@ -79,7 +79,7 @@ async function approximateLists(
     // All of the shard's queries in one chunk: each cell's members are packed once per group, not once per
     // 8,192 queries (at 1M rows the default chunking copied the whole group five times per task).
     const chunk = { queryChunk: Math.max(1, query.X.n) };
-    if (group.length > 0) lists = mergeTopK(lists, ivfSearch(query.X, probes, group, k, chunk));
+    if (group.length > 0) lists = ivfSearch(query.X, probes, group, k, { ...chunk, continuing: lists });
     group = [];
     groupBytes = 0;
   };
