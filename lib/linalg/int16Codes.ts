@@ -1,20 +1,24 @@
 import type { RowData } from './squaredDistances.ts';
+import { align16, instantiateKernels, wasmSimdAvailable } from './wasm/kernelModule.ts';
 
 /**
  * 16-bit codes of Float32 rows for the WebAssembly candidate kernel (wasm/dotKernel.wat, `candidates`): each
- * feature becomes round((x_t - centre_t) / scale), one scale for all features so that integer dot products
- * stay distances. Two codes share a 32-bit word (features 2u and 2u + 1, the lower in the low half), the
- * operand layout of i32x4.dot_i16x8_s. The codes are a filter, not an answer: the coding error of a row is at
- * most scale * sqrt(d) / 2 in euclidean length, so `candidateBound` widens a squared-distance bound by it and
- * the caller recomputes every flagged pair exactly (the scalar quantisation of FAISS's IndexScalarQuantizer,
- * used here only to skip pairs that provably cannot enter a list).
+ * feature becomes nearest((x_t - centre_t) * inverse) in f32, one scale for all features so that integer dot
+ * products stay distances. Two codes share a 32-bit word (features 2u and 2u + 1, the lower in the low half),
+ * the operand layout of i32x4.dot_i16x8_s. The codes are a filter, not an answer: a coded feature is within
+ * 0.505 scale of its value (half a step, plus the f32 rounding of the coding), so `candidateBound` widens a
+ * squared-distance bound by the coding error of two rows and the caller recomputes every flagged pair exactly
+ * (the scalar quantisation of FAISS's IndexScalarQuantizer, used here only to skip pairs that provably cannot
+ * enter a list). The range and the coding run in the same WebAssembly module (`range`, `encode`).
  */
 export interface Int16Codes {
   readonly d: number;
   /** 32-bit words per row: ceil(d / 2). */
   readonly pairs: number;
-  /** Per feature, the middle of its range over the rows the codes were made for. */
-  readonly centre: Float64Array;
+  /** Per feature, the middle of its range over the rows the codes were made for (f32). */
+  readonly centre: Float32Array;
+  /** The f32 factor of the coding, and scale = 1 / inverse: one code step. */
+  readonly inverse: number;
   readonly scale: number;
   /** The largest code in absolute value: small enough that 3 * pairs * 2 * limit^2 < 2^31 (no i32 overflow). */
   readonly limit: number;
@@ -23,43 +27,116 @@ export interface Int16Codes {
 /** f32 unit roundoff. */
 const F32_EPSILON = 2 ** -24;
 const INT32_MAX = 2 ** 31 - 1;
-/** Added before truncating a code (with half a step) and taken off after: above the largest code. */
-const SHIFT = 32768;
+/** A coded feature is within CODING_SLACK / 2 steps of its value: half a step and the f32 rounding of the coding. */
+const CODING_SLACK = 1.01;
+/** Rows of input the codec copies into its memory at a time. */
+const CHUNK_BYTES = 2 ** 20;
 
-/**
- * Codes for rows of `d` features covering every row of `blocks` (each a row-major Float32 block): a row
- * outside their range cannot be coded. Undefined when a value is not finite.
- */
-export function int16Codes(d: number, blocks: readonly RowData[]): Int16Codes | undefined {
-  const low = new Float64Array(d).fill(Number.POSITIVE_INFINITY);
-  const high = new Float64Array(d).fill(Number.NEGATIVE_INFINITY);
-  for (const block of blocks) {
-    for (let base = 0; base + d <= block.length; base += d) {
-      for (let t = 0; t < d; t++) {
-        const x = block[base + t];
-        if (Number.isNaN(x)) return undefined;
-        if (x < low[t]) low[t] = x;
-        if (x > high[t]) high[t] = x;
-      }
-    }
+interface CodecExports {
+  readonly range: (src: number, n: number, d: number, low: number, high: number) => void;
+  readonly encode: (
+    src: number,
+    n: number,
+    d: number,
+    centre: number,
+    inverse: number,
+    out: number,
+    width: number,
+  ) => number;
+}
+
+/** The codec's memory: a chunk of input rows, their codes, and d f32 each of low, high and centre. */
+interface Codec {
+  readonly d: number;
+  readonly rows: number;
+  readonly exports: CodecExports;
+  readonly f32: Float32Array;
+  readonly i16: Int16Array;
+  readonly srcPtr: number;
+  readonly outPtr: number;
+  readonly lowPtr: number;
+  readonly highPtr: number;
+  readonly centrePtr: number;
+}
+
+let cached: Codec | undefined;
+
+/** This thread's codec for rows of d features (one instance, made anew for another d). */
+function codecFor(d: number): Codec {
+  if (cached?.d === d) return cached;
+  const rows = Math.max(1, Math.floor(CHUNK_BYTES / (4 * d)));
+  const width = 2 * Math.ceil(d / 2);
+  const srcPtr = 0;
+  const outPtr = align16(rows * d * 4);
+  const lowPtr = align16(outPtr + rows * width * 2);
+  const highPtr = align16(lowPtr + d * 4);
+  const centrePtr = align16(highPtr + d * 4);
+  const { exports, buffer } = instantiateKernels<CodecExports>(centrePtr + d * 4 + 16);
+  cached = {
+    d,
+    rows,
+    exports,
+    f32: new Float32Array(buffer),
+    i16: new Int16Array(buffer),
+    srcPtr,
+    outPtr,
+    lowPtr,
+    highPtr,
+    centrePtr,
+  };
+  return cached;
+}
+
+/** Calls `each(first, count)` with the rows of `block` copied, `codec.rows` at a time, to the codec's input. */
+function inChunks(codec: Codec, block: RowData, n: number, each: (first: number, count: number) => void): void {
+  const { d, rows, f32, srcPtr } = codec;
+  for (let first = 0; first < n; first += rows) {
+    const count = Math.min(rows, n - first);
+    f32.set(block.subarray(first * d, (first + count) * d), srcPtr >> 2);
+    each(first, count);
   }
-  const centre = new Float64Array(d);
-  let halfRange = 0;
-  for (let t = 0; t < d; t++) {
-    if (low[t] > high[t]) continue; // no rows
-    if (!Number.isFinite(low[t]) || !Number.isFinite(high[t])) return undefined;
-    centre[t] = (low[t] + high[t]) / 2;
-    halfRange = Math.max(halfRange, (high[t] - low[t]) / 2);
-  }
-  const pairs = Math.ceil(d / 2);
-  // |r|^2 - 2 q.r lies in [-2 * 2 * pairs * limit^2, 3 * 2 * pairs * limit^2]: keep it inside int32.
-  const limit = Math.min(32767, Math.floor(Math.sqrt(INT32_MAX / (6 * pairs))) - 1);
-  return { d, pairs, centre, scale: halfRange > 0 ? halfRange / limit : 1, limit };
 }
 
 /**
- * Writes the codes of rows [start, end) of `src` (or rows[start..end) when `rows` is given) to `out` from
- * word `offset`, `codes.pairs` words per row. Throws on a value outside the range the codes were made for.
+ * Codes for rows of `d` features covering every row of `blocks` (each row-major): a row outside their range
+ * cannot be coded. Undefined when a value is not finite, or where WebAssembly SIMD is unavailable (the filter
+ * then stays off).
+ */
+export function int16Codes(d: number, blocks: readonly RowData[]): Int16Codes | undefined {
+  if (!wasmSimdAvailable()) return undefined;
+  const codec = codecFor(d);
+  const { f32, lowPtr, highPtr, centrePtr, exports } = codec;
+  f32.fill(Number.POSITIVE_INFINITY, lowPtr >> 2, (lowPtr >> 2) + d);
+  f32.fill(Number.NEGATIVE_INFINITY, highPtr >> 2, (highPtr >> 2) + d);
+  for (const block of blocks) {
+    inChunks(codec, block, Math.floor(block.length / d), (_, count) => {
+      exports.range(codec.srcPtr, count, d, lowPtr, highPtr);
+    });
+  }
+  const centre = new Float32Array(d);
+  let halfRange = 0;
+  for (let t = 0; t < d; t++) {
+    const low = f32[(lowPtr >> 2) + t];
+    const high = f32[(highPtr >> 2) + t];
+    if (Number.isNaN(low) || Number.isNaN(high)) return undefined;
+    if (low > high) continue; // no rows
+    if (!Number.isFinite(low) || !Number.isFinite(high)) return undefined;
+    centre[t] = (low + high) / 2;
+    halfRange = Math.max(halfRange, high - centre[t], centre[t] - low);
+  }
+  f32.set(centre, centrePtr >> 2);
+  const pairs = Math.ceil(d / 2);
+  // |r|^2 - 2 q.r lies in [-2 * 2 * pairs * limit^2, 3 * 2 * pairs * limit^2]: keep it inside int32.
+  const limit = Math.floor(Math.sqrt(INT32_MAX / (6 * pairs))) - 1;
+  // Slightly under limit / halfRange, so no code of a row in the range passes limit after f32 rounding.
+  const inverse = halfRange > 0 ? Math.fround((limit / halfRange) * (1 - 2 ** -16)) : 1;
+  if (!Number.isFinite(inverse)) return undefined; // a range too small for f32
+  return { d, pairs, centre, inverse, scale: 1 / inverse, limit };
+}
+
+/**
+ * Writes the codes of rows [start, end) of `src` to `out` from word `offset`, `codes.pairs` words per row.
+ * Throws on a value outside the range the codes were made for.
  */
 export function encodeRows(
   codes: Int16Codes,
@@ -69,23 +146,22 @@ export function encodeRows(
   out: Int32Array,
   offset = 0,
 ): void {
-  const { d, pairs, centre, scale, limit } = codes;
-  // Multiplying by the inverse scale and rounding half up moves a code by at most 1e-12 of the exact quotient's
-  // rounding: inside the slack candidateBound allows.
-  const inverse = 1 / scale;
-  for (let i = start; i < end; i++) {
-    const base = i * d;
-    let word = offset + (i - start) * pairs;
-    for (let t = 0; t < d; t += 2) {
-      // Shifted positive, so truncation is the floor (rounding half up); a value outside the range fails below.
-      const lo = (((src[base + t] - centre[t]) * inverse + SHIFT + 0.5) | 0) - SHIFT;
-      const hi = t + 1 < d ? (((src[base + t + 1] - centre[t + 1]) * inverse + SHIFT + 0.5) | 0) - SHIFT : 0;
-      if (!(lo <= limit && lo >= -limit && hi <= limit && hi >= -limit)) {
-        throw new RangeError(`row ${i} lies outside the range its 16-bit codes were made for`);
-      }
-      out[word++] = (lo & 0xffff) | (hi << 16);
+  const { d, pairs, centre, inverse, limit } = codes;
+  const codec = codecFor(d);
+  const { i16, outPtr, centrePtr, exports } = codec;
+  const width = 2 * pairs;
+  codec.f32.set(centre, centrePtr >> 2);
+  i16.fill(0, outPtr >> 1, (outPtr >> 1) + codec.rows * width);
+  const target = new Int16Array(out.buffer, out.byteOffset + offset * 4, (end - start) * width);
+  inChunks(codec, src.subarray(start * d, end * d), end - start, (first, count) => {
+    const largest = exports.encode(codec.srcPtr, count, d, centrePtr, inverse, outPtr, width);
+    if (largest > limit) {
+      throw new RangeError(
+        `a row in [${start + first}, ${start + first + count}) lies outside the range its 16-bit codes were made for`,
+      );
     }
-  }
+    target.set(i16.subarray(outPtr >> 1, (outPtr >> 1) + count * width), first * width);
+  });
 }
 
 /** Sum of squared codes of the row at word `offset` (exact: at most pairs * 2 * limit^2 < 2^31). */
@@ -107,8 +183,8 @@ export function codeNorm(words: Int32Array, offset: number, pairs: number): numb
  *   (Higham, "Accuracy and Stability of Numerical Algorithms", 2nd ed., eq. 3.5), so the computed distance
  *   is within 2 gamma_d (|q|^2 + |r|^2) of the exact one; `qNorm` and `maxRNorm` are the f32 norms of the query
  *   and of the largest reference row in the block.
- * - Coding: each coded row is within scale * sqrt(d) / 2 of its row, so the coded distance is at most the
- *   exact distance plus scale * sqrt(d) (triangle inequality).
+ * - Coding: each coded row is within CODING_SLACK * scale * sqrt(d) / 2 of its row, so the coded distance is at
+ *   most the exact distance plus CODING_SLACK * scale * sqrt(d) (triangle inequality).
  * Returns INT32_MAX (every row a candidate) when the widened bound does not fit.
  */
 export function candidateBound(
@@ -121,7 +197,7 @@ export function candidateBound(
   const { d, scale } = codes;
   const gamma = ((d + 2) * F32_EPSILON) / (1 - (d + 2) * F32_EPSILON);
   const rounding = 2.01 * gamma * (qNorm + maxRNorm) + Number.MIN_VALUE;
-  const length = Math.sqrt(bound + rounding) / scale + Math.sqrt(d) * (1 + 1e-9);
+  const length = Math.sqrt(bound + rounding) / scale + Math.sqrt(d) * CODING_SLACK;
   const limit = Math.floor(length * length * (1 + 1e-12)) - qCodeNorm;
   return Math.min(limit, INT32_MAX);
 }
