@@ -1,7 +1,8 @@
 import { type FeatureMatrix, featureMatrix } from '../../data/featureMatrix.ts';
 import { distanceTiles } from '../../linalg/distanceTiles.ts';
+import { dotSquaredDistance } from '../../linalg/dotDistances.ts';
 import { seededUniform } from '../../linalg/seededRandom.ts';
-import { knnSearch } from '../knnSearch.ts';
+import { emptyKnnResult, type KnnResult, knnSearch } from '../knnSearch.ts';
 
 /**
  * k-means for the coarse quantiser of an IVF index: k-means++ seeding (Arthur & Vassilvitskii, "k-means++:
@@ -59,7 +60,10 @@ export function kmeans(X: FeatureMatrix, options: KMeansOptions): KMeansResult {
   let converged = false;
   let inertia = Number.NaN;
   for (let iter = 0; iter < maxIter; iter++) {
-    const nearest = knnSearch(X, C, 1, { kernel: 'wasm' });
+    // From the second iteration, each row's list starts with its previous centroid (the same pair the search
+    // would offer, so the same result): its distance is a tight bound, and the candidate filter of knnSearch
+    // (candidateTiles.ts) then skips the centroids that cannot be nearer, as Elkan's bounds do.
+    const nearest = knnSearch(X, C, 1, { kernel: 'wasm', into: iter === 0 ? undefined : previous(X, C, assignment) });
     let changed = 0;
     inertia = 0;
     for (let i = 0; i < n; i++) {
@@ -174,4 +178,14 @@ function reseedEmpty(
     assignment[best] = empty;
     distances[best] = 0;
   }
+}
+
+/** Lists of one entry: each row with its assigned centroid, at the 'wasm' kernel's distance. */
+function previous(X: FeatureMatrix, C: FeatureMatrix, assignment: Int32Array): KnnResult {
+  const result = emptyKnnResult(X.n, 1);
+  for (let i = 0; i < X.n; i++) {
+    result.indices[i] = assignment[i];
+    result.distances[i] = dotSquaredDistance(X.data, i, C.data, assignment[i], X.d);
+  }
+  return result;
 }
