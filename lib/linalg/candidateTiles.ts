@@ -8,12 +8,13 @@ import { align16, instantiateKernels, wasmSimdAvailable } from './wasm/kernelMod
  * Top-k search tiles that skip, with a cheap 16-bit filter, the pairs that cannot enter a list, and compute the
  * rest exactly. The lists are the same, bit for bit, as offering every pair of the 'wasm' kernel
  * (distanceTiles.ts):
- * - a tile where every list is full runs the `candidates` kernel (wasm/dotKernel.wat) on the rows' 16-bit codes
+ * - rows whose list is full go through the `candidates` kernel (wasm/dotKernel.wat) on the rows' 16-bit codes
  *   (int16Codes.ts), twice the f32 kernel's multiply-adds per instruction, against each list's bound widened by
- *   the coding and rounding error (candidateBound); each flagged pair is then recomputed in the f32 sequence
- *   (dotF32, combineDot) and offered. The filter flags a superset of the pairs the f32 kernel would admit.
- * - a tile where some list still has an empty slot (its bound is +Infinity, every pair a candidate) runs the
- *   f32 kernel itself, as does every tile without codes or without WebAssembly SIMD.
+ *   the coding and rounding error (candidateBound); the flagged pairs then get their f32 distance from
+ *   `exactPanels` (the f32 kernel's own sequence) and are offered. The filter flags a superset of the pairs
+ *   the f32 kernel would admit.
+ * - rows whose list still has an empty slot (bound +Infinity, every pair a candidate) take the f32 kernel
+ *   itself, as do all rows without codes or without WebAssembly SIMD.
  * The caller passes each block twice: as Float32 rows (for the exact distances) and as code words.
  */
 export class CandidateTiles {

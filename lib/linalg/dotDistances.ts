@@ -55,14 +55,6 @@ export function rowNormsOf(src: RowData, n: number, d: number): Float64Array {
   return out;
 }
 
-/** The dot product of rows a[aStart..aStart + d) and b[bStart..bStart + d) in the f32 sequence of every kernel here. */
-export function dotF32(a: RowData, aStart: number, b: RowData, bStart: number, d: number): number {
-  const f = Math.fround;
-  let dot = 0;
-  for (let t = 0; t < d; t++) dot = f(dot + f(f(a[aStart + t]) * f(b[bStart + t])));
-  return dot;
-}
-
 /** The clamped combination of norms and dot product, shared by every kernel of this family. */
 export function combineDot(qNorm: number, rNorm: number, dot: number): number {
   const v = qNorm + rNorm - 2 * dot;
