@@ -1,6 +1,6 @@
 import { dotDistancesPacked, packRowsF32, rowNormsF32 } from './dotDistances.ts';
 import { packRows, type RowData, squaredDistancesPacked } from './squaredDistances.ts';
-import { offerTopK } from './topK.ts';
+import { offerTileRows } from './topK.ts';
 import { wasmSimdAvailable } from './wasm/kernelModule.ts';
 import { WasmDotTiles } from './wasm/wasmDotTiles.ts';
 
@@ -42,37 +42,6 @@ export interface DistanceTiles {
     distances: Float64Array,
     indices: Int32Array,
   ): void;
-}
-
-/**
- * Offers the entries of a distance tile (nq rows of nr, row stride `stride`) to the top-k lists `lists[i]`
- * as indices `references[j]`; an entry that cannot enter its list costs no call.
- */
-export function offerTileRows(
-  tile: Float64Array,
-  stride: number,
-  nq: number,
-  nr: number,
-  lists: Int32Array,
-  references: Int32Array,
-  k: number,
-  distances: Float64Array,
-  indices: Int32Array,
-): void {
-  for (let i = 0; i < nq; i++) {
-    const base = lists[i] * k;
-    const last = base + k - 1;
-    let bound = distances[last];
-    let boundIndex = indices[last];
-    const row = i * stride;
-    for (let j = 0; j < nr; j++) {
-      const v = tile[row + j];
-      if (v < bound || (v === bound && (boundIndex < 0 || references[j] < boundIndex))) {
-        bound = offerTopK(distances, indices, base, k, v, references[j]);
-        boundIndex = indices[last];
-      }
-    }
-  }
 }
 
 /** dst row r = src row rows[start + r], for r < end - start (converted to dst's precision). */

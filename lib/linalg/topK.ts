@@ -94,3 +94,34 @@ export function mergeTopKLists(
     }
   }
 }
+
+/**
+ * Offers the entries of a distance tile (nq rows of nr, row stride `stride`) to the top-k lists `lists[i]`
+ * as indices `references[j]`; an entry that cannot enter its list costs no call.
+ */
+export function offerTileRows(
+  tile: Float64Array,
+  stride: number,
+  nq: number,
+  nr: number,
+  lists: Int32Array,
+  references: Int32Array,
+  k: number,
+  distances: Float64Array,
+  indices: Int32Array,
+): void {
+  for (let i = 0; i < nq; i++) {
+    const base = lists[i] * k;
+    const last = base + k - 1;
+    let bound = distances[last];
+    let boundIndex = indices[last];
+    const row = i * stride;
+    for (let j = 0; j < nr; j++) {
+      const v = tile[row + j];
+      if (v < bound || (v === bound && (boundIndex < 0 || references[j] < boundIndex))) {
+        bound = offerTopK(distances, indices, base, k, v, references[j]);
+        boundIndex = indices[last];
+      }
+    }
+  }
+}

@@ -1,5 +1,5 @@
 import type { RowData } from '../squaredDistances.ts';
-import { offerTopK } from '../topK.ts';
+import { offerTileRows, offerTopK } from '../topK.ts';
 import { align16, instantiateKernels } from './kernelModule.ts';
 
 /**
@@ -131,14 +131,9 @@ export class WasmDotTiles {
       const maskRow = i * nPanels;
       const row = i * stride;
       if (f64[boundBase + i] === Number.POSITIVE_INFINITY) {
-        // Every entry was flagged (the list had an empty slot): scan the row without the mask.
-        for (let j = 0; j < nReference; j++) {
-          const v = tile[row + j];
-          if (v < bound || (v === bound && (boundIndex < 0 || references[j] < boundIndex))) {
-            bound = offerTopK(distances, indices, base, k, v, references[j]);
-            boundIndex = indices[last];
-          }
-        }
+        // Every entry was flagged (the list had an empty slot): the row without the mask.
+        const entries = tile.subarray(row, row + nReference);
+        offerTileRows(entries, stride, 1, nReference, lists.subarray(i, i + 1), references, k, distances, indices);
         continue;
       }
       for (let p = 0; p < nPanels; p++) {
