@@ -127,10 +127,8 @@ function searchFiltered(
   const { d } = query;
   const { pairs } = codes;
   const tiles = new CandidateTiles(d, qb, rb, codes);
-  const queryWords = new Int32Array(query.n * pairs);
-  encodeRows(codes, query.data, 0, query.n, queryWords);
-  const referenceWords = new Int32Array(reference.n * pairs);
-  encodeRows(codes, reference.data, 0, reference.n, referenceWords);
+  const queryWords = encodeRows(codes, query.data, query.n);
+  const referenceWords = encodeRows(codes, reference.data, reference.n);
   const queryNorms = rowNormsOf(query.data, query.n, d);
   const referenceNorms = rowNormsOf(reference.data, reference.n, d);
   const references = new Int32Array(rb);

@@ -135,33 +135,28 @@ export function int16Codes(d: number, blocks: readonly RowData[]): Int16Codes | 
 }
 
 /**
- * Writes the codes of rows [start, end) of `src` to `out` from word `offset`, `codes.pairs` words per row.
- * Throws on a value outside the range the codes were made for.
+ * The code words of the first `n` rows of `src`, `codes.pairs` per row. Throws on a value outside the range the
+ * codes were made for.
  */
-export function encodeRows(
-  codes: Int16Codes,
-  src: RowData,
-  start: number,
-  end: number,
-  out: Int32Array,
-  offset = 0,
-): void {
+export function encodeRows(codes: Int16Codes, src: RowData, n: number): Int32Array {
   const { d, pairs, centre, inverse, limit } = codes;
   const codec = codecFor(d);
   const { i16, outPtr, centrePtr, exports } = codec;
   const width = 2 * pairs;
+  const words = new Int32Array(n * pairs);
+  const target = new Int16Array(words.buffer);
   codec.f32.set(centre, centrePtr >> 2);
   i16.fill(0, outPtr >> 1, (outPtr >> 1) + codec.rows * width);
-  const target = new Int16Array(out.buffer, out.byteOffset + offset * 4, (end - start) * width);
-  inChunks(codec, src.subarray(start * d, end * d), end - start, (first, count) => {
+  inChunks(codec, src, n, (first, count) => {
     const largest = exports.encode(codec.srcPtr, count, d, centrePtr, inverse, outPtr, width);
     if (largest > limit) {
       throw new RangeError(
-        `a row in [${start + first}, ${start + first + count}) lies outside the range its 16-bit codes were made for`,
+        `a row in [${first}, ${first + count}) lies outside the range its 16-bit codes were made for`,
       );
     }
     target.set(i16.subarray(outPtr >> 1, (outPtr >> 1) + count * width), first * width);
   });
+  return words;
 }
 
 /** Sum of squared codes of the row at word `offset` (exact: at most pairs * 2 * limit^2 < 2^31). */

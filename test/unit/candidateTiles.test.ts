@@ -15,12 +15,6 @@ function rows(n: number, d: number, seed: number, centre = 0, spread = 1, grid =
   return data;
 }
 
-function codesOf(codes: Int16Codes, data: Float32Array, n: number): Int32Array {
-  const words = new Int32Array(n * codes.pairs);
-  encodeRows(codes, data, 0, n, words);
-  return words;
-}
-
 /** The integer q.r of two coded rows. */
 function codeDot(a: Int32Array, i: number, b: Int32Array, j: number, pairs: number): number {
   let s = 0;
@@ -40,7 +34,7 @@ describe('int16Codes', () => {
     const codes = int16Codes(d, [data]) as Int16Codes;
 
     // Act
-    const words = codesOf(codes, data, 50);
+    const words = encodeRows(codes, data, 50);
 
     // Assess
     expect(codes.pairs).toBe(4);
@@ -68,7 +62,7 @@ describe('int16Codes', () => {
     }
 
     // Act
-    const words = codesOf(codes, extreme, 2);
+    const words = encodeRows(codes, extreme, 2);
     const norm = codeNorm(words, 0, codes.pairs);
 
     // Assess
@@ -83,7 +77,7 @@ describe('int16Codes', () => {
     const outside = new Float32Array([0, 0, 100]);
 
     // Act
-    const encode = () => encodeRows(codes, outside, 0, 1, new Int32Array(codes.pairs));
+    const encode = () => encodeRows(codes, outside, 1);
 
     // Assess
     expect(encode).toThrow(/a row in \[0, 1\) lies outside the range/);
@@ -104,7 +98,7 @@ describe('int16Codes', () => {
           const n = 40;
           const data = rows(n, d, seed, centre, spread, grid);
           const codes = int16Codes(d, [data]) as Int16Codes;
-          const words = codesOf(codes, data, n);
+          const words = encodeRows(codes, data, n);
           const norms = rowNormsOf(data, n, d);
           let maxNorm = 0;
           for (const norm of norms) maxNorm = Math.max(maxNorm, norm);
@@ -142,7 +136,7 @@ describe('CandidateTiles', () => {
     const referenceRows = data.slice(r0 * d, r1 * d);
     const referenceNorms = norms.slice(r0, r1);
     const codes = withCodes ? int16Codes(d, [data]) : undefined;
-    const words = codes === undefined ? undefined : codesOf(codes, data, n);
+    const words = codes === undefined ? undefined : encodeRows(codes, data, n);
     const referenceWords = words?.slice(r0 * (codes as Int16Codes).pairs, r1 * (codes as Int16Codes).pairs);
     const results = [emptyKnnResult(n, k), emptyKnnResult(n, k)];
     const seed = distanceTiles('wasm', d, n, Math.max(1, r0));

@@ -2,7 +2,6 @@ import type { FeatureMatrix } from '../../data/featureMatrix.ts';
 import { CandidateTiles } from '../../linalg/candidateTiles.ts';
 import { rowNormsOf } from '../../linalg/dotDistances.ts';
 import { encodeRows, type Int16Codes, int16Codes } from '../../linalg/int16Codes.ts';
-import type { RowData } from '../../linalg/squaredDistances.ts';
 import { emptyKnnResult, type KnnResult } from '../knnSearch.ts';
 import type { IvfCells } from './ivfIndex.ts';
 
@@ -146,23 +145,20 @@ function searchInOrder(
   const rb = Math.max(1, Math.min(referenceBlock, largest));
   // One coding for the queries and every member of the parts (a coded row must lie in the coded range).
   const codes = int16Codes(d, [queries.data, ...parts.map((part) => part.vectors)]);
-  const encode = (data: RowData, rows: number) => {
-    const words = new Int32Array(codes === undefined ? 0 : rows * codes.pairs);
-    if (codes !== undefined) encodeRows(codes, data, 0, rows, words);
-    return words;
-  };
   const scratch: SearchScratch = {
     tiles: new CandidateTiles(d, qb, rb, codes),
     codes,
     memberRows: new Float32Array(rb * d),
     memberWords: new Int32Array(codes === undefined ? 0 : rb * codes.pairs),
-    partWords: parts.map((part) => encode(part.vectors, part.members.length)),
+    partWords: parts.map((part) =>
+      codes === undefined ? new Int32Array(0) : encodeRows(codes, part.vectors, part.members.length),
+    ),
     memberIndices: new Int32Array(rb),
     memberNorms: new Float64Array(rb),
     start: new Int32Array(nlist + 1),
     probing: new Int32Array(Math.min(n, queryChunk) * width),
     norms: rowNormsOf(queries.data, n, d),
-    queryWords: codes === undefined ? undefined : encode(queries.data, n),
+    queryWords: codes === undefined ? undefined : encodeRows(codes, queries.data, n),
   };
   for (let q0 = 0; q0 < n; q0 += queryChunk) {
     const q1 = Math.min(n, q0 + queryChunk);
