@@ -297,16 +297,9 @@ class CodeFilter {
         f64[normBase + j] = 0;
         continue;
       }
-      let codeNorm = 0;
-      for (let u = 0; u < pairs; u++) {
-        const w = words[j * pairs + u];
-        i32[wordSlot + u * PANEL] = w;
-        const lo = (w << 16) >> 16;
-        const hi = w >> 16;
-        codeNorm += lo * lo + hi * hi;
-      }
+      for (let u = 0; u < pairs; u++) i32[wordSlot + u * PANEL] = words[j * pairs + u];
       for (let t = 0; t < d; t++) f32[rowSlot + t * PANEL] = rows[j * d + t];
-      i32[codeNormBase + j] = codeNorm;
+      i32[codeNormBase + j] = codeNorm(words, j * pairs, pairs);
       f64[normBase + j] = norms[j];
     }
   }
