@@ -37,6 +37,14 @@ const REDUCE_STEPS: Partial<Record<Stage, () => Promise<ReduceStep>>> = {
 };
 
 /**
+ * Loads a reduce step's modules before its message arrives, so a runner can do it while its thread would
+ * otherwise wait (the embedded runner loads finalize's report renderer, vega, while a worker reduces).
+ */
+export async function preloadReduceStep(stage: Stage): Promise<void> {
+  await REDUCE_STEPS[stage]?.();
+}
+
+/**
  * Errors that no retry can mend: the input or the options are at fault. The run is marked failed with the
  * message, and the task counts as handled. Anything else (a store or network fault, a killed worker) is thrown
  * so the queue delivers the task again.

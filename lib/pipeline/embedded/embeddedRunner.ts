@@ -6,7 +6,7 @@ import { FilesystemObjectStore } from '../../adapters/filesystemObjectStore.ts';
 import { InProcessQueue, type ReceivedMessage } from '../../adapters/inProcessQueue.ts';
 import type { ObjectStore } from '../../adapters/objectStore.ts';
 import { storeFromUrl } from '../../adapters/storeFromUrl.ts';
-import { executeTask } from '../executeTask.ts';
+import { executeTask, preloadReduceStep } from '../executeTask.ts';
 import { keys } from '../keys.ts';
 import type { RunOptions } from '../runOptions.ts';
 import { markRunFailed, type RunRecord, readRun } from '../runRecord.ts';
@@ -65,8 +65,15 @@ function injectedFault(faults: EmbeddedRunRequest['faults'], message: ReceivedMe
 }
 
 /**
+ * Reduce steps that run in this thread: plan (the workers are still starting) and finalize (it writes the
+ * outputs). The others run in the pool like shard tasks, one at a time as ever, so this thread stays free.
+ */
+const IN_THIS_THREAD: ReadonlySet<Stage> = new Set(['plan', 'finalize']);
+
+/**
  * The embedded mode: the pipeline's stages over a filesystem store and two in-process queues, shard tasks on a
- * pool of worker threads (piscina, `workers` of them, default one per core), reduce steps in this thread.
+ * pool of worker threads (piscina, `workers` of them, default one per core), reduce steps one at a time (see
+ * IN_THIS_THREAD).
  * Input and output may be local or S3 (`s3://bucket/prefix`, see runLocations.ts): inputs are then read with
  * ranged GETs by the plan and ingest stages, and the output files are written under the out prefix; the run state
  * stays in the local state directory either way.
@@ -113,6 +120,9 @@ export async function runEmbedded(request: EmbeddedRunRequest): Promise<RunRecor
     if (change === 'done') request.onProgress?.({ stage, round, ...count });
   };
   let lastError: unknown;
+  // This thread loads finalize's modules (the report renderer, vega: about 0.2 s) while the first reduce step
+  // in a worker runs on another core.
+  let finalizePreloaded = false;
 
   /** Runs one received message and settles it: ack, or redelivery on failure (injected or real). */
   const handle = async (queue: InProcessQueue, message: ReceivedMessage, inWorker: boolean) => {
@@ -145,7 +155,13 @@ export async function runEmbedded(request: EmbeddedRunRequest): Promise<RunRecor
     for (;;) {
       const step = reduce.receive();
       if (step) {
-        await handle(reduce, step, false);
+        const inWorker = pool !== undefined && !IN_THIS_THREAD.has((step.body as { stage?: Stage }).stage as Stage);
+        if (inWorker && !finalizePreloaded) {
+          finalizePreloaded = true;
+          // A failed load is reported when finalize itself loads the module.
+          preloadReduceStep('finalize').catch(() => {});
+        }
+        await handle(reduce, step, inWorker);
         continue;
       }
       const batch: ReceivedMessage[] = [];
