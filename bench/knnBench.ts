@@ -6,7 +6,7 @@ import type { FeatureMatrix } from '../lib/data/featureMatrix.ts';
 import { ivfKnn } from '../lib/graph/ivf/ivfKnn.ts';
 import { type KnnResult, knnSearch } from '../lib/graph/knnSearch.ts';
 import type { DistanceKernel } from '../lib/linalg/distanceTiles.ts';
-import { classSampler, normal, sfc32 } from './gaussianBlobs.ts';
+import { type DataKind, syntheticRows } from './syntheticRows.ts';
 
 /**
  * `node bin/run-ts.mjs bench/knnBench.ts [--n 20000,100000] [--d 64] [--k 10] [--data mixture,blobs,uniform]
@@ -20,13 +20,7 @@ import { classSampler, normal, sfc32 } from './gaussianBlobs.ts';
  * - IVF (train k-means on a sample + calibrate nprobe for --target on exact lists of 2000 rows + assign rows
  *   and probe cells + search), and its recall@k against exact 'wasm' (the same distances, so a neighbour is
  *   found or not, no rounding ambiguity).
- * Data sets, all n x d Float32, seeded:
- * - mixture: 10 classes; each class a Gaussian around a centre from N(0, 2^2 I), spread inside the class along
- *   an 8-dimensional random subspace (N(0, 1) latent) plus N(0, 0.1^2) noise in every dimension: low intrinsic
- *   dimension, as embeddings have;
- * - blobs: bench/gaussianBlobs.ts's classes (centres N(0, 0.7^2 I), points N(centre, I)): the full 64
- *   dimensions of noise, the hard case for any index;
- * - uniform: U(-1, 1)^d, harder still (no structure at all).
+ * Data sets: syntheticRows.ts (mixture, blobs, uniform).
  * Writes bench/results/knn.json. A measurement, not a test: shared or busy cores change the times.
  */
 
@@ -52,20 +46,8 @@ const seed = Number(values.seed);
 /** IVF cells = factor x sqrt(n); unset, the product's default (defaultNlist, ivfModel.ts). */
 const nlistFactor = values['nlist-factor'] === undefined ? undefined : Number(values['nlist-factor']);
 
-type DataKind = 'mixture' | 'blobs' | 'uniform';
-
 function generate(kind: DataKind, n: number): FeatureMatrix {
-  const uniform = sfc32(seed + 1);
-  const gauss = normal(uniform);
-  const data = new Float32Array(n * d);
-  const classes = 10;
-  if (kind === 'uniform') {
-    for (let i = 0; i < data.length; i++) data[i] = uniform() * 2 - 1;
-  } else {
-    const draw = classSampler(kind, classes, d, kind === 'blobs' ? 0.7 : 2, gauss);
-    for (let i = 0; i < n; i++) draw(Math.min(classes - 1, Math.floor(uniform() * classes)), data, i * d);
-  }
-  return { data, n, d };
+  return syntheticRows(kind, n, d, seed);
 }
 
 function firstRows(X: FeatureMatrix, count: number): FeatureMatrix {
