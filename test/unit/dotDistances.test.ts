@@ -10,6 +10,7 @@ import { type DistanceKernel, distanceTiles } from '../../lib/linalg/distanceTil
 import { dotDistancesPacked, dotSquaredDistance, packRowsF32, rowNormsF32 } from '../../lib/linalg/dotDistances.ts';
 import { seededUniform } from '../../lib/linalg/seededRandom.ts';
 import { squaredDistance } from '../../lib/linalg/squaredDistances.ts';
+import { offerTileRows, offerTopK } from '../../lib/linalg/topK.ts';
 import { dotKernelSourceSha256 } from '../../lib/linalg/wasm/dotKernelBytes.ts';
 import { wasmSimdAvailable } from '../../lib/linalg/wasm/kernelModule.ts';
 import { WasmDotTiles } from '../../lib/linalg/wasm/wasmDotTiles.ts';
@@ -126,6 +127,48 @@ describe('dot-product distances', () => {
         },
       ),
       { numRuns: 40 },
+    );
+  });
+
+  it('offer open lists in the module exactly as offerTileRows does: ties, repeats, partial and long lists (property)', () => {
+    // Prepare: tie-heavy grid rows; each list is empty, or holds some of the tile's own pairs (so offering
+    // the tile repeats them), with at least one empty slot so the row takes the module's offerRow (k <= 64)
+    expect(wasmSimdAvailable()).toBe(true);
+    const X = gridMatrix(90, 5, 8);
+    fc.assert(
+      fc.property(
+        fc.constantFrom(1, 3, 10, 64, 70),
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 50 }),
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        (k, nq, nr, seed) => {
+          const rand = seededUniform(seed);
+          const tiles = new WasmDotTiles(X.d, nq, nr);
+          tiles.setQuery(X.data, 0, nq);
+          tiles.setReference(X.data, 40, 40 + nr);
+          const references = Int32Array.from({ length: nr }, () => Math.floor(rand() * 1000));
+          const lists = Int32Array.from({ length: nq }, (_, i) => nq - 1 - i);
+          const wasm = emptyKnnResult(nq, k);
+          for (let i = 0; i < nq; i++) {
+            const held = Math.floor(rand() * k); // < k: a slot stays empty
+            for (let e = 0; e < held; e++) {
+              const j = Math.floor(rand() * nr);
+              const v = dotSquaredDistance(X.data, i, X.data, 40 + j, X.d);
+              offerTopK(wasm.distances, wasm.indices, lists[i] * k, k, v, references[j]);
+            }
+          }
+          const js = { distances: wasm.distances.slice(), indices: wasm.indices.slice() };
+
+          // Act
+          tiles.computeAndOffer(lists, references, k, wasm.distances, wasm.indices);
+          offerTileRows(tiles.tile, tiles.stride, nq, nr, lists, references, k, js.distances, js.indices);
+
+          // Assess
+          expect(Array.from(wasm.indices)).toEqual(Array.from(js.indices));
+          expect(Array.from(wasm.distances)).toEqual(Array.from(js.distances));
+        },
+      ),
+      { numRuns: 150 },
     );
   });
 

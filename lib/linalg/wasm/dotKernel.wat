@@ -366,6 +366,81 @@
     (local.set $max (call $larger (local.get $max) (i32.sub (i32.const 0) (i16x8.extract_lane_s 7 (local.get $bottom)))))
     (local.get $max)
   )
+;; Top-k selection (topK.ts's offerTopK over a tile row, as offerTileRows does): the host copies one list in
+  ;; (k f64 distances at dPtr, k i32 indices at iPtr, sorted by (distance, index), empty slots +Infinity / -1)
+  ;; and the row's references (i32 at refsPtr), and reads the list back. An entry enters when it ranks before
+  ;; the last slot; a (distance, index) already listed is ignored. Two entries at a time are skipped while
+  ;; both are above the last slot's distance, which after the first few entries is nearly every pair.
+  (func (export "offerRow")
+    (param $rowPtr i32) (param $n i32) (param $refsPtr i32) (param $dPtr i32) (param $iPtr i32) (param $k i32)
+    (local $j i32) (local $lastD i32) (local $lastI i32) (local $bound f64)
+    (local.set $lastD (i32.add (local.get $dPtr) (i32.shl (i32.sub (local.get $k) (i32.const 1)) (i32.const 3))))
+    (local.set $lastI (i32.add (local.get $iPtr) (i32.shl (i32.sub (local.get $k) (i32.const 1)) (i32.const 2))))
+    (local.set $bound (f64.load (local.get $lastD)))
+    (local.set $j (i32.const 0))
+    (block $done
+      (loop $entries
+        (br_if $done (i32.ge_u (local.get $j) (local.get $n)))
+        (if (i32.and (i32.le_u (i32.add (local.get $j) (i32.const 2)) (local.get $n))
+              (i8x16.all_true (f64x2.gt (v128.load (i32.add (local.get $rowPtr) (i32.shl (local.get $j) (i32.const 3))))
+                (f64x2.splat (local.get $bound)))))
+          (then
+            (local.set $j (i32.add (local.get $j) (i32.const 2)))
+            (br $entries)))
+        (call $offerEntry
+          (f64.load (i32.add (local.get $rowPtr) (i32.shl (local.get $j) (i32.const 3))))
+          (i32.load (i32.add (local.get $refsPtr) (i32.shl (local.get $j) (i32.const 2))))
+          (local.get $dPtr) (local.get $iPtr) (local.get $k))
+        (local.set $bound (f64.load (local.get $lastD)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $entries)))
+  )
+  ;; offerTopK for one candidate (v, r): its slot p (entries that rank after it move down one), unless the
+  ;; entry before p is the same (distance, index). Distances alone decide until one is equal to v.
+  (func $offerEntry (param $v f64) (param $r i32) (param $dPtr i32) (param $iPtr i32) (param $k i32)
+    (local $p i32) (local $s i32) (local $at f64)
+    (local.set $p (i32.sub (local.get $k) (i32.const 1)))
+    (local.set $at (f64.load (i32.add (local.get $dPtr) (i32.shl (local.get $p) (i32.const 3)))))
+    (if (i32.eqz (f64.lt (local.get $v) (local.get $at)))
+      (then
+        (if (i32.eqz (call $ranksBefore (local.get $v) (local.get $r) (local.get $at)
+              (i32.load (i32.add (local.get $iPtr) (i32.shl (local.get $p) (i32.const 2))))))
+          (then (return)))))
+    (block $found
+      (loop $search
+        (br_if $found (i32.eqz (local.get $p)))
+        (local.set $at (f64.load (i32.add (local.get $dPtr) (i32.shl (i32.sub (local.get $p) (i32.const 1)) (i32.const 3)))))
+        (br_if $found (f64.gt (local.get $v) (local.get $at)))
+        (if (i32.eqz (f64.lt (local.get $v) (local.get $at)))
+          (then
+            (br_if $found (i32.eqz (call $ranksBefore (local.get $v) (local.get $r) (local.get $at)
+              (i32.load (i32.add (local.get $iPtr) (i32.shl (i32.sub (local.get $p) (i32.const 1)) (i32.const 2)))))))))
+        (local.set $p (i32.sub (local.get $p) (i32.const 1)))
+        (br $search)))
+    (if (i32.and (i32.gt_u (local.get $p) (i32.const 0))
+          (i32.eq (i32.load (i32.add (local.get $iPtr) (i32.shl (i32.sub (local.get $p) (i32.const 1)) (i32.const 2))))
+            (local.get $r)))
+      (then (return)))
+    (local.set $s (i32.sub (local.get $k) (i32.const 1)))
+    (block $shifted
+      (loop $shift
+        (br_if $shifted (i32.le_u (local.get $s) (local.get $p)))
+        (f64.store (i32.add (local.get $dPtr) (i32.shl (local.get $s) (i32.const 3)))
+          (f64.load (i32.add (local.get $dPtr) (i32.shl (i32.sub (local.get $s) (i32.const 1)) (i32.const 3)))))
+        (i32.store (i32.add (local.get $iPtr) (i32.shl (local.get $s) (i32.const 2)))
+          (i32.load (i32.add (local.get $iPtr) (i32.shl (i32.sub (local.get $s) (i32.const 1)) (i32.const 2)))))
+        (local.set $s (i32.sub (local.get $s) (i32.const 1)))
+        (br $shift)))
+    (f64.store (i32.add (local.get $dPtr) (i32.shl (local.get $p) (i32.const 3))) (local.get $v))
+    (i32.store (i32.add (local.get $iPtr) (i32.shl (local.get $p) (i32.const 2))) (local.get $r))
+  )
+  ;; topK.ts's ranksBefore: (d1, i1) before (d2, i2) by distance, then index, an empty slot (index -1) last.
+  (func $ranksBefore (param $d1 f64) (param $i1 i32) (param $d2 f64) (param $i2 i32) (result i32)
+    (if (f64.lt (local.get $d1) (local.get $d2)) (then (return (i32.const 1))))
+    (if (i32.or (f64.gt (local.get $d1) (local.get $d2)) (i32.lt_s (local.get $i1) (i32.const 0)))
+      (then (return (i32.const 0))))
+    (i32.or (i32.lt_s (local.get $i2) (i32.const 0)) (i32.lt_s (local.get $i1) (local.get $i2)))
+  )
   (func $larger (param $a i32) (param $b i32) (result i32)
     (select (local.get $a) (local.get $b) (i32.gt_s (local.get $a) (local.get $b)))
   )
