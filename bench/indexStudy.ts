@@ -188,5 +188,5 @@ for (const kind of values.data.split(',') as DataKind[]) {
   }
 }
 const out = resolve(join(import.meta.dirname, 'results', 'index-study.json'));
-await writeFile(out, `${JSON.stringify({ date: new Date().toISOString(), target, results }, null, 1)}\n`);
+await writeFile(out, `${JSON.stringify({ date: new Date().toISOString(), target, results }, null, 2)}\n`);
 console.log(`results: ${out}`);
