@@ -47,6 +47,25 @@ describe('FilesystemObjectStore', () => {
     },
   );
 
+  it('get returns plain byte arrays that share memory with nothing else, small or large', async () => {
+    // Prepare: an empty, a small (Node may read it into its shared buffer pool) and a large object
+    const store = new FilesystemObjectStore(await freshRoot());
+    const objects = { empty: new Uint8Array(0), small: Uint8Array.from([1, 2, 3]), large: new Uint8Array(1 << 20) };
+    objects.large.fill(7);
+    for (const [key, bytes] of Object.entries(objects)) await store.put(key, bytes);
+
+    // Act
+    const read = await Promise.all(Object.keys(objects).map((key) => store.get(key)));
+
+    // Assess: the same bytes, as Uint8Array (not Buffer, whose slice() is a view), each owning its whole buffer
+    Object.values(objects).forEach((bytes, i) => {
+      expect(read[i].constructor).toBe(Uint8Array);
+      expect(read[i].byteOffset).toBe(0);
+      expect(read[i].buffer.byteLength).toBe(bytes.byteLength);
+      expect(Array.from(read[i])).toEqual(Array.from(bytes));
+    });
+  });
+
   it('leaves no staged files behind and never lists the staging directory', async () => {
     // Prepare
     const root = await freshRoot();
