@@ -1,6 +1,6 @@
 import type { FeatureMatrix } from '../../data/featureMatrix.ts';
 import type { KnnResult } from '../knnSearch.ts';
-import { assignCells, buildIvfCells, ivfCellSizes } from './ivfIndex.ts';
+import { buildIvfCells, ivfCellSizes } from './ivfIndex.ts';
 import { defaultNlist, type IvfModel } from './ivfModel.ts';
 import {
   calibrationSeed,
@@ -12,7 +12,7 @@ import {
 import { ivfSearch } from './ivfSearch.ts';
 import { type IvfTrainOptions, trainIvf } from './ivfTrain.ts';
 import { CALIBRATION_QUERIES, calibrateNprobe, calibrationPartial } from './nprobeCalibration.ts';
-import { probeCells } from './probeCells.ts';
+import { nearestCells, probeCells } from './probeCells.ts';
 
 /**
  * Approximate kNN of every row of X among all rows, in one process: the sharded steps (sample, train,
@@ -58,8 +58,11 @@ export function ivfKnn(X: FeatureMatrix, k: number, options: IvfKnnOptions = {})
     ({ model, recallCurve } = calibrateNprobe(model, queries, lists, targetRecall));
   }
   const t2 = performance.now();
-  const cells = buildIvfCells(model, X, 0, assignCells(model, X));
-  const { probes } = probeCells(model, X, { minMembers: k, cellSizes: ivfCellSizes([cells]) });
+  // As the cells task does: one search for each row's nearest cells gives its cell (the first) and its probes.
+  const nearest = nearestCells(model, X, model.nprobe);
+  const assignment = nearest.cells.filter((_, at) => at % nearest.width === 0);
+  const cells = buildIvfCells(model, X, 0, assignment);
+  const { probes } = probeCells(model, X, { minMembers: k, cellSizes: ivfCellSizes([cells]), nearest });
   const t3 = performance.now();
   const result = ivfSearch(X, probes, [cells], k);
   const t4 = performance.now();

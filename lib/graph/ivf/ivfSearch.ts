@@ -24,8 +24,9 @@ export interface IvfSearchOptions {
   /** Cell members per tile. Default 1024. */
   readonly referenceBlock?: number;
   /**
-   * Query rows searched together (their vectors stay in cache while the cells stream by: gathering the rows
-   * that probe a cell from all of a large query set is bound by memory latency). Default 32768.
+   * Query rows searched together. Each chunk packs the members of every cell it probes again, so the default
+   * is all of them: at 1M rows (in-process, mixture) chunks of 32,768 searched in 31.3 s against 24.7 s, and at
+   * 100k the whole set was no slower (1.32 s against 1.36 s).
    */
   readonly queryChunk?: number;
   /** Lists to continue (n x k, not changed): the result holds their entries too, as mergeTopK would. */
@@ -63,7 +64,7 @@ export function ivfSearch(
   k: number,
   options: IvfSearchOptions = {},
 ): KnnResult {
-  const { queryBlock = 64, referenceBlock = 1024, queryChunk = 32768 } = options;
+  const { queryBlock = 64, referenceBlock = 1024, queryChunk = Math.max(1, queries.n) } = options;
   const { n, d } = queries;
   if (!Number.isInteger(k) || k < 1) throw new RangeError(`k must be an integer >= 1, got ${k}`);
   if (parts.length === 0) throw new RangeError('ivfSearch needs the cells of at least one part');
@@ -132,7 +133,7 @@ function searchInOrder(
   options: IvfSearchOptions,
   result: KnnResult,
 ): void {
-  const { queryBlock = 64, referenceBlock = 1024, queryChunk = 32768 } = options;
+  const { queryBlock = 64, referenceBlock = 1024, queryChunk = Math.max(1, queries.n) } = options;
   const { n, d } = queries;
   const { nlist } = parts[0];
   let largest = 0;

@@ -76,10 +76,8 @@ async function approximateLists(
   let group: IvfCells[] = [];
   let groupBytes = 0;
   const searchGroup = () => {
-    // All of the shard's queries in one chunk: each cell's members are packed once per group, not once per
-    // 8,192 queries (at 1M rows the default chunking copied the whole group five times per task).
-    const chunk = { queryChunk: Math.max(1, query.X.n) };
-    if (group.length > 0) lists = ivfSearch(query.X, probes, group, k, { ...chunk, continuing: lists });
+    // All of the shard's queries in one chunk (ivfSearch's default): each cell's members are packed once per group.
+    if (group.length > 0) lists = ivfSearch(query.X, probes, group, k, { continuing: lists });
     group = [];
     groupBytes = 0;
   };
