@@ -373,9 +373,8 @@
   ;; both are above the last slot's distance, which after the first few entries is nearly every pair.
   (func (export "offerRow")
     (param $rowPtr i32) (param $n i32) (param $refsPtr i32) (param $dPtr i32) (param $iPtr i32) (param $k i32)
-    (local $j i32) (local $lastD i32) (local $lastI i32) (local $bound f64)
+    (local $j i32) (local $lastD i32) (local $bound f64)
     (local.set $lastD (i32.add (local.get $dPtr) (i32.shl (i32.sub (local.get $k) (i32.const 1)) (i32.const 3))))
-    (local.set $lastI (i32.add (local.get $iPtr) (i32.shl (i32.sub (local.get $k) (i32.const 1)) (i32.const 2))))
     (local.set $bound (f64.load (local.get $lastD)))
     (local.set $j (i32.const 0))
     (block $done
