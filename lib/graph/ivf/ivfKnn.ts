@@ -12,7 +12,7 @@ import {
 import { ivfSearch } from './ivfSearch.ts';
 import { type IvfTrainOptions, trainIvf } from './ivfTrain.ts';
 import { CALIBRATION_QUERIES, calibrateNprobe, calibrationPartial } from './nprobeCalibration.ts';
-import { nearestCells, probeCells } from './probeCells.ts';
+import { firstCells, nearestCells, probeCells } from './probeCells.ts';
 
 /**
  * Approximate kNN of every row of X among all rows, in one process: the sharded steps (sample, train,
@@ -60,8 +60,7 @@ export function ivfKnn(X: FeatureMatrix, k: number, options: IvfKnnOptions = {})
   const t2 = performance.now();
   // As the cells task does: one search for each row's nearest cells gives its cell (the first) and its probes.
   const nearest = nearestCells(model, X, model.nprobe);
-  const assignment = nearest.cells.filter((_, at) => at % nearest.width === 0);
-  const cells = buildIvfCells(model, X, 0, assignment);
+  const cells = buildIvfCells(model, X, 0, firstCells(nearest));
   const { probes } = probeCells(model, X, { minMembers: k, cellSizes: ivfCellSizes([cells]), nearest });
   const t3 = performance.now();
   const result = ivfSearch(X, probes, [cells], k);

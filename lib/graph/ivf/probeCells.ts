@@ -53,6 +53,13 @@ export interface NearestCells {
  */
 export const KEPT_NEAREST_CELLS = 8;
 
+/** Each row's nearest cell (its cell as a member): the first of its nearest cells. */
+export function firstCells({ width, cells }: NearestCells): Int32Array {
+  const first = new Int32Array(cells.length / width);
+  for (let i = 0; i < first.length; i++) first[i] = cells[i * width];
+  return first;
+}
+
 /** The `width` nearest cells of every row of X (width <= nlist), ties to the lower cell, nearest first. */
 export function nearestCells(model: IvfModel, X: FeatureMatrix, width: number): NearestCells {
   checkModel(model);

@@ -1,6 +1,6 @@
 import { buildIvfCells, ivfCellSizes } from '../../graph/ivf/ivfIndex.ts';
 import { calibrationPartial } from '../../graph/ivf/nprobeCalibration.ts';
-import { KEPT_NEAREST_CELLS, nearestCells } from '../../graph/ivf/probeCells.ts';
+import { firstCells, KEPT_NEAREST_CELLS, nearestCells } from '../../graph/ivf/probeCells.ts';
 import { loadShardRows, readCollected } from '../collected.ts';
 import { completeShardTask } from '../fanIn.ts';
 import { readIvfTraining, writeShardCalibration, writeShardCells, writeShardNearestCells } from '../ivfObjects.ts';
@@ -22,8 +22,7 @@ export async function cellsStage(ctx: StageContext, task: TaskMessage): Promise<
   const rows = await loadShardRows(ctx, task.runId, task.shard, collected);
   const offset = collected.shards[task.shard].offset;
   const nearest = nearestCells(model, rows.X, Math.min(KEPT_NEAREST_CELLS, model.nlist));
-  const assignment = new Int32Array(rows.X.n);
-  for (let i = 0; i < rows.X.n; i++) assignment[i] = nearest.cells[i * nearest.width];
+  const assignment = firstCells(nearest);
   const cells = buildIvfCells(model, rows.X, offset, assignment);
   const lists = calibrationPartial(model, queries, rows.X, offset, run.options.neighbors, { assignment, cells });
   await writeShardCells(ctx, task.runId, task.shard, cells);
