@@ -98,7 +98,7 @@ export function ivfSearch(
       found.distances.set(continuing.distances.subarray(order[r] * k, (order[r] + 1) * k), r * k);
     }
   }
-  searchInOrder(sorted, sortedProbes, width, parts, k, options, found);
+  searchInOrder(sorted, sortedProbes, width, parts, k, { queryBlock, referenceBlock, queryChunk }, found);
   const result = emptyKnnResult(n, k);
   for (let r = 0; r < n; r++) {
     result.indices.set(found.indices.subarray(r * k, (r + 1) * k), order[r] * k);
@@ -130,10 +130,13 @@ function searchInOrder(
   width: number,
   parts: readonly IvfCells[],
   k: number,
-  options: IvfSearchOptions,
+  {
+    queryBlock,
+    referenceBlock,
+    queryChunk,
+  }: Required<Pick<IvfSearchOptions, 'queryBlock' | 'referenceBlock' | 'queryChunk'>>,
   result: KnnResult,
 ): void {
-  const { queryBlock = 64, referenceBlock = 1024, queryChunk = Math.max(1, queries.n) } = options;
   const { n, d } = queries;
   const { nlist } = parts[0];
   let largest = 0;
