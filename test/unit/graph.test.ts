@@ -76,6 +76,30 @@ describe('sparse and dense products', () => {
     expectAllClose(denseOut, expected);
   });
 
+  it.each([1, 2, 3, 4, 5, 6, 7, 10, 11])(
+    'adds each row in entry order, the same doubles as a plain loop (k=%i)',
+    (k) => {
+      // Prepare
+      const n = 9;
+      const A = randomArray(n * n, 5).map((v) => (v > -0.3 ? v * 1e3 : 0));
+      const graph = denseToCsr(A, n);
+      const Y = randomArray(n * k, 6).map((v, i) => (i % 5 === 0 ? v * 1e-9 : v));
+      const plain = new Float64Array(n * k);
+      for (let i = 0; i < n; i++) {
+        for (let p = graph.indptr[i]; p < graph.indptr[i + 1]; p++) {
+          for (let c = 0; c < k; c++) plain[i * k + c] += graph.data[p] * Y[graph.indices[p] * k + c];
+        }
+      }
+      const out = new Float64Array(n * k).fill(Number.NaN);
+
+      // Act
+      csrMultiply(graph, Y, k, out);
+
+      // Assess
+      expect(out).toEqual(plain);
+    },
+  );
+
   it('exposes both storages through one operator', () => {
     // Prepare
     const n = 5;
