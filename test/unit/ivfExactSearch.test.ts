@@ -52,11 +52,15 @@ describe('exactListsOverCells', () => {
 
     // Act
     const lists = exactListsOverCells(model, queries, cells, k);
+    const scanning = exactListsOverCells(model, queries, cells, k, { X, firstIndex: 0 });
 
     // Assess
     const exact = knnSearch(queries, X, k, { kernel: 'wasm' });
     expect(lists.indices).toEqual(exact.indices);
     expect(lists.distances).toEqual(exact.distances);
+    // With the rows in order, a second pass that would read most pairs scans them all: the same lists.
+    expect(scanning.indices).toEqual(exact.indices);
+    expect(scanning.distances).toEqual(exact.distances);
   });
 
   it('leaves empty slots when the rows are fewer than k, as knnSearch with allowPartial', () => {

@@ -39,7 +39,8 @@ export interface ShardIndex {
 
 /**
  * The lists of calibration queries among rows (row i has global index firstIndex + i), cells included: exact,
- * by exactListsOverCells over the rows' cells (`index`, built here when not given).
+ * by exactListsOverCells over the rows' cells (`index`, built here when not given), or over all the rows where
+ * the cells' bound prunes little.
  */
 export function calibrationPartial(
   model: IvfModel,
@@ -52,7 +53,7 @@ export function calibrationPartial(
   checkModel(model);
   const assignment = index?.assignment ?? assignCells(model, rows);
   const cells = index?.cells ?? buildIvfCells(model, rows, firstIndex, assignment);
-  const lists = exactListsOverCells(model, queries, cells, k);
+  const lists = exactListsOverCells(model, queries, cells, k, { X: rows, firstIndex });
   const listedCells = Int32Array.from(lists.indices, (g) => (g >= 0 ? assignment[g - firstIndex] : -1));
   return { ...lists, cells: listedCells };
 }
