@@ -169,11 +169,11 @@ export function propagateRenumbered(
   options: PropagationOptions,
 ): PropagationResult {
   const order = breadthFirstOrder(graph);
-  const renumbered = renumberCsr(graph, order);
+  const inParallel = graph.n >= PARALLEL_PRODUCT_FROM_ROWS;
+  const renumbered = renumberCsr(graph, order, inParallel);
   const renumberedY = new Int32Array(order.length);
   for (let r = 0; r < order.length; r++) renumberedY[r] = y[order[r]];
-  const parallel =
-    renumbered.n >= PARALLEL_PRODUCT_FROM_ROWS ? ParallelCsrProduct.open(renumbered, nClasses) : undefined;
+  const parallel = inParallel ? ParallelCsrProduct.open(renumbered, nClasses) : undefined;
   let result: PropagationResult;
   try {
     result = parallel

@@ -40,16 +40,18 @@ export function breadthFirstOrder(graph: CsrGraph): Int32Array {
 
 /**
  * The graph with row order[r] as row r, columns renumbered alike. Each row keeps its entries in their stored
- * order, so a product's sums run in the same order and give the same doubles, row for row.
+ * order, so a product's sums run in the same order and give the same doubles, row for row. `shared`: the
+ * arrays are made in shared memory, for a product over threads (parallelCsrProduct.ts) to use without a copy.
  */
-export function renumberCsr(graph: CsrGraph, order: Int32Array): CsrGraph {
+export function renumberCsr(graph: CsrGraph, order: Int32Array, shared = false): CsrGraph {
   const { n, indptr, indices, data } = graph;
   if (order.length !== n) throw new RangeError(`an order of ${order.length} rows for a graph of ${n}`);
   const position = new Int32Array(n);
   for (let r = 0; r < n; r++) position[order[r]] = r;
-  const newIndptr = new Int32Array(n + 1);
-  const newIndices = new Int32Array(indices.length);
-  const newData = new Float64Array(data.length);
+  const bytes = (size: number) => (shared ? new SharedArrayBuffer(size) : new ArrayBuffer(size));
+  const newIndptr = new Int32Array(bytes(4 * (n + 1)));
+  const newIndices = new Int32Array(bytes(4 * indices.length));
+  const newData = new Float64Array(bytes(8 * data.length));
   let q = 0;
   for (let r = 0; r < n; r++) {
     const row = order[r];

@@ -79,7 +79,9 @@ export class ParallelCsrProduct implements AffinityOperator {
   private constructor(graph: CsrGraph, k: number) {
     this.n = graph.n;
     this.k = k;
+    // Arrays already in shared memory (renumberCsr's `shared`) are used as they are; others are copied.
     const shared = <T extends Int32Array | Float64Array>(array: T, Kind: new (buffer: SharedArrayBuffer) => T): T => {
+      if (array.buffer instanceof SharedArrayBuffer) return array;
       const copy = new Kind(new SharedArrayBuffer(array.byteLength));
       copy.set(array);
       return copy;

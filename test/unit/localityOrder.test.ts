@@ -102,6 +102,23 @@ describe('renumberCsr', () => {
     for (let r = 0; r < graph.n; r++) {
       for (let c = 0; c < k; c++) expect(actual[r * k + c]).toBe(expected[order[r] * k + c]);
     }
+  it('makes the same graph in shared memory when asked, for the two-thread product', () => {
+    // Prepare
+    const graph = shuffledRing(500, 3, 4);
+    const order = breadthFirstOrder(graph);
+
+    // Act
+    const plain = renumberCsr(graph, order);
+    const shared = renumberCsr(graph, order, true);
+
+    // Assess
+    for (const array of [shared.indptr, shared.indices, shared.data]) {
+      expect(array.buffer).toBeInstanceOf(SharedArrayBuffer);
+    }
+    expect(plain.indices.buffer).not.toBeInstanceOf(SharedArrayBuffer);
+    expect(Array.from(shared.indptr)).toEqual(Array.from(plain.indptr));
+    expect(Array.from(shared.indices)).toEqual(Array.from(plain.indices));
+    expect(Array.from(shared.data)).toEqual(Array.from(plain.data));
   });
 });
 
