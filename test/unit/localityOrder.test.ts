@@ -102,6 +102,8 @@ describe('renumberCsr', () => {
     for (let r = 0; r < graph.n; r++) {
       for (let c = 0; c < k; c++) expect(actual[r * k + c]).toBe(expected[order[r] * k + c]);
     }
+  });
+
   it('makes the same graph in shared memory when asked, for the two-thread product', () => {
     // Prepare
     const graph = shuffledRing(500, 3, 4);
