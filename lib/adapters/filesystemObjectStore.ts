@@ -54,7 +54,9 @@ export class FilesystemObjectStore implements ObjectStore {
         const info = await handle.stat();
         if (info.isDirectory()) throw new NotFoundError(this.describe(key));
         const length = Math.max(0, Math.min(end, info.size) - start);
-        const bytes = new Uint8Array(length);
+        // Memory of its own, not zero-filled: only the bytes read are returned (a plain Uint8Array, as from get).
+        // Zeroing it first cost about 0.1 s per 490 MB of a plan's newline count.
+        const bytes = new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
         let filled = 0;
         while (filled < length) {
           const { bytesRead } = await handle.read(bytes, filled, length - filled, start + filled);

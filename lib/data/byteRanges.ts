@@ -118,8 +118,11 @@ export async function countNewlines(source: RangeSource, start: number, end: num
   let count = 0;
   const stop = Math.min(end, source.size);
   for (let pos = start; pos < stop; ) {
-    const bytes = await source.read(pos, Math.min(pos + COUNT_BLOCK_BYTES, stop));
-    if (bytes.length === 0) break;
+    const read = await source.read(pos, Math.min(pos + COUNT_BLOCK_BYTES, stop));
+    if (read.length === 0) break;
+    // As a Buffer: its indexOf is a native byte search, a Uint8Array's is not (plan of 1M rows, 490 MB of CSV:
+    // 0.66 s before, with the reads).
+    const bytes = Buffer.from(read.buffer, read.byteOffset, read.length);
     for (let at = bytes.indexOf(10); at !== -1; at = bytes.indexOf(10, at + 1)) count++;
     pos += bytes.length;
   }
