@@ -1,5 +1,5 @@
 import { type DistanceTiles, distanceTiles } from './distanceTiles.ts';
-import { candidateBound, codeNorm, type Int16Codes } from './int16Codes.ts';
+import { candidateBound, type Int16Codes } from './int16Codes.ts';
 import type { RowData } from './squaredDistances.ts';
 import { offerTopK } from './topK.ts';
 import { align16, instantiateKernels, wasmSimdAvailable } from './wasm/kernelModule.ts';
@@ -204,6 +204,8 @@ interface CandidateKernelExports {
     d: number,
     outPtr: number,
   ) => void;
+  readonly panels: (src: number, n: number, width: number, lanes: number, dst: number) => void;
+  readonly codeNorms: (src: number, n: number, pairs: number, dst: number) => void;
 }
 
 /**
@@ -233,7 +235,10 @@ class CodeFilter {
   private readonly rPanelPtr: number;
   private readonly rNormPtr: number;
   private readonly exactPtr: number;
-  private readonly queryCodeNorms: Float64Array;
+  /** Rows copied row-major (code words, then Float32 rows) for `panels` to lay out. */
+  private readonly stagePtr: number;
+  /** The query rows' sums of squared codes (i32, in the module). */
+  private readonly qCodeNormPtr: number;
   /** The query block, whose Float32 rows are copied only when a pair of theirs is flagged. */
   private queryData: RowData = new Float32Array(0);
   private queryRows: Int32Array = new Int32Array(0);
@@ -264,44 +269,35 @@ class CodeFilter {
     this.rPanelPtr = align16(this.qNormPtr + qRows * 8);
     this.rNormPtr = align16(this.rPanelPtr + rRows * d * 4);
     this.exactPtr = align16(this.rNormPtr + rRows * 8);
-    const { exports, buffer } = instantiateKernels<CandidateKernelExports>(this.exactPtr + cells * PANEL * 8);
+    this.qCodeNormPtr = align16(this.exactPtr + cells * PANEL * 8);
+    this.stagePtr = align16(this.qCodeNormPtr + qRows * 4);
+    const stageBytes = Math.max(qRows, rRows) * Math.max(d, pairs) * 4;
+    const { exports, buffer } = instantiateKernels<CandidateKernelExports>(this.stagePtr + stageBytes);
     this.exports = exports;
     this.i32 = new Int32Array(buffer);
     this.f32 = new Float32Array(buffer);
     this.f64 = new Float64Array(buffer);
     this.flagged = new Int32Array(buffer, this.flaggedPtr, cells);
     this.exactDistances = new Float64Array(buffer, this.exactPtr, cells * PANEL);
-    this.queryCodeNorms = new Float64Array(qRows);
     this.queryRowCopied = new Uint8Array(qRows);
   }
 
   /** Packs `count` reference rows: code words (row-major) and Float32 rows with their f32 norms, in panels of 8. */
   setReference(words: Int32Array, rows: RowData, norms: Float64Array, count: number): void {
     if (count > this.maxReference) throw new RangeError(`reference block holds ${this.maxReference} rows`);
-    const { i32, f32, f64, d } = this;
+    const { i32, f32, f64, d, exports, stagePtr } = this;
     const { pairs } = this.codes;
     this.panels = Math.ceil(count / PANEL);
-    const wordBase = this.rWordPtr >> 2;
-    const codeNormBase = this.rCodeNormPtr >> 2;
-    const panelBase = this.rPanelPtr >> 2;
+    const padded = this.panels * PANEL;
+    i32.set(words.subarray(0, count * pairs), stagePtr >> 2);
+    exports.codeNorms(stagePtr, count, pairs, this.rCodeNormPtr);
+    i32.fill(0, (this.rCodeNormPtr >> 2) + count, (this.rCodeNormPtr >> 2) + padded);
+    exports.panels(stagePtr, count, pairs, PANEL, this.rWordPtr);
+    f32.set(rows.subarray(0, count * d), stagePtr >> 2);
+    exports.panels(stagePtr, count, d, PANEL, this.rPanelPtr);
     const normBase = this.rNormPtr >> 3;
-    for (let j = 0; j < this.panels * PANEL; j++) {
-      const panel = (j / PANEL) | 0;
-      const lane = j - panel * PANEL;
-      const wordSlot = wordBase + panel * PANEL * pairs + lane;
-      const rowSlot = panelBase + panel * PANEL * d + lane;
-      if (j >= count) {
-        for (let u = 0; u < pairs; u++) i32[wordSlot + u * PANEL] = 0;
-        for (let t = 0; t < d; t++) f32[rowSlot + t * PANEL] = 0;
-        i32[codeNormBase + j] = 0;
-        f64[normBase + j] = 0;
-        continue;
-      }
-      for (let u = 0; u < pairs; u++) i32[wordSlot + u * PANEL] = words[j * pairs + u];
-      for (let t = 0; t < d; t++) f32[rowSlot + t * PANEL] = rows[j * d + t];
-      i32[codeNormBase + j] = codeNorm(words, j * pairs, pairs);
-      f64[normBase + j] = norms[j];
-    }
+    f64.set(norms.subarray(0, count), normBase);
+    f64.fill(0, normBase + count, normBase + padded);
   }
 
   /**
@@ -317,22 +313,17 @@ class CodeFilter {
     norms: Float64Array,
   ): void {
     if (end - start > this.maxQuery) throw new RangeError(`query block holds ${this.maxQuery} rows`);
-    const { i32 } = this;
+    const { i32, exports, stagePtr } = this;
     const { pairs } = this.codes;
     const n = end - start;
     this.groups = Math.ceil(n / GROUP);
-    const wordBase = this.qWordPtr >> 2;
-    for (let i = 0; i < this.groups * GROUP; i++) {
-      const slot = wordBase + Math.floor(i / GROUP) * GROUP * pairs + (i % GROUP);
-      if (i >= n) {
-        for (let u = 0; u < pairs; u++) i32[slot + u * GROUP] = 0;
-        this.queryCodeNorms[i] = 0;
-        continue;
-      }
-      const row = rows[start + i];
-      for (let u = 0; u < pairs; u++) i32[slot + u * GROUP] = words[row * pairs + u];
-      this.queryCodeNorms[i] = codeNorm(words, row * pairs, pairs);
+    const stage = stagePtr >> 2;
+    for (let i = 0, o = stage; i < n; i++) {
+      const from = rows[start + i] * pairs;
+      for (let u = from; u < from + pairs; u++) i32[o++] = words[u];
     }
+    exports.codeNorms(stagePtr, n, pairs, this.qCodeNormPtr);
+    exports.panels(stagePtr, n, pairs, GROUP, this.qWordPtr);
     this.queryData = data;
     this.queryRows = rows;
     this.queryStart = start;
@@ -353,7 +344,7 @@ class CodeFilter {
 
   /** Query row i's bound: its list's admission bound (finite), its f32 norm, the block's largest f32 norm. */
   setBound(i: number, bound: number, qNorm: number, maxReferenceNorm: number): void {
-    const limit = candidateBound(this.codes, bound, qNorm, maxReferenceNorm, this.queryCodeNorms[i]);
+    const limit = candidateBound(this.codes, bound, qNorm, maxReferenceNorm, this.i32[(this.qCodeNormPtr >> 2) + i]);
     this.i32[(this.boundPtr >> 2) + i] = limit;
   }
 

@@ -159,7 +159,10 @@ export function encodeRows(codes: Int16Codes, src: RowData, n: number): Int32Arr
   return words;
 }
 
-/** Sum of squared codes of the row at word `offset` (exact: at most pairs * 2 * limit^2 < 2^31). */
+/**
+ * Sum of squared codes of the row at word `offset` (exact: at most pairs * 2 * limit^2 < 2^31). The kernel
+ * module's `codeNorms` computes the same for the filter's blocks (candidateTiles.ts).
+ */
 export function codeNorm(words: Int32Array, offset: number, pairs: number): number {
   let s = 0;
   for (let u = offset; u < offset + pairs; u++) {

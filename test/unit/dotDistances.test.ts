@@ -12,7 +12,8 @@ import { seededUniform } from '../../lib/linalg/seededRandom.ts';
 import { squaredDistance } from '../../lib/linalg/squaredDistances.ts';
 import { offerTileRows, offerTopK } from '../../lib/linalg/topK.ts';
 import { dotKernelSourceSha256 } from '../../lib/linalg/wasm/dotKernelBytes.ts';
-import { wasmSimdAvailable } from '../../lib/linalg/wasm/kernelModule.ts';
+import { codeNorm } from '../../lib/linalg/int16Codes.ts';
+import { instantiateKernels, wasmSimdAvailable } from '../../lib/linalg/wasm/kernelModule.ts';
 import { WasmDotTiles } from '../../lib/linalg/wasm/wasmDotTiles.ts';
 
 /** Uniform rows in centre +- 1 (a centre far from 0 makes the dot expansion cancel more). */
@@ -216,6 +217,49 @@ describe('dot-product distances', () => {
     expect(() => tiles.setQuery(X.data, 0, 4)).toThrow(/query block holds 3 rows/);
     expect(() => tiles.setReference(X.data, 0, 6)).toThrow(/reference block holds 5 rows/);
     expect(() => distanceTiles('fast' as DistanceKernel, 4, 1, 1)).toThrow(/unknown distance kernel 'fast'/);
+  });
+
+  it('lays rows out in blocks of lanes and sums squared codes as the JS definitions do (property)', () => {
+    type Layout = {
+      panels(src: number, n: number, width: number, lanes: number, dst: number): void;
+      codeNorms(src: number, n: number, pairs: number, dst: number): void;
+    };
+    const { exports, buffer } = instantiateKernels<Layout>(1 << 16);
+    const i32 = new Int32Array(buffer);
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 21 }),
+        fc.integer({ min: 1, max: 13 }),
+        fc.constantFrom(4, 8),
+        fc.integer({ min: 0, max: 1000 }),
+        (n, width, lanes, seed) => {
+          // Prepare: rows of words of two codes each, within the limit int16Codes keeps (sums below 2^31), at 0
+          const rand = seededUniform(seed);
+          const limit = Math.floor(Math.sqrt((2 ** 31 - 1) / (6 * width))) - 1;
+          const code = () => Math.round((rand() * 2 - 1) * limit);
+          const words = Int32Array.from({ length: n * width }, () => (code() << 16) | (code() & 0xffff));
+          const blocks = Math.ceil(n / lanes);
+          i32.fill(-1, 0, 16384);
+          i32.set(words, 0);
+
+          // Act
+          exports.panels(0, n, width, lanes, 16384);
+          const laidOut = i32.slice(4096, 4096 + blocks * lanes * width);
+          exports.codeNorms(0, n, width, 32768);
+          const norms = i32.slice(8192, 8192 + n);
+
+          // Assess
+          for (let r = 0; r < blocks * lanes; r++) {
+            for (let e = 0; e < width; e++) {
+              const at = Math.floor(r / lanes) * lanes * width + e * lanes + (r % lanes);
+              expect(laidOut[at]).toBe(r < n ? words[r * width + e] : 0);
+            }
+          }
+          for (let r = 0; r < n; r++) expect(norms[r]).toBe(codeNorm(words, r * width, width));
+        },
+      ),
+      { numRuns: 80 },
+    );
   });
 
   it('ships WebAssembly bytes built from the committed .wat source', () => {

@@ -454,4 +454,81 @@
         (i32x4.bitmask (i32x4.le_s (i32x4.sub (local.get $n1) (i32x4.shl (local.get $hi) (i32.const 1))) (local.get $bnd)))
         (i32.const 4)))
   )
+  ;; The kernels' block layout: n rows of `width` 32-bit values (row-major at src) become blocks of `lanes` rows
+  ;; (4: query groups, 8: reference panels), value-major within a block: row r's value e goes to
+  ;; dst + ((r / lanes) * lanes * width + e * lanes + r % lanes) * 4. The rows after n, up to a whole block, are
+  ;; zeros. Bit copies, so f32 rows and i32 code words alike.
+  (func (export "panels") (param $src i32) (param $n i32) (param $width i32) (param $lanes i32) (param $dst i32)
+    (local $r i32) (local $e i32) (local $padded i32) (local $in i32) (local $out i32) (local $step i32)
+    (local.set $padded (i32.mul (i32.div_u (i32.add (local.get $n) (i32.sub (local.get $lanes) (i32.const 1)))
+      (local.get $lanes)) (local.get $lanes)))
+    (local.set $step (i32.shl (local.get $lanes) (i32.const 2)))
+    (local.set $in (local.get $src))
+    (local.set $r (i32.const 0))
+    (block $rowsDone
+      (loop $rows
+        (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $padded)))
+        (local.set $out (i32.add (local.get $dst) (i32.shl
+          (i32.add (i32.mul (i32.sub (local.get $r) (i32.rem_u (local.get $r) (local.get $lanes))) (local.get $width))
+            (i32.rem_u (local.get $r) (local.get $lanes)))
+          (i32.const 2))))
+        (local.set $e (i32.const 0))
+        (if (i32.lt_u (local.get $r) (local.get $n))
+          (then
+            (block $copied
+              (loop $copy
+                (br_if $copied (i32.ge_u (local.get $e) (local.get $width)))
+                (i32.store (local.get $out) (i32.load (local.get $in)))
+                (local.set $out (i32.add (local.get $out) (local.get $step)))
+                (local.set $in (i32.add (local.get $in) (i32.const 4)))
+                (local.set $e (i32.add (local.get $e) (i32.const 1)))
+                (br $copy))))
+          (else
+            (block $zeroed
+              (loop $zero
+                (br_if $zeroed (i32.ge_u (local.get $e) (local.get $width)))
+                (i32.store (local.get $out) (i32.const 0))
+                (local.set $out (i32.add (local.get $out) (local.get $step)))
+                (local.set $e (i32.add (local.get $e) (i32.const 1)))
+                (br $zero)))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rows)))
+  )
+  ;; Per row of n rows of `pairs` code words (row-major at src, two 16-bit codes per word), the sum of its
+  ;; squared codes into i32 at dst: int16Codes.ts's codeNorm, exact (the codes' limit keeps it below 2^31).
+  (func (export "codeNorms") (param $src i32) (param $n i32) (param $pairs i32) (param $dst i32)
+    (local $r i32) (local $u i32) (local $p4 i32) (local $row i32) (local $acc v128) (local $v v128)
+    (local $s i32) (local $w i32)
+    (local.set $p4 (i32.and (local.get $pairs) (i32.const -4)))
+    (local.set $row (local.get $src))
+    (local.set $r (i32.const 0))
+    (block $rowsDone
+      (loop $rows
+        (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $n)))
+        (local.set $acc (v128.const i32x4 0 0 0 0))
+        (local.set $u (i32.const 0))
+        (block $vectorDone
+          (loop $vector
+            (br_if $vectorDone (i32.ge_u (local.get $u) (local.get $p4)))
+            (local.set $v (v128.load (i32.add (local.get $row) (i32.shl (local.get $u) (i32.const 2)))))
+            (local.set $acc (i32x4.add (local.get $acc) (i32x4.dot_i16x8_s (local.get $v) (local.get $v))))
+            (local.set $u (i32.add (local.get $u) (i32.const 4)))
+            (br $vector)))
+        (local.set $s (i32.add
+          (i32.add (i32x4.extract_lane 0 (local.get $acc)) (i32x4.extract_lane 1 (local.get $acc)))
+          (i32.add (i32x4.extract_lane 2 (local.get $acc)) (i32x4.extract_lane 3 (local.get $acc)))))
+        (block $scalarDone
+          (loop $scalar
+            (br_if $scalarDone (i32.ge_u (local.get $u) (local.get $pairs)))
+            (local.set $w (i32.load (i32.add (local.get $row) (i32.shl (local.get $u) (i32.const 2)))))
+            (local.set $s (i32.add (local.get $s)
+              (i32.add (i32.mul (i32.extend16_s (local.get $w)) (i32.extend16_s (local.get $w)))
+                (i32.mul (i32.shr_s (local.get $w) (i32.const 16)) (i32.shr_s (local.get $w) (i32.const 16))))))
+            (local.set $u (i32.add (local.get $u) (i32.const 1)))
+            (br $scalar)))
+        (i32.store (i32.add (local.get $dst) (i32.shl (local.get $r) (i32.const 2))) (local.get $s))
+        (local.set $row (i32.add (local.get $row) (i32.shl (local.get $pairs) (i32.const 2))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rows)))
+  )
 )

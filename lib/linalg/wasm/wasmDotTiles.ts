@@ -29,6 +29,7 @@ interface DotKernelExports {
     maskPtr: number,
   ) => void;
   readonly offerRow: (rowPtr: number, n: number, refsPtr: number, dPtr: number, iPtr: number, k: number) => void;
+  readonly panels: (src: number, n: number, width: number, lanes: number, dst: number) => void;
 }
 
 /** Longest list `offerRow` takes (longer ones are offered in JS, by offerTileRows). */
@@ -53,6 +54,8 @@ export class WasmDotTiles {
   private readonly refsPtr: number;
   private readonly listDPtr: number;
   private readonly listIPtr: number;
+  /** Rows copied row-major for `panels` to lay out: room for the larger block. */
+  private readonly stagePtr: number;
   private readonly i32: Int32Array;
   private readonly mask: Uint8Array;
   private readonly maxQuery: number;
@@ -79,7 +82,8 @@ export class WasmDotTiles {
     this.refsPtr = align16(this.maskPtr + qRows * (rRows / PANEL));
     this.listDPtr = align16(this.refsPtr + rRows * 4);
     this.listIPtr = align16(this.listDPtr + MAX_OFFER_K * 8);
-    const end = this.listIPtr + MAX_OFFER_K * 4;
+    this.stagePtr = align16(this.listIPtr + MAX_OFFER_K * 4);
+    const end = this.stagePtr + Math.max(qRows, rRows) * d * 4;
     const { exports, buffer } = instantiateKernels<DotKernelExports>(end);
     this.exports = exports;
     this.f32 = new Float32Array(buffer);
@@ -192,7 +196,10 @@ export class WasmDotTiles {
     }
   }
 
-  /** Rows start.. (or rows[start]..) as feature-major blocks of `width` rows, zero padded; returns the block count. */
+  /**
+   * Rows start.. (or rows[start]..) as feature-major blocks of `width` rows, zero padded; returns the block count.
+   * The rows are copied row-major into the module (one `set` when contiguous), which lays them out (`panels`).
+   */
   private pack(
     src: RowData,
     rows: Int32Array | null,
@@ -206,30 +213,27 @@ export class WasmDotTiles {
     const { d, f32, f64 } = this;
     const n = end - start;
     const blocks = Math.ceil(n / width);
-    const base = ptr >> 2;
+    const stage = this.stagePtr >> 2;
     const normBase = normPtr >> 3;
-    for (let i = 0; i < blocks * width; i++) {
-      const slot = base + Math.floor(i / width) * width * d + (i % width);
-      if (i >= n) {
-        for (let t = 0; t < d; t++) f32[slot + t * width] = 0;
-        f64[normBase + i] = 0;
-        continue;
+    if (rows === null) f32.set(src.subarray(start * d, end * d), stage);
+    else {
+      for (let i = 0, o = stage; i < n; i++) {
+        const from = rows[start + i] * d;
+        for (let t = from; t < from + d; t++) f32[o++] = src[t];
       }
+    }
+    for (let i = 0; i < n; i++) {
       const index = rows === null ? start + i : rows[start + i];
-      const row = index * d;
       if (norms !== undefined) {
-        for (let t = 0; t < d; t++) f32[slot + t * width] = src[row + t];
         f64[normBase + i] = norms[index];
         continue;
       }
       let s = 0;
-      for (let t = 0; t < d; t++) {
-        const x = Math.fround(src[row + t]);
-        f32[slot + t * width] = x;
-        s = Math.fround(s + Math.fround(x * x));
-      }
+      for (let t = stage + i * d; t < stage + (i + 1) * d; t++) s = Math.fround(s + Math.fround(f32[t] * f32[t]));
       f64[normBase + i] = s;
     }
+    f64.fill(0, normBase + n, normBase + blocks * width);
+    this.exports.panels(this.stagePtr, n, d, width, ptr);
     return blocks;
   }
 }
