@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ShardFormatError } from '../../lib/data/errors.ts';
-import { decodeShard, encodeShard, type ShardRow } from '../../lib/data/shardFormat.ts';
+import { decodeShard, encodeShard, ShardBuilder, type ShardRow } from '../../lib/data/shardFormat.ts';
 
 const shardRows = fc.integer({ min: 0, max: 6 }).chain((d) =>
   fc
@@ -36,6 +36,31 @@ describe('shardFormat', () => {
         expect(decoded.features).toEqual(Float32Array.from(rows.flatMap((r) => r.features)));
       }),
     );
+  });
+
+  it('builds a shard row by row past its first capacity, as encodeShard of the same rows', () => {
+    // Prepare: more rows than the builder's first 1024, so its storage grows twice
+    const rows = Array.from(
+      { length: 2500 },
+      (_, i): ShardRow => ({
+        line: i + 2,
+        id: `r${i}`,
+        label: i % 7 === 0 ? null : `c${i % 3}`,
+        features: [i, -i, 0.5 * i],
+      }),
+    );
+    const builder = new ShardBuilder(3);
+
+    // Act
+    for (const row of rows) builder.add(row);
+    const decoded = decodeShard(builder.encode());
+
+    // Assess
+    expect(builder.n).toBe(2500);
+    expect(decoded.features).toEqual(Float32Array.from(rows.flatMap((r) => Array.from(r.features))));
+    expect(Array.from(decoded.lines)).toEqual(rows.map((r) => r.line));
+    expect(decoded.labels).toEqual(rows.map((r) => r.label));
+    expect(decoded.ids).toEqual(rows.map((r) => r.id));
   });
 
   it('stores each distinct label once', () => {

@@ -1,7 +1,7 @@
 import type { RejectedRow } from '../../data/dataset.ts';
 import { defaultId } from '../../data/defaultId.ts';
 import { isRefused } from '../../data/rowSource.ts';
-import { encodeShard, type ShardRow } from '../../data/shardFormat.ts';
+import { ShardBuilder } from '../../data/shardFormat.ts';
 import { completeShardTask } from '../fanIn.ts';
 import { openShardRows } from '../inputReader.ts';
 import { readJson } from '../jsonObjects.ts';
@@ -29,13 +29,13 @@ export async function ingestStage(ctx: StageContext, task: TaskMessage): Promise
     labelColumn: run.options.labelColumn,
     idColumn: run.options.idColumn,
   });
-  const rows: ShardRow[] = [];
+  const shard = new ShardBuilder(plan.featureNames.length);
   const rejected: RejectedRow[] = [];
   try {
     for await (const row of reader.rows) {
       if (isRefused(row)) rejected.push({ file, line: row.line, reason: row.reason });
       else
-        rows.push({
+        shard.add({
           line: row.line,
           id: row.id ?? defaultId(row.row, several ? input.key : undefined),
           label: row.label,
@@ -45,11 +45,11 @@ export async function ingestStage(ctx: StageContext, task: TaskMessage): Promise
   } finally {
     await reader.close();
   }
-  await ctx.store.put(keys.shardData(task.runId, task.shard), encodeShard(rows, plan.featureNames.length));
+  await ctx.store.put(keys.shardData(task.runId, task.shard), shard.encode());
   await ctx.store.put(keys.shardRejected(task.runId, task.shard), JSON.stringify(rejected));
   await completeShardTask(ctx, task, run.shards, 'collect', {
     ms: Math.round(performance.now() - started),
-    rows: rows.length,
+    rows: shard.n,
     rejected: rejected.length,
   });
 }
