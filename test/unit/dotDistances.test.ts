@@ -8,11 +8,11 @@ import { type FeatureMatrix, featureMatrix } from '../../lib/data/featureMatrix.
 import { emptyKnnResult, type KnnResult, knnSearch, knnSelfSearch } from '../../lib/graph/knnSearch.ts';
 import { type DistanceKernel, distanceTiles } from '../../lib/linalg/distanceTiles.ts';
 import { dotDistancesPacked, dotSquaredDistance, packRowsF32, rowNormsF32 } from '../../lib/linalg/dotDistances.ts';
+import { codeNorm } from '../../lib/linalg/int16Codes.ts';
 import { seededUniform } from '../../lib/linalg/seededRandom.ts';
 import { squaredDistance } from '../../lib/linalg/squaredDistances.ts';
 import { offerTileRows, offerTopK } from '../../lib/linalg/topK.ts';
 import { dotKernelSourceSha256 } from '../../lib/linalg/wasm/dotKernelBytes.ts';
-import { codeNorm } from '../../lib/linalg/int16Codes.ts';
 import { instantiateKernels, wasmSimdAvailable } from '../../lib/linalg/wasm/kernelModule.ts';
 import { WasmDotTiles } from '../../lib/linalg/wasm/wasmDotTiles.ts';
 
