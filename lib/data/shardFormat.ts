@@ -32,7 +32,11 @@ export interface ShardRow {
 export interface DecodedShard {
   readonly n: number;
   readonly d: number;
+  /** Decoded on first use: a reader that only compares ids can use their bytes instead. */
   readonly ids: string[];
+  /** The ids as UTF-8: row i's bytes are idBytes[idOffsets[i] .. idOffsets[i + 1]). */
+  readonly idBytes: Uint8Array;
+  readonly idOffsets: Uint32Array;
   /** n*d values, row-major. Like `lines`, a view sharing memory with the encoded bytes when they are 4-byte aligned. */
   readonly features: Float32Array;
   readonly labels: (string | null)[];
@@ -150,6 +154,8 @@ interface ShardSections {
   readonly codes: Int32Array;
   readonly lines: Int32Array;
   readonly ids: () => string[];
+  readonly idBytes: Uint8Array;
+  readonly idOffsets: Uint32Array;
   readonly labelTable: () => string[];
 }
 
@@ -182,15 +188,13 @@ function shardSections(bytes: Uint8Array): ShardSections {
   offset += 4 * (labelCount + 1);
   const blob = Buffer.from(buffer, 0, buffer.byteLength);
   const strings = (offsets: Uint32Array, count: number, start: number, size: number, what: string): string[] => {
-    if (offsets[0] !== 0 || offsets[count] !== size) throw new ShardFormatError(`corrupt ${what} offsets`);
+    checkOffsets(offsets, count, size, what);
     const out = new Array<string>(count);
-    for (let i = 0; i < count; i++) {
-      if (offsets[i + 1] < offsets[i]) throw new ShardFormatError(`corrupt ${what} offsets`);
-      out[i] = blob.toString('utf8', start + offsets[i], start + offsets[i + 1]);
-    }
+    for (let i = 0; i < count; i++) out[i] = blob.toString('utf8', start + offsets[i], start + offsets[i + 1]);
     return out;
   };
   const idsAt = offset;
+  checkOffsets(idOffsets, n, idBytes, 'id');
   return {
     n,
     d,
@@ -198,14 +202,24 @@ function shardSections(bytes: Uint8Array): ShardSections {
     codes,
     lines,
     ids: () => strings(idOffsets, n, idsAt, idBytes, 'id'),
+    idBytes: new Uint8Array(buffer, idsAt, idBytes),
+    idOffsets,
     labelTable: () => strings(labelOffsets, labelCount, idsAt + idBytes, labelBytes, 'label'),
   };
 }
 
+/** Offsets of `count` strings in a blob of `size` bytes: from 0 to size, never decreasing. */
+function checkOffsets(offsets: Uint32Array, count: number, size: number, what: string): void {
+  if (offsets[0] !== 0 || offsets[count] !== size) throw new ShardFormatError(`corrupt ${what} offsets`);
+  for (let i = 0; i < count; i++) {
+    if (offsets[i + 1] < offsets[i]) throw new ShardFormatError(`corrupt ${what} offsets`);
+  }
+}
+
 /** Decodes a shard. Throws ShardFormatError for bytes that are not a complete, consistent shard. */
 export function decodeShard(bytes: Uint8Array): DecodedShard {
-  const { n, d, features, codes, lines, ids, labelTable } = shardSections(bytes);
-  const rowIds = ids();
+  const { n, d, features, codes, lines, ids, idBytes, idOffsets, labelTable } = shardSections(bytes);
+  let rowIds: string[] | undefined;
   const table = labelTable();
   const labels = new Array<string | null>(n);
   for (let i = 0; i < n; i++) {
@@ -214,7 +228,19 @@ export function decodeShard(bytes: Uint8Array): DecodedShard {
       throw new ShardFormatError(`label code ${code} of row ${i} is outside the table of ${table.length}`);
     labels[i] = code === -1 ? null : table[code];
   }
-  return { n, d, ids: rowIds, features, labels, lines };
+  return {
+    n,
+    d,
+    get ids() {
+      rowIds ??= ids();
+      return rowIds;
+    },
+    idBytes,
+    idOffsets,
+    features,
+    labels,
+    lines,
+  };
 }
 
 /** The ids of a shard's rows alone (what the output needs), without decoding labels; errors as decodeShard. */

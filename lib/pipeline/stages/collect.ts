@@ -1,4 +1,5 @@
 import { encodeLabels } from '../../data/encodeLabels.ts';
+import { IdTable } from '../../data/idTable.ts';
 import { decodeShard } from '../../data/shardFormat.ts';
 import { packArrays } from '../binaryArrays.ts';
 import type { Collected } from '../collected.ts';
@@ -53,7 +54,7 @@ export async function collectStage(
   const plan = await readJson<ShardPlan>(ctx.store, keys.plan(task.runId));
   const inputs = ctx.inputs(run.inputRoot);
   // id -> where it was first seen, as input * LINE_SPAN + line (a number, not an object per row: 1M ids)
-  const firstSeen = new Map<string, number>();
+  const firstSeen = new IdTable();
   const labels: (string | null)[] = [];
   const duplicates: Collected['duplicates'] = [];
   const shards: Collected['shards'] = [];
@@ -64,8 +65,10 @@ export async function collectStage(
     const shard = decodeShard(await ctx.store.get(keys.shardData(task.runId, spec.shard)));
     const file = inputs.describe(run.inputs[spec.input].key);
     const dropped: number[] = [];
+    const { idBytes, idOffsets } = shard;
     for (let i = 0; i < shard.n; i++) {
-      const first = firstSeen.get(shard.ids[i]);
+      const where = spec.input * LINE_SPAN + shard.lines[i];
+      const first = firstSeen.firstOrAdd(idBytes, idOffsets[i], idOffsets[i + 1], where);
       if (first !== undefined) {
         const firstFile = inputs.describe(run.inputs[Math.floor(first / LINE_SPAN)].key);
         dropped.push(i);
@@ -77,7 +80,6 @@ export async function collectStage(
         });
         continue;
       }
-      firstSeen.set(shard.ids[i], spec.input * LINE_SPAN + shard.lines[i]);
       candidates?.offer(offset + i - dropped.length, shard.features, i * shard.d);
       labels.push(shard.labels[i]);
     }
