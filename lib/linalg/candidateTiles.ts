@@ -1,7 +1,7 @@
 import { type DistanceTiles, distanceTiles } from './distanceTiles.ts';
 import { candidateBound, type Int16Codes } from './int16Codes.ts';
 import type { RowData } from './squaredDistances.ts';
-import { offerTopK } from './topK.ts';
+import { entersList, offerTopK } from './topK.ts';
 import { align16, instantiateKernels, wasmSimdAvailable } from './wasm/kernelModule.ts';
 
 /**
@@ -152,7 +152,7 @@ export class CandidateTiles {
         const j = first + lane;
         if (j >= nReference) break;
         const v = exactDistances[e * PANEL + lane];
-        if (v < bound || (v === bound && references[j] < boundIndex)) {
+        if (entersList(v, references[j], bound, boundIndex)) {
           bound = offerTopK(distances, indices, base, k, v, references[j]);
           boundIndex = indices[last];
         }

@@ -1,5 +1,5 @@
 import type { RowData } from '../squaredDistances.ts';
-import { offerTileRows, offerTopK } from '../topK.ts';
+import { entersList, offerTileRows, offerTopK } from '../topK.ts';
 import { align16, instantiateKernels } from './kernelModule.ts';
 
 /**
@@ -171,7 +171,7 @@ export class WasmDotTiles {
           const j = p * PANEL + lane;
           if (j >= nReference) break;
           const v = tile[row + j];
-          if (v < bound || (v === bound && (boundIndex < 0 || references[j] < boundIndex))) {
+          if (entersList(v, references[j], bound, boundIndex)) {
             bound = offerTopK(distances, indices, base, k, v, references[j]);
             boundIndex = indices[last];
           }
