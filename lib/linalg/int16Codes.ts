@@ -103,35 +103,88 @@ function inChunks(codec: Codec, block: RowData, n: number, each: (first: number,
  * then stays off).
  */
 export function int16Codes(d: number, blocks: readonly RowData[]): Int16Codes | undefined {
-  if (!wasmSimdAvailable()) return undefined;
-  const codec = codecFor(d);
-  const { f32, lowPtr, highPtr, centrePtr, exports } = codec;
-  f32.fill(Number.POSITIVE_INFINITY, lowPtr >> 2, (lowPtr >> 2) + d);
-  f32.fill(Number.NEGATIVE_INFINITY, highPtr >> 2, (highPtr >> 2) + d);
-  for (const block of blocks) {
+  const range = new FeatureRange(d);
+  for (const block of blocks) range.add(block);
+  return range.codes();
+}
+
+/**
+ * The per-feature range of rows added block by block, and the codes that cover them all: int16Codes for data
+ * seen in parts (a run's shards, one at a time).
+ */
+export class FeatureRange {
+  private readonly low: Float32Array;
+  private readonly high: Float32Array;
+
+  constructor(readonly d: number) {
+    this.low = new Float32Array(d).fill(Number.POSITIVE_INFINITY);
+    this.high = new Float32Array(d).fill(Number.NEGATIVE_INFINITY);
+  }
+
+  /** Widens the range by the rows of `block` (row-major); f32 min/max, so a NaN stays NaN. */
+  add(block: RowData): void {
+    if (!wasmSimdAvailable()) return;
+    const { d, low, high } = this;
+    const codec = codecFor(d);
+    const { f32, lowPtr, highPtr, exports } = codec;
+    f32.set(low, lowPtr >> 2);
+    f32.set(high, highPtr >> 2);
     inChunks(codec, block, Math.floor(block.length / d), (_, count) => {
       exports.range(codec.srcPtr, count, d, lowPtr, highPtr);
     });
+    low.set(f32.subarray(lowPtr >> 2, (lowPtr >> 2) + d));
+    high.set(f32.subarray(highPtr >> 2, (highPtr >> 2) + d));
   }
-  const centre = new Float32Array(d);
-  let halfRange = 0;
-  for (let t = 0; t < d; t++) {
-    const low = f32[(lowPtr >> 2) + t];
-    const high = f32[(highPtr >> 2) + t];
-    if (Number.isNaN(low) || Number.isNaN(high)) return undefined;
-    if (low > high) continue; // no rows
-    if (!Number.isFinite(low) || !Number.isFinite(high)) return undefined;
-    centre[t] = (low + high) / 2;
-    halfRange = Math.max(halfRange, high - centre[t], centre[t] - low);
+
+  /** Codes covering every row added (see int16Codes). */
+  codes(): Int16Codes | undefined {
+    if (!wasmSimdAvailable()) return undefined;
+    const { d, low, high } = this;
+    const centre = new Float32Array(d);
+    let halfRange = 0;
+    for (let t = 0; t < d; t++) {
+      if (Number.isNaN(low[t]) || Number.isNaN(high[t])) return undefined;
+      if (low[t] > high[t]) continue; // no rows
+      if (!Number.isFinite(low[t]) || !Number.isFinite(high[t])) return undefined;
+      centre[t] = (low[t] + high[t]) / 2;
+      halfRange = Math.max(halfRange, high[t] - centre[t], centre[t] - low[t]);
+    }
+    const pairs = Math.ceil(d / 2);
+    const limit = codeLimit(pairs);
+    // Slightly under limit / halfRange, so no code of a row in the range passes limit after f32 rounding.
+    const inverse = halfRange > 0 ? Math.fround((limit / halfRange) * (1 - 2 ** -16)) : 1;
+    if (!Number.isFinite(inverse)) return undefined; // a range too small for f32
+    return { d, pairs, centre, inverse, scale: 1 / inverse, limit };
   }
-  f32.set(centre, centrePtr >> 2);
+}
+
+/** |r|^2 - 2 q.r lies in [-2 * 2 * pairs * limit^2, 3 * 2 * pairs * limit^2]: the largest code keeping it in int32. */
+function codeLimit(pairs: number): number {
+  return Math.floor(Math.sqrt(INT32_MAX / (6 * pairs))) - 1;
+}
+
+/** Codes as d + 1 Float32 values (the inverse, then the centre), to store with a run's IVF objects. */
+export function codesToArray(codes: Int16Codes): Float32Array {
+  const out = new Float32Array(codes.d + 1);
+  out[0] = codes.inverse;
+  out.set(codes.centre, 1);
+  return out;
+}
+
+/** The codes codesToArray stored. */
+export function codesFromArray(values: Float32Array): Int16Codes {
+  const d = values.length - 1;
   const pairs = Math.ceil(d / 2);
-  // |r|^2 - 2 q.r lies in [-2 * 2 * pairs * limit^2, 3 * 2 * pairs * limit^2]: keep it inside int32.
-  const limit = Math.floor(Math.sqrt(INT32_MAX / (6 * pairs))) - 1;
-  // Slightly under limit / halfRange, so no code of a row in the range passes limit after f32 rounding.
-  const inverse = halfRange > 0 ? Math.fround((limit / halfRange) * (1 - 2 ** -16)) : 1;
-  if (!Number.isFinite(inverse)) return undefined; // a range too small for f32
-  return { d, pairs, centre, inverse, scale: 1 / inverse, limit };
+  const inverse = values[0];
+  return { d, pairs, centre: values.slice(1), inverse, scale: 1 / inverse, limit: codeLimit(pairs) };
+}
+
+/** Whether two codes code every row alike (code words made with one serve the other). */
+export function sameCodes(a: Int16Codes, b: Int16Codes): boolean {
+  if (a === b) return true;
+  if (a.d !== b.d || a.inverse !== b.inverse) return false;
+  for (let t = 0; t < a.d; t++) if (a.centre[t] !== b.centre[t]) return false;
+  return true;
 }
 
 /**

@@ -3,6 +3,7 @@ import type { IvfCells } from '../graph/ivf/ivfIndex.ts';
 import { decodeIvfModel, encodeIvfModel, type IvfModel } from '../graph/ivf/ivfModel.ts';
 import type { CalibrationLists } from '../graph/ivf/nprobeCalibration.ts';
 import type { NearestCells } from '../graph/ivf/probeCells.ts';
+import { codesFromArray, codesToArray, type Int16Codes } from '../linalg/int16Codes.ts';
 import { packArrays, unpackArrays } from './binaryArrays.ts';
 import { keys } from './keys.ts';
 import type { StageContext } from './stageContext.ts';
@@ -16,27 +17,48 @@ import type { StageContext } from './stageContext.ts';
 export interface IvfTrainingObject {
   readonly model: IvfModel;
   readonly queries: FeatureMatrix;
+  /**
+   * The run's 16-bit codes, covering every row (int16Codes over all shards): each cells task codes its members
+   * once, and every search uses these words instead of coding all the cells again. Absent where the data have
+   * no codes (a value that is not finite) or the runtime no WebAssembly SIMD.
+   */
+  readonly codes?: Int16Codes;
 }
 
 export async function writeIvfTraining(ctx: StageContext, runId: string, training: IvfTrainingObject): Promise<void> {
-  await ctx.store.put(keys.ivfTraining(runId), packArrays([encodeIvfModel(training.model), training.queries.data]));
+  const codes = training.codes === undefined ? new Float32Array(0) : codesToArray(training.codes);
+  await ctx.store.put(
+    keys.ivfTraining(runId),
+    packArrays([encodeIvfModel(training.model), training.queries.data, codes]),
+  );
 }
 
 export async function readIvfTraining(ctx: StageContext, runId: string): Promise<IvfTrainingObject> {
-  const [model, queries] = unpackArrays(await ctx.store.get(keys.ivfTraining(runId))) as Float32Array[];
+  const [model, queries, codes] = unpackArrays(await ctx.store.get(keys.ivfTraining(runId))) as Float32Array[];
   const decoded = decodeIvfModel(model);
-  return { model: decoded, queries: { data: queries, n: queries.length / decoded.d, d: decoded.d } };
+  return {
+    model: decoded,
+    queries: { data: queries, n: queries.length / decoded.d, d: decoded.d },
+    ...(codes.length > 0 ? { codes: codesFromArray(codes) } : {}),
+  };
 }
 
 export async function writeShardCells(ctx: StageContext, runId: string, shard: number, cells: IvfCells) {
   await ctx.store.put(
     keys.shardCells(runId, shard),
-    packArrays([cells.offsets, cells.members, cells.vectors, cells.norms]),
+    packArrays([cells.offsets, cells.members, cells.vectors, cells.norms, cells.coded?.words ?? new Int32Array(0)]),
   );
 }
 
-export async function readShardCells(ctx: StageContext, runId: string, shard: number, model: IvfModel) {
-  const [offsets, members, vectors, norms] = unpackArrays(await ctx.store.get(keys.shardCells(runId, shard)));
+/** A shard's cells, with the code words its cells task made under the run's `codes` (training.bin). */
+export async function readShardCells(
+  ctx: StageContext,
+  runId: string,
+  shard: number,
+  model: IvfModel,
+  codes: Int16Codes | undefined,
+): Promise<IvfCells> {
+  const [offsets, members, vectors, norms, words] = unpackArrays(await ctx.store.get(keys.shardCells(runId, shard)));
   return {
     d: model.d,
     nlist: model.nlist,
@@ -44,7 +66,8 @@ export async function readShardCells(ctx: StageContext, runId: string, shard: nu
     members: members as Int32Array,
     vectors: vectors as Float32Array,
     norms: norms as Float64Array,
-  } satisfies IvfCells;
+    ...(codes !== undefined && words.length > 0 ? { coded: { codes, words: words as Int32Array } } : {}),
+  };
 }
 
 export async function writeShardNearestCells(ctx: StageContext, runId: string, shard: number, nearest: NearestCells) {

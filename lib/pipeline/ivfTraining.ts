@@ -3,13 +3,14 @@ import { defaultNlist } from '../graph/ivf/ivfModel.ts';
 import { calibrationSeed, ivfCalibrationRate, ivfSampleRate, ivfSampleRows } from '../graph/ivf/ivfSample.ts';
 import { trainIvf } from '../graph/ivf/ivfTrain.ts';
 import { CALIBRATION_QUERIES } from '../graph/ivf/nprobeCalibration.ts';
+import { FeatureRange } from '../linalg/int16Codes.ts';
 import { type Collected, loadShardRows } from './collected.ts';
 import type { IvfTrainingObject } from './ivfObjects.ts';
 import type { StageContext } from './stageContext.ts';
 
 /**
- * Trains a run's IVF centroids (k-means on about 40 rows per cell) and draws the nprobe calibration queries,
- * shard by shard. Both samples are picked by a hash of the global row index (ivfSample.ts), so the model is
+ * Trains a run's IVF centroids (k-means on about 40 rows per cell), draws the nprobe calibration queries and
+ * makes the run's 16-bit codes (over every row), shard by shard. Both samples are picked by a hash of the global row index (ivfSample.ts), so the model is
  * the same for every shard count; only the sample rows are held, never the whole data set.
  */
 export async function trainRunIvf(
@@ -24,13 +25,17 @@ export async function trainRunIvf(
   const queryRate = ivfCalibrationRate(n, CALIBRATION_QUERIES);
   const samples: FeatureMatrix[] = [];
   const queries: FeatureMatrix[] = [];
+  const range = new FeatureRange(d);
   for (let s = 0; s < collected.shards.length; s++) {
     const rows = await loadShardRows(ctx, runId, s, collected);
     const offset = collected.shards[s].offset;
     samples.push(ivfSampleRows(rows.X, offset, sampleRate, seed).X);
     queries.push(ivfSampleRows(rows.X, offset, queryRate, calibrationSeed(seed)).X);
+    range.add(rows.X.data);
   }
-  return trainFromSamples(concatRows(samples, d), concatRows(queries, d), n, seed);
+  const training = trainFromSamples(concatRows(samples, d), concatRows(queries, d), n, seed);
+  const codes = range.codes();
+  return codes === undefined ? training : { ...training, codes };
 }
 
 /** k-means on the sample rows of a run of n rows, with its calibration queries. */

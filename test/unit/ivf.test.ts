@@ -19,6 +19,15 @@ import {
 import { cellsToRead, nearestCells, probeCells } from '../../lib/graph/ivf/probeCells.ts';
 import { type KnnResult, knnSearch } from '../../lib/graph/knnSearch.ts';
 import { dotSquaredDistance } from '../../lib/linalg/dotDistances.ts';
+import {
+  codesFromArray,
+  codesToArray,
+  encodeRows,
+  FeatureRange,
+  type Int16Codes,
+  int16Codes,
+  sameCodes,
+} from '../../lib/linalg/int16Codes.ts';
 import { seededUniform } from '../../lib/linalg/seededRandom.ts';
 
 /** 10 classes, each spread along a 4-dimensional random subspace of R^d plus small noise (low intrinsic dim). */
@@ -175,6 +184,38 @@ describe('IVF approximate kNN', () => {
     expect(merged).toEqual(whole);
     expect(fromParts.indices).toEqual(fromMerged.indices);
     expect(fromParts.distances).toEqual(fromMerged.distances);
+  });
+
+  it("uses the run's codes and the parts' code words made with them: the same lists as codes of its own", () => {
+    // Prepare: the run's codes over all rows, one part coded with them, the other with other codes
+    const X = clustered(900, 6, 7);
+    const model = trainIvf(X, { n: X.n, nlist: 20, nprobe: 3 }).model;
+    const range = new FeatureRange(X.d);
+    range.add(X.data.subarray(0, 300 * X.d));
+    range.add(X.data.subarray(300 * X.d));
+    const codes = range.codes() as Int16Codes;
+    const [first, second] = [
+      buildIvfCells(model, rowsOf(X, 0, 300), 0),
+      buildIvfCells(model, rowsOf(X, 300, 900), 300),
+    ];
+    const own = int16Codes(X.d, [first.vectors]) as Int16Codes;
+    const parts = [
+      { ...first, coded: { codes, words: encodeRows(codes, first.vectors, first.members.length) } },
+      // words under other codes: not the run's, so coded again rather than used
+      { ...second, coded: { codes: own, words: new Int32Array(second.members.length * own.pairs) } },
+    ];
+    const { probes } = probeCells(model, X);
+
+    // Act
+    const plain = ivfSearch(X, probes, [first, second], 5);
+    const withCodes = ivfSearch(X, probes, parts, 5, { codes });
+
+    // Assess
+    expect(codes).toEqual(int16Codes(X.d, [X.data]));
+    expect(sameCodes(codesFromArray(codesToArray(codes)), codes)).toBe(true);
+    expect(sameCodes(own, codes)).toBe(false);
+    expect(withCodes.indices).toEqual(plain.indices);
+    expect(withCodes.distances).toEqual(plain.distances);
   });
 
   it('continues given lists as merging them with a separate search would, without changing them', () => {

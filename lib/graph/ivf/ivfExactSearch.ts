@@ -60,7 +60,8 @@ export function exactListsOverCells(
   const first = Math.min(nlist, FIRST_PASS_CELLS);
   const firstProbes = new Int32Array(n * first);
   for (let q = 0; q < n; q++) lowestBounds(bounds, q * nlist, nlist, firstProbes.subarray(q * first, (q + 1) * first));
-  const lists = ivfSearch(queries, firstProbes, [cells], k);
+  const codes = cells.coded?.codes;
+  const lists = ivfSearch(queries, firstProbes, [cells], k, { codes });
   if (first === nlist) return lists;
   // Second pass: every other cell that each query's bound still admits after its first lists.
   const searched = new Uint8Array(nlist);
@@ -86,7 +87,7 @@ export function exactListsOverCells(
   }
   const moreProbes = new Int32Array(n * width).fill(-1);
   for (let q = 0; q < n; q++) moreProbes.set(extra[q], q * width);
-  return ivfSearch(queries, moreProbes, [cells], k, { continuing: lists });
+  return ivfSearch(queries, moreProbes, [cells], k, { continuing: lists, codes });
 }
 
 /** The cells of the `out.length` lowest bounds of row [start, start + nlist) (ties: lower cell), ascending. */

@@ -1,5 +1,6 @@
 import { type FeatureMatrix, featureMatrix } from '../../data/featureMatrix.ts';
 import { rowNormsOf } from '../../linalg/dotDistances.ts';
+import type { Int16Codes } from '../../linalg/int16Codes.ts';
 import { knnSearch } from '../knnSearch.ts';
 import { checkModel, type IvfModel } from './ivfModel.ts';
 
@@ -23,6 +24,8 @@ export interface IvfCells {
   readonly vectors: Float32Array;
   /** |vector|^2 of each member (rowNormsOf: the dot kernel's f32 sequence), computed once with the lists. */
   readonly norms: Float64Array;
+  /** The members' 16-bit code words (members.length x codes.pairs) under a run's codes, when made once. */
+  readonly coded?: { readonly codes: Int16Codes; readonly words: Int32Array };
 }
 
 /** The cell of every row of X: its nearest centroid (ties: lower cell). */

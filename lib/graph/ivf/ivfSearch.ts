@@ -1,7 +1,7 @@
 import type { FeatureMatrix } from '../../data/featureMatrix.ts';
 import { CandidateTiles } from '../../linalg/candidateTiles.ts';
 import { rowNormsOf } from '../../linalg/dotDistances.ts';
-import { encodeRows, type Int16Codes, int16Codes } from '../../linalg/int16Codes.ts';
+import { encodeRows, type Int16Codes, int16Codes, sameCodes } from '../../linalg/int16Codes.ts';
 import { emptyKnnResult, type KnnResult } from '../knnSearch.ts';
 import type { IvfCells } from './ivfIndex.ts';
 
@@ -31,6 +31,12 @@ export interface IvfSearchOptions {
   readonly queryChunk?: number;
   /** Lists to continue (n x k, not changed): the result holds their entries too, as mergeTopK would. */
   readonly continuing?: KnnResult;
+  /**
+   * 16-bit codes covering the queries and every member of the parts (a run's, made once from all its rows),
+   * instead of codes made for this search; a part whose `coded` words use them is not coded again. The lists
+   * do not depend on the codes: they only filter.
+   */
+  readonly codes?: Int16Codes;
 }
 
 interface SearchScratch {
@@ -98,7 +104,16 @@ export function ivfSearch(
       found.distances.set(continuing.distances.subarray(order[r] * k, (order[r] + 1) * k), r * k);
     }
   }
-  searchInOrder(sorted, sortedProbes, width, parts, k, { queryBlock, referenceBlock, queryChunk }, found);
+  searchInOrder(
+    sorted,
+    sortedProbes,
+    width,
+    parts,
+    k,
+    { queryBlock, referenceBlock, queryChunk },
+    found,
+    options.codes,
+  );
   const result = emptyKnnResult(n, k);
   for (let r = 0; r < n; r++) {
     result.indices.set(found.indices.subarray(r * k, (r + 1) * k), order[r] * k);
@@ -136,6 +151,7 @@ function searchInOrder(
     queryChunk,
   }: Required<Pick<IvfSearchOptions, 'queryBlock' | 'referenceBlock' | 'queryChunk'>>,
   result: KnnResult,
+  given: Int16Codes | undefined,
 ): void {
   const { n, d } = queries;
   const { nlist } = parts[0];
@@ -148,15 +164,17 @@ function searchInOrder(
   const qb = Math.min(queryBlock, n);
   const rb = Math.max(1, Math.min(referenceBlock, largest));
   // One coding for the queries and every member of the parts (a coded row must lie in the coded range).
-  const codes = int16Codes(d, [queries.data, ...parts.map((part) => part.vectors)]);
+  const codes = given ?? int16Codes(d, [queries.data, ...parts.map((part) => part.vectors)]);
+  const wordsOf = (part: IvfCells, codes: Int16Codes) =>
+    part.coded !== undefined && sameCodes(part.coded.codes, codes)
+      ? part.coded.words
+      : encodeRows(codes, part.vectors, part.members.length);
   const scratch: SearchScratch = {
     tiles: new CandidateTiles(d, qb, rb, codes),
     codes,
     memberRows: new Float32Array(rb * d),
     memberWords: new Int32Array(codes === undefined ? 0 : rb * codes.pairs),
-    partWords: parts.map((part) =>
-      codes === undefined ? new Int32Array(0) : encodeRows(codes, part.vectors, part.members.length),
-    ),
+    partWords: parts.map((part) => (codes === undefined ? new Int32Array(0) : wordsOf(part, codes))),
     memberIndices: new Int32Array(rb),
     memberNorms: new Float64Array(rb),
     start: new Int32Array(nlist + 1),

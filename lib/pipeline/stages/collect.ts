@@ -1,6 +1,7 @@
 import { encodeLabels } from '../../data/encodeLabels.ts';
 import { IdTable } from '../../data/idTable.ts';
 import { decodeShard } from '../../data/shardFormat.ts';
+import { FeatureRange } from '../../linalg/int16Codes.ts';
 import { packArrays } from '../binaryArrays.ts';
 import type { Collected } from '../collected.ts';
 import { shardMetricsOf } from '../fanIn.ts';
@@ -60,11 +61,14 @@ export async function collectStage(
   const shards: Collected['shards'] = [];
   const neighbors = needsNeighbors(run.options.method, run.options.kernel);
   const candidates = neighbors ? await sampleCandidates(ctx, task.runId, plan, run.options) : undefined;
+  // The run's 16-bit codes cover every row (ivfObjects.ts): their range is taken on this one read too.
+  const range = candidates === undefined ? undefined : new FeatureRange(plan.featureNames.length);
   let offset = 0;
   for (const spec of plan.shards) {
     const shard = decodeShard(await ctx.store.get(keys.shardData(task.runId, spec.shard)));
     const file = inputs.describe(run.inputs[spec.input].key);
     const dropped: number[] = [];
+    range?.add(shard.features);
     const { idBytes, idOffsets } = shard;
     for (let i = 0; i < shard.n; i++) {
       const where = spec.input * LINE_SPAN + shard.lines[i];
@@ -116,7 +120,11 @@ export async function collectStage(
   }
   const search = planNeighbors(run.options, offset);
   if (search.mode === 'approx') {
-    const training = candidates?.train(offset) ?? (await trainRunIvf(ctx, task.runId, collected, run.options.seed));
+    const sampled = candidates?.train(offset);
+    const codes = range?.codes();
+    const training = sampled
+      ? { ...sampled, ...(codes ? { codes } : {}) }
+      : await trainRunIvf(ctx, task.runId, collected, run.options.seed);
     await writeIvfTraining(ctx, task.runId, training);
   }
   const stage = search.mode === 'approx' ? 'cells' : 'neighbors';

@@ -6,7 +6,7 @@ import type { DistanceKernel } from '../../linalg/distanceTiles.ts';
 import { packArrays } from '../binaryArrays.ts';
 import { type Collected, loadShardRows, readCollected, type ShardRows } from '../collected.ts';
 import { completeShardTask } from '../fanIn.ts';
-import { readIvfModel, readShardCells, readShardNearestCells } from '../ivfObjects.ts';
+import { readIvfModel, readIvfTraining, readShardCells, readShardNearestCells } from '../ivfObjects.ts';
 import { keys } from '../keys.ts';
 import { planNeighbors } from '../neighborsPlan.ts';
 import { readRun } from '../runRecord.ts';
@@ -70,6 +70,7 @@ async function approximateLists(
   k: number,
 ): Promise<KnnResult> {
   const { model, cellSizes } = await readIvfModel(ctx, runId);
+  const { codes } = await readIvfTraining(ctx, runId);
   const nearest = await readShardNearestCells(ctx, runId, shard);
   const { probes } = probeCells(model, query.X, { minMembers: k, cellSizes, nearest });
   let lists = emptyKnnResult(query.X.n, k);
@@ -77,13 +78,13 @@ async function approximateLists(
   let groupBytes = 0;
   const searchGroup = () => {
     // All of the shard's queries in one chunk (ivfSearch's default): each cell's members are packed once per group.
-    if (group.length > 0) lists = ivfSearch(query.X, probes, group, k, { continuing: lists });
+    if (group.length > 0) lists = ivfSearch(query.X, probes, group, k, { continuing: lists, codes });
     group = [];
     groupBytes = 0;
   };
   for (let t = 0; t < collected.shards.length; t++) {
     if (collected.shards[t].rows === 0) continue;
-    const cells = await readShardCells(ctx, runId, t, model);
+    const cells = await readShardCells(ctx, runId, t, model, codes);
     if (groupBytes > 0 && groupBytes + cells.vectors.byteLength > CELL_GROUP_BYTES) searchGroup();
     group.push(cells);
     groupBytes += cells.vectors.byteLength;
