@@ -457,42 +457,98 @@
   ;; The kernels' block layout: n rows of `width` 32-bit values (row-major at src) become blocks of `lanes` rows
   ;; (4: query groups, 8: reference panels), value-major within a block: row r's value e goes to
   ;; dst + ((r / lanes) * lanes * width + e * lanes + r % lanes) * 4. The rows after n, up to a whole block, are
-  ;; zeros. Bit copies, so f32 rows and i32 code words alike.
+  ;; zeros. Bit copies, so f32 rows and i32 code words alike. Whole blocks of 4 or 8 rows move 4 values of 4 rows
+  ;; at a time ($transpose4); the rest value by value ($laneValues).
   (func (export "panels") (param $src i32) (param $n i32) (param $width i32) (param $lanes i32) (param $dst i32)
-    (local $r i32) (local $e i32) (local $padded i32) (local $in i32) (local $out i32) (local $step i32)
-    (local.set $padded (i32.mul (i32.div_u (i32.add (local.get $n) (i32.sub (local.get $lanes) (i32.const 1)))
-      (local.get $lanes)) (local.get $lanes)))
+    (local $r0 i32) (local $r i32) (local $width4 i32) (local $blockBytes i32) (local $block i32) (local $from i32)
+    (local.set $width4 (i32.and (local.get $width) (i32.const -4)))
+    (local.set $blockBytes (i32.shl (i32.mul (local.get $lanes) (local.get $width)) (i32.const 2)))
+    (local.set $block (local.get $dst))
+    (local.set $r0 (i32.const 0))
+    (block $blocksDone
+      (loop $blocks
+        (br_if $blocksDone (i32.ge_u (local.get $r0) (local.get $n)))
+        (local.set $from (i32.const 0))
+        (if (i32.and
+              (i32.le_u (i32.add (local.get $r0) (local.get $lanes)) (local.get $n))
+              (i32.or (i32.eq (local.get $lanes) (i32.const 4)) (i32.eq (local.get $lanes) (i32.const 8))))
+          (then
+            (call $transpose4 (i32.add (local.get $src) (i32.shl (i32.mul (local.get $r0) (local.get $width)) (i32.const 2)))
+              (local.get $width) (local.get $width4) (local.get $block) (local.get $lanes))
+            (if (i32.eq (local.get $lanes) (i32.const 8))
+              (then
+                (call $transpose4
+                  (i32.add (local.get $src)
+                    (i32.shl (i32.mul (i32.add (local.get $r0) (i32.const 4)) (local.get $width)) (i32.const 2)))
+                  (local.get $width) (local.get $width4) (i32.add (local.get $block) (i32.const 16)) (local.get $lanes))))
+            (local.set $from (local.get $width4))))
+        (local.set $r (i32.const 0))
+        (block $rowsDone
+          (loop $rows
+            (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $lanes)))
+            (call $laneValues (local.get $src) (i32.add (local.get $r0) (local.get $r)) (local.get $n)
+              (local.get $width) (local.get $from) (local.get $lanes)
+              (i32.add (local.get $block) (i32.shl (local.get $r) (i32.const 2))))
+            (local.set $r (i32.add (local.get $r) (i32.const 1)))
+            (br $rows)))
+        (local.set $block (i32.add (local.get $block) (local.get $blockBytes)))
+        (local.set $r0 (i32.add (local.get $r0) (local.get $lanes)))
+        (br $blocks)))
+  )
+  ;; Values from .. width - 1 of row `row` (zeros when row >= n) to out + e * lanes * 4, e = from ...
+  (func $laneValues (param $src i32) (param $row i32) (param $n i32) (param $width i32) (param $from i32)
+    (param $lanes i32) (param $lane i32)
+    (local $e i32) (local $in i32) (local $out i32) (local $step i32)
+    (local.set $step (i32.shl (local.get $lanes) (i32.const 2)))
+    (local.set $out (i32.add (local.get $lane) (i32.mul (local.get $from) (local.get $step))))
+    (local.set $in (i32.add (local.get $src) (i32.shl (i32.add (i32.mul (local.get $row) (local.get $width))
+      (local.get $from)) (i32.const 2))))
+    (local.set $e (local.get $from))
+    (block $done
+      (loop $values
+        (br_if $done (i32.ge_u (local.get $e) (local.get $width)))
+        (i32.store (local.get $out)
+          (select (i32.load (local.get $in)) (i32.const 0) (i32.lt_u (local.get $row) (local.get $n))))
+        (local.set $out (i32.add (local.get $out) (local.get $step)))
+        (local.set $in (i32.add (local.get $in) (i32.const 4)))
+        (local.set $e (i32.add (local.get $e) (i32.const 1)))
+        (br $values)))
+  )
+  ;; Values 0 .. width4 - 1 (a multiple of 4) of the 4 rows at src (row-major, `width` values each) into lanes
+  ;; 0 .. 3 of a block at dst with `lanes` lanes (value e of row r at dst + (e * lanes + r) * 4): 4 x 4 transposes.
+  (func $transpose4 (param $src i32) (param $width i32) (param $width4 i32) (param $dst i32) (param $lanes i32)
+    (local $e i32) (local $rowBytes i32) (local $step i32) (local $in i32) (local $out i32)
+    (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
+    (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    (local.set $rowBytes (i32.shl (local.get $width) (i32.const 2)))
     (local.set $step (i32.shl (local.get $lanes) (i32.const 2)))
     (local.set $in (local.get $src))
-    (local.set $r (i32.const 0))
-    (block $rowsDone
-      (loop $rows
-        (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $padded)))
-        (local.set $out (i32.add (local.get $dst) (i32.shl
-          (i32.add (i32.mul (i32.sub (local.get $r) (i32.rem_u (local.get $r) (local.get $lanes))) (local.get $width))
-            (i32.rem_u (local.get $r) (local.get $lanes)))
-          (i32.const 2))))
-        (local.set $e (i32.const 0))
-        (if (i32.lt_u (local.get $r) (local.get $n))
-          (then
-            (block $copied
-              (loop $copy
-                (br_if $copied (i32.ge_u (local.get $e) (local.get $width)))
-                (i32.store (local.get $out) (i32.load (local.get $in)))
-                (local.set $out (i32.add (local.get $out) (local.get $step)))
-                (local.set $in (i32.add (local.get $in) (i32.const 4)))
-                (local.set $e (i32.add (local.get $e) (i32.const 1)))
-                (br $copy))))
-          (else
-            (block $zeroed
-              (loop $zero
-                (br_if $zeroed (i32.ge_u (local.get $e) (local.get $width)))
-                (i32.store (local.get $out) (i32.const 0))
-                (local.set $out (i32.add (local.get $out) (local.get $step)))
-                (local.set $e (i32.add (local.get $e) (i32.const 1)))
-                (br $zero)))))
-        (local.set $r (i32.add (local.get $r) (i32.const 1)))
-        (br $rows)))
+    (local.set $out (local.get $dst))
+    (local.set $e (i32.const 0))
+    (block $done
+      (loop $columns
+        (br_if $done (i32.ge_u (local.get $e) (local.get $width4)))
+        (local.set $r0 (v128.load (local.get $in)))
+        (local.set $r1 (v128.load (i32.add (local.get $in) (local.get $rowBytes))))
+        (local.set $r2 (v128.load (i32.add (local.get $in) (i32.shl (local.get $rowBytes) (i32.const 1)))))
+        (local.set $r3 (v128.load (i32.add (local.get $in) (i32.mul (local.get $rowBytes) (i32.const 3)))))
+        ;; t0 = a0 b0 a1 b1, t1 = a2 b2 a3 b3, t2 = c0 d0 c1 d1, t3 = c2 d2 c3 d3
+        (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r0) (local.get $r1)))
+        (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r0) (local.get $r1)))
+        (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r2) (local.get $r3)))
+        (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r2) (local.get $r3)))
+        (v128.store (local.get $out)
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
+        (v128.store (i32.add (local.get $out) (local.get $step))
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
+        (v128.store (i32.add (local.get $out) (i32.shl (local.get $step) (i32.const 1)))
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
+        (v128.store (i32.add (local.get $out) (i32.mul (local.get $step) (i32.const 3)))
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
+        (local.set $in (i32.add (local.get $in) (i32.const 16)))
+        (local.set $out (i32.add (local.get $out) (i32.shl (local.get $step) (i32.const 2))))
+        (local.set $e (i32.add (local.get $e) (i32.const 4)))
+        (br $columns)))
   )
   ;; Per row of n rows of `pairs` code words (row-major at src, two 16-bit codes per word), the sum of its
   ;; squared codes into i32 at dst: int16Codes.ts's codeNorm, exact (the codes' limit keeps it below 2^31).
