@@ -324,6 +324,8 @@ class CodeFilter {
     }
     exports.codeNorms(stagePtr, n, pairs, this.qCodeNormPtr);
     exports.panels(stagePtr, n, pairs, GROUP, this.qWordPtr);
+    // The padding rows of the last group flag nothing (their bounds would be a previous block's).
+    for (let i = n; i < this.groups * GROUP; i++) this.closeRow(i);
     this.queryData = data;
     this.queryRows = rows;
     this.queryStart = start;
