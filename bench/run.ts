@@ -47,6 +47,8 @@ interface Config {
   knnQueries: number;
   skipSklearn: boolean;
   keepData: boolean;
+  /** Runs of each side, alternating; the table shows the median run of each. */
+  repeat: number;
 }
 
 function positive(name: string, text: string | undefined, fallback: number, integer = true): number {
@@ -77,6 +79,7 @@ function parseConfig(argv: string[]): Config {
       'knn-queries': { type: 'string' },
       'skip-sklearn': { type: 'boolean', default: false },
       'keep-data': { type: 'boolean', default: false },
+      repeat: { type: 'string' },
     },
   });
   if (!(values.suite in SUITES)) throw new RangeError(`--suite must be one of ${Object.keys(SUITES).join(', ')}`);
@@ -102,6 +105,7 @@ function parseConfig(argv: string[]): Config {
     knnQueries: Math.min(n, positive('knn-queries', values['knn-queries'], SUITES[suite].knnQueries || n)),
     skipSklearn: values['skip-sklearn'] ?? false,
     keepData: values['keep-data'] ?? false,
+    repeat: positive('repeat', values.repeat, 1),
   };
 }
 
@@ -276,6 +280,12 @@ async function runSklearn(config: Config, data: string, truthPath: string) {
   return { python: found.python, ...measuredSummary(run), warnings, result };
 }
 
+/** The run of median `key` (the lower middle one for an even count); a run without a key sorts last. */
+function medianRun<T>(runs: T[], key: (run: T) => number | null | undefined): T {
+  const sorted = [...runs].sort((a, b) => (key(a) ?? Number.POSITIVE_INFINITY) - (key(b) ?? Number.POSITIVE_INFINITY));
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+}
+
 function round(x: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
@@ -311,9 +321,19 @@ async function main(): Promise<void> {
 
     log('label spreading through the CLI (after one untimed run on the small example)');
     warmBundles(config, dir);
-    const ours = await runOurs(config, dir, data, truth);
-    log('scikit-learn LabelSpreading');
-    const sklearn = await runSklearn(config, data, truthPath);
+    // With --repeat, the two sides alternate, so a slow spell of the machine falls on both.
+    const oursRuns: Awaited<ReturnType<typeof runOurs>>[] = [];
+    const sklearnRuns: Awaited<ReturnType<typeof runSklearn>>[] = [];
+    for (let r = 0; r < config.repeat; r++) {
+      if (config.repeat > 1) log(`run ${r + 1} of ${config.repeat}`);
+      oursRuns.push(await runOurs(config, dir, data, truth));
+      log('scikit-learn LabelSpreading');
+      sklearnRuns.push(await runSklearn(config, data, truthPath));
+    }
+    const ours = medianRun(oursRuns, (run) => run.wallSeconds);
+    const sklearn = medianRun(sklearnRuns, (run) =>
+      'result' in run ? (run.result as { fit_seconds?: number }).fit_seconds : undefined,
+    );
     const theirs = 'result' in sklearn ? (sklearn.result as Record<string, number | null>) : undefined;
 
     const ratios = {
@@ -348,6 +368,12 @@ async function main(): Promise<void> {
       ours,
       sklearn,
       ratios,
+      repeats: {
+        oursWallSeconds: oursRuns.map((run) => run.wallSeconds),
+        sklearnFitSeconds: sklearnRuns.map((run) =>
+          'result' in run ? ((run.result as { fit_seconds?: number }).fit_seconds ?? null) : null,
+        ),
+      },
     };
     await mkdir(dirname(RESULTS), { recursive: true });
     await writeFile(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
@@ -395,6 +421,13 @@ async function main(): Promise<void> {
         'scikit-learn = LabelSpreading.fit (graph + propagation on data in memory).\n' +
         `summed over shards: report.json neighbors + collect + propagate, sum of the task durations over ${config.workers} worker(s).\n`,
     );
+    if (config.repeat > 1) {
+      const list = (xs: (number | null | undefined)[]) => xs.map((x) => seconds(x) ?? '-').join(', ');
+      process.stdout.write(
+        `median of ${config.repeat} alternating runs: ours ${list(results.repeats.oursWallSeconds)}; ` +
+          `scikit-learn fit ${list(results.repeats.sklearnFitSeconds)}\n`,
+      );
+    }
     if ('skipped' in sklearn) process.stdout.write(`note: ${sklearn.skipped}\n`);
     if ('error' in sklearn) process.stdout.write(`scikit-learn failed:\n${sklearn.error}\n`);
     if ('error' in ours) process.stdout.write(`pseudolabel failed:\n${ours.error}\n`);
