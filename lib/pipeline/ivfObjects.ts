@@ -9,10 +9,11 @@ import { keys } from './keys.ts';
 import type { StageContext } from './stageContext.ts';
 
 /**
- * The objects of approximate neighbour search (IVF) between its steps: collect trains the centroids and draws
- * the calibration queries (training.bin); each cells task writes its shard's inverted lists (cells.bin) and
- * its part of the calibration (calibration.bin); calibrate writes the model with its nprobe and the size of
- * every cell (model.bin), which the neighbors tasks read.
+ * The objects of approximate neighbour search (IVF) between its steps: collect trains the centroids, draws
+ * the calibration queries and makes the run's 16-bit codes (training.bin); each cells task writes its shard's
+ * inverted lists with their code words (cells.bin) and its part of the calibration (calibration.bin);
+ * calibrate writes the model with its nprobe, the size of every cell and the codes (model.bin), which the
+ * neighbors tasks read.
  */
 export interface IvfTrainingObject {
   readonly model: IvfModel;
@@ -25,11 +26,20 @@ export interface IvfTrainingObject {
   readonly codes?: Int16Codes;
 }
 
+/** Optional codes as an array of an object: empty when absent. */
+function codesSection(codes: Int16Codes | undefined): Float32Array {
+  return codes === undefined ? new Float32Array(0) : codesToArray(codes);
+}
+
+/** The `codes` property codesSection stored, or none. */
+function codesOf(section: Float32Array): { codes?: Int16Codes } {
+  return section.length > 0 ? { codes: codesFromArray(section) } : {};
+}
+
 export async function writeIvfTraining(ctx: StageContext, runId: string, training: IvfTrainingObject): Promise<void> {
-  const codes = training.codes === undefined ? new Float32Array(0) : codesToArray(training.codes);
   await ctx.store.put(
     keys.ivfTraining(runId),
-    packArrays([encodeIvfModel(training.model), training.queries.data, codes]),
+    packArrays([encodeIvfModel(training.model), training.queries.data, codesSection(training.codes)]),
   );
 }
 
@@ -39,7 +49,7 @@ export async function readIvfTraining(ctx: StageContext, runId: string): Promise
   return {
     model: decoded,
     queries: { data: queries, n: queries.length / decoded.d, d: decoded.d },
-    ...(codes.length > 0 ? { codes: codesFromArray(codes) } : {}),
+    ...codesOf(codes),
   };
 }
 
@@ -50,7 +60,7 @@ export async function writeShardCells(ctx: StageContext, runId: string, shard: n
   );
 }
 
-/** A shard's cells, with the code words its cells task made under the run's `codes` (training.bin). */
+/** A shard's cells, with the code words its cells task made under the run's `codes` (model.bin). */
 export async function readShardCells(
   ctx: StageContext,
   runId: string,
@@ -110,17 +120,28 @@ export async function readShardCalibration(ctx: StageContext, runId: string, sha
   };
 }
 
-/** The calibrated model and the members of each cell over all shards (for probeCells' minMembers). */
+/**
+ * The calibrated model and the members of each cell over all shards (for probeCells' minMembers), with the
+ * run's codes passed on from training.bin: everything a neighbors task needs besides the cells.
+ */
 export interface IvfModelObject {
   readonly model: IvfModel;
   readonly cellSizes: Int32Array;
+  readonly codes?: Int16Codes;
 }
 
 export async function writeIvfModel(ctx: StageContext, runId: string, object: IvfModelObject): Promise<void> {
-  await ctx.store.put(keys.ivfModel(runId), packArrays([encodeIvfModel(object.model), object.cellSizes]));
+  await ctx.store.put(
+    keys.ivfModel(runId),
+    packArrays([encodeIvfModel(object.model), object.cellSizes, codesSection(object.codes)]),
+  );
 }
 
 export async function readIvfModel(ctx: StageContext, runId: string): Promise<IvfModelObject> {
-  const [model, cellSizes] = unpackArrays(await ctx.store.get(keys.ivfModel(runId)));
-  return { model: decodeIvfModel(model as Float32Array), cellSizes: cellSizes as Int32Array };
+  const [model, cellSizes, codes] = unpackArrays(await ctx.store.get(keys.ivfModel(runId)));
+  return {
+    model: decodeIvfModel(model as Float32Array),
+    cellSizes: cellSizes as Int32Array,
+    ...codesOf(codes as Float32Array),
+  };
 }

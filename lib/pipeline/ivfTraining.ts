@@ -10,8 +10,9 @@ import type { StageContext } from './stageContext.ts';
 
 /**
  * Trains a run's IVF centroids (k-means on about 40 rows per cell), draws the nprobe calibration queries and
- * makes the run's 16-bit codes (over every row), shard by shard. Both samples are picked by a hash of the global row index (ivfSample.ts), so the model is
- * the same for every shard count; only the sample rows are held, never the whole data set.
+ * makes the run's 16-bit codes (over every row), shard by shard. Both samples are picked by a hash of the
+ * global row index (ivfSample.ts), so the model is the same for every shard count; only the sample rows are
+ * held, never the whole data set.
  */
 export async function trainRunIvf(
   ctx: StageContext,

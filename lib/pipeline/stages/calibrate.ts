@@ -29,7 +29,7 @@ export async function calibrateStage(ctx: StageContext, task: TaskMessage): Prom
   const estimatedRecall = recallCurve[nprobe - 1];
   const kernel = exactKernelFor(collected.n);
   const fallBack = nprobe > MAX_PROBED_SHARE * nlist;
-  await writeIvfModel(ctx, task.runId, { model, cellSizes });
+  await writeIvfModel(ctx, task.runId, { model, cellSizes, ...(training.codes ? { codes: training.codes } : {}) });
   const record = await updateRun(ctx.store, task.runId, (run) => {
     run.neighbors = fallBack
       ? {

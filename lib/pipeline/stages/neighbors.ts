@@ -6,7 +6,7 @@ import type { DistanceKernel } from '../../linalg/distanceTiles.ts';
 import { packArrays } from '../binaryArrays.ts';
 import { type Collected, loadShardRows, readCollected, type ShardRows } from '../collected.ts';
 import { completeShardTask } from '../fanIn.ts';
-import { readIvfModel, readIvfTraining, readShardCells, readShardNearestCells } from '../ivfObjects.ts';
+import { readIvfModel, readShardCells, readShardNearestCells } from '../ivfObjects.ts';
 import { keys } from '../keys.ts';
 import { planNeighbors } from '../neighborsPlan.ts';
 import { readRun } from '../runRecord.ts';
@@ -69,8 +69,7 @@ async function approximateLists(
   query: ShardRows,
   k: number,
 ): Promise<KnnResult> {
-  const { model, cellSizes } = await readIvfModel(ctx, runId);
-  const { codes } = await readIvfTraining(ctx, runId);
+  const { model, cellSizes, codes } = await readIvfModel(ctx, runId);
   const nearest = await readShardNearestCells(ctx, runId, shard);
   const { probes } = probeCells(model, query.X, { minMembers: k, cellSizes, nearest });
   let lists = emptyKnnResult(query.X.n, k);
