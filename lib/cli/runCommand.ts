@@ -49,7 +49,7 @@ export function holdoutSentence(holdout: NonNullable<RunReport['holdout']>): str
  */
 export async function runCommand(flags: RunFlags): Promise<number> {
   const options = await resolveRunOptions(flags);
-  const progress = progressReporter(process.stderr);
+  const progress = await progressReporter(process.stderr);
   let run: Awaited<ReturnType<typeof runEmbedded>>;
   try {
     run = await runEmbedded({ input: flags.input, out: flags.out, options, onProgress: progress.update });

@@ -36,7 +36,7 @@ export async function watchRun(
       if (view === undefined && failures === 0) return undefined;
       if (view) {
         if (!reporter) {
-          reporter = progressReporter(options.stream);
+          reporter = await progressReporter(options.stream);
           reporter.note(`watching ${runId}`);
         }
         // Embedded runs delete their markers when they succeed: show the stages seen so far as complete.

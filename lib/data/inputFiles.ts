@@ -4,7 +4,6 @@ import { extname, join } from 'node:path';
 import { openCsvRows } from './csvRows.ts';
 import { describeFsError, InputFileError } from './errors.ts';
 import { openJsonlRows } from './jsonlRows.ts';
-import { openParquetRows } from './parquetRows.ts';
 import type { ColumnOptions, RowReader } from './rowSource.ts';
 
 /** The input formats, told apart by file extension. */
@@ -77,7 +76,9 @@ export async function openInputFile(file: InputFile, options: ColumnOptions = {}
       return openCsvRows(fileBytes(file.path), common);
     case 'jsonl':
       return openJsonlRows(fileBytes(file.path), common);
-    case 'parquet':
+    case 'parquet': {
+      const { openParquetRows } = await import('./parquetRows.ts');
       return openParquetRows(file.path, common);
+    }
   }
 }

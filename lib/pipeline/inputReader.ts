@@ -4,7 +4,6 @@ import { openCsvRows } from '../data/csvRows.ts';
 import { InputFileError } from '../data/errors.ts';
 import { formatOf, type InputFormat } from '../data/inputFiles.ts';
 import { openJsonlRows } from '../data/jsonlRows.ts';
-import { openParquetRows } from '../data/parquetRows.ts';
 import type { ColumnOptions, RowReader, RowSchema } from '../data/rowSource.ts';
 import type { RunInput } from './runRecord.ts';
 import type { ShardSpec } from './shardPlan.ts';
@@ -34,6 +33,7 @@ export async function readInputLayout(
   const file = store.describe(input.key);
   const format = inputFormat(input, file);
   if (format === 'parquet') {
+    const { openParquetRows } = await import('../data/parquetRows.ts');
     const reader = await openParquetRows(asyncBufferOf(store, input.key, input.size), { ...columns, file });
     return {
       format,
@@ -62,6 +62,7 @@ export async function openShardRows(
 ): Promise<RowReader> {
   const file = store.describe(input.key);
   if (spec.format === 'parquet') {
+    const { openParquetRows } = await import('../data/parquetRows.ts');
     return openParquetRows(asyncBufferOf(store, input.key, input.size), {
       ...columns,
       file,

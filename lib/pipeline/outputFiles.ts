@@ -1,7 +1,6 @@
 import type { ObjectStore } from '../adapters/objectStore.ts';
 import type { RejectedRow } from '../data/dataset.ts';
 import { type LabelRecord, labelsCsvBytes } from '../data/labelsWriter.ts';
-import { labelsParquetBytes } from '../data/parquetWriter.ts';
 import { rejectedCsvChunks } from '../data/rejectedWriter.ts';
 import { renderReportHtml } from '../report/renderReportHtml.ts';
 import { type RowOutcome, SOURCES } from './rowOutcome.ts';
@@ -44,7 +43,11 @@ export async function writeOutputFiles(
 ): Promise<string[]> {
   const written: string[] = [];
   const labelsKey = `${prefix}labels.${format}`;
-  await store.put(labelsKey, format === 'csv' ? labelsCsvBytes(records) : await labelsParquetBytes(records));
+  if (format === 'csv') await store.put(labelsKey, labelsCsvBytes(records));
+  else {
+    const { labelsParquetBytes } = await import('../data/parquetWriter.ts');
+    await store.put(labelsKey, await labelsParquetBytes(records));
+  }
   written.push(labelsKey);
   if (rejected.length > 0) {
     await store.put(`${prefix}rejected.csv`, await text(rejectedCsvChunks(rejected)));
