@@ -1,4 +1,5 @@
 import { InputFileError } from './errors.ts';
+import { FeatureVectors } from './featureVectors.ts';
 import { labelFromText, parseFeatureText, textFeatureProblem } from './fieldValues.ts';
 import { contentEnd, isBlankBytes, isBlankLine, lineBlocks, lineEndIn, stripBom } from './lineBlocks.ts';
 import {
@@ -216,6 +217,7 @@ export function csvLineParser(layout: CsvLayout): CsvLineParser {
   for (let j = 0; j < d; j++) roles[featureIndexes[j]] = j;
   if (idIndex >= 0) roles[idIndex] = ID_ROLE;
   if (labelIndex >= 0) roles[labelIndex] = LABEL_ROLE;
+  const vectors = new FeatureVectors(d);
   const columnName = (i: number) => (i < width ? `column "${header[i]}"` : `field ${i + 1}`);
 
   const finish = (line: number, features: Float64Array, id: string | undefined, labelText: string): RowResult => {
@@ -237,7 +239,7 @@ export function csvLineParser(layout: CsvLayout): CsvLineParser {
       return { line, reason };
     }
     if (fields.length !== width) return { line, reason: `expected ${width} fields, found ${fields.length}` };
-    const features = new Float64Array(d);
+    const features = vectors.next();
     for (let j = 0; j < d; j++) {
       const field = fields[featureIndexes[j]];
       const v = parseFeatureText(field);
@@ -253,6 +255,13 @@ export function csvLineParser(layout: CsvLayout): CsvLineParser {
   };
 
   /**
+   * The general path for bytes [start, end) of a block. Not a closure made per line: one capturing the block
+   * kept the fast path's variables in a heap context (110 ms against 84 ms per 50k rows of 64 features).
+   */
+  const general = (b: Buffer, start: number, end: number, line: number) =>
+    parseText(b.toString('utf8', start, end), line);
+
+  /**
    * The fast path, for lines without quotes and with plain decimals (nearly all): fields are scanned in the
    * bytes, and a feature of the form [+-]digits[.digits] with at most 15 digits is computed from its digits:
    * the integer mantissa and the power of ten are exact doubles, so one division gives the correctly rounded
@@ -261,8 +270,7 @@ export function csvLineParser(layout: CsvLayout): CsvLineParser {
    */
   return (b, start, end, line) => {
     if (isBlankBytes(b, start, end)) return undefined;
-    const general = () => parseText(b.toString('utf8', start, end), line);
-    const features = new Float64Array(d);
+    const features = vectors.next();
     let id: string | undefined;
     let labelText = '';
     let k = start;
@@ -289,14 +297,14 @@ export function csvLineParser(layout: CsvLayout): CsvLineParser {
             c = b[++k];
           }
         }
-        if (!((c === 44 || k === end) && digits > 0 && digits <= 15)) return general();
+        if (!((c === 44 || k === end) && digits > 0 && digits <= 15)) return general(b, start, end, line);
         const v = scale === 0 ? mantissa : mantissa / POW10[scale];
         features[role] = negative ? -v : v;
       } else {
-        if (c === 34) return general();
+        if (c === 34) return general(b, start, end, line);
         const fieldStart = k;
         while (k < end && b[k] !== 44) {
-          if (b[k] === 34) return general();
+          if (b[k] === 34) return general(b, start, end, line);
           k++;
         }
         const text = b.toString('utf8', fieldStart, k);
@@ -304,7 +312,7 @@ export function csvLineParser(layout: CsvLayout): CsvLineParser {
         else labelText = text;
       }
       // k is at the comma ending this field, or at the end of the line
-      if (k === end ? col !== last : col === last) return general();
+      if (k === end ? col !== last : col === last) return general(b, start, end, line);
       k++;
     }
     return finish(line, features, id, labelText);

@@ -1,4 +1,5 @@
 import { InputFileError } from './errors.ts';
+import { FeatureVectors } from './featureVectors.ts';
 import {
   idFromValue,
   labelFromValue,
@@ -190,13 +191,14 @@ export function jsonlLineParser(
   const names = schema.kind === 'fields' ? schema.names : [];
   const nameSet = new Set(names);
   const d = schema.kind === 'vector' ? schema.d : names.length;
+  const vectors = new FeatureVectors(d);
   return (text, line) => {
     if (line === 1) text = stripBom(text);
     if (isBlankLine(text)) return undefined;
     const parsed = parseObject(text);
     if (!('object' in parsed)) return { line, reason: parsed.reason };
     const object = parsed.object;
-    const features = new Float64Array(d);
+    const features = vectors.next();
     if (schema.kind === 'vector') {
       const vector = object[VECTOR_COLUMN];
       if (!Array.isArray(vector)) {

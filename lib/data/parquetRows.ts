@@ -10,6 +10,7 @@ import {
   type SchemaTree,
 } from 'hyparquet';
 import { describeFsError, InputFileError } from './errors.ts';
+import { FeatureVectors } from './featureVectors.ts';
 import {
   idFromValue,
   labelFromValue,
@@ -201,6 +202,7 @@ export async function openParquetRows(input: ParquetInput, options: ParquetOptio
   const featureNames =
     schema.kind === 'vector' ? Array.from({ length: schema.d }, (_, j) => vectorFeatureName(j)) : [...schema.names];
 
+  const vectors = new FeatureVectors(featureNames.length);
   async function* rows(): AsyncGenerator<RowResult> {
     for (const group of groups) {
       const ids = hasIdColumn ? await read(idColumn, group) : undefined;
@@ -222,14 +224,14 @@ export async function openParquetRows(input: ParquetInput, options: ParquetOptio
           const values = vector as ArrayLike<unknown>;
           if (values.length !== schema.d)
             return { line, reason: `"${VECTOR_COLUMN}" has ${values.length} values, expected ${schema.d}` };
-          features = new Float64Array(schema.d);
+          features = vectors.next();
           for (let j = 0; j < schema.d; j++) {
             const v = valueFeature(values[j]);
             if (v === undefined) return { line, reason: valueFeatureProblem(vectorFeatureName(j), values[j]) };
             features[j] = v;
           }
         } else {
-          features = new Float64Array(schema.names.length);
+          features = vectors.next();
           for (let j = 0; j < schema.names.length; j++) {
             const value = featureColumns[j][i];
             const v = valueFeature(value);
