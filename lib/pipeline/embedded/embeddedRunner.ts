@@ -169,26 +169,33 @@ export async function runEmbedded(request: EmbeddedRunRequest): Promise<RunRecor
       if (batch.length === 0) break;
       await Promise.all(batch.map((message) => handle(tasks, message, true)));
     }
-  } finally {
+  } catch (error) {
     await pool?.destroy();
+    throw error;
   }
-
-  const final = await readRun(store, run.runId);
-  if (final.status === 'succeeded') {
-    await copyOutputs(store, run.runId, out);
-    await deleteIntermediates(store, run.runId);
-    return final;
+  // The workers end while the outputs are copied and the intermediates deleted (about 20 ms).
+  const closed = pool?.destroy();
+  closed?.catch(() => {}); // its error is thrown where it is awaited, below
+  try {
+    const final = await readRun(store, run.runId);
+    if (final.status === 'succeeded') {
+      await copyOutputs(store, run.runId, out);
+      await deleteIntermediates(store, run.runId);
+      return final;
+    }
+    const reason =
+      final.error ??
+      `the run stopped at stage ${final.stage}: ${lastError instanceof Error ? lastError.message : String(lastError)}`;
+    if (final.status === 'running') {
+      // A task gave up (dead-lettered after 3 receives): nothing will move this run on, so record its end.
+      const deadLetter = [...reduce.deadLetters, ...tasks.deadLetters][0];
+      const stage = (deadLetter?.body as { stage?: Stage } | undefined)?.stage;
+      await markRunFailed(store, run.runId, { ...(stage === undefined ? {} : { stage }), error: reason });
+    }
+    throw new RunFailedError(run.runId, reason);
+  } finally {
+    await closed;
   }
-  const reason =
-    final.error ??
-    `the run stopped at stage ${final.stage}: ${lastError instanceof Error ? lastError.message : String(lastError)}`;
-  if (final.status === 'running') {
-    // A task gave up (dead-lettered after 3 receives): nothing will move this run on, so record its end.
-    const deadLetter = [...reduce.deadLetters, ...tasks.deadLetters][0];
-    const stage = (deadLetter?.body as { stage?: Stage } | undefined)?.stage;
-    await markRunFailed(store, run.runId, { ...(stage === undefined ? {} : { stage }), error: reason });
-  }
-  throw new RunFailedError(run.runId, reason);
 }
 
 function drain(queue: InProcessQueue): unknown[] {
@@ -208,7 +215,6 @@ async function copyOutputs(store: FilesystemObjectStore, runId: string, out: Out
 async function deleteIntermediates(store: FilesystemObjectStore, runId: string): Promise<void> {
   const keep = new Set([keys.run(runId)]);
   const output = keys.output(runId, '');
-  for (const key of await store.keys(keys.runPrefix(runId))) {
-    if (!keep.has(key) && !key.startsWith(output)) await store.delete(key);
-  }
+  const doomed = (await store.keys(keys.runPrefix(runId))).filter((key) => !keep.has(key) && !key.startsWith(output));
+  await Promise.all(doomed.map((key) => store.delete(key)));
 }
