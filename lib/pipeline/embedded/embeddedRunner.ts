@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import { Piscina } from 'piscina';
 import { FilesystemObjectStore } from '../../adapters/filesystemObjectStore.ts';
 import { InProcessQueue, type ReceivedMessage } from '../../adapters/inProcessQueue.ts';
@@ -71,6 +72,14 @@ function injectedFault(faults: EmbeddedRunRequest['faults'], message: ReceivedMe
 const IN_THIS_THREAD: ReadonlySet<Stage> = new Set(['plan', 'finalize']);
 
 /**
+ * The old generation a worker thread starts with, in MB (V8's --initial-old-space-size). Its JS heap holds
+ * little (rows and lists live in typed arrays), but from V8's small default start the workers of a 100k run
+ * made 23 full collections, 7 from 256 MB. 100k blobs CLI: 4.48 -> 4.41 s (medians of 5; peak RSS 430 -> 500
+ * MB); at 1M no change (34.8 s against 35.1 s; peak RSS 1.25 -> 1.53 GB).
+ */
+const WORKER_INITIAL_OLD_SPACE_MB = 256;
+
+/**
  * The embedded mode: the pipeline's stages over a filesystem store and two in-process queues, shard tasks on a
  * pool of worker threads (piscina, `workers` of them, default one per core), reduce steps one at a time (see
  * IN_THIS_THREAD).
@@ -101,6 +110,8 @@ export async function runEmbedded(request: EmbeddedRunRequest): Promise<RunRecor
   await out.check();
   const run = await startRun(ctx, { dataset: request.input, inputRoot: root, inputs, options });
 
+  // V8 sizes a new thread's heap from its flags (process-wide): set before the pool's threads start.
+  if (workers > 1) setFlagsFromString(`--initial-old-space-size=${WORKER_INITIAL_OLD_SPACE_MB}`);
   const pool =
     workers > 1
       ? new Piscina<StageWorkerInput, StageWorkerOutput>({
