@@ -71,12 +71,15 @@ async function buildBundle(name, entry, source, options) {
  */
 const INLINED_PACKAGES = new Set(['zod', 'vega', 'vega-lite']);
 
+/** Our source folders: any other importer is a file of an inlined package (the others are never read). */
+const OWN_SOURCES = ['lib', 'functions'].map((dir) => join(ROOT, dir) + sep);
+
 /** Leaves bare imports (packages, node: builtins) external, except INLINED_PACKAGES and what they import. */
 const externalPackages = {
   name: 'external-packages',
   setup(build) {
     build.onResolve({ filter: /^[^./]/ }, (args) => {
-      if (args.importer.includes(`${sep}node_modules${sep}`)) return undefined; // inside an inlined package
+      if (!OWN_SOURCES.some((dir) => args.importer.startsWith(dir))) return undefined; // esbuild resolves it
       const name = args.path.startsWith('@') ? args.path.split('/', 2).join('/') : args.path.split('/')[0];
       return INLINED_PACKAGES.has(name) ? undefined : { path: args.path, external: true };
     });
