@@ -11,12 +11,12 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const CACHE = fileURLToPath(new URL('../node_modules/.cache/pseudolabel/', import.meta.url));
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-/** What a bundle is built from: the sources (node_modules stay external) and the locked dependency versions. */
+/** What a bundle is built from: the sources (and INLINED_PACKAGES, whose versions the lock file pins). */
 const INPUTS = ['lib', 'functions', 'package-lock.json'];
 
 /**
- * Builds `entry` (one entry point, ES modules with code splitting, node_modules left external) and returns the
- * file URL of the cached copy of `${entry}.mjs`. Throws where esbuild is missing or the build fails.
+ * Builds `entry` (one entry point, ES modules with code splitting, packages external except INLINED_PACKAGES)
+ * and returns the file URL of the cached copy of `${entry}.mjs`. Throws where esbuild is missing or the build fails.
  */
 export async function cachedBundle(name, entry, source, options = {}) {
   // As make does: while no input file changed (path, size and mtime), the bundle built last time is reused
