@@ -47,11 +47,12 @@ export interface NearestCells {
 
 /**
  * Nearest cells kept per row by the cells task for the neighbors task's probes: enough for the nprobe that
- * calibration gives on data of low intrinsic dimension (4 of 158 cells at 100k, 6 of 1000 at 1M on the bench
- * mixture). The search costs about 15% more than the nearest cell alone (125k rows x 1000 cells: 0.84 s
- * against 0.73 s), and saves the neighbors task its own (0.81 s).
+ * calibration gives on data of low to moderate intrinsic dimension (4 of 158 cells at 100k and 6 of 1000 at 1M
+ * on the bench mixture, 11 of 158 at 100k on blobs). The neighbors task finds its own when nprobe is larger.
+ * From 8 to 12: 100k blobs CLI 4.47 -> 4.39 s (medians of 8; no recomputation), 100k mixture unchanged, 1M
+ * mixture about 0.3 s slower (34.2 -> 34.5 s: the cells tasks' search, 125k rows x 1000 cells, costs more).
  */
-export const KEPT_NEAREST_CELLS = 8;
+export const KEPT_NEAREST_CELLS = 12;
 
 /** Each row's nearest cell (its cell as a member): the first of its nearest cells. */
 export function firstCells({ width, cells }: NearestCells): Int32Array {
