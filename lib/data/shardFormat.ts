@@ -187,13 +187,14 @@ function shardSections(bytes: Uint8Array): ShardSections {
   const labelOffsets = new Uint32Array(buffer, offset, labelCount + 1);
   offset += 4 * (labelCount + 1);
   const blob = Buffer.from(buffer, 0, buffer.byteLength);
-  const strings = (offsets: Uint32Array, count: number, start: number, size: number, what: string): string[] => {
-    checkOffsets(offsets, count, size, what);
+  /** The strings of a blob whose offsets were checked (checkOffsets). */
+  const strings = (offsets: Uint32Array, count: number, start: number): string[] => {
     const out = new Array<string>(count);
     for (let i = 0; i < count; i++) out[i] = blob.toString('utf8', start + offsets[i], start + offsets[i + 1]);
     return out;
   };
   const idsAt = offset;
+  // The id offsets are checked here, once: readers use them as bytes too (idBytes) without decoding strings.
   checkOffsets(idOffsets, n, idBytes, 'id');
   return {
     n,
@@ -201,10 +202,13 @@ function shardSections(bytes: Uint8Array): ShardSections {
     features,
     codes,
     lines,
-    ids: () => strings(idOffsets, n, idsAt, idBytes, 'id'),
+    ids: () => strings(idOffsets, n, idsAt),
     idBytes: new Uint8Array(buffer, idsAt, idBytes),
     idOffsets,
-    labelTable: () => strings(labelOffsets, labelCount, idsAt + idBytes, labelBytes, 'label'),
+    labelTable: () => {
+      checkOffsets(labelOffsets, labelCount, labelBytes, 'label');
+      return strings(labelOffsets, labelCount, idsAt + idBytes);
+    },
   };
 }
 

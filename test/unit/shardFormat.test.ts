@@ -97,6 +97,16 @@ describe('shardFormat', () => {
       (b: Uint8Array) => Uint8Array.from(b, (x, i) => (i === 32 + 8 ? 7 : x)),
       /label code 7 of row 0/,
     ],
+    [
+      'id offsets past the id bytes',
+      (b: Uint8Array) => Uint8Array.from(b, (x, i) => (i === 32 + 16 + 4 ? 5 : x)),
+      'invalid shard: corrupt id offsets',
+    ],
+    [
+      'label offsets past the label bytes',
+      (b: Uint8Array) => Uint8Array.from(b, (x, i) => (i === 32 + 16 + 8 + 4 ? 5 : x)),
+      'invalid shard: corrupt label offsets',
+    ],
   ])('throws ShardFormatError for bytes %s', (_, damage, message) => {
     // Prepare
     const bytes = encodeShard([{ line: 2, id: 'x', label: 'a', features: [1, 2] }], 2);
