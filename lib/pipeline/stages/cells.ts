@@ -11,9 +11,9 @@ import type { TaskMessage } from '../taskMessage.ts';
 
 /**
  * cells (shard task, approximate neighbours): puts this shard's rows into the IVF cells of their nearest
- * centroid (the inverted lists every neighbors task searches, with their code words), and computes this shard's part of the nprobe
- * calibration: the exact k nearest of the calibration queries among its rows, with their cells. It keeps each
- * row's few nearest cells, where this shard's neighbors task starts its probe lists.
+ * centroid (the inverted lists every neighbors task searches, with their code words), and computes this
+ * shard's part of the nprobe calibration: the exact k nearest of the calibration queries among its rows, with
+ * their cells. It keeps each row's few nearest cells, where this shard's neighbors task starts its probe lists.
  */
 export async function cellsStage(ctx: StageContext, task: TaskMessage): Promise<void> {
   const started = performance.now();
