@@ -20,7 +20,8 @@ export const keys = {
   collected: (runId: string) => `runs/${runId}/collect.json`,
   /** Every accepted row's class index (-1 unlabelled), in row order, as the collect step encoded them. */
   collectedLabels: (runId: string) => `runs/${runId}/labels.bin`,
-  result: (runId: string) => `runs/${runId}/result.bin`,
+  /** A shard's per-row outcome (label, confidence, source, round of its accepted rows): lib/pipeline/shardResults.ts. */
+  shardResult: (runId: string, shard: number) => `runs/${runId}/shards/${pad(shard)}/result.bin`,
   resultSummary: (runId: string) => `runs/${runId}/result.json`,
   roundState: (runId: string, round: number) => `runs/${runId}/rounds/${round}.bin`,
   roundModel: (runId: string, round: number) => `runs/${runId}/rounds/${round}-model.json`,

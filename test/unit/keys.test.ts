@@ -11,7 +11,7 @@ describe('isIntermediate', () => {
       keys.plan('r'),
       keys.collected('r'),
       keys.roundState('r', 2),
-      keys.result('r'),
+      keys.shardResult('r', 0),
     ];
 
     // Act

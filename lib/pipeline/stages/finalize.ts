@@ -1,16 +1,16 @@
 import type { RejectedRow } from '../../data/dataset.ts';
-import { unpackArrays } from '../binaryArrays.ts';
 import { type Collected, loadAllIds, readCollected } from '../collected.ts';
 import { shardMetricsOf } from '../fanIn.ts';
 import { readJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
 import { labelRecords, writeOutputFiles } from '../outputFiles.ts';
 import { roundReports } from '../roundReports.ts';
-import type { RowOutcome } from '../rowOutcome.ts';
+import { emptyOutcome } from '../rowOutcome.ts';
 import { effectiveMaxIter } from '../runOptions.ts';
 import { readRun, updateRun } from '../runRecord.ts';
 import type { RunReport } from '../runReport.ts';
 import type { ShardPlan } from '../shardPlan.ts';
+import { readShardResult } from '../shardResults.ts';
 import type { StageContext } from '../stageContext.ts';
 import { SHARD_STAGES, type TaskMessage } from '../taskMessage.ts';
 import type { MethodSummary } from './propagate.ts';
@@ -33,8 +33,15 @@ export async function finalizeStage(ctx: StageContext, task: TaskMessage): Promi
   const plan = await readJson<ShardPlan>(ctx.store, keys.plan(task.runId));
   const collected = await readCollected(ctx, task.runId);
   const ids = await loadAllIds(ctx, task.runId, collected);
-  const [label, confidence, source, round] = unpackArrays(await ctx.store.get(keys.result(task.runId)));
-  const outcome = { label, confidence, source, round } as RowOutcome;
+  const outcome = emptyOutcome(collected.n);
+  for (let s = 0; s < collected.shards.length; s++) {
+    const part = await readShardResult(ctx, task.runId, s);
+    const { offset } = collected.shards[s];
+    outcome.label.set(part.label, offset);
+    outcome.confidence.set(part.confidence, offset);
+    outcome.source.set(part.source, offset);
+    outcome.round.set(part.round, offset);
+  }
   const summary = await readJson<MethodSummary>(ctx.store, keys.resultSummary(task.runId));
   const rejected = await allRejected(ctx, task.runId, plan, collected.duplicates);
 

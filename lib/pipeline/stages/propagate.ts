@@ -2,7 +2,7 @@ import type { Graph } from '../../graph/affinity.ts';
 import { connectivityFromNeighbors } from '../../graph/knnKernel.ts';
 import { rbfWeightsFromNeighbors } from '../../graph/knnRbfKernel.ts';
 import type { KnnResult } from '../../graph/knnSearch.ts';
-import { packArrays, unpackArrays } from '../binaryArrays.ts';
+import { unpackArrays } from '../binaryArrays.ts';
 import { chooseMethod } from '../chooseMethod.ts';
 import { type Collected, loadAllRows, readCollected, readCollectedLabels } from '../collected.ts';
 import { writeJson } from '../jsonObjects.ts';
@@ -12,12 +12,13 @@ import type { Convergence } from '../methods.ts';
 import type { RunOptions } from '../runOptions.ts';
 import { readRun, updateRun } from '../runRecord.ts';
 import type { RunReport } from '../runReport.ts';
+import { writeShardResults } from '../shardResults.ts';
 import type { StageContext } from '../stageContext.ts';
 import { type TaskMessage, taskMessage } from '../taskMessage.ts';
 import { WarningLog } from '../warningLog.ts';
 import { needsNeighbors } from './collect.ts';
 
-/** runs/<runId>/result.json: what the method reports besides the per-row outcome (result.bin). */
+/** runs/<runId>/result.json: what the method reports besides the per-row outcome (per-shard result.bin parts). */
 export interface MethodSummary {
   readonly convergence: Convergence;
   readonly holdout?: RunReport['holdout'];
@@ -45,7 +46,7 @@ function affinityOf(options: RunOptions, lists: KnnResult | undefined): Graph | 
 
 /**
  * propagate (reduce step): assembles the CSR graph from the neighbor lists and runs label propagation or
- * spreading over it, or runs self-/co-training over the features; writes the per-row outcome.
+ * spreading over it, or runs self-/co-training over the features; writes the per-row outcome, one part per shard.
  */
 export async function propagateStage(ctx: StageContext, task: TaskMessage): Promise<{ reduce: TaskMessage[] }> {
   const run = await readRun(ctx.store, task.runId);
@@ -86,8 +87,7 @@ export async function propagateStage(ctx: StageContext, task: TaskMessage): Prom
     run.options,
     warnings.add,
   );
-  const { label, confidence, source, round } = result.outcome;
-  await ctx.store.put(keys.result(task.runId), packArrays([label, confidence, source, round]));
+  await writeShardResults(ctx, task.runId, collected, result.outcome);
   const summary: MethodSummary = {
     convergence: result.convergence,
     ...(result.holdout ? { holdout: result.holdout } : {}),

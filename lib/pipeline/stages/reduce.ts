@@ -1,6 +1,5 @@
 import { selectPseudoLabels } from '../../algorithms/selfTraining.ts';
 import type { SoftmaxRegression } from '../../algorithms/softmaxRegression.ts';
-import { packArrays } from '../binaryArrays.ts';
 import { type Collected, loadAllRows, readCollected } from '../collected.ts';
 import { evaluateHoldout, hideLabels, restoreHeldOut, stratifiedHoldout } from '../holdout.ts';
 import { writeJson } from '../jsonObjects.ts';
@@ -17,6 +16,7 @@ import {
   writeRoundModel,
   writeRoundState,
 } from '../selfTrainingRounds.ts';
+import { writeShardResults } from '../shardResults.ts';
 import type { StageContext } from '../stageContext.ts';
 import { type TaskMessage, taskMessage } from '../taskMessage.ts';
 import { WarningLog } from '../warningLog.ts';
@@ -101,10 +101,7 @@ export async function reduceStage(
     };
     restoreHeldOut(outcome, all.y, held, full, k);
   }
-  await ctx.store.put(
-    keys.result(task.runId),
-    packArrays([outcome.label, outcome.confidence, outcome.source, outcome.round]),
-  );
+  await writeShardResults(ctx, task.runId, collected, outcome);
   const summary: MethodSummary = {
     convergence: {
       nIter: r,
