@@ -1,4 +1,5 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { OptionsError } from '../lib/errors.ts';
 import { datasetOfKey, startDatasetRun } from '../lib/pipeline/datasetRuns.ts';
 import { createdObjects } from '../lib/pipeline/s3Notifications.ts';
 import { handlerRuntime } from './shared/runtime.ts';
@@ -32,7 +33,7 @@ export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
       const run = await startDatasetRun(runtime.ctx, `s3://${runtime.settings.bucket}`, dataset, 'content');
       runtime.logger.info(run ? 'run started' : 'no data file yet', { dataset, runId: run?.runId });
     } catch (error) {
-      if (error instanceof RangeError) {
+      if (error instanceof OptionsError) {
         runtime.logger.error('cannot start a run: invalid options', { dataset, error: error.message });
         continue;
       }

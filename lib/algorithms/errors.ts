@@ -1,3 +1,5 @@
+import { InputError } from '../errors.ts';
+
 /** A model method that needs `fit` was called first (scikit-learn's NotFittedError). */
 export class NotFittedError extends Error {
   override readonly name = 'NotFittedError';
@@ -10,7 +12,7 @@ export class NotFittedError extends Error {
  * A classifier was fitted on labels of a single class. scikit-learn's LogisticRegression raises the same way
  * ("This solver needs samples of at least 2 classes in the data").
  */
-export class TooFewClassesError extends Error {
+export class TooFewClassesError extends InputError {
   override readonly name = 'TooFewClassesError';
   constructor(found: number) {
     super(`a classifier needs samples of at least 2 classes, got ${found}`);
@@ -18,7 +20,7 @@ export class TooFewClassesError extends Error {
 }
 
 /** `fit` got no labelled row (every y is -1): there is nothing to propagate. */
-export class NoLabelledSamplesError extends Error {
+export class NoLabelledSamplesError extends InputError {
   override readonly name = 'NoLabelledSamplesError';
   constructor() {
     super('y has no labelled rows (every value is -1); at least one labelled row is needed');

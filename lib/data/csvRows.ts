@@ -1,3 +1,4 @@
+import { OptionsError } from '../errors.ts';
 import { InputFileError } from './errors.ts';
 import { FeatureVectors } from './featureVectors.ts';
 import { labelFromText, parseFeatureText, textFeatureProblem } from './fieldValues.ts';
@@ -127,7 +128,7 @@ export function parseCsvHeader(line: string, file = '<stream>'): string[] {
 export function csvLayout(header: readonly string[], options: ColumnOptions = {}, file = '<stream>'): CsvLayout {
   const idColumn = options.idColumn ?? DEFAULT_ID_COLUMN;
   const labelColumn = options.labelColumn ?? DEFAULT_LABEL_COLUMN;
-  if (idColumn === labelColumn) throw new RangeError(`the id and label columns must differ, both are "${idColumn}"`);
+  if (idColumn === labelColumn) throw new OptionsError(`the id and label columns must differ, both are "${idColumn}"`);
   const featureIndexes: number[] = [];
   const featureNames: string[] = [];
   for (let i = 0; i < header.length; i++) {

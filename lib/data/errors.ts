@@ -1,8 +1,10 @@
+import { InputError } from '../errors.ts';
+
 /**
  * An input file that cannot be read at all: missing, a directory, binary, no header, no feature columns,
  * or columns that disagree with the other input files. Fatal for the run (a bad row is not: see RejectedRow).
  */
-export class InputFileError extends Error {
+export class InputFileError extends InputError {
   constructor(
     readonly file: string,
     readonly reason: string,

@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
+import { OptionsError } from '../errors.ts';
 import { openCsvRows } from './csvRows.ts';
 import { describeFsError, InputFileError } from './errors.ts';
 import { openJsonlRows } from './jsonlRows.ts';
@@ -52,7 +53,7 @@ export async function listInputFiles(paths: string | readonly string[]): Promise
       files.push({ path, format });
     }
   }
-  if (files.length === 0) throw new RangeError('no input given');
+  if (files.length === 0) throw new OptionsError('no input given');
   return files;
 }
 

@@ -9,6 +9,7 @@ import {
   parquetSchema,
   type SchemaTree,
 } from 'hyparquet';
+import { OptionsError } from '../errors.ts';
 import { describeFsError, InputFileError } from './errors.ts';
 import { FeatureVectors } from './featureVectors.ts';
 import {
@@ -143,7 +144,7 @@ export async function openParquetRows(input: ParquetInput, options: ParquetOptio
   const file = nameOf(input, options);
   const idColumn = options.idColumn ?? DEFAULT_ID_COLUMN;
   const labelColumn = options.labelColumn ?? DEFAULT_LABEL_COLUMN;
-  if (idColumn === labelColumn) throw new RangeError(`the id and label columns must differ, both are "${idColumn}"`);
+  if (idColumn === labelColumn) throw new OptionsError(`the id and label columns must differ, both are "${idColumn}"`);
   const { buffer, metadata } = await openMetadata(input, file);
   const columns = parquetSchema(metadata).children;
   const names = columns.map((c) => c.element.name);

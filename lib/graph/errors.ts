@@ -1,8 +1,10 @@
+import { CapacityError } from '../errors.ts';
+
 /**
  * Refusal to build a dense n x n kernel that would not fit the memory bound (scikit-learn would try and
  * exhaust memory). The sparse 'knn' kernel (or 'knn-rbf') scales to large n.
  */
-export class DenseKernelTooLargeError extends Error {
+export class DenseKernelTooLargeError extends CapacityError {
   override readonly name = 'DenseKernelTooLargeError';
   constructor(
     readonly n: number,

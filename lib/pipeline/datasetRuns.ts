@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { NotFoundError } from '../adapters/errors.ts';
 import type { ObjectStore } from '../adapters/objectStore.ts';
 import { formatOf } from '../data/inputFiles.ts';
+import { OptionsError } from '../errors.ts';
 import { parseRunOptions } from './runOptions.ts';
 import type { RunInput, RunRecord } from './runRecord.ts';
 import type { StageContext } from './stageContext.ts';
@@ -24,7 +25,7 @@ async function readOptions(store: ObjectStore, dataset: string): Promise<unknown
     try {
       return JSON.parse(text);
     } catch (error) {
-      throw new RangeError(`${store.describe(key)} is not JSON: ${error instanceof Error ? error.message : error}`);
+      throw new OptionsError(`${store.describe(key)} is not JSON: ${error instanceof Error ? error.message : error}`);
     }
   } catch (error) {
     if (error instanceof NotFoundError) return {};

@@ -1,5 +1,7 @@
+import { InputError } from '../errors.ts';
+
 /** The input holds no usable labels for the chosen method: the run cannot start. */
-export class UnusableLabelsError extends Error {
+export class UnusableLabelsError extends InputError {
   constructor(
     readonly source: string,
     reason: string,

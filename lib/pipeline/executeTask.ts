@@ -1,6 +1,4 @@
-import { NoLabelledSamplesError, TooFewClassesError } from '../algorithms/errors.ts';
-import { InputFileError } from '../data/errors.ts';
-import { DenseKernelTooLargeError } from '../graph/errors.ts';
+import { CapacityError, InputError, OptionsError } from '../errors.ts';
 import { UnknownRunError, UnusableLabelsError } from './errors.ts';
 import { reduceOnce } from './fanIn.ts';
 import { findRun, markRunFailed, updateRun } from './runRecord.ts';
@@ -45,19 +43,13 @@ export async function preloadReduceStep(stage: Stage): Promise<void> {
 }
 
 /**
- * Errors that no retry can mend: the input or the options are at fault. The run is marked failed with the
- * message, and the task counts as handled. Anything else (a store or network fault, a killed worker) is thrown
- * so the queue delivers the task again.
+ * Errors that no retry can mend: the input, the options or the host's capacity are at fault (lib/errors.ts; each
+ * area's own errors extend these three). The run is marked failed with the message, and the task counts as
+ * handled. Anything else (a store or network fault, a killed worker, an engine error such as "Maximum call stack
+ * size exceeded") is thrown so the queue delivers the task again, and after the last receive to the DLQ.
  */
-export function isRunFailure(error: unknown): error is Error {
-  return (
-    error instanceof InputFileError ||
-    error instanceof UnusableLabelsError ||
-    error instanceof DenseKernelTooLargeError ||
-    error instanceof TooFewClassesError ||
-    error instanceof NoLabelledSamplesError ||
-    error instanceof RangeError
-  );
+export function isRunFailure(error: unknown): error is InputError | OptionsError | CapacityError {
+  return error instanceof InputError || error instanceof OptionsError || error instanceof CapacityError;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { CoTraining } from '../algorithms/coTraining.ts';
 import { propagateLabels } from '../algorithms/propagation.ts';
 import type { FeatureMatrix } from '../data/featureMatrix.ts';
+import { OptionsError } from '../errors.ts';
 import type { Graph } from '../graph/affinity.ts';
 import { normalizedLaplacianAffinity } from '../graph/normalizedLaplacian.ts';
 import { rowNormalize } from '../graph/rowNormalize.ts';
@@ -71,6 +72,11 @@ export function coTrain(
   options: RunOptions,
   warn: (message: string) => void,
 ): MethodResult {
+  if (X.d < 2) {
+    throw new OptionsError(
+      `method co-training splits the feature columns into two views and needs at least 2, got ${X.d}: choose another --method`,
+    );
+  }
   const model = new CoTraining({ threshold: options.threshold, maxIter: options.rounds, onWarning: warn });
   model.fit(X, y);
   // The base models only know the classes they were fitted on.

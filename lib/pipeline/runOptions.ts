@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { OptionsError } from '../errors.ts';
 
 /**
  * Options of one run: the CLI flags, `incoming/<dataset>/pseudolabel.json` and run.json all use these
@@ -60,5 +61,5 @@ export function parseRunOptions(input: unknown, origin = 'options', naming: 'fla
     const value = name in given ? ` (got ${JSON.stringify(given[name])})` : '';
     return `${flag}: ${issue.message}${value}`;
   });
-  throw new RangeError(`invalid ${origin}: ${problems.join('; ')}`);
+  throw new OptionsError(`invalid ${origin}: ${problems.join('; ')}`);
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { InputError } from '../errors.ts';
 import { keys } from './keys.ts';
 import type { RunOptions } from './runOptions.ts';
 import { type RunInput, type RunRecord, readRun } from './runRecord.ts';
@@ -29,7 +30,7 @@ export interface RunRequest {
  * is harmless (reduce steps run once), and mends a start that crashed between the two writes.
  */
 export async function startRun(ctx: StageContext, request: RunRequest): Promise<RunRecord> {
-  if (request.inputs.length === 0) throw new RangeError(`dataset ${request.dataset} has no input file`);
+  if (request.inputs.length === 0) throw new InputError(`dataset ${request.dataset} has no input file`);
   const now = new Date().toISOString();
   const record: RunRecord = {
     runId: request.runId ?? newRunId(request.dataset),

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
 import { InProcessQueue } from '../../lib/adapters/inProcessQueue.ts';
+import { OptionsError } from '../../lib/errors.ts';
 import { datasetOfKey, startDatasetRun } from '../../lib/pipeline/datasetRuns.ts';
 import { keys } from '../../lib/pipeline/keys.ts';
 import { readRun } from '../../lib/pipeline/runRecord.ts';
@@ -183,7 +184,7 @@ describe('startDatasetRun', () => {
     expect(await store.list('runs/')).toEqual([]);
   });
 
-  it('rejects a pseudolabel.json that is not JSON with a RangeError naming the file', async () => {
+  it('rejects a pseudolabel.json that is not JSON with an OptionsError naming the file', async () => {
     // Prepare
     const { ctx, store, reduce } = await context();
     await store.put('incoming/ds/a.csv', CSV);
@@ -193,13 +194,13 @@ describe('startDatasetRun', () => {
     const attempt = startDatasetRun(ctx, 'file:///data', 'ds', 'content');
 
     // Assess
-    await expect(attempt).rejects.toThrow(RangeError);
+    await expect(attempt).rejects.toThrow(OptionsError);
     await expect(attempt).rejects.toThrow(`${store.describe('incoming/ds/pseudolabel.json')} is not JSON: `);
     expect(reduce.idle).toBe(true);
     expect(await store.list('runs/')).toEqual([]);
   });
 
-  it('rejects an invalid option with a RangeError naming the file and the option', async () => {
+  it('rejects an invalid option with an OptionsError naming the file and the option', async () => {
     // Prepare
     const { ctx, store, reduce } = await context();
     await store.put('incoming/ds/a.csv', CSV);
@@ -209,7 +210,7 @@ describe('startDatasetRun', () => {
     const attempt = startDatasetRun(ctx, 'file:///data', 'ds', 'new');
 
     // Assess
-    await expect(attempt).rejects.toThrow(RangeError);
+    await expect(attempt).rejects.toThrow(OptionsError);
     await expect(attempt).rejects.toThrow(/^invalid incoming\/ds\/pseudolabel\.json: alpha: /);
     expect(reduce.idle).toBe(true);
   });

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { OptionsError } from '../../lib/errors.ts';
 import { effectiveMaxIter, parseRunOptions, runOptionsSchema } from '../../lib/pipeline/runOptions.ts';
 
 function errorOf(input: unknown, origin?: string): Error {
   try {
     parseRunOptions(input, origin);
   } catch (error) {
-    expect(error).toBeInstanceOf(RangeError);
+    expect(error).toBeInstanceOf(OptionsError);
     return error as Error;
   }
   throw new Error('expected parseRunOptions to throw');

@@ -1,6 +1,7 @@
 import { encodeLabels } from '../../data/encodeLabels.ts';
 import { IdTable } from '../../data/idTable.ts';
 import { decodeShard } from '../../data/shardFormat.ts';
+import { OptionsError } from '../../errors.ts';
 import { FeatureRange } from '../../linalg/int16Codes.ts';
 import { packArrays } from '../binaryArrays.ts';
 import type { Collected } from '../collected.ts';
@@ -94,7 +95,7 @@ export async function collectStage(
   const source = run.inputs.length === 1 ? inputs.describe(run.inputs[0].key) : run.dataset;
   checkGivenLabels(y, classes, source);
   if (neighbors && run.options.neighbors > offset) {
-    throw new RangeError(
+    throw new OptionsError(
       `--neighbors ${run.options.neighbors} is more than the ${offset} rows of ${source}: use --neighbors ${offset} or fewer`,
     );
   }
