@@ -8,6 +8,7 @@ import { ingestStage } from './stages/ingest.ts';
 import { neighborsStage } from './stages/neighbors.ts';
 import { scoreStage } from './stages/score.ts';
 import { parseTaskMessage, type Stage, type TaskMessage } from './taskMessage.ts';
+import { addTaskMetrics, measuredTask, meteredContext } from './taskMetrics.ts';
 
 type ShardTask = (ctx: StageContext, task: TaskMessage) => Promise<void>;
 type ReduceStep = (ctx: StageContext, task: TaskMessage) => Promise<{ tasks?: TaskMessage[]; reduce?: TaskMessage[] }>;
@@ -56,8 +57,11 @@ export function isRunFailure(error: unknown): error is InputError | OptionsError
  * Runs one task message, the same way in every mode (embedded runner, LocalStack worker, Lambda): validates
  * it (InvalidMessageError), finds its run (UnknownRunError), ignores it when the run has ended, then runs the
  * stage. Shard tasks are idempotent (they rewrite the same bytes); reduce steps run through reduceOnce.
+ * The task's stores count the bytes it moves (meteredContext): shard tasks report them with their peak RSS in
+ * their completion markers, reduce steps in run.json's `metrics`.
  */
-export async function executeTask(ctx: StageContext, body: unknown): Promise<void> {
+export async function executeTask(host: StageContext, body: unknown): Promise<void> {
+  const ctx = meteredContext(host);
   const task = parseTaskMessage(body);
   const run = await findRun(ctx.store, task.runId);
   if (!run) throw new UnknownRunError(task.runId);
@@ -75,8 +79,11 @@ export async function executeTask(ctx: StageContext, body: unknown): Promise<voi
       const started = performance.now();
       const ran = await reduceOnce(ctx, task, () => reduceStep(ctx, task));
       if (ran) {
+        const ms = Math.round(performance.now() - started);
+        const measured = measuredTask(ctx.meter, ms);
         await updateRun(ctx.store, task.runId, (record) => {
-          record.timings[task.stage] = (record.timings[task.stage] ?? 0) + Math.round(performance.now() - started);
+          record.timings[task.stage] = (record.timings[task.stage] ?? 0) + ms;
+          record.metrics = { ...record.metrics, [task.stage]: addTaskMetrics(record.metrics?.[task.stage], measured) };
         });
       }
     } else {

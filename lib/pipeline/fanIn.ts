@@ -2,9 +2,13 @@ import { readJson } from './jsonObjects.ts';
 import { keys } from './keys.ts';
 import type { StageContext } from './stageContext.ts';
 import { type Stage, type TaskMessage, taskMessage } from './taskMessage.ts';
+import { measuredTask, type TaskMetrics } from './taskMetrics.ts';
 
-/** What a shard task reports in its completion marker; the reduce step sums these. */
-export interface ShardMetrics {
+/**
+ * What a shard task reports in its completion marker; the reduce steps sum these. completeShardTask adds the
+ * task's peak RSS and store bytes (TaskMetrics) to what the stage gives; markers of older runs may lack them.
+ */
+export interface ShardMetrics extends Partial<TaskMetrics> {
   readonly ms: number;
   readonly rows?: number;
   readonly rejected?: number;
@@ -22,12 +26,13 @@ export async function completeShardTask(
   next: Stage,
   metrics: ShardMetrics,
 ): Promise<void> {
-  await ctx.store.putIfAbsent(keys.marker(task.runId, task.stage, task.round, task.shard), JSON.stringify(metrics));
+  const measured: ShardMetrics = { ...measuredTask(ctx.meter, metrics.ms), ...metrics };
+  await ctx.store.putIfAbsent(keys.marker(task.runId, task.stage, task.round, task.shard), JSON.stringify(measured));
   const done = await ctx.store.list(keys.markers(task.runId, task.stage, task.round));
   if (done.length >= totalShards) await ctx.reduce.send(taskMessage(task.runId, next, task.round, 0));
 }
 
-/** Reads the completion markers of a stage, every round (report timings). */
+/** Reads the completion markers of a stage, every round (report timings and stage metrics). */
 export async function shardMetricsOf(ctx: StageContext, runId: string, stage: Stage): Promise<ShardMetrics[]> {
   const listed = await ctx.store.list(keys.stageMarkers(runId, stage));
   return Promise.all(listed.map(async (info) => readJson<ShardMetrics>(ctx.store, info.key)));

@@ -4,6 +4,7 @@ import { keys } from './keys.ts';
 import type { NeighborsPlan } from './neighborsPlan.ts';
 import type { RunOptions } from './runOptions.ts';
 import type { Stage } from './taskMessage.ts';
+import type { StageMetrics } from './taskMetrics.ts';
 
 export type RunStatus = 'running' | 'succeeded' | 'failed';
 
@@ -40,6 +41,8 @@ export interface RunRecord {
   error?: string;
   /** Milliseconds per stage, summed over the stage's tasks and rounds. */
   timings: Partial<Record<Stage, number>>;
+  /** Peak RSS and store bytes of the reduce steps, per stage (shard tasks keep theirs in their markers). */
+  metrics?: Partial<Record<Stage, StageMetrics>>;
 }
 
 export async function readRun(store: ObjectStore, runId: string): Promise<RunRecord> {

@@ -1,6 +1,7 @@
 import type { NeighborsPlan } from './neighborsPlan.ts';
 import type { Source } from './rowOutcome.ts';
 import type { RunOptions } from './runOptions.ts';
+import type { StageMetrics } from './taskMetrics.ts';
 
 /** Counts of one round: how many rows carry each class from each source after the round. */
 export interface RoundReport {
@@ -48,6 +49,12 @@ export interface RunReport {
   };
   /** Milliseconds per stage. */
   readonly timings: Record<string, number>;
+  /**
+   * Per stage: tasks, the largest task's peak RSS (`peakRssScope` says whether that is the task's own process
+   * or a process shared with other tasks), bytes read and written through the store, the longest task.
+   * finalize's figures end where it writes this report. Absent in reports of older versions.
+   */
+  readonly stageMetrics?: Record<string, StageMetrics>;
   readonly rejected: number;
   /** The first rejected rows (file, line, reason), at most 100. */
   readonly rejectedSample: { file: string; line: number; reason: string }[];

@@ -1,6 +1,7 @@
 import type { ObjectStore } from '../adapters/objectStore.ts';
 import type { TaskQueue } from '../adapters/taskQueue.ts';
 import type { TaskMessage } from './taskMessage.ts';
+import type { TaskMeter } from './taskMetrics.ts';
 
 /** Structured log sink: Powertools logger in Lambda, stderr lines in the CLI. */
 export interface StageLog {
@@ -22,6 +23,13 @@ export interface StageContext {
   /** Reduce steps (plan, collect, propagate, reduce, finalize). */
   readonly reduce: TaskQueue;
   readonly log: StageLog;
+  /**
+   * True where this process runs this one task only (the embedded runner's `--task-memory` child processes):
+   * its peak RSS is then the task's own (taskMetrics.ts).
+   */
+  readonly ownProcess?: boolean;
+  /** Set by executeTask: the bytes the task's stores moved (taskMetrics.ts). */
+  readonly meter?: TaskMeter;
 }
 
 export type StageFunction = (ctx: StageContext, task: TaskMessage) => Promise<void>;

@@ -63,7 +63,8 @@ describe('completeShardTask', () => {
 
     // Assess
     expect(reduce.idle).toBe(true);
-    expect(new TextDecoder().decode(await store.get(keys.marker('r1', 'ingest', 0, 0)))).toBe('{"ms":10,"rows":4}');
+    const marker = JSON.parse(new TextDecoder().decode(await store.get(keys.marker('r1', 'ingest', 0, 0))));
+    expect(marker).toMatchObject({ ms: 10, rows: 4 });
     expect(await store.list(keys.markers('r1', 'ingest', 0))).toHaveLength(1);
   });
 
@@ -138,7 +139,24 @@ describe('shardMetricsOf', () => {
     const metrics = await shardMetricsOf(ctx, 'r1', 'score');
 
     // Assess
-    expect(metrics).toEqual([{ ms: 3 }, { ms: 4 }]);
+    expect(metrics.map((m) => m.ms)).toEqual([3, 4]);
+  });
+
+  it("adds the task's peak RSS and the bytes its metered stores moved to what the stage reports", async () => {
+    // Prepare
+    const { ctx } = await context();
+    const meter = { traffic: { bytesRead: 4096, bytesWritten: 512 }, peakRssScope: 'task' as const };
+
+    // Act
+    await completeShardTask({ ...ctx, meter }, taskMessage('r1', 'neighbors', 0, 0), 1, 'propagate', {
+      ms: 7,
+      rows: 3,
+    });
+    const [metrics] = await shardMetricsOf(ctx, 'r1', 'neighbors');
+
+    // Assess
+    expect(metrics).toMatchObject({ ms: 7, rows: 3, bytesRead: 4096, bytesWritten: 512, peakRssScope: 'task' });
+    expect(metrics.peakRssBytes).toBeGreaterThan(0);
   });
 });
 

@@ -13,6 +13,7 @@ import type { ShardPlan } from '../shardPlan.ts';
 import { readShardResult } from '../shardResults.ts';
 import type { StageContext } from '../stageContext.ts';
 import { SHARD_STAGES, type TaskMessage } from '../taskMessage.ts';
+import { addTaskMetrics, measuredTask, type StageMetrics } from '../taskMetrics.ts';
 import type { MethodSummary } from './propagate.ts';
 
 /** Every rejected row of a run (ingest refusals and duplicate ids), in input order: file by file, by line. */
@@ -46,11 +47,16 @@ export async function finalizeStage(ctx: StageContext, task: TaskMessage): Promi
   const rejected = await allRejected(ctx, task.runId, plan, collected.duplicates);
 
   const timings: Record<string, number> = { ...run.timings };
+  const stageMetrics: Record<string, StageMetrics> = { ...run.metrics };
   for (const stage of SHARD_STAGES) {
     for (const metrics of await shardMetricsOf(ctx, task.runId, stage)) {
       timings[stage] = (timings[stage] ?? 0) + metrics.ms;
+      stageMetrics[stage] = addTaskMetrics(stageMetrics[stage], metrics);
     }
   }
+  // finalize's own figures stop here: the output files are written after the report that holds them.
+  const finalizeMs = Math.round(performance.now() - started);
+  stageMetrics.finalize = addTaskMetrics(undefined, measuredTask(ctx.meter, finalizeMs));
   const report: RunReport = {
     runId: run.runId,
     method: run.options.method,
@@ -64,7 +70,8 @@ export async function finalizeStage(ctx: StageContext, task: TaskMessage): Promi
     rounds: roundReports(outcome, collected.classes),
     convergence: summary.convergence,
     ...(summary.holdout ? { holdout: summary.holdout } : {}),
-    timings: { ...timings, finalize: Math.round(performance.now() - started) },
+    timings: { ...timings, finalize: finalizeMs },
+    stageMetrics,
     rejected: rejected.length,
     rejectedSample: rejected.slice(0, 100),
     warnings: summary.warnings,

@@ -109,10 +109,11 @@ export async function readRunRecord(stateDir: string, runId: string): Promise<Ru
 
 /**
  * report.json without what may differ between two runs of the same input and options: the run id, the
- * timings, and the shard and worker counts among the parameters (they are the options being varied).
+ * timings and stage metrics (measurements), and the shard and worker counts among the parameters (they are
+ * the options being varied).
  */
 export function comparableReport(report: Record<string, unknown>): Record<string, unknown> {
-  const { runId: _runId, timings: _timings, parameters, ...rest } = report;
+  const { runId: _runId, timings: _timings, stageMetrics: _stageMetrics, parameters, ...rest } = report;
   const { shards: _shards, workers: _workers, ...kept } = parameters as Record<string, unknown>;
   return { ...rest, parameters: kept };
 }
