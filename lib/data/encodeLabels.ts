@@ -1,32 +1,25 @@
 import { UNLABELLED } from './dataset.ts';
-
-/** A decimal number as numpy would read one from text: digits, optional sign, point and exponent. */
-const NUMERIC_LABEL = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
+import { compareDecimalValues, decimalValue, isDecimalText } from './decimalText.ts';
 
 /**
- * Encodes raw labels as class indices (null -> UNLABELLED), with classes ordered as numpy.unique orders
- * them: numerically when every label is a decimal number (the class is then named by the number's
- * shortest spelling, so "1", "1.0" and "01" are one class "1"), else by Unicode code point.
+ * Encodes labels as class indices (null -> UNLABELLED). A class is a label's exact text (the readers trim
+ * the spaces around it, labelFromText): "1" and "1.0", or 9007199254740992 and 9007199254740993, are two
+ * classes, never merged through a float value. Classes are ordered as numpy.unique orders them: by value
+ * when every label is a decimal number (compared exactly as decimals; equal values, such as "1" and "1.0",
+ * by their text), else by Unicode code point.
  */
 export function encodeLabels(labels: readonly (string | null)[]): { y: Int32Array; classes: string[] } {
-  const y = new Int32Array(labels.length).fill(UNLABELLED);
-  let numeric = true;
-  for (const label of labels) {
-    if (label !== null && !NUMERIC_LABEL.test(label)) {
-      numeric = false;
-      break;
-    }
+  const distinct = new Set<string>();
+  for (const label of labels) if (label !== null) distinct.add(label);
+  const classes = [...distinct];
+  if (classes.every(isDecimalText)) {
+    const values = new Map(classes.map((c) => [c, decimalValue(c)]));
+    classes.sort((a, b) => compareDecimalValues(values.get(a)!, values.get(b)!) || compareCodePoints(a, b));
+  } else {
+    classes.sort(compareCodePoints);
   }
-  if (numeric) {
-    const values = [...new Set(labels.filter((l) => l !== null).map(Number))].sort((a, b) => a - b);
-    const index = new Map(values.map((v, i) => [v, i]));
-    labels.forEach((label, i) => {
-      if (label !== null) y[i] = index.get(Number(label))!;
-    });
-    return { y, classes: values.map(String) };
-  }
-  const classes = [...new Set(labels.filter((l) => l !== null))].sort(compareCodePoints);
   const index = new Map(classes.map((c, i) => [c, i]));
+  const y = new Int32Array(labels.length).fill(UNLABELLED);
   labels.forEach((label, i) => {
     if (label !== null) y[i] = index.get(label)!;
   });

@@ -1,3 +1,5 @@
+import { isMinusOne } from './decimalText.ts';
+
 /**
  * Interpretation of single values: feature numbers, labels, ids, and how a bad value is quoted in a reason.
  * Shared by every reader so that the same value means the same thing in CSV, JSONL and Parquet.
@@ -52,26 +54,28 @@ export function valueFeatureProblem(what: string, value: unknown): string {
 }
 
 /**
- * A label written as text: empty, or a number equal to -1 (`-1`, `-1.0`), means unlabelled (null); anything
- * else is kept verbatim as the raw label.
+ * A label written as text. The class is the text with the spaces around it trimmed, the same rule for numbers
+ * and words (' a', 'a' and 'a ' are one class; '1' and '1.0' two): empty, or exactly -1 in any decimal spelling
+ * (`-1`, `-1.0`, `-1e0`), means unlabelled (null).
  */
 export function labelFromText(text: string): string | null {
-  if (text === '') return null;
-  const c = text.charCodeAt(0);
-  if ((c === 45 || c === 32 || c === 9) && Number(text) === -1) return null;
-  return text;
+  const label = text.trim();
+  if (label === '' || isMinusOne(label)) return null;
+  return label;
 }
 
 /**
  * A label from a decoded value: null/undefined and -1 mean unlabelled; strings as labelFromText; numbers
- * and bigints by their decimal spelling. Returns undefined for any other type (the row is refused).
+ * by `numberText`, their spelling in the file when the reader has it (JSON: 9007199254740993 is not the float
+ * 9007199254740992), else their shortest decimal spelling; bigints by their digits. Returns undefined for any
+ * other type (the row is refused).
  */
-export function labelFromValue(value: unknown): string | null | undefined {
+export function labelFromValue(value: unknown, numberText?: string): string | null | undefined {
   if (value === null || value === undefined) return null;
   if (typeof value === 'string') return labelFromText(value);
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) return undefined;
-    return value === -1 ? null : String(value);
+    return labelFromText(numberText ?? String(value));
   }
   if (typeof value === 'bigint') return value === -1n ? null : String(value);
   return undefined;

@@ -8,6 +8,7 @@ import {
   valueFeatureProblem,
   vectorFeatureName,
 } from './fieldValues.ts';
+import { memberText } from './jsonMemberText.ts';
 import { blockLines, isBlankLine, lineBlocks, stripBom } from './lineBlocks.ts';
 import {
   type ColumnOptions,
@@ -233,7 +234,11 @@ export function jsonlLineParser(
         return { line, reason: `field "${idColumn}" ${problem}` };
       }
     }
-    const label = labelFromValue(object[labelColumn]);
+    const labelValue = object[labelColumn];
+    const label = labelFromValue(
+      labelValue,
+      typeof labelValue === 'number' ? memberText(text, labelColumn) : undefined,
+    );
     if (label === undefined) {
       return {
         line,

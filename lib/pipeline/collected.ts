@@ -32,13 +32,10 @@ export function readCollected(ctx: StageContext, runId: string): Promise<Collect
   return readJson<Collected>(ctx.store, keys.collected(runId));
 }
 
-/** Maps raw labels to class indices the way encodeLabels named the classes ("1.0" is class "1"). */
+/** Maps labels to class indices: a class is a label's exact (trimmed) text, as encodeLabels named them. */
 export function classIndexer(classes: readonly string[]): (label: string | null) => number {
   const index = new Map(classes.map((name, i) => [name, i]));
-  return (label) => {
-    if (label === null) return UNLABELLED;
-    return index.get(label) ?? index.get(String(Number(label))) ?? UNLABELLED;
-  };
+  return (label) => (label === null ? UNLABELLED : (index.get(label) ?? UNLABELLED));
 }
 
 /** The local rows of a shard that collect kept (those whose id was not a duplicate), ascending. */

@@ -3,12 +3,20 @@ import { describe, expect, it } from 'vitest';
 import { compareCodePoints, encodeLabels } from '../../lib/data/encodeLabels.ts';
 
 describe('encodeLabels', () => {
-  it('sorts numeric labels by value, merging spellings of one number', () => {
+  it('sorts numeric labels by their exact decimal value, keeping each spelling a class of its own', () => {
     // Act
     const { y, classes } = encodeLabels(['10', '2', null, '2.0', '-3', '1e1', '002']);
     // Assess
-    expect(classes).toEqual(['-3', '2', '10']);
-    expect(Array.from(y)).toEqual([2, 1, -1, 1, 0, 2, 1]);
+    expect(classes).toEqual(['-3', '002', '2', '2.0', '10', '1e1']);
+    expect(Array.from(y)).toEqual([4, 2, -1, 3, 0, 5, 1]);
+  });
+
+  it('keeps numbers apart that float64 would merge: 2^53 and 2^53 + 1, 0 and 1e-400', () => {
+    // Act
+    const { y, classes } = encodeLabels(['9007199254740993', '1e-400', '9007199254740992', '0', '-1e-400']);
+    // Assess
+    expect(classes).toEqual(['-1e-400', '0', '1e-400', '9007199254740992', '9007199254740993']);
+    expect(Array.from(y)).toEqual([4, 2, 3, 1, 0]);
   });
 
   it('sorts string labels by code point once any label is not a number', () => {
@@ -26,19 +34,23 @@ describe('encodeLabels', () => {
   it('maps every label to the class of the same name, in a sorted class list (property)', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.option(fc.oneof(fc.string({ unit: 'grapheme' }), fc.integer().map(String)))),
+        fc.array(
+          fc.option(fc.oneof(fc.string({ unit: 'grapheme' }), fc.integer().map(String), fc.bigInt().map(String))),
+        ),
         (labels) => {
           // Act
           const { y, classes } = encodeLabels(labels);
           // Assess
-          const numeric = labels.every((l) => l === null || /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/.test(l));
+          const numeric = labels.every((l) => l === null || /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(l));
           labels.forEach((label, i) => {
             if (label === null) expect(y[i]).toBe(-1);
-            else expect(classes[y[i]]).toBe(numeric ? String(Number(label)) : label);
+            else expect(classes[y[i]]).toBe(label);
           });
+          expect(new Set(classes).size).toBe(classes.length);
           for (let c = 1; c < classes.length; c++) {
-            if (numeric) expect(Number(classes[c - 1])).toBeLessThan(Number(classes[c]));
-            else expect(compareCodePoints(classes[c - 1], classes[c])).toBeLessThan(0);
+            if (numeric && /^-?\d+$/.test(classes[c - 1]) && /^-?\d+$/.test(classes[c])) {
+              expect(BigInt(classes[c - 1]) <= BigInt(classes[c])).toBe(true);
+            } else if (!numeric) expect(compareCodePoints(classes[c - 1], classes[c])).toBeLessThan(0);
           }
         },
       ),

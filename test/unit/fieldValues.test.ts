@@ -34,8 +34,8 @@ describe('parseFeatureText', () => {
 });
 
 describe('labels and ids', () => {
-  it('treats empty text and -1 as unlabelled, anything else verbatim', () => {
-    expect(['', '-1', '-1.0', ' -1', 'cat', '0', '-2', 'NA', 'null'].map(labelFromText)).toEqual([
+  it('treats empty text and -1 as unlabelled, anything else by its trimmed text', () => {
+    expect(['', '-1', '-1.0', ' -1', 'cat', '0', '-2', 'NA', 'null'].map((t) => labelFromText(t))).toEqual([
       null,
       null,
       null,
@@ -48,8 +48,34 @@ describe('labels and ids', () => {
     ]);
   });
 
+  it('trims the spaces around a label, the same for words and numbers', () => {
+    // Act
+    const labels = [' a', 'a', 'a ', '\ta\t', ' 1', '1 ', ' 1.0 ', '   ', ' -1.0 ', '-0.1e1', '-1.00000000000000001'];
+    // Assess
+    expect(labels.map((t) => labelFromText(t))).toEqual([
+      'a',
+      'a',
+      'a',
+      'a',
+      '1',
+      '1',
+      '1.0',
+      null,
+      null,
+      null,
+      '-1.00000000000000001',
+    ]);
+  });
+
+  it('names a number label by the spelling the reader gives, else its shortest spelling', () => {
+    expect(labelFromValue(9007199254740992, '9007199254740993')).toBe('9007199254740993');
+    expect(labelFromValue(1, '1.0')).toBe('1.0');
+    expect(labelFromValue(-1, '-1.0')).toBeNull();
+    expect(labelFromValue(0, '1e-400')).toBe('1e-400');
+  });
+
   it('reads decoded labels and ids', () => {
-    expect([null, undefined, -1, -1n, 3, 2.5, 4n, 'x', true, {}].map(labelFromValue)).toEqual([
+    expect([null, undefined, -1, -1n, 3, 2.5, 4n, 'x', true, {}].map((v) => labelFromValue(v))).toEqual([
       null,
       null,
       null,

@@ -102,14 +102,14 @@ describe('readDataset', () => {
     expect(fromParquet.dataset).toEqual(fromJsonl.dataset);
   });
 
-  it('orders numeric classes numerically and keeps Float64 storage when asked', async () => {
+  it('orders numeric classes numerically, each spelling a class, and keeps Float64 storage when asked', async () => {
     // Prepare
     const csv = await file('n.csv', 'label,x\n10,0.1\n2,0.2\n-1,0.3\n2.0,0.4\n');
     // Act
     const { dataset } = await readDataset(csv, { storage: 'f64' });
     // Assess
-    expect(dataset.classes).toEqual(['2', '10']);
-    expect(Array.from(dataset.y)).toEqual([1, 0, -1, 0]);
+    expect(dataset.classes).toEqual(['2', '2.0', '10']);
+    expect(Array.from(dataset.y)).toEqual([2, 0, -1, 1]);
     expect(dataset.ids).toEqual(['0', '1', '2', '3']);
     expect(dataset.X.data).toEqual(Float64Array.from([0.1, 0.2, 0.3, 0.4]));
   });
