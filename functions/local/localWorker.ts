@@ -19,6 +19,8 @@ interface Mapping {
   /** Seconds a received batch stays invisible; longer than the batching window plus the handler's run. */
   readonly visibilityTimeout: number;
   readonly load: () => Promise<(event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>>;
+  /** A tasks or reduce queue (where fault injection applies), not an events or dead-letter queue. */
+  readonly carriesTasks?: boolean;
 }
 
 export interface LocalWorkerOptions {
@@ -36,6 +38,12 @@ export interface LocalWorkerOptions {
    */
   readonly eventsBatchingWindowSeconds?: number;
   readonly log?: (line: string) => void;
+  /**
+   * Fault injection (tests; PSEUDOLABEL_FAULT_KILL_STAGE for `pseudolabel worker`): the process kills itself
+   * (SIGKILL) whenever it receives a task of this stage from the tasks or reduce queue, as a worker running out
+   * of memory or past its timeout would die, so the task reaches its DLQ without a handler seeing its last receive.
+   */
+  readonly killOnReceiveOf?: string;
 }
 
 export interface LocalWorker {
@@ -92,6 +100,22 @@ async function maxReceiveCountOf(sqs: SQSClient, queueUrl: string): Promise<numb
   return Number.isInteger(count) && count >= 1 ? count : undefined;
 }
 
+/** Seconds a batch of dead letters stays invisible while its runs are marked failed. */
+const DEAD_LETTER_VISIBILITY_TIMEOUT_SECONDS = 30;
+
+/** Fault injection: SIGKILL this process when a received message is a task of `stage`. */
+function killOnReceive(received: readonly Message[], stage: string): void {
+  for (const message of received) {
+    let body: { stage?: unknown } | undefined;
+    try {
+      body = JSON.parse(message.Body ?? '');
+    } catch {
+      continue;
+    }
+    if (body?.stage === stage) process.kill(process.pid, 'SIGKILL');
+  }
+}
+
 async function queueUrl(sqs: SQSClient, name: string): Promise<string> {
   const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: name }));
   if (!QueueUrl) throw new Error(`queue ${name} not found`);
@@ -146,6 +170,7 @@ export async function startLocalWorker(options: LocalWorkerOptions): Promise<Loc
       batchingWindowSeconds: 0,
       visibilityTimeout: options.visibilityTimeout,
       load: async () => (await import('../worker.ts')).handler,
+      carriesTasks: true,
     },
     {
       queue: urls.reduce,
@@ -153,7 +178,18 @@ export async function startLocalWorker(options: LocalWorkerOptions): Promise<Loc
       batchingWindowSeconds: 0,
       visibilityTimeout: options.visibilityTimeout,
       load: async () => (await import('../reducer.ts')).handler,
+      carriesTasks: true,
     },
+    // The dead-letter consumer (functions/deadLetters.ts): marks the run of a dead-lettered task failed.
+    ...[urls.tasksDlq, urls.reduceDlq].map(
+      (queue): Mapping => ({
+        queue,
+        batchSize: 10,
+        batchingWindowSeconds: 0,
+        visibilityTimeout: DEAD_LETTER_VISIBILITY_TIMEOUT_SECONDS,
+        load: async () => (await import('../deadLetters.ts')).handler,
+      }),
+    ),
   ];
   let inFlight = 0;
   let idle: (() => void) | undefined;
@@ -174,8 +210,13 @@ export async function startLocalWorker(options: LocalWorkerOptions): Promise<Loc
       attributeNames: ['All'],
       // As Lambda's event source mapping: ApproximateReceiveCount is how a handler knows a receive is the last.
       messageSystemAttributeNames: ['All'],
+      // The reason a handler gave a message it moved to a dead-letter queue.
+      messageAttributeNames: ['All'],
       // Returned messages are deleted by sqs-consumer, including those gathered by the batching window.
       handleMessageBatch: async (received: Message[]) => {
+        if (mapping.carriesTasks && options.killOnReceiveOf !== undefined) {
+          killOnReceive(received, options.killOnReceiveOf);
+        }
         inFlight++;
         try {
           const messages =

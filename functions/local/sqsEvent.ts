@@ -15,7 +15,12 @@ export function sqsEventOf(messages: readonly Message[], queueArn: string, regio
           SenderId: message.Attributes?.SenderId ?? '',
           ApproximateFirstReceiveTimestamp: message.Attributes?.ApproximateFirstReceiveTimestamp ?? '0',
         },
-        messageAttributes: {},
+        messageAttributes: Object.fromEntries(
+          Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
+            name,
+            { dataType: value.DataType ?? 'String', stringValue: value.StringValue },
+          ]),
+        ),
         md5OfBody: message.MD5OfBody ?? '',
         eventSource: 'aws:sqs',
         eventSourceARN: queueArn,

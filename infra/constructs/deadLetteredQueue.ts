@@ -10,6 +10,8 @@ export interface DeadLetteredQueueProps {
   readonly queueName?: string;
   /** At least 6x the consuming function's timeout plus its batching window (AWS's guidance for Lambda). */
   readonly visibilityTimeout: Duration;
+  /** The same for the dead-letter queue, whose consumer marks runs failed (default SQS's 30 s). */
+  readonly deadLetterVisibilityTimeout?: Duration;
 }
 
 /** An SQS queue with SQS-managed encryption, TLS-only access and a dead-letter queue after 3 receives. */
@@ -23,6 +25,7 @@ export class DeadLetteredQueue extends Construct {
       queueName: props.queueName === undefined ? undefined : `${props.queueName}-dlq`,
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
+      visibilityTimeout: props.deadLetterVisibilityTimeout,
       // The maximum, so there is time to inspect and redrive poison messages.
       retentionPeriod: Duration.days(14),
     });

@@ -18,6 +18,8 @@ export function consumerVisibilityTimeout(functionTimeout: Duration, maxBatching
 export interface TaskQueuesProps {
   /** Visibility timeout of each queue (see consumerVisibilityTimeout). */
   readonly visibilityTimeouts: Readonly<Record<QueueName, Duration>>;
+  /** Visibility timeout of every dead-letter queue (see consumerVisibilityTimeout). */
+  readonly deadLetterVisibilityTimeout?: Duration;
   /** Physical names `<prefix>-events`, `<prefix>-tasks`, `<prefix>-reduce` (and `-dlq`); generated when absent. */
   readonly namePrefix?: string;
 }
@@ -37,6 +39,7 @@ export class TaskQueues extends Construct {
       new DeadLetteredQueue(this, constructId, {
         queueName: props.namePrefix === undefined ? undefined : `${props.namePrefix}-${name}`,
         visibilityTimeout: props.visibilityTimeouts[name],
+        deadLetterVisibilityTimeout: props.deadLetterVisibilityTimeout,
       });
     this.events = make('events', 'Events');
     this.tasks = make('tasks', 'Tasks');

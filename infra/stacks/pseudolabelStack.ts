@@ -3,6 +3,7 @@ import type { Construct } from 'constructs';
 import { LOCALSTACK_STACK_TAG, type PseudolabelConfig, type QueueName } from '../config.ts';
 import { Alarms } from '../constructs/alarms.ts';
 import { DataBucket } from '../constructs/dataBucket.ts';
+import { DEAD_LETTER_CONSUMER_TIMEOUT, DeadLetterConsumer } from '../constructs/deadLetterConsumer.ts';
 import { FunctionFactory } from '../constructs/functionFactory.ts';
 import { IncomingNotification } from '../constructs/incomingNotification.ts';
 import { ENV, PipelineFunctions } from '../constructs/pipelineFunctions.ts';
@@ -26,6 +27,7 @@ export class PseudolabelStack extends Stack {
   readonly data: DataBucket;
   readonly queues: TaskQueues;
   readonly functions?: PipelineFunctions;
+  readonly deadLetterConsumer?: DeadLetterConsumer;
 
   constructor(scope: Construct, id: string, props: PseudolabelStackProps) {
     // LocalStack: the legacy synthesizer deploys the (small, asset-free) template inline, without the bootstrap
@@ -57,6 +59,7 @@ export class PseudolabelStack extends Stack {
       );
     this.queues = new TaskQueues(this, 'Queues', {
       visibilityTimeouts: { events: visibility('events'), tasks: visibility('tasks'), reduce: visibility('reduce') },
+      deadLetterVisibilityTimeout: consumerVisibilityTimeout(DEAD_LETTER_CONSUMER_TIMEOUT, Duration.seconds(0)),
       namePrefix: config.localstack ? config.resourcePrefix : undefined,
     });
 
@@ -84,6 +87,11 @@ export class PseudolabelStack extends Stack {
         consumers: config.consumers,
       });
       this.functions = functions;
+      this.deadLetterConsumer = new DeadLetterConsumer(this, 'DeadLetterConsumer', {
+        factory,
+        bucket: this.data.bucket,
+        deadLetterQueues: [this.queues.tasks.deadLetterQueue, this.queues.reduce.deadLetterQueue],
+      });
       new RetrainSchedule(this, 'RetrainSchedule', {
         schedule: config.schedule,
         datasets: config.datasets,
@@ -93,7 +101,10 @@ export class PseudolabelStack extends Stack {
     // Without functions (LocalStack) the dead-letter alarms remain: CloudWatch alarms need no Lambda.
     new Alarms(this, 'Alarms', {
       deadLetterQueues: this.queues.all().map(([name, q]) => [name, q.deadLetterQueue] as const),
-      functions: this.functions?.all() ?? [],
+      functions: [
+        ...(this.functions?.all() ?? []),
+        ...(this.deadLetterConsumer ? [['deadLetters', this.deadLetterConsumer.function] as const] : []),
+      ],
       topicArn: config.alarmTopicArn,
     });
 

@@ -64,7 +64,9 @@ export async function localstackCommand(
  * Ctrl-C (SIGINT) or SIGTERM, which finish the batches in hand before exiting. The resource names can be
  * overridden (DESIGN.md section 3) with PSEUDOLABEL_BUCKET (the handlers' own variable) and
  * PSEUDOLABEL_QUEUE_PREFIX (queues `<prefix>-events`, `-tasks`, `-reduce`), so a worker can serve a private copy of
- * the resources (the integration tests do).
+ * the resources (the integration tests do). It also consumes the tasks and reduce dead-letter queues, as the
+ * dead-letters Lambda does. PSEUDOLABEL_FAULT_KILL_STAGE=<stage> injects a fault for tests: the worker kills
+ * itself on every receive of a task of that stage.
  */
 export async function workerCommand(
   flags: { endpoint?: string },
@@ -90,6 +92,7 @@ export async function workerCommand(
     visibilityTimeout: config.queues.tasks.visibilityTimeout,
     eventsVisibilityTimeout: config.queues.events.visibilityTimeout,
     log: (line) => process.stderr.write(`worker: ${line}\n`),
+    ...(env.PSEUDOLABEL_FAULT_KILL_STAGE ? { killOnReceiveOf: env.PSEUDOLABEL_FAULT_KILL_STAGE } : {}),
   });
   process.stderr.write(
     `worker: consuming ${config.queues.events.name}, ${config.queues.tasks.name}, ${config.queues.reduce.name} for bucket ${config.bucket} at ${config.endpoint}\n`,

@@ -103,11 +103,13 @@ describe('cdk-nag AwsSolutions', () => {
     expect(ids).toEqual([
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
       'AwsSolutions-IAM5[Resource::<DataBucket.Arn>/incoming/*]',
+      'AwsSolutions-IAM5[Resource::<DataBucket.Arn>/runs/*/run.json]',
       'AwsSolutions-IAM5[Resource::<DataBucket.Arn>/runs/*]',
       'AwsSolutions-L1',
       'AwsSolutions-S1',
     ]);
-    expect(acks.get('AwsSolutions-L1')).toHaveLength(5); // four pipeline functions and CDK's notification handler
+    // four pipeline functions, the dead-letter consumer and CDK's notification handler
+    expect(acks.get('AwsSolutions-L1')).toHaveLength(6);
     for (const [id, reasons] of acks) {
       for (const reason of reasons) expect(reason.length, id).toBeGreaterThan(40);
     }

@@ -236,7 +236,7 @@ describe('queues', () => {
     const mappings = logicalIdsOf(template, 'AWS::Lambda::EventSourceMapping').map(props);
 
     // Assess
-    expect(mappings).toHaveLength(3);
+    expect(mappings).toHaveLength(5); // three queues, and the tasks and reduce DLQs (dead-letter consumer)
     for (const mapping of mappings) {
       const queue = props(mapping.EventSourceArn['Fn::GetAtt'][0]);
       const fn = props(mapping.FunctionName.Ref);
@@ -257,10 +257,13 @@ describe('functions', () => {
     reducer: { memory: 2048, timeout: 720, loop: 'Allow' },
   } as const;
 
-  it('deploys exactly the four pipeline functions plus CDK’s notification handler', () => {
+  it('deploys exactly the four pipeline functions, the dead-letter consumer and CDK’s notification handler', () => {
     const pipeline = Object.values(ids.fn);
     const others = logicalIdsOf(template, 'AWS::Lambda::Function').filter((id) => !pipeline.includes(id));
-    expect(others).toEqual([expect.stringMatching(/^BucketNotificationsHandler/)]);
+    expect(others.sort()).toEqual([
+      expect.stringMatching(/^BucketNotificationsHandler/),
+      expect.stringMatching(/^DeadLetterConsumerFunction/),
+    ]);
   });
 
   it.each(Object.keys(expected) as (keyof typeof expected)[])(
@@ -429,6 +432,50 @@ describe('least-privilege grants', () => {
   });
 });
 
+describe('dead-letter consumer', () => {
+  const consumer = () => logicalIdOf(template, 'AWS::Lambda::Function', 'DeadLetterConsumerFunction');
+
+  it('consumes the tasks and reduce dead-letter queues, reporting batch item failures', () => {
+    // Prepare
+    const mappings = logicalIdsOf(template, 'AWS::Lambda::EventSourceMapping')
+      .map(props)
+      .filter((m) => m.FunctionName.Ref === consumer());
+
+    // Assess
+    expect(mappings.map((m) => m.EventSourceArn['Fn::GetAtt'][0]).sort()).toEqual(
+      [ids.dlq.tasks, ids.dlq.reduce].sort(),
+    );
+    for (const mapping of mappings) expect(mapping.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+    expect(props(consumer()).Runtime).toBe('nodejs22.x');
+  });
+
+  it('reads runs/, writes only run.json files, and consumes its two queues', () => {
+    // Prepare
+    const role = props(consumer()).Role['Fn::GetAtt'][0] as string;
+    const bucketArn = `<${ids.bucket}.Arn>`;
+    const consume = [
+      'sqs:ChangeMessageVisibility',
+      'sqs:DeleteMessage',
+      'sqs:GetQueueAttributes',
+      'sqs:GetQueueUrl',
+      'sqs:ReceiveMessage',
+    ];
+
+    // Act
+    const grants = allowedActionsByResource(template, role);
+
+    // Assess
+    expect(grants).toEqual({
+      [`<${props(consumer()).LoggingConfig.LogGroup.Ref}.Arn>`]: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      [bucketArn]: ['s3:ListBucket'],
+      [`${bucketArn}/runs/*`]: ['s3:GetObject'],
+      [`${bucketArn}/runs/*/run.json`]: ['s3:PutObject'],
+      [`<${ids.dlq.tasks}.Arn>`]: consume,
+      [`<${ids.dlq.reduce}.Arn>`]: consume,
+    });
+  });
+});
+
 describe('retraining schedule', () => {
   it('has one rule per dataset with the configured schedule, invoking the scheduled function with { dataset }', () => {
     // Prepare
@@ -458,7 +505,7 @@ describe('retraining schedule', () => {
   it('has no rule when no dataset is configured', () => {
     const { template: t } = synthStack({ ...NO_BUNDLING });
     t.resourceCountIs('AWS::Events::Rule', 0);
-    t.resourceCountIs('AWS::Lambda::Function', 5);
+    t.resourceCountIs('AWS::Lambda::Function', 6);
   });
 });
 
@@ -527,7 +574,7 @@ describe('outputs and removal', () => {
     t.resourceCountIs('Custom::S3AutoDeleteObjects', 2);
     const all = resources(t) as Record<string, { Type: string; DeletionPolicy?: string }>;
     const deletable = Object.values(all).filter((r) => ['AWS::S3::Bucket', 'AWS::Logs::LogGroup'].includes(r.Type));
-    expect(deletable).toHaveLength(6);
+    expect(deletable).toHaveLength(7); // two buckets, five function log groups
     for (const r of deletable) expect(r.DeletionPolicy).toBe('Delete');
   });
 });

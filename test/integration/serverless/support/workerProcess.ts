@@ -48,6 +48,11 @@ export class WorkerProcess {
     return this.output.join('');
   }
 
+  /** Resolves with the exit code (null when signalled) once the process has exited. */
+  exit(): Promise<number | null> {
+    return this.exited;
+  }
+
   get alive(): boolean {
     return this.child.exitCode === null && this.child.signalCode === null;
   }

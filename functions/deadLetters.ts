@@ -1,0 +1,12 @@
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { handleDeadLetterBatch } from './shared/deadLetterBatch.ts';
+import { handlerRuntime } from './shared/runtime.ts';
+
+const runtime = handlerRuntime('pseudolabel-dead-letters');
+
+/**
+ * Consumes the tasks and reduce dead-letter queues: marks the run of each dead-lettered task failed with its
+ * stage and reason, so a run whose worker died on every receive does not stay "running" for good.
+ */
+export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
+  handleDeadLetterBatch(runtime, event, context);
