@@ -48,6 +48,11 @@ function buildProgram(): Command {
     )
     .option('--shards <n>', 'number of shards', number('--shards'))
     .option('--workers <n>', 'worker threads (default: one per core)', number('--workers'))
+    .option(
+      '--task-memory <MB>',
+      'run every task in a child process of its own and fail a task whose peak RSS exceeds MB (a Lambda of that size)',
+      number('--task-memory'),
+    )
     .option('--seed <n>', 'random seed (default 0)', number('--seed'))
     .addOption(
       new Option('--neighbors-mode <mode>', 'kNN search (default: exact below 50,000 rows, approx IVF above)').choices([

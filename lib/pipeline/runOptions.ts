@@ -26,6 +26,11 @@ export const runOptionsSchema = z
     holdout: z.number().min(0).lt(1).default(0),
     shards: z.number().int().min(1).optional(),
     workers: z.number().int().min(1).optional(),
+    /**
+     * Embedded runs: every task in a child process of its own, failed when its peak RSS goes over this many MB
+     * (a Lambda of that size). Node itself takes about 50 MB.
+     */
+    taskMemory: z.number().int().positive().optional(),
     seed: z.number().int().min(0).default(0),
     /** Unset: exact below APPROX_FROM_ROWS rows, approximate above (neighborsPlan.ts). */
     neighborsMode: z.enum(['exact', 'approx']).optional(),

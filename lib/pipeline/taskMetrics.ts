@@ -31,6 +31,8 @@ export interface StageMetrics {
   /** The task that read the most, and the longest task. */
   readonly largestTaskBytesRead: number;
   readonly longestTaskMs: number;
+  /** Each task's peak RSS, in the order of its marker key (round, then shard). */
+  readonly peakRssBytesByTask: number[];
 }
 
 /** A task's running measurements, carried in its StageContext. */
@@ -90,5 +92,6 @@ export function addTaskMetrics(stage: StageMetrics | undefined, task: Partial<Ta
     bytesWritten: (stage?.bytesWritten ?? 0) + (task.bytesWritten ?? 0),
     largestTaskBytesRead: Math.max(stage?.largestTaskBytesRead ?? 0, task.bytesRead ?? 0),
     longestTaskMs: Math.max(stage?.longestTaskMs ?? 0, task.ms ?? 0),
+    peakRssBytesByTask: [...(stage?.peakRssBytesByTask ?? []), task.peakRssBytes ?? 0],
   };
 }

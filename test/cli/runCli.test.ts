@@ -271,6 +271,23 @@ describe('pseudolabel run: data no method can learn from', () => {
   });
 });
 
+describe('pseudolabel run --task-memory', () => {
+  it('stops the run when a task goes over the limit, with one line naming the task, the peak and the limit', async () => {
+    // Prepare: a Node process alone takes about 40 MB
+    const input = await writeInput('small.csv', `${[HEADER, ...twoBlobRows()].join('\n')}\n`);
+
+    // Act
+    const result = await runCli(['--input', input, '--neighbors', '3', '--task-memory', '40']);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderrLines.at(-1)).toMatch(
+      /^pseudolabel: task plan shard 0 needed more than --task-memory 40 MB \(its peak RSS reached \d+ MB\); /,
+    );
+    expect(result.files).toEqual([]);
+  });
+});
+
 describe('pseudolabel run: invalid options fail before reading any data', () => {
   it('refuses --alpha 1.5', async () => {
     // Prepare

@@ -40,6 +40,7 @@ describe('addTaskMetrics', () => {
       bytesWritten: 7,
       largestTaskBytesRead: 20,
       longestTaskMs: 80,
+      peakRssBytesByTask: [500, 200, 900],
     });
   });
 

@@ -13,9 +13,10 @@ import type { RunOptions } from '../runOptions.ts';
 import { markRunFailed, type RunRecord, readRun } from '../runRecord.ts';
 import type { StageContext, StageLog } from '../stageContext.ts';
 import { startRun } from '../startRun.ts';
-import type { Stage } from '../taskMessage.ts';
+import { SHARD_STAGES, type Stage } from '../taskMessage.ts';
 import { type OutputTarget, outputTarget, resolveRunInputs } from './runLocations.ts';
 import type { StageWorkerInput, StageWorkerOutput } from './stageWorker.ts';
+import { runInTaskProcess, TaskMemoryError, type TaskPlace, TaskProcessSlots } from './taskProcess.ts';
 import { stageWorkerEntry } from './workerBundle.ts';
 
 /** Progress of a run: tasks of a stage done out of those sent so far. */
@@ -26,6 +27,12 @@ export interface ProgressEvent {
   readonly total: number;
 }
 
+/** A task that ran in a child process of its own (`--task-memory`): its process id and peak RSS. */
+export interface TaskProcessEvent extends TaskPlace {
+  readonly pid: number;
+  readonly peakRssBytes: number;
+}
+
 export interface EmbeddedRunRequest {
   readonly input: string;
   readonly out: string;
@@ -34,6 +41,8 @@ export interface EmbeddedRunRequest {
   readonly stateDir?: string;
   readonly log?: StageLog;
   readonly onProgress?: (event: ProgressEvent) => void;
+  /** With `options.taskMemory`: called as each task's child process ends with its task done. */
+  readonly onTaskProcess?: (event: TaskProcessEvent) => void;
   /**
    * Fault injection for tests: the share of task deliveries that fail on their first receive, half of them
    * before the task runs and half after it ran (a worker dying before its acknowledgement). Chosen by a hash
@@ -110,10 +119,14 @@ export async function runEmbedded(request: EmbeddedRunRequest): Promise<RunRecor
   await out.check();
   const run = await startRun(ctx, { dataset: request.input, inputRoot: root, inputs, options });
 
+  // --task-memory: every task (reduce steps too) in a child process of its own, `workers` at a time.
+  const taskMemory = options.taskMemory;
+  const processes = taskMemory === undefined ? undefined : new TaskProcessSlots(workers);
+  const processEntry = processes ? await stageWorkerEntry() : undefined;
   // V8 sizes a new thread's heap from its flags (process-wide): set before the pool's threads start.
-  if (workers > 1) setFlagsFromString(`--initial-old-space-size=${WORKER_INITIAL_OLD_SPACE_MB}`);
+  if (workers > 1 && !processes) setFlagsFromString(`--initial-old-space-size=${WORKER_INITIAL_OLD_SPACE_MB}`);
   const pool =
-    workers > 1
+    workers > 1 && !processes
       ? new Piscina<StageWorkerInput, StageWorkerOutput>({
           filename: await stageWorkerEntry(),
           minThreads: workers,
@@ -131,17 +144,30 @@ export async function runEmbedded(request: EmbeddedRunRequest): Promise<RunRecor
     if (change === 'done') request.onProgress?.({ stage, round, ...count });
   };
   let lastError: unknown;
+  /** Set when a task went over --task-memory: the run has failed, what is still queued is only acknowledged. */
+  let overMemory = false;
   // This thread loads finalize's modules (the report renderer, vega: about 0.2 s) while the first reduce step
   // in a worker runs on another core.
   let finalizePreloaded = false;
 
   /** Runs one received message and settles it: ack, or redelivery on failure (injected or real). */
   const handle = async (queue: InProcessQueue, message: ReceivedMessage, inWorker: boolean) => {
+    if (overMemory) {
+      queue.ack(message.id);
+      return;
+    }
     const fault = injectedFault(request.faults, message);
     try {
       if (fault === 'before') throw new Error(`injected fault before ${JSON.stringify(message.body)}`);
       let sent: StageWorkerOutput;
-      if (inWorker && pool) {
+      if (processes && processEntry && taskMemory !== undefined) {
+        const place = message.body as TaskPlace;
+        const input = { storeRoot: stateDir, body: message.body, ownProcess: true };
+        const hint = memoryHint(place.stage, options.shards);
+        const ended = await processes.run(() => runInTaskProcess(processEntry, input, place, taskMemory, hint));
+        request.onTaskProcess?.({ stage: place.stage, round: place.round, shard: place.shard, ...ended });
+        sent = ended.sent;
+      } else if (inWorker && pool) {
         sent = await pool.run({ storeRoot: stateDir, body: message.body });
       } else {
         const taskSink = new InProcessQueue();
@@ -157,6 +183,14 @@ export async function runEmbedded(request: EmbeddedRunRequest): Promise<RunRecor
       if (queue === tasks) progress(message.body, 'done');
     } catch (error) {
       lastError = error;
+      if (error instanceof TaskMemoryError) {
+        // It would go over again on every delivery: the run fails now, with the reason.
+        overMemory = true;
+        log.warn('task went over --task-memory; run failed', { body: message.body, error: error.message });
+        await markRunFailed(store, run.runId, { stage: error.place.stage, error: error.message });
+        queue.ack(message.id);
+        return;
+      }
       log.warn('task failed; it will be delivered again', { body: message.body, error: String(error) });
       queue.fail(message.id);
     }
@@ -207,6 +241,15 @@ export async function runEmbedded(request: EmbeddedRunRequest): Promise<RunRecor
   } finally {
     await closed;
   }
+}
+
+/** What would let a task that went over --task-memory fit. */
+function memoryHint(stage: Stage, shards: number | undefined): string {
+  if (SHARD_STAGES.has(stage)) {
+    const more = shards === undefined ? 'more shards (--shards)' : `more shards (--shards ${shards * 2})`;
+    return `${more} make each ${stage} task smaller, or raise --task-memory`;
+  }
+  return `the ${stage} step holds the whole run in one task: raise --task-memory (on Lambda, the reducer's memory)`;
 }
 
 function drain(queue: InProcessQueue): unknown[] {

@@ -7,6 +7,8 @@ import { CollectingQueue } from './collectingQueue.ts';
 export interface StageWorkerInput {
   readonly storeRoot: string;
   readonly body: unknown;
+  /** The task has this process to itself (a `--task-memory` child process): its peak RSS is the task's. */
+  readonly ownProcess?: boolean;
 }
 
 export interface StageWorkerOutput {
@@ -26,12 +28,17 @@ function opened(location: string): ObjectStore {
 }
 
 /**
- * A piscina worker thread of the embedded runner: runs one task against the filesystem store and returns the
- * messages the task sent, for the runner to enqueue (queues live in the main thread).
+ * A piscina worker thread of the embedded runner (or, with `--task-memory`, a child process of its own, see
+ * taskProcess.ts): runs one task against the filesystem store and returns the messages the task sent, for the
+ * runner to enqueue (queues live in the main thread).
  */
 export default async function runTaskInWorker(input: StageWorkerInput): Promise<StageWorkerOutput> {
   const tasks = new CollectingQueue();
   const reduce = new CollectingQueue();
-  await executeTask({ store: opened(input.storeRoot), inputs: opened, tasks, reduce, log: silentLog }, input.body);
+  const ownProcess = input.ownProcess === true;
+  await executeTask(
+    { store: opened(input.storeRoot), inputs: opened, tasks, reduce, log: silentLog, ownProcess },
+    input.body,
+  );
   return { tasks: tasks.sent, reduce: reduce.sent };
 }
