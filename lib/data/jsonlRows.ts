@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { InputFileError } from './errors.ts';
 import { FeatureVectors } from './featureVectors.ts';
 import {
@@ -9,7 +10,7 @@ import {
   vectorFeatureName,
 } from './fieldValues.ts';
 import { memberText } from './jsonMemberText.ts';
-import { blockLines, isBlankLine, lineBlocks, stripBom } from './lineBlocks.ts';
+import { blockLines, contentEnd, isBlankLine, lineBlocks, lineEndIn, stripBom } from './lineBlocks.ts';
 import {
   type ColumnOptions,
   DEFAULT_ID_COLUMN,
@@ -20,6 +21,7 @@ import {
   type RowSchema,
   VECTOR_COLUMN,
 } from './rowSource.ts';
+import { invalidUtf8At, invalidUtf8Reason } from './utf8Text.ts';
 
 /**
  * JSON Lines rows, streamed: one JSON object per line, blank lines skipped. An object holds an optional id
@@ -42,6 +44,25 @@ export interface JsonlOptions extends ColumnOptions {
 
 export interface JsonlReader extends RowReader {
   readonly schema: RowSchema;
+}
+
+/** A line's text, or the reason its bytes are refused (not UTF-8). */
+type LineText = string | { readonly reason: string };
+
+/** A block's lines (without `\n` and trailing `\r`); a line that is not valid UTF-8 comes as its refusal. */
+function blockTexts(block: Buffer): LineText[] {
+  if (isUtf8(block)) return blockLines(block);
+  const texts: LineText[] = [];
+  for (let start = 0; start < block.length; ) {
+    const end = lineEndIn(block, start);
+    const content = contentEnd(block, start, end);
+    const invalid = invalidUtf8At(block, start, content);
+    texts.push(
+      invalid === -1 ? block.toString('utf8', start, content) : { reason: invalidUtf8Reason(block, invalid, start) },
+    );
+    start = end + 1;
+  }
+  return texts;
 }
 
 /** A parsed line: the object, or the reason it is not one. */
@@ -93,16 +114,18 @@ async function findSchema(
   blocks: AsyncGenerator<Buffer>,
   options: JsonlOptions,
   file: string,
-): Promise<{ schema: RowSchema; lines: string[]; object: Record<string, unknown> }> {
-  const lines: string[] = [];
+): Promise<{ schema: RowSchema; lines: LineText[]; object: Record<string, unknown> }> {
+  const lines: LineText[] = [];
   let line = options.firstLine ?? 1;
   let sawText = false;
   for (;;) {
     const next = await blocks.next();
     if (next.done) break;
-    const block = blockLines(next.value);
+    const block = blockTexts(next.value);
     for (let i = 0; i < block.length; i++, line++) {
-      const text = line === 1 ? stripBom(block[i]) : block[i];
+      const raw = block[i];
+      if (typeof raw !== 'string') continue;
+      const text = line === 1 ? stripBom(raw) : raw;
       if (isBlankLine(text)) continue;
       if (!sawText) {
         assertText(text, file);
@@ -147,7 +170,7 @@ export async function openJsonlRows(
   const labelColumn = options.labelColumn ?? DEFAULT_LABEL_COLUMN;
   const idColumn = options.idColumn ?? DEFAULT_ID_COLUMN;
   const blocks = lineBlocks(source, file);
-  let pending: string[] = [];
+  let pending: LineText[] = [];
   let schema = options.schema;
   let hasLabelColumn = true;
   let hasIdColumn = true;
@@ -167,7 +190,7 @@ export async function openJsonlRows(
     }
     pending = [];
     for await (const block of blocks) {
-      const lines = blockLines(block);
+      const lines = blockTexts(block);
       for (let i = 0; i < lines.length; i++, line++) {
         const result = parse(lines[i], line);
         if (result) yield result;
@@ -186,15 +209,16 @@ export async function openJsonlRows(
 export function jsonlLineParser(
   schema: RowSchema,
   options: ColumnOptions = {},
-): (text: string, line: number) => RowResult | undefined {
+): (text: LineText, line: number) => RowResult | undefined {
   const idColumn = options.idColumn ?? DEFAULT_ID_COLUMN;
   const labelColumn = options.labelColumn ?? DEFAULT_LABEL_COLUMN;
   const names = schema.kind === 'fields' ? schema.names : [];
   const nameSet = new Set(names);
   const d = schema.kind === 'vector' ? schema.d : names.length;
   const vectors = new FeatureVectors(d);
-  return (text, line) => {
-    if (line === 1) text = stripBom(text);
+  return (lineText, line) => {
+    if (typeof lineText !== 'string') return { line, reason: lineText.reason };
+    const text = line === 1 ? stripBom(lineText) : lineText;
     if (isBlankLine(text)) return undefined;
     const parsed = parseObject(text);
     if (!('object' in parsed)) return { line, reason: parsed.reason };

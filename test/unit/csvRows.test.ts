@@ -144,13 +144,43 @@ describe('openCsvRows', () => {
     await expect(failure).rejects.toMatchObject({ file: 'in.csv', reason });
   });
 
-  it('rejects invalid UTF-8 in the header as binary', async () => {
+  it('refuses a header that is not UTF-8, naming the file and the first bad byte', async () => {
     // Prepare
     const bytes = new Uint8Array([0x69, 0x64, 0xff, 0xfe, 0x2c, 0x66, 0x0a]);
     // Act
     const failure = openCsvRows(chunksOf(bytes), { file: 'bin.csv' });
     // Assess
-    await expect(failure).rejects.toMatchObject({ reason: 'the header is not valid UTF-8 text' });
+    await expect(failure).rejects.toThrow(InputFileError);
+    await expect(failure).rejects.toMatchObject({
+      file: 'bin.csv',
+      reason: 'the header (line 1) is not valid UTF-8 text (byte 0xFF at byte 3 of the line); save the file as UTF-8',
+    });
+  });
+
+  it('rejects each row that is not UTF-8 with its line and column, instead of merging Latin-1 labels as U+FFFD', async () => {
+    // Prepare: Latin-1 'café' and 'cafè', a quoted Latin-1 id (general path), a valid U+FFFD and valid 'né'
+    const latin1 = (text: string) => Buffer.from(text, 'latin1');
+    const bytes = Buffer.concat([
+      Buffer.from('id,label,f\n'),
+      latin1('a,caf\xe9,1\n'),
+      latin1('b,caf\xe8,2\n'),
+      latin1('"\xe9",x,3\n'),
+      Buffer.from('d,\ufffd,4\ne,n\u00e9,5\n'),
+      Buffer.from([0x66, 0x2c, 0x78, 0xed, 0xa0, 0x80, 0x2c, 0x36, 0x0a]), // an encoded surrogate
+    ]);
+    // Act
+    const rows = plain(await drain((await openCsvRows(chunksOf(bytes), { file: 'l1.csv' })).rows));
+    // Assess
+    const reason = (column: string, byte: string, at: number) =>
+      `column "${column}" is not valid UTF-8 text (byte 0x${byte} at byte ${at} of the line); save the file as UTF-8`;
+    expect(rows).toEqual([
+      { line: 2, reason: reason('label', 'E9', 6) },
+      { line: 3, reason: reason('label', 'E8', 6) },
+      { line: 4, reason: reason('id', 'E9', 2) },
+      { line: 5, row: 3, id: 'd', label: '\ufffd', features: [4] },
+      { line: 6, row: 4, id: 'e', label: 'n\u00e9', features: [5] },
+      { line: 7, reason: reason('label', 'ED', 4) },
+    ]);
   });
 
   it('releases its source on close when the rows are not read', async () => {

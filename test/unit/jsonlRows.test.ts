@@ -156,6 +156,37 @@ describe('openJsonlRows', () => {
     );
   });
 
+  it('rejects each line that is not UTF-8 with its line and the first bad byte, and reads the others', async () => {
+    // Prepare
+    const bytes = Buffer.concat([
+      Buffer.from('{"label":"caf\u00e9","f":1}\n'),
+      Buffer.from('{"label":"caf\xe9","f":2}\r\n', 'latin1'),
+      Buffer.from('{"label":"caf\xe8","f":3}\n', 'latin1'),
+      Buffer.from('{"label":"\ufffd","f":4}\n'),
+    ]);
+    // Act
+    const rows = plain(await drain((await openJsonlRows(chunksOf(bytes), { file: 'l1.jsonl' })).rows));
+    // Assess
+    const reason = (byte: string) =>
+      `the line is not valid UTF-8 text (byte 0x${byte} at byte 14 of the line); save the file as UTF-8`;
+    expect(rows).toEqual([
+      { line: 1, row: 0, id: undefined, label: 'caf\u00e9', features: [1] },
+      { line: 2, reason: reason('E9') },
+      { line: 3, reason: reason('E8') },
+      { line: 4, row: 3, id: undefined, label: '\ufffd', features: [4] },
+    ]);
+  });
+
+  it('reads a number label by its spelling in the line, not its float64 value', async () => {
+    // Prepare
+    const text =
+      '{"f":1,"label":9007199254740993}\n{"label":1.0,"f":2}\n{"label":-1.0,"f":3}\n{"label":1e-400,"f":4}\n';
+    // Act
+    const { rows } = await readJsonl(text);
+    // Assess
+    expect(rows.map((row) => (row as { label: unknown }).label)).toEqual(['9007199254740993', '1.0', null, '1e-400']);
+  });
+
   it('reads back any finite numbers, ids and labels it is given (property)', async () => {
     const record = fc.record({
       id: fc.string({ unit: 'grapheme', minLength: 1 }),
