@@ -18,6 +18,8 @@ export interface Measured {
   readonly stderrTimeline: { readonly at: number; readonly line: string }[];
   readonly wallSeconds: number;
   readonly peakRssMb: number | null;
+  /** User + system CPU seconds of the command and the child processes it waited for (GNU time only). */
+  readonly cpuSeconds: number | null;
   /** How peakRssMb was measured. */
   readonly rssSource: '/usr/bin/time -v' | 'process.resourceUsage' | 'none';
 }
@@ -39,6 +41,12 @@ export interface SpawnMeasuredOptions {
 /** Whether GNU time with `-v` and `-o` is available. */
 export function hasGnuTime(): boolean {
   return existsSync(GNU_TIME);
+}
+
+function parseCpuSeconds(text: string): number | null {
+  const user = /User time \(seconds\): ([\d.]+)/.exec(text);
+  const system = /System time \(seconds\): ([\d.]+)/.exec(text);
+  return user && system ? Number(user[1]) + Number(system[1]) : null;
 }
 
 function parseMaxRss(text: string): number | null {
@@ -89,13 +97,13 @@ export async function spawnMeasured(
   if (useTime) {
     const text = await readFile(timeFile, 'utf8').catch(() => '');
     await rm(timeFile, { force: true });
-    return { ...base, peakRssMb: parseMaxRss(text), rssSource: '/usr/bin/time -v' };
+    return { ...base, peakRssMb: parseMaxRss(text), cpuSeconds: parseCpuSeconds(text), rssSource: '/usr/bin/time -v' };
   }
   if (options.rusageFile) {
     const usage = await readFile(options.rusageFile, 'utf8')
       .then((text) => JSON.parse(text) as { maxRSS: number })
       .catch(() => undefined);
-    if (usage) return { ...base, peakRssMb: usage.maxRSS / 1024, rssSource: 'process.resourceUsage' };
+    if (usage) return { ...base, peakRssMb: usage.maxRSS / 1024, cpuSeconds: null, rssSource: 'process.resourceUsage' };
   }
-  return { ...base, peakRssMb: null, rssSource: 'none' };
+  return { ...base, peakRssMb: null, cpuSeconds: null, rssSource: 'none' };
 }

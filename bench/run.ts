@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { knnSearch } from '../lib/graph/knnSearch.ts';
 import { type ClassShape, writeBlobs } from './gaussianBlobs.ts';
 import { hasGnuTime, type Measured, spawnMeasured } from './measuredSpawn.ts';
+import { scoreLabels } from './scoreLabels.ts';
 
 /**
  * `npm run bench [-- --suite core|pipeline|scale] [--n N] [--d D] [--classes C] [--labels F] [--workers W] ...`
@@ -23,6 +24,7 @@ import { hasGnuTime, type Measured, spawnMeasured } from './measuredSpawn.ts';
 const ROOT = resolve(import.meta.dirname, '..');
 const RESULTS = join(ROOT, 'bench/results/latest.json');
 
+/** `--suite scaleout` is its own harness (bench/scaleout.ts): several sizes at fixed rows per shard. */
 const SUITES = {
   core: { n: 20_000, knnQueries: 0 },
   pipeline: { n: 100_000, knnQueries: 2_000 },
@@ -111,24 +113,6 @@ function parseConfig(argv: string[]): Config {
 
 function log(message: string): void {
   process.stderr.write(`bench: ${message}\n`);
-}
-
-/** Accuracy of labels.csv on the rows that were not given, against the truth (unreached rows count as wrong). */
-function scoreLabels(text: string, truth: Int32Array): { accuracy: number; scored: number; unreached: number } {
-  let correct = 0;
-  let scored = 0;
-  let unreached = 0;
-  const lines = text.split('\n');
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i];
-    if (line === '') continue;
-    const [id, label, , source] = line.split(',');
-    if (source === 'given') continue;
-    scored++;
-    if (source === 'none') unreached++;
-    if (label !== '' && Number(label) === truth[Number(id.slice(1))]) correct++;
-  }
-  return { accuracy: scored > 0 ? correct / scored : Number.NaN, scored, unreached };
 }
 
 /** The Python to run scikit-learn with, or why there is none. */
@@ -311,7 +295,13 @@ const times = (x: number | null) => (x === null ? undefined : `${x.toFixed(2)}x`
 const acc = (x: unknown) => (typeof x === 'number' ? x.toFixed(4) : undefined);
 
 async function main(): Promise<void> {
-  const config = parseConfig(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  if (argv.includes('--suite=scaleout') || argv.join(' ').includes('--suite scaleout')) {
+    const { scaleoutBench } = await import('./scaleout.ts');
+    await scaleoutBench(argv);
+    return;
+  }
+  const config = parseConfig(argv);
   const dir = await mkdtemp(join(tmpdir(), 'pseudolabel-bench-'));
   log(`working in ${dir}`);
   try {
