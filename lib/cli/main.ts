@@ -1,4 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { SCALES } from '../data/featureScaling.ts';
 import { KERNELS, METHODS } from '../pipeline/runOptions.ts';
 import { runCommand } from './runCommand.ts';
 
@@ -28,13 +29,27 @@ function buildProgram(): Command {
         KERNELS,
       ),
     )
+    .addOption(
+      new Option(
+        '--scale <scale>',
+        'feature scaling: none, standard (z-scores), robust (median/IQR) (default none)',
+      ).choices(SCALES),
+    )
     .option('--neighbors <k>', 'neighbors per point in the knn graph (default 10)', number('--neighbors'))
     .option('--gamma <gamma>', 'rbf kernel width (default 20)', number('--gamma'))
     .option('--alpha <alpha>', 'label spreading clamping factor in (0,1) (default 0.2)', number('--alpha'))
-    .option('--max-iter <n>', 'iterations (default: 30 spreading, 1000 propagation)', number('--max-iter'))
+    .option(
+      '--max-iter <n>',
+      'iterations, or rounds of self-/co-training (default: 30 spreading, 1000 propagation, 10 self-training, 30 co-training)',
+      number('--max-iter'),
+    )
     .option('--tol <tol>', 'convergence tolerance (default 1e-3)', number('--tol'))
-    .option('--threshold <p>', 'self-training confidence threshold (default 0.95)', number('--threshold'))
-    .option('--rounds <n>', 'self-training rounds (default 5)', number('--rounds'))
+    .option(
+      '--threshold <p>',
+      'confidence a pseudo label needs (default 0.95 self-training, 0.75 co-training)',
+      number('--threshold'),
+    )
+    .option('--rounds <n>', 'alias of --max-iter for self-training and co-training', number('--rounds'))
     .addOption(
       new Option('--criterion <rule>', 'self-training selection: above threshold, k best, or k best per class').choices(
         ['threshold', 'k_best', 'k_best_per_class'],

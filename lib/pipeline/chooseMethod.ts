@@ -6,7 +6,7 @@ import { rbfWeightsFromNeighbors } from '../graph/knnRbfKernel.ts';
 import type { KnnResult } from '../graph/knnSearch.ts';
 import { seededUniform } from '../linalg/seededRandom.ts';
 import { propagateOverAffinity } from './methods.ts';
-import type { RunOptions } from './runOptions.ts';
+import { effectiveMaxIter, effectiveThreshold, type RunOptions } from './runOptions.ts';
 
 /** A concrete method `--method auto` may pick. */
 export interface Candidate {
@@ -82,10 +82,10 @@ function predictWith(
 ) {
   if (candidate.method === 'self-training') {
     const model = new SelfTraining({
-      threshold: options.threshold,
+      threshold: effectiveThreshold({ ...options, method: 'self-training' }),
       criterion: options.criterion,
       kBest: options.kBest,
-      maxIter: options.rounds,
+      maxIter: effectiveMaxIter({ ...options, method: 'self-training' }),
       onWarning: () => {},
     }).fit(X, y);
     return model.predict(X);

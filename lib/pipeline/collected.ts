@@ -1,6 +1,7 @@
 import type { RejectedRow } from '../data/dataset.ts';
 import { UNLABELLED } from '../data/dataset.ts';
 import type { FeatureMatrix } from '../data/featureMatrix.ts';
+import { type FeatureScaling, scaleInPlace } from '../data/featureScaling.ts';
 import { decodeShard, decodeShardIds } from '../data/shardFormat.ts';
 import { unpackArrays } from './binaryArrays.ts';
 import { readJson } from './jsonObjects.ts';
@@ -18,6 +19,8 @@ export interface Collected {
   readonly shards: { rows: number; offset: number; dropped: number[] }[];
   /** Rows whose id repeats an earlier one, with the index of their input file. */
   readonly duplicates: (RejectedRow & { input: number })[];
+  /** `--scale` and the statistics it scales with, over every accepted row; absent in runs before it existed. */
+  readonly scaling?: FeatureScaling;
 }
 
 /** One shard's accepted rows, ready for the algorithms. */
@@ -46,7 +49,10 @@ function keptRows(collected: Collected, shard: number, n: number): number[] {
   return keep;
 }
 
-/** Loads a shard's accepted rows (duplicate ids left out) with labels encoded as class indices. */
+/**
+ * Loads a shard's accepted rows (duplicate ids left out) with labels encoded as class indices, the features
+ * scaled with the run's `--scale` statistics: every stage that reads features reads them here.
+ */
 export async function loadShardRows(
   ctx: StageContext,
   runId: string,
@@ -57,10 +63,12 @@ export async function loadShardRows(
   const indexOf = classIndexer(collected.classes);
   const { d } = decoded;
   const keep = keptRows(collected, shard, decoded.n);
-  const data = keep.length === decoded.n ? decoded.features : new Float32Array(keep.length * d);
-  if (keep.length < decoded.n) {
+  const scaled = collected.scaling !== undefined && collected.scaling.method !== 'none';
+  const data = keep.length === decoded.n && !scaled ? decoded.features : new Float32Array(keep.length * d);
+  if (data !== decoded.features) {
     for (let r = 0; r < keep.length; r++) data.set(decoded.features.subarray(keep[r] * d, (keep[r] + 1) * d), r * d);
   }
+  if (scaled) scaleInPlace(data, d, collected.scaling!);
   return {
     ids: keep.map((i) => decoded.ids[i]),
     X: { data, n: keep.length, d },

@@ -11,7 +11,7 @@ import {
   probabilitiesOverAllClasses,
   type RowOutcome,
 } from './rowOutcome.ts';
-import { effectiveMaxIter, type RunOptions } from './runOptions.ts';
+import { effectiveMaxIter, effectiveThreshold, type RunOptions } from './runOptions.ts';
 
 /** What a method reports about its iterations (report.json `convergence`). */
 export interface Convergence {
@@ -77,7 +77,11 @@ export function coTrain(
       `method co-training splits the feature columns into two views and needs at least 2, got ${X.d}: choose another --method`,
     );
   }
-  const model = new CoTraining({ threshold: options.threshold, maxIter: options.rounds, onWarning: warn });
+  const model = new CoTraining({
+    threshold: effectiveThreshold(options),
+    maxIter: effectiveMaxIter(options),
+    onWarning: warn,
+  });
   model.fit(X, y);
   // The base models only know the classes they were fitted on.
   const full = probabilitiesOverAllClasses(model.predictProba(X), model.classes, k);

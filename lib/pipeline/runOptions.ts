@@ -1,11 +1,13 @@
 import { z } from 'zod';
+import { SCALES } from '../data/featureScaling.ts';
 import { OptionsError } from '../errors.ts';
 
 /**
  * Options of one run: the CLI flags, `incoming/<dataset>/pseudolabel.json` and run.json all use these
  * camelCase names. Defaults follow scikit-learn's LabelSpreading / LabelPropagation / SelfTrainingClassifier,
- * except `neighbors` (10: the CLI's knn default) and `maxIter`, which, when unset, is the chosen method's
- * scikit-learn default (30 for label spreading, 1000 for label propagation, 10 rounds for self-training).
+ * except `neighbors` (10: the CLI's knn default). Unset, `maxIter` and `threshold` take the chosen method's
+ * default (effectiveMaxIter, effectiveThreshold). `rounds` is the old name of `maxIter` for self-training and
+ * co-training, kept as an alias.
  */
 export const METHODS = ['label-spreading', 'label-propagation', 'self-training', 'co-training', 'auto'] as const;
 export const KERNELS = ['knn', 'rbf', 'knn-rbf'] as const;
@@ -15,12 +17,15 @@ export const runOptionsSchema = z
     method: z.enum(METHODS).default('label-spreading'),
     kernel: z.enum(KERNELS).default('knn'),
     neighbors: z.number().int().min(1).default(10),
+    /** Feature scaling before the graph and the classifier (lib/data/featureScaling.ts); none is scikit-learn's. */
+    scale: z.enum(SCALES).default('none'),
     gamma: z.number().positive().default(20),
     alpha: z.number().gt(0).lt(1).default(0.2),
     maxIter: z.number().int().min(1).optional(),
     tol: z.number().min(0).default(1e-3),
-    threshold: z.number().min(0).lt(1).default(0.95),
-    rounds: z.number().int().min(0).default(5),
+    threshold: z.number().min(0).lt(1).optional(),
+    /** Alias of maxIter for self-training and co-training (their rounds). */
+    rounds: z.number().int().min(0).optional(),
     criterion: z.enum(['threshold', 'k_best', 'k_best_per_class']).default('threshold'),
     kBest: z.number().int().min(1).default(10),
     holdout: z.number().min(0).lt(1).default(0),
@@ -38,17 +43,33 @@ export const runOptionsSchema = z
     labelColumn: z.string().min(1).default('label'),
     idColumn: z.string().min(1).default('id'),
   })
-  .strict();
+  .strict()
+  .refine(
+    (options) => options.rounds === undefined || options.maxIter === undefined || options.rounds === options.maxIter,
+    {
+      message: '--rounds is an alias of --max-iter for self-training and co-training: give one of them',
+    },
+  );
 
 export type RunOptions = z.infer<typeof runOptionsSchema>;
 export type RunOptionsInput = z.input<typeof runOptionsSchema>;
 
-/** The method's scikit-learn max_iter default when the user gave none. */
+/**
+ * max_iter as the method runs it: the value given (`--max-iter`, or its alias `--rounds` for the methods that
+ * work in rounds), else the method's default: scikit-learn's for label spreading (30), label propagation (1000)
+ * and SelfTrainingClassifier (10), Blum & Mitchell's 30 rounds for co-training.
+ */
 export function effectiveMaxIter(options: RunOptions): number {
   if (options.maxIter !== undefined) return options.maxIter;
   if (options.method === 'label-propagation') return 1000;
   if (options.method === 'label-spreading') return 30;
-  return 10;
+  if (options.rounds !== undefined) return options.rounds;
+  return options.method === 'co-training' ? 30 : 10;
+}
+
+/** Self-training's confidence threshold (default 0.95, high: a wrong pseudo label is learnt from); co-training's 0.75. */
+export function effectiveThreshold(options: RunOptions): number {
+  return options.threshold ?? (options.method === 'co-training' ? 0.75 : 0.95);
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { FeatureScaling } from '../data/featureScaling.ts';
 import type { NeighborsPlan } from './neighborsPlan.ts';
 import type { Source } from './rowOutcome.ts';
 import type { RunOptions } from './runOptions.ts';
@@ -24,9 +25,12 @@ export interface RunReport {
   readonly runId: string;
   readonly method: RunOptions['method'];
   readonly methodReason?: string;
-  readonly parameters: RunOptions & { maxIter: number };
+  /** The options as the method ran them (maxIter and threshold resolved; `rounds`, maxIter's alias, left out). */
+  readonly parameters: RunOptions & { maxIter: number; threshold: number };
   /** How the kNN graph was searched (methods that use one). */
   readonly neighbors?: NeighborsPlan;
+  /** `--scale` with its per-feature centre and scale, and the features' spread ratio (featureScaling.ts). */
+  readonly scaling?: FeatureScaling;
   readonly n: number;
   readonly d: number;
   readonly classes: string[];

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { OptionsError } from '../../lib/errors.ts';
-import { effectiveMaxIter, parseRunOptions, runOptionsSchema } from '../../lib/pipeline/runOptions.ts';
+import {
+  effectiveMaxIter,
+  effectiveThreshold,
+  parseRunOptions,
+  runOptionsSchema,
+} from '../../lib/pipeline/runOptions.ts';
 
 function errorOf(input: unknown, origin?: string): Error {
   try {
@@ -22,11 +27,10 @@ describe('parseRunOptions', () => {
       method: 'label-spreading',
       kernel: 'knn',
       neighbors: 10,
+      scale: 'none',
       gamma: 20,
       alpha: 0.2,
       tol: 1e-3,
-      threshold: 0.95,
-      rounds: 5,
       criterion: 'threshold',
       kBest: 10,
       holdout: 0,
@@ -147,8 +151,8 @@ describe('effectiveMaxIter', () => {
     ['label-spreading', 30],
     ['label-propagation', 1000],
     ['self-training', 10],
-    ['co-training', 10],
-  ] as const)("%s defaults to scikit-learn's %d", (method, expected) => {
+    ['co-training', 30],
+  ] as const)("%s defaults to scikit-learn's (Blum & Mitchell's for co-training) %d", (method, expected) => {
     // Act
     const maxIter = effectiveMaxIter(parseRunOptions({ method }));
 
@@ -164,5 +168,39 @@ describe('effectiveMaxIter', () => {
 
     // Assess
     expect(values).toEqual([12, 12, 12]);
+  });
+});
+
+describe('--rounds, the alias of --max-iter', () => {
+  it('sets max_iter of self-training and co-training, not of the graph methods', () => {
+    // Act
+    const values = (['self-training', 'co-training', 'label-spreading'] as const).map((method) =>
+      effectiveMaxIter(parseRunOptions({ method, rounds: 3 })),
+    );
+
+    // Assess
+    expect(values).toEqual([3, 3, 30]);
+  });
+
+  it('is refused when it contradicts --max-iter', () => {
+    // Act
+    const error = errorOf({ method: 'self-training', rounds: 3, maxIter: 10 });
+
+    // Assess
+    expect(error.message).toContain('--rounds is an alias of --max-iter');
+  });
+});
+
+describe('effectiveThreshold', () => {
+  it('defaults to 0.95 for self-training and 0.75 for co-training, unless given', () => {
+    // Act
+    const values = [
+      effectiveThreshold(parseRunOptions({ method: 'self-training' })),
+      effectiveThreshold(parseRunOptions({ method: 'co-training' })),
+      effectiveThreshold(parseRunOptions({ method: 'co-training', threshold: 0.9 })),
+    ];
+
+    // Assess
+    expect(values).toEqual([0.95, 0.75, 0.9]);
   });
 });

@@ -48,7 +48,7 @@ export function sampleReport(overrides: Partial<RunReport> = {}): RunReport {
     method: 'label-spreading',
     methodReason: 'auto: 12,480 rows with 120 given labels over 6 classes; a sparse kNN graph fits in memory',
     // Parsed, so the fixture follows the schema's defaults as options are added.
-    parameters: { ...parseRunOptions({ method: 'label-spreading', holdout: 0.2, rounds: ROUNDS - 1 }), maxIter: 30 },
+    parameters: { ...parseRunOptions({ method: 'label-spreading', holdout: 0.2 }), maxIter: 30, threshold: 0.95 },
     n: N,
     d: 384,
     classes: CLASSES,

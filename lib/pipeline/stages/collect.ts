@@ -15,6 +15,7 @@ import { checkGivenLabels } from '../labelDataset.ts';
 import { planNeighbors } from '../neighborsPlan.ts';
 import type { RunOptions } from '../runOptions.ts';
 import { readRun, updateRun } from '../runRecord.ts';
+import { RunScaling } from '../runScaling.ts';
 import type { ShardPlan } from '../shardPlan.ts';
 import type { StageContext } from '../stageContext.ts';
 import { type TaskMessage, taskMessage } from '../taskMessage.ts';
@@ -61,7 +62,10 @@ export async function collectStage(
   const duplicates: Collected['duplicates'] = [];
   const shards: Collected['shards'] = [];
   const neighbors = needsNeighbors(run.options.method, run.options.kernel);
-  const candidates = neighbors ? await sampleCandidates(ctx, task.runId, plan, run.options) : undefined;
+  // Scaled runs draw the IVF samples from the scaled rows, after the statistics (trainRunIvf).
+  const scaled = run.options.scale !== 'none';
+  const candidates = neighbors && !scaled ? await sampleCandidates(ctx, task.runId, plan, run.options) : undefined;
+  const scaling = new RunScaling(plan.featureNames.length, run.options.scale);
   // The run's 16-bit codes cover every row (ivfObjects.ts): their range is taken on this one read too.
   const range = candidates === undefined ? undefined : new FeatureRange(plan.featureNames.length);
   let offset = 0;
@@ -88,6 +92,7 @@ export async function collectStage(
       candidates?.offer(offset + i - dropped.length, shard.features, i * shard.d);
       labels.push(shard.labels[i]);
     }
+    scaling.add(shard.features, shard.n, dropped);
     shards.push({ rows: shard.n - dropped.length, offset, dropped });
     offset += shard.n - dropped.length;
   }
@@ -109,6 +114,7 @@ export async function collectStage(
     given,
     shards,
     duplicates,
+    scaling: await scaling.finish(ctx, task.runId, shards),
   };
   await ctx.store.put(keys.collectedLabels(task.runId), packArrays([y]));
   await writeJson(ctx.store, keys.collected(task.runId), collected);

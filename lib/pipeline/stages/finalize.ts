@@ -1,4 +1,5 @@
 import type { RejectedRow } from '../../data/dataset.ts';
+import { spreadWarning } from '../../data/featureScaling.ts';
 import { type Collected, loadAllIds, readCollected } from '../collected.ts';
 import { shardMetricsOf } from '../fanIn.ts';
 import { readJson } from '../jsonObjects.ts';
@@ -6,7 +7,7 @@ import { keys } from '../keys.ts';
 import { labelRecords, writeOutputFiles } from '../outputFiles.ts';
 import { roundReports } from '../roundReports.ts';
 import { emptyOutcome } from '../rowOutcome.ts';
-import { effectiveMaxIter } from '../runOptions.ts';
+import { effectiveMaxIter, effectiveThreshold, type RunOptions } from '../runOptions.ts';
 import { readRun, updateRun } from '../runRecord.ts';
 import type { RunReport } from '../runReport.ts';
 import type { ShardPlan } from '../shardPlan.ts';
@@ -25,6 +26,12 @@ async function allRejected(ctx: StageContext, runId: string, plan: ShardPlan, du
   }
   rows.sort((a, b) => a.input - b.input || a.row.line - b.row.line);
   return rows.map((entry) => entry.row);
+}
+
+/** The options as the method ran them: max_iter and threshold resolved, `rounds` (maxIter's alias) folded in. */
+function reportedParameters(options: RunOptions): RunReport['parameters'] {
+  const { rounds: _alias, ...rest } = options;
+  return { ...rest, maxIter: effectiveMaxIter(options), threshold: effectiveThreshold(options) };
 }
 
 /** finalize (reduce step): writes labels, report and rejected rows to runs/<runId>/output/ and ends the run. */
@@ -46,6 +53,7 @@ export async function finalizeStage(ctx: StageContext, task: TaskMessage): Promi
   const summary = await readJson<MethodSummary>(ctx.store, keys.resultSummary(task.runId));
   const rejected = await allRejected(ctx, task.runId, plan, collected.duplicates);
 
+  const scaleWarning = collected.scaling ? spreadWarning(collected.scaling) : undefined;
   const timings: Record<string, number> = { ...run.timings };
   const stageMetrics: Record<string, StageMetrics> = { ...run.metrics };
   for (const stage of SHARD_STAGES) {
@@ -61,8 +69,9 @@ export async function finalizeStage(ctx: StageContext, task: TaskMessage): Promi
     runId: run.runId,
     method: run.options.method,
     ...(run.methodReason ? { methodReason: run.methodReason } : {}),
-    parameters: { ...run.options, maxIter: effectiveMaxIter(run.options) },
+    parameters: reportedParameters(run.options),
     ...(run.neighbors ? { neighbors: run.neighbors } : {}),
+    ...(collected.scaling ? { scaling: collected.scaling } : {}),
     n: collected.n,
     d: collected.d,
     classes: collected.classes,
@@ -74,7 +83,7 @@ export async function finalizeStage(ctx: StageContext, task: TaskMessage): Promi
     stageMetrics,
     rejected: rejected.length,
     rejectedSample: rejected.slice(0, 100),
-    warnings: summary.warnings,
+    warnings: [...(scaleWarning ? [scaleWarning] : []), ...summary.warnings],
   };
   await writeOutputFiles(
     ctx.store,

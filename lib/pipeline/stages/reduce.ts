@@ -5,6 +5,7 @@ import { evaluateHoldout, hideLabels, restoreHeldOut, stratifiedHoldout } from '
 import { writeJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
 import { outcomeFromRounds, probabilitiesOverAllClasses } from '../rowOutcome.ts';
+import { effectiveMaxIter, effectiveThreshold } from '../runOptions.ts';
 import { type RunRecord, readRun, updateRun } from '../runRecord.ts';
 import {
   fitOnLabelled,
@@ -33,7 +34,8 @@ async function mergeRound(ctx: StageContext, run: RunRecord, collected: Collecte
     labels.push(...part.labels);
     confidence.push(...part.confidence);
   }
-  const { criterion, threshold, kBest } = run.options;
+  const { criterion, kBest } = run.options;
+  const threshold = effectiveThreshold(run.options);
   const chosen = selectPseudoLabels(Int32Array.from(labels), Float64Array.from(confidence), collected.classes.length, {
     criterion,
     threshold,
@@ -49,7 +51,7 @@ async function mergeRound(ctx: StageContext, run: RunRecord, collected: Collecte
 /**
  * reduce (reduce step of self-training round r; DESIGN.md section 4 "Rounds"): merges the confident pseudo
  * labels of round r into the state, then either fits the model of round r+1 and fans out its score tasks, or,
- * when the round added nothing, every row is labelled or `rounds` is reached (scikit-learn's termination
+ * when the round added nothing, every row is labelled or max_iter (`--max-iter`, default 10) is reached (scikit-learn's termination
  * conditions, in its order), fits the final model and writes the outcome.
  */
 export async function reduceStage(
@@ -71,7 +73,7 @@ export async function reduceStage(
   for (const iter of state.labeledIter) if (iter >= 0) labelled++;
   let termination: string | undefined;
   if (added === 0) termination = 'no_change';
-  if (r === run.options.rounds) termination = 'max_iter';
+  if (r === effectiveMaxIter(run.options)) termination = 'max_iter';
   if (labelled === collected.n) termination = 'all_labeled';
   const warnings = new WarningLog();
   const warn = warnings.add;

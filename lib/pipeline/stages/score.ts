@@ -4,6 +4,7 @@ import { selectRows } from '../../data/featureMatrix.ts';
 import { loadShardRows, readCollected } from '../collected.ts';
 import { completeShardTask } from '../fanIn.ts';
 import { keys } from '../keys.ts';
+import { effectiveThreshold } from '../runOptions.ts';
 import { readRun } from '../runRecord.ts';
 import { packCandidates, readRoundModel, readRoundState } from '../selfTrainingRounds.ts';
 import type { StageContext } from '../stageContext.ts';
@@ -33,8 +34,12 @@ export async function scoreStage(ctx: StageContext, task: TaskMessage): Promise<
     pred[s] = argmaxRow(proba, s, k);
     confidence[s] = proba[s * k + pred[s]];
   }
-  const { criterion, threshold, kBest } = run.options;
-  const chosen = selectPseudoLabels(pred, confidence, k, { criterion, threshold, kBest });
+  const { criterion, kBest } = run.options;
+  const chosen = selectPseudoLabels(pred, confidence, k, {
+    criterion,
+    threshold: effectiveThreshold(run.options),
+    kBest,
+  });
   await ctx.store.put(
     keys.shardScores(task.runId, task.round, task.shard),
     packCandidates({

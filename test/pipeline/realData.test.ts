@@ -1,0 +1,128 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { FeatureScaling } from '../../lib/data/featureScaling.ts';
+import { fixtureCsv, writeInput } from './support/datasets.ts';
+import { parseLabels, removeTempDirs, runPipeline, tempDir } from './support/pipelineHarness.ts';
+
+/**
+ * The pipeline with `--scale` on scikit-learn's bundled real data sets (test/fixtures/sklearn/real_*.json, written
+ * by generate.py): label spreading on the standardised features against LabelSpreading on
+ * StandardScaler().fit_transform(X). The features are jittered by 1e-4 standard deviations so that no kNN
+ * distance tie decides a neighbour set (scikit-learn's tie order cannot be reproduced). The shards hold Float32,
+ * so the transduction must be identical and the confidences within 1e-4.
+ */
+
+interface RealFixture {
+  X: number[][];
+  X_jitter: number[][];
+  y: number[];
+  y_self_training: number[];
+  self_training: { transduction: number[]; labeled_iter: number[]; n_iter: number; termination_condition: string };
+  scaling: Record<'standard' | 'robust', { center: number[]; scale: number[] }>;
+  label_spreading: {
+    params: { n_neighbors: number; alpha: number; max_iter: number; tol: number };
+    transduction: number[];
+    confidence: number[];
+    n_iter: number;
+  };
+}
+
+const REAL = ['iris', 'wine', 'breast_cancer', 'digits'];
+
+function loadReal(name: string): RealFixture {
+  return JSON.parse(
+    readFileSync(new URL(`../fixtures/sklearn/real_${name}.json`, import.meta.url), 'utf8'),
+  ) as RealFixture;
+}
+
+afterAll(removeTempDirs);
+
+describe.each(REAL)('--scale on %s', (name) => {
+  const fixture = loadReal(name);
+
+  it('label spreading with --scale standard matches LabelSpreading on the standardised data', async () => {
+    // Prepare
+    const input = await writeInput(await tempDir(), `${name}.csv`, fixtureCsv(fixture.X_jitter, fixture.y));
+    const { n_neighbors, alpha, max_iter, tol } = fixture.label_spreading.params;
+    // Act
+    const { labels, report } = await runPipeline(input, {
+      method: 'label-spreading',
+      scale: 'standard',
+      neighbors: n_neighbors,
+      alpha,
+      maxIter: max_iter,
+      tol,
+      shards: 3,
+      workers: 1,
+    });
+    // Assess
+    const rows = parseLabels(labels);
+    const expected = fixture.label_spreading;
+    expect(rows.map((row) => row.label)).toEqual(expected.transduction.map(String));
+    const worst = Math.max(...rows.map((row, i) => Math.abs(row.confidence - expected.confidence[i])));
+    expect(worst, 'largest |confidence - max(label_distributions_ row)|').toBeLessThanOrEqual(1e-4);
+    expect((report.convergence as { nIter: number }).nIter).toBe(expected.n_iter);
+    expect((report.scaling as FeatureScaling).method).toBe('standard');
+  });
+
+  it('self-training with --scale standard matches SelfTrainingClassifier(max_iter=10) on the standardised data', async () => {
+    // Prepare: --max-iter left to its default, which must be scikit-learn's 10
+    const input = await writeInput(
+      await tempDir(),
+      `${name}.csv`,
+      fixtureCsv(fixture.X_jitter, fixture.y_self_training),
+    );
+    // Act
+    const { labels, report } = await runPipeline(input, {
+      method: 'self-training',
+      scale: 'standard',
+      threshold: 0.75,
+      shards: 3,
+      workers: 1,
+    });
+    // Assess
+    const expected = fixture.self_training;
+    const rows = parseLabels(labels);
+    const sources = rows.map((row) => row.source);
+    const expectedSources = expected.labeled_iter.map((r) => (r === 0 ? 'given' : r > 0 ? 'pseudo' : 'none'));
+    expect(sources).toEqual(expectedSources);
+    const labelled = rows.flatMap((row, i) => (expected.labeled_iter[i] >= 0 ? [row.label] : []));
+    expect(labelled).toEqual(expected.transduction.filter((c) => c !== -1).map(String));
+    expect((report.parameters as { maxIter: number }).maxIter).toBe(10);
+    const convergence = report.convergence as { nIter: number; terminationReason: string };
+    expect({ nIter: convergence.nIter, terminationReason: convergence.terminationReason }).toEqual({
+      nIter: expected.n_iter,
+      terminationReason: expected.termination_condition,
+    });
+  });
+
+  it('--scale robust records RobustScaler statistics in report.json', async () => {
+    // Prepare
+    const input = await writeInput(await tempDir(), `${name}.csv`, fixtureCsv(fixture.X, fixture.y));
+    // Act
+    const { report } = await runPipeline(input, { scale: 'robust', shards: 2, workers: 1 });
+    // Assess
+    const scaling = report.scaling as FeatureScaling;
+    expect(scaling.method).toBe('robust');
+    expect(scaling.center).toEqual(fixture.scaling.robust.center);
+    const worst = Math.max(
+      ...scaling.scale.map((s, j) => Math.abs(s - fixture.scaling.robust.scale[j]) / fixture.scaling.robust.scale[j]),
+    );
+    expect(worst).toBeLessThanOrEqual(1e-12);
+  });
+});
+
+describe('the spread warning', () => {
+  it('names --scale when unscaled feature spreads differ by more than 10x (wine)', async () => {
+    // Prepare
+    const fixture = loadReal('wine');
+    const input = await writeInput(await tempDir(), 'wine.csv', fixtureCsv(fixture.X, fixture.y));
+    // Act
+    const unscaled = await runPipeline(input, { shards: 2, workers: 1 });
+    const scaled = await runPipeline(input, { scale: 'standard', shards: 2, workers: 1 });
+    // Assess
+    const warnings = (report: Record<string, unknown>) => (report.warnings as string[]).join('\n');
+    expect(warnings(unscaled.report)).toMatch(/feature spreads differ by [\d,.]+x.*--scale standard/);
+    expect(warnings(scaled.report)).not.toContain('feature spreads');
+  });
+});
