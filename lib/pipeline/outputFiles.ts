@@ -29,6 +29,17 @@ async function text(chunks: AsyncIterable<string>): Promise<string> {
   return parts.join('');
 }
 
+/** Writes rejected.csv under `prefix` of a store; returns its key. */
+export async function putRejectedCsv(
+  store: ObjectStore,
+  prefix: string,
+  rejected: readonly RejectedRow[],
+): Promise<string> {
+  const key = `${prefix}rejected.csv`;
+  await store.put(key, await text(rejectedCsvChunks(rejected)));
+  return key;
+}
+
 /**
  * Writes the output files of a run (DESIGN.md section 3, "Output") under `prefix` of a store: labels.csv (or
  * labels.parquet), report.json, report.html, and rejected.csv when any row was rejected. Returns the keys written.
@@ -49,10 +60,7 @@ export async function writeOutputFiles(
     await store.put(labelsKey, await labelsParquetBytes(records));
   }
   written.push(labelsKey);
-  if (rejected.length > 0) {
-    await store.put(`${prefix}rejected.csv`, await text(rejectedCsvChunks(rejected)));
-    written.push(`${prefix}rejected.csv`);
-  }
+  if (rejected.length > 0) written.push(await putRejectedCsv(store, prefix, rejected));
   await store.put(`${prefix}report.json`, `${JSON.stringify(report, null, 2)}\n`);
   written.push(`${prefix}report.json`);
   await store.put(`${prefix}report.html`, await renderReportHtml(report));

@@ -1,7 +1,8 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RunFailedError } from '../../lib/pipeline/embedded/embeddedRunner.ts';
+import { RunFailedError, runEmbedded } from '../../lib/pipeline/embedded/embeddedRunner.ts';
+import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
 import { writeInput } from './support/datasets.ts';
 import {
   parseLabels,
@@ -173,5 +174,42 @@ describe('input no method can learn from', () => {
     const record = await readRunRecord(stateDir, failure.runId);
     expect({ status: record.status, error: record.error }).toEqual({ status: 'failed', error: failure.message });
     expect(record.finishedAt).toBeDefined();
+  });
+});
+
+describe('a file whose every row is rejected', () => {
+  it('writes rejected.csv to --out and fails saying how many rows were rejected and the top reasons', async () => {
+    // Prepare
+    const lines = ['id,label,a,b'];
+    for (let i = 0; i < 12; i++) lines.push(`r${i},x,${i},oops${i}`); // 12 x column "b" is not a number
+    for (let i = 12; i < 17; i++) lines.push(`r${i},y,${i}`); // 5 x expected 4 fields, found 3
+    lines.push('r17,y,1,inf'); // 1 x not finite
+    const dir = await tempDir();
+    const input = await writeInput(dir, 'all-bad.csv', `${lines.join('\n')}\n`);
+    const out = join(dir, 'out');
+    const stateDir = join(dir, 'state');
+    // Act
+    const error = await runEmbedded({
+      input,
+      out,
+      stateDir,
+      options: parseRunOptions({ shards: 3, workers: 1, neighbors: 5 }),
+    }).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    // Assess
+    expect(error).toBeInstanceOf(RunFailedError);
+    const failure = error as RunFailedError;
+    expect(failure.message).toBe(
+      `${input}: all 18 rows were rejected, each with its line and reason in rejected.csv; ` +
+        '12 rows: column "b" is not a number (first at line 2); 5 rows: expected 4 fields, found 3 (first at line 14); ' +
+        '1 row: column "b" is not finite (first at line 19)',
+    );
+    const rejected = (await readFile(join(out, 'rejected.csv'), 'utf8')).trimEnd().split('\n');
+    expect(rejected.length).toBe(1 + 18);
+    expect(rejected[1]).toBe(`${input},2,"column ""b"" is not a number: ""oops0"""`);
+    const record = await readRunRecord(stateDir, failure.runId);
+    expect({ status: record.status, error: record.error }).toEqual({ status: 'failed', error: failure.message });
   });
 });

@@ -228,6 +228,8 @@ export async function runEmbedded(request: EmbeddedRunRequest): Promise<RunRecor
       await deleteIntermediates(store, run.runId);
       return final;
     }
+    // A failed run's output holds at most rejected.csv (every row rejected): the user needs its reasons.
+    await copyOutputs(store, run.runId, out);
     const reason =
       final.error ??
       `the run stopped at stage ${final.stage}: ${lastError instanceof Error ? lastError.message : String(lastError)}`;

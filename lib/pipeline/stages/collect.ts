@@ -1,7 +1,7 @@
 import { encodeLabels } from '../../data/encodeLabels.ts';
 import { IdTable } from '../../data/idTable.ts';
 import { decodeShard } from '../../data/shardFormat.ts';
-import { OptionsError } from '../../errors.ts';
+import { InputError, OptionsError } from '../../errors.ts';
 import { FeatureRange } from '../../linalg/int16Codes.ts';
 import { packArrays } from '../binaryArrays.ts';
 import type { Collected } from '../collected.ts';
@@ -13,6 +13,8 @@ import { readJson, writeJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
 import { checkGivenLabels } from '../labelDataset.ts';
 import { planNeighbors } from '../neighborsPlan.ts';
+import { putRejectedCsv } from '../outputFiles.ts';
+import { allRejected, commonReasons } from '../rejectedRows.ts';
 import type { RunOptions } from '../runOptions.ts';
 import { readRun, updateRun } from '../runRecord.ts';
 import { RunScaling } from '../runScaling.ts';
@@ -42,6 +44,26 @@ async function sampleCandidates(ctx: StageContext, runId: string, plan: ShardPla
 
 /** Above any line number of the shard format (u31). */
 const LINE_SPAN = 2 ** 31;
+
+/**
+ * When no row was accepted but some were rejected, writes rejected.csv to the run's output (the embedded runner
+ * copies it to --out) and fails the run saying how many rows were rejected and why, most common reasons first.
+ */
+async function refuseAllRejected(
+  ctx: StageContext,
+  runId: string,
+  plan: ShardPlan,
+  duplicates: Collected['duplicates'],
+  source: string,
+): Promise<void> {
+  const rejected = await allRejected(ctx, runId, plan, duplicates);
+  if (rejected.length === 0) return;
+  await putRejectedCsv(ctx.store, keys.output(runId, ''), rejected);
+  const all = rejected.length === 1 ? 'the only row was' : `all ${rejected.length} rows were`;
+  throw new InputError(
+    `${source}: ${all} rejected, each with its line and reason in rejected.csv; ${commonReasons(rejected).join('; ')}`,
+  );
+}
 
 /**
  * collect (reduce step, after every ingest task): drops rows whose id repeats an earlier one (the first wins,
@@ -96,8 +118,9 @@ export async function collectStage(
     shards.push({ rows: shard.n - dropped.length, offset, dropped });
     offset += shard.n - dropped.length;
   }
-  const { y, classes } = encodeLabels(labels);
   const source = run.inputs.length === 1 ? inputs.describe(run.inputs[0].key) : run.dataset;
+  if (offset === 0) await refuseAllRejected(ctx, task.runId, plan, duplicates, source);
+  const { y, classes } = encodeLabels(labels);
   checkGivenLabels(y, classes, source);
   if (neighbors && run.options.neighbors > offset) {
     throw new OptionsError(

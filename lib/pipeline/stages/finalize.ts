@@ -1,10 +1,10 @@
-import type { RejectedRow } from '../../data/dataset.ts';
 import { spreadWarning } from '../../data/featureScaling.ts';
-import { type Collected, loadAllIds, readCollected } from '../collected.ts';
+import { loadAllIds, readCollected } from '../collected.ts';
 import { shardMetricsOf } from '../fanIn.ts';
 import { readJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
 import { labelRecords, writeOutputFiles } from '../outputFiles.ts';
+import { allRejected } from '../rejectedRows.ts';
 import { roundReports } from '../roundReports.ts';
 import { emptyOutcome } from '../rowOutcome.ts';
 import { effectiveMaxIter, effectiveThreshold, type RunOptions } from '../runOptions.ts';
@@ -16,17 +16,6 @@ import type { StageContext } from '../stageContext.ts';
 import { SHARD_STAGES, type TaskMessage } from '../taskMessage.ts';
 import { addTaskMetrics, measuredTask, type StageMetrics } from '../taskMetrics.ts';
 import type { MethodSummary } from './propagate.ts';
-
-/** Every rejected row of a run (ingest refusals and duplicate ids), in input order: file by file, by line. */
-async function allRejected(ctx: StageContext, runId: string, plan: ShardPlan, duplicates: Collected['duplicates']) {
-  const rows: { input: number; row: RejectedRow }[] = duplicates.map(({ input, ...row }) => ({ input, row }));
-  for (const spec of plan.shards) {
-    const refused = await readJson<RejectedRow[]>(ctx.store, keys.shardRejected(runId, spec.shard));
-    for (const row of refused) rows.push({ input: spec.input, row });
-  }
-  rows.sort((a, b) => a.input - b.input || a.row.line - b.row.line);
-  return rows.map((entry) => entry.row);
-}
 
 /** The options as the method ran them: max_iter and threshold resolved, `rounds` (maxIter's alias) folded in. */
 function reportedParameters(options: RunOptions): RunReport['parameters'] {
