@@ -46,8 +46,8 @@ export interface JsonlReader extends RowReader {
   readonly schema: RowSchema;
 }
 
-/** A line's text, or the reason its bytes are refused (not UTF-8). */
-type LineText = string | { readonly reason: string };
+/** A line's text, or the reason its bytes are refused (not UTF-8) with their lossy decoding. */
+type LineText = string | { readonly reason: string; readonly lossy: string };
 
 /** A block's lines (without `\n` and trailing `\r`); a line that is not valid UTF-8 comes as its refusal. */
 function blockTexts(block: Buffer): LineText[] {
@@ -57,9 +57,8 @@ function blockTexts(block: Buffer): LineText[] {
     const end = lineEndIn(block, start);
     const content = contentEnd(block, start, end);
     const invalid = invalidUtf8At(block, start, content);
-    texts.push(
-      invalid === -1 ? block.toString('utf8', start, content) : { reason: invalidUtf8Reason(block, invalid, start) },
-    );
+    const text = block.toString('utf8', start, content);
+    texts.push(invalid === -1 ? text : { reason: invalidUtf8Reason(block, invalid, start), lossy: text });
     start = end + 1;
   }
   return texts;
@@ -124,13 +123,15 @@ async function findSchema(
     const block = blockTexts(next.value);
     for (let i = 0; i < block.length; i++, line++) {
       const raw = block[i];
-      if (typeof raw !== 'string') continue;
-      const text = line === 1 ? stripBom(raw) : raw;
+      const lossy = typeof raw === 'string' ? raw : raw.lossy;
+      const text = line === 1 ? stripBom(lossy) : lossy;
       if (isBlankLine(text)) continue;
       if (!sawText) {
         assertText(text, file);
         sawText = true;
       }
+      // A line that is not UTF-8 gives no schema; the row parser rejects it with its reason.
+      if (typeof raw !== 'string') continue;
       const parsed = parseObject(text);
       if (!('object' in parsed)) continue;
       const schema = schemaFromObject(parsed.object, options);
