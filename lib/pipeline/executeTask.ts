@@ -6,6 +6,7 @@ import type { StageContext } from './stageContext.ts';
 import { cellsStage } from './stages/cells.ts';
 import { ingestStage } from './stages/ingest.ts';
 import { neighborsStage } from './stages/neighbors.ts';
+import { outcomeStage } from './stages/outcome.ts';
 import { scoreStage } from './stages/score.ts';
 import { parseTaskMessage, type Stage, type TaskMessage } from './taskMessage.ts';
 import { addTaskMetrics, measuredTask, meteredContext } from './taskMetrics.ts';
@@ -18,6 +19,7 @@ const SHARD_TASKS: Partial<Record<Stage, ShardTask>> = {
   cells: cellsStage,
   neighbors: neighborsStage,
   score: scoreStage,
+  outcome: outcomeStage,
 };
 /**
  * Reduce steps are loaded on first use: a process that only runs shard tasks (a worker thread, the worker

@@ -54,20 +54,37 @@ export function evaluateHoldout(
   held: Int32Array,
   predicted: Int32Array,
   warn: (message: string) => void,
-): { supervised: Metrics; semiSupervised: Metrics; helped: boolean } {
+): HoldoutMetrics {
   const training: number[] = [];
   for (let i = 0; i < trainingY.length; i++) if (trainingY[i] !== UNLABELLED) training.push(i);
   const trainRows = Int32Array.from(training);
-  const model = new SoftmaxRegression({ onWarning: warn }).fit(
-    selectRows(X, trainRows),
-    Int32Array.from(trainRows, (i) => y[i]),
-  );
-  const truth = Int32Array.from(held, (i) => y[i]);
-  const supervised = metricsOn(truth, model.predict(selectRows(X, held)));
-  const semiSupervised = metricsOn(
-    truth,
+  return compareWithSupervised(
+    { X: selectRows(X, trainRows), y: Int32Array.from(trainRows, (i) => y[i]) },
+    { X: selectRows(X, held), y: Int32Array.from(held, (i) => y[i]) },
     Int32Array.from(held, (i) => predicted[i]),
+    warn,
   );
+}
+
+export interface HoldoutMetrics {
+  readonly supervised: Metrics;
+  readonly semiSupervised: Metrics;
+  readonly helped: boolean;
+}
+
+/**
+ * evaluateHoldout from the given rows alone (what the self-training reduce step holds, not all rows): the
+ * training given rows and the held-out rows, each in row order, and the labels the run gave the held-out rows.
+ */
+export function compareWithSupervised(
+  training: { readonly X: FeatureMatrix; readonly y: Int32Array },
+  held: { readonly X: FeatureMatrix; readonly y: Int32Array },
+  predictedHeld: Int32Array,
+  warn: (message: string) => void,
+): HoldoutMetrics {
+  const model = new SoftmaxRegression({ onWarning: warn }).fit(training.X, training.y);
+  const supervised = metricsOn(held.y, model.predict(held.X));
+  const semiSupervised = metricsOn(held.y, predictedHeld);
   return { supervised, semiSupervised, helped: semiSupervised.accuracy > supervised.accuracy };
 }
 

@@ -23,8 +23,19 @@ export const keys = {
   /** A shard's per-row outcome (label, confidence, source, round of its accepted rows): lib/pipeline/shardResults.ts. */
   shardResult: (runId: string, shard: number) => `runs/${runId}/shards/${pad(shard)}/result.bin`,
   resultSummary: (runId: string) => `runs/${runId}/result.json`,
+  /** Self-training (lib/pipeline/selfTrainingRounds.ts): the labelled set after round r (rows, classes, features). */
   roundState: (runId: string, round: number) => `runs/${runId}/rounds/${round}.bin`,
   roundModel: (runId: string, round: number) => `runs/${runId}/rounds/${round}-model.json`,
+  /** The model the last round ended with, for the outcome tasks. */
+  finalModel: (runId: string) => `runs/${runId}/rounds/final-model.json`,
+  /** The given rows held out (--holdout) of a self-training run, with their features. */
+  holdoutSet: (runId: string) => `runs/${runId}/rounds/holdout.bin`,
+  /** The rows of a shard that round r labelled (round 0: its given labels kept for training). */
+  shardLabelled: (runId: string, round: number, shard: number) =>
+    `runs/${runId}/shards/${pad(shard)}/labelled-${round}.bin`,
+  /** A shard's self-training state after round r (transduction, labeledIter of its rows). */
+  shardRoundState: (runId: string, round: number, shard: number) =>
+    `runs/${runId}/shards/${pad(shard)}/round-${round}.bin`,
   stageMarkers: (runId: string, stage: Stage) => `runs/${runId}/markers/${stage}/`,
   markers: (runId: string, stage: Stage, round: number) => `runs/${runId}/markers/${stage}/${round}/`,
   marker: (runId: string, stage: Stage, round: number, shard: number) =>

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * The stages of a run, in order. Shard tasks (ingest, cells, neighbors, score) fan out on the tasks queue, one
+ * The stages of a run, in order. Shard tasks (ingest, cells, neighbors, score, outcome) fan out on the tasks queue, one
  * per shard; the others are reduce steps on the reduce queue, one per run and round.
  */
 export const STAGES = [
@@ -14,11 +14,12 @@ export const STAGES = [
   'propagate',
   'score',
   'reduce',
+  'outcome',
   'finalize',
 ] as const;
 export type Stage = (typeof STAGES)[number];
 
-export const SHARD_STAGES: ReadonlySet<Stage> = new Set<Stage>(['ingest', 'cells', 'neighbors', 'score']);
+export const SHARD_STAGES: ReadonlySet<Stage> = new Set<Stage>(['ingest', 'cells', 'neighbors', 'score', 'outcome']);
 
 /** A message names a unit of work; its data lives in the object store, never in the message. */
 export const taskMessageSchema = z

@@ -151,8 +151,8 @@ describe('taskMessage', () => {
 });
 
 describe('SHARD_STAGES', () => {
-  it('are ingest, cells, neighbors and score', () => {
+  it('are ingest, cells, neighbors, score and outcome', () => {
     // Assess
-    expect([...SHARD_STAGES].sort()).toEqual(['cells', 'ingest', 'neighbors', 'score']);
+    expect([...SHARD_STAGES].sort()).toEqual(['cells', 'ingest', 'neighbors', 'outcome', 'score']);
   });
 });

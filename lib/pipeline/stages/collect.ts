@@ -42,6 +42,15 @@ async function sampleCandidates(ctx: StageContext, runId: string, plan: ShardPla
   return new IvfSampleCandidates(rows, plan.featureNames.length, options.seed);
 }
 
+/** Self-training starts with the score tasks of round 0: each sends its shard's given labels to the reduce step. */
+export async function startSelfTraining(ctx: StageContext, runId: string, shards: number) {
+  await updateRun(ctx.store, runId, (record) => {
+    record.stage = 'score';
+    record.round = 0;
+  });
+  return { tasks: Array.from({ length: shards }, (_, s) => taskMessage(runId, 'score', 0, s)) };
+}
+
 /** Above any line number of the shard format (u31). */
 const LINE_SPAN = 2 ** 31;
 
@@ -141,12 +150,12 @@ export async function collectStage(
   };
   await ctx.store.put(keys.collectedLabels(task.runId), packArrays([y]));
   await writeJson(ctx.store, keys.collected(task.runId), collected);
-  if (run.options.method === 'self-training' || !neighbors) {
-    const next = run.options.method === 'self-training' ? 'reduce' : 'propagate';
+  if (run.options.method === 'self-training') return startSelfTraining(ctx, task.runId, shards.length);
+  if (!neighbors) {
     await updateRun(ctx.store, task.runId, (record) => {
-      record.stage = next;
+      record.stage = 'propagate';
     });
-    return { reduce: [taskMessage(task.runId, next, 0)] };
+    return { reduce: [taskMessage(task.runId, 'propagate', 0)] };
   }
   const search = planNeighbors(run.options, offset);
   if (search.mode === 'approx') {

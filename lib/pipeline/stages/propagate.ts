@@ -16,7 +16,7 @@ import { writeShardResults } from '../shardResults.ts';
 import type { StageContext } from '../stageContext.ts';
 import { type TaskMessage, taskMessage } from '../taskMessage.ts';
 import { WarningLog } from '../warningLog.ts';
-import { needsNeighbors } from './collect.ts';
+import { needsNeighbors, startSelfTraining } from './collect.ts';
 
 /** runs/<runId>/result.json: what the method reports besides the per-row outcome (per-shard result.bin parts). */
 export interface MethodSummary {
@@ -48,7 +48,10 @@ function affinityOf(options: RunOptions, lists: KnnResult | undefined): Graph | 
  * propagate (reduce step): assembles the CSR graph from the neighbor lists and runs label propagation or
  * spreading over it, or runs self-/co-training over the features; writes the per-row outcome, one part per shard.
  */
-export async function propagateStage(ctx: StageContext, task: TaskMessage): Promise<{ reduce: TaskMessage[] }> {
+export async function propagateStage(
+  ctx: StageContext,
+  task: TaskMessage,
+): Promise<{ tasks?: TaskMessage[]; reduce?: TaskMessage[] }> {
   const run = await readRun(ctx.store, task.runId);
   const collected = await readCollected(ctx, task.runId);
   const lists = needsNeighbors(run.options.method, run.options.kernel)
@@ -67,12 +70,7 @@ export async function propagateStage(ctx: StageContext, task: TaskMessage): Prom
       record.methodReason = choice.reason;
     });
     ctx.log.info('method chosen', { runId: run.runId, method: choice.method, reason: choice.reason });
-    if (choice.method === 'self-training') {
-      await updateRun(ctx.store, task.runId, (record) => {
-        record.stage = 'reduce';
-      });
-      return { reduce: [taskMessage(task.runId, 'reduce', 0)] };
-    }
+    if (choice.method === 'self-training') return startSelfTraining(ctx, task.runId, collected.shards.length);
   }
   const affinity = affinityOf(run.options, lists);
   const warnings = new WarningLog();

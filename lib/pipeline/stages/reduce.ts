@@ -1,58 +1,127 @@
 import { selectPseudoLabels } from '../../algorithms/selfTraining.ts';
 import type { SoftmaxRegression } from '../../algorithms/softmaxRegression.ts';
-import { type Collected, loadAllRows, readCollected } from '../collected.ts';
-import { evaluateHoldout, hideLabels, restoreHeldOut, stratifiedHoldout } from '../holdout.ts';
+import { UNLABELLED } from '../../data/dataset.ts';
+import { type Collected, readCollected } from '../collected.ts';
+import { compareWithSupervised, stratifiedHoldout } from '../holdout.ts';
 import { writeJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
 import { outcomeFromRounds, probabilitiesOverAllClasses } from '../rowOutcome.ts';
 import { effectiveMaxIter, effectiveThreshold } from '../runOptions.ts';
 import { type RunRecord, readRun, updateRun } from '../runRecord.ts';
 import {
+  concatSets,
   fitOnLabelled,
-  initialRoundState,
-  type RoundState,
+  type LabelledSet,
+  mergeSets,
+  packLabelledSet,
+  readLabelledSet,
   readRoundModel,
-  readRoundState,
+  subset,
   unpackCandidates,
   writeRoundModel,
-  writeRoundState,
+  writeShardLabelled,
 } from '../selfTrainingRounds.ts';
-import { writeShardResults } from '../shardResults.ts';
 import type { StageContext } from '../stageContext.ts';
 import { type TaskMessage, taskMessage } from '../taskMessage.ts';
 import { WarningLog } from '../warningLog.ts';
 import type { MethodSummary } from './propagate.ts';
 
-/** Merges the candidates of round r from every shard and applies the selection rule over all of them. */
-async function mergeRound(ctx: StageContext, run: RunRecord, collected: Collected, round: number, state: RoundState) {
-  const rows: number[] = [];
-  const labels: number[] = [];
-  const confidence: number[] = [];
+/** The candidates of round r of every shard, in shard order (so in row order), with their probabilities. */
+async function mergeCandidates(ctx: StageContext, runId: string, collected: Collected, round: number) {
+  const sets: LabelledSet[] = [];
+  const confidences: Float64Array[] = [];
   for (let s = 0; s < collected.shards.length; s++) {
-    const part = unpackCandidates(await ctx.store.get(keys.shardScores(run.runId, round, s)));
-    rows.push(...part.rows);
-    labels.push(...part.labels);
-    confidence.push(...part.confidence);
+    const part = unpackCandidates(await ctx.store.get(keys.shardScores(runId, round, s)), collected.d);
+    sets.push(part.set);
+    confidences.push(part.confidence);
   }
+  const set = concatSets(sets, collected.d);
+  const confidence = new Float64Array(set.rows.length);
+  let t = 0;
+  for (const part of confidences) {
+    confidence.set(part, t);
+    t += part.length;
+  }
+  return { set, confidence };
+}
+
+/**
+ * Round 0: the given labels of every shard; a stratified share of them is held out (--holdout) and kept with
+ * its features for the evaluation at the end, the rest is the first labelled set.
+ */
+async function startRounds(ctx: StageContext, run: RunRecord, collected: Collected): Promise<LabelledSet> {
+  const { set: given } = await mergeCandidates(ctx, run.runId, collected, 0);
+  if (run.options.holdout === 0) return given;
+  const held = stratifiedHoldout(given.labels, run.options.holdout, run.options.seed);
+  const kept: number[] = [];
+  for (let p = 0, h = 0; p < given.rows.length; p++) {
+    if (h < held.length && held[h] === p) h++;
+    else kept.push(p);
+  }
+  await ctx.store.put(keys.holdoutSet(run.runId), packLabelledSet(subset(given, held)));
+  return subset(given, kept);
+}
+
+/** Round r >= 1: the labelled set of round r-1, and the candidates of round r the selection rule accepts. */
+async function mergeRound(ctx: StageContext, run: RunRecord, collected: Collected, round: number) {
+  const previous = await readLabelledSet(ctx, keys.roundState(run.runId, round - 1), collected.d);
+  const candidates = await mergeCandidates(ctx, run.runId, collected, round);
   const { criterion, kBest } = run.options;
-  const threshold = effectiveThreshold(run.options);
-  const chosen = selectPseudoLabels(Int32Array.from(labels), Float64Array.from(confidence), collected.classes.length, {
+  const chosen = selectPseudoLabels(candidates.set.labels, candidates.confidence, collected.classes.length, {
     criterion,
-    threshold,
+    threshold: effectiveThreshold(run.options),
     kBest,
   });
-  for (const c of chosen) {
-    state.transduction[rows[c]] = labels[c];
-    state.labeledIter[rows[c]] = round;
+  const added = subset(candidates.set, chosen);
+  added.rounds.fill(round);
+  return { previous, added };
+}
+
+/**
+ * Holdout metrics (stratified share of the given labels hidden from training): the label the run gives each
+ * held-out row (its pseudo label, or the final model's most probable class) against a supervised-only model
+ * fitted on the other given rows; all from the given rows, not from all rows.
+ */
+async function holdoutMetrics(
+  ctx: StageContext,
+  run: RunRecord,
+  collected: Collected,
+  labelled: LabelledSet,
+  model: SoftmaxRegression,
+  warn: (message: string) => void,
+): Promise<MethodSummary['holdout']> {
+  const held = await readLabelledSet(ctx, keys.holdoutSet(run.runId), collected.d);
+  if (held.rows.length === 0) return undefined;
+  const k = collected.classes.length;
+  const full = probabilitiesOverAllClasses(model.predictProba(held.X), model.classes, k);
+  // Each held-out row's state within the labelled set (rows ascending in both: one merge pass).
+  const labeledIter = new Int32Array(held.rows.length).fill(-1);
+  const transduction = new Int32Array(held.rows.length).fill(UNLABELLED);
+  for (let h = 0, p = 0; h < held.rows.length; h++) {
+    while (p < labelled.rows.length && labelled.rows[p] < held.rows[h]) p++;
+    if (p < labelled.rows.length && labelled.rows[p] === held.rows[h]) {
+      labeledIter[h] = labelled.rounds[p];
+      transduction[h] = labelled.labels[p];
+    }
   }
-  return chosen.length;
+  const hidden = new Int32Array(held.rows.length).fill(UNLABELLED); // their labels, as training saw them
+  const predicted = outcomeFromRounds(hidden, labeledIter, transduction, full, k).label;
+  const given: number[] = [];
+  for (let p = 0; p < labelled.rows.length; p++) if (labelled.rounds[p] === 0) given.push(p);
+  const training = subset(labelled, given);
+  return {
+    fraction: run.options.holdout,
+    size: held.rows.length,
+    ...compareWithSupervised({ X: training.X, y: training.labels }, { X: held.X, y: held.labels }, predicted, warn),
+  };
 }
 
 /**
  * reduce (reduce step of self-training round r; DESIGN.md section 4 "Rounds"): merges the confident pseudo
- * labels of round r into the state, then either fits the model of round r+1 and fans out its score tasks, or,
- * when the round added nothing, every row is labelled or max_iter (`--max-iter`, default 10) is reached (scikit-learn's termination
- * conditions, in its order), fits the final model and writes the outcome.
+ * labels of round r into the labelled set (round 0: the given labels), then either fits the model of round r+1
+ * and fans out its score tasks, or, when the round added nothing, every row is labelled or max_iter (`--max-iter`, default 10) is reached
+ * (scikit-learn's termination conditions, in its order), fits the final model and fans out the outcome tasks,
+ * which write the per-row result shard by shard. It holds the labelled rows only (O(labelled x d)), never all.
  */
 export async function reduceStage(
   ctx: StageContext,
@@ -60,26 +129,30 @@ export async function reduceStage(
 ): Promise<{ tasks?: TaskMessage[]; reduce?: TaskMessage[] }> {
   const run = await readRun(ctx.store, task.runId);
   const collected = await readCollected(ctx, task.runId);
-  const all = await loadAllRows(ctx, task.runId, collected);
-  const held =
-    run.options.holdout > 0 ? stratifiedHoldout(all.y, run.options.holdout, run.options.seed) : new Int32Array(0);
-  const trainingY = held.length > 0 ? hideLabels(all.y, held) : all.y;
   const r = task.round;
-  const state = r === 0 ? initialRoundState(trainingY) : await readRoundState(ctx, task.runId, r - 1);
-  const added = r === 0 ? -1 : await mergeRound(ctx, run, collected, r, state);
-  await writeRoundState(ctx, task.runId, r, state);
+  let labelled: LabelledSet;
+  let added: number;
+  if (r === 0) {
+    labelled = await startRounds(ctx, run, collected);
+    added = -1;
+    await writeShardLabelled(ctx, task.runId, collected, 0, labelled);
+  } else {
+    const round = await mergeRound(ctx, run, collected, r);
+    labelled = mergeSets(round.previous, round.added);
+    added = round.added.rows.length;
+    await writeShardLabelled(ctx, task.runId, collected, r, round.added);
+  }
+  await ctx.store.put(keys.roundState(task.runId, r), packLabelledSet(labelled));
 
-  let labelled = 0;
-  for (const iter of state.labeledIter) if (iter >= 0) labelled++;
   let termination: string | undefined;
   if (added === 0) termination = 'no_change';
   if (r === effectiveMaxIter(run.options)) termination = 'max_iter';
-  if (labelled === collected.n) termination = 'all_labeled';
+  if (labelled.rows.length === collected.n) termination = 'all_labeled';
   const warnings = new WarningLog();
   const warn = warnings.add;
 
   if (termination === undefined) {
-    const model = fitOnLabelled(all.X, state, warn);
+    const model = fitOnLabelled(labelled, warn);
     await writeRoundModel(ctx, task.runId, r + 1, model);
     await updateRun(ctx.store, task.runId, (record) => {
       record.stage = 'score';
@@ -90,20 +163,10 @@ export async function reduceStage(
 
   // The model of round r was fitted on exactly this set when round r added nothing.
   const model: SoftmaxRegression =
-    termination === 'no_change' ? await readRoundModel(ctx, task.runId, r) : fitOnLabelled(all.X, state, warn);
-  const k = collected.classes.length;
-  const full = probabilitiesOverAllClasses(model.predictProba(all.X), model.classes, k);
-  const outcome = outcomeFromRounds(trainingY, state.labeledIter, state.transduction, full, k);
-  let holdout: MethodSummary['holdout'];
-  if (held.length > 0) {
-    holdout = {
-      fraction: run.options.holdout,
-      size: held.length,
-      ...evaluateHoldout(all.X, all.y, trainingY, held, outcome.label, warn),
-    };
-    restoreHeldOut(outcome, all.y, held, full, k);
-  }
-  await writeShardResults(ctx, task.runId, collected, outcome);
+    termination === 'no_change' ? await readRoundModel(ctx, task.runId, r) : fitOnLabelled(labelled, warn);
+  await writeJson(ctx.store, keys.finalModel(task.runId), model.toJSON());
+  const holdout =
+    run.options.holdout > 0 ? await holdoutMetrics(ctx, run, collected, labelled, model, warn) : undefined;
   const summary: MethodSummary = {
     convergence: {
       nIter: r,
@@ -117,7 +180,8 @@ export async function reduceStage(
   };
   await writeJson(ctx.store, keys.resultSummary(task.runId), summary);
   await updateRun(ctx.store, task.runId, (record) => {
-    record.stage = 'finalize';
+    record.stage = 'outcome';
+    record.round = r;
   });
-  return { reduce: [taskMessage(task.runId, 'finalize')] };
+  return { tasks: collected.shards.map((_, s) => taskMessage(task.runId, 'outcome', r, s)) };
 }
