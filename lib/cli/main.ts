@@ -36,7 +36,11 @@ function buildProgram(): Command {
       ).choices(SCALES),
     )
     .option('--neighbors <k>', 'neighbors per point in the knn graph (default 10)', number('--neighbors'))
-    .option('--gamma <gamma>', 'rbf kernel width (default 20)', number('--gamma'))
+    .option(
+      '--gamma <gamma>',
+      'rbf kernel width, or auto: 1 / median squared k-th neighbour distance (default 20)',
+      (value: string) => (value.trim() === 'auto' ? 'auto' : number('--gamma')(value)),
+    )
     .option('--alpha <alpha>', 'label spreading clamping factor in (0,1) (default 0.2)', number('--alpha'))
     .option(
       '--max-iter <n>',

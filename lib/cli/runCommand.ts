@@ -43,6 +43,13 @@ export function holdoutSentence(holdout: NonNullable<RunReport['holdout']>): str
   );
 }
 
+/** ", 105 unreached: try --neighbors 20" when a graph method left rows without a label, else nothing. */
+function unreachedClause(report: RunReport): string {
+  const rows = report.unreached?.rows ?? 0;
+  if (rows === 0) return '';
+  return `, ${rows.toLocaleString('en-US')} unreached${report.unreached?.hint ? `: ${report.unreached.hint}` : ''}`;
+}
+
 /**
  * `pseudolabel run`: returns the exit code (0 when labels were written). --input and --out may be local paths or
  * `s3://bucket/prefix` locations (endpoint, region and credentials from the AWS environment).
@@ -62,7 +69,8 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   const reached = labelled ? report.n - Object.values(labelled.counts.none).reduce((a, b) => a + b, 0) : 0;
   process.stderr.write(
     `pseudolabel: ${report.n} rows, ${report.d} features, ${report.classes.length} classes, ${report.given} given labels; ` +
-      `${report.method} labelled ${reached} rows (${report.convergence.terminationReason} after ${report.convergence.nIter} iterations)\n`,
+      `${report.method} labelled ${reached.toLocaleString('en-US')} rows${unreachedClause(report)} ` +
+      `(${report.convergence.terminationReason} after ${report.convergence.nIter} iterations)\n`,
   );
   if (report.rejected > 0) {
     process.stderr.write(`pseudolabel: ${report.rejected} rows rejected (reasons in rejected.csv)\n`);

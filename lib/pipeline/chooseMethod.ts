@@ -91,7 +91,9 @@ function predictWith(
     return model.predict(X);
   }
   const affinity =
-    candidate.kernel === 'knn' ? connectivityFromNeighbors(lists) : rbfWeightsFromNeighbors(lists, options.gamma);
+    candidate.kernel === 'knn'
+      ? connectivityFromNeighbors(lists)
+      : rbfWeightsFromNeighbors(lists, options.gamma === 'auto' ? neighborScaleGamma(lists) : options.gamma);
   return propagateOverAffinity(affinity, y, k, { ...options, method: candidate.method }, () => {}).outcome.label;
 }
 

@@ -26,6 +26,12 @@ export interface LabelDatasetResult extends MethodResult {
   readonly holdout?: RunReport['holdout'];
 }
 
+/** The rbf width, which the caller resolves from `auto` (propagate stage) before the graph is built. */
+function fixedGamma(options: RunOptions): number {
+  if (options.gamma === 'auto') throw new Error('gamma auto must be resolved before the graph is built');
+  return options.gamma;
+}
+
 /** Whether labelDataset reads the features for these options (see LabelDatasetInput.X). */
 export function needsFeatures(options: RunOptions, affinityGiven: boolean): boolean {
   const propagation = options.method === 'label-spreading' || options.method === 'label-propagation';
@@ -70,7 +76,11 @@ export function labelDataset(
     options.method === 'label-spreading' || options.method === 'label-propagation'
       ? propagateOverAffinity(
           input.affinity?.() ??
-            buildAffinity(features(), { kernel: options.kernel, gamma: options.gamma, nNeighbors: options.neighbors }),
+            buildAffinity(features(), {
+              kernel: options.kernel,
+              gamma: fixedGamma(options),
+              nNeighbors: options.neighbors,
+            }),
           trainingY,
           k,
           options,

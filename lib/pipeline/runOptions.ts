@@ -19,7 +19,8 @@ export const runOptionsSchema = z
     neighbors: z.number().int().min(1).default(10),
     /** Feature scaling before the graph and the classifier (lib/data/featureScaling.ts); none is scikit-learn's. */
     scale: z.enum(SCALES).default('none'),
-    gamma: z.number().positive().default(20),
+    /** rbf width; `auto`: the median heuristic (unreached.ts medianHeuristicGamma). */
+    gamma: z.union([z.number().positive(), z.literal('auto')]).default(20),
     alpha: z.number().gt(0).lt(1).default(0.2),
     maxIter: z.number().int().min(1).optional(),
     tol: z.number().min(0).default(1e-3),

@@ -44,6 +44,10 @@ export interface RunReport {
     /** Sum of absolute changes of the label distributions per iteration (propagation methods). */
     readonly deltas: number[];
   };
+  /** Graph methods: rows no label reached (source none), and what may reach them. */
+  readonly unreached?: { readonly rows: number; readonly hint?: string };
+  /** rbf kernels: the width used, and whether --gamma auto set it (median heuristic). */
+  readonly gamma?: { readonly value: number; readonly auto: boolean };
   readonly holdout?: {
     readonly fraction: number;
     readonly size: number;

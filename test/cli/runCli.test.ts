@@ -384,7 +384,7 @@ describe('pseudolabel run on examples/digits', () => {
     for (const row of csvLabels.filter((r) => r.source === 'given')) expect(row.label).toBe(givenLabels.get(row.id));
     expect(await digitsAccuracy(csvLabels)).toBeGreaterThanOrEqual(0.88);
     expect(csvRun.stderrLines).toContain(
-      'pseudolabel: 1797 rows, 64 features, 10 classes, 50 given labels; label-spreading labelled 1792 rows (converged after 6 iterations)',
+      'pseudolabel: 1797 rows, 64 features, 10 classes, 50 given labels; label-spreading labelled 1,792 rows, 5 unreached: try --neighbors 20 (converged after 6 iterations)',
     );
   });
 

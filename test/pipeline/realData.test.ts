@@ -126,3 +126,32 @@ describe('the spread warning', () => {
     expect(warnings(scaled.report)).not.toContain('feature spreads');
   });
 });
+
+describe('--gamma auto and unreached rows (wine, unscaled: distances in the hundreds)', () => {
+  it.each(['rbf', 'knn-rbf'] as const)(
+    '%s: gamma 20 leaves rows unreached with a warning, auto reaches them',
+    async (kernel) => {
+      // Prepare
+      const fixture = loadReal('wine');
+      const input = await writeInput(await tempDir(), 'wine.csv', fixtureCsv(fixture.X, fixture.y));
+      // Act
+      const fixed = await runPipeline(input, { kernel, gamma: 20, shards: 2, workers: 1 });
+      const auto = await runPipeline(input, { kernel, gamma: 'auto', shards: 2, workers: 1 });
+      // Assess
+      const n = fixture.X.length;
+      const unreached = (report: Record<string, unknown>) => (report.unreached as { rows: number }).rows;
+      const none = (labels: string) => parseLabels(labels).filter((row) => row.source === 'none').length;
+      expect(unreached(fixed.report)).toBe(none(fixed.labels));
+      expect(unreached(fixed.report)).toBeGreaterThan(0.1 * n);
+      expect((fixed.report.warnings as string[]).join('\n')).toMatch(/gamma=20 left .* unreached.*--gamma auto/);
+      expect(fixed.report.gamma).toEqual({ value: 20, auto: false });
+      expect(unreached(auto.report)).toBe(none(auto.labels));
+      expect(unreached(auto.report)).toBeLessThan(0.1 * n);
+      const gamma = auto.report.gamma as { value: number; auto: boolean };
+      expect(gamma.auto).toBe(true);
+      expect(gamma.value).toBeGreaterThan(0);
+      expect(gamma.value).toBeLessThan(0.01);
+      expect((auto.report.parameters as { gamma: unknown }).gamma).toBe('auto');
+    },
+  );
+});

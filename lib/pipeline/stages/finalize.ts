@@ -67,6 +67,8 @@ export async function finalizeStage(ctx: StageContext, task: TaskMessage): Promi
     given: collected.given,
     rounds: roundReports(outcome, collected.classes),
     convergence: summary.convergence,
+    ...(summary.unreached ? { unreached: summary.unreached } : {}),
+    ...(summary.gamma ? { gamma: summary.gamma } : {}),
     ...(summary.holdout ? { holdout: summary.holdout } : {}),
     timings: { ...timings, finalize: finalizeMs },
     stageMetrics,

@@ -1,7 +1,7 @@
 import type { Graph } from '../../graph/affinity.ts';
 import { connectivityFromNeighbors } from '../../graph/knnKernel.ts';
 import { rbfWeightsFromNeighbors } from '../../graph/knnRbfKernel.ts';
-import type { KnnResult } from '../../graph/knnSearch.ts';
+import { type KnnResult, knnSelfSearch } from '../../graph/knnSearch.ts';
 import { unpackArrays } from '../binaryArrays.ts';
 import { chooseMethod } from '../chooseMethod.ts';
 import { type Collected, loadAllRows, readCollected, readCollectedLabels } from '../collected.ts';
@@ -15,12 +15,15 @@ import type { RunReport } from '../runReport.ts';
 import { writeShardResults } from '../shardResults.ts';
 import type { StageContext } from '../stageContext.ts';
 import { type TaskMessage, taskMessage } from '../taskMessage.ts';
+import { countUnreached, gammaWarning, medianHeuristicGamma, unreachedHint, usesGamma } from '../unreached.ts';
 import { WarningLog } from '../warningLog.ts';
 import { needsNeighbors, startSelfTraining } from './collect.ts';
 
 /** runs/<runId>/result.json: what the method reports besides the per-row outcome (per-shard result.bin parts). */
 export interface MethodSummary {
   readonly convergence: Convergence;
+  readonly unreached?: RunReport['unreached'];
+  readonly gamma?: RunReport['gamma'];
   readonly holdout?: RunReport['holdout'];
   readonly warnings: string[];
 }
@@ -41,7 +44,8 @@ function affinityOf(options: RunOptions, lists: KnnResult | undefined): Graph | 
   const { method, kernel, gamma } = options;
   if (method !== 'label-spreading' && method !== 'label-propagation') return undefined;
   if (kernel === 'rbf' || !lists) return undefined; // dense: built from the features by labelDataset (small n only)
-  return kernel === 'knn' ? connectivityFromNeighbors(lists) : rbfWeightsFromNeighbors(lists, gamma);
+  if (kernel === 'knn') return connectivityFromNeighbors(lists);
+  return rbfWeightsFromNeighbors(lists, gamma === 'auto' ? medianHeuristicGamma(lists) : gamma);
 }
 
 /**
@@ -72,7 +76,13 @@ export async function propagateStage(
     ctx.log.info('method chosen', { runId: run.runId, method: choice.method, reason: choice.reason });
     if (choice.method === 'self-training') return startSelfTraining(ctx, task.runId, collected.shards.length);
   }
-  const affinity = affinityOf(run.options, lists);
+  // --gamma auto: the median heuristic over the kNN lists (for the dense rbf kernel, found here: n is small).
+  const gamma =
+    usesGamma(run.options) && run.options.gamma === 'auto'
+      ? medianHeuristicGamma(lists ?? knnSelfSearch(rows!.X, run.options.neighbors))
+      : run.options.gamma;
+  const options = { ...run.options, gamma };
+  const affinity = affinityOf(options, lists);
   const warnings = new WarningLog();
   const result = labelDataset(
     {
@@ -82,12 +92,20 @@ export async function propagateStage(
       source: run.dataset,
       ...(affinity ? { affinity: () => affinity } : {}),
     },
-    run.options,
+    options,
     warnings.add,
   );
+  const graphMethod = options.method === 'label-spreading' || options.method === 'label-propagation';
+  const unreached = graphMethod ? countUnreached(result.outcome) : 0;
+  const fixedGammaWarning = usesGamma(run.options) ? gammaWarning(run.options, unreached, collected.n) : undefined;
+  if (fixedGammaWarning) warnings.add(fixedGammaWarning);
   await writeShardResults(ctx, task.runId, collected, result.outcome);
   const summary: MethodSummary = {
     convergence: result.convergence,
+    ...(graphMethod
+      ? { unreached: { rows: unreached, ...(unreached > 0 ? { hint: unreachedHint(run.options) } : {}) } }
+      : {}),
+    ...(usesGamma(run.options) ? { gamma: { value: gamma as number, auto: run.options.gamma === 'auto' } } : {}),
     ...(result.holdout ? { holdout: result.holdout } : {}),
     warnings: warnings.list(),
   };
