@@ -96,11 +96,42 @@ export function quoteValue(value: unknown): string {
   if (typeof value === 'string') {
     return value.length > MAX_QUOTED ? `${JSON.stringify(value.slice(0, MAX_QUOTED))}...` : JSON.stringify(value);
   }
-  let text: string;
-  try {
-    text = typeof value === 'bigint' ? String(value) : (JSON.stringify(value) ?? String(value));
-  } catch {
-    text = String(value);
-  }
+  const text = jsonPreview(value, MAX_QUOTED);
   return text.length > MAX_QUOTED ? `${text.slice(0, MAX_QUOTED)}...` : text;
+}
+
+/**
+ * The JSON spelling of a value, cut soon after `limit` characters. It walks no more of the value than it writes,
+ * and every level of nesting writes a character, so a value nested a million levels deep (one JSONL line can hold
+ * one) costs nothing, where JSON.stringify or String() would overflow the stack and fail the whole shard.
+ */
+function jsonPreview(value: unknown, limit: number): string {
+  let out = '';
+  const write = (v: unknown): void => {
+    if (out.length > limit) return;
+    if (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function') {
+      v = (v as { toJSON(): unknown }).toJSON();
+    }
+    if (Array.isArray(v)) {
+      out += '[';
+      for (let i = 0; i < v.length && out.length <= limit; i++) {
+        if (i > 0) out += ',';
+        write(v[i]);
+      }
+      out += ']';
+    } else if (v !== null && typeof v === 'object') {
+      out += '{';
+      let first = true;
+      for (const key in v) {
+        if (out.length > limit) break;
+        out += `${first ? '' : ','}${JSON.stringify(key)}:`;
+        first = false;
+        write((v as Record<string, unknown>)[key]);
+      }
+      out += '}';
+    } else if (typeof v === 'bigint') out += String(v);
+    else out += JSON.stringify(v) ?? String(v);
+  };
+  write(value);
+  return out;
 }

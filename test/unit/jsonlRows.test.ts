@@ -177,6 +177,30 @@ describe('openJsonlRows', () => {
     ]);
   });
 
+  it('rejects a row with a value nested 100,000 levels deep with its reason, instead of overflowing the stack', async () => {
+    // Prepare
+    const deep = (open: string, inner: string, close: string) => `${open.repeat(1e5)}${inner}${close.repeat(1e5)}`;
+    const text = [
+      '{"f":1}',
+      `{"f":${deep('[', '', ']')}}`,
+      `{"f":2,"label":${deep('[', '1', ']')}}`,
+      `{"f":3,"id":${deep('{"a":', '1', '}')}}`,
+      `{"f":4,"g":${deep('[', '', ']')}}`,
+      '{"f":5}',
+    ].join('\n');
+    // Act
+    const { rows } = await readJsonl(text);
+    // Assess
+    expect(rows.map((row) => ('reason' in row ? row.reason : 'accepted'))).toEqual([
+      'accepted',
+      `field "f" is not a number: ${'['.repeat(60)}...`,
+      `field "label" is not a string, a number or null: ${'['.repeat(60)}...`,
+      `field "id" is not a string or a number: ${'{"a":'.repeat(12)}...`,
+      'unexpected field "g"',
+      'accepted',
+    ]);
+  });
+
   it('reads a number label by its spelling in the line, not its float64 value', async () => {
     // Prepare
     const text =
