@@ -191,7 +191,7 @@ describe('openJsonlRows', () => {
     // Act
     const { rows } = await readJsonl(text);
     // Assess
-    expect(rows.map((row) => ('reason' in row ? row.reason : 'accepted'))).toEqual([
+    expect(rows.map((row) => (row as { reason?: string }).reason ?? 'accepted')).toEqual([
       'accepted',
       `field "f" is not a number: ${'['.repeat(60)}...`,
       `field "label" is not a string, a number or null: ${'['.repeat(60)}...`,
