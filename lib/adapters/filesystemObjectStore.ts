@@ -156,12 +156,14 @@ export class FilesystemObjectStore implements ObjectStore {
       throw this.translate(error, key);
     }
     this.etags.delete(file);
-    // S3 has no directories: drop the ones this delete left empty (stops at the first non-empty one).
+    // S3 has no directories: drop the ones this delete left empty (stops at the first non-empty one). A directory
+    // already gone was removed by a concurrent delete, which may have stopped at its parent while this one was
+    // not yet removed: go on up, or deletes in parallel could leave empty directories behind.
     for (let dir = path.dirname(file); dir !== this.root && dir.startsWith(this.root); dir = path.dirname(dir)) {
       try {
         await rmdir(dir);
-      } catch {
-        break;
+      } catch (error) {
+        if (codeOf(error) !== 'ENOENT') break;
       }
     }
   }
@@ -177,6 +179,7 @@ export class FilesystemObjectStore implements ObjectStore {
     try {
       await withParentDir(file, () => writeFile(file, body, { flag: 'wx' }));
     } catch (error) {
+      await rm(file, { force: true }); // a write cut short (ENOSPC) leaves no partial file behind
       throw new StoreUnavailableError(file, error);
     }
     return file;

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { runEmbedded } from '../pipeline/embedded/embeddedRunner.ts';
+import { RunCancelledError, runEmbedded } from '../pipeline/embedded/embeddedRunner.ts';
 import { outputTarget } from '../pipeline/embedded/runLocations.ts';
 import { parseRunOptions, type RunOptions } from '../pipeline/runOptions.ts';
 import type { RunReport } from '../pipeline/runReport.ts';
@@ -26,6 +26,32 @@ export async function resolveRunOptions(flags: RunFlags): Promise<RunOptions> {
   }
   const merged = { ...fromFile, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) };
   return parseRunOptions(merged, config ? `options (flags and ${config})` : 'options');
+}
+
+type CancelSignal = 'SIGINT' | 'SIGTERM';
+
+/** The shell's exit code for a process ended by a signal: 128 + the signal's number. */
+const SIGNAL_EXIT_CODES: Readonly<Record<CancelSignal, number>> = { SIGINT: 130, SIGTERM: 143 };
+
+/**
+ * SIGINT (Ctrl-C) and SIGTERM cancel the run: the signal aborts with its name as the reason, and the runner
+ * stops its tasks, deletes the intermediates and records the run as cancelled. A second signal exits at once.
+ */
+function cancelOnSignals(): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onSignal = (name: CancelSignal) => {
+    if (controller.signal.aborted) process.exit(SIGNAL_EXIT_CODES[name]);
+    process.stderr.write(`\npseudolabel: ${name}: cancelling the run (again to exit at once)\n`);
+    controller.abort(name);
+  };
+  const handlers = { SIGINT: () => onSignal('SIGINT'), SIGTERM: () => onSignal('SIGTERM') };
+  for (const [name, handler] of Object.entries(handlers)) process.on(name, handler);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      for (const [name, handler] of Object.entries(handlers)) process.off(name, handler);
+    },
+  };
 }
 
 /** One plain sentence on whether semi-supervised learning helped on the holdout. */
@@ -58,10 +84,23 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   const options = await resolveRunOptions(flags);
   const progress = await progressReporter(process.stderr);
   let run: Awaited<ReturnType<typeof runEmbedded>>;
+  const cancel = cancelOnSignals();
   try {
-    run = await runEmbedded({ input: flags.input, out: flags.out, options, onProgress: progress.update });
+    run = await runEmbedded({
+      input: flags.input,
+      out: flags.out,
+      options,
+      onProgress: progress.update,
+      signal: cancel.signal,
+    });
+  } catch (error) {
+    if (!(error instanceof RunCancelledError)) throw error;
+    progress.stop();
+    process.stderr.write(`pseudolabel: run ${error.runId} ${error.message}; its intermediates were deleted\n`);
+    return SIGNAL_EXIT_CODES[cancel.signal.reason as CancelSignal] ?? 1;
   } finally {
     progress.stop();
+    cancel.dispose();
   }
   const report = JSON.parse(new TextDecoder().decode(await outputTarget(flags.out).read('report.json'))) as RunReport;
   for (const warning of report.warnings) process.stderr.write(`warning: ${warning}\n`);

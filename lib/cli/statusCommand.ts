@@ -17,7 +17,8 @@ export interface StatusFlags {
 
 /**
  * `pseudolabel status [runId|location] [--latest] [--json] [--watch]`: reads run.json and the completion markers,
- * or an output folder's report.json. Exit code 0, or 2 for a failed run (its error on stderr).
+ * or an output folder's report.json. Exit code 0, 2 for a failed run (its error on stderr; a run whose embedded
+ * runner was killed counts as failed), 3 for a cancelled one.
  */
 export async function statusCommand(argument: string | undefined, flags: StatusFlags): Promise<number> {
   const interval = flags.interval ?? 1000;
@@ -40,6 +41,10 @@ export async function statusCommand(argument: string | undefined, flags: StatusF
     }
   }
   process.stdout.write(flags.json ? `${JSON.stringify(view, null, 2)}\n` : formatStatus(view));
+  if (view.status === 'cancelled') {
+    process.stderr.write(`pseudolabel: run ${view.runId} was cancelled: ${view.error ?? 'no reason recorded'}\n`);
+    return 3;
+  }
   if (view.status !== 'failed') return 0;
   process.stderr.write(`pseudolabel: run ${view.runId} failed: ${view.error ?? 'no reason recorded'}\n`);
   return 2;

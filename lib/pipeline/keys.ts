@@ -4,6 +4,8 @@ import type { Stage } from './taskMessage.ts';
 export const keys = {
   runPrefix: (runId: string) => `runs/${runId}/`,
   run: (runId: string) => `runs/${runId}/run.json`,
+  /** The embedded runner's process id and heartbeat, while it runs (status tells a dead runner by it). */
+  runner: (runId: string) => `runs/${runId}/runner.json`,
   plan: (runId: string) => `runs/${runId}/plan.json`,
   shardData: (runId: string, shard: number) => `runs/${runId}/shards/${pad(shard)}/ingest.bin`,
   shardRejected: (runId: string, shard: number) => `runs/${runId}/shards/${pad(shard)}/rejected.json`,

@@ -6,7 +6,7 @@ import type { RunOptions } from './runOptions.ts';
 import type { Stage } from './taskMessage.ts';
 import type { StageMetrics } from './taskMetrics.ts';
 
-export type RunStatus = 'running' | 'succeeded' | 'failed';
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
 
 /** One input file of a run, as found when the run started (the ETag pins the version read). */
 export interface RunInput {
@@ -85,14 +85,33 @@ export interface RunFailure {
 
 /**
  * Records that a run failed: status `failed`, the stage, the reason and the time. A run that has already ended
- * (succeeded, or failed for an earlier reason) is left as it is, so the first reason recorded stands. Used where
- * a task gives up for good (a dead letter: the embedded runner, the Lambda handlers on a message's last receive),
- * where nothing else would ever move the run on. Returns the record as it now stands.
+ * (succeeded, cancelled, or failed for an earlier reason) is left as it is, so the first reason recorded stands.
+ * Used where a task gives up for good (a dead letter: the embedded runner, the Lambda handlers on a message's last
+ * receive, the dead-letter consumer), where nothing else would ever move the run on. Returns the record as it now
+ * stands.
  */
 export async function markRunFailed(store: ObjectStore, runId: string, failure: RunFailure): Promise<RunRecord> {
+  return endRun(store, runId, 'failed', failure);
+}
+
+/**
+ * Records that a run was cancelled (`pseudolabel cancel`, or a signal to the embedded runner): status `cancelled`,
+ * the reason and the time. Its tasks stop at their next step (executeTask ignores ended runs). A run that has
+ * already ended is left as it is.
+ */
+export async function markRunCancelled(store: ObjectStore, runId: string, reason: string): Promise<RunRecord> {
+  return endRun(store, runId, 'cancelled', { error: reason });
+}
+
+async function endRun(
+  store: ObjectStore,
+  runId: string,
+  status: 'failed' | 'cancelled',
+  failure: RunFailure,
+): Promise<RunRecord> {
   const record = await readRun(store, runId);
   if (record.status !== 'running') return record;
-  record.status = 'failed';
+  record.status = status;
   if (failure.stage !== undefined) record.stage = failure.stage;
   record.error = failure.error;
   record.finishedAt = new Date().toISOString();

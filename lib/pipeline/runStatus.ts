@@ -2,6 +2,7 @@ import { NotFoundError } from '../adapters/errors.ts';
 import type { ObjectStore } from '../adapters/objectStore.ts';
 import { readJson } from './jsonObjects.ts';
 import { keys } from './keys.ts';
+import { findRunner, runnerGoneReason } from './runnerLiveness.ts';
 import { findRun, type RunRecord } from './runRecord.ts';
 import type { RunReport } from './runReport.ts';
 import { SHARD_STAGES, STAGES, type Stage } from './taskMessage.ts';
@@ -61,8 +62,9 @@ export async function runStatus(
   runId: string,
   now = new Date(),
 ): Promise<RunStatusView | undefined> {
-  const run = await findRun(store, runId);
-  if (!run) return undefined;
+  const found = await findRun(store, runId);
+  if (!found) return undefined;
+  const run = await withDeadRunner(store, found, now);
   const progress = await stageProgress(store, run);
   const current = SHARD_STAGES.has(run.stage)
     ? progress.find((p) => p.stage === run.stage && p.round === run.round)
@@ -84,6 +86,18 @@ export async function runStatus(
     ...(succeeded ? { output: store.describe(keys.output(runId, '')) } : {}),
     ...(report ? { result: runResult(report) } : {}),
   };
+}
+
+/**
+ * A run that says "running" while its embedded runner is gone (killed: runnerLiveness.ts) is shown as failed,
+ * with the reason; `pseudolabel run` records that in run.json when it next starts (embedded/deadRuns.ts).
+ */
+async function withDeadRunner(store: ObjectStore, run: RunRecord, now: Date): Promise<RunRecord> {
+  if (run.status !== 'running') return run;
+  const runner = await findRunner(store, run.runId);
+  const reason = runner ? runnerGoneReason(runner, now) : undefined;
+  if (reason === undefined) return run;
+  return { ...run, status: 'failed', error: reason, finishedAt: runner?.heartbeatAt };
 }
 
 /**

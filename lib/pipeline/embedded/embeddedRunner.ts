@@ -10,11 +10,14 @@ import { storeFromUrl } from '../../adapters/storeFromUrl.ts';
 import { executeTask, preloadReduceStep } from '../executeTask.ts';
 import { keys } from '../keys.ts';
 import type { RunOptions } from '../runOptions.ts';
-import { markRunFailed, type RunRecord, readRun } from '../runRecord.ts';
+import { markRunCancelled, markRunFailed, type RunRecord, readRun } from '../runRecord.ts';
 import type { StageContext, StageLog } from '../stageContext.ts';
 import { startRun } from '../startRun.ts';
 import { SHARD_STAGES, type Stage } from '../taskMessage.ts';
+import { endDeadRuns } from './deadRuns.ts';
+import { deleteIntermediates } from './intermediates.ts';
 import { type OutputTarget, outputTarget, resolveRunInputs } from './runLocations.ts';
+import { startHeartbeat } from './runnerHeartbeat.ts';
 import type { StageWorkerInput, StageWorkerOutput } from './stageWorker.ts';
 import { runInTaskProcess, TaskMemoryError, type TaskPlace, TaskProcessSlots } from './taskProcess.ts';
 import { stageWorkerEntry } from './workerBundle.ts';
@@ -49,6 +52,12 @@ export interface EmbeddedRunRequest {
    * of the seed and the task's stage, round and shard, so a seed fails the same deliveries in every run.
    */
   readonly faults?: { readonly rate: number; readonly seed: number };
+  /**
+   * Cancels the run when aborted (the CLI aborts it on SIGINT / SIGTERM, with the signal's name as the reason):
+   * no further task starts, running ones are stopped, the intermediates are deleted, run.json says cancelled,
+   * and runEmbedded rejects with RunCancelledError.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** The run ended without output: the reason recorded in run.json, or the error of the last failed task. */
@@ -59,6 +68,17 @@ export class RunFailedError extends Error {
   ) {
     super(reason);
     this.name = 'RunFailedError';
+  }
+}
+
+/** The run was cancelled (a signal, or `pseudolabel cancel`): run.json says cancelled, with the reason. */
+export class RunCancelledError extends Error {
+  constructor(
+    readonly runId: string,
+    reason: string,
+  ) {
+    super(reason);
+    this.name = 'RunCancelledError';
   }
 }
 
@@ -117,131 +137,174 @@ export async function runEmbedded(request: EmbeddedRunRequest): Promise<RunRecor
   const { root, inputs } = await resolveRunInputs(request.input);
   const out = outputTarget(request.out);
   await out.check();
+  // Runs of earlier runners that were killed (SIGKILL, a restart): failed, their intermediates deleted.
+  await endDeadRuns(store, log);
   const run = await startRun(ctx, { dataset: request.input, inputRoot: root, inputs, options });
+  // Stops the run: a signal (request.signal), or the run cancelled in run.json (`pseudolabel cancel`), which the
+  // heartbeat looks at every beat.
+  const stop = new AbortController();
+  const stopOnSignal = () => stop.abort(request.signal?.reason);
+  if (request.signal?.aborted) stopOnSignal();
+  request.signal?.addEventListener('abort', stopOnSignal, { once: true });
+  const heartbeat = await startHeartbeat(store, run.runId, async () => {
+    if ((await readRun(store, run.runId)).status === 'cancelled') stop.abort('pseudolabel cancel');
+  });
+  try {
+    return await driveRun();
+  } finally {
+    request.signal?.removeEventListener('abort', stopOnSignal);
+    await heartbeat.stop();
+  }
 
-  // --task-memory: every task (reduce steps too) in a child process of its own, `workers` at a time.
-  const taskMemory = options.taskMemory;
-  const processes = taskMemory === undefined ? undefined : new TaskProcessSlots(workers);
-  const processEntry = processes ? await stageWorkerEntry() : undefined;
-  // V8 sizes a new thread's heap from its flags (process-wide): set before the pool's threads start.
-  if (workers > 1 && !processes) setFlagsFromString(`--initial-old-space-size=${WORKER_INITIAL_OLD_SPACE_MB}`);
-  const pool =
-    workers > 1 && !processes
-      ? new Piscina<StageWorkerInput, StageWorkerOutput>({
-          filename: await stageWorkerEntry(),
-          minThreads: workers,
-          maxThreads: workers,
-        })
-      : undefined;
-  const counts = new Map<string, { done: number; total: number }>();
-  const progress = (body: unknown, change: 'sent' | 'done') => {
-    const { stage, round } = body as { stage: Stage; round: number };
-    const key = `${stage}/${round}`;
-    const count = counts.get(key) ?? { done: 0, total: 0 };
-    if (change === 'sent') count.total++;
-    else count.done++;
-    counts.set(key, count);
-    if (change === 'done') request.onProgress?.({ stage, round, ...count });
-  };
-  let lastError: unknown;
-  /** Set when a task went over --task-memory: the run has failed, what is still queued is only acknowledged. */
-  let overMemory = false;
-  // This thread loads finalize's modules (the report renderer, vega: about 0.2 s) while the first reduce step
-  // in a worker runs on another core.
-  let finalizePreloaded = false;
+  async function driveRun(): Promise<RunRecord> {
+    // --task-memory: every task (reduce steps too) in a child process of its own, `workers` at a time.
+    const taskMemory = options.taskMemory;
+    const processes = taskMemory === undefined ? undefined : new TaskProcessSlots(workers);
+    const processEntry = processes ? await stageWorkerEntry() : undefined;
+    // V8 sizes a new thread's heap from its flags (process-wide): set before the pool's threads start.
+    if (workers > 1 && !processes) setFlagsFromString(`--initial-old-space-size=${WORKER_INITIAL_OLD_SPACE_MB}`);
+    const pool =
+      workers > 1 && !processes
+        ? new Piscina<StageWorkerInput, StageWorkerOutput>({
+            filename: await stageWorkerEntry(),
+            minThreads: workers,
+            maxThreads: workers,
+          })
+        : undefined;
+    let poolClosed: Promise<void> | undefined;
+    /** Ends the worker threads (once); a task running in one rejects and is not delivered again. */
+    const closePool = (): Promise<void> | undefined => {
+      poolClosed ??= pool?.destroy();
+      return poolClosed;
+    };
+    stop.signal.addEventListener('abort', () => closePool()?.catch(() => {}), { once: true });
+    const counts = new Map<string, { done: number; total: number }>();
+    const progress = (body: unknown, change: 'sent' | 'done') => {
+      const { stage, round } = body as { stage: Stage; round: number };
+      const key = `${stage}/${round}`;
+      const count = counts.get(key) ?? { done: 0, total: 0 };
+      if (change === 'sent') count.total++;
+      else count.done++;
+      counts.set(key, count);
+      if (change === 'done') request.onProgress?.({ stage, round, ...count });
+    };
+    let lastError: unknown;
+    /** Set when a task went over --task-memory: the run has failed, what is still queued is only acknowledged. */
+    let overMemory = false;
+    // This thread loads finalize's modules (the report renderer, vega: about 0.2 s) while the first reduce step
+    // in a worker runs on another core.
+    let finalizePreloaded = false;
 
-  /** Runs one received message and settles it: ack, or redelivery on failure (injected or real). */
-  const handle = async (queue: InProcessQueue, message: ReceivedMessage, inWorker: boolean) => {
-    if (overMemory) {
-      queue.ack(message.id);
-      return;
-    }
-    const fault = injectedFault(request.faults, message);
-    try {
-      if (fault === 'before') throw new Error(`injected fault before ${JSON.stringify(message.body)}`);
-      let sent: StageWorkerOutput;
-      if (processes && processEntry && taskMemory !== undefined) {
-        const place = message.body as TaskPlace;
-        const input = { storeRoot: stateDir, body: message.body, ownProcess: true };
-        const hint = memoryHint(place.stage, options.shards);
-        const ended = await processes.run(() => runInTaskProcess(processEntry, input, place, taskMemory, hint));
-        request.onTaskProcess?.({ stage: place.stage, round: place.round, shard: place.shard, ...ended });
-        sent = ended.sent;
-      } else if (inWorker && pool) {
-        sent = await pool.run({ storeRoot: stateDir, body: message.body });
-      } else {
-        const taskSink = new InProcessQueue();
-        const reduceSink = new InProcessQueue();
-        await executeTask({ ...ctx, tasks: taskSink, reduce: reduceSink }, message.body);
-        sent = { tasks: drain(taskSink), reduce: drain(reduceSink) };
-      }
-      for (const body of sent.tasks) progress(body, 'sent');
-      await tasks.sendBatch(sent.tasks);
-      await reduce.sendBatch(sent.reduce);
-      if (fault === 'after') throw new Error(`injected fault after ${JSON.stringify(message.body)}`);
-      queue.ack(message.id);
-      if (queue === tasks) progress(message.body, 'done');
-    } catch (error) {
-      lastError = error;
-      if (error instanceof TaskMemoryError) {
-        // It would go over again on every delivery: the run fails now, with the reason.
-        overMemory = true;
-        log.warn('task went over --task-memory; run failed', { body: message.body, error: error.message });
-        await markRunFailed(store, run.runId, { stage: error.place.stage, error: error.message });
+    /** Runs one received message and settles it: ack, or redelivery on failure (injected or real). */
+    const handle = async (queue: InProcessQueue, message: ReceivedMessage, inWorker: boolean) => {
+      if (overMemory || stop.signal.aborted) {
         queue.ack(message.id);
         return;
       }
-      log.warn('task failed; it will be delivered again', { body: message.body, error: String(error) });
-      queue.fail(message.id);
-    }
-  };
-
-  try {
-    for (;;) {
-      const step = reduce.receive();
-      if (step) {
-        const inWorker = pool !== undefined && !IN_THIS_THREAD.has((step.body as { stage?: Stage }).stage as Stage);
-        if (inWorker && !finalizePreloaded) {
-          finalizePreloaded = true;
-          // A failed load is reported when finalize itself loads the module.
-          preloadReduceStep('finalize').catch(() => {});
+      const fault = injectedFault(request.faults, message);
+      try {
+        if (fault === 'before') throw new Error(`injected fault before ${JSON.stringify(message.body)}`);
+        let sent: StageWorkerOutput;
+        if (processes && processEntry && taskMemory !== undefined) {
+          const place = message.body as TaskPlace;
+          const input = { storeRoot: stateDir, body: message.body, ownProcess: true };
+          const hint = memoryHint(place.stage, options.shards);
+          const ended = await processes.run(() =>
+            runInTaskProcess(processEntry, input, place, taskMemory, hint, stop.signal),
+          );
+          request.onTaskProcess?.({ stage: place.stage, round: place.round, shard: place.shard, ...ended });
+          sent = ended.sent;
+        } else if (inWorker && pool) {
+          sent = await pool.run({ storeRoot: stateDir, body: message.body });
+        } else {
+          const taskSink = new InProcessQueue();
+          const reduceSink = new InProcessQueue();
+          await executeTask({ ...ctx, tasks: taskSink, reduce: reduceSink }, message.body);
+          sent = { tasks: drain(taskSink), reduce: drain(reduceSink) };
         }
-        await handle(reduce, step, inWorker);
-        continue;
+        for (const body of sent.tasks) progress(body, 'sent');
+        await tasks.sendBatch(sent.tasks);
+        await reduce.sendBatch(sent.reduce);
+        if (fault === 'after') throw new Error(`injected fault after ${JSON.stringify(message.body)}`);
+        queue.ack(message.id);
+        if (queue === tasks) progress(message.body, 'done');
+      } catch (error) {
+        lastError = error;
+        if (error instanceof TaskMemoryError) {
+          // It would go over again on every delivery: the run fails now, with the reason.
+          overMemory = true;
+          log.warn('task went over --task-memory; run failed', { body: message.body, error: error.message });
+          await markRunFailed(store, run.runId, { stage: error.place.stage, error: error.message });
+          queue.ack(message.id);
+          return;
+        }
+        log.warn('task failed; it will be delivered again', { body: message.body, error: String(error) });
+        queue.fail(message.id);
       }
-      const batch: ReceivedMessage[] = [];
-      for (let message = tasks.receive(); message; message = tasks.receive()) batch.push(message);
-      if (batch.length === 0) break;
-      await Promise.all(batch.map((message) => handle(tasks, message, true)));
+    };
+
+    try {
+      while (!stop.signal.aborted) {
+        const step = reduce.receive();
+        if (step) {
+          const inWorker = pool !== undefined && !IN_THIS_THREAD.has((step.body as { stage?: Stage }).stage as Stage);
+          if (inWorker && !finalizePreloaded) {
+            finalizePreloaded = true;
+            // A failed load is reported when finalize itself loads the module.
+            preloadReduceStep('finalize').catch(() => {});
+          }
+          await handle(reduce, step, inWorker);
+          continue;
+        }
+        const batch: ReceivedMessage[] = [];
+        for (let message = tasks.receive(); message; message = tasks.receive()) batch.push(message);
+        if (batch.length === 0) break;
+        await Promise.all(batch.map((message) => handle(tasks, message, true)));
+      }
+    } catch (error) {
+      await closePool();
+      await heartbeat.stop();
+      await deleteIntermediates(store, run.runId).catch(() => {});
+      const reason = `the embedded runner failed: ${error instanceof Error ? error.message : String(error)}`;
+      await markRunFailed(store, run.runId, { error: reason }).catch(() => {});
+      throw error;
     }
-  } catch (error) {
-    await pool?.destroy();
-    throw error;
-  }
-  // The workers end while the outputs are copied and the intermediates deleted (about 20 ms).
-  const closed = pool?.destroy();
-  closed?.catch(() => {}); // its error is thrown where it is awaited, below
-  try {
-    const final = await readRun(store, run.runId);
-    if (final.status === 'succeeded') {
-      await copyOutputs(store, run.runId, out);
+    // runner.json goes with the intermediates: no beat may write it again.
+    await heartbeat.stop();
+    // The workers end while the outputs are copied and the intermediates deleted (about 20 ms).
+    const closed = closePool();
+    closed?.catch(() => {}); // its error is thrown where it is awaited, below
+    try {
+      const final = await readRun(store, run.runId);
+      if (final.status === 'succeeded') {
+        await copyOutputs(store, run.runId, out);
+        await deleteIntermediates(store, run.runId);
+        return final;
+      }
+      // A failed or cancelled run keeps only run.json: its intermediates are of no further use (a run does not
+      // resume), and deleting them first frees the disk when a full disk is why it failed. The workers have
+      // ended first, so that none writes after them.
+      await closed;
       await deleteIntermediates(store, run.runId);
-      return final;
+      if (final.status === 'cancelled' || (final.status === 'running' && stop.signal.aborted)) {
+        const cancelled = await markRunCancelled(store, run.runId, `cancelled by ${String(stop.signal.reason)}`);
+        throw new RunCancelledError(run.runId, cancelled.error ?? 'cancelled');
+      }
+      // A failed run's output holds at most rejected.csv (every row rejected): the user needs its reasons.
+      await copyOutputs(store, run.runId, out);
+      const reason =
+        final.error ??
+        `the run stopped at stage ${final.stage}: ${lastError instanceof Error ? lastError.message : String(lastError)}`;
+      if (final.status === 'running') {
+        // A task gave up (dead-lettered after 3 receives): nothing will move this run on, so record its end.
+        const deadLetter = [...reduce.deadLetters, ...tasks.deadLetters][0];
+        const stage = (deadLetter?.body as { stage?: Stage } | undefined)?.stage;
+        await markRunFailed(store, run.runId, { ...(stage === undefined ? {} : { stage }), error: reason });
+      }
+      throw new RunFailedError(run.runId, reason);
+    } finally {
+      await closed;
     }
-    // A failed run's output holds at most rejected.csv (every row rejected): the user needs its reasons.
-    await copyOutputs(store, run.runId, out);
-    const reason =
-      final.error ??
-      `the run stopped at stage ${final.stage}: ${lastError instanceof Error ? lastError.message : String(lastError)}`;
-    if (final.status === 'running') {
-      // A task gave up (dead-lettered after 3 receives): nothing will move this run on, so record its end.
-      const deadLetter = [...reduce.deadLetters, ...tasks.deadLetters][0];
-      const stage = (deadLetter?.body as { stage?: Stage } | undefined)?.stage;
-      await markRunFailed(store, run.runId, { ...(stage === undefined ? {} : { stage }), error: reason });
-    }
-    throw new RunFailedError(run.runId, reason);
-  } finally {
-    await closed;
   }
 }
 
@@ -265,12 +328,4 @@ async function copyOutputs(store: FilesystemObjectStore, runId: string, out: Out
   for (const key of await store.keys(prefix)) {
     await out.write(key.slice(prefix.length), await store.get(key));
   }
-}
-
-/** Embedded runs keep run.json and output/ (for `status`); shards, markers and round state are deleted. */
-async function deleteIntermediates(store: FilesystemObjectStore, runId: string): Promise<void> {
-  const keep = new Set([keys.run(runId)]);
-  const output = keys.output(runId, '');
-  const doomed = (await store.keys(keys.runPrefix(runId))).filter((key) => !keep.has(key) && !key.startsWith(output));
-  await Promise.all(doomed.map((key) => store.delete(key)));
 }

@@ -67,7 +67,7 @@ async function peakRssOf(pid: number): Promise<number> {
  * Runs one task in a new child process (the stage worker at `entry`, the same module the worker threads load)
  * with at most `limitMb` of memory. Resolves with what the task sent; rejects with TaskMemoryError when the
  * process went over the limit (`hint` says what would help), or with an Error when the task failed or the
- * process died (the runner then delivers the task again).
+ * process died (the runner then delivers the task again). Aborting `signal` kills the process (a cancelled run).
  */
 export function runInTaskProcess(
   entry: string,
@@ -75,6 +75,7 @@ export function runInTaskProcess(
   place: TaskPlace,
   limitMb: number,
   hint: string,
+  signal?: AbortSignal,
 ): Promise<TaskProcessResult> {
   const limitBytes = limitMb * MB;
   // A heap limit at the task's memory makes V8 collect before its heap alone could reach it.
@@ -121,6 +122,11 @@ export function runInTaskProcess(
         reject(new Error(`task process ${pid} ended with ${how} before its task finished: ${stderr.trim()}`));
       }
     });
+    // The run was cancelled: the task stops now (it is not delivered again).
+    const kill = () => child.kill('SIGKILL');
+    if (signal?.aborted) kill();
+    signal?.addEventListener('abort', kill, { once: true });
+    child.once('exit', () => signal?.removeEventListener('abort', kill));
     child.send({ entry, input });
   });
 }
