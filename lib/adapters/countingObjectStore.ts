@@ -53,6 +53,11 @@ export class CountingObjectStore implements ObjectStore {
     return created;
   }
 
+  /** Counts nothing: on S3 the parts are copied server-side, not through the task (UploadPartCopy). */
+  concatenate(target: string, parts: readonly string[]): Promise<void> {
+    return this.inner.concatenate(target, parts);
+  }
+
   list(prefix: string): Promise<ObjectInfo[]> {
     return this.inner.list(prefix);
   }

@@ -47,6 +47,10 @@ export class DeferredS3Store implements ObjectStore {
     return (await this.store()).putIfAbsent(key, body);
   }
 
+  async concatenate(target: string, parts: readonly string[]): Promise<void> {
+    return (await this.store()).concatenate(target, parts);
+  }
+
   async list(prefix: string): Promise<ObjectInfo[]> {
     return (await this.store()).list(prefix);
   }

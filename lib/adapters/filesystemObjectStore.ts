@@ -1,7 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, type Stats } from 'node:fs';
+import { createReadStream, createWriteStream, type Stats } from 'node:fs';
 import { link, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { NotFoundError, StoreUnavailableError } from './errors.ts';
 import type { ObjectInfo, ObjectStore } from './objectStore.ts';
 
@@ -112,6 +113,26 @@ export class FilesystemObjectStore implements ObjectStore {
       throw new StoreUnavailableError(this.describe(key), error);
     } finally {
       await rm(staged, { force: true });
+    }
+  }
+
+  /** Streams the parts into a staging file, then renames it over the target (readers never see a partial one). */
+  async concatenate(target: string, parts: readonly string[]): Promise<void> {
+    const targetFile = this.pathOf(target);
+    const staged = await this.stage(new Uint8Array(0));
+    try {
+      for (const key of parts) {
+        try {
+          await pipeline(createReadStream(this.pathOf(key)), createWriteStream(staged, { flags: 'a' }));
+        } catch (error) {
+          throw this.translate(error, key);
+        }
+      }
+      await withParentDir(targetFile, () => rename(staged, targetFile));
+    } catch (error) {
+      await rm(staged, { force: true });
+      if (error instanceof NotFoundError || error instanceof RangeError) throw error;
+      throw new StoreUnavailableError(this.describe(target), error);
     }
   }
 

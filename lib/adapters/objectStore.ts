@@ -16,6 +16,14 @@ export interface ObjectStore {
    * Returns true when this call created it, false when it already existed.
    */
   putIfAbsent(key: string, body: Uint8Array | string): Promise<boolean>;
+  /**
+   * Writes (or overwrites) `target` with the bytes of `parts` one after the other, in order (an empty list gives
+   * an empty object); the parts stay. The bytes never pass through the caller's memory all at once: a file
+   * store streams them, S3 assembles them server-side (multipart upload with UploadPartCopy), so an output can
+   * be assembled from per-shard parts by a task whose memory does not grow with the output. Throws
+   * NotFoundError when a part is absent.
+   */
+  concatenate(target: string, parts: readonly string[]): Promise<void>;
   /** Keys under a prefix, in lexicographic order, with sizes and tags. */
   list(prefix: string): Promise<ObjectInfo[]>;
   /** Deletes an object; deleting an absent object is not an error. */

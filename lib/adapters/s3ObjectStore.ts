@@ -1,4 +1,7 @@
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -6,6 +9,8 @@ import {
   PutObjectCommand,
   paginateListObjectsV2,
   type S3Client,
+  UploadPartCommand,
+  UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { createS3Client } from './awsClients.ts';
@@ -15,6 +20,11 @@ import { S3Location } from './s3Location.ts';
 
 /** Bodies larger than this go up as multipart uploads (lib-storage `Upload`), in parts of this size. */
 export const MULTIPART_THRESHOLD = 8 * 1024 * 1024;
+/** S3's smallest part of a multipart upload (all but the last part), and its largest copied part. */
+export const MIN_PART_SIZE = 5 * 1024 * 1024;
+const MAX_COPY_PART_SIZE = 5 * 1024 * 1024 * 1024;
+/** S3 allows 10,000 parts per upload; part sizes grow past MIN_PART_SIZE to stay well below. */
+const MAX_PARTS = 9_000;
 /** How often a conditional put is retried when S3 answers 409 ConditionalRequestConflict. */
 const CONFLICT_RETRIES = 5;
 
@@ -146,6 +156,89 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  /**
+   * Small totals (up to MULTIPART_THRESHOLD) are read and put in one request. Larger ones are a multipart upload
+   * whose parts are copied server-side (UploadPartCopy, ranges of up to 5 GiB) wherever a part is large enough;
+   * parts smaller than S3's 5 MiB minimum are read and buffered together (with the head of the next part when
+   * needed) until they make a part of at least that size, so the task holds at most about twice the part size.
+   */
+  async concatenate(target: string, parts: readonly string[]): Promise<void> {
+    const sizes: number[] = [];
+    for (const key of parts) {
+      const info = await this.head(key);
+      if (info === undefined) throw new NotFoundError(this.describe(key));
+      sizes.push(info.size);
+    }
+    const total = sizes.reduce((sum, size) => sum + size, 0);
+    if (total <= MULTIPART_THRESHOLD) {
+      const whole = new Uint8Array(total);
+      let at = 0;
+      for (const key of parts) {
+        const bytes = await this.get(key);
+        whole.set(bytes, at);
+        at += bytes.byteLength;
+      }
+      await this.put(target, whole);
+      return;
+    }
+    const tagging = this.tagging(target);
+    const Key = this.fullKey(target);
+    let uploadId: string | undefined;
+    try {
+      const created = await this.client.send(
+        new CreateMultipartUploadCommand({ Bucket: this.bucket, Key, ...(tagging ? { Tagging: tagging } : {}) }),
+      );
+      uploadId = created.UploadId;
+      const upload = new PartUploader(this.client, this.bucket, Key, uploadId!);
+      const partSize = Math.max(MIN_PART_SIZE, Math.ceil(total / MAX_PARTS));
+      const pending: Uint8Array[] = [];
+      let pendingSize = 0;
+      const flush = async () => {
+        await upload.bytes(concatBytes(pending, pendingSize));
+        pending.length = 0;
+        pendingSize = 0;
+      };
+      for (let p = 0; p < parts.length; p++) {
+        const size = sizes[p];
+        let offset = 0;
+        if (pendingSize > 0) {
+          offset = Math.min(size, partSize - pendingSize); // fill the buffered part up to the part size
+          if (offset > 0) pending.push(await this.getRange(parts[p], 0, offset));
+          pendingSize += offset;
+          if (pendingSize >= partSize) await flush();
+        }
+        if (size - offset >= partSize) {
+          // Whole ranges of at most 5 GiB, each at least the part size, copied server-side.
+          const ranges = Math.ceil((size - offset) / MAX_COPY_PART_SIZE);
+          const step = Math.ceil((size - offset) / ranges);
+          for (let start = offset; start < size; start += step) {
+            await upload.copy(`${this.bucket}/${this.fullKey(parts[p])}`, start, Math.min(size, start + step));
+          }
+        } else if (size - offset > 0) {
+          pending.push(await this.getRange(parts[p], offset, size));
+          pendingSize += size - offset;
+        }
+      }
+      if (pendingSize > 0) await flush();
+      await this.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: upload.completed },
+        }),
+      );
+    } catch (error) {
+      if (uploadId !== undefined) {
+        await this.client
+          .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId: uploadId }))
+          .catch(() => {});
+      }
+      if (error instanceof NotFoundError) throw error;
+      throw this.translate(error, target);
+    }
+  }
+
   async list(prefix: string): Promise<ObjectInfo[]> {
     const strip = this.prefix === '' ? 0 : this.prefix.length + 1;
     const result: ObjectInfo[] = [];
@@ -200,6 +293,52 @@ export class S3ObjectStore implements ObjectStore {
     }
     return new StoreUnavailableError(this.describe(key), error);
   }
+}
+
+/** The parts of one multipart upload, numbered from 1 in the order they are added. */
+class PartUploader {
+  readonly completed: { PartNumber: number; ETag: string }[] = [];
+
+  constructor(
+    private readonly client: S3Client,
+    private readonly bucket: string,
+    private readonly key: string,
+    private readonly uploadId: string,
+  ) {}
+
+  async bytes(body: Uint8Array): Promise<void> {
+    const PartNumber = this.completed.length + 1;
+    const response = await this.client.send(
+      new UploadPartCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.uploadId, PartNumber, Body: body }),
+    );
+    this.completed.push({ PartNumber, ETag: response.ETag ?? '' });
+  }
+
+  /** Bytes [start, end) of an object (`bucket/key`), copied server-side. */
+  async copy(source: string, start: number, end: number): Promise<void> {
+    const PartNumber = this.completed.length + 1;
+    const response = await this.client.send(
+      new UploadPartCopyCommand({
+        Bucket: this.bucket,
+        Key: this.key,
+        UploadId: this.uploadId,
+        PartNumber,
+        CopySource: source.split('/').map(encodeURIComponent).join('/'),
+        CopySourceRange: `bytes=${start}-${end - 1}`,
+      }),
+    );
+    this.completed.push({ PartNumber, ETag: response.CopyPartResult?.ETag ?? '' });
+  }
+}
+
+function concatBytes(chunks: readonly Uint8Array[], size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return out;
 }
 
 function toBytes(body: Uint8Array | string): Uint8Array {

@@ -178,5 +178,64 @@ export function describeObjectStoreContract(name: string, makeStore: () => Objec
       expect(created).toBe(true);
       expect(text(await store.get('again'))).toBe('two');
     });
+
+    it('concatenate writes the parts one after the other and keeps them; an empty list gives an empty object', async () => {
+      // Prepare
+      const store = await makeStore();
+      await store.put('parts/0', 'id,label\n');
+      await store.put('parts/1', 'a,x\n');
+      await store.put('parts/2', new Uint8Array(0));
+      await store.put('parts/3', 'b,ÿ\n');
+      await store.put('out/labels.csv', 'stale');
+
+      // Act
+      await store.concatenate('out/labels.csv', ['parts/0', 'parts/1', 'parts/2', 'parts/3']);
+      await store.concatenate('out/empty.csv', []);
+
+      // Assess
+      expect(text(await store.get('out/labels.csv'))).toBe('id,label\na,x\nb,ÿ\n');
+      expect(text(await store.get('parts/1'))).toBe('a,x\n');
+      expect((await store.get('out/empty.csv')).byteLength).toBe(0);
+    });
+
+    it('concatenate of a missing part throws NotFoundError and writes no target', async () => {
+      // Prepare
+      const store = await makeStore();
+      await store.put('p/0', 'zero');
+
+      // Act
+      const result = store.concatenate('out/t', ['p/0', 'p/missing']);
+
+      // Assess
+      await expect(result).rejects.toBeInstanceOf(NotFoundError);
+      expect(await store.head('out/t')).toBeUndefined();
+    });
+
+    it('concatenate assembles parts below and above 5 MiB, in order, byte for byte', async () => {
+      // Prepare: on S3 the first part is copied server-side whole, the next two are buffered and filled up from
+      // the head of the fourth, whose rest is copied as a range; the last is buffered into the last part
+      const store = await makeStore();
+      const MiB = 1024 * 1024;
+      const sizes = [6 * MiB + 7, 3, 1_000_000, 12 * MiB, 11];
+      const bodies = sizes.map((size, p) => Uint8Array.from({ length: size }, (_, i) => (i * 7 + p * 13) & 0xff));
+      for (let p = 0; p < bodies.length; p++) await store.put(`big/${p}`, bodies[p]);
+      const expected = new Uint8Array(sizes.reduce((a, b) => a + b, 0));
+      let at = 0;
+      for (const body of bodies) {
+        expected.set(body, at);
+        at += body.byteLength;
+      }
+
+      // Act
+      await store.concatenate(
+        'big/all',
+        bodies.map((_, p) => `big/${p}`),
+      );
+
+      // Assess
+      const all = await store.get('big/all');
+      expect(all.byteLength).toBe(expected.byteLength);
+      expect(md5(all)).toBe(md5(expected));
+    });
   });
 }
