@@ -4,6 +4,9 @@ import { handleTaskBatch } from './shared/taskBatch.ts';
 
 const runtime = handlerRuntime('pseudolabel-reducer');
 
-/** Consumes the reduce queue: plan, collect, propagate, reduce and finalize steps; each enqueues what follows. */
+/**
+ * Consumes the reduce queue: plan, collect, calibrate, propagate, graph, converge, reduce and finalize steps; each
+ * enqueues what follows.
+ */
 export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
   handleTaskBatch(runtime, runtime.settings.reduceDlqUrl, event, context);

@@ -64,7 +64,7 @@ const ROLES: Readonly<Record<PipelineFunctionName, FunctionRole>> = {
   },
   worker: {
     entry: 'functions/worker.ts',
-    description: 'pseudolabel: runs one shard task (ingest, neighbors, score)',
+    description: 'pseudolabel: runs one shard task (ingest, cells, neighbors, edges, degrees, iterate, outcome, score)',
     consumes: 'tasks',
     sendsTo: ['reduce'],
     movesPoisonToDeadLetter: true,
@@ -72,7 +72,8 @@ const ROLES: Readonly<Record<PipelineFunctionName, FunctionRole>> = {
   },
   reducer: {
     entry: 'functions/reducer.ts',
-    description: 'pseudolabel: runs the plan, collect, propagate, reduce and finalize steps',
+    description:
+      'pseudolabel: runs the plan, collect, calibrate, propagate, graph, converge, reduce and finalize steps',
     consumes: 'reduce',
     sendsTo: ['tasks', 'reduce'],
     movesPoisonToDeadLetter: true,

@@ -91,9 +91,24 @@ export function propagationStep(
   current: Float64Array,
   next: Float64Array,
 ): number {
-  const n = operator.n;
+  operator.multiply(current, nClasses, next);
+  return clampStep(y, nClasses, alpha, current, next);
+}
+
+/**
+ * The part of an update after the product: `next` holds G current on entry (its rows only, for rows
+ * [0, y.length)); clamps it in place as described above and returns sum |next - current| over those rows, in
+ * row order. A fanned-out iteration applies it to one partition's rows (stages/iterate.ts).
+ */
+export function clampStep(
+  y: Int32Array,
+  nClasses: number,
+  alpha: number | null,
+  current: Float64Array,
+  next: Float64Array,
+): number {
+  const n = y.length;
   const k = nClasses;
-  operator.multiply(current, k, next);
   let delta = 0;
   if (alpha === null) {
     for (let i = 0; i < n; i++) {

@@ -39,6 +39,7 @@ export function normalizedLaplacianAffinity<G extends Graph>(graph: G): G {
   return graph;
 }
 
-function sqrtWithGuard(w: Float64Array): void {
+/** w <- sqrt(w), a zero degree counted as 1 (scipy's guard); the fanned-out degrees tasks use it too. */
+export function sqrtWithGuard(w: Float64Array): void {
   for (let i = 0; i < w.length; i++) w[i] = w[i] === 0 ? 1 : Math.sqrt(w[i]);
 }

@@ -44,3 +44,26 @@ export function unpackArrays(bytes: Uint8Array): Packable[] {
 function align8(bytes: number): number {
   return Math.ceil(bytes / 8) * 8;
 }
+
+/**
+ * Elements [start, end) of the first array of a packed object, read with ranged GETs (its header, then the
+ * bytes), so a task can read its rows of a run-wide array without the rest.
+ */
+export async function readPackedRange(
+  store: { getRange(key: string, start: number, end: number): Promise<Uint8Array> },
+  key: string,
+  start: number,
+  end: number,
+): Promise<Packable> {
+  const header = await store.getRange(key, 0, 24);
+  const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
+  const Kind = CONSTRUCTORS[view.getUint32(8, true)];
+  const length = view.getFloat64(16, true);
+  if (view.getUint32(0, true) < 1 || !Kind || start < 0 || end > length || start > end) {
+    throw new RangeError(`${key}: elements [${start}, ${end}) are outside its first array of ${length}`);
+  }
+  const size = Kind.BYTES_PER_ELEMENT;
+  if (end === start) return new Kind(0);
+  const bytes = (await store.getRange(key, 24 + start * size, 24 + end * size)).slice();
+  return new Kind(bytes.buffer as ArrayBuffer, 0, end - start);
+}

@@ -3,7 +3,7 @@ import { UNLABELLED } from '../data/dataset.ts';
 import type { FeatureMatrix } from '../data/featureMatrix.ts';
 import { type FeatureScaling, scaleInPlace } from '../data/featureScaling.ts';
 import { decodeShard, decodeShardIds } from '../data/shardFormat.ts';
-import { unpackArrays } from './binaryArrays.ts';
+import { readPackedRange, unpackArrays } from './binaryArrays.ts';
 import { readJson } from './jsonObjects.ts';
 import { keys } from './keys.ts';
 import type { StageContext } from './stageContext.ts';
@@ -98,6 +98,16 @@ export async function loadAllRows(ctx: StageContext, runId: string, collected: C
 export async function readCollectedLabels(ctx: StageContext, runId: string): Promise<Int32Array> {
   const [y] = unpackArrays(await ctx.store.get(keys.collectedLabels(runId)));
   return y as Int32Array;
+}
+
+/** The class index of the rows [start, end) (one shard's accepted rows, say), read with a ranged GET. */
+export async function readCollectedLabelRange(
+  ctx: StageContext,
+  runId: string,
+  start: number,
+  end: number,
+): Promise<Int32Array> {
+  return (await readPackedRange(ctx.store, keys.collectedLabels(runId), start, end)) as Int32Array;
 }
 
 /** The ids of every row in row order (duplicate ids left out), without decoding features or labels. */

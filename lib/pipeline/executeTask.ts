@@ -4,9 +4,13 @@ import { reduceOnce } from './fanIn.ts';
 import { findRun, markRunFailed, updateRun } from './runRecord.ts';
 import type { StageContext } from './stageContext.ts';
 import { cellsStage } from './stages/cells.ts';
+import { degreesStage } from './stages/degrees.ts';
+import { edgesStage } from './stages/edges.ts';
 import { ingestStage } from './stages/ingest.ts';
+import { iterateStage } from './stages/iterate.ts';
 import { neighborsStage } from './stages/neighbors.ts';
 import { outcomeStage } from './stages/outcome.ts';
+import { resultStage } from './stages/result.ts';
 import { scoreStage } from './stages/score.ts';
 import { parseTaskMessage, type Stage, type TaskMessage } from './taskMessage.ts';
 import { addTaskMetrics, measuredTask, meteredContext } from './taskMetrics.ts';
@@ -18,6 +22,10 @@ const SHARD_TASKS: Partial<Record<Stage, ShardTask>> = {
   ingest: ingestStage,
   cells: cellsStage,
   neighbors: neighborsStage,
+  edges: edgesStage,
+  degrees: degreesStage,
+  iterate: iterateStage,
+  result: resultStage,
   score: scoreStage,
   outcome: outcomeStage,
 };
@@ -33,6 +41,8 @@ const REDUCE_STEPS: Partial<Record<Stage, () => Promise<ReduceStep>>> = {
   collect: async () => (await import('./stages/collect.ts')).collectStage,
   calibrate: async () => (await import('./stages/calibrate.ts')).calibrateStage,
   propagate: async () => (await import('./stages/propagate.ts')).propagateStage,
+  graph: async () => (await import('./stages/graph.ts')).graphStage,
+  converge: async () => (await import('./stages/converge.ts')).convergeStage,
   reduce: async () => (await import('./stages/reduce.ts')).reduceStage,
   finalize: async () => (await import('./stages/finalize.ts')).finalizeStage,
 };

@@ -12,6 +12,8 @@ export interface ShardMetrics extends Partial<TaskMetrics> {
   readonly ms: number;
   readonly rows?: number;
   readonly rejected?: number;
+  /** Fanned-out propagation: sum |F_new - F_old| over the task's rows (the convergence test's part). */
+  readonly delta?: number;
 }
 
 /**
@@ -35,6 +37,17 @@ export async function completeShardTask(
 /** Reads the completion markers of a stage, every round (report timings and stage metrics). */
 export async function shardMetricsOf(ctx: StageContext, runId: string, stage: Stage): Promise<ShardMetrics[]> {
   const listed = await ctx.store.list(keys.stageMarkers(runId, stage));
+  return Promise.all(listed.map(async (info) => readJson<ShardMetrics>(ctx.store, info.key)));
+}
+
+/** Reads the completion markers of one round of a stage, in shard order. */
+export async function roundMetricsOf(
+  ctx: StageContext,
+  runId: string,
+  stage: Stage,
+  round: number,
+): Promise<ShardMetrics[]> {
+  const listed = await ctx.store.list(keys.markers(runId, stage, round));
   return Promise.all(listed.map(async (info) => readJson<ShardMetrics>(ctx.store, info.key)));
 }
 

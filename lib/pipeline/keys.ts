@@ -24,6 +24,28 @@ export const keys = {
   collectedLabels: (runId: string) => `runs/${runId}/labels.bin`,
   /** A shard's per-row outcome (label, confidence, source, round of its accepted rows): lib/pipeline/shardResults.ts. */
   shardResult: (runId: string, shard: number) => `runs/${runId}/shards/${pad(shard)}/result.bin`,
+  /**
+   * Fanned-out propagation (lib/pipeline/partitionGraph.ts): the edges partition `from` has into partition `to`
+   * (the rows of `to` it reaches, and their in-degree contributions), grouped by destination.
+   */
+  edgeBucket: (runId: string, to: number, from: number) =>
+    `runs/${runId}/propagation/edges/${pad(to)}/${pad(from)}.bin`,
+  edgeBuckets: (runId: string, to: number) => `runs/${runId}/propagation/edges/${pad(to)}/`,
+  /**
+   * What a partition's tasks need of it at every iteration (degrees task): who reads its rows and which, its
+   * class indices and the square roots of its in-degrees (label spreading).
+   */
+  partition: (runId: string, shard: number) => `runs/${runId}/propagation/partitions/${pad(shard)}.bin`,
+  /** Square roots of the in-degrees (label spreading) of the rows of partition `from` that partition `to` reaches. */
+  partitionDegreesFor: (runId: string, from: number, to: number) =>
+    `runs/${runId}/propagation/degrees/${pad(from)}/${pad(to)}.bin`,
+  /** F after `iteration` updates: a partition's rows, and the rows of it that partition `to` reaches. */
+  partitionRows: (runId: string, iteration: number, shard: number) =>
+    `runs/${runId}/propagation/iterations/${iteration}/${pad(shard)}/all.bin`,
+  partitionRowsFor: (runId: string, iteration: number, from: number, to: number) =>
+    `runs/${runId}/propagation/iterations/${iteration}/${pad(from)}/${pad(to)}.bin`,
+  /** The residuals of the fanned-out iterations so far (converge steps). */
+  convergence: (runId: string, iteration: number) => `runs/${runId}/propagation/converge-${iteration}.json`,
   resultSummary: (runId: string) => `runs/${runId}/result.json`,
   /** Self-training (lib/pipeline/selfTrainingRounds.ts): the labelled set after round r (rows, classes, features). */
   roundState: (runId: string, round: number) => `runs/${runId}/rounds/${round}.bin`,

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 
 /**
- * The stages of a run, in order. Shard tasks (ingest, cells, neighbors, score, outcome) fan out on the tasks queue, one
- * per shard; the others are reduce steps on the reduce queue, one per run and round.
+ * The stages of a run, in order. Shard tasks (ingest, cells, neighbors, the fanned-out propagation's edges,
+ * degrees, iterate and result, score, outcome) fan out on the tasks queue, one per shard; the others are reduce
+ * steps on the reduce queue, one per run and round (for iterate and converge, the round is the iteration).
  */
 export const STAGES = [
   'plan',
@@ -12,6 +13,12 @@ export const STAGES = [
   'calibrate',
   'neighbors',
   'propagate',
+  'edges',
+  'graph',
+  'degrees',
+  'iterate',
+  'converge',
+  'result',
   'score',
   'reduce',
   'outcome',
@@ -19,7 +26,17 @@ export const STAGES = [
 ] as const;
 export type Stage = (typeof STAGES)[number];
 
-export const SHARD_STAGES: ReadonlySet<Stage> = new Set<Stage>(['ingest', 'cells', 'neighbors', 'score', 'outcome']);
+export const SHARD_STAGES: ReadonlySet<Stage> = new Set<Stage>([
+  'ingest',
+  'cells',
+  'neighbors',
+  'edges',
+  'degrees',
+  'iterate',
+  'result',
+  'score',
+  'outcome',
+]);
 
 /** A message names a unit of work; its data lives in the object store, never in the message. */
 export const taskMessageSchema = z

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { packArrays, unpackArrays } from '../../lib/pipeline/binaryArrays.ts';
+import { packArrays, readPackedRange, unpackArrays } from '../../lib/pipeline/binaryArrays.ts';
 
 type Packable = Int32Array | Float64Array | Float32Array | Uint8Array;
 
@@ -112,5 +112,41 @@ describe('binaryArrays', () => {
         expectSameArrays(unpacked, arrays);
       }),
     );
+  });
+});
+
+describe('readPackedRange', () => {
+  const store = (bytes: Uint8Array) => ({
+    getRange: async (_key: string, start: number, end: number) => bytes.slice(start, Math.min(end, bytes.length)),
+  });
+
+  it('reads elements [start, end) of the first array, as unpackArrays would give them', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), { maxLength: 30 }),
+        fc.nat(),
+        fc.nat(),
+        async (values, a, b) => {
+          // Prepare
+          const packed = packArrays([Int32Array.from(values), Float64Array.from([1, 2])]);
+          const start = values.length === 0 ? 0 : a % (values.length + 1);
+          const end = start + (b % (values.length - start + 1));
+          // Act
+          const range = await readPackedRange(store(packed), 'labels.bin', start, end);
+          // Assess
+          expect(range).toBeInstanceOf(Int32Array);
+          expect(Array.from(range)).toEqual(values.slice(start, end));
+        },
+      ),
+    );
+  });
+
+  it('refuses a range past the array, naming the object', async () => {
+    // Prepare
+    const packed = packArrays([Int32Array.from([1, 2, 3])]);
+    // Act
+    const read = readPackedRange(store(packed), 'runs/r/labels.bin', 2, 4);
+    // Assess
+    await expect(read).rejects.toThrow('runs/r/labels.bin: elements [2, 4) are outside its first array of 3');
   });
 });

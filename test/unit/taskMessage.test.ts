@@ -151,8 +151,18 @@ describe('taskMessage', () => {
 });
 
 describe('SHARD_STAGES', () => {
-  it('are ingest, cells, neighbors, score and outcome', () => {
+  it('are ingest, cells, neighbors, score, outcome and the fanned-out propagation tasks', () => {
     // Assess
-    expect([...SHARD_STAGES].sort()).toEqual(['cells', 'ingest', 'neighbors', 'outcome', 'score']);
+    expect([...SHARD_STAGES].sort()).toEqual([
+      'cells',
+      'degrees',
+      'edges',
+      'ingest',
+      'iterate',
+      'neighbors',
+      'outcome',
+      'result',
+      'score',
+    ]);
   });
 });

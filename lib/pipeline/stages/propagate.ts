@@ -9,6 +9,7 @@ import { writeJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
 import { labelDataset, needsFeatures } from '../labelDataset.ts';
 import type { Convergence } from '../methods.ts';
+import { fansOutPropagation } from '../propagationFanOut.ts';
 import type { RunOptions } from '../runOptions.ts';
 import { readRun, updateRun } from '../runRecord.ts';
 import type { RunReport } from '../runReport.ts';
@@ -51,6 +52,8 @@ function affinityOf(options: RunOptions, lists: KnnResult | undefined): Graph | 
 /**
  * propagate (reduce step): assembles the CSR graph from the neighbor lists and runs label propagation or
  * spreading over it, or runs self-/co-training over the features; writes the per-row outcome, one part per shard.
+ * From FAN_OUT_FROM_ROWS rows, label spreading / propagation over the kNN graph fans out instead (edges, graph,
+ * degrees, iterate, converge and outcome stages; propagationFanOut.ts).
  */
 export async function propagateStage(
   ctx: StageContext,
@@ -58,6 +61,12 @@ export async function propagateStage(
 ): Promise<{ tasks?: TaskMessage[]; reduce?: TaskMessage[] }> {
   const run = await readRun(ctx.store, task.runId);
   const collected = await readCollected(ctx, task.runId);
+  if (fansOutPropagation(run.options, collected.n)) {
+    await updateRun(ctx.store, task.runId, (record) => {
+      record.stage = 'edges';
+    });
+    return { tasks: collected.shards.map((_, shard) => taskMessage(task.runId, 'edges', 0, shard)) };
+  }
   const lists = needsNeighbors(run.options.method, run.options.kernel)
     ? await allNeighbors(ctx, run.runId, collected, run.options.neighbors)
     : undefined;

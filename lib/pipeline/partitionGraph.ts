@@ -1,0 +1,184 @@
+import { packArrays, unpackArrays } from './binaryArrays.ts';
+import type { Collected } from './collected.ts';
+import { keys } from './keys.ts';
+import type { RunOptions } from './runOptions.ts';
+import type { StageContext } from './stageContext.ts';
+
+/**
+ * The fanned-out propagation (docs/ARCHITECTURE.md, "Propagation fans out") splits the kNN graph by rows: a
+ * partition is a shard's rows with their neighbour lists (its neighbors.bin). Its edges reach rows of other
+ * partitions; a task of the partition reads only what those rows bring (their normalisers, their previous F),
+ * which the partitions that own them write for it, so no task holds an n-length array.
+ */
+
+/** A partition's rows, their edges (row-major, k per row, neighbour order) and the rows the edges reach. */
+export interface PartitionEdges {
+  readonly shard: number;
+  /** Global index of the partition's first row. */
+  readonly offset: number;
+  readonly rows: number;
+  readonly k: number;
+  /** Global index of each edge's end (rows x k). */
+  readonly indices: Int32Array;
+  /** The affinity of each edge before normalisation: 1 (knn) or exp(-gamma d^2) (knn-rbf). */
+  readonly weights: Float64Array;
+  /** The distinct rows the edges reach, ascending (global indices). */
+  readonly reached: Int32Array;
+  /** Where each edge's end is in `reached`. */
+  readonly positions: Int32Array;
+  /** The partitions reached, ascending, each with its block [from, to) of `reached`. */
+  readonly blocks: readonly ReachedBlock[];
+}
+
+export interface ReachedBlock {
+  readonly shard: number;
+  readonly from: number;
+  readonly to: number;
+}
+
+/** Maps a global row index to its partition (shards may be empty: their rows were all duplicates). */
+export function partitionLocator(collected: Collected): (row: number) => number {
+  const ends = collected.shards.map((shard) => shard.offset + shard.rows);
+  return (row) => {
+    let lo = 0;
+    let hi = ends.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (ends[mid] > row) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  };
+}
+
+/**
+ * Reads a partition's neighbour lists and weighs its edges as the single-process graph does
+ * (connectivityFromNeighbors: 1; rbfWeightsFromNeighbors: exp(-gamma d^2)), refusing an empty or out-of-range
+ * slot with the same message.
+ */
+export async function readPartitionEdges(
+  ctx: StageContext,
+  runId: string,
+  collected: Collected,
+  options: RunOptions,
+  shard: number,
+): Promise<PartitionEdges> {
+  const { offset, rows } = collected.shards[shard];
+  const k = options.neighbors;
+  const [indices, distances] =
+    rows === 0
+      ? [new Int32Array(0), new Float64Array(0)]
+      : (unpackArrays(await ctx.store.get(keys.shardNeighbors(runId, shard))) as [Int32Array, Float64Array]);
+  if (indices.length !== rows * k) {
+    throw new RangeError(`neighbour lists of shard ${shard} hold ${indices.length} slots, expected ${rows * k}`);
+  }
+  for (let p = 0; p < indices.length; p++) {
+    if (indices[p] < 0 || indices[p] >= collected.n) {
+      throw new RangeError(`neighbour list of point ${offset + Math.floor(p / k)} has an empty or out-of-range slot`);
+    }
+  }
+  const weights = new Float64Array(rows * k);
+  if (options.kernel === 'knn-rbf') {
+    for (let p = 0; p < weights.length; p++) weights[p] = Math.exp(-options.gamma * distances[p]);
+  } else {
+    weights.fill(1);
+  }
+  const sorted = Int32Array.from(indices).sort();
+  let m = 0;
+  for (let p = 0; p < sorted.length; p++) if (p === 0 || sorted[p] !== sorted[p - 1]) sorted[m++] = sorted[p];
+  const reached = sorted.slice(0, m);
+  const positions = new Int32Array(indices.length);
+  for (let p = 0; p < indices.length; p++) positions[p] = lowerBound(reached, indices[p]);
+  const locate = partitionLocator(collected);
+  const blocks: ReachedBlock[] = [];
+  for (let from = 0; from < m; ) {
+    const t = locate(reached[from]);
+    const end = collected.shards[t].offset + collected.shards[t].rows;
+    let to = from;
+    while (to < m && reached[to] < end) to++;
+    blocks.push({ shard: t, from, to });
+    from = to;
+  }
+  return { shard, offset, rows, k, indices, weights, reached, positions, blocks };
+}
+
+function lowerBound(sorted: Int32Array, value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid] < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * What every iteration task of a partition needs of it besides its lists (written once, by its degrees task):
+ * who reads its rows (the partitions whose edges reach them, ascending, and the local rows each reaches,
+ * ascending), its rows' class indices, and the square roots of their in-degrees (label spreading; else empty).
+ */
+export interface PartitionState {
+  readonly readers: Int32Array;
+  /** Rows read by readers[e] are readRows[ends[e - 1] .. ends[e]). */
+  readonly ends: Int32Array;
+  readonly readRows: Int32Array;
+  readonly y: Int32Array;
+  readonly degrees: Float64Array;
+}
+
+export function writePartitionState(ctx: StageContext, runId: string, shard: number, state: PartitionState) {
+  const { readers, ends, readRows, y, degrees } = state;
+  return ctx.store.put(keys.partition(runId, shard), packArrays([readers, ends, readRows, y, degrees]));
+}
+
+export async function readPartitionState(ctx: StageContext, runId: string, shard: number): Promise<PartitionState> {
+  const [readers, ends, readRows, y, degrees] = unpackArrays(await ctx.store.get(keys.partition(runId, shard)));
+  return { readers, ends, readRows, y, degrees } as PartitionState;
+}
+
+/** The rows `rows` (local indices) of an n x c row-major block, in that order. */
+export function gatherRows(block: Float64Array, c: number, rows: Int32Array): Float64Array {
+  const out = new Float64Array(rows.length * c);
+  for (let r = 0; r < rows.length; r++) out.set(block.subarray(rows[r] * c, (rows[r] + 1) * c), r * c);
+  return out;
+}
+
+/**
+ * Writes a partition's block (F of an iteration, or its degrees) for each partition that reads it: the rows that
+ * partition reaches, under `keyFor(reader)`.
+ */
+export async function writeExports(
+  ctx: StageContext,
+  state: Pick<PartitionState, 'readers' | 'ends' | 'readRows'>,
+  block: Float64Array,
+  c: number,
+  keyFor: (reader: number) => string,
+): Promise<void> {
+  const { readers, ends, readRows } = state;
+  for (let e = 0; e < readers.length; e++) {
+    const rows = readRows.subarray(e === 0 ? 0 : ends[e - 1], ends[e]);
+    await ctx.store.put(keyFor(readers[e]), packArrays([gatherRows(block, c, rows)]));
+  }
+}
+
+/**
+ * The values (c per row) of every row a partition reaches, in the order of `reached`: each reached partition's
+ * export for this one, read from `keyFor(owner)`.
+ */
+export async function readReached(
+  ctx: StageContext,
+  edges: PartitionEdges,
+  c: number,
+  keyFor: (owner: number) => string,
+): Promise<Float64Array> {
+  const out = new Float64Array(edges.reached.length * c);
+  for (const block of edges.blocks) {
+    const [values] = unpackArrays(await ctx.store.get(keyFor(block.shard))) as Float64Array[];
+    if (values.length !== (block.to - block.from) * c) {
+      throw new Error(`${keyFor(block.shard)} holds ${values.length} values, expected ${(block.to - block.from) * c}`);
+    }
+    out.set(values, block.from * c);
+  }
+  return out;
+}

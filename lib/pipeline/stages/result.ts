@@ -1,0 +1,36 @@
+import { normalizeRows } from '../../algorithms/propagation.ts';
+import { unpackArrays } from '../binaryArrays.ts';
+import { readCollected } from '../collected.ts';
+import { completeShardTask } from '../fanIn.ts';
+import { readJson } from '../jsonObjects.ts';
+import { keys } from '../keys.ts';
+import { readPartitionState } from '../partitionGraph.ts';
+import { outcomeFromDistributions } from '../rowOutcome.ts';
+import { writeShardResult } from '../shardResults.ts';
+import type { StageContext } from '../stageContext.ts';
+import type { TaskMessage } from '../taskMessage.ts';
+import type { MethodSummary } from './propagate.ts';
+
+/**
+ * result (shard task, after the last converge step of a fanned-out propagation): this partition's rows of the final F (after n_iter_
+ * updates, result.json) normalised row by row as propagateLabels ends, and their outcome (label, confidence,
+ * source, round; a row no label reached gets source none) written as the shard's result part.
+ */
+export async function resultStage(ctx: StageContext, task: TaskMessage): Promise<void> {
+  const started = performance.now();
+  const { runId, shard } = task;
+  const collected = await readCollected(ctx, runId);
+  const { rows } = collected.shards[shard];
+  const summary = await readJson<MethodSummary>(ctx.store, keys.resultSummary(runId));
+  const [F] = unpackArrays(await ctx.store.get(keys.partitionRows(runId, summary.convergence.nIter, shard))) as [
+    Float64Array,
+  ];
+  const classes = collected.classes.length;
+  normalizeRows(F, classes);
+  const { y } = await readPartitionState(ctx, runId, shard);
+  await writeShardResult(ctx, runId, shard, outcomeFromDistributions(y, F, classes));
+  await completeShardTask(ctx, task, collected.shards.length, 'finalize', {
+    ms: Math.round(performance.now() - started),
+    rows,
+  });
+}

@@ -1,0 +1,215 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { keys } from '../../lib/pipeline/keys.ts';
+import { FAN_OUT_FROM_ROWS_ENV } from '../../lib/pipeline/propagationFanOut.ts';
+import { parseRunOptions, type RunOptionsInput } from '../../lib/pipeline/runOptions.ts';
+import { readRun } from '../../lib/pipeline/runRecord.ts';
+import { blobRows, csvText, writeInput } from './support/datasets.ts';
+import {
+  advancedMarkers,
+  type DeliveryPlan,
+  type DrivenRun,
+  driveRun,
+  outputText,
+  reduceStepRuns,
+} from './support/manualDriver.ts';
+import {
+  comparableReport,
+  ROOT,
+  type RunOutput,
+  removeTempDirs,
+  runPipeline,
+  tempDir,
+} from './support/pipelineHarness.ts';
+
+/**
+ * DESIGN.md section 5, "propagation iterates as fanned-out partition tasks (synchronous Jacobi, the same doubles
+ * as one process)": with the fan-out forced, labels.csv is byte-identical to the single-process propagate step
+ * for label spreading and label propagation, knn and knn-rbf, exact and approximate neighbours, 1, 3 and 8
+ * shards, and the run converges after as many iterations.
+ */
+
+/**
+ * examples/digits.csv (1,797 rows, 64 features, 50 labels over 10 classes) plus an unlabelled far cluster that
+ * no label reaches (source none) and three rows repeating earlier ids (dropped, so shard offsets move).
+ */
+async function inputFile(): Promise<string> {
+  const lines = (await readFile(join(ROOT, 'examples/digits.csv'), 'utf8')).trimEnd().split('\n');
+  const d = lines[0].split(',').length - 2;
+  for (let i = 0; i < 24; i++) {
+    const features = Array.from({ length: d }, (_, j) => 200 + ((i * 7 + j * 3) % 11));
+    lines.push(`far${i},,${features.join(',')}`);
+  }
+  for (const row of [5, 700, 1500]) lines.push(`d${String(row).padStart(4, '0')},,${'1,'.repeat(d - 1)}1`);
+  return writeInput(await tempDir(), 'digits-far.csv', `${lines.join('\n')}\n`);
+}
+
+/** Runs with the fan-out forced (threshold 0 rows) or with the single-process propagate step. */
+async function run(input: string, options: RunOptionsInput, fanOut: boolean): Promise<RunOutput> {
+  if (fanOut) process.env[FAN_OUT_FROM_ROWS_ENV] = '0';
+  else delete process.env[FAN_OUT_FROM_ROWS_ENV];
+  try {
+    return await runPipeline(input, { workers: 1, ...options });
+  } finally {
+    delete process.env[FAN_OUT_FROM_ROWS_ENV];
+  }
+}
+
+const CASES = [
+  { method: 'label-spreading', kernel: 'knn' },
+  { method: 'label-spreading', kernel: 'knn-rbf' },
+  { method: 'label-propagation', kernel: 'knn' },
+  { method: 'label-propagation', kernel: 'knn-rbf' },
+] as const;
+const MODES = ['exact', 'approx'] as const;
+const SHARDS = [1, 3, 8] as const;
+
+let input = '';
+
+beforeAll(async () => {
+  input = await inputFile();
+});
+
+afterEach(() => {
+  delete process.env[FAN_OUT_FROM_ROWS_ENV];
+});
+
+afterAll(removeTempDirs);
+
+describe.each(CASES)('$method, kernel $kernel', ({ method, kernel }) => {
+  // gamma scaled to digits' squared distances (hundreds), so knn-rbf weights differ in every bit
+  const base: RunOptionsInput = { method, kernel, gamma: 0.002, neighbors: 7, maxIter: 8 };
+
+  describe.each(MODES)('neighbors mode %s', (neighborsMode) => {
+    let single: RunOutput;
+
+    beforeAll(async () => {
+      single = await run(input, { ...base, neighborsMode, shards: 3 }, false);
+    });
+
+    it.each(SHARDS)('%i shards: labels.csv byte-identical, same iterations', async (shards) => {
+      // Prepare
+      const options = { ...base, neighborsMode, shards };
+      // Act
+      const fanned = await run(input, options, true);
+      // Assess
+      expect(fanned.record.timings).toHaveProperty('converge');
+      expect(single.record.timings).not.toHaveProperty('converge');
+      expect((fanned.report.neighbors as { mode: string }).mode).toBe(neighborsMode);
+      expect(fanned.labels === single.labels, 'labels.csv differs byte for byte').toBe(true);
+      const { convergence } = fanned.report as { convergence: { nIter: number; deltas: number[] } };
+      const reference = (single.report as { convergence: { nIter: number; deltas: number[] } }).convergence;
+      expect(convergence.nIter).toBe(reference.nIter);
+      expect(convergence.deltas.length).toBe(reference.deltas.length);
+      // the residuals add the partitions' sums: equal but for the last bits
+      const furthest = Math.max(
+        ...convergence.deltas.map((delta, i) => Math.abs(delta - reference.deltas[i]) / reference.deltas[i]),
+      );
+      expect(furthest).toBeLessThan(1e-12);
+    });
+  });
+});
+
+describe('what the data exercises', () => {
+  it('some rows are propagated, the far cluster is unreached (source none)', async () => {
+    // Prepare
+    const options: RunOptionsInput = { neighbors: 7, shards: 3, neighborsMode: 'exact' };
+    // Act
+    const fanned = await run(input, options, true);
+    // Assess
+    const rows = fanned.labels.trimEnd().split('\n').slice(1);
+    const far = rows.filter((line) => line.startsWith('far'));
+    expect(far).toHaveLength(24);
+    expect(far.every((line) => line.split(',')[3] === 'none')).toBe(true);
+    expect(rows.filter((line) => line.split(',')[3] === 'propagated').length).toBeGreaterThan(1500);
+    expect(fanned.report.rejected).toBe(3);
+  });
+});
+
+/** The four outcome arrays of every shard, as stored (result parts), for a bitwise comparison. */
+async function resultParts(run: DrivenRun): Promise<Uint8Array[]> {
+  const record = await readRun(run.store, run.runId);
+  const parts: Uint8Array[] = [];
+  for (let s = 0; s < record.shards; s++) parts.push(await run.store.get(keys.shardResult(run.runId, s)));
+  return parts;
+}
+
+/** Whether an iterate task of some round was delivered after one of a later round (a stale delivery). */
+function hasStaleIteration(run: DrivenRun): boolean {
+  let latest = 0;
+  for (const { body } of run.delivered) {
+    if (body.stage !== 'iterate') continue;
+    if (body.round < latest) return true;
+    latest = Math.max(latest, body.round);
+  }
+  return false;
+}
+
+describe('fanned-out iterations delivered twice or more, in any order', () => {
+  const options = parseRunOptions({
+    method: 'label-spreading',
+    kernel: 'knn-rbf',
+    gamma: 0.5,
+    neighbors: 5,
+    shards: 3,
+    workers: 1,
+    maxIter: 8,
+    neighborsMode: 'exact',
+  });
+  /** Every message twice, iterate tasks four times (copies left over when the next round starts), up to three at once. */
+  const duplicating = (seed: number): DeliveryPlan => ({
+    seed,
+    copies: (message) => (message.stage === 'iterate' ? 4 : 2),
+    concurrency: 3,
+  });
+  let blobs = '';
+  let single: DrivenRun;
+  let clean: DrivenRun;
+  let runs = 0;
+
+  async function drive(fanOut: boolean, plan: DeliveryPlan = {}): Promise<DrivenRun> {
+    if (fanOut) process.env[FAN_OUT_FROM_ROWS_ENV] = '0';
+    try {
+      return await driveRun(blobs, join(await tempDir(), 'state'), options, `fan-${++runs}`, plan);
+    } finally {
+      delete process.env[FAN_OUT_FROM_ROWS_ENV];
+    }
+  }
+
+  beforeAll(async () => {
+    blobs = await writeInput(await tempDir(), 'blobs.csv', csvText(blobRows({ n: 240, d: 4, seed: 5 })));
+    single = await drive(false);
+    clean = await drive(true);
+  });
+
+  it('the clean fan-out writes the same result parts, byte for byte, as the single-process step', async () => {
+    // Prepare
+    const steps = await advancedMarkers(clean);
+    // Act
+    const [fanned, reference] = [await resultParts(clean), await resultParts(single)];
+    // Assess
+    expect(steps).toContain('converge-1');
+    expect(await advancedMarkers(single)).not.toContain('graph-0');
+    expect(fanned).toEqual(reference);
+    expect(await outputText(clean, 'labels.csv')).toBe(await outputText(single, 'labels.csv'));
+  });
+
+  it.each([7, 8, 9])('seed %i: the same outputs and result parts, each reduce step once', async (seed) => {
+    // Prepare
+    const plan = duplicating(seed);
+    // Act
+    const run = await drive(true, plan);
+    // Assess
+    expect((await readRun(run.store, run.runId)).status).toBe('succeeded');
+    expect(hasStaleIteration(run), 'an iterate task was delivered after a later round had started').toBe(true);
+    expect(await resultParts(run)).toEqual(await resultParts(clean));
+    expect(await outputText(run, 'labels.csv')).toBe(await outputText(clean, 'labels.csv'));
+    const report = JSON.parse((await outputText(run, 'report.json')) ?? '{}') as Record<string, unknown>;
+    const cleanReport = JSON.parse((await outputText(clean, 'report.json')) ?? '{}') as Record<string, unknown>;
+    expect(comparableReport(report)).toEqual(comparableReport(cleanReport));
+    const steps = reduceStepRuns(run);
+    expect([...steps.values()].every((count) => count === 1)).toBe(true);
+    expect((await advancedMarkers(run)).sort()).toEqual((await advancedMarkers(clean)).sort());
+  });
+});

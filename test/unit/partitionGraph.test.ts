@@ -1,0 +1,45 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Collected } from '../../lib/pipeline/collected.ts';
+import { gatherRows, partitionLocator } from '../../lib/pipeline/partitionGraph.ts';
+
+function collectedOf(rows: readonly number[]): Collected {
+  let offset = 0;
+  const shards = rows.map((count) => {
+    const shard = { rows: count, offset, dropped: [] };
+    offset += count;
+    return shard;
+  });
+  return { n: offset, d: 1, classes: ['a', 'b'], featureNames: ['f'], given: 0, shards, duplicates: [] };
+}
+
+describe('partitionLocator', () => {
+  it('finds the shard holding each row, empty shards included', () => {
+    fc.assert(
+      fc.property(fc.array(fc.nat({ max: 5 }), { minLength: 1, maxLength: 12 }), (rows) => {
+        // Prepare
+        const collected = collectedOf(rows);
+        const expected: number[] = [];
+        rows.forEach((count, shard) => {
+          for (let r = 0; r < count; r++) expected.push(shard);
+        });
+        // Act
+        const locate = partitionLocator(collected);
+        const found = expected.map((_, row) => locate(row));
+        // Assess
+        expect(found).toEqual(expected);
+      }),
+    );
+  });
+});
+
+describe('gatherRows', () => {
+  it('copies the listed rows of a row-major block, in the order listed', () => {
+    // Prepare
+    const block = Float64Array.from([0, 1, 10, 11, 20, 21]);
+    // Act
+    const gathered = gatherRows(block, 2, Int32Array.from([2, 0]));
+    // Assess
+    expect(Array.from(gathered)).toEqual([20, 21, 0, 1]);
+  });
+});
