@@ -59,6 +59,15 @@ function buildProgram(): Command {
         ['threshold', 'k_best', 'k_best_per_class'],
       ),
     )
+    .option(
+      '--views <views>',
+      'co-training views: two lists of column names or first:last ranges, separated by ";" (default: the two halves)',
+    )
+    .option(
+      '--per-class <n>',
+      "co-training proposals per class per view and round (Blum & Mitchell's p/n) (default 10)",
+      number('--per-class'),
+    )
     .option('--k-best <k>', 'pseudo labels per round (per class for k_best_per_class) (default 10)', number('--k-best'))
     .option(
       '--holdout <fraction>',

@@ -20,6 +20,8 @@ export interface LabelDatasetInput {
    * pipeline passes the graph it assembled from the neighbors stage instead.
    */
   readonly affinity?: () => Graph;
+  /** Co-training's views (column indices); default the two halves of the columns. */
+  readonly views?: readonly [readonly number[], readonly number[]];
 }
 
 export interface LabelDatasetResult extends MethodResult {
@@ -86,7 +88,7 @@ export function labelDataset(
           options,
           warn,
         )
-      : coTrain(features(), trainingY, k, options, warn);
+      : coTrain(features(), trainingY, k, options, warn, input.views);
   if (held.length === 0) return result;
 
   const holdout = {

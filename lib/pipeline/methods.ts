@@ -61,9 +61,11 @@ export function propagateOverAffinity(
 }
 
 /**
- * Co-training (Blum & Mitchell 1998) with the two halves of the columns as views, in one process (the reduce
- * step): `rounds` rounds, a proposal needs a probability above `threshold`. Self-training runs distributed
- * instead, one reduce step per round (stages/reduce.ts).
+ * Co-training (Blum & Mitchell 1998) in one process (the reduce step): the views given (--views, column indices
+ * here) or the two halves of the columns; max_iter rounds (default 30), a proposal needs a probability above
+ * the threshold (default 0.75, CoTraining's) and each view proposes at most `perClass` rows per class per round
+ * (Blum & Mitchell's p and n; default 10). A round that proposes nothing ends the run with a warning: the
+ * threshold is likely too high. Self-training runs distributed instead (stages/reduce.ts).
  */
 export function coTrain(
   X: FeatureMatrix,
@@ -71,18 +73,28 @@ export function coTrain(
   k: number,
   options: RunOptions,
   warn: (message: string) => void,
+  views?: readonly [readonly number[], readonly number[]],
 ): MethodResult {
   if (X.d < 2) {
     throw new OptionsError(
       `method co-training splits the feature columns into two views and needs at least 2, got ${X.d}: choose another --method`,
     );
   }
+  const threshold = effectiveThreshold(options);
   const model = new CoTraining({
-    threshold: effectiveThreshold(options),
+    threshold,
     maxIter: effectiveMaxIter(options),
+    ...(options.perClass !== undefined ? { perClass: options.perClass } : {}),
+    ...(views ? { views } : {}),
     onWarning: warn,
   });
   model.fit(X, y);
+  if (model.terminationCondition === 'no_change') {
+    warn(
+      `co-training round ${model.nIter} proposed no row: neither view predicted an unlabelled row above --threshold ${threshold}` +
+        (model.nIter === 1 ? ' (nothing was added; try a lower --threshold)' : ''),
+    );
+  }
   // The base models only know the classes they were fitted on.
   const full = probabilitiesOverAllClasses(model.predictProba(X), model.classes, k);
   return {

@@ -29,6 +29,10 @@ export const runOptionsSchema = z
     rounds: z.number().int().min(0).optional(),
     criterion: z.enum(['threshold', 'k_best', 'k_best_per_class']).default('threshold'),
     kBest: z.number().int().min(1).default(10),
+    /** Co-training: proposals per class per view per round (Blum & Mitchell's p and n); unset, CoTraining's 10. */
+    perClass: z.number().int().min(1).optional(),
+    /** Co-training views by column name (coTrainingViews.ts); unset, the two halves of the columns. */
+    views: z.union([z.string().min(1), z.tuple([z.array(z.string()), z.array(z.string())])]).optional(),
     holdout: z.number().min(0).lt(1).default(0),
     shards: z.number().int().min(1).optional(),
     workers: z.number().int().min(1).optional(),

@@ -48,6 +48,8 @@ export interface RunReport {
   readonly unreached?: { readonly rows: number; readonly hint?: string };
   /** rbf kernels: the width used, and whether --gamma auto set it (median heuristic). */
   readonly gamma?: { readonly value: number; readonly auto: boolean };
+  /** Co-training: the columns of each view, and whether they are the default halves (no --views). */
+  readonly views?: { readonly a: string[]; readonly b: string[]; readonly byDefault: boolean };
   readonly holdout?: {
     readonly fraction: number;
     readonly size: number;

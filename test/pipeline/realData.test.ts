@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { FeatureScaling } from '../../lib/data/featureScaling.ts';
 import { fixtureCsv, writeInput } from './support/datasets.ts';
-import { parseLabels, removeTempDirs, runPipeline, tempDir } from './support/pipelineHarness.ts';
+import { parseLabels, ROOT, removeTempDirs, runPipeline, tempDir } from './support/pipelineHarness.ts';
 
 /**
  * The pipeline with `--scale` on scikit-learn's bundled real data sets (test/fixtures/sklearn/real_*.json, written
@@ -154,4 +154,49 @@ describe('--gamma auto and unreached rows (wine, unscaled: distances in the hund
       expect((auto.report.parameters as { gamma: unknown }).gamma).toBe('auto');
     },
   );
+});
+
+describe('co-training from the CLI options', () => {
+  it('labels beyond the given rows on the digits with its own defaults, the default views in the report', async () => {
+    // Prepare: examples/digits.csv, 1,797 rows, 50 labels (threshold 0.95 proposed nothing here before)
+    const input = `${ROOT}/examples/digits.csv`;
+    // Act
+    const { labels, report } = await runPipeline(input, {
+      method: 'co-training',
+      scale: 'standard',
+      maxIter: 5,
+      shards: 2,
+      workers: 1,
+    });
+    // Assess
+    const pseudo = parseLabels(labels).filter((row) => row.source === 'pseudo').length;
+    expect(pseudo).toBeGreaterThan(200);
+    const views = report.views as { a: string[]; b: string[]; byDefault: boolean };
+    expect(views.byDefault).toBe(true);
+    expect([views.a.length, views.b.length]).toEqual([32, 32]);
+    expect((report.parameters as { threshold: number }).threshold).toBe(0.75);
+  });
+
+  it('takes --views by column name, and warns when a round proposes nothing', async () => {
+    // Prepare
+    const fixture = loadReal('wine');
+    const input = await writeInput(await tempDir(), 'wine.csv', fixtureCsv(fixture.X, fixture.y));
+    // Act
+    const { report } = await runPipeline(input, {
+      method: 'co-training',
+      views: 'f0:f5;f6:f12',
+      threshold: 0.999999,
+      scale: 'standard',
+      shards: 2,
+      workers: 1,
+    });
+    // Assess
+    const views = report.views as { a: string[]; b: string[]; byDefault: boolean };
+    expect(views).toEqual({
+      a: ['f0', 'f1', 'f2', 'f3', 'f4', 'f5'],
+      b: ['f6', 'f7', 'f8', 'f9', 'f10', 'f11', 'f12'],
+      byDefault: false,
+    });
+    expect((report.warnings as string[]).join('\n')).toMatch(/co-training round \d+ proposed no row/);
+  });
 });

@@ -69,6 +69,7 @@ export async function finalizeStage(ctx: StageContext, task: TaskMessage): Promi
     convergence: summary.convergence,
     ...(summary.unreached ? { unreached: summary.unreached } : {}),
     ...(summary.gamma ? { gamma: summary.gamma } : {}),
+    ...(summary.views ? { views: summary.views } : {}),
     ...(summary.holdout ? { holdout: summary.holdout } : {}),
     timings: { ...timings, finalize: finalizeMs },
     stageMetrics,

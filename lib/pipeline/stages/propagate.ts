@@ -5,6 +5,7 @@ import { type KnnResult, knnSelfSearch } from '../../graph/knnSearch.ts';
 import { unpackArrays } from '../binaryArrays.ts';
 import { chooseMethod } from '../chooseMethod.ts';
 import { type Collected, loadAllRows, readCollected, readCollectedLabels } from '../collected.ts';
+import { resolveViews } from '../coTrainingViews.ts';
 import { writeJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
 import { labelDataset, needsFeatures } from '../labelDataset.ts';
@@ -25,6 +26,7 @@ export interface MethodSummary {
   readonly convergence: Convergence;
   readonly unreached?: RunReport['unreached'];
   readonly gamma?: RunReport['gamma'];
+  readonly views?: RunReport['views'];
   readonly holdout?: RunReport['holdout'];
   readonly warnings: string[];
 }
@@ -92,6 +94,7 @@ export async function propagateStage(
       : run.options.gamma;
   const options = { ...run.options, gamma };
   const affinity = affinityOf(options, lists);
+  const views = options.method === 'co-training' ? resolveViews(options.views, collected.featureNames) : undefined;
   const warnings = new WarningLog();
   const result = labelDataset(
     {
@@ -100,6 +103,7 @@ export async function propagateStage(
       classes: collected.classes,
       source: run.dataset,
       ...(affinity ? { affinity: () => affinity } : {}),
+      ...(views ? { views: views.columns } : {}),
     },
     options,
     warnings.add,
@@ -114,6 +118,7 @@ export async function propagateStage(
     ...(graphMethod
       ? { unreached: { rows: unreached, ...(unreached > 0 ? { hint: unreachedHint(run.options) } : {}) } }
       : {}),
+    ...(views ? { views: { a: views.names[0], b: views.names[1], byDefault: views.byDefault } } : {}),
     ...(usesGamma(run.options) ? { gamma: { value: gamma as number, auto: run.options.gamma === 'auto' } } : {}),
     ...(result.holdout ? { holdout: result.holdout } : {}),
     warnings: warnings.list(),
