@@ -114,6 +114,16 @@ function buildProgram(): Command {
     });
 
   program
+    .command('cancel')
+    .description('cancel a run: its tasks stop at their next step and nothing more is sent')
+    .argument('<runId>', 'the run to cancel')
+    .option('--store <location>', 'where runs/ lives: a directory or s3://bucket (default ./.pseudolabel)')
+    .action(async (runId: string, flags) => {
+      const { cancelCommand } = await import('./cancelCommand.ts');
+      process.exitCode = await cancelCommand(runId, flags);
+    });
+
+  program
     .command('localstack')
     .description('start, stop or inspect LocalStack and provision the bucket, queues and notification')
     .argument('<action>', 'up, down or status')

@@ -97,7 +97,8 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     if (!(error instanceof RunCancelledError)) throw error;
     progress.stop();
     process.stderr.write(`pseudolabel: run ${error.runId} ${error.message}; its intermediates were deleted\n`);
-    return SIGNAL_EXIT_CODES[cancel.signal.reason as CancelSignal] ?? 1;
+    // 130 / 143 for a signal; 3 (as `status` of a cancelled run) for `pseudolabel cancel`.
+    return SIGNAL_EXIT_CODES[cancel.signal.reason as CancelSignal] ?? 3;
   } finally {
     progress.stop();
     cancel.dispose();

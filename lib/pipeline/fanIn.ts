@@ -1,5 +1,6 @@
 import { readJson } from './jsonObjects.ts';
 import { keys } from './keys.ts';
+import { findRun } from './runRecord.ts';
 import type { StageContext } from './stageContext.ts';
 import { type Stage, type TaskMessage, taskMessage } from './taskMessage.ts';
 import { measuredTask, type TaskMetrics } from './taskMetrics.ts';
@@ -31,7 +32,18 @@ export async function completeShardTask(
   const measured: ShardMetrics = { ...measuredTask(ctx.meter, metrics.ms), ...metrics };
   await ctx.store.putIfAbsent(keys.marker(task.runId, task.stage, task.round, task.shard), JSON.stringify(measured));
   const done = await ctx.store.list(keys.markers(task.runId, task.stage, task.round));
-  if (done.length >= totalShards) await ctx.reduce.send(taskMessage(task.runId, next, task.round, 0));
+  if (done.length < totalShards) return;
+  // A run cancelled (or failed) meanwhile goes no further: nothing more is sent.
+  if (await runHasEnded(ctx, task)) return;
+  await ctx.reduce.send(taskMessage(task.runId, next, task.round, 0));
+}
+
+/** Whether the task's run was cancelled or failed (a step that finds this sends nothing more). */
+async function runHasEnded(ctx: StageContext, task: TaskMessage): Promise<boolean> {
+  const run = await findRun(ctx.store, task.runId);
+  if (run === undefined || run.status === 'running' || run.status === 'succeeded') return false;
+  ctx.log.info('run has ended; nothing more is sent', { ...task, status: run.status });
+  return true;
 }
 
 /** Reads the completion markers of a stage, every round (report timings and stage metrics). */
@@ -72,6 +84,12 @@ export async function reduceOnce(
     return false;
   }
   const next = await step();
+  // A run cancelled (or failed) while the step computed goes no further: nothing more is sent.
+  const sending = (next.tasks?.length ?? 0) + (next.reduce?.length ?? 0) > 0;
+  if (sending && (await runHasEnded(ctx, task))) {
+    await ctx.store.putIfAbsent(doneKey, new Date().toISOString());
+    return true;
+  }
   if (next.tasks?.length) await ctx.tasks.sendBatch(next.tasks);
   if (next.reduce?.length) await ctx.reduce.sendBatch(next.reduce);
   await ctx.store.putIfAbsent(doneKey, new Date().toISOString());

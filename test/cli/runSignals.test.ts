@@ -75,7 +75,7 @@ async function runJson(runDir: string) {
   return JSON.parse(await readFile(join(runDir, 'run.json'), 'utf8')) as Record<string, unknown>;
 }
 
-describe('pseudolabel run stopped by a signal', () => {
+describe('pseudolabel run stopped by a signal or by pseudolabel cancel', () => {
   it.each([
     ['SIGINT', 130],
     ['SIGTERM', 143],
@@ -103,6 +103,47 @@ describe('pseudolabel run stopped by a signal', () => {
     const status = await spawnCli(['status', '--json'], cwd);
     expect(status.code).toBe(3);
     expect(JSON.parse(status.stdout).status).toBe('cancelled');
+  });
+
+  it('pseudolabel cancel from another shell: the run stops, exits 3, and status shows it cancelled', async () => {
+    // Prepare
+    const cwd = await tempDir();
+    const started = startRun(cwd, await bigInput(cwd));
+    const runDir = await waitUntilIngesting(cwd, started);
+    const runId = runDir.split('/').at(-1)!;
+
+    // Act
+    const cancel = await spawnCli(['cancel', runId], cwd);
+    const { code } = await started.exit;
+    const status = await spawnCli(['status', runId], cwd);
+
+    // Assess
+    expect(cancel.code, cancel.stderr).toBe(0);
+    expect(code, started.stderr()).toBe(3);
+    expect(status.code).toBe(3);
+    expect(status.stdout).toMatch(/status\s+cancelled/);
+    expect(status.stdout).toMatch(/error\s+cancelled by pseudolabel cancel/);
+    expect(await readdir(runDir)).toEqual(['run.json']);
+    expect(await exists(join(cwd, 'out'))).toBe(false);
+  });
+
+  it('pseudolabel cancel refuses a run that does not exist or has ended', async () => {
+    // Prepare
+    const cwd = await tempDir();
+    const small = join(cwd, 'small.csv');
+    await writeFile(small, csvText(blobRows({ n: 60, seed: 2 })));
+    await spawnCli(['run', '--input', small, '--out', join(cwd, 'out'), '--neighbors', '5'], cwd);
+    const [runId] = await readdir(join(cwd, '.pseudolabel', 'runs'));
+
+    // Act
+    const missing = await spawnCli(['cancel', 'no-such-run'], cwd);
+    const ended = await spawnCli(['cancel', runId], cwd);
+
+    // Assess
+    expect(missing.code).toBe(1);
+    expect(missing.stderrLines).toEqual([`pseudolabel: no run no-such-run in .pseudolabel`]);
+    expect(ended.code).toBe(1);
+    expect(ended.stderrLines).toEqual([`pseudolabel: run ${runId} has already ended: succeeded`]);
   });
 
   it('SIGKILL: a later status reports the run failed (its runner is dead); the next run cleans it up', async () => {

@@ -1,7 +1,18 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { taskMessage } from '../../../lib/pipeline/taskMessage.ts';
+import { removeTempDirs, tempDir } from '../../cli/cliHarness.ts';
+import { LiveCli } from '../../cli/statusProcess.ts';
 import { blobRows, csvText } from '../../pipeline/support/datasets.ts';
-import { putText, readRunJson, uniqueDataset, uploadDataset, waitForRun, waitForRunOf } from './support/bucketRuns.ts';
+import {
+  listKeys,
+  markersOf,
+  putText,
+  readRunJson,
+  uniqueDataset,
+  uploadDataset,
+  waitForRun,
+  waitForRunOf,
+} from './support/bucketRuns.ts';
 import { type PrivateStack, provisionPrivateStack } from './support/privateStack.ts';
 import { queueDepth, sendRaw, waitUntilDrained } from './support/queues.ts';
 import { sleep, stopAllWorkers, WorkerProcess } from './support/workerProcess.ts';
@@ -22,6 +33,7 @@ describe('a run whose task kills its worker on every receive', () => {
   });
   afterAll(async () => {
     await stack?.destroy();
+    await removeTempDirs();
   });
 
   /** Starts a worker again whenever the last one died, until the run has ended; returns the restarts. */
@@ -99,5 +111,38 @@ describe('a run whose task kills its worker on every receive', () => {
     expect(record.error).toMatch(/^task ingest shard 4 was dead-lettered/);
     expect(worker.log).toContain('dead letter is not a task message; dropped');
     expect(worker.alive).toBe(true);
+  });
+
+  it('pseudolabel cancel --store s3://bucket: queued tasks are ignored and nothing more is sent', async () => {
+    // Prepare: the plan has sent the ingest tasks; the worker died on the first of them.
+    const dataset = uniqueDataset('cancelled');
+    const csv = csvText(blobRows({ n: 400, d: 4, seed: 23 }));
+    await uploadDataset(stack.s3, stack.bucket, dataset, { 'blobs.csv': csv }, { neighbors: 5, shards: 4 });
+    const killEnv = { ...stack.workerEnv(), PSEUDOLABEL_FAULT_KILL_STAGE: 'ingest' };
+    const holder = await WorkerProcess.start(stack.endpoint, killEnv);
+    const runId = await waitForRunOf(stack.s3, stack.bucket, dataset);
+    await holder.exit();
+    const cwd = await tempDir();
+    const awsEnv = { AWS_ENDPOINT_URL: stack.endpoint, AWS_REGION: stack.region };
+
+    // Act
+    const cancel = new LiveCli(['cancel', runId, '--store', `s3://${stack.bucket}`], cwd, awsEnv);
+    const cancelCode = await cancel.exited;
+    const worker = await WorkerProcess.start(stack.endpoint, { ...stack.workerEnv(), POWERTOOLS_LOG_LEVEL: 'INFO' });
+    await waitUntilDrained(stack.sqs, [stack.resources.queueUrls.tasks, stack.resources.queueUrls.reduce], 60_000);
+    const status = new LiveCli(['status', runId, '--store', `s3://${stack.bucket}`], cwd, awsEnv);
+    const statusCode = await status.exited;
+    const record = await readRunJson(stack.s3, stack.bucket, runId);
+
+    // Assess
+    expect(cancelCode, cancel.stderrLines.join('\n')).toBe(0);
+    expect({ status: record?.status, error: record?.error }).toEqual({
+      status: 'cancelled',
+      error: 'cancelled by pseudolabel cancel',
+    });
+    expect(statusCode).toBe(3);
+    expect(await markersOf(stack.s3, stack.bucket, runId, 'ingest')).toEqual([]);
+    expect(await listKeys(stack.s3, stack.bucket, `runs/${runId}/output/`)).toEqual([]);
+    expect(worker.log).toContain('run has ended; task ignored');
   });
 });

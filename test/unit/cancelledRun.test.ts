@@ -1,0 +1,89 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
+import { InProcessQueue } from '../../lib/adapters/inProcessQueue.ts';
+import { executeTask } from '../../lib/pipeline/executeTask.ts';
+import { completeShardTask, reduceOnce } from '../../lib/pipeline/fanIn.ts';
+import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
+import { markRunCancelled, markRunFailed, readRun } from '../../lib/pipeline/runRecord.ts';
+import { type StageContext, silentLog } from '../../lib/pipeline/stageContext.ts';
+import { startRun } from '../../lib/pipeline/startRun.ts';
+import { taskMessage } from '../../lib/pipeline/taskMessage.ts';
+
+/**
+ * `pseudolabel cancel`: a cancelled run's tasks stop at their next step and nothing more is sent. A task that
+ * started before the cancel finishes its own work, but neither the last shard task nor a reduce step sends what
+ * would follow.
+ */
+
+const roots: string[] = [];
+afterAll(async () => {
+  await Promise.all(roots.map((root) => rm(root, { recursive: true, force: true })));
+});
+
+async function cancelledRun() {
+  const root = await mkdtemp(path.join(tmpdir(), 'pseudolabel-cancel-'));
+  roots.push(root);
+  const store = new FilesystemObjectStore(root);
+  const tasks = new InProcessQueue();
+  const reduce = new InProcessQueue();
+  const ctx: StageContext = { store, inputs: () => store, tasks, reduce, log: silentLog };
+  const run = await startRun(ctx, {
+    dataset: 'cancel',
+    inputRoot: root,
+    inputs: [{ key: 'data.csv', size: 10, etag: 'e' }],
+    options: parseRunOptions({}),
+  });
+  reduce.receive(); // the plan step startRun sent
+  await markRunCancelled(store, run.runId, 'cancelled by pseudolabel cancel');
+  return { ctx, store, tasks, reduce, runId: run.runId };
+}
+
+describe('a cancelled run', () => {
+  it('records status cancelled with the reason and the time, and keeps it against a later failure', async () => {
+    // Prepare
+    const { store, runId } = await cancelledRun();
+    // Act
+    await markRunFailed(store, runId, { stage: 'neighbors', error: 'too late' });
+    const record = await readRun(store, runId);
+    // Assess
+    expect({ status: record.status, error: record.error }).toEqual({
+      status: 'cancelled',
+      error: 'cancelled by pseudolabel cancel',
+    });
+    expect(record.finishedAt).toBeDefined();
+  });
+
+  it('ignores its tasks (executeTask): nothing runs, nothing is sent', async () => {
+    // Prepare
+    const { ctx, tasks, reduce, runId } = await cancelledRun();
+    // Act
+    await executeTask(ctx, taskMessage(runId, 'plan'));
+    // Assess
+    expect([tasks.size, reduce.size]).toEqual([0, 0]);
+  });
+
+  it('the last shard task to complete does not send the reduce step', async () => {
+    // Prepare
+    const { ctx, reduce, runId } = await cancelledRun();
+    // Act
+    await completeShardTask(ctx, taskMessage(runId, 'ingest', 0, 0), 1, 'collect', { ms: 1 });
+    // Assess
+    expect(reduce.size).toBe(0);
+  });
+
+  it('a reduce step that was computing when the run was cancelled sends nothing', async () => {
+    // Prepare
+    const { ctx, tasks, reduce, runId } = await cancelledRun();
+    // Act
+    const ran = await reduceOnce(ctx, taskMessage(runId, 'collect'), async () => ({
+      tasks: [taskMessage(runId, 'neighbors', 0, 0)],
+      reduce: [taskMessage(runId, 'propagate')],
+    }));
+    // Assess
+    expect(ran).toBe(true);
+    expect([tasks.size, reduce.size]).toEqual([0, 0]);
+  });
+});
