@@ -15,6 +15,8 @@ export interface ShardMetrics extends Partial<TaskMetrics> {
   readonly rejected?: number;
   /** Fanned-out propagation: sum |F_new - F_old| over the task's rows (the convergence test's part). */
   readonly delta?: number;
+  /** Fanned-out propagation: the task's unlabelled rows whose F is all zero (no label reached them yet). */
+  readonly unreached?: number;
 }
 
 /**

@@ -79,7 +79,9 @@ export async function readPartitionEdges(
   }
   const weights = new Float64Array(rows * k);
   if (options.kernel === 'knn-rbf') {
-    for (let p = 0; p < weights.length; p++) weights[p] = Math.exp(-options.gamma * distances[p]);
+    const { gamma } = options;
+    if (gamma === 'auto') throw new Error('--gamma auto is resolved by the single-process propagate step');
+    for (let p = 0; p < weights.length; p++) weights[p] = Math.exp(-gamma * distances[p]);
   } else {
     weights.fill(1);
   }
@@ -181,4 +183,19 @@ export async function readReached(
     out.set(values, block.from * c);
   }
   return out;
+}
+
+/**
+ * Unlabelled rows of an n x c block of F whose row does not sum above 0: no label has reached them. Their
+ * normalised row stays 0 too, so they are the rows outcomeFromDistributions reports with source none.
+ */
+export function unreachedRows(F: Float64Array, c: number, y: Int32Array): number {
+  let count = 0;
+  for (let i = 0; i < y.length; i++) {
+    if (y[i] >= 0) continue;
+    let total = 0;
+    for (let j = 0; j < c; j++) total += F[i * c + j];
+    if (!(total > 0)) count++;
+  }
+  return count;
 }

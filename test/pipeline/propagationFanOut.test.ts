@@ -107,6 +107,11 @@ describe.each(CASES)('$method, kernel $kernel', ({ method, kernel }) => {
         ...convergence.deltas.map((delta, i) => Math.abs(delta - reference.deltas[i]) / reference.deltas[i]),
       );
       expect(furthest).toBeLessThan(1e-12);
+      const withoutConvergence = (report: Record<string, unknown>) => {
+        const { convergence: _convergence, ...rest } = comparableReport(report);
+        return rest;
+      };
+      expect(withoutConvergence(fanned.report)).toEqual(withoutConvergence(single.report));
     });
   });
 });
@@ -124,6 +129,8 @@ describe('what the data exercises', () => {
     expect(far.every((line) => line.split(',')[3] === 'none')).toBe(true);
     expect(rows.filter((line) => line.split(',')[3] === 'propagated').length).toBeGreaterThan(1500);
     expect(fanned.report.rejected).toBe(3);
+    const none = rows.filter((line) => line.split(',')[3] === 'none').length;
+    expect(fanned.report.unreached).toEqual({ rows: none, hint: 'try --neighbors 14' });
   });
 });
 

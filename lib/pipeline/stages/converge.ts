@@ -6,6 +6,7 @@ import { effectiveMaxIter } from '../runOptions.ts';
 import { readRun, updateRun } from '../runRecord.ts';
 import type { StageContext } from '../stageContext.ts';
 import { type TaskMessage, taskMessage } from '../taskMessage.ts';
+import { gammaWarning, unreachedHint, usesGamma } from '../unreached.ts';
 import type { MethodSummary } from './propagate.ts';
 
 /** runs/<runId>/propagation/converge-<r>.json: the residuals of updates 1..r. */
@@ -18,7 +19,7 @@ interface ConvergenceState {
  * partitions' residuals sum |F_r - F_{r-1}| (for r = 0, sum |F0|) in shard order and applies scikit-learn's test
  * as propagateLabels' loop does: before update r+1, stop (converged, n_iter_ = r) when the residual is below tol;
  * after maxIter updates stop unconverged. Then writes result.json and fans out the result tasks; otherwise
- * fans out iterate round r+1. The residual adds the partitions' sums, so its last bits may differ from the
+ * fans out iterate round r+1. The partitions' markers also count their unreached rows (report.json `unreached`). The residual adds the partitions' sums, so its last bits may differ from the
  * one-process sum over all rows (as they do there between the plain and the renumbered loop).
  */
 export async function convergeStage(ctx: StageContext, task: TaskMessage): Promise<{ tasks: TaskMessage[] }> {
@@ -27,7 +28,11 @@ export async function convergeStage(ctx: StageContext, task: TaskMessage): Promi
   const collected = await readCollected(ctx, runId);
   const metrics = await roundMetricsOf(ctx, runId, round === 0 ? 'degrees' : 'iterate', round);
   let delta = 0;
-  for (const part of metrics) delta += part.delta ?? 0;
+  let unreached = 0;
+  for (const part of metrics) {
+    delta += part.delta ?? 0;
+    unreached += part.unreached ?? 0;
+  }
   const deltas =
     round === 0 ? [] : [...(await readJson<ConvergenceState>(ctx.store, keys.convergence(runId, round - 1))).deltas];
   if (round > 0) deltas.push(delta);
@@ -48,6 +53,8 @@ export async function convergeStage(ctx: StageContext, task: TaskMessage): Promi
   const warnings = converged
     ? []
     : [`label ${spreading ? 'spreading' : 'propagation'} did not converge in maxIter=${maxIter}`];
+  const fixedGammaWarning = usesGamma(run.options) ? gammaWarning(run.options, unreached, collected.n) : undefined;
+  if (fixedGammaWarning) warnings.push(fixedGammaWarning);
   for (const warning of warnings) ctx.log.warn(warning, { runId });
   const summary: MethodSummary = {
     convergence: {
@@ -57,6 +64,9 @@ export async function convergeStage(ctx: StageContext, task: TaskMessage): Promi
       finalDelta: deltas.length > 0 ? deltas[deltas.length - 1] : null,
       deltas,
     },
+    unreached: { rows: unreached, ...(unreached > 0 ? { hint: unreachedHint(run.options) } : {}) },
+    // fansOutPropagation leaves --gamma auto to the single-process step
+    ...(usesGamma(run.options) ? { gamma: { value: run.options.gamma as number, auto: false } } : {}),
     warnings,
   };
   await writeJson(ctx.store, keys.resultSummary(runId), summary);

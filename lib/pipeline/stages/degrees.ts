@@ -4,7 +4,7 @@ import { packArrays, unpackArrays } from '../binaryArrays.ts';
 import { readCollected, readCollectedLabelRange } from '../collected.ts';
 import { completeShardTask } from '../fanIn.ts';
 import { keys } from '../keys.ts';
-import { writeExports, writePartitionState } from '../partitionGraph.ts';
+import { unreachedRows, writeExports, writePartitionState } from '../partitionGraph.ts';
 import { readRun } from '../runRecord.ts';
 import type { StageContext } from '../stageContext.ts';
 import type { TaskMessage } from '../taskMessage.ts';
@@ -67,5 +67,6 @@ export async function degreesStage(ctx: StageContext, task: TaskMessage): Promis
     ms: Math.round(performance.now() - started),
     rows,
     delta,
+    unreached: unreachedRows(F0, k, y),
   });
 }

@@ -10,6 +10,7 @@ import {
   readPartitionEdges,
   readPartitionState,
   readReached,
+  unreachedRows,
   writeExports,
 } from '../partitionGraph.ts';
 import type { RunOptions } from '../runOptions.ts';
@@ -23,7 +24,7 @@ import type { TaskMessage } from '../taskMessage.ts';
  * the same order, normalised the same way (normaliseEdges), the product summed in entry order by the same
  * csrMultiplyRows, then the same clamping. Reads its neighbour lists, its own F_{r-1} and the F_{r-1} of the
  * rows its edges reach (written for it by their partitions); writes F_r for itself and for each partition
- * that reaches its rows, and reports sum |F_r - F_{r-1}| over its rows in its completion marker.
+ * that reaches its rows, and reports sum |F_r - F_{r-1}| over its rows and its unreached rows in its marker.
  * Memory: the partition's lists, its F twice and the reached rows' F (at most rows x k x classes doubles).
  *
  * A redelivered task that finds its marker does nothing (its output is written): once every task of round r
@@ -60,7 +61,12 @@ export async function iterateStage(ctx: StageContext, task: TaskMessage): Promis
     await ctx.store.delete(keys.partitionRows(runId, round - 2, shard));
     for (const reader of state.readers) await ctx.store.delete(keys.partitionRowsFor(runId, round - 2, shard, reader));
   }
-  await completeShardTask(ctx, task, total, 'converge', { ms: Math.round(performance.now() - started), rows, delta });
+  await completeShardTask(ctx, task, total, 'converge', {
+    ms: Math.round(performance.now() - started),
+    rows,
+    delta,
+    unreached: unreachedRows(next, classes, state.y),
+  });
 }
 
 /**
