@@ -53,6 +53,13 @@ export interface PseudolabelConfig {
   readonly datasets: readonly string[];
   /** SNS topic every alarm notifies, if any. */
   readonly alarmTopicArn?: string;
+  /**
+   * Most shards of one run (PSEUDOLABEL_MAX_SHARDS in every function's environment, lib/pipeline/runLimits.ts):
+   * each shard is a Lambda invocation per stage, and an uploaded pseudolabel.json cannot raise this.
+   */
+  readonly maxShards: number;
+  /** Most columns of an input file (PSEUDOLABEL_MAX_COLUMNS). */
+  readonly maxColumns: number;
 }
 
 export type ConfigOverrides = Partial<Omit<PseudolabelConfig, 'functions' | 'consumers'>> & {
@@ -90,6 +97,8 @@ export const DEFAULT_CONFIG: PseudolabelConfig = {
   },
   schedule: 'cron(0 3 * * ? *)',
   datasets: [],
+  maxShards: 1000,
+  maxColumns: 100_000,
 };
 
 const RETENTION_VALUES = new Set<number>(
@@ -170,6 +179,8 @@ function validate(config: PseudolabelConfig): void {
   if (new Set(config.datasets).size !== config.datasets.length) {
     throw new ContextValueError('datasets', 'a list without duplicates', config.datasets);
   }
+  checkInt('maxShards', config.maxShards, 1, 100_000);
+  checkInt('maxColumns', config.maxColumns, 1, 10_000_000);
   if (config.alarmTopicArn !== undefined) {
     check('alarmTopicArn', config.alarmTopicArn, /^arn:aws[a-z-]*:sns:/.test(config.alarmTopicArn), 'an SNS topic ARN');
   }
@@ -193,7 +204,7 @@ function checkInt(key: string, value: number, min: number, max: number): void {
  * Keys: localstack, stackName, bucketName, resourcePrefix, intermediateExpirationDays, accessLogExpirationDays,
  * logRetentionDays, destroyOnRemoval, <function>MemoryMb, <function>TimeoutSeconds, <queue>BatchSize,
  * <queue>MaxBatchingWindowSeconds, eventsMaxConcurrency, fanOut, reduceMaxConcurrency, schedule, datasets,
- * alarmTopicArn.
+ * alarmTopicArn, maxShards, maxColumns.
  */
 export function readConfig(node: Node): PseudolabelConfig {
   const ctx = new ContextReader(node);
@@ -227,6 +238,8 @@ export function readConfig(node: Node): PseudolabelConfig {
       schedule: ctx.string('schedule'),
       datasets: ctx.list('datasets'),
       alarmTopicArn: ctx.string('alarmTopicArn'),
+      maxShards: ctx.number('maxShards'),
+      maxColumns: ctx.number('maxColumns'),
     }),
   );
 }

@@ -75,6 +75,9 @@ export class PseudolabelStack extends Stack {
           [ENV.bucket]: this.data.bucket.bucketName,
           [ENV.tasksQueueUrl]: this.queues.tasks.queue.queueUrl,
           [ENV.reduceQueueUrl]: this.queues.reduce.queue.queueUrl,
+          // The host's bounds of a run (lib/pipeline/runLimits.ts): set here, never by a run's options.
+          PSEUDOLABEL_MAX_SHARDS: String(config.maxShards),
+          PSEUDOLABEL_MAX_COLUMNS: String(config.maxColumns),
         },
         logRetention: config.logRetentionDays,
         logRemovalPolicy: config.destroyOnRemoval ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,

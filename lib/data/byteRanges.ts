@@ -113,6 +113,22 @@ export async function headerEnd(source: RangeSource): Promise<number> {
   return newline === -1 ? source.size : newline + 1;
 }
 
+/** Bytes read to estimate a file's line count. */
+const ESTIMATE_BYTES = 1024 * 1024;
+
+/**
+ * About how many lines a file has, from the line length of its first MiB (exact when the file is shorter): one
+ * read, for bounds that must be checked before the file is split (runLimits.ts).
+ */
+export async function estimateLines(source: RangeSource): Promise<number> {
+  const head = await source.read(0, Math.min(source.size, ESTIMATE_BYTES));
+  const bytes = Buffer.from(head.buffer, head.byteOffset, head.length);
+  let lines = 0;
+  for (let at = bytes.indexOf(10); at !== -1; at = bytes.indexOf(10, at + 1)) lines++;
+  if (bytes.length >= source.size) return lines + (bytes.length > 0 && bytes[bytes.length - 1] !== 10 ? 1 : 0);
+  return Math.max(1, lines) * (source.size / bytes.length);
+}
+
 /** Number of `\n` bytes in [start, end). */
 export async function countNewlines(source: RangeSource, start: number, end: number): Promise<number> {
   let count = 0;

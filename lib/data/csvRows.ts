@@ -10,6 +10,7 @@ import {
   type ParsedRow,
   type RowReader,
   type RowResult,
+  tooManyColumns,
 } from './rowSource.ts';
 import { invalidUtf8At, invalidUtf8Reason } from './utf8Text.ts';
 
@@ -100,7 +101,7 @@ export function splitCsvLine(line: string): string[] | CsvSplitError {
  * (control characters), a malformed line, unnamed or duplicate columns. openCsvRows refuses a header that is
  * not valid UTF-8 before it decodes it.
  */
-export function parseCsvHeader(line: string, file = '<stream>'): string[] {
+export function parseCsvHeader(line: string, file = '<stream>', options: ColumnOptions = {}): string[] {
   const text = stripBom(line);
   if (isBlankLine(text)) throw new InputFileError(file, 'no header row (line 1 is empty)');
   for (let i = 0; i < text.length; i++) {
@@ -115,6 +116,8 @@ export function parseCsvHeader(line: string, file = '<stream>'): string[] {
   const fields = splitCsvLine(text);
   if (!Array.isArray(fields))
     throw new InputFileError(file, `malformed header: ${fields.problem} in column ${fields.field + 1}`);
+  const wide = tooManyColumns('the header has', fields.length, options);
+  if (wide) throw new InputFileError(file, wide);
   const seen = new Set<string>();
   for (let i = 0; i < fields.length; i++) {
     const name = fields[i];
@@ -168,7 +171,7 @@ export async function openCsvRows(source: AsyncIterable<Uint8Array>, options: Cs
     const headerEnd = contentEnd(first, 0, end);
     const invalid = invalidUtf8At(first, 0, headerEnd);
     if (invalid !== -1) throw new InputFileError(file, invalidUtf8Reason(first, invalid, 0, 'the header (line 1)'));
-    header = parseCsvHeader(first.toString('utf8', 0, headerEnd), file);
+    header = parseCsvHeader(first.toString('utf8', 0, headerEnd), file, options);
     firstStart = end + 1;
     line++;
   }

@@ -19,6 +19,7 @@ import {
   type RowReader,
   type RowResult,
   type RowSchema,
+  tooManyColumns,
   VECTOR_COLUMN,
 } from './rowSource.ts';
 import { invalidUtf8At, invalidUtf8Reason } from './utf8Text.ts';
@@ -136,6 +137,9 @@ async function findSchema(
       if (!('object' in parsed)) continue;
       const schema = schemaFromObject(parsed.object, options);
       if (schema) {
+        const width = schema.kind === 'vector' ? schema.d : schema.names.length;
+        const wide = tooManyColumns(`line ${line} (the first object with features) has`, width, options);
+        if (wide) throw new InputFileError(file, wide);
         lines.push(...block);
         return { schema, lines, object: parsed.object };
       }

@@ -28,6 +28,7 @@ import {
   type RowReader,
   type RowResult,
   type RowSchema,
+  tooManyColumns,
   VECTOR_COLUMN,
 } from './rowSource.ts';
 
@@ -195,6 +196,8 @@ export async function openParquetRows(input: ParquetInput, options: ParquetOptio
     }
     schema = { kind: 'fields', names: features.map((c) => c.element.name) };
   }
+  const wide = tooManyColumns('it has', schema.kind === 'vector' ? schema.d : schema.names.length, options);
+  if (wide) throw new InputFileError(file, wide);
   if (options.schema && JSON.stringify(options.schema) !== JSON.stringify(schema)) {
     throw new InputFileError(file, `columns differ from the expected schema ${JSON.stringify(options.schema)}`);
   }

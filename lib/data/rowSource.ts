@@ -31,10 +31,23 @@ export function isRefused(row: RowResult): row is RefusedRow {
   return 'reason' in row;
 }
 
-/** Renames of the two special columns (CLI --label-column / --id-column). */
+/** Renames of the two special columns (CLI --label-column / --id-column), and the most columns a file may have. */
 export interface ColumnOptions {
   readonly labelColumn?: string;
   readonly idColumn?: string;
+  /** Most columns (CSV header, JSONL fields, Parquet columns) or vector values; default DEFAULT_MAX_COLUMNS. */
+  readonly maxColumns?: number;
+}
+
+/** The most columns of an input file unless the host sets another (lib/pipeline/runLimits.ts). */
+export const DEFAULT_MAX_COLUMNS = 100_000;
+
+/** The reason a file is refused for its width, or undefined when `count` is within the limit. */
+export function tooManyColumns(what: string, count: number, options: ColumnOptions): string | undefined {
+  const max = options.maxColumns ?? DEFAULT_MAX_COLUMNS;
+  if (count <= max) return undefined;
+  const format = (value: number) => value.toLocaleString('en-US');
+  return `${what} ${format(count)} columns, more than the limit of ${format(max)} per file`;
 }
 
 export const DEFAULT_LABEL_COLUMN = 'label';

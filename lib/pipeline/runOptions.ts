@@ -12,23 +12,34 @@ import { OptionsError } from '../errors.ts';
 export const METHODS = ['label-spreading', 'label-propagation', 'self-training', 'co-training', 'auto'] as const;
 export const KERNELS = ['knn', 'rbf', 'knn-rbf'] as const;
 
+/**
+ * Upper bounds of single options, the same on every host (the host's own bounds, shards, workers, columns and
+ * memory, are in runLimits.ts). Far above any useful value (scikit-learn's max_iter defaults are 30 and 1000;
+ * self-training rounds stop when no row is added), they keep a careless or hostile value from running for days.
+ */
+export const MAX_NEIGHBORS = 1000;
+export const MAX_ITER = 100_000;
+/** Self-training and co-training rounds (maxIter, or its alias rounds, for these methods). */
+export const MAX_ROUNDS = 1000;
+export const MAX_K_BEST = 10_000_000;
+
 export const runOptionsSchema = z
   .object({
     method: z.enum(METHODS).default('label-spreading'),
     kernel: z.enum(KERNELS).default('knn'),
-    neighbors: z.number().int().min(1).default(10),
+    neighbors: z.number().int().min(1).max(MAX_NEIGHBORS, `at most ${MAX_NEIGHBORS}`).default(10),
     /** Feature scaling before the graph and the classifier (lib/data/featureScaling.ts); none is scikit-learn's. */
     scale: z.enum(SCALES).default('none'),
     /** rbf width; `auto`: the median heuristic (unreached.ts medianHeuristicGamma). */
     gamma: z.union([z.number().positive(), z.literal('auto')]).default(20),
     alpha: z.number().gt(0).lt(1).default(0.2),
-    maxIter: z.number().int().min(1).optional(),
+    maxIter: z.number().int().min(1).max(MAX_ITER, `at most ${MAX_ITER}`).optional(),
     tol: z.number().min(0).default(1e-3),
     threshold: z.number().min(0).lt(1).optional(),
     /** Alias of maxIter for self-training and co-training (their rounds). */
-    rounds: z.number().int().min(0).optional(),
+    rounds: z.number().int().min(0).max(MAX_ROUNDS, `at most ${MAX_ROUNDS}`).optional(),
     criterion: z.enum(['threshold', 'k_best', 'k_best_per_class']).default('threshold'),
-    kBest: z.number().int().min(1).default(10),
+    kBest: z.number().int().min(1).max(MAX_K_BEST, `at most ${MAX_K_BEST}`).default(10),
     /** Co-training: proposals per class per view per round (Blum & Mitchell's p and n); unset, CoTraining's 10. */
     perClass: z.number().int().min(1).optional(),
     /** Co-training views by column name (coTrainingViews.ts); unset, the two halves of the columns. */
@@ -49,6 +60,14 @@ export const runOptionsSchema = z
     idColumn: z.string().min(1).default('id'),
   })
   .strict()
+  .refine(
+    (options) =>
+      !(options.method === 'self-training' || options.method === 'co-training') || (options.maxIter ?? 0) <= MAX_ROUNDS,
+    {
+      message: `self-training and co-training run at most ${MAX_ROUNDS} rounds (--max-iter / --rounds)`,
+      path: ['maxIter'],
+    },
+  )
   .refine(
     (options) => options.rounds === undefined || options.maxIter === undefined || options.rounds === options.maxIter,
     {

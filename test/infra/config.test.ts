@@ -38,6 +38,8 @@ describe('readConfig', () => {
       destroyOnRemoval: 'false',
       datasets: 'alpha, beta',
       schedule: 'rate(1 day)',
+      maxShards: '250',
+      maxColumns: '5000',
     });
 
     // Assess
@@ -51,6 +53,7 @@ describe('readConfig', () => {
     expect(config.destroyOnRemoval).toBe(false);
     expect(config.datasets).toEqual(['alpha', 'beta']);
     expect(config.schedule).toBe('rate(1 day)');
+    expect({ maxShards: config.maxShards, maxColumns: config.maxColumns }).toEqual({ maxShards: 250, maxColumns: 5000 });
   });
 
   it('accepts datasets as a JSON array, in cdk.json or as a string', () => {
@@ -78,6 +81,8 @@ describe('readConfig', () => {
     ['datasets', '[1,2]', 'a list of strings'],
     ['bucketName', 'Upper_Case', 'an S3 bucket name'],
     ['alarmTopicArn', 'arn:aws:sqs:us-east-1:1:q', 'an SNS topic ARN'],
+    ['maxShards', '0', 'an integer in [1, 100000]'],
+    ['maxColumns', '1.5', 'an integer in [1, 10000000]'],
   ])('rejects %s=%j with a message naming the key', (key, value, expected) => {
     // Act
     const act = () => configFrom({ [key]: value });

@@ -30,6 +30,7 @@ const CONTEXT = {
   eventsBatchSize: '5',
   eventsMaxBatchingWindowSeconds: '7',
   reduceMaxConcurrency: '4',
+  maxShards: '250',
 };
 
 /** Further synths that check one setting skip bundling (the main synth bundles for real). */
@@ -288,6 +289,8 @@ describe('functions', () => {
         [ENV.tasksQueueUrl]: { Ref: ids.queue.tasks },
         [ENV.reduceQueueUrl]: { Ref: ids.queue.reduce },
         ...(deadLetterUrl[name] ?? {}),
+        PSEUDOLABEL_MAX_SHARDS: '250',
+        PSEUDOLABEL_MAX_COLUMNS: '100000',
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: 'pseudolabel',
       });

@@ -144,6 +144,21 @@ describe('openCsvRows', () => {
     await expect(failure).rejects.toMatchObject({ file: 'in.csv', reason });
   });
 
+  it('refuses a header wider than the column limit, saying the limit', async () => {
+    // Act
+    const narrow = readCsv('id,label,a,b\n1,x,1,2\n', { maxColumns: 3 });
+    const wide = readCsv(`${Array.from({ length: 100_001 }, (_, i) => `c${i}`).join(',')}\n`);
+    // Assess
+    await expect(narrow).rejects.toMatchObject({
+      file: 'in.csv',
+      reason: 'the header has 4 columns, more than the limit of 3 per file',
+    });
+    await expect(wide).rejects.toMatchObject({
+      reason: 'the header has 100,001 columns, more than the limit of 100,000 per file',
+    });
+    await expect(readCsv('id,label,a\n1,x,1\n', { maxColumns: 3 })).resolves.toBeDefined();
+  });
+
   it('refuses a header that is not UTF-8, naming the file and the first bad byte', async () => {
     // Prepare
     const bytes = new Uint8Array([0x69, 0x64, 0xff, 0xfe, 0x2c, 0x66, 0x0a]);

@@ -201,6 +201,19 @@ describe('openJsonlRows', () => {
     ]);
   });
 
+  it('refuses a file whose first object with features is wider than the column limit', async () => {
+    // Act
+    const fields = readJsonl('{"id":1}\n{"a":1,"b":2,"c":3}\n', { maxColumns: 2 });
+    const vector = readJsonl('{"vector":[1,2,3]}\n', { maxColumns: 2 });
+    // Assess
+    await expect(fields).rejects.toMatchObject({
+      reason: 'line 2 (the first object with features) has 3 columns, more than the limit of 2 per file',
+    });
+    await expect(vector).rejects.toMatchObject({
+      reason: 'line 1 (the first object with features) has 3 columns, more than the limit of 2 per file',
+    });
+  });
+
   it('reads a number label by its spelling in the line, not its float64 value', async () => {
     // Prepare
     const text =

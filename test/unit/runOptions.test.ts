@@ -203,4 +203,22 @@ describe('effectiveThreshold', () => {
     // Assess
     expect(values).toEqual([0.95, 0.75, 0.9]);
   });
+
+  it.each([
+    [{ neighbors: 1001 }, '--neighbors: at most 1000 (got 1001)'],
+    [{ maxIter: 100_001 }, '--max-iter: at most 100000 (got 100001)'],
+    [{ rounds: 1001 }, '--rounds: at most 1000 (got 1001)'],
+    [{ kBest: 1e8 }, '--k-best: at most 10000000 (got 100000000)'],
+    [{ method: 'self-training', maxIter: 5000 }, '--max-iter: self-training and co-training run at most 1000 rounds'],
+  ])('refuses %j above its upper bound, saying the bound', (input, message) => {
+    // Act
+    const error = errorOf(input);
+    // Assess
+    expect(error.message).toContain(message);
+  });
+
+  it('accepts the upper bounds themselves', () => {
+    expect(() => parseRunOptions({ neighbors: 1000, maxIter: 100_000, kBest: 10_000_000 })).not.toThrow();
+    expect(() => parseRunOptions({ method: 'self-training', rounds: 1000 })).not.toThrow();
+  });
 });

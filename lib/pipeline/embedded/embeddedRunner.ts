@@ -9,6 +9,7 @@ import type { ObjectStore } from '../../adapters/objectStore.ts';
 import { storeFromUrl } from '../../adapters/storeFromUrl.ts';
 import { executeTask, preloadReduceStep } from '../executeTask.ts';
 import { keys } from '../keys.ts';
+import { checkWorkers } from '../runLimits.ts';
 import type { RunOptions } from '../runOptions.ts';
 import { markRunCancelled, markRunFailed, type RunRecord, readRun } from '../runRecord.ts';
 import type { StageContext, StageLog } from '../stageContext.ts';
@@ -119,6 +120,7 @@ const WORKER_INITIAL_OLD_SPACE_MB = 256;
  */
 export async function runEmbedded(request: EmbeddedRunRequest): Promise<RunRecord> {
   const workers = request.options.workers ?? availableParallelism();
+  checkWorkers(workers);
   const options = { ...request.options, workers };
   const stateDir = resolve(request.stateDir ?? '.pseudolabel');
   const store = new FilesystemObjectStore(stateDir);

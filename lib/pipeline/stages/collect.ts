@@ -15,6 +15,7 @@ import { checkGivenLabels } from '../labelDataset.ts';
 import { planNeighbors } from '../neighborsPlan.ts';
 import { putRejectedCsv } from '../outputFiles.ts';
 import { allRejected, commonReasons } from '../rejectedRows.ts';
+import { checkClassMemory, runLimits } from '../runLimits.ts';
 import type { RunOptions } from '../runOptions.ts';
 import { readRun, updateRun } from '../runRecord.ts';
 import { RunScaling } from '../runScaling.ts';
@@ -130,6 +131,7 @@ export async function collectStage(
   const source = run.inputs.length === 1 ? inputs.describe(run.inputs[0].key) : run.dataset;
   if (offset === 0) await refuseAllRejected(ctx, task.runId, plan, duplicates, source);
   const { y, classes } = encodeLabels(labels);
+  checkClassMemory(offset, classes.length, runLimits(), source);
   checkGivenLabels(y, classes, source);
   if (neighbors && run.options.neighbors > offset) {
     throw new OptionsError(

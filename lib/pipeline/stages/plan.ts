@@ -1,7 +1,8 @@
-import { planByteRanges, planLineShards } from '../../data/byteRanges.ts';
+import { estimateLines, planByteRanges, planLineShards } from '../../data/byteRanges.ts';
 import { InputFileError } from '../../data/errors.ts';
 import { readInputLayout } from '../inputReader.ts';
 import { keys } from '../keys.ts';
+import { checkShards, ROWS_PER_SHARD, runLimits, shardAllowance } from '../runLimits.ts';
 import { readRun, updateRun } from '../runRecord.ts';
 import { defaultShardCount, type ShardPlan, type ShardSpec, shardsPerFile } from '../shardPlan.ts';
 import type { StageContext } from '../stageContext.ts';
@@ -15,7 +16,12 @@ import { type TaskMessage, taskMessage } from '../taskMessage.ts';
 export async function planStage(ctx: StageContext, task: TaskMessage): Promise<TaskMessage[]> {
   const run = await readRun(ctx.store, task.runId);
   const inputs = ctx.inputs(run.inputRoot);
-  const columns = { labelColumn: run.options.labelColumn, idColumn: run.options.idColumn };
+  const limits = runLimits();
+  const columns = {
+    labelColumn: run.options.labelColumn,
+    idColumn: run.options.idColumn,
+    maxColumns: limits.maxColumns,
+  };
   const layouts = [];
   for (const input of run.inputs) {
     const layout = await readInputLayout(inputs, input, columns);
@@ -29,7 +35,19 @@ export async function planStage(ctx: StageContext, task: TaskMessage): Promise<T
     layouts.push(layout);
   }
   const totalBytes = run.inputs.reduce((sum, input) => sum + input.size, 0);
-  const wanted = run.options.shards ?? defaultShardCount(totalBytes, run.options.workers);
+  // Checked before any file is split: splitting into 100,000 ranges alone takes minutes of ranged reads.
+  let estimatedRows = 0;
+  for (let f = 0; f < run.inputs.length; f++) {
+    const input = run.inputs[f];
+    const groups = layouts[f].rowGroups;
+    // A Parquet file is split by row groups: each may be a shard.
+    if (groups) estimatedRows += groups.length * ROWS_PER_SHARD;
+    else estimatedRows += await estimateLines(rangeSourceOf(inputs, input.key, input.size));
+  }
+  if (run.options.shards !== undefined) checkShards(run.options.shards, estimatedRows, limits);
+  const wanted =
+    run.options.shards ??
+    Math.min(defaultShardCount(totalBytes, run.options.workers), shardAllowance(estimatedRows, limits));
   const perFile = shardsPerFile(
     run.inputs.map((input) => input.size),
     wanted,
