@@ -53,7 +53,10 @@ describe('readConfig', () => {
     expect(config.destroyOnRemoval).toBe(false);
     expect(config.datasets).toEqual(['alpha', 'beta']);
     expect(config.schedule).toBe('rate(1 day)');
-    expect({ maxShards: config.maxShards, maxColumns: config.maxColumns }).toEqual({ maxShards: 250, maxColumns: 5000 });
+    expect({ maxShards: config.maxShards, maxColumns: config.maxColumns }).toEqual({
+      maxShards: 250,
+      maxColumns: 5000,
+    });
   });
 
   it('accepts datasets as a JSON array, in cdk.json or as a string', () => {
