@@ -103,6 +103,21 @@ export async function markRunCancelled(store: ObjectStore, runId: string, reason
   return endRun(store, runId, 'cancelled', { error: reason });
 }
 
+/**
+ * Records that a run whose steps all succeeded failed after all, because its outputs could not be delivered
+ * (the embedded runner copying them to --out met a full disk): status `failed`, stage finalize, the reason.
+ */
+export async function markOutputFailed(store: ObjectStore, runId: string, reason: string): Promise<RunRecord> {
+  const record = await readRun(store, runId);
+  if (record.status !== 'succeeded' && record.status !== 'running') return record;
+  record.status = 'failed';
+  record.stage = 'finalize';
+  record.error = reason;
+  record.finishedAt = new Date().toISOString();
+  await writeRun(store, record);
+  return record;
+}
+
 async function endRun(
   store: ObjectStore,
   runId: string,

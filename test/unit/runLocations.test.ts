@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -78,10 +78,53 @@ describe('outputTarget on a local directory', () => {
     const out = path.join(await tempRoot(), 'out', 'deeper');
     const target = outputTarget(out);
     // Act
-    await target.check();
+    await target.prepare(path.join(out, '..', 'data.csv'));
     await target.write('labels.csv', new TextEncoder().encode('id,label\n'));
     const back = new TextDecoder().decode(await target.read('labels.csv'));
     // Assess
     expect(back).toBe('id,label\n');
+  });
+});
+
+describe('outputTarget: --out is checked before any work, and written atomically', () => {
+  it('refuses a file, the input directory, and a path under a file, naming the location and the reason', async () => {
+    // Prepare
+    const root = await tempRoot();
+    const file = path.join(root, 'labels-out.csv');
+    await writeFile(file, 'x');
+    // Act
+    const asFile = outputTarget(file).prepare(path.join(root, 'data.csv'));
+    const asInput = outputTarget(root).prepare(root);
+    const underFile = outputTarget(path.join(file, 'sub')).prepare(path.join(root, 'data.csv'));
+    // Assess
+    await expect(asFile).rejects.toThrow(`cannot write output to ${file}: it is a file, not a directory`);
+    await expect(asInput).rejects.toThrow(`cannot write output to ${root}: it is the input; give another directory`);
+    await expect(underFile).rejects.toThrow(/cannot write output to .*labels-out\.csv\/sub: .*ENOTDIR/);
+  });
+
+  it('removes the output files of an earlier run and leaves other files alone', async () => {
+    // Prepare
+    const out = path.join(await tempRoot(), 'out');
+    await mkdir(out);
+    for (const name of ['labels.csv', 'report.html', 'rejected.csv', 'notes.txt'])
+      await writeFile(path.join(out, name), 'old');
+    // Act
+    await outputTarget(out).prepare(path.join(out, '..', 'data.csv'));
+    // Assess
+    expect(await readdir(out)).toEqual(['notes.txt']);
+  });
+
+  it('a write that fails leaves neither a cut file nor its temporary, and names the path and the OS error', async () => {
+    // Prepare: a directory where the file should go makes the rename fail, after the temporary was written.
+    const out = path.join(await tempRoot(), 'out');
+    await mkdir(path.join(out, 'labels.csv', 'blocker'), { recursive: true });
+    // Act
+    const writing = outputTarget(out).write('labels.csv', new TextEncoder().encode('id,label\n'));
+    // Assess
+    await expect(writing).rejects.toThrow(
+      new RegExp(`cannot write output to ${out}/labels.csv: E(ISDIR|NOTEMPTY|EXIST)`),
+    );
+    expect(await readdir(out)).toEqual(['labels.csv']);
+    expect(await readdir(path.join(out, 'labels.csv'))).toEqual(['blocker']);
   });
 });

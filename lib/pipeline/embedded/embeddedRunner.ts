@@ -11,7 +11,7 @@ import { executeTask, preloadReduceStep } from '../executeTask.ts';
 import { keys } from '../keys.ts';
 import { checkWorkers } from '../runLimits.ts';
 import type { RunOptions } from '../runOptions.ts';
-import { markRunCancelled, markRunFailed, type RunRecord, readRun } from '../runRecord.ts';
+import { markOutputFailed, markRunCancelled, markRunFailed, type RunRecord, readRun } from '../runRecord.ts';
 import type { StageContext, StageLog } from '../stageContext.ts';
 import { startRun } from '../startRun.ts';
 import { SHARD_STAGES, type Stage } from '../taskMessage.ts';
@@ -138,7 +138,7 @@ export async function runEmbedded(request: EmbeddedRunRequest): Promise<RunRecor
   const ctx: StageContext = { store, inputs: inputsAt, tasks, reduce, log };
   const { root, inputs } = await resolveRunInputs(request.input);
   const out = outputTarget(request.out);
-  await out.check();
+  await out.prepare(request.input);
   // Runs of earlier runners that were killed (SIGKILL, a restart): failed, their intermediates deleted.
   await endDeadRuns(store, log);
   const run = await startRun(ctx, { dataset: request.input, inputRoot: root, inputs, options });
@@ -279,7 +279,16 @@ export async function runEmbedded(request: EmbeddedRunRequest): Promise<RunRecor
     try {
       const final = await readRun(store, run.runId);
       if (final.status === 'succeeded') {
-        await copyOutputs(store, run.runId, out);
+        try {
+          await copyOutputs(store, run.runId, out);
+        } catch (error) {
+          // The outputs did not reach --out (a full disk): the run has failed, with the path and the OS error.
+          const reason = error instanceof Error ? error.message : String(error);
+          await out.clear();
+          await markOutputFailed(store, run.runId, reason);
+          await deleteIntermediates(store, run.runId);
+          throw new RunFailedError(run.runId, reason);
+        }
         await deleteIntermediates(store, run.runId);
         return final;
       }

@@ -1,4 +1,5 @@
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { DeferredS3Store } from '../../adapters/deferredS3Store.ts';
 import { BucketNotFoundError } from '../../adapters/errors.ts';
@@ -109,11 +110,21 @@ function rootOf(bucket: string, prefix: string): string {
 export interface OutputTarget {
   /** The location as given (for messages). */
   readonly location: string;
-  /** Refuses a location that cannot be written before the run starts (a missing bucket). */
-  check(): Promise<void>;
+  /**
+   * Refuses, before any work, a location that cannot take the outputs: a missing bucket; a local path that is a
+   * file, is the input, or cannot be written. Then removes the output files an earlier run left there
+   * (OUTPUT_FILES), so that the folder never mixes two runs' files; other files are left alone.
+   */
+  prepare(input: string): Promise<void>;
+  /** Removes the output files (OUTPUT_FILES) there, best effort: after a failed write, no half set is left. */
+  clear(): Promise<void>;
+  /** Writes one output file whole or not at all (a temporary name, then a rename; S3 objects are so by nature). */
   write(name: string, body: Uint8Array): Promise<void>;
   read(name: string): Promise<Uint8Array>;
 }
+
+/** The files a run writes to --out (DESIGN.md section 3, "Output"); stale ones are removed before a run. */
+export const OUTPUT_FILES = ['labels.csv', 'labels.parquet', 'report.json', 'report.html', 'rejected.csv'] as const;
 
 /** Could not write the output files to --out. */
 export class OutputLocationError extends Error {
@@ -127,28 +138,73 @@ export class OutputLocationError extends Error {
   }
 }
 
+const reasonOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
 export function outputTarget(out: string): OutputTarget {
   const s3 = parseS3Location(out);
-  if (!s3) {
-    return {
-      location: out,
-      check: async () => {},
-      write: async (name, body) => {
-        await mkdir(out, { recursive: true });
-        await writeFile(join(out, name), body);
-      },
-      read: (name) => new FilesystemObjectStore(out).get(name),
-    };
-  }
+  if (!s3) return localOutput(out);
   const store = new DeferredS3Store({ bucket: s3.bucket, prefix: s3.path });
   const failed = (error: unknown): Error =>
     error instanceof BucketNotFoundError
       ? new OutputLocationError(out, `bucket ${s3.bucket} does not exist`, { cause: error })
-      : new OutputLocationError(out, error instanceof Error ? error.message : String(error), { cause: error });
+      : new OutputLocationError(out, reasonOf(error), { cause: error });
   return {
     location: out,
-    check: () => store.checkBucket().catch((error: unknown) => Promise.reject(failed(error))),
+    prepare: async () => {
+      try {
+        await store.checkBucket();
+        await Promise.all(OUTPUT_FILES.map((name) => store.delete(name)));
+      } catch (error) {
+        throw failed(error);
+      }
+    },
+    clear: async () => {
+      await Promise.all(OUTPUT_FILES.map((name) => store.delete(name).catch(() => {})));
+    },
     write: (name, body) => store.put(name, body).catch((error: unknown) => Promise.reject(failed(error))),
     read: (name) => store.get(name),
+  };
+}
+
+function localOutput(out: string): OutputTarget {
+  const dir = resolve(out);
+  return {
+    location: out,
+    prepare: async (input) => {
+      const info = await stat(dir).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return undefined;
+        throw new OutputLocationError(out, reasonOf(error), { cause: error });
+      });
+      if (info && !info.isDirectory()) throw new OutputLocationError(out, 'it is a file, not a directory');
+      // The outputs must not land in the input: they would be read as input by the next run.
+      if (!parseS3Location(input) && dir === resolve(input)) {
+        throw new OutputLocationError(out, 'it is the input; give another directory');
+      }
+      const probe = join(dir, `.pseudolabel-probe-${process.pid}`);
+      try {
+        await mkdir(dir, { recursive: true });
+        await writeFile(probe, '');
+        await rm(probe, { force: true });
+        await Promise.all(OUTPUT_FILES.map((name) => rm(join(dir, name), { force: true })));
+      } catch (error) {
+        throw new OutputLocationError(out, `it cannot be written: ${reasonOf(error)}`, { cause: error });
+      }
+    },
+    clear: async () => {
+      await Promise.all(OUTPUT_FILES.map((name) => rm(join(dir, name), { force: true }).catch(() => {})));
+    },
+    write: async (name, body) => {
+      const target = join(dir, name);
+      const staged = join(dir, `.${name}.${randomUUID()}.tmp`);
+      try {
+        await mkdir(dir, { recursive: true });
+        await writeFile(staged, body);
+        await rename(staged, target);
+      } catch (error) {
+        await rm(staged, { force: true });
+        throw new OutputLocationError(join(out, name), reasonOf(error), { cause: error });
+      }
+    },
+    read: (name) => new FilesystemObjectStore(out).get(name),
   };
 }
