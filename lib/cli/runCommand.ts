@@ -54,18 +54,26 @@ function cancelOnSignals(): { signal: AbortSignal; dispose(): void } {
   };
 }
 
-/** One plain sentence on whether semi-supervised learning helped on the holdout. */
+/**
+ * One plain sentence on whether semi-supervised learning helped on the holdout: a verdict only when the 95%
+ * interval of the accuracy difference excludes 0, else how many labels would tell.
+ */
 export function holdoutSentence(holdout: NonNullable<RunReport['holdout']>): string {
   const percent = (x: number) => `${(100 * x).toFixed(1)}%`;
-  const { supervised, semiSupervised } = holdout;
-  const verdict = holdout.helped
-    ? 'helped'
-    : semiSupervised.accuracy === supervised.accuracy
-      ? 'made no difference'
-      : 'did not help';
+  const points = (x: number) => `${x > 0 ? '+' : ''}${(100 * x).toFixed(1)}`;
+  const { supervised, semiSupervised, difference } = holdout;
+  const accuracies =
+    `${percent(semiSupervised.accuracy)} accuracy on ${holdout.size.toLocaleString('en-US')} held-out labels, against ` +
+    `${percent(supervised.accuracy)} for a classifier trained on the given labels alone ` +
+    `(difference ${points(difference.estimate)} points, 95% interval ${points(difference.low)} to ${points(difference.high)})`;
+  if (holdout.verdict !== 'cannot tell')
+    return `Semi-supervised learning ${holdout.verdict} on this data: ${accuracies}.`;
+  const needed = holdout.heldOutLabelsNeeded ?? 0;
+  const given = Math.ceil(needed / holdout.fraction);
   return (
-    `Semi-supervised learning ${verdict} on this data: ${percent(holdout.semiSupervised.accuracy)} accuracy on ` +
-    `${holdout.size} held-out labels, against ${percent(holdout.supervised.accuracy)} for a classifier trained on the given labels alone.`
+    `Cannot tell whether semi-supervised learning helped with ${holdout.size.toLocaleString('en-US')} held-out labels: ` +
+    `${accuracies}. About ${needed.toLocaleString('en-US')} held-out labels (${given.toLocaleString('en-US')} given ` +
+    `at --holdout ${holdout.fraction}) would tell.`
   );
 }
 

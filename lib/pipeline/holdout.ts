@@ -3,7 +3,16 @@ import { SoftmaxRegression } from '../algorithms/softmaxRegression.ts';
 import { UNLABELLED } from '../data/dataset.ts';
 import type { FeatureMatrix } from '../data/featureMatrix.ts';
 import { selectRows } from '../data/featureMatrix.ts';
+import { OptionsError } from '../errors.ts';
 import { seededUniform } from '../linalg/seededRandom.ts';
+import {
+  type AccuracyDifference,
+  accuracyDifference,
+  type HoldoutVerdict,
+  heldOutLabelsNeeded,
+  MIN_HOLDOUT_LABELS,
+  verdictOf,
+} from './holdoutInterval.ts';
 import { type RowOutcome, SOURCE } from './rowOutcome.ts';
 import type { Metrics } from './runReport.ts';
 
@@ -54,6 +63,7 @@ export function evaluateHoldout(
   held: Int32Array,
   predicted: Int32Array,
   warn: (message: string) => void,
+  seed = 0,
 ): HoldoutMetrics {
   const training: number[] = [];
   for (let i = 0; i < trainingY.length; i++) if (trainingY[i] !== UNLABELLED) training.push(i);
@@ -63,13 +73,37 @@ export function evaluateHoldout(
     { X: selectRows(X, held), y: Int32Array.from(held, (i) => y[i]) },
     Int32Array.from(held, (i) => predicted[i]),
     warn,
+    seed,
   );
 }
 
 export interface HoldoutMetrics {
   readonly supervised: Metrics;
   readonly semiSupervised: Metrics;
+  /** Semi-supervised minus supervised-only accuracy, with its 95% interval (holdoutInterval.ts). */
+  readonly difference: AccuracyDifference;
+  /** helped / did not help only when the interval excludes 0. */
+  readonly verdict: HoldoutVerdict;
+  /** With "cannot tell": roughly how many held-out labels would tell. */
+  readonly heldOutLabelsNeeded?: number;
+  /** verdict === 'helped'. */
   readonly helped: boolean;
+}
+
+/**
+ * Refuses a holdout that would keep fewer than MIN_HOLDOUT_LABELS labels aside (checked by collect, before any
+ * work): on so few labels the difference between two models is noise.
+ */
+export function checkHoldoutSize(y: Int32Array, fraction: number, seed: number): void {
+  if (fraction === 0) return;
+  const held = stratifiedHoldout(y, fraction, seed).length;
+  if (held >= MIN_HOLDOUT_LABELS) return;
+  let given = 0;
+  for (const label of y) if (label !== UNLABELLED) given++;
+  throw new OptionsError(
+    `--holdout ${fraction} keeps ${held} of the ${given} given labels aside: at least ${MIN_HOLDOUT_LABELS} are needed ` +
+      'to tell whether semi-supervised learning helped; give more labels or a larger --holdout, or leave it out',
+  );
 }
 
 /**
@@ -81,11 +115,22 @@ export function compareWithSupervised(
   held: { readonly X: FeatureMatrix; readonly y: Int32Array },
   predictedHeld: Int32Array,
   warn: (message: string) => void,
+  seed = 0,
 ): HoldoutMetrics {
   const model = new SoftmaxRegression({ onWarning: warn }).fit(training.X, training.y);
-  const supervised = metricsOn(held.y, model.predict(held.X));
-  const semiSupervised = metricsOn(held.y, predictedHeld);
-  return { supervised, semiSupervised, helped: semiSupervised.accuracy > supervised.accuracy };
+  const predictedSupervised = model.predict(held.X);
+  const difference = accuracyDifference(held.y, predictedHeld, predictedSupervised, seed);
+  const verdict = verdictOf(difference);
+  return {
+    supervised: metricsOn(held.y, predictedSupervised),
+    semiSupervised: metricsOn(held.y, predictedHeld),
+    difference,
+    verdict,
+    ...(verdict === 'cannot tell'
+      ? { heldOutLabelsNeeded: heldOutLabelsNeeded(held.y, predictedHeld, predictedSupervised) }
+      : {}),
+    helped: verdict === 'helped',
+  };
 }
 
 /** Held-out rows are reported as what they are, given labels, once they have been scored. */

@@ -94,7 +94,7 @@ export function labelDataset(
   const holdout = {
     fraction: options.holdout,
     size: held.length,
-    ...evaluateHoldout(features(), y, trainingY, held, result.outcome.label, warn),
+    ...evaluateHoldout(features(), y, trainingY, held, result.outcome.label, warn, options.seed),
   };
   restoreHeldOut(result.outcome, y, held, result.probabilities, k);
   return { ...result, holdout };

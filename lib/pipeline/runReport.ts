@@ -1,4 +1,5 @@
 import type { FeatureScaling } from '../data/featureScaling.ts';
+import type { HoldoutMetrics } from './holdout.ts';
 import type { NeighborsPlan } from './neighborsPlan.ts';
 import type { Source } from './rowOutcome.ts';
 import type { RunOptions } from './runOptions.ts';
@@ -50,13 +51,7 @@ export interface RunReport {
   readonly gamma?: { readonly value: number; readonly auto: boolean };
   /** Co-training: the columns of each view, and whether they are the default halves (no --views). */
   readonly views?: { readonly a: string[]; readonly b: string[]; readonly byDefault: boolean };
-  readonly holdout?: {
-    readonly fraction: number;
-    readonly size: number;
-    readonly supervised: Metrics;
-    readonly semiSupervised: Metrics;
-    readonly helped: boolean;
-  };
+  readonly holdout?: HoldoutMetrics & { readonly fraction: number; readonly size: number };
   /** Milliseconds per stage. */
   readonly timings: Record<string, number>;
   /**

@@ -63,10 +63,17 @@ const CHARTS: readonly ChartSection[] = [
     note: (r) => {
       const h = r.holdout;
       if (h === undefined) return 'No holdout was asked for (<code>--holdout</code>).';
-      const verdict = h.helped
-        ? '<span class="verdict good">Yes: semi-supervised beat supervised only.</span>'
-        : '<span class="verdict bad">No: semi-supervised did not beat supervised only.</span>';
-      return `${verdict} Measured on ${formatNumber(h.size)} given labels held out (${formatPercent(h.fraction, 1)}) and never shown to either model.`;
+      const points = (x: number) => `${x > 0 ? '+' : ''}${(100 * x).toFixed(1)}`;
+      const verdict =
+        h.verdict === 'helped'
+          ? '<span class="verdict good">Yes: semi-supervised beat supervised only.</span>'
+          : h.verdict === 'did not help'
+            ? '<span class="verdict bad">No: semi-supervised did worse than supervised only.</span>'
+            : `<span class="verdict">Cannot tell with ${formatNumber(h.size)} held-out labels (about ${formatNumber(h.heldOutLabelsNeeded ?? 0)} would tell).</span>`;
+      const interval = h.difference
+        ? ` Accuracy difference ${points(h.difference.estimate)} points, 95% interval ${points(h.difference.low)} to ${points(h.difference.high)} (${escapeHtml(h.difference.method)}).`
+        : '';
+      return `${verdict}${interval} Measured on ${formatNumber(h.size)} given labels held out (${formatPercent(h.fraction, 1)}) and never shown to either model.`;
     },
     build: holdoutChart,
     empty: 'Run with <code>--holdout 0.2</code> to compare supervised-only against semi-supervised accuracy.',

@@ -62,8 +62,8 @@ describe('distributed self-training equals the in-process class', () => {
     ['threshold, 1 shard', { criterion: 'threshold', threshold: 0.8, rounds: 6 }, 1],
     ['threshold, 4 shards', { criterion: 'threshold', threshold: 0.8, rounds: 6 }, 4],
     ['k_best, 3 shards', { criterion: 'k_best', kBest: 70, rounds: 4 }, 3],
-    ['k_best_per_class with holdout, 5 shards', { criterion: 'k_best_per_class', kBest: 9, holdout: 0.3 }, 5],
-    ['threshold with holdout, 0 rounds, 2 shards', { criterion: 'threshold', rounds: 0, holdout: 0.25 }, 2],
+    ['k_best_per_class with holdout, 5 shards', { criterion: 'k_best_per_class', kBest: 9, holdout: 0.5 }, 5],
+    ['threshold with holdout, 0 rounds, 2 shards', { criterion: 'threshold', rounds: 0, holdout: 0.45 }, 2],
   ];
 
   it.each(cases)('%s', async (_name, selfTraining, shards) => {

@@ -6,6 +6,7 @@ import { FeatureRange } from '../../linalg/int16Codes.ts';
 import { packArrays } from '../binaryArrays.ts';
 import type { Collected } from '../collected.ts';
 import { shardMetricsOf } from '../fanIn.ts';
+import { checkHoldoutSize } from '../holdout.ts';
 import { writeIvfTraining } from '../ivfObjects.ts';
 import { IvfSampleCandidates } from '../ivfSampleCandidates.ts';
 import { trainRunIvf } from '../ivfTraining.ts';
@@ -133,6 +134,7 @@ export async function collectStage(
   const { y, classes } = encodeLabels(labels);
   checkClassMemory(offset, classes.length, runLimits(), source);
   checkGivenLabels(y, classes, source);
+  checkHoldoutSize(y, run.options.holdout, run.options.seed);
   if (neighbors && run.options.neighbors > offset) {
     throw new OptionsError(
       `--neighbors ${run.options.neighbors} is more than the ${offset} rows of ${source}: use --neighbors ${offset} or fewer`,

@@ -112,7 +112,13 @@ async function holdoutMetrics(
   return {
     fraction: run.options.holdout,
     size: held.rows.length,
-    ...compareWithSupervised({ X: training.X, y: training.labels }, { X: held.X, y: held.labels }, predicted, warn),
+    ...compareWithSupervised(
+      { X: training.X, y: training.labels },
+      { X: held.X, y: held.labels },
+      predicted,
+      warn,
+      run.options.seed,
+    ),
   };
 }
 
