@@ -7,6 +7,7 @@ import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.
 import { InProcessQueue } from '../../lib/adapters/inProcessQueue.ts';
 import { OptionsError } from '../../lib/errors.ts';
 import { datasetOfKey, startDatasetRun } from '../../lib/pipeline/datasetRuns.ts';
+import { executeTask } from '../../lib/pipeline/executeTask.ts';
 import { keys } from '../../lib/pipeline/keys.ts';
 import { readRun } from '../../lib/pipeline/runRecord.ts';
 import { type StageContext, silentLog } from '../../lib/pipeline/stageContext.ts';
@@ -213,5 +214,34 @@ describe('startDatasetRun', () => {
     await expect(attempt).rejects.toThrow(OptionsError);
     await expect(attempt).rejects.toThrow(/^invalid incoming\/ds\/pseudolabel\.json: alpha: /);
     expect(reduce.idle).toBe(true);
+  });
+});
+
+describe('bounds of an uploaded pseudolabel.json', () => {
+  it('fails the run in its plan step when shards exceeds what the input allows, with the bound in run.json', async () => {
+    // Prepare
+    const { ctx, store, reduce } = await context();
+    await store.put('incoming/bounded/a.csv', CSV);
+    await store.put('incoming/bounded/pseudolabel.json', JSON.stringify({ shards: 100_000 }));
+    const run = await startDatasetRun(ctx, 'file:///data', 'bounded', 'content');
+    // Act
+    for (const body of drain(reduce)) await executeTask(ctx, body);
+    // Assess
+    const record = await readRun(store, run!.runId);
+    expect(record.status).toBe('failed');
+    expect(record.error).toMatch(/^shards 100000 is more than this input allows: at most 16 /);
+    expect(await store.list(`runs/${run!.runId}/shards/`)).toEqual([]);
+  });
+
+  it('refuses neighbors above 1,000 with an OptionsError naming the key', async () => {
+    // Prepare
+    const { ctx, store } = await context();
+    await store.put('incoming/wide/a.csv', CSV);
+    await store.put('incoming/wide/pseudolabel.json', JSON.stringify({ neighbors: 5000 }));
+    // Act
+    const attempt = startDatasetRun(ctx, 'file:///data', 'wide', 'content');
+    // Assess
+    await expect(attempt).rejects.toThrow(OptionsError);
+    await expect(attempt).rejects.toThrow('neighbors: at most 1000 (got 5000)');
   });
 });
