@@ -31,6 +31,7 @@ import {
   tooManyColumns,
   VECTOR_COLUMN,
 } from './rowSource.ts';
+import { invalidUtf8At, invalidUtf8Reason } from './utf8Text.ts';
 
 /**
  * Parquet rows, read one row group at a time with hyparquet. Columns: optional id and label, then either
@@ -160,7 +161,7 @@ export async function openParquetRows(input: ParquetInput, options: ParquetOptio
     : allGroups;
   let scan: ParquetScan;
   try {
-    scan = await parquetScan({ file: buffer, metadata });
+    scan = await parquetScan({ file: buffer, metadata, parsers: { stringFromBytes } });
   } catch (error) {
     throw new InputFileError(
       file,
@@ -243,6 +244,7 @@ export async function openParquetRows(input: ParquetInput, options: ParquetOptio
             features[j] = v;
           }
         }
+        if (ids?.[i] instanceof InvalidUtf8String) return { line, reason: ids[i].reason(idColumn) };
         let id: string | undefined;
         if (ids) {
           const value = ids[i];
@@ -257,6 +259,7 @@ export async function openParquetRows(input: ParquetInput, options: ParquetOptio
             return { line, reason: `column "${idColumn}" ${problem}` };
           }
         }
+        if (labels?.[i] instanceof InvalidUtf8String) return { line, reason: labels[i].reason(labelColumn) };
         const label = labels ? labelFromValue(labels[i]) : null;
         if (label === undefined)
           return {
@@ -270,6 +273,28 @@ export async function openParquetRows(input: ParquetInput, options: ParquetOptio
   }
   const close = async () => {}; // hyparquet holds no open handle between reads
   return { schema, featureNames, hasIdColumn, hasLabelColumn, rowGroups: groups, rows: rows(), close };
+}
+
+/** A string value whose bytes are not UTF-8: the row is rejected (hyparquet would decode them to U+FFFD). */
+class InvalidUtf8String {
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly offset: number,
+  ) {}
+
+  reason(column: string): string {
+    return invalidUtf8Reason(this.bytes, this.offset, 0, `column "${column}"`, 'value');
+  }
+}
+
+const utf8 = new TextDecoder();
+
+/** hyparquet's string parser, checking the bytes first. */
+function stringFromBytes(bytes: Uint8Array | undefined): string | InvalidUtf8String | undefined {
+  if (!bytes) return undefined;
+  const invalid = invalidUtf8At(bytes);
+  if (invalid === -1) return utf8.decode(bytes);
+  return new InvalidUtf8String(bytes, invalid);
 }
 
 async function inferVectorLength(

@@ -43,8 +43,17 @@ export function invalidUtf8At(bytes: Uint8Array, start = 0, end = bytes.length):
   return -1;
 }
 
-/** The reason a line is refused for its bytes, naming the first bad byte (1-based within the line). */
-export function invalidUtf8Reason(bytes: Uint8Array, offset: number, lineStart: number, what = 'the line'): string {
+/**
+ * The reason a line (or a Parquet value: `unit` 'value') is refused for its bytes, naming the first bad byte
+ * (1-based within the unit).
+ */
+export function invalidUtf8Reason(
+  bytes: Uint8Array,
+  offset: number,
+  start: number,
+  what = 'the line',
+  unit = 'line',
+): string {
   const hex = bytes[offset].toString(16).toUpperCase().padStart(2, '0');
-  return `${what} is not valid UTF-8 text (byte 0x${hex} at byte ${offset - lineStart + 1} of the line); save the file as UTF-8`;
+  return `${what} is not valid UTF-8 text (byte 0x${hex} at byte ${offset - start + 1} of the ${unit}); save the file as UTF-8`;
 }

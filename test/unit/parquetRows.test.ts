@@ -49,6 +49,31 @@ describe('openParquetRows', () => {
     ]);
   });
 
+  it('rejects a row whose id or label bytes are not UTF-8 instead of decoding them to U+FFFD', async () => {
+    // Prepare
+    const latin1 = (text: string) => Uint8Array.from(Buffer.from(text, 'latin1'));
+    const bytes = parquet([
+      { name: 'id', data: [latin1('a'), latin1('\xe9'), latin1('c'), latin1('d')], type: 'BYTE_ARRAY' },
+      {
+        name: 'label',
+        data: [latin1('caf'), latin1('x'), latin1('caf\xe9'), new Uint8Array(Buffer.from('caf\u00e9'))],
+        type: 'BYTE_ARRAY',
+      },
+      { name: 'f', data: [1, 2, 3, 4], type: 'DOUBLE' },
+    ]);
+    // Act
+    const { rows } = await read(bytes);
+    // Assess
+    const reason = (column: string, at: number) =>
+      `column "${column}" is not valid UTF-8 text (byte 0xE9 at byte ${at} of the value); save the file as UTF-8`;
+    expect(rows).toEqual([
+      { line: 1, row: 0, id: 'a', label: 'caf', features: [1] },
+      { line: 2, reason: reason('id', 1) },
+      { line: 3, reason: reason('label', 4) },
+      { line: 4, row: 3, id: 'd', label: 'caf\u00e9', features: [4] },
+    ]);
+  });
+
   it('reads a vector list column, integer labels, and refuses bad rows with their row number', async () => {
     // Prepare
     const bytes = parquet(
