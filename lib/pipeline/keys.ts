@@ -31,6 +31,8 @@ export const keys = {
   edgeBucket: (runId: string, to: number, from: number) =>
     `runs/${runId}/propagation/edges/${pad(to)}/${pad(from)}.bin`,
   edgeBuckets: (runId: string, to: number) => `runs/${runId}/propagation/edges/${pad(to)}/`,
+  /** A partition's edges as its iterations read them: their weights and ends among the rows they reach. */
+  partitionEdges: (runId: string, shard: number) => `runs/${runId}/propagation/graphs/${pad(shard)}.bin`,
   /**
    * What a partition's tasks need of it at every iteration (degrees task): who reads its rows and which, its
    * class indices and the square roots of its in-degrees (label spreading).

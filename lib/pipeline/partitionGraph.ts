@@ -18,13 +18,11 @@ export interface PartitionEdges {
   readonly offset: number;
   readonly rows: number;
   readonly k: number;
-  /** Global index of each edge's end (rows x k). */
-  readonly indices: Int32Array;
   /** The affinity of each edge before normalisation: 1 (knn) or exp(-gamma d^2) (knn-rbf). */
   readonly weights: Float64Array;
   /** The distinct rows the edges reach, ascending (global indices). */
   readonly reached: Int32Array;
-  /** Where each edge's end is in `reached`. */
+  /** Where each edge's end is in `reached` (rows x k): the end of edge p is reached[positions[p]]. */
   readonly positions: Int32Array;
   /** The partitions reached, ascending, each with its block [from, to) of `reached`. */
   readonly blocks: readonly ReachedBlock[];
@@ -54,9 +52,9 @@ export function partitionLocator(collected: Collected): (row: number) => number 
 /**
  * Reads a partition's neighbour lists and weighs its edges as the single-process graph does
  * (connectivityFromNeighbors: 1; rbfWeightsFromNeighbors: exp(-gamma d^2)), refusing an empty or out-of-range
- * slot with the same message.
+ * slot with the same message (edges task; the iterate tasks read the result, writePartitionEdges).
  */
-export async function readPartitionEdges(
+export async function buildPartitionEdges(
   ctx: StageContext,
   runId: string,
   collected: Collected,
@@ -101,7 +99,36 @@ export async function readPartitionEdges(
     blocks.push({ shard: t, from, to });
     from = to;
   }
-  return { shard, offset, rows, k, indices, weights, reached, positions, blocks };
+  return { shard, offset, rows, k, weights, reached, positions, blocks };
+}
+
+/** Stores what buildPartitionEdges found, so that every iteration reads it instead of sorting the lists again. */
+export function writePartitionEdges(ctx: StageContext, runId: string, edges: PartitionEdges): Promise<void> {
+  const { weights, reached, positions, blocks } = edges;
+  const blockArrays = [
+    Int32Array.from(blocks, (block) => block.shard),
+    Int32Array.from(blocks, (block) => block.from),
+    Int32Array.from(blocks, (block) => block.to),
+  ];
+  return ctx.store.put(
+    keys.partitionEdges(runId, edges.shard),
+    packArrays([positions, reached, ...blockArrays, weights]),
+  );
+}
+
+export async function readPartitionEdges(
+  ctx: StageContext,
+  runId: string,
+  collected: Collected,
+  options: RunOptions,
+  shard: number,
+): Promise<PartitionEdges> {
+  const [positions, reached, shards, froms, tos, weights] = unpackArrays(
+    await ctx.store.get(keys.partitionEdges(runId, shard)),
+  ) as [Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Float64Array];
+  const blocks = Array.from(shards, (t, b) => ({ shard: t, from: froms[b], to: tos[b] }));
+  const { offset, rows } = collected.shards[shard];
+  return { shard, offset, rows, k: options.neighbors, weights, reached, positions, blocks };
 }
 
 function lowerBound(sorted: Int32Array, value: number): number {
@@ -142,7 +169,10 @@ export async function readPartitionState(ctx: StageContext, runId: string, shard
 /** The rows `rows` (local indices) of an n x c row-major block, in that order. */
 export function gatherRows(block: Float64Array, c: number, rows: Int32Array): Float64Array {
   const out = new Float64Array(rows.length * c);
-  for (let r = 0; r < rows.length; r++) out.set(block.subarray(rows[r] * c, (rows[r] + 1) * c), r * c);
+  for (let r = 0; r < rows.length; r++) {
+    const from = rows[r] * c;
+    for (let j = 0; j < c; j++) out[r * c + j] = block[from + j];
+  }
   return out;
 }
 

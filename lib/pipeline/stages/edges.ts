@@ -2,7 +2,7 @@ import { packArrays } from '../binaryArrays.ts';
 import { readCollected } from '../collected.ts';
 import { completeShardTask } from '../fanIn.ts';
 import { keys } from '../keys.ts';
-import { readPartitionEdges } from '../partitionGraph.ts';
+import { buildPartitionEdges, writePartitionEdges } from '../partitionGraph.ts';
 import { readRun } from '../runRecord.ts';
 import type { StageContext } from '../stageContext.ts';
 import type { TaskMessage } from '../taskMessage.ts';
@@ -12,28 +12,30 @@ import type { TaskMessage } from '../taskMessage.ts';
  * of their end. The bucket for partition t holds the rows of t this partition reaches (ascending, local to t)
  * and, for label spreading, each edge's contribution to the in-degree of its end (scipy's laplacian sums
  * columns, the diagonal left out), in edge order, so that t's degrees task adds them in the single-process
- * order (rows ascending). Memory: the partition's lists and its buckets.
+ * order (rows ascending). It also stores the partition's edges for its iterate tasks (writePartitionEdges).
+ * Memory: the partition's lists and its buckets.
  */
 export async function edgesStage(ctx: StageContext, task: TaskMessage): Promise<void> {
   const started = performance.now();
   const run = await readRun(ctx.store, task.runId);
   const collected = await readCollected(ctx, task.runId);
-  const edges = await readPartitionEdges(ctx, task.runId, collected, run.options, task.shard);
+  const edges = await buildPartitionEdges(ctx, task.runId, collected, run.options, task.shard);
+  await writePartitionEdges(ctx, task.runId, edges);
   const spreading = run.options.method === 'label-spreading';
-  const { offset, k, indices, weights, reached, positions, blocks } = edges;
+  const { offset, k, weights, reached, positions, blocks } = edges;
   // The in-degree contributions, counted then filled per destination block in edge order.
   const blockOf = new Int32Array(reached.length);
   for (let b = 0; b < blocks.length; b++) blockOf.fill(b, blocks[b].from, blocks[b].to);
   const counts = new Int32Array(blocks.length);
-  const contributes = (p: number) => spreading && indices[p] !== offset + Math.floor(p / k);
-  for (let p = 0; p < indices.length; p++) if (contributes(p)) counts[blockOf[positions[p]]]++;
+  const contributes = (p: number) => spreading && reached[positions[p]] !== offset + Math.floor(p / k);
+  for (let p = 0; p < positions.length; p++) if (contributes(p)) counts[blockOf[positions[p]]]++;
   const ends = blocks.map((_, b) => new Int32Array(counts[b]));
   const contributions = blocks.map((_, b) => new Float64Array(counts[b]));
   counts.fill(0);
-  for (let p = 0; p < indices.length; p++) {
+  for (let p = 0; p < positions.length; p++) {
     if (!contributes(p)) continue;
     const b = blockOf[positions[p]];
-    ends[b][counts[b]] = indices[p] - collected.shards[blocks[b].shard].offset;
+    ends[b][counts[b]] = reached[positions[p]] - collected.shards[blocks[b].shard].offset;
     contributions[b][counts[b]++] = weights[p];
   }
   for (let b = 0; b < blocks.length; b++) {

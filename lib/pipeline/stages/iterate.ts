@@ -19,13 +19,14 @@ import type { StageContext } from '../stageContext.ts';
 import type { TaskMessage } from '../taskMessage.ts';
 
 /**
- * iterate (shard task, round r = the iteration, from 1): one synchronous (Jacobi) update of this partition's rows,
- * F_r = clamp(G F_{r-1}), exactly as propagationStep computes them in one process: the same edge weights in
- * the same order, normalised the same way (normaliseEdges), the product summed in entry order by the same
- * csrMultiplyRows, then the same clamping. Reads its neighbour lists, its own F_{r-1} and the F_{r-1} of the
- * rows its edges reach (written for it by their partitions); writes F_r for itself and for each partition
- * that reaches its rows, and reports sum |F_r - F_{r-1}| over its rows and its unreached rows in its marker.
- * Memory: the partition's lists, its F twice and the reached rows' F (at most rows x k x classes doubles).
+ * iterate (shard task, round r = the iteration, from 1): one synchronous (Jacobi) update of this partition's
+ * rows, F_r = clamp(G F_{r-1}), exactly as propagationStep computes them in one process: the same edge weights
+ * in the same order, normalised the same way (normaliseEdges), the product summed in entry order by the same
+ * csrMultiplyRows, then the same clamping. Reads its edges (as its edges task stored them), its own F_{r-1} and
+ * the F_{r-1} of the rows its edges reach (written for it by their partitions); writes F_r for itself and for
+ * each partition that reaches its rows, and reports sum |F_r - F_{r-1}| over its rows and its unreached rows in
+ * its marker. Memory: the partition's edges, its F twice and the reached rows' F (at most rows x k x classes
+ * doubles).
  *
  * A redelivered task that finds its marker does nothing (its output is written): once every task of round r
  * is marked, round r+1 may delete F_{r-1}, which only round r reads.
@@ -45,13 +46,13 @@ export async function iterateStage(ctx: StageContext, task: TaskMessage): Promis
   const classes = collected.classes.length;
   const state = await readPartitionState(ctx, runId, shard);
   const data = await normaliseEdges(ctx, runId, edges, state, run.options);
-  const reached = await readReached(ctx, edges, classes, (owner) =>
+  const previous = await readReached(ctx, edges, classes, (owner) =>
     keys.partitionRowsFor(runId, round - 1, owner, shard),
   );
   const [current] = unpackArrays(await ctx.store.get(keys.partitionRows(runId, round - 1, shard))) as Float64Array[];
   const next = new Float64Array(rows * classes);
   const indptr = Int32Array.from({ length: rows + 1 }, (_, i) => i * k);
-  csrMultiplyRows({ n: rows, indptr, indices: positions, data }, reached, classes, next, 0, rows);
+  csrMultiplyRows({ n: rows, indptr, indices: positions, data }, previous, classes, next, 0, rows);
   const alpha = run.options.method === 'label-spreading' ? run.options.alpha : null;
   const delta = clampStep(state.y, classes, alpha, current, next);
 
@@ -82,14 +83,14 @@ async function normaliseEdges(
   state: PartitionState,
   options: RunOptions,
 ): Promise<Float64Array> {
-  const { offset, rows, k, indices, positions } = edges;
+  const { offset, rows, k, reached, positions } = edges;
   const data = Float64Array.from(edges.weights);
   if (options.method === 'label-spreading') {
     const own = state.degrees;
-    const reached = await readReached(ctx, edges, 1, (owner) => keys.partitionDegreesFor(runId, owner, edges.shard));
+    const degrees = await readReached(ctx, edges, 1, (owner) => keys.partitionDegreesFor(runId, owner, edges.shard));
     for (let i = 0; i < rows; i++) {
       for (let p = i * k; p < (i + 1) * k; p++) {
-        data[p] = indices[p] === offset + i ? 0 : data[p] / own[i] / reached[positions[p]];
+        data[p] = reached[positions[p]] === offset + i ? 0 : data[p] / own[i] / degrees[positions[p]];
       }
     }
     return data;

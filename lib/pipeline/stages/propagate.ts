@@ -63,7 +63,7 @@ export async function propagateStage(
 ): Promise<{ tasks?: TaskMessage[]; reduce?: TaskMessage[] }> {
   const run = await readRun(ctx.store, task.runId);
   const collected = await readCollected(ctx, task.runId);
-  if (fansOutPropagation(run.options, collected.n)) {
+  if (fansOutPropagation(run.options, collected.n, collected.classes.length)) {
     await updateRun(ctx.store, task.runId, (record) => {
       record.stage = 'edges';
     });
