@@ -9,4 +9,4 @@ const runtime = handlerRuntime('pseudolabel-reducer');
  * enqueues what follows.
  */
 export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-  handleTaskBatch(runtime, runtime.settings.reduceDlqUrl, event, context);
+  handleTaskBatch(runtime, runtime.settings.reduceDlqUrl, event, context, runtime.settings.reduceQueueUrl);

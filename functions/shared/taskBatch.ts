@@ -5,6 +5,7 @@ import { UnknownRunError } from '../../lib/pipeline/errors.ts';
 import { executeTask } from '../../lib/pipeline/executeTask.ts';
 import { markRunFailed } from '../../lib/pipeline/runRecord.ts';
 import { InvalidMessageError, parseTaskMessage } from '../../lib/pipeline/taskMessage.ts';
+import { backOff, retryDelayOf } from './retryBackoff.ts';
 import type { HandlerRuntime } from './runtime.ts';
 
 /** How many times SQS has handed out this record, this receive included (1 when the attribute is missing). */
@@ -27,12 +28,16 @@ export function lastReceiveReason(task: { stage: string; shard: number }, receiv
  * A transient failure on the record's last allowed receive (ApproximateReceiveCount >= maxReceiveCount) means
  * SQS will dead-letter it and nothing else will move its run on: the run is marked failed in run.json (stage and
  * reason) before the failure is reported, so it does not stay "running" forever.
+ *
+ * With `queueUrl` (the consumed queue), a retryable failure backs off: the record is delivered again after 30 s,
+ * 2 min, 10 min by its receive count (settings.retryDelaysSeconds), not after the queue's visibility timeout.
  */
 export async function handleTaskBatch(
   runtime: HandlerRuntime,
   deadLetterQueueUrl: string | undefined,
   event: SQSEvent,
   context: Context,
+  queueUrl?: string,
 ): Promise<SQSBatchResponse> {
   const processor = new BatchProcessor(EventType.SQS);
   const recordHandler = async (record: SQSRecord) => {
@@ -41,6 +46,7 @@ export async function handleTaskBatch(
     } catch (error) {
       if (!(error instanceof InvalidMessageError || error instanceof UnknownRunError)) {
         await failRunOnLastReceive(runtime, record, error);
+        if (queueUrl !== undefined) await backOffRecord(runtime, queueUrl, record, error);
         throw error;
       }
       runtime.logger.error('message can never succeed; moved to the dead-letter queue', {
@@ -52,6 +58,24 @@ export async function handleTaskBatch(
     }
   };
   return processPartialResponse(event, recordHandler, processor, { context, throwOnFullBatchFailure: false });
+}
+
+/** Sets the failed record's visibility to its back-off delay; best effort (it is logged when that fails). */
+async function backOffRecord(runtime: HandlerRuntime, queueUrl: string, record: SQSRecord, error: unknown) {
+  const receives = receiveCountOf(record);
+  const delaySeconds = retryDelayOf(receives, runtime.settings.retryDelaysSeconds);
+  const fields = {
+    messageId: record.messageId,
+    receives,
+    delaySeconds,
+    error: error instanceof Error ? error.message : String(error),
+  };
+  try {
+    await backOff(runtime.clients.sqs, queueUrl, record, delaySeconds);
+    runtime.logger.warn('task failed; it will be delivered again after its back-off', fields);
+  } catch (changeError) {
+    runtime.logger.warn('task failed; its back-off could not be set', { ...fields, changeError: String(changeError) });
+  }
 }
 
 /**

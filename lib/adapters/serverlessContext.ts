@@ -19,7 +19,16 @@ export interface ServerlessSettings {
    * its last, after which SQS moves it to the DLQ. From PSEUDOLABEL_MAX_RECEIVE_COUNT, default 3.
    */
   readonly maxReceiveCount: number;
+  /**
+   * Seconds a task that failed (retryably) on its 1st, 2nd, 3rd... receive stays invisible before SQS delivers it
+   * again (the last value for any later receive), instead of the queue's whole visibility timeout. From
+   * PSEUDOLABEL_RETRY_DELAYS (comma-separated seconds), default 30, 120, 600.
+   */
+  readonly retryDelaysSeconds: readonly number[];
 }
+
+/** The default retry back-off: 30 s, 2 min, 10 min. */
+export const DEFAULT_RETRY_DELAYS_SECONDS: readonly number[] = [30, 120, 600];
 
 /** The default maxReceiveCount of the tasks and reduce queues (infra and LocalStack provisioning use 3). */
 export const DEFAULT_MAX_RECEIVE_COUNT = 3;
@@ -41,7 +50,19 @@ export function serverlessSettings(env: NodeJS.ProcessEnv = process.env): Server
     ...(env.PSEUDOLABEL_TASKS_DLQ_URL ? { tasksDlqUrl: env.PSEUDOLABEL_TASKS_DLQ_URL } : {}),
     ...(env.PSEUDOLABEL_REDUCE_DLQ_URL ? { reduceDlqUrl: env.PSEUDOLABEL_REDUCE_DLQ_URL } : {}),
     maxReceiveCount: maxReceiveCountOf(env.PSEUDOLABEL_MAX_RECEIVE_COUNT),
+    retryDelaysSeconds: retryDelaysOf(env.PSEUDOLABEL_RETRY_DELAYS),
   };
+}
+
+function retryDelaysOf(value: string | undefined): readonly number[] {
+  if (value === undefined || value.trim() === '') return DEFAULT_RETRY_DELAYS_SECONDS;
+  const delays = value.split(',').map((part) => Number(part.trim()));
+  if (!delays.every((delay) => Number.isInteger(delay) && delay >= 0 && delay <= 43_200)) {
+    throw new Error(
+      `environment variable PSEUDOLABEL_RETRY_DELAYS must be seconds (0-43200), comma-separated: ${value}`,
+    );
+  }
+  return delays;
 }
 
 function maxReceiveCountOf(value: string | undefined): number {

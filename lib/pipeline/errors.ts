@@ -18,3 +18,17 @@ export class UnknownRunError extends Error {
     this.name = 'UnknownRunError';
   }
 }
+
+/**
+ * Another delivery of the same reduce step holds its claim and is computing it: this delivery does nothing now
+ * and is retried later (by then the step is done, or the claim expired because its holder died).
+ */
+export class StepClaimedError extends Error {
+  constructor(
+    readonly step: string,
+    readonly expiresAt: string,
+  ) {
+    super(`reduce step ${step} is being computed by another delivery (its claim expires at ${expiresAt})`);
+    this.name = 'StepClaimedError';
+  }
+}

@@ -2,6 +2,7 @@ import { readJson } from './jsonObjects.ts';
 import { keys } from './keys.ts';
 import { findRun } from './runRecord.ts';
 import type { StageContext } from './stageContext.ts';
+import { claimStep } from './stepClaim.ts';
 import { type Stage, type TaskMessage, taskMessage } from './taskMessage.ts';
 import { measuredTask, type TaskMetrics } from './taskMetrics.ts';
 
@@ -73,7 +74,8 @@ export async function shardTaskDone(ctx: StageContext, task: TaskMessage): Promi
 /**
  * Runs a reduce step at most once to completion: `step` computes (idempotently: it may run again after a crash,
  * writing the same bytes) and returns the messages that follow it; they are sent, then the step is marked done.
- * A step already marked done does nothing, so duplicate deliveries cannot start a stage twice.
+ * A step already marked done does nothing, so duplicate deliveries cannot start a stage twice; a step being
+ * computed by another delivery (its claim, stepClaim.ts) throws StepClaimedError, to be retried later.
  */
 export async function reduceOnce(
   ctx: StageContext,
@@ -85,7 +87,16 @@ export async function reduceOnce(
     ctx.log.info('reduce step already done; duplicate ignored', { ...task });
     return false;
   }
-  const next = await step();
+  const claim = await claimStep(ctx, task);
+  let next: Awaited<ReturnType<typeof step>>;
+  try {
+    next = await step();
+  } catch (error) {
+    await claim.release();
+    throw error;
+  } finally {
+    claim.stop();
+  }
   // A run cancelled (or failed) while the step computed goes no further: nothing more is sent.
   const sending = (next.tasks?.length ?? 0) + (next.reduce?.length ?? 0) > 0;
   if (sending && (await runHasEnded(ctx, task))) {

@@ -68,6 +68,10 @@ export const keys = {
     `runs/${runId}/markers/${stage}/${round}/${pad(shard)}`,
   /** Written once a reduce step has enqueued what follows it, so a redelivered step does nothing. */
   advanced: (runId: string, stage: Stage, round: number) => `runs/${runId}/markers/advanced/${stage}-${round}`,
+  /** Claims of a reduce step by the delivery computing it, by generation (a claim that expired is taken over). */
+  claims: (runId: string, stage: Stage, round: number) => `runs/${runId}/markers/claims/${stage}-${round}/`,
+  claim: (runId: string, stage: Stage, round: number, generation: number) =>
+    `runs/${runId}/markers/claims/${stage}-${round}/${pad(generation)}`,
   output: (runId: string, file: string) => `runs/${runId}/output/${file}`,
 };
 

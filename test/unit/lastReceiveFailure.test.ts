@@ -57,7 +57,13 @@ async function runtimeWithRun(maxReceiveCount = 3) {
   const reduce = new InProcessQueue();
   const ctx = { store, inputs: brokenInputs, tasks: new InProcessQueue(), reduce, log: silentLog };
   const runtime: HandlerRuntime = {
-    settings: { bucket: 'pseudolabel-data', tasksQueueUrl: 'tasks', reduceQueueUrl: 'reduce', maxReceiveCount },
+    settings: {
+      bucket: 'pseudolabel-data',
+      tasksQueueUrl: 'tasks',
+      reduceQueueUrl: 'reduce',
+      maxReceiveCount,
+      retryDelaysSeconds: [30, 120, 600],
+    },
     clients: { s3: {} as S3Client, sqs: {} as SQSClient },
     logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
     ctx,

@@ -1,4 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { S3ObjectStore } from '../../../lib/adapters/s3ObjectStore.ts';
+import { SqsTaskQueue } from '../../../lib/adapters/sqsTaskQueue.ts';
+import { keys } from '../../../lib/pipeline/keys.ts';
+import { parseRunOptions } from '../../../lib/pipeline/runOptions.ts';
+import { silentLog } from '../../../lib/pipeline/stageContext.ts';
+import { startRun } from '../../../lib/pipeline/startRun.ts';
 import { taskMessage } from '../../../lib/pipeline/taskMessage.ts';
 import { removeTempDirs, tempDir } from '../../cli/cliHarness.ts';
 import { LiveCli } from '../../cli/statusProcess.ts';
@@ -145,4 +151,94 @@ describe('a run whose task kills its worker on every receive', () => {
     expect(await listKeys(stack.s3, stack.bucket, `runs/${runId}/output/`)).toEqual([]);
     expect(worker.log).toContain('run has ended; task ignored');
   });
+
+  it('a task that fails retryably backs off (30 s) instead of coming back after the visibility timeout', async () => {
+    // Prepare: a running run that was never collected, so its neighbors task fails (collect.json is missing).
+    const runId = `${uniqueDataset('backoff')}-run`;
+    await putText(stack.s3, stack.bucket, `runs/${runId}/run.json`, runJsonText(runId, 'neighbors'));
+    const worker = await WorkerProcess.start(stack.endpoint, stack.workerEnv());
+    const failures = () => logLines(worker.log).filter((line) => line.message === BACK_OFF_LINE);
+
+    // Act
+    await sendRaw(stack.sqs, stack.resources.queueUrls.tasks, JSON.stringify(taskMessage(runId, 'neighbors', 0, 0)));
+    while (failures().length === 0) await sleep(100);
+    // Two of the queue's own visibility timeouts: without the back-off, the task would be received again.
+    await sleep(2 * stack.visibilityTimeout * 1000 + 1000);
+
+    // Assess
+    expect(failures().map((line) => [line.receives, line.delaySeconds])).toEqual([[1, 30]]);
+    expect(await queueDepth(stack.sqs, stack.resources.queueUrls.tasks)).toBe(1);
+    expect((await readRunJson(stack.s3, stack.bucket, runId))?.status).toBe('running');
+  });
+
+  it('a reduce step claimed by another delivery is not computed twice; the retry takes it over once expired', async () => {
+    // Prepare: a run started as the handlers start one, with its plan step already claimed by "another
+    // delivery" that dies (its claim expires in 4 s, unrenewed); the worker retries after 6 s.
+    const dataset = uniqueDataset('claimed');
+    const csv = csvText(blobRows({ n: 120, d: 3, seed: 31 }));
+    await putText(stack.s3, stack.bucket, `data/${dataset}/blobs.csv`, csv);
+    const store = new S3ObjectStore({ bucket: stack.bucket, client: stack.s3 });
+    const info = (await store.head(`data/${dataset}/blobs.csv`))!;
+    const runId = `${dataset}-run`;
+    const ctx = {
+      store,
+      inputs: () => store,
+      tasks: new SqsTaskQueue({ queue: stack.resources.queueUrls.tasks, client: stack.sqs }),
+      reduce: new SqsTaskQueue({ queue: stack.resources.queueUrls.reduce, client: stack.sqs }),
+      log: silentLog,
+    };
+    const worker = await WorkerProcess.start(stack.endpoint, { ...stack.workerEnv(), PSEUDOLABEL_RETRY_DELAYS: '6' });
+    const expiresAt = new Date(Date.now() + 4_000).toISOString();
+    await store.put(
+      keys.claim(runId, 'plan', 0, 0),
+      JSON.stringify({ claimedAt: new Date().toISOString(), expiresAt }),
+    );
+
+    // Act
+    await startRun(ctx, {
+      runId,
+      dataset,
+      inputRoot: `s3://${stack.bucket}/data/${dataset}`,
+      inputs: [{ key: 'blobs.csv', size: info.size, etag: info.etag }],
+      options: parseRunOptions({ neighbors: 5 }),
+    });
+    const record = await waitForRun(stack.s3, stack.bucket, runId, 60_000);
+
+    // Assess
+    const refused = logLines(worker.log).filter((line) => line.message === BACK_OFF_LINE);
+    expect(refused.map((line) => line.error)).toEqual([
+      `reduce step plan round 0 is being computed by another delivery (its claim expires at ${expiresAt})`,
+    ]);
+    expect(record.status, record.error).toBe('succeeded');
+    const claims = await listKeys(stack.s3, stack.bucket, keys.claims(runId, 'plan', 0));
+    expect(claims.map((key) => key.split('/').at(-1))).toEqual(['00000', '00001']);
+  });
 });
+const BACK_OFF_LINE = 'task failed; it will be delivered again after its back-off';
+
+/** A run.json of a running run at `stage` that nothing moves on. */
+function runJsonText(runId: string, stage: string): string {
+  const now = new Date().toISOString();
+  return JSON.stringify({
+    runId,
+    dataset: 'hand-made',
+    inputRoot: 's3://nowhere',
+    inputs: [],
+    options: {},
+    status: 'running',
+    stage,
+    round: 0,
+    shards: 1,
+    createdAt: now,
+    updatedAt: now,
+    timings: {},
+  });
+}
+
+/** The worker's JSON log lines (Powertools), parsed. */
+function logLines(log: string): Record<string, unknown>[] {
+  return log
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
