@@ -249,14 +249,16 @@ export class FeatureStatistics {
   }
 
   /**
-   * The scaling. For robust scaling `readShards` visits every shard's block again for each radix pass (the row
+   * The scaling (by `method`, the constructor's unless given: `--method auto` picks it after the read). For robust scaling `readShards` visits every shard's block again for each radix pass (the row
    * count, and so the ranks sought, are known only now).
    */
-  async finish(readShards: (visit: (block: ShardBlock) => void) => Promise<void>): Promise<FeatureScaling> {
+  async finish(
+    readShards: (visit: (block: ShardBlock) => void) => Promise<void>,
+    method: Scale = this.method,
+  ): Promise<FeatureScaling> {
     const spreadRatio = spreadRatioOf(this.moments);
-    if (this.method === 'none' || this.moments.count === 0)
-      return { method: this.method, center: [], scale: [], spreadRatio };
-    if (this.method === 'standard')
+    if (method === 'none' || this.moments.count === 0) return { method, center: [], scale: [], spreadRatio };
+    if (method === 'standard')
       return { method: 'standard', center: [...this.moments.mean], scale: standardScale(this.moments), spreadRatio };
     const n = this.moments.count;
     const quantiles = [0.25, 0.5, 0.75].map((q) => percentileRanks(n, q));

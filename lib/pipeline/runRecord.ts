@@ -1,5 +1,6 @@
 import { NotFoundError } from '../adapters/errors.ts';
 import type { ObjectStore } from '../adapters/objectStore.ts';
+import type { AutoSearch } from './autoSearch.ts';
 import { keys } from './keys.ts';
 import type { NeighborsPlan } from './neighborsPlan.ts';
 import type { RunOptions } from './runOptions.ts';
@@ -31,6 +32,8 @@ export interface RunRecord {
   neighbors?: NeighborsPlan;
   /** Why `--method auto` chose the method. */
   methodReason?: string;
+  /** `--method auto`: every setting tried, with its score (autoSearch.ts). */
+  auto?: AutoSearch;
   status: RunStatus;
   stage: Stage;
   round: number;

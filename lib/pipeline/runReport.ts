@@ -1,4 +1,5 @@
 import type { FeatureScaling } from '../data/featureScaling.ts';
+import type { AutoSearch } from './autoSearch.ts';
 import type { HoldoutMetrics } from './holdout.ts';
 import type { NeighborsPlan } from './neighborsPlan.ts';
 import type { Source } from './rowOutcome.ts';
@@ -26,6 +27,8 @@ export interface RunReport {
   readonly runId: string;
   readonly method: RunOptions['method'];
   readonly methodReason?: string;
+  /** `--method auto`: every setting tried with its mean cross-validated accuracy and spread, best first. */
+  readonly auto?: AutoSearch;
   /** The options as the method ran them (maxIter and threshold resolved; `rounds`, maxIter's alias, left out). */
   readonly parameters: RunOptions & { maxIter: number; threshold: number };
   /** How the kNN graph was searched (methods that use one). */

@@ -20,13 +20,14 @@ export class RunScaling {
     this.statistics.add({ data: features, n, skip: dropped.length > 0 ? new Set(dropped) : undefined });
   }
 
-  finish(ctx: StageContext, runId: string, shards: Collected['shards']): Promise<FeatureScaling> {
+  /** The scaling by `method` (default the run's --scale); robust reads the shards again. */
+  finish(ctx: StageContext, runId: string, shards: Collected['shards'], method?: Scale): Promise<FeatureScaling> {
     return this.statistics.finish(async (visit) => {
       for (let s = 0; s < shards.length; s++) {
         const shard = decodeShard(await ctx.store.get(keys.shardData(runId, s)));
         const { dropped } = shards[s];
         visit({ data: shard.features, n: shard.n, skip: dropped.length > 0 ? new Set(dropped) : undefined });
       }
-    });
+    }, method);
   }
 }

@@ -194,10 +194,26 @@ function methodAndClasses(report: RunReport): string {
     ...SOURCES.map((source) => formatNumber(last?.counts[source]?.[name] ?? 0)),
   ]);
   const reason = report.methodReason ? `<p class="note">${escapeHtml(report.methodReason)}</p>` : '';
+  const candidates = report.auto
+    ? `<h3>Settings tried by --method auto (best first)</h3>
+${htmlTable(
+  ['method', 'scale', 'k', 'alpha', 'mean accuracy', 'spread'],
+  report.auto.candidates.map((c): Cell[] => [
+    c.method,
+    c.scale,
+    c.neighbors === undefined ? '' : String(c.neighbors),
+    c.alpha === undefined ? '' : String(c.alpha),
+    formatPercent(c.score, 1),
+    formatPercent(c.spread, 1),
+  ]),
+  [2, 3, 4, 5],
+)}`
+    : '';
   return `<section class="columns" data-section="method">
 <div>
 <h2>Method: ${escapeHtml(report.method)}</h2>
 ${reason}
+${candidates}
 <h3>Parameters</h3>
 ${htmlTable(['parameter', 'value'], parameters)}
 </div>

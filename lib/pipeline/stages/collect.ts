@@ -3,6 +3,7 @@ import { IdTable } from '../../data/idTable.ts';
 import { decodeShard } from '../../data/shardFormat.ts';
 import { InputError, OptionsError } from '../../errors.ts';
 import { FeatureRange } from '../../linalg/int16Codes.ts';
+import { chooseAuto } from '../autoChoice.ts';
 import { packArrays } from '../binaryArrays.ts';
 import type { Collected } from '../collected.ts';
 import { shardMetricsOf } from '../fanIn.ts';
@@ -94,9 +95,9 @@ export async function collectStage(
   const labels: (string | null)[] = [];
   const duplicates: Collected['duplicates'] = [];
   const shards: Collected['shards'] = [];
-  const neighbors = needsNeighbors(run.options.method, run.options.kernel);
-  // Scaled runs draw the IVF samples from the scaled rows, after the statistics (trainRunIvf).
-  const scaled = run.options.scale !== 'none';
+  let neighbors = needsNeighbors(run.options.method, run.options.kernel);
+  // Scaled runs (and auto, which may scale) draw the IVF samples from the scaled rows, after the statistics.
+  const scaled = run.options.scale !== 'none' || run.options.method === 'auto';
   const candidates = neighbors && !scaled ? await sampleCandidates(ctx, task.runId, plan, run.options) : undefined;
   const scaling = new RunScaling(plan.featureNames.length, run.options.scale);
   // The run's 16-bit codes cover every row (ivfObjects.ts): their range is taken on this one read too.
@@ -142,7 +143,7 @@ export async function collectStage(
   }
   let given = 0;
   for (const label of y) if (label >= 0) given++;
-  const collected: Collected = {
+  const unscaled: Collected = {
     n: offset,
     d: plan.featureNames.length,
     classes,
@@ -150,7 +151,21 @@ export async function collectStage(
     given,
     shards,
     duplicates,
-    scaling: await scaling.finish(ctx, task.runId, shards),
+  };
+  if (run.options.method === 'auto') {
+    const standard = await scaling.finish(ctx, task.runId, shards, 'standard');
+    const choice = await chooseAuto(ctx, task.runId, unscaled, y, standard, run.options);
+    run.options = choice.options;
+    neighbors = needsNeighbors(run.options.method, run.options.kernel);
+    await updateRun(ctx.store, task.runId, (record) => {
+      record.options = choice.options;
+      record.methodReason = choice.reason;
+      if (choice.search) record.auto = choice.search;
+    });
+  }
+  const collected: Collected = {
+    ...unscaled,
+    scaling: await scaling.finish(ctx, task.runId, shards, run.options.scale),
   };
   await ctx.store.put(keys.collectedLabels(task.runId), packArrays([y]));
   await writeJson(ctx.store, keys.collected(task.runId), collected);

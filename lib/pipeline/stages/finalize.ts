@@ -58,6 +58,7 @@ export async function finalizeStage(ctx: StageContext, task: TaskMessage): Promi
     runId: run.runId,
     method: run.options.method,
     ...(run.methodReason ? { methodReason: run.methodReason } : {}),
+    ...(run.auto ? { auto: run.auto } : {}),
     parameters: reportedParameters(run.options),
     ...(run.neighbors ? { neighbors: run.neighbors } : {}),
     ...(collected.scaling ? { scaling: collected.scaling } : {}),

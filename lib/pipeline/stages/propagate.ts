@@ -3,7 +3,6 @@ import { connectivityFromNeighbors } from '../../graph/knnKernel.ts';
 import { rbfWeightsFromNeighbors } from '../../graph/knnRbfKernel.ts';
 import { type KnnResult, knnSelfSearch } from '../../graph/knnSearch.ts';
 import { unpackArrays } from '../binaryArrays.ts';
-import { chooseMethod } from '../chooseMethod.ts';
 import { type Collected, loadAllRows, readCollected, readCollectedLabels } from '../collected.ts';
 import { resolveViews } from '../coTrainingViews.ts';
 import { writeJson } from '../jsonObjects.ts';
@@ -19,7 +18,7 @@ import type { StageContext } from '../stageContext.ts';
 import { type TaskMessage, taskMessage } from '../taskMessage.ts';
 import { countUnreached, gammaWarning, medianHeuristicGamma, unreachedHint, usesGamma } from '../unreached.ts';
 import { WarningLog } from '../warningLog.ts';
-import { needsNeighbors, startSelfTraining } from './collect.ts';
+import { needsNeighbors } from './collect.ts';
 
 /** runs/<runId>/result.json: what the method reports besides the per-row outcome (per-shard result.bin parts). */
 export interface MethodSummary {
@@ -73,20 +72,9 @@ export async function propagateStage(
     ? await allNeighbors(ctx, run.runId, collected, run.options.neighbors)
     : undefined;
   // Propagation over the kNN graph needs the labels alone (collect's labels.bin), not the n x d features.
-  const withFeatures =
-    run.options.method === 'auto' || needsFeatures(run.options, lists !== undefined && run.options.kernel !== 'rbf');
+  const withFeatures = needsFeatures(run.options, lists !== undefined && run.options.kernel !== 'rbf');
   const rows = withFeatures ? await loadAllRows(ctx, task.runId, collected) : undefined;
   const y = rows?.y ?? (await readCollectedLabels(ctx, task.runId));
-  if (run.options.method === 'auto' && lists && rows) {
-    const choice = chooseMethod(rows.X, y, collected.classes.length, lists, run.options);
-    run.options = { ...run.options, method: choice.method, kernel: choice.kernel, gamma: choice.gamma };
-    await updateRun(ctx.store, task.runId, (record) => {
-      record.options = run.options;
-      record.methodReason = choice.reason;
-    });
-    ctx.log.info('method chosen', { runId: run.runId, method: choice.method, reason: choice.reason });
-    if (choice.method === 'self-training') return startSelfTraining(ctx, task.runId, collected.shards.length);
-  }
   // --gamma auto: the median heuristic over the kNN lists (for the dense rbf kernel, found here: n is small).
   const gamma =
     usesGamma(run.options) && run.options.gamma === 'auto'

@@ -1,0 +1,196 @@
+import { describe, expect, it } from 'vitest';
+import { UNLABELLED } from '../../lib/data/dataset.ts';
+import { featureMatrix } from '../../lib/data/featureMatrix.ts';
+import type { FeatureScaling } from '../../lib/data/featureScaling.ts';
+import { knnSelfSearch } from '../../lib/graph/knnSearch.ts';
+import { seededUniform } from '../../lib/linalg/seededRandom.ts';
+import {
+  type AutoCandidate,
+  autoGrid,
+  compareCandidates,
+  describeChoice,
+  repeatsFor,
+  searchGrid,
+  truncateLists,
+} from '../../lib/pipeline/autoSearch.ts';
+import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
+import { stratifiedFolds } from '../../lib/pipeline/stratifiedFolds.ts';
+
+function foldSizes(y: Int32Array, fold: Int32Array, c: number, folds: number): number[] {
+  const sizes = new Array<number>(folds).fill(0);
+  for (let i = 0; i < y.length; i++) if (y[i] === c) sizes[fold[i]]++;
+  return sizes;
+}
+
+/** Two tight, far apart 2-d clusters of `perCluster` points; `labelled` of each cluster carry their class. */
+function clusters(perCluster: number, labelled: number) {
+  const random = seededUniform(5);
+  const n = 2 * perCluster;
+  const data = new Float64Array(n * 2);
+  const y = new Int32Array(n).fill(UNLABELLED);
+  for (let i = 0; i < n; i++) {
+    const c = i < perCluster ? 0 : 1;
+    data[i * 2] = (c === 0 ? -10 : 10) + random();
+    data[i * 2 + 1] = random();
+    if (i % perCluster < labelled) y[i] = c;
+  }
+  return { X: featureMatrix(data, n, 2), y };
+}
+
+describe('stratifiedFolds', () => {
+  it("deals each class's rows round-robin: fold sizes per class differ by at most one", () => {
+    // Prepare: class 0 x7, class 1 x6, unlabelled x3
+    const y = Int32Array.from([0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, UNLABELLED, UNLABELLED, UNLABELLED]);
+
+    // Act
+    const fold = stratifiedFolds(y, 3, 0);
+
+    // Assess
+    expect(foldSizes(y, fold, 0, 3)).toEqual([3, 2, 2]);
+    expect(foldSizes(y, fold, 1, 3)).toEqual([2, 2, 2]);
+    expect(Array.from(fold.subarray(13))).toEqual([-1, -1, -1]);
+  });
+
+  it('leaves a class with fewer labels than folds out of every fold', () => {
+    // Prepare: class 0 x3, class 1 x2 (fewer than 3 folds)
+    const y = Int32Array.from([0, 0, 0, 1, 1]);
+
+    // Act
+    const fold = stratifiedFolds(y, 3, 0);
+
+    // Assess
+    expect([...fold.subarray(0, 3)].sort()).toEqual([0, 1, 2]);
+    expect(Array.from(fold.subarray(3))).toEqual([-1, -1]);
+  });
+
+  it('is deterministic per seed and shuffles with the seed', () => {
+    // Prepare
+    const y = Int32Array.from({ length: 60 }, (_, i) => i % 3);
+
+    // Act
+    const a = stratifiedFolds(y, 3, 9);
+    const b = stratifiedFolds(y, 3, 9);
+    const c = stratifiedFolds(y, 3, 10);
+
+    // Assess
+    expect(Array.from(b)).toEqual(Array.from(a));
+    expect(Array.from(c)).not.toEqual(Array.from(a));
+    for (let k = 0; k < 3; k++) expect(foldSizes(y, c, k, 3)).toEqual([7, 7, 6]);
+  });
+});
+
+/** Standardising statistics of X (population std), as collect computes them. */
+function standardOf(X: { data: Float64Array | Float32Array; n: number; d: number }): FeatureScaling {
+  const center: number[] = [];
+  const scale: number[] = [];
+  for (let j = 0; j < X.d; j++) {
+    let sum = 0;
+    for (let i = 0; i < X.n; i++) sum += X.data[i * X.d + j];
+    const mean = sum / X.n;
+    let m2 = 0;
+    for (let i = 0; i < X.n; i++) m2 += (X.data[i * X.d + j] - mean) ** 2;
+    center.push(mean);
+    scale.push(Math.sqrt(m2 / X.n) || 1);
+  }
+  return { method: 'standard', center, scale, spreadRatio: 1 };
+}
+
+describe('the auto grid', () => {
+  it('is method x scale (none, standard) x k (5, 10, 20) x alpha (0.2, 0.8) for spreading', () => {
+    // Act
+    const grid = autoGrid(false);
+    const withViews = autoGrid(true);
+    // Assess: per scale 6 spreading + 3 propagation + self-training
+    expect(grid).toHaveLength(20);
+    expect(grid.filter((s) => s.method === 'label-spreading' && s.scale === 'standard')).toHaveLength(6);
+    expect(new Set(grid.map((s) => s.neighbors))).toEqual(new Set([5, 10, 20, undefined]));
+    expect(withViews.filter((s) => s.method === 'co-training')).toHaveLength(2);
+  });
+
+  it('repeats the 3-fold split more when labels are few', () => {
+    // Act / Assess
+    expect(repeatsFor(15)).toBe(10);
+    expect(repeatsFor(50)).toBe(6);
+    expect(repeatsFor(1000)).toBe(2);
+  });
+
+  it('truncates k = 20 lists to the first k entries of each row', () => {
+    // Prepare
+    const { X } = clusters(15, 0);
+    // Act
+    const truncated = truncateLists(knnSelfSearch(X, 20), 5);
+    const direct = knnSelfSearch(X, 5);
+    // Assess
+    expect(Array.from(truncated.indices)).toEqual(Array.from(direct.indices));
+    expect(Array.from(truncated.distances)).toEqual(Array.from(direct.distances));
+  });
+});
+
+describe('compareCandidates', () => {
+  const base: AutoCandidate = {
+    method: 'label-spreading',
+    scale: 'standard',
+    neighbors: 10,
+    alpha: 0.2,
+    score: 0.9,
+    spread: 0.02,
+  };
+
+  it('ranks by mean score, then the smaller spread, then the simpler setting, whatever the listing order', () => {
+    // Prepare
+    const better = { ...base, score: 0.95, spread: 0.1 };
+    const steadier = { ...base, spread: 0.01, method: 'self-training' as const };
+    const simpler = { ...base, method: 'label-propagation' as const, alpha: undefined };
+    const unscaled = { ...base, scale: 'none' as const };
+    const smoother = { ...base, neighbors: 20 };
+    // Act
+    const ranked = [base, smoother, unscaled, simpler, steadier, better].sort(compareCandidates);
+    const reversed = [better, steadier, simpler, unscaled, smoother, base].sort(compareCandidates);
+    // Assess
+    expect(ranked).toEqual([better, steadier, simpler, unscaled, smoother, base]);
+    expect(reversed).toEqual(ranked);
+  });
+});
+
+describe('searchGrid', () => {
+  it('scores every setting in [0, 1] and picks a perfect one on two clearly separated clusters', () => {
+    // Prepare: feature 1 is noise with a 100x spread, which unscaled kNN follows
+    const { X, y } = clusters(30, 6);
+    for (let i = 0; i < X.n; i++) X.data[i * 2 + 1] *= 100;
+    const options = parseRunOptions({ method: 'auto' });
+    // Act
+    const search = searchGrid(X, y, 2, standardOf(X), options);
+    // Assess
+    expect(search).toBeDefined();
+    if (!search) return;
+    expect(search.candidates).toHaveLength(20);
+    for (const c of search.candidates) {
+      expect(c.score).toBeGreaterThanOrEqual(0);
+      expect(c.score).toBeLessThanOrEqual(1);
+      expect(c.spread).toBeGreaterThanOrEqual(0);
+    }
+    expect(search.candidates[0].score).toBe(1);
+    expect(search.repeats).toBe(10);
+    const sorted = [...search.candidates].sort(compareCandidates);
+    expect(sorted).toEqual(search.candidates);
+    expect(describeChoice(search)).toMatch(/^best mean accuracy of 20 settings in 10 repeats of stratified 3-fold/);
+  });
+
+  it('gives the same candidates for the same seed', () => {
+    // Prepare
+    const { X, y } = clusters(20, 6);
+    const options = parseRunOptions({ method: 'auto', seed: 3 });
+    // Act
+    const first = searchGrid(X, y, 2, standardOf(X), options);
+    const second = searchGrid(X, y, 2, standardOf(X), options);
+    // Assess
+    expect(second).toEqual(first);
+  });
+
+  it('returns nothing with too few labels to cross-validate', () => {
+    // Prepare: 2 labels per class, fewer than 3 folds
+    const { X, y } = clusters(10, 2);
+    // Act / Assess
+    expect(searchGrid(X, y, 2, standardOf(X), parseRunOptions({ method: 'auto' }))).toBeUndefined();
+  });
+});
