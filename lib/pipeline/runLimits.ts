@@ -28,6 +28,8 @@ export const FREE_SHARDS = 16;
 export const WORKERS_PER_CORE = 4;
 /** Copies of the n x classes label distributions that propagation and self-training hold at once. */
 const DISTRIBUTION_COPIES = 3;
+/** Share of the host's memory the label distributions may take: the rest holds features, graph and runtime. */
+const DISTRIBUTION_SHARE = 0.5;
 
 /** The limits of this host, from its environment. */
 export function runLimits(env: NodeJS.ProcessEnv = process.env): RunLimits {
@@ -75,17 +77,18 @@ export function checkWorkers(workers: number, cores = availableParallelism()): v
 }
 
 /**
- * Refuses a run whose label distributions (n rows x classes doubles, DISTRIBUTION_COPIES of them) would not fit
- * this host's memory (CapacityError), before any of them is allocated.
+ * Refuses a run whose label distributions (n rows x classes doubles, DISTRIBUTION_COPIES of them) would take more
+ * than half this host's memory (CapacityError), before any of them is allocated: 10,000 classes on 50,000 rows
+ * (12 GB) are refused on a 16 GB host instead of running it out of memory.
  */
 export function checkClassMemory(n: number, classes: number, limits: RunLimits, source: string): void {
   const bytes = n * classes * 8 * DISTRIBUTION_COPIES;
-  if (bytes <= limits.memoryBytes) return;
-  const gib = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`;
+  if (bytes <= limits.memoryBytes * DISTRIBUTION_SHARE) return;
+  const gib = (b: number) => (b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(1)} GiB` : `${(b / 2 ** 20).toFixed(1)} MiB`);
   throw new CapacityError(
     `${source}: ${n.toLocaleString('en-US')} rows x ${classes.toLocaleString('en-US')} classes need about ` +
       `${gib(bytes)} for the label distributions (n x classes x 8 bytes, ${DISTRIBUTION_COPIES} copies), more than ` +
-      `this host's ${gib(limits.memoryBytes)}: is the label column (--label-column) the right one? Merge rare labels, ` +
+      `half this host's ${gib(limits.memoryBytes)}: is the label column (--label-column) the right one? Merge rare labels, ` +
       'or run on a host with more memory',
   );
 }

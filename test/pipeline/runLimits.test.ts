@@ -69,4 +69,23 @@ describe('bounds of a run', () => {
     expect(error).toBeInstanceOf(OptionsError);
     expect((error as Error).message).toMatch(/^--workers 1000 is more than 4 per core of this host/);
   });
+
+  it('refuses a label column of as many classes as rows when the label distributions would not fit the host', async () => {
+    // Prepare: a 1 MiB host (as a Lambda's memory size is read): 300 rows x 300 classes x 8 bytes x 3 = 2.1 MB
+    const dir = await tempDir();
+    const lines = ['id,label,x'];
+    for (let i = 0; i < 300; i++) lines.push(`r${i},class${i},${i}`);
+    const input = await writeInput(dir, 'many-classes.csv', `${lines.join('\n')}\n`);
+    const before = process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE;
+    process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE = '1';
+    // Act
+    const error = await failureOf(runPipeline(input, { workers: 1, neighbors: 3 })).finally(() => {
+      if (before === undefined) delete process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE;
+      else process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE = before;
+    });
+    // Assess
+    expect(error).toBeInstanceOf(RunFailedError);
+    expect((error as Error).message).toContain(`${input}: 300 rows x 300 classes need about 2.1 MiB`);
+    expect((error as Error).message).toContain("more than half this host's 1.0 MiB");
+  });
 });
