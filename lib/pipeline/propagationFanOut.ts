@@ -1,14 +1,14 @@
 import type { RunOptions } from './runOptions.ts';
 
 /**
- * From this many rows, label spreading / propagation over a kNN graph runs fanned out (edges -> graph -> degrees
- * -> converge / iterate per iteration -> result, one task per partition each) instead of in the propagate
- * step's one process. Below it, one process is faster: measured on 200k x 64 rows (approx, 4 shards, 2
- * workers, 7 iterations) the single-process step took 1.9 s against about 12 s for the fan-out, which pays
- * a round of tasks and store objects per iteration. It is chosen by memory instead: at 2M rows the
- * single-process step needs about 1.5 GB (singleProcessBytes), half a default 3,008 MB reducer.
+ * Whether label spreading / propagation over a kNN graph runs fanned out (edges -> graph -> degrees ->
+ * converge / iterate per iteration -> result, one task per partition each) or in the propagate step's one
+ * process. One process is faster while it fits: measured on 200k x 64 rows (approx, 4 shards, 2 workers, 7
+ * iterations) the single-process step took 1.9 s against about 12 s for the fan-out, which pays a round of tasks
+ * and store objects per iteration. So the choice is by size: the fan-out runs once the single-process step
+ * would need more than SINGLE_PROCESS_SHARE of the memory a task gets (`--task-memory`, the Lambda's memory,
+ * or DEFAULT_TASK_MEMORY_MB): about 2M rows with k = 10 and 10 classes on a default 3,008 MB reducer.
  */
-export const FAN_OUT_FROM_ROWS = 2_000_000;
 
 /**
  * The single-process propagate step's memory above Node's own, in bytes: per row, its k neighbour slots
@@ -21,30 +21,43 @@ export function singleProcessBytes(n: number, neighbors: number, classes: number
   return n * (36 * neighbors + 32 * classes + 64);
 }
 
+/** The share of a task's memory the single-process step may plan on: room for V8's heap and the estimate's error. */
+export const SINGLE_PROCESS_SHARE = 0.5;
+
+/** A task's memory when neither the run (`--task-memory`) nor the host (a Lambda) says: the default reducer's. */
+export const DEFAULT_TASK_MEMORY_MB = 3008;
+
 /** What Node takes before a task holds anything (an empty reduce step's peak RSS, measured: about 60 MB). */
 const NODE_BASELINE_BYTES = 64 * 2 ** 20;
 
 /**
- * Tests only: a row count that replaces FAN_OUT_FROM_ROWS (0 fans out every run), read by the propagate step
- * (in the process that runs it).
+ * Tests only: a row count from which propagation fans out, instead of the memory rule (0 fans out every run);
+ * read by the propagate step, in the process that runs it.
  */
 export const FAN_OUT_FROM_ROWS_ENV = 'PSEUDOLABEL_FAN_OUT_FROM_ROWS';
 
+/** The memory a task of this run gets, in MB: `--task-memory`, else the Lambda's (AWS sets its size), else the default. */
+export function taskMemoryMb(options: RunOptions, env: NodeJS.ProcessEnv = process.env): number {
+  return options.taskMemory ?? (Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE) || DEFAULT_TASK_MEMORY_MB);
+}
+
 /**
- * Whether a run's propagation fans out: from FAN_OUT_FROM_ROWS rows, or sooner when the single-process step
- * would not fit the run's `--task-memory`. Only label spreading / propagation over the kNN graph (kernels knn
- * and knn-rbf) without a holdout: the dense rbf kernel is for small n, and a holdout, `--method auto` and
- * co-training need the features of all rows in one process anyway. knn-rbf with `--gamma auto` stays in one
- * process too (the median heuristic reads every row's k-th distance).
+ * Whether a run's propagation fans out (see above). Only label spreading / propagation over the kNN graph
+ * (kernels knn and knn-rbf) without a holdout: the dense rbf kernel is for small n, and a holdout,
+ * `--method auto` and co-training need the features of all rows in one process anyway. knn-rbf with
+ * `--gamma auto` stays in one process too (the median heuristic reads every row's k-th distance).
  */
-export function fansOutPropagation(options: RunOptions, n: number, classes: number): boolean {
+export function fansOutPropagation(
+  options: RunOptions,
+  n: number,
+  classes: number,
+  env: NodeJS.ProcessEnv = process.env,
+): boolean {
   const propagation = options.method === 'label-spreading' || options.method === 'label-propagation';
   if (!propagation || options.kernel === 'rbf' || options.holdout > 0) return false;
   if (options.kernel === 'knn-rbf' && options.gamma === 'auto') return false;
-  const forced = process.env[FAN_OUT_FROM_ROWS_ENV];
-  const from = forced !== undefined && forced !== '' ? Number(forced) : FAN_OUT_FROM_ROWS;
-  if (n >= from) return true;
-  if (options.taskMemory === undefined) return false;
+  const forced = env[FAN_OUT_FROM_ROWS_ENV];
+  if (forced !== undefined && forced !== '') return n >= Number(forced);
   const needed = NODE_BASELINE_BYTES + singleProcessBytes(n, options.neighbors, classes);
-  return needed > options.taskMemory * 2 ** 20;
+  return needed > SINGLE_PROCESS_SHARE * taskMemoryMb(options, env) * 2 ** 20;
 }

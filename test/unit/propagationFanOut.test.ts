@@ -1,25 +1,60 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  FAN_OUT_FROM_ROWS,
+  DEFAULT_TASK_MEMORY_MB,
   FAN_OUT_FROM_ROWS_ENV,
   fansOutPropagation,
+  SINGLE_PROCESS_SHARE,
   singleProcessBytes,
 } from '../../lib/pipeline/propagationFanOut.ts';
 import { parseRunOptions, type RunOptionsInput } from '../../lib/pipeline/runOptions.ts';
 
-afterEach(() => {
-  delete process.env[FAN_OUT_FROM_ROWS_ENV];
-});
+const MB = 2 ** 20;
+
+/** The most rows the single-process step may take with a task of `memoryMb` (k = 10, 10 classes). */
+function rowsFitting(memoryMb: number): number {
+  return Math.floor((SINGLE_PROCESS_SHARE * memoryMb * MB - 64 * MB) / singleProcessBytes(1, 10, 10));
+}
 
 describe('fansOutPropagation', () => {
-  it('fans out kNN-graph propagation from FAN_OUT_FROM_ROWS rows, not below', () => {
+  it('fans out once the single-process step would need more than its share of the default task memory', () => {
     // Prepare
-    const options = parseRunOptions({ method: 'label-propagation', kernel: 'knn-rbf', gamma: 2 });
+    const options = parseRunOptions({ method: 'label-propagation', kernel: 'knn-rbf', gamma: 2, neighbors: 10 });
+    const fits = rowsFitting(DEFAULT_TASK_MEMORY_MB);
     // Act
-    const below = fansOutPropagation(options, FAN_OUT_FROM_ROWS - 1, 3);
-    const from = fansOutPropagation(options, FAN_OUT_FROM_ROWS, 3);
+    const decisions = [fits, fits + 1].map((n) => fansOutPropagation(options, n, 10, {}));
     // Assess
-    expect([below, from]).toEqual([false, true]);
+    expect(decisions).toEqual([false, true]);
+    expect(fits).toBeGreaterThan(1_900_000);
+    expect(fits).toBeLessThan(2_100_000);
+  });
+
+  it('the memory is --task-memory, else the Lambda size, else the default', () => {
+    // Prepare
+    const n = rowsFitting(1024) + 1;
+    const withTaskMemory = parseRunOptions({ neighbors: 10, taskMemory: 1024 });
+    const withoutTaskMemory = parseRunOptions({ neighbors: 10 });
+    // Act
+    const decisions = [
+      fansOutPropagation(withTaskMemory, n, 10, {}),
+      fansOutPropagation(withoutTaskMemory, n, 10, { AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1024' }),
+      fansOutPropagation(withoutTaskMemory, n, 10, {}),
+      fansOutPropagation(withTaskMemory, n - 1, 10, {}),
+    ];
+    // Assess
+    expect(decisions).toEqual([true, true, false, false]);
+  });
+
+  it('more neighbours or classes fan out sooner', () => {
+    // Prepare
+    const n = rowsFitting(DEFAULT_TASK_MEMORY_MB);
+    // Act
+    const decisions = [
+      fansOutPropagation(parseRunOptions({ neighbors: 10 }), n, 10, {}),
+      fansOutPropagation(parseRunOptions({ neighbors: 30 }), n, 10, {}),
+      fansOutPropagation(parseRunOptions({ neighbors: 10 }), n, 100, {}),
+    ];
+    // Assess
+    expect(decisions).toEqual([false, true, true]);
   });
 
   it.each<[string, RunOptionsInput]>([
@@ -31,31 +66,19 @@ describe('fansOutPropagation', () => {
     ['knn-rbf with --gamma auto', { kernel: 'knn-rbf', gamma: 'auto' }],
   ])('keeps %s in one process, even when a test forces the fan-out', (_name, input) => {
     // Prepare
-    process.env[FAN_OUT_FROM_ROWS_ENV] = '0';
+    const env = { [FAN_OUT_FROM_ROWS_ENV]: '0' };
     // Act
-    const fansOut = fansOutPropagation(parseRunOptions(input), 10 * FAN_OUT_FROM_ROWS, 3);
+    const fansOut = fansOutPropagation(parseRunOptions(input), 100_000_000, 3, env);
     // Assess
     expect(fansOut).toBe(false);
   });
 
-  it('fans out sooner when the single-process step would not fit --task-memory', () => {
+  it('the test override replaces the memory rule', () => {
     // Prepare
-    const options = parseRunOptions({ neighbors: 10, taskMemory: 512 });
-    const fits = Math.floor((448 * 2 ** 20) / singleProcessBytes(1, 10, 10));
+    const env = { [FAN_OUT_FROM_ROWS_ENV]: '100' };
     // Act
-    const decisions = [fits - 1000, fits + 1000].map((n) => fansOutPropagation(options, n, 10));
-    const without = fansOutPropagation(parseRunOptions({ neighbors: 10 }), fits + 1000, 10);
+    const decisions = [99, 100, 10_000_000].map((n) => fansOutPropagation(parseRunOptions({}), n, 3, env));
     // Assess
-    expect(decisions).toEqual([false, true]);
-    expect(without).toBe(false);
-  });
-
-  it('the test override replaces the threshold', () => {
-    // Prepare
-    process.env[FAN_OUT_FROM_ROWS_ENV] = '100';
-    // Act
-    const decisions = [99, 100].map((n) => fansOutPropagation(parseRunOptions({}), n, 3));
-    // Assess
-    expect(decisions).toEqual([false, true]);
+    expect(decisions).toEqual([false, true, true]);
   });
 });

@@ -53,8 +53,8 @@ function affinityOf(options: RunOptions, lists: KnnResult | undefined): Graph | 
 /**
  * propagate (reduce step): assembles the CSR graph from the neighbor lists and runs label propagation or
  * spreading over it, or runs self-/co-training over the features; writes the per-row outcome, one part per shard.
- * From FAN_OUT_FROM_ROWS rows, label spreading / propagation over the kNN graph fans out instead (edges, graph,
- * degrees, iterate, converge and outcome stages; propagationFanOut.ts).
+ * Where one process would not fit, label spreading / propagation over the kNN graph fans out instead (edges,
+ * graph, degrees, iterate, converge and result stages; propagationFanOut.ts).
  */
 export async function propagateStage(
   ctx: StageContext,
