@@ -1,8 +1,8 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { handleDeadLetterBatch } from './shared/deadLetterBatch.ts';
+import { DEAD_LETTERS_SERVICE, handleDeadLetterBatch } from './shared/deadLetterBatch.ts';
 import { handlerRuntime } from './shared/runtime.ts';
 
-const runtime = handlerRuntime('pseudolabel-dead-letters');
+const runtime = handlerRuntime(DEAD_LETTERS_SERVICE);
 
 /**
  * Consumes the tasks and reduce dead-letter queues: marks the run of each dead-lettered task failed with its

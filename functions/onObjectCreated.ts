@@ -2,9 +2,11 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { OptionsError } from '../lib/errors.ts';
 import { datasetOfKey, startDatasetRun } from '../lib/pipeline/datasetRuns.ts';
 import { createdObjects } from '../lib/pipeline/s3Notifications.ts';
+import { emitMetric } from './shared/metrics.ts';
 import { handlerRuntime } from './shared/runtime.ts';
 
-const runtime = handlerRuntime('pseudolabel-on-object-created');
+export const SERVICE = 'pseudolabel-on-object-created';
+const runtime = handlerRuntime(SERVICE);
 
 /**
  * Consumes the events queue (S3 ObjectCreated under incoming/). The event source's batching window gathers a
@@ -34,7 +36,12 @@ export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
       runtime.logger.info(run ? 'run started' : 'no data file yet', { dataset, runId: run?.runId });
     } catch (error) {
       if (error instanceof OptionsError) {
-        runtime.logger.error('cannot start a run: invalid options', { dataset, error: error.message });
+        // startDatasetRun recorded a failed run (status shows it); the metric makes the alarm fire.
+        runtime.logger.error('cannot start a run: invalid options; failed run recorded', {
+          dataset,
+          error: error.message,
+        });
+        emitMetric(SERVICE, 'InvalidOptions', 1, { dataset, error: error.message });
         continue;
       }
       runtime.logger.warn('cannot start a run now; will retry', { dataset, error: String(error) });

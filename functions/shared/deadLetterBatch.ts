@@ -1,8 +1,12 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { settleDeadLetter } from '../../lib/pipeline/deadLetters.ts';
+import { emitMetric } from './metrics.ts';
 import type { HandlerRuntime } from './runtime.ts';
 import { stageLog } from './runtime.ts';
+
+/** The service name of the dead-letter consumer (its logs and metrics). */
+export const DEAD_LETTERS_SERVICE = 'pseudolabel-dead-letters';
 
 /** The reason a handler gave a message it moved to the DLQ (sendToDeadLetterQueue), if any. */
 export function deadLetterReasonOf(record: SQSRecord): string | undefined {
@@ -24,6 +28,7 @@ export async function handleDeadLetterBatch(
   const recordHandler = async (record: SQSRecord) => {
     const outcome = await settleDeadLetter({ store: runtime.ctx.store, log }, record.body, deadLetterReasonOf(record));
     runtime.logger.info('dead letter settled', { messageId: record.messageId, outcome });
+    if (outcome === 'run-failed') emitMetric(DEAD_LETTERS_SERVICE, 'DeadLetteredTasks', 1, { body: record.body });
   };
   return processPartialResponse(event, recordHandler, processor, { context, throwOnFullBatchFailure: false });
 }

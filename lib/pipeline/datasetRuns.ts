@@ -3,10 +3,11 @@ import { NotFoundError } from '../adapters/errors.ts';
 import type { ObjectStore } from '../adapters/objectStore.ts';
 import { formatOf } from '../data/inputFiles.ts';
 import { OptionsError } from '../errors.ts';
-import { parseRunOptions } from './runOptions.ts';
+import { keys } from './keys.ts';
+import { parseRunOptions, type RunOptions } from './runOptions.ts';
 import type { RunInput, RunRecord } from './runRecord.ts';
 import type { StageContext } from './stageContext.ts';
-import { startRun } from './startRun.ts';
+import { newRunId, startRun } from './startRun.ts';
 
 /** Where users drop data: incoming/<dataset>/...; pseudolabel.json beside the data holds the run options. */
 export const INCOMING_PREFIX = 'incoming/';
@@ -52,12 +53,58 @@ export async function startDatasetRun(
     .filter((info) => formatOf(info.key) !== undefined)
     .map(({ key, size, etag }) => ({ key, size, etag }));
   if (inputs.length === 0) return undefined;
-  const raw = await readOptions(ctx.store, dataset);
-  const options = parseRunOptions(raw, `${INCOMING_PREFIX}${dataset}/${OPTIONS_FILE}`, 'keys');
   const safe = dataset.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64);
-  const runId =
+  const contentId = (what: unknown) =>
     identity === 'content'
-      ? `${safe}-${createHash('sha256').update(JSON.stringify({ inputs, options })).digest('hex').slice(0, 16)}`
+      ? `${safe}-${createHash('sha256').update(JSON.stringify(what)).digest('hex').slice(0, 16)}`
       : undefined;
-  return startRun(ctx, { runId, dataset, inputRoot, inputs, options });
+  let options: RunOptions;
+  try {
+    options = parseRunOptions(
+      await readOptions(ctx.store, dataset),
+      `${INCOMING_PREFIX}${dataset}/${OPTIONS_FILE}`,
+      'keys',
+    );
+  } catch (error) {
+    if (error instanceof OptionsError) {
+      await recordInvalidOptions(
+        ctx,
+        { runId: contentId({ inputs, invalid: error.message }), dataset, inputRoot, inputs },
+        error,
+      );
+    }
+    throw error;
+  }
+  return startRun(ctx, { runId: contentId({ inputs, options }), dataset, inputRoot, inputs, options });
+}
+
+/**
+ * Options that fail validation start no run, but the user who dropped the files must see why: a failed run
+ * record (runs/<runId>/run.json: the dataset, its files, and the message naming pseudolabel.json and each invalid
+ * option) is written, put-if-absent so that every notification of one upload records it once. `status --store`
+ * shows it; the handler's metric makes the alarm fire.
+ */
+async function recordInvalidOptions(
+  ctx: StageContext,
+  request: { runId?: string; dataset: string; inputRoot: string; inputs: RunInput[] },
+  error: OptionsError,
+): Promise<void> {
+  const now = new Date().toISOString();
+  const record: RunRecord = {
+    runId: request.runId ?? newRunId(request.dataset),
+    dataset: request.dataset,
+    inputRoot: request.inputRoot,
+    inputs: request.inputs,
+    options: {} as RunOptions, // none valid: the error says which
+    status: 'failed',
+    stage: 'plan',
+    round: 0,
+    shards: 0,
+    createdAt: now,
+    updatedAt: now,
+    finishedAt: now,
+    error: error.message,
+    timings: {},
+  };
+  await ctx.store.putIfAbsent(keys.run(record.runId), `${JSON.stringify(record, null, 2)}\n`);
 }

@@ -5,11 +5,12 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
 import { InProcessQueue } from '../../lib/adapters/inProcessQueue.ts';
+import type { ObjectStore } from '../../lib/adapters/objectStore.ts';
 import { OptionsError } from '../../lib/errors.ts';
 import { datasetOfKey, startDatasetRun } from '../../lib/pipeline/datasetRuns.ts';
 import { executeTask } from '../../lib/pipeline/executeTask.ts';
 import { keys } from '../../lib/pipeline/keys.ts';
-import { readRun } from '../../lib/pipeline/runRecord.ts';
+import { type RunRecord, readRun } from '../../lib/pipeline/runRecord.ts';
 import { type StageContext, silentLog } from '../../lib/pipeline/stageContext.ts';
 
 const roots: string[] = [];
@@ -198,7 +199,33 @@ describe('startDatasetRun', () => {
     await expect(attempt).rejects.toThrow(OptionsError);
     await expect(attempt).rejects.toThrow(`${store.describe('incoming/ds/pseudolabel.json')} is not JSON: `);
     expect(reduce.idle).toBe(true);
-    expect(await store.list('runs/')).toEqual([]);
+    const [record] = await runRecords(store);
+    expect(record.status).toBe('failed');
+    expect(record.error).toMatch(/pseudolabel\.json is not JSON: /);
+  });
+
+  it('records invalid options as a failed run (dataset, files, the message), once per upload', async () => {
+    // Prepare
+    const { ctx, store, reduce } = await context();
+    await store.put('incoming/ds/a.csv', CSV);
+    await store.put('incoming/ds/pseudolabel.json', '{"alpha": 3, "neighbors": 0}');
+
+    // Act: two notifications of the same upload.
+    for (let i = 0; i < 2; i++) await startDatasetRun(ctx, 'file:///data', 'ds', 'content').catch(() => {});
+
+    // Assess
+    const records = await runRecords(store);
+    expect(records).toHaveLength(1);
+    const [record] = records;
+    expect({ dataset: record.dataset, status: record.status, stage: record.stage }).toEqual({
+      dataset: 'ds',
+      status: 'failed',
+      stage: 'plan',
+    });
+    expect(record.inputs.map((input) => input.key)).toEqual(['incoming/ds/a.csv']);
+    expect(record.error).toMatch(/^invalid incoming\/ds\/pseudolabel\.json: neighbors: .*; alpha: .*\(got 3\)$/);
+    expect(record.finishedAt).toBeDefined();
+    expect(reduce.idle).toBe(true);
   });
 
   it('rejects an invalid option with an OptionsError naming the file and the option', async () => {
@@ -245,3 +272,9 @@ describe('bounds of an uploaded pseudolabel.json', () => {
     await expect(attempt).rejects.toThrow('neighbors: at most 1000 (got 5000)');
   });
 });
+
+/** Every run.json under runs/. */
+async function runRecords(store: ObjectStore): Promise<RunRecord[]> {
+  const listed = (await store.list('runs/')).filter((info) => info.key.endsWith('/run.json'));
+  return Promise.all(listed.map(async (info) => JSON.parse(new TextDecoder().decode(await store.get(info.key)))));
+}

@@ -213,6 +213,30 @@ describe('a run whose task kills its worker on every receive', () => {
     const claims = await listKeys(stack.s3, stack.bucket, keys.claims(runId, 'plan', 0));
     expect(claims.map((key) => key.split('/').at(-1))).toEqual(['00000', '00001']);
   });
+
+  it('an upload with invalid options records a failed run that status shows, and emits the alarm metric', async () => {
+    // Prepare
+    const dataset = uniqueDataset('bad-options');
+    const worker = await WorkerProcess.start(stack.endpoint, stack.workerEnv());
+    const cwd = await tempDir();
+    const awsEnv = { AWS_ENDPOINT_URL: stack.endpoint, AWS_REGION: stack.region };
+
+    // Act
+    const csv = csvText(blobRows({ n: 30, d: 3, seed: 5 }));
+    await uploadDataset(stack.s3, stack.bucket, dataset, { 'blobs.csv': csv }, { alpha: 3, method: 'magic' });
+    const runId = await waitForRunOf(stack.s3, stack.bucket, dataset);
+    const status = new LiveCli(['status', runId, '--store', `s3://${stack.bucket}`], cwd, awsEnv);
+    const statusCode = await status.exited;
+
+    // Assess
+    const record = await readRunJson(stack.s3, stack.bucket, runId);
+    expect({ dataset: record?.dataset, status: record?.status }).toEqual({ dataset, status: 'failed' });
+    expect(record?.error).toMatch(new RegExp(`^invalid incoming/${dataset}/pseudolabel\\.json: method: .*; alpha: `));
+    expect(statusCode).toBe(2);
+    expect(status.stderrLines.join('\n')).toContain(`invalid incoming/${dataset}/pseudolabel.json`);
+    const metric = logLines(worker.log).find((line) => line.InvalidOptions === 1);
+    expect(metric).toMatchObject({ service: 'pseudolabel-on-object-created', dataset });
+  });
 });
 const BACK_OFF_LINE = 'task failed; it will be delivered again after its back-off';
 
