@@ -39,12 +39,13 @@ export function labelsCsvChunks(records: Iterable<LabelRecord> | AsyncIterable<L
 
 /**
  * labels.csv as bytes, in one synchronous pass (a `for await` per line, a string per line joined at the end,
- * or Buffer writes per field all cost more than the line itself). The same bytes as labelsCsvChunks.
+ * or Buffer writes per field all cost more than the line itself). The same bytes as labelsCsvChunks. With
+ * `header` '' it gives a part of the file (one shard's lines), to be concatenated after the header.
  */
-export function labelsCsvBytes(records: Iterable<LabelRecord>): Buffer {
+export function labelsCsvBytes(records: Iterable<LabelRecord>, header = LABELS_CSV_HEADER): Buffer {
   const chunks: Buffer[] = [];
   const labelFields = new Map<string, string>(); // labels are few: each quoted once
-  let text = LABELS_CSV_HEADER;
+  let text = header;
   let lines = 0;
   for (const record of records) {
     const { label } = record;

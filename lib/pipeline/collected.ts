@@ -110,12 +110,14 @@ export async function readCollectedLabelRange(
   return (await readPackedRange(ctx.store, keys.collectedLabels(runId), start, end)) as Int32Array;
 }
 
-/** The ids of every row in row order (duplicate ids left out), without decoding features or labels. */
-export async function loadAllIds(ctx: StageContext, runId: string, collected: Collected): Promise<string[]> {
-  const ids: string[] = [];
-  for (let s = 0; s < collected.shards.length; s++) {
-    const shardIds = decodeShardIds(await ctx.store.get(keys.shardData(runId, s)));
-    for (const i of keptRows(collected, s, shardIds.length)) ids.push(shardIds[i]);
-  }
-  return ids;
+/** A shard's accepted ids in row order (duplicate ids left out), without decoding features or labels. */
+export async function loadShardIds(
+  ctx: StageContext,
+  runId: string,
+  collected: Collected,
+  shard: number,
+): Promise<string[]> {
+  const shardIds = decodeShardIds(await ctx.store.get(keys.shardData(runId, shard)));
+  if (collected.shards[shard].dropped.length === 0) return shardIds;
+  return keptRows(collected, shard, shardIds.length).map((i) => shardIds[i]);
 }

@@ -10,6 +10,7 @@ import { ingestStage } from './stages/ingest.ts';
 import { iterateStage } from './stages/iterate.ts';
 import { neighborsStage } from './stages/neighbors.ts';
 import { outcomeStage } from './stages/outcome.ts';
+import { outputStage } from './stages/output.ts';
 import { resultStage } from './stages/result.ts';
 import { scoreStage } from './stages/score.ts';
 import { parseTaskMessage, type Stage, type TaskMessage } from './taskMessage.ts';
@@ -28,6 +29,7 @@ const SHARD_TASKS: Partial<Record<Stage, ShardTask>> = {
   result: resultStage,
   score: scoreStage,
   outcome: outcomeStage,
+  output: outputStage,
 };
 /**
  * Reduce steps are loaded on first use: a process that only runs shard tasks (a worker thread, the worker

@@ -49,6 +49,11 @@ export const keys = {
   /** The residuals of the fanned-out iterations so far (converge steps). */
   convergence: (runId: string, iteration: number) => `runs/${runId}/propagation/converge-${iteration}.json`,
   resultSummary: (runId: string) => `runs/${runId}/result.json`,
+  /** A shard's part of an output file (`labels.csv`, `rejected.csv`: lines without the header), and its tally. */
+  shardOutputPart: (runId: string, shard: number, file: string) => `runs/${runId}/shards/${pad(shard)}/output-${file}`,
+  shardOutputSummary: (runId: string, shard: number) => `runs/${runId}/shards/${pad(shard)}/output.json`,
+  /** The header line of an output file, the first part finalize concatenates. */
+  outputHeader: (runId: string, file: string) => `runs/${runId}/parts/header-${file}`,
   /** Self-training (lib/pipeline/selfTrainingRounds.ts): the labelled set after round r (rows, classes, features). */
   roundState: (runId: string, round: number) => `runs/${runId}/rounds/${round}.bin`,
   roundModel: (runId: string, round: number) => `runs/${runId}/rounds/${round}-model.json`,

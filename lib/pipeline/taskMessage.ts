@@ -2,8 +2,8 @@ import { z } from 'zod';
 
 /**
  * The stages of a run, in order. Shard tasks (ingest, cells, neighbors, the fanned-out propagation's edges,
- * degrees, iterate and result, score, outcome) fan out on the tasks queue, one per shard; the others are reduce
- * steps on the reduce queue, one per run and round (for iterate and converge, the round is the iteration).
+ * degrees, iterate and result, score, outcome, output) fan out on the tasks queue, one per shard; the others are
+ * reduce steps on the reduce queue, one per run and round (for iterate and converge, the round is the iteration).
  */
 export const STAGES = [
   'plan',
@@ -22,6 +22,7 @@ export const STAGES = [
   'score',
   'reduce',
   'outcome',
+  'output',
   'finalize',
 ] as const;
 export type Stage = (typeof STAGES)[number];
@@ -36,6 +37,7 @@ export const SHARD_STAGES: ReadonlySet<Stage> = new Set<Stage>([
   'result',
   'score',
   'outcome',
+  'output',
 ]);
 
 /** A message names a unit of work; its data lives in the object store, never in the message. */

@@ -51,6 +51,9 @@ describe('--task-memory', () => {
         'neighbors',
         'neighbors',
         'propagate',
+        'output',
+        'output',
+        'output',
         'finalize',
       ].sort(),
     );
@@ -70,9 +73,17 @@ describe('--task-memory', () => {
 
     // Assess
     const metrics = run.report.stageMetrics as Record<string, StageMetrics>;
-    expect(Object.keys(metrics).sort()).toEqual(['collect', 'finalize', 'ingest', 'neighbors', 'plan', 'propagate']);
+    expect(Object.keys(metrics).sort()).toEqual([
+      'collect',
+      'finalize',
+      'ingest',
+      'neighbors',
+      'output',
+      'plan',
+      'propagate',
+    ]);
     const tasks = Object.fromEntries(Object.entries(metrics).map(([stage, m]) => [stage, m.tasks]));
-    expect(tasks).toEqual({ plan: 1, ingest: 3, collect: 1, neighbors: 3, propagate: 1, finalize: 1 });
+    expect(tasks).toEqual({ plan: 1, ingest: 3, collect: 1, neighbors: 3, propagate: 1, output: 3, finalize: 1 });
     for (const stage of Object.values(metrics)) {
       expect(stage.peakRssScope).toBe('task');
       expect(stage.peakRssBytesByTask).toHaveLength(stage.tasks);

@@ -1,7 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { UNLABELLED } from '../../lib/data/dataset.ts';
-import { roundReports } from '../../lib/pipeline/roundReports.ts';
-import { type RowOutcome, SOURCE } from '../../lib/pipeline/rowOutcome.ts';
+import { mergeTallies, roundReports, roundReportsOf, tallyRounds } from '../../lib/pipeline/roundReports.ts';
+import { type RowOutcome, SOURCE, SOURCES } from '../../lib/pipeline/rowOutcome.ts';
 
 function outcomeOf(rows: [label: number, confidence: number, source: number, round: number][]): RowOutcome {
   return {
@@ -143,5 +144,61 @@ describe('roundReports', () => {
         confidenceHistogram: new Array<number>(20).fill(0),
       },
     ]);
+  });
+});
+
+/** The per-row definition (a pass over the rows in order), the reference the tallies must reproduce. */
+function rowByRowReports(outcome: RowOutcome, classes: readonly string[]) {
+  let lastRound = 0;
+  for (const round of outcome.round) lastRound = Math.max(lastRound, round);
+  const reports = [];
+  for (let r = 0; r <= lastRound; r++) {
+    const counts: Record<string, Record<string, number>> = { given: {}, propagated: {}, pseudo: {}, none: {} };
+    const histogram = new Array<number>(20).fill(0);
+    let added = 0;
+    for (let i = 0; i < outcome.label.length; i++) {
+      const labelledByNow = outcome.round[i] >= 0 && outcome.round[i] <= r;
+      const source = labelledByNow ? SOURCES[outcome.source[i]] : 'none';
+      const name = outcome.label[i] >= 0 ? classes[outcome.label[i]] : '';
+      counts[source][name] = (counts[source][name] ?? 0) + 1;
+      if (outcome.round[i] === r) added++;
+      if (labelledByNow && outcome.source[i] !== SOURCE.none) {
+        histogram[Math.min(19, Math.floor(outcome.confidence[i] * 20))]++;
+      }
+    }
+    reports.push({ round: r, added, counts, confidenceHistogram: histogram });
+  }
+  return reports;
+}
+
+describe('round tallies per part', () => {
+  it('merged tallies of any split into parts give the report of all rows, keys in the same order', () => {
+    // Prepare: outcomes of up to 3 rounds over 4 classes, split at arbitrary points
+    const row = fc.tuple(
+      fc.integer({ min: -1, max: 3 }),
+      fc.double({ min: 0, max: 1, noNaN: true }),
+      fc.integer({ min: 0, max: 3 }),
+      fc.integer({ min: -1, max: 3 }),
+    );
+    const classes = ['9', 'b', '10', 'a'];
+    fc.assert(
+      fc.property(fc.array(row, { maxLength: 60 }), fc.array(fc.nat(60)), (rows, cuts) => {
+        const outcome = outcomeOf(rows);
+        const bounds = [0, ...cuts.map((c) => c % (rows.length + 1)).sort((a, b) => a - b), rows.length];
+
+        // Act
+        const parts = bounds.slice(1).map((end, p) => {
+          const start = bounds[p];
+          const slice = outcomeOf(rows.slice(start, end));
+          return tallyRounds(slice, start);
+        });
+        const merged = roundReportsOf(mergeTallies(parts.reverse()), classes);
+
+        // Assess
+        expect(JSON.stringify(merged)).toBe(JSON.stringify(rowByRowReports(outcome, classes)));
+        expect(JSON.stringify(roundReports(outcome, classes))).toBe(JSON.stringify(rowByRowReports(outcome, classes)));
+      }),
+      { numRuns: 200, seed: 16 },
+    );
   });
 });

@@ -151,7 +151,7 @@ describe('taskMessage', () => {
 });
 
 describe('SHARD_STAGES', () => {
-  it('are ingest, cells, neighbors, score, outcome and the fanned-out propagation tasks', () => {
+  it('are ingest, cells, neighbors, score, outcome, output and the fanned-out propagation tasks', () => {
     // Assess
     expect([...SHARD_STAGES].sort()).toEqual([
       'cells',
@@ -161,6 +161,7 @@ describe('SHARD_STAGES', () => {
       'iterate',
       'neighbors',
       'outcome',
+      'output',
       'result',
       'score',
     ]);

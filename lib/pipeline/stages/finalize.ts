@@ -1,16 +1,20 @@
 import { spreadWarning } from '../../data/featureScaling.ts';
-import { loadAllIds, readCollected } from '../collected.ts';
+import { type Collected, loadShardIds, readCollected } from '../collected.ts';
 import { shardMetricsOf } from '../fanIn.ts';
 import { readJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
-import { labelRecords, writeOutputFiles } from '../outputFiles.ts';
-import { allRejected } from '../rejectedRows.ts';
-import { roundReports } from '../roundReports.ts';
-import { emptyOutcome } from '../rowOutcome.ts';
+import { writeReportFiles } from '../outputFiles.ts';
+import {
+  assembleOutput,
+  labelRecords,
+  REJECTED_SAMPLE,
+  readShardOutput,
+  type ShardOutputSummary,
+} from '../outputParts.ts';
+import { mergeTallies, roundReportsOf } from '../roundReports.ts';
 import { effectiveMaxIter, effectiveThreshold, type RunOptions } from '../runOptions.ts';
 import { readRun, updateRun } from '../runRecord.ts';
 import type { RunReport } from '../runReport.ts';
-import type { ShardPlan } from '../shardPlan.ts';
 import { readShardResult } from '../shardResults.ts';
 import type { StageContext } from '../stageContext.ts';
 import { SHARD_STAGES, type TaskMessage } from '../taskMessage.ts';
@@ -23,25 +27,38 @@ function reportedParameters(options: RunOptions): RunReport['parameters'] {
   return { ...rest, maxIter: effectiveMaxIter(options), threshold: effectiveThreshold(options) };
 }
 
+/**
+ * labels.csv is the shards' parts concatenated (ObjectStore.concatenate: server-side on S3). labels.parquet is
+ * streamed shard by shard (ids and result part) into one Parquet writer: its memory is the file's bytes (about
+ * 25 bytes per row), not the rows; hyparquet-writer has no writer that uploads row groups as they are made.
+ */
+async function writeLabels(ctx: StageContext, runId: string, collected: Collected, format: 'csv' | 'parquet') {
+  const shards = collected.shards.map((_, s) => s);
+  if (format === 'csv') {
+    await assembleOutput(ctx, runId, 'labels.csv', shards);
+    return;
+  }
+  async function* records() {
+    for (const s of shards) {
+      const ids = await loadShardIds(ctx, runId, collected, s);
+      yield* labelRecords(ids, collected.classes, await readShardResult(ctx, runId, s));
+    }
+  }
+  const { labelsParquetBytes } = await import('../../data/parquetWriter.ts');
+  await ctx.store.put(keys.output(runId, 'labels.parquet'), await labelsParquetBytes(records()));
+}
+
 /** finalize (reduce step): writes labels, report and rejected rows to runs/<runId>/output/ and ends the run. */
 export async function finalizeStage(ctx: StageContext, task: TaskMessage): Promise<Record<string, never>> {
   const started = performance.now();
   const run = await readRun(ctx.store, task.runId);
-  const plan = await readJson<ShardPlan>(ctx.store, keys.plan(task.runId));
   const collected = await readCollected(ctx, task.runId);
-  const ids = await loadAllIds(ctx, task.runId, collected);
-  const outcome = emptyOutcome(collected.n);
-  for (let s = 0; s < collected.shards.length; s++) {
-    const part = await readShardResult(ctx, task.runId, s);
-    const { offset } = collected.shards[s];
-    outcome.label.set(part.label, offset);
-    outcome.confidence.set(part.confidence, offset);
-    outcome.source.set(part.source, offset);
-    outcome.round.set(part.round, offset);
-  }
   const summary = await readJson<MethodSummary>(ctx.store, keys.resultSummary(task.runId));
-  const rejected = await allRejected(ctx, task.runId, plan, collected.duplicates);
-
+  // Per shard: a summary of a few kB (rows, rejected rows, round tally), never the rows themselves.
+  const shards: ShardOutputSummary[] = [];
+  for (let s = 0; s < collected.shards.length; s++) shards.push(await readShardOutput(ctx, task.runId, s));
+  const rejected = shards.reduce((total, shard) => total + shard.rejected, 0);
+  const rejectedSample = shards.flatMap((shard) => shard.rejectedSample).slice(0, REJECTED_SAMPLE);
   const scaleWarning = collected.scaling ? spreadWarning(collected.scaling) : undefined;
   const timings: Record<string, number> = { ...run.timings };
   const stageMetrics: Record<string, StageMetrics> = { ...run.metrics };
@@ -66,7 +83,7 @@ export async function finalizeStage(ctx: StageContext, task: TaskMessage): Promi
     d: collected.d,
     classes: collected.classes,
     given: collected.given,
-    rounds: roundReports(outcome, collected.classes),
+    rounds: roundReportsOf(mergeTallies(shards.map((shard) => shard.tally)), collected.classes),
     convergence: summary.convergence,
     ...(summary.unreached ? { unreached: summary.unreached } : {}),
     ...(summary.gamma ? { gamma: summary.gamma } : {}),
@@ -74,18 +91,16 @@ export async function finalizeStage(ctx: StageContext, task: TaskMessage): Promi
     ...(summary.holdout ? { holdout: summary.holdout } : {}),
     timings: { ...timings, finalize: finalizeMs },
     stageMetrics,
-    rejected: rejected.length,
-    rejectedSample: rejected.slice(0, 100),
+    rejected,
+    rejectedSample,
     warnings: [...(scaleWarning ? [scaleWarning] : []), ...summary.warnings],
   };
-  await writeOutputFiles(
-    ctx.store,
-    keys.output(task.runId, ''),
-    labelRecords(ids, collected.classes, outcome),
-    report,
-    rejected,
-    run.options.format,
-  );
+  await writeLabels(ctx, task.runId, collected, run.options.format);
+  if (rejected > 0) {
+    const rejecting = collected.shards.map((_, s) => s).filter((s) => shards[s].rejected > 0);
+    await assembleOutput(ctx, task.runId, 'rejected.csv', rejecting);
+  }
+  await writeReportFiles(ctx.store, keys.output(task.runId, ''), report);
   await updateRun(ctx.store, task.runId, (record) => {
     record.status = 'succeeded';
     record.stage = 'finalize';

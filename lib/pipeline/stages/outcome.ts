@@ -6,7 +6,9 @@ import { completeShardTask } from '../fanIn.ts';
 import { restoreHeldOut } from '../holdout.ts';
 import { readJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
+import { writeShardOutput } from '../outputParts.ts';
 import { outcomeFromRounds, probabilitiesOverAllClasses } from '../rowOutcome.ts';
+import { readRun } from '../runRecord.ts';
 import { shardStateAfter } from '../selfTrainingRounds.ts';
 import { writeShardResult } from '../shardResults.ts';
 import type { StageContext } from '../stageContext.ts';
@@ -14,7 +16,7 @@ import type { TaskMessage } from '../taskMessage.ts';
 
 /**
  * outcome (shard task, after the last self-training round r): the final model's probabilities for the shard's
- * rows (scikit-learn's predict_proba after fit) and the shard's result part: given labels stay given, pseudo
+ * rows (scikit-learn's predict_proba after fit), the shard's result part and its output parts (outputParts.ts): given labels stay given, pseudo
  * labels keep their round, every other row gets its most probable class with source none; held-out rows
  * (--holdout: given rows left out of training) are reported as given once scored.
  */
@@ -33,6 +35,8 @@ export async function outcomeStage(ctx: StageContext, task: TaskMessage): Promis
   for (let i = 0; i < shard.y.length; i++) if (shard.y[i] !== UNLABELLED && trainingY[i] === UNLABELLED) held.push(i);
   if (held.length > 0) restoreHeldOut(outcome, shard.y, Int32Array.from(held), full, k);
   await writeShardResult(ctx, task.runId, task.shard, outcome);
+  const run = await readRun(ctx.store, task.runId);
+  await writeShardOutput(ctx, task.runId, run.options, collected, task.shard, shard.ids, outcome);
   await completeShardTask(ctx, task, collected.shards.length, 'finalize', {
     ms: Math.round(performance.now() - started),
     rows: shard.X.n,

@@ -19,6 +19,7 @@ import { type TaskMessage, taskMessage } from '../taskMessage.ts';
 import { countUnreached, gammaWarning, medianHeuristicGamma, unreachedHint, usesGamma } from '../unreached.ts';
 import { WarningLog } from '../warningLog.ts';
 import { needsNeighbors } from './collect.ts';
+import { startOutput } from './output.ts';
 
 /** runs/<runId>/result.json: what the method reports besides the per-row outcome (per-shard result.bin parts). */
 export interface MethodSummary {
@@ -113,8 +114,5 @@ export async function propagateStage(
   };
   for (const warning of summary.warnings) ctx.log.warn(warning, { runId: run.runId });
   await writeJson(ctx.store, keys.resultSummary(task.runId), summary);
-  await updateRun(ctx.store, task.runId, (record) => {
-    record.stage = 'finalize';
-  });
-  return { reduce: [taskMessage(task.runId, 'finalize')] };
+  return startOutput(ctx, task.runId, collected.shards.length);
 }

@@ -1,11 +1,13 @@
 import { normalizeRows } from '../../algorithms/propagation.ts';
 import { unpackArrays } from '../binaryArrays.ts';
-import { readCollected } from '../collected.ts';
+import { loadShardIds, readCollected } from '../collected.ts';
 import { completeShardTask } from '../fanIn.ts';
 import { readJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
+import { writeShardOutput } from '../outputParts.ts';
 import { readPartitionState } from '../partitionGraph.ts';
 import { outcomeFromDistributions } from '../rowOutcome.ts';
+import { readRun } from '../runRecord.ts';
 import { writeShardResult } from '../shardResults.ts';
 import type { StageContext } from '../stageContext.ts';
 import type { TaskMessage } from '../taskMessage.ts';
@@ -14,7 +16,8 @@ import type { MethodSummary } from './propagate.ts';
 /**
  * result (shard task, after the last converge step of a fanned-out propagation): this partition's rows of the final F (after n_iter_
  * updates, result.json) normalised row by row as propagateLabels ends, and their outcome (label, confidence,
- * source, round; a row no label reached gets source none) written as the shard's result part.
+ * source, round; a row no label reached gets source none) written as the shard's result part, and the shard's
+ * output parts (outputParts.ts).
  */
 export async function resultStage(ctx: StageContext, task: TaskMessage): Promise<void> {
   const started = performance.now();
@@ -28,7 +31,18 @@ export async function resultStage(ctx: StageContext, task: TaskMessage): Promise
   const classes = collected.classes.length;
   normalizeRows(F, classes);
   const { y } = await readPartitionState(ctx, runId, shard);
-  await writeShardResult(ctx, runId, shard, outcomeFromDistributions(y, F, classes));
+  const outcome = outcomeFromDistributions(y, F, classes);
+  await writeShardResult(ctx, runId, shard, outcome);
+  const { options } = await readRun(ctx.store, runId);
+  await writeShardOutput(
+    ctx,
+    runId,
+    options,
+    collected,
+    shard,
+    await loadShardIds(ctx, runId, collected, shard),
+    outcome,
+  );
   await completeShardTask(ctx, task, collected.shards.length, 'finalize', {
     ms: Math.round(performance.now() - started),
     rows,
