@@ -81,11 +81,15 @@ export function labelFromValue(value: unknown, numberText?: string): string | nu
   return undefined;
 }
 
-/** An id from a decoded value: strings and integers; undefined when absent or of another type. */
-export function idFromValue(value: unknown): string | undefined {
+/**
+ * An id from a decoded value: strings and numbers (by `numberText`, their spelling in the file when the reader has
+ * it, as for labels: JSON ids 9007199254740992 and 9007199254740993 are two ids); undefined when absent or of
+ * another type.
+ */
+export function idFromValue(value: unknown, numberText?: string): string | undefined {
   if (typeof value === 'string') return value;
   if (typeof value === 'bigint') return String(value);
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  if (typeof value === 'number' && Number.isFinite(value)) return numberText ?? String(value);
   return undefined;
 }
 

@@ -256,7 +256,7 @@ export function jsonlLineParser(
     const idValue = object[idColumn];
     let id: string | undefined;
     if (idValue !== undefined) {
-      id = idFromValue(idValue);
+      id = idFromValue(idValue, typeof idValue === 'number' ? memberText(text, idColumn) : undefined);
       if (id === undefined || id === '') {
         const problem =
           idValue === null ? 'is null' : id === '' ? 'is empty' : `is not a string or a number: ${quoteValue(idValue)}`;

@@ -87,7 +87,7 @@ describe('labels and ids', () => {
       undefined,
       undefined,
     ]);
-    expect(['a', 7, 8n, null, true].map(idFromValue)).toEqual(['a', '7', '8', undefined, undefined]);
+    expect(['a', 7, 8n, null, true].map((v) => idFromValue(v))).toEqual(['a', '7', '8', undefined, undefined]);
   });
 
   it('quotes values as JSON, shortening long ones', () => {

@@ -224,6 +224,15 @@ describe('openJsonlRows', () => {
     expect(rows.map((row) => (row as { label: unknown }).label)).toEqual(['9007199254740993', '1.0', null, '1e-400']);
   });
 
+  it('reads a number id by its spelling in the line: 2^53 and 2^53 + 1 are two ids', async () => {
+    // Prepare
+    const text = '{"id":9007199254740992,"f":1}\n{"id":9007199254740993,"f":2}\n{"id":1.50,"f":3}\n';
+    // Act
+    const { rows } = await readJsonl(text);
+    // Assess
+    expect(rows.map((row) => (row as { id: unknown }).id)).toEqual(['9007199254740992', '9007199254740993', '1.50']);
+  });
+
   it('reads back any finite numbers, ids and labels it is given (property)', async () => {
     const record = fc.record({
       id: fc.string({ unit: 'grapheme', minLength: 1 }),
