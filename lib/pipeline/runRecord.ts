@@ -41,6 +41,8 @@ export interface RunRecord {
   createdAt: string;
   updatedAt: string;
   finishedAt?: string;
+  /** When a run still running is called stalled (set by the plan step from the run's size: runDeadline.ts). */
+  deadline?: string;
   error?: string;
   /** Milliseconds per stage, summed over the stage's tasks and rounds. */
   timings: Partial<Record<Stage, number>>;

@@ -2,6 +2,7 @@ import { NotFoundError } from '../adapters/errors.ts';
 import type { ObjectStore } from '../adapters/objectStore.ts';
 import { readJson } from './jsonObjects.ts';
 import { keys } from './keys.ts';
+import { isStalled } from './runDeadline.ts';
 import { findRunner, runnerGoneReason } from './runnerLiveness.ts';
 import { findRun, type RunRecord } from './runRecord.ts';
 import type { RunReport } from './runReport.ts';
@@ -40,6 +41,10 @@ export interface RunStatusView {
   /** Absent when only an output folder was found. */
   readonly elapsedSeconds?: number;
   readonly error?: string;
+  /** When the run should have ended (set at plan time from its size). */
+  readonly deadline?: string;
+  /** Still running past its deadline: something is stuck (see the error of its tasks, or cancel it). */
+  readonly stalled?: boolean;
   readonly output?: string;
   readonly result?: RunResult;
 }
@@ -83,6 +88,8 @@ export async function runStatus(
     progress,
     elapsedSeconds: Math.round((end.getTime() - new Date(run.createdAt).getTime()) / 100) / 10,
     ...(run.error ? { error: run.error } : {}),
+    ...(run.deadline ? { deadline: run.deadline } : {}),
+    ...(isStalled(run, now) ? { stalled: true } : {}),
     ...(succeeded ? { output: store.describe(keys.output(runId, '')) } : {}),
     ...(report ? { result: runResult(report) } : {}),
   };
@@ -165,14 +172,19 @@ export function progressLine(view: RunStatusView): string {
   const round = view.round > 0 ? ` round ${view.round}` : '';
   const shards = view.shardsTotal > 0 ? ` ${view.shardsDone}/${view.shardsTotal} shards` : '';
   const elapsed = view.elapsedSeconds === undefined ? '' : `, ${view.elapsedSeconds.toFixed(1)} s`;
-  return `${view.status}: ${view.stage}${round}${shards}${elapsed}`;
+  const stalled = view.stalled ? ` (stalled: past its deadline ${view.deadline})` : '';
+  return `${view.status}${stalled}: ${view.stage}${round}${shards}${elapsed}`;
 }
 
 /** One human line per field. */
 export function formatStatus(view: RunStatusView): string {
   const lines = [`run      ${view.runId}`];
   if (view.dataset !== undefined) lines.push(`dataset  ${view.dataset}`);
-  lines.push(`status   ${view.status}`, `stage    ${view.stage}${view.round > 0 ? ` (round ${view.round})` : ''}`);
+  const stalled = view.stalled ? ` (stalled: past its deadline ${view.deadline})` : '';
+  lines.push(
+    `status   ${view.status}${stalled}`,
+    `stage    ${view.stage}${view.round > 0 ? ` (round ${view.round})` : ''}`,
+  );
   if (view.shardsTotal > 0) lines.push(`shards   ${view.shardsDone}/${view.shardsTotal}`);
   if (view.elapsedSeconds !== undefined) lines.push(`elapsed  ${view.elapsedSeconds} s`);
   if (view.result) {

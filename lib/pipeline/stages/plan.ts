@@ -2,6 +2,7 @@ import { estimateLines, planByteRanges, planLineShards } from '../../data/byteRa
 import { InputFileError } from '../../data/errors.ts';
 import { readInputLayout } from '../inputReader.ts';
 import { keys } from '../keys.ts';
+import { runDeadline } from '../runDeadline.ts';
 import { checkShards, ROWS_PER_SHARD, runLimits, shardAllowance } from '../runLimits.ts';
 import { readRun, updateRun } from '../runRecord.ts';
 import { defaultShardCount, type ShardPlan, type ShardSpec, shardsPerFile } from '../shardPlan.ts';
@@ -91,6 +92,7 @@ export async function planStage(ctx: StageContext, task: TaskMessage): Promise<T
   await updateRun(ctx.store, task.runId, (record) => {
     record.shards = shards.length;
     record.stage = 'ingest';
+    record.deadline = runDeadline(record.createdAt, estimatedRows, plan.featureNames.length, record.options);
   });
   return shards.map((spec) => taskMessage(task.runId, 'ingest', 0, spec.shard));
 }

@@ -76,7 +76,9 @@ describe('a run whose task kills its worker on every receive', () => {
     expect(record.status).toBe('failed');
     expect(record.stage).toBe('collect');
     expect(record.error).toMatch(/^task collect shard 0 was dead-lettered: it did not complete/);
-    expect(record.finishedAt).toBeDefined();
+    // Within the run's deadline (set by its plan step from its size): it failed, it did not stall.
+    expect(record.deadline).toBeDefined();
+    expect(Date.parse(record.finishedAt!)).toBeLessThanOrEqual(Date.parse(record.deadline!));
     expect(first.alive).toBe(false);
     expect(starts).toBeGreaterThanOrEqual(stack.config.maxReceiveCount);
     expect(await queueDepth(stack.sqs, stack.resources.deadLetterQueueUrls.reduce)).toBe(0);
