@@ -106,8 +106,14 @@ function buildProgram(): Command {
     .option('--latest', 'the most recent run (the default when no run id is given)')
     .option('--json', 'print JSON')
     .option('--store <location>', 'where runs/ lives: a directory or s3://bucket (default ./.pseudolabel)')
-    .option('--watch', 'show progress bars until the run succeeds (exit 0) or fails (exit 2)')
+    .option('--watch', 'show progress bars until the run succeeds (exit 0), fails (exit 2) or is cancelled (exit 3)')
     .option('--interval <ms>', 'milliseconds between polls with --watch (default 1000)', number('--interval'))
+    .option('--dataset <name>', 'the latest run of this dataset (its folder under incoming/)')
+    .option(
+      '--timeout <seconds>',
+      '--watch: seconds to wait for a run that does not exist yet, e.g. just dropped (default 60)',
+      number('--timeout'),
+    )
     .action(async (runId: string | undefined, flags) => {
       const { statusCommand } = await import('./statusCommand.ts');
       process.exitCode = await statusCommand(runId, flags);

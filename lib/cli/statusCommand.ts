@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ObjectStore } from '../adapters/objectStore.ts';
 import { storeFromUrl } from '../adapters/storeFromUrl.ts';
 import { formatStatus, latestRunId, outputStatus, type RunStatusView, runStatus } from '../pipeline/runStatus.ts';
@@ -13,7 +14,17 @@ export interface StatusFlags {
   readonly watch?: boolean;
   /** Milliseconds between polls with --watch (default 1000). */
   readonly interval?: number;
+  /** The latest run of this dataset (the folder under incoming/), rather than the latest run of all. */
+  readonly dataset?: string;
+  /**
+   * With --watch, seconds to wait for a run that does not exist yet (files just dropped: the run starts after the
+   * events batching window) before giving up; default 60.
+   */
+  readonly timeout?: number;
 }
+
+/** Default of --timeout: how long --watch waits for the run to appear. */
+const WATCH_WAIT_SECONDS = 60;
 
 /**
  * `pseudolabel status [runId|location] [--latest] [--json] [--watch]`: reads run.json and the completion markers,
@@ -25,11 +36,19 @@ export async function statusCommand(argument: string | undefined, flags: StatusF
   if (!(interval > 0)) throw new RangeError('--interval needs a positive number of milliseconds');
   const defaultStore = flags.store ?? process.env.PSEUDOLABEL_STORE ?? '.pseudolabel';
   const target = statusTarget(argument, defaultStore, flags.store !== undefined);
+  const timeout = flags.timeout ?? WATCH_WAIT_SECONDS;
+  if (!(timeout >= 0)) throw new RangeError('--timeout needs a number of seconds >= 0');
   let view = target.kind === 'location' ? await outputFolderStatus(target.store, defaultStore) : undefined;
   if (!view) {
-    const runId = (target.kind === 'run' ? target.runId : undefined) ?? (await latestRunId(target.store));
+    const given = target.kind === 'run' ? target.runId : undefined;
+    const find = async () => given ?? (await latestRunId(target.store, flags.dataset));
+    const ofDataset = flags.dataset === undefined ? '' : ` of dataset ${flags.dataset}`;
+    // --watch on a run that does not exist yet (files just dropped) waits for it to appear.
+    const runId = flags.watch ? await appeared(find, target.store, timeout, interval) : await find();
     if (!runId) {
-      process.stderr.write(`pseudolabel: no run found in ${target.location}\n`);
+      const waited = flags.watch ? ` within ${timeout} s` : '';
+      const what = given === undefined ? `no run${ofDataset} found` : `no run ${given}`;
+      process.stderr.write(`pseudolabel: ${what} in ${target.location}${waited}\n`);
       return 1;
     }
     view = flags.watch
@@ -48,6 +67,25 @@ export async function statusCommand(argument: string | undefined, flags: StatusF
   if (view.status !== 'failed') return 0;
   process.stderr.write(`pseudolabel: run ${view.runId} failed: ${view.error ?? 'no reason recorded'}\n`);
   return 2;
+}
+
+/**
+ * Polls until the run exists (its run.json), up to `timeoutSeconds`: returns its id, or undefined when none
+ * appeared in time.
+ */
+async function appeared(
+  find: () => Promise<string | undefined>,
+  store: ObjectStore,
+  timeoutSeconds: number,
+  intervalMs: number,
+): Promise<string | undefined> {
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  for (;;) {
+    const runId = await find();
+    if (runId !== undefined && (await runStatus(store, runId)) !== undefined) return runId;
+    if (Date.now() >= deadline) return undefined;
+    await sleep(Math.min(intervalMs, Math.max(0, deadline - Date.now())));
+  }
 }
 
 /** An output folder's report.json, with what run.json says when the state store still has the run. */

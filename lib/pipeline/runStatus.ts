@@ -49,14 +49,18 @@ export interface RunStatusView {
   readonly result?: RunResult;
 }
 
-/** The newest run under runs/ (run ids start with the dataset, so compare run.json creation times). */
-export async function latestRunId(store: ObjectStore): Promise<string | undefined> {
+/**
+ * The newest run under runs/ (run ids start with the dataset, so compare run.json creation times), of one dataset
+ * when given.
+ */
+export async function latestRunId(store: ObjectStore, dataset?: string): Promise<string | undefined> {
   const runs = (await store.list('runs/')).filter((info) => /^runs\/[^/]+\/run\.json$/.test(info.key));
   let latest: { id: string; created: string } | undefined;
   for (const info of runs) {
     const id = info.key.split('/')[1];
     const run = await findRun(store, id);
-    if (run && (!latest || run.createdAt > latest.created)) latest = { id, created: run.createdAt };
+    if (!run || (dataset !== undefined && run.dataset !== dataset)) continue;
+    if (!latest || run.createdAt > latest.created) latest = { id, created: run.createdAt };
   }
   return latest?.id;
 }

@@ -16,11 +16,12 @@ export class RunDriver {
     private readonly store: ObjectStore,
     readonly runId: string,
     shards: number,
+    dataset = 'blobs',
   ) {
     const now = new Date().toISOString();
     this.record = {
       runId,
-      dataset: 'blobs',
+      dataset,
       inputRoot: 'file:///data',
       inputs: [{ key: 'incoming/blobs/a.csv', size: 10, etag: 'e' }],
       options: parseRunOptions({}),

@@ -91,16 +91,51 @@ describe('pseudolabel status --watch on a run moved forward step by step (no ter
     expect(watch.stdout).toContain('error    no labels left to learn from\n');
   });
 
-  it('exits 1 when there is no run to watch', async () => {
+  it('exits 1 when no run appears within --timeout', async () => {
     // Prepare
     const dir = await tempDir();
 
     // Act
-    const result = await spawnCli(['status', 'nope', '--store', join(dir, 'state'), '--watch'], dir);
+    const result = await spawnCli(
+      ['status', 'nope', '--store', join(dir, 'state'), '--watch', '--timeout', '1', '--interval', '100'],
+      dir,
+    );
 
     // Assess
     expect(result.code).toBe(1);
-    expect(result.stderrLines).toEqual([`pseudolabel: no run nope in ${join(dir, 'state')}`]);
+    expect(result.stderrLines).toEqual([`pseudolabel: no run nope in ${join(dir, 'state')} within 1 s`]);
+  });
+
+  it('waits for a run that does not exist yet (files just dropped), then follows it to its end', async () => {
+    // Prepare
+    const { dir, state, run } = await drivenRun(1);
+    const watch = new LiveCli(['status', '--store', state, '--watch', '--interval', '50'], dir);
+    await sleep(300); // the watcher polls an empty store: it must not give up
+
+    // Act
+    await run.stage('ingest');
+    await watch.waitForLine('running: ingest 0/1 shards');
+    await run.succeed(40, 3);
+    const code = await watch.exited;
+
+    // Assess
+    expect(code).toBe(0);
+    expect(watch.stdout).toContain('status   succeeded\n');
+  });
+
+  it('--dataset follows the latest run of that dataset, not a newer run of another', async () => {
+    // Prepare
+    const { dir, state, run } = await drivenRun(1);
+    await run.fail('an older run of blobs');
+    const other = new RunDriver(new FilesystemObjectStore(state), 'other-run', 1, 'other');
+    await other.stage('ingest');
+
+    // Act
+    const result = await spawnCli(['status', '--store', state, '--dataset', 'blobs', '--json'], dir);
+
+    // Assess
+    expect(result.code).toBe(2);
+    expect(JSON.parse(result.stdout)).toMatchObject({ runId: 'blobs-run-1', dataset: 'blobs', status: 'failed' });
   });
 
   it('refuses an --interval that is not a positive number', async () => {
