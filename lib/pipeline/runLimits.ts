@@ -1,4 +1,5 @@
 import { availableParallelism, totalmem } from 'node:os';
+import { MAX_ID_BYTES, MAX_IDS } from '../data/idTable.ts';
 import { DEFAULT_MAX_COLUMNS } from '../data/rowSource.ts';
 import { CapacityError, OptionsError } from '../errors.ts';
 
@@ -90,5 +91,30 @@ export function checkClassMemory(n: number, classes: number, limits: RunLimits, 
       `${gib(bytes)} for the label distributions (n x classes x 8 bytes, ${DISTRIBUTION_COPIES} copies), more than ` +
       `half this host's ${gib(limits.memoryBytes)}: is the label column (--label-column) the right one? Merge rare labels, ` +
       'or run on a host with more memory',
+  );
+}
+
+/** Share of the host's memory collect's id table (duplicate-id detection, lib/data/idTable.ts) may take. */
+const ID_TABLE_SHARE = 0.5;
+
+/**
+ * Refuses a run whose ids no longer fit the collect step's id table: past half the host's memory, or past the
+ * table's own bounds (MAX_IDS ids, MAX_ID_BYTES bytes of ids). Called as the table fills, shard by shard, with
+ * what it holds so far, so the run stops with this message instead of running out of memory (CapacityError).
+ */
+export function checkIdTableMemory(
+  table: { readonly size: number; readonly bytes: number; readonly idBytes: number },
+  limits: RunLimits,
+  source: string,
+): void {
+  const { size, bytes, idBytes } = table;
+  if (bytes <= limits.memoryBytes * ID_TABLE_SHARE && size <= MAX_IDS && idBytes <= MAX_ID_BYTES) return;
+  const gib = (b: number) => (b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(1)} GiB` : `${(b / 2 ** 20).toFixed(1)} MiB`);
+  throw new CapacityError(
+    `${source}: finding duplicate ids keeps every id in one table (24 bytes per id plus its bytes, up to twice ` +
+      `that while it grows), which would hold ${size.toLocaleString('en-US')} ids in ${gib(bytes)}: more than ` +
+      `half this host's ${gib(limits.memoryBytes)}, or past the table's bounds (${MAX_IDS.toLocaleString('en-US')} ` +
+      `ids, ${gib(MAX_ID_BYTES)} of ids): split the input into several runs, use shorter ids, or run on a host ` +
+      'with more memory',
   );
 }

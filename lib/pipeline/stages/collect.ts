@@ -1,5 +1,6 @@
+import { UNLABELLED } from '../../data/dataset.ts';
 import { encodeLabels } from '../../data/encodeLabels.ts';
-import { IdTable } from '../../data/idTable.ts';
+import { IdTable, idTableBytes } from '../../data/idTable.ts';
 import { decodeShard } from '../../data/shardFormat.ts';
 import { InputError, OptionsError } from '../../errors.ts';
 import { FeatureRange } from '../../linalg/int16Codes.ts';
@@ -17,7 +18,7 @@ import { checkGivenLabels } from '../labelDataset.ts';
 import { planNeighbors } from '../neighborsPlan.ts';
 import { putRejectedCsv } from '../outputFiles.ts';
 import { allRejected, commonReasons } from '../rejectedRows.ts';
-import { checkClassMemory, runLimits } from '../runLimits.ts';
+import { checkClassMemory, checkIdTableMemory, runLimits } from '../runLimits.ts';
 import type { RunOptions } from '../runOptions.ts';
 import { readRun, updateRun } from '../runRecord.ts';
 import { RunScaling } from '../runScaling.ts';
@@ -52,6 +53,23 @@ export async function startSelfTraining(ctx: StageContext, runId: string, shards
     record.round = 0;
   });
   return { tasks: Array.from({ length: shards }, (_, s) => taskMessage(runId, 'score', 0, s)) };
+}
+
+/**
+ * encodeLabels over every shard's labels, from the distinct labels (in first-seen order, numbered by `codes`)
+ * and each shard's codes: the same classes (numpy.unique order) and y, without a JS array of every row's label.
+ */
+function encodeShardLabels(codes: Map<string, number>, shardCodes: readonly Int32Array[], n: number) {
+  const { classes } = encodeLabels([...codes.keys()]);
+  const classOf = new Int32Array(codes.size);
+  const index = new Map(classes.map((name, c) => [name, c]));
+  for (const [label, code] of codes) classOf[code] = index.get(label)!;
+  const y = new Int32Array(n);
+  let at = 0;
+  for (const part of shardCodes) {
+    for (let i = 0; i < part.length; i++) y[at++] = part[i] < 0 ? UNLABELLED : classOf[part[i]];
+  }
+  return { y, classes };
 }
 
 /** Above any line number of the shard format (u31). */
@@ -92,7 +110,6 @@ export async function collectStage(
   const inputs = ctx.inputs(run.inputRoot);
   // id -> where it was first seen, as input * LINE_SPAN + line (a number, not an object per row: 1M ids)
   const firstSeen = new IdTable();
-  const labels: (string | null)[] = [];
   const duplicates: Collected['duplicates'] = [];
   const shards: Collected['shards'] = [];
   let neighbors = needsNeighbors(run.options.method, run.options.kernel);
@@ -103,9 +120,21 @@ export async function collectStage(
   // The run's 16-bit codes cover every row (ivfObjects.ts): their range is taken on this one read too.
   const range = candidates === undefined ? undefined : new FeatureRange(plan.featureNames.length);
   let offset = 0;
+  const limits = runLimits();
+  const source = run.inputs.length === 1 ? inputs.describe(run.inputs[0].key) : run.dataset;
+  // Each shard's labels as codes of `labelCodes` (first-seen order; -1 unlabelled), remapped to classes below:
+  // 4 bytes per row instead of a JS array of every row's label.
+  const labelCodes = new Map<string, number>();
+  const shardCodes: Int32Array[] = [];
   for (const spec of plan.shards) {
     const shard = decodeShard(await ctx.store.get(keys.shardData(task.runId, spec.shard)));
     const file = inputs.describe(run.inputs[spec.input].key);
+    // Refused before the table outgrows its bounds, not after the host ran out of memory.
+    const ids = firstSeen.size + shard.n;
+    const allIdBytes = firstSeen.idBytes + shard.idBytes.length;
+    checkIdTableMemory({ size: ids, bytes: idTableBytes(ids, allIdBytes), idBytes: allIdBytes }, limits, source);
+    const codes = new Int32Array(shard.n);
+    let kept = 0;
     const dropped: number[] = [];
     range?.add(shard.features);
     const { idBytes, idOffsets } = shard;
@@ -124,15 +153,21 @@ export async function collectStage(
         continue;
       }
       candidates?.offer(offset + i - dropped.length, shard.features, i * shard.d);
-      labels.push(shard.labels[i]);
+      const label = shard.labels[i];
+      let code = -1;
+      if (label !== null) {
+        code = labelCodes.get(label) ?? labelCodes.size;
+        labelCodes.set(label, code);
+      }
+      codes[kept++] = code;
     }
+    shardCodes.push(codes.subarray(0, kept));
     scaling.add(shard.features, shard.n, dropped);
     shards.push({ rows: shard.n - dropped.length, offset, dropped });
     offset += shard.n - dropped.length;
   }
-  const source = run.inputs.length === 1 ? inputs.describe(run.inputs[0].key) : run.dataset;
   if (offset === 0) await refuseAllRejected(ctx, task.runId, plan, duplicates, source);
-  const { y, classes } = encodeLabels(labels);
+  const { y, classes } = encodeShardLabels(labelCodes, shardCodes, offset);
   checkClassMemory(offset, classes.length, runLimits(), source);
   checkGivenLabels(y, classes, source);
   checkHoldoutSize(y, run.options.holdout, run.options.seed);
