@@ -296,6 +296,11 @@ const acc = (x: unknown) => (typeof x === 'number' ? x.toFixed(4) : undefined);
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
+  if (argv.includes('quality') || argv.includes('--suite=quality') || argv.join(' ').includes('--suite quality')) {
+    const { qualityBench } = await import('./quality.ts');
+    await qualityBench(argv);
+    return;
+  }
   if (argv.includes('--suite=scaleout') || argv.join(' ').includes('--suite scaleout')) {
     const { scaleoutBench } = await import('./scaleout.ts');
     await scaleoutBench(argv);

@@ -4,6 +4,7 @@ import { hashUniform } from '../linalg/seededRandom.ts';
 import { type AutoSearch, describeChoice, searchGrid } from './autoSearch.ts';
 import { type Collected, loadShardRows } from './collected.ts';
 import { resolveViews } from './coTrainingViews.ts';
+import { hideLabels, stratifiedHoldout } from './holdout.ts';
 import type { RunOptions } from './runOptions.ts';
 import type { StageContext } from './stageContext.ts';
 
@@ -62,7 +63,9 @@ export async function chooseAuto(
   standard: FeatureScaling,
   options: RunOptions,
 ): Promise<AutoChoice> {
-  const sample = await sampleRows(ctx, runId, collected, y, options.seed);
+  // The holdout's labels are hidden from the search too: they judge the method it picks.
+  const searchY = options.holdout > 0 ? hideLabels(y, stratifiedHoldout(y, options.holdout, options.seed)) : y;
+  const sample = await sampleRows(ctx, runId, collected, searchY, options.seed);
   const views = options.views ? resolveViews(options.views, collected.featureNames).columns : undefined;
   const search = searchGrid(sample.X, sample.y, collected.classes.length, standard, options, views);
   if (search === undefined) {

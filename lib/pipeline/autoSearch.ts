@@ -91,9 +91,10 @@ export function truncateLists(lists: KnnResult, k: number): KnnResult {
 }
 
 /** A setting's predictions for every row, trained on trainingY. */
-type Predictor = (trainingY: Int32Array) => Int32Array;
+export type Predictor = (trainingY: Int32Array) => Int32Array;
 
-function predictorsFor(
+/** One predictor per setting over the rows X (graphs built once per scale; the quality benchmark uses them too). */
+export function predictorsFor(
   settings: readonly AutoSetting[],
   X: FeatureMatrix,
   k: number,

@@ -1,0 +1,292 @@
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { SoftmaxRegression } from '../lib/algorithms/softmaxRegression.ts';
+import { UNLABELLED } from '../lib/data/dataset.ts';
+import { type FeatureMatrix, selectRows } from '../lib/data/featureMatrix.ts';
+import { FeatureStatistics, scaleInPlace } from '../lib/data/featureScaling.ts';
+import { type AutoSetting, autoGrid, predictorsFor, searchGrid } from '../lib/pipeline/autoSearch.ts';
+import { checkHoldoutSize, compareWithSupervised, hideLabels, stratifiedHoldout } from '../lib/pipeline/holdout.ts';
+import { parseRunOptions } from '../lib/pipeline/runOptions.ts';
+
+/**
+ * `npm run bench -- --suite quality [--draws 5]`: label quality on scikit-learn's bundled real data sets (iris, wine,
+ * breast_cancer, digits) x 3 label fractions (5 per class, 5%, 20%) x draws. bench/quality_sklearn.py draws the
+ * labels and fits the scikit-learn baselines; here, in this process, every setting of `--method auto`'s grid runs
+ * on all rows with all the given labels (accuracy on the unlabelled rows), auto searches the grid as the collect
+ * step does (the data sets are under its 4,000-row sample, so on all rows) and takes its pick, and the holdout
+ * (--holdout 0.2, label spreading k=10 on standardised features) gives its verdict, compared with the truth: the
+ * same method against softmax regression on the standardised given labels, on every unlabelled row.
+ * Prints the table and writes bench/results/quality.json. A benchmark, not a test: minutes of CPU.
+ */
+
+const ROOT = resolve(import.meta.dirname, '..');
+const RESULTS = join(ROOT, 'bench/results/quality.json');
+
+interface SklearnDraw {
+  fraction: string;
+  draw: number;
+  y: number[];
+  sklearn: Record<string, number>;
+}
+interface SklearnDataset {
+  name: string;
+  X: number[][];
+  y_true: number[];
+  draws: SklearnDraw[];
+}
+
+interface DrawResult {
+  dataset: string;
+  fraction: string;
+  draw: number;
+  given: number;
+  /** Accuracy on the unlabelled rows of every grid setting, in autoGrid order. */
+  settings: number[];
+  auto: { setting: string; accuracy: number; bestCandidate: number };
+  supervisedStandard: number;
+  sklearn: Record<string, number>;
+  holdout: { verdict: string; truth: number; low?: number; high?: number };
+}
+
+function settingName(s: AutoSetting): string {
+  const k = s.neighbors === undefined ? '' : ` k=${s.neighbors}`;
+  const alpha = s.alpha === undefined ? '' : ` alpha=${s.alpha}`;
+  return `${s.method}${k}${alpha} scale=${s.scale}`;
+}
+
+function findPython(): string {
+  const candidates = [process.env.PSEUDOLABEL_BENCH_PYTHON, join(ROOT, '.venv/bin/python'), '/work/venv-sk/bin/python'];
+  for (const python of candidates.filter((p): p is string => p !== undefined)) {
+    try {
+      execFileSync(python, ['-c', 'import sklearn'], { stdio: 'ignore' });
+      return python;
+    } catch {}
+  }
+  throw new Error('the quality benchmark needs a Python with scikit-learn: set PSEUDOLABEL_BENCH_PYTHON');
+}
+
+function accuracyOnUnlabelled(predicted: Int32Array, y: Int32Array, truth: Int32Array): number {
+  let right = 0;
+  let count = 0;
+  for (let i = 0; i < y.length; i++) {
+    if (y[i] !== UNLABELLED) continue;
+    count++;
+    if (predicted[i] === truth[i]) right++;
+  }
+  return right / count;
+}
+
+function rowsWhere(y: Int32Array, labelled: boolean): Int32Array {
+  const rows: number[] = [];
+  for (let i = 0; i < y.length; i++) if ((y[i] !== UNLABELLED) === labelled) rows.push(i);
+  return Int32Array.from(rows);
+}
+
+async function evaluateDraw(
+  dataset: SklearnDataset,
+  X: FeatureMatrix,
+  truth: Int32Array,
+  k: number,
+  draw: SklearnDraw,
+): Promise<DrawResult> {
+  const y = Int32Array.from(draw.y);
+  const options = parseRunOptions({ method: 'auto', seed: draw.draw });
+  const statistics = new FeatureStatistics(X.d, 'standard');
+  statistics.add({ data: X.data, n: X.n });
+  const standard = await statistics.finish(async () => {});
+  const grid = autoGrid(false);
+  const predictors = predictorsFor(grid, X, k, standard, options, undefined);
+  const settings = predictors.map((predict) => accuracyOnUnlabelled(predict(y), y, truth));
+
+  const search = searchGrid(X, y, k, standard, options);
+  const chosen = search?.candidates[0] ?? {
+    method: 'label-spreading',
+    scale: standard.spreadRatio > 10 ? 'standard' : 'none',
+    neighbors: 10,
+    alpha: 0.2,
+  };
+  const index = grid.findIndex((s) => settingName(s) === settingName(chosen as AutoSetting));
+
+  // The supervised baseline and the holdout, on standardised features.
+  const Z = { data: Float64Array.from(X.data), n: X.n, d: X.d };
+  scaleInPlace(Z.data, Z.d, standard);
+  const given = rowsWhere(y, true);
+  const supervised = new SoftmaxRegression({ onWarning: () => {} })
+    .fit(
+      selectRows(Z, given),
+      Int32Array.from(given, (i) => y[i]),
+    )
+    .predict(Z);
+  const supervisedStandard = accuracyOnUnlabelled(supervised, y, truth);
+  const holdoutMethod = grid.findIndex(
+    (s) => s.method === 'label-spreading' && s.scale === 'standard' && s.neighbors === 10 && s.alpha === 0.2,
+  );
+  const truthDifference = settings[holdoutMethod] - supervisedStandard;
+  let holdout: DrawResult['holdout'];
+  try {
+    checkHoldoutSize(y, 0.2, options.seed);
+    const held = stratifiedHoldout(y, 0.2, options.seed);
+    const trainingY = hideLabels(y, held);
+    const predicted = predictors[holdoutMethod](trainingY);
+    const training = rowsWhere(trainingY, true);
+    const result = compareWithSupervised(
+      { X: selectRows(Z, training), y: Int32Array.from(training, (i) => y[i]) },
+      { X: selectRows(Z, held), y: Int32Array.from(held, (i) => y[i]) },
+      Int32Array.from(held, (i) => predicted[i]),
+      () => {},
+      options.seed,
+    );
+    holdout = {
+      verdict: result.verdict,
+      truth: truthDifference,
+      low: result.difference.low,
+      high: result.difference.high,
+    };
+  } catch {
+    holdout = { verdict: 'refused', truth: truthDifference };
+  }
+  return {
+    dataset: dataset.name,
+    fraction: draw.fraction,
+    draw: draw.draw,
+    given: given.length,
+    settings,
+    auto: {
+      setting: settingName(chosen as AutoSetting),
+      accuracy: settings[index],
+      bestCandidate: Math.max(...settings),
+    },
+    supervisedStandard,
+    sklearn: draw.sklearn,
+    holdout,
+  };
+}
+
+const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+function table(results: DrawResult[]): string {
+  const grid = autoGrid(false);
+  const settingMeans = grid.map((_, s) => mean(results.map((r) => r.settings[s])));
+  const bestFixed = settingMeans.indexOf(Math.max(...settingMeans));
+  const named = (method: string, scale: string, k?: number, alpha?: number) =>
+    grid.findIndex((s) => s.method === method && s.scale === scale && s.neighbors === k && s.alpha === alpha);
+  const rows: [string, number][] = [
+    [
+      'label spreading (knn, k=10), unscaled (the default run)',
+      settingMeans[named('label-spreading', 'none', 10, 0.2)],
+    ],
+    ['label spreading (knn, k=10), --scale standard', settingMeans[named('label-spreading', 'standard', 10, 0.2)]],
+    ['label propagation (knn, k=10), unscaled', settingMeans[named('label-propagation', 'none', 10)]],
+    ['label propagation (knn, k=10), --scale standard', settingMeans[named('label-propagation', 'standard', 10)]],
+    ['self-training, unscaled', settingMeans[named('self-training', 'none')]],
+    ['self-training, --scale standard', settingMeans[named('self-training', 'standard')]],
+    [`best single fixed setting (${settingName(grid[bestFixed])})`, settingMeans[bestFixed]],
+    ['`--method auto`', mean(results.map((r) => r.auto.accuracy))],
+    ['best candidate of the grid per draw (oracle)', mean(results.map((r) => r.auto.bestCandidate))],
+    [
+      'softmax regression on the given labels alone, standardised (ours)',
+      mean(results.map((r) => r.supervisedStandard)),
+    ],
+    [
+      'scikit-learn LogisticRegression on the given labels alone, standardised',
+      mean(results.map((r) => r.sklearn.lr_standard)),
+    ],
+    ['scikit-learn LogisticRegression on the given labels alone, unscaled', mean(results.map((r) => r.sklearn.lr))],
+    ['scikit-learn LabelSpreading(knn, 10), standardised', mean(results.map((r) => r.sklearn.ls_knn_standard))],
+    [
+      'best scikit-learn semi-supervised setting per draw (oracle)',
+      mean(results.map((r) => r.sklearn.best_sklearn_ss)),
+    ],
+  ];
+  const gap = mean(results.map((r) => r.auto.bestCandidate - r.auto.accuracy));
+  const committed = results.filter((r) => r.holdout.verdict === 'helped' || r.holdout.verdict === 'did not help');
+  const agrees = committed.filter((r) =>
+    r.holdout.verdict === 'helped' ? r.holdout.truth > 0 : r.holdout.truth < 0,
+  ).length;
+  const cannotTell = results.filter((r) => r.holdout.verdict === 'cannot tell').length;
+  const refused = results.filter((r) => r.holdout.verdict === 'refused').length;
+  const lines = [
+    `| ${results.length} draws (${[...new Set(results.map((r) => r.dataset))].join(', ')} x 3 fractions) | mean accuracy on unlabelled rows |`,
+    '|---|---|',
+    ...rows.map(([name, value]) => `| ${name} | ${pct(value)} |`),
+    '',
+    `auto: ${pct(mean(results.map((r) => r.auto.accuracy)))} against the best single fixed setting's ${pct(settingMeans[bestFixed])}; ` +
+      `${(100 * gap).toFixed(2)} points below the best candidate per draw on average (worst ${(100 * Math.max(...results.map((r) => r.auto.bestCandidate - r.auto.accuracy))).toFixed(1)}).`,
+    `holdout (0.2, label spreading k=10 standardised vs softmax regression): committed in ${committed.length} of ${results.length} draws, ` +
+      `agreeing with the truth in ${agrees} (${committed.length > 0 ? pct(agrees / committed.length) : 'n/a'}); cannot tell in ${cannotTell}; refused (< 10 held-out labels) in ${refused}.`,
+  ];
+  return lines.join('\n');
+}
+
+function perFraction(results: DrawResult[]): string {
+  const lines = [
+    '| data set | labels | default run | auto | best candidate | supervised (std.) | holdout verdicts |',
+    '|---|---|---|---|---|---|---|',
+  ];
+  const grid = autoGrid(false);
+  const base = grid.findIndex(
+    (s) => s.method === 'label-spreading' && s.scale === 'none' && s.neighbors === 10 && s.alpha === 0.2,
+  );
+  for (const dataset of [...new Set(results.map((r) => r.dataset))]) {
+    for (const fraction of [...new Set(results.map((r) => r.fraction))]) {
+      const group = results.filter((r) => r.dataset === dataset && r.fraction === fraction);
+      const verdicts = group.map((r) => r.holdout.verdict.replace('did not help', 'worse').replace('cannot tell', '?'));
+      lines.push(
+        `| ${dataset} | ${fraction} (${Math.round(mean(group.map((r) => r.given)))}) | ${pct(mean(group.map((r) => r.settings[base])))} | ` +
+          `${pct(mean(group.map((r) => r.auto.accuracy)))} | ${pct(mean(group.map((r) => r.auto.bestCandidate)))} | ` +
+          `${pct(mean(group.map((r) => r.supervisedStandard)))} | ${verdicts.join(', ')} |`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
+export async function qualityBench(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { suite: { type: 'string' }, draws: { type: 'string', default: '5' }, data: { type: 'string' } },
+    allowPositionals: true,
+  });
+  const draws = Number(values.draws);
+  const dir = await mkdtemp(join(tmpdir(), 'pseudolabel-quality-'));
+  try {
+    let path = values.data;
+    if (path === undefined) {
+      path = join(dir, 'quality.json');
+      process.stderr.write('scikit-learn: drawing labels and fitting the baselines (bench/quality_sklearn.py)\n');
+      execFileSync(findPython(), [join(ROOT, 'bench/quality_sklearn.py'), '--out', path, '--draws', String(draws)], {
+        stdio: ['ignore', 'inherit', 'inherit'],
+        env: { ...process.env, OPENBLAS_NUM_THREADS: '1' },
+      });
+    }
+    const { datasets } = JSON.parse(await readFile(path, 'utf8')) as { datasets: SklearnDataset[] };
+    const results: DrawResult[] = [];
+    for (const dataset of datasets) {
+      const n = dataset.X.length;
+      const d = dataset.X[0].length;
+      const X = { data: Float64Array.from(dataset.X.flat()), n, d };
+      const truth = Int32Array.from(dataset.y_true);
+      const k = new Set(dataset.y_true).size;
+      for (const draw of dataset.draws) {
+        const started = performance.now();
+        results.push(await evaluateDraw(dataset, X, truth, k, draw));
+        const last = results[results.length - 1];
+        process.stderr.write(
+          `${dataset.name} ${draw.fraction} #${draw.draw}: auto ${last.auto.setting} ${pct(last.auto.accuracy)} ` +
+            `(best ${pct(last.auto.bestCandidate)}), holdout ${last.holdout.verdict}, ${Math.round(performance.now() - started)} ms\n`,
+        );
+      }
+    }
+    const text = `${table(results)}\n\n${perFraction(results)}\n`;
+    process.stdout.write(`\n${text}`);
+    await mkdir(dirname(RESULTS), { recursive: true });
+    await writeFile(RESULTS, `${JSON.stringify({ settings: autoGrid(false).map(settingName), results }, null, 1)}\n`);
+    process.stderr.write(`wrote ${RESULTS}\n`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
