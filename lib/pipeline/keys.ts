@@ -31,7 +31,12 @@ export const keys = {
   edgeBucket: (runId: string, to: number, from: number) =>
     `runs/${runId}/propagation/edges/${pad(to)}/${pad(from)}.bin`,
   edgeBuckets: (runId: string, to: number) => `runs/${runId}/propagation/edges/${pad(to)}/`,
-  /** A partition's edges as its iterations read them: their weights and ends among the rows they reach. */
+  /** knn-rbf's gamma as the fanned-out tasks use it (the run's, or --gamma auto's median heuristic). */
+  propagationGamma: (runId: string) => `runs/${runId}/propagation/gamma.json`,
+  /** --gamma auto: a partition's positive k-th neighbour distances, ascending, and every 1,024th of them. */
+  partitionKth: (runId: string, shard: number) => `runs/${runId}/propagation/kth/${pad(shard)}.bin`,
+  partitionKthSample: (runId: string, shard: number) => `runs/${runId}/propagation/kth/${pad(shard)}-sample.bin`,
+  /** A partition's edges as its iterations read them: their ends among the rows they reach, their distances. */
   partitionEdges: (runId: string, shard: number) => `runs/${runId}/propagation/graphs/${pad(shard)}.bin`,
   /**
    * What a partition's tasks need of it at every iteration (degrees task): who reads its rows and which, its

@@ -1,5 +1,6 @@
 import { packArrays, unpackArrays } from './binaryArrays.ts';
 import type { Collected } from './collected.ts';
+import { readJson } from './jsonObjects.ts';
 import { keys } from './keys.ts';
 import type { RunOptions } from './runOptions.ts';
 import type { StageContext } from './stageContext.ts';
@@ -18,8 +19,8 @@ export interface PartitionEdges {
   readonly offset: number;
   readonly rows: number;
   readonly k: number;
-  /** The affinity of each edge before normalisation: 1 (knn) or exp(-gamma d^2) (knn-rbf). */
-  readonly weights: Float64Array;
+  /** knn-rbf: each edge's squared distance (rows x k), which edgeWeights turns into exp(-gamma d^2); knn: empty. */
+  readonly distances: Float64Array;
   /** The distinct rows the edges reach, ascending (global indices). */
   readonly reached: Int32Array;
   /** Where each edge's end is in `reached` (rows x k): the end of edge p is reached[positions[p]]. */
@@ -50,9 +51,8 @@ export function partitionLocator(collected: Collected): (row: number) => number 
 }
 
 /**
- * Reads a partition's neighbour lists and weighs its edges as the single-process graph does
- * (connectivityFromNeighbors: 1; rbfWeightsFromNeighbors: exp(-gamma d^2)), refusing an empty or out-of-range
- * slot with the same message (edges task; the iterate tasks read the result, writePartitionEdges).
+ * Reads a partition's neighbour lists, refusing an empty or out-of-range slot with the single-process graph's
+ * message, and finds the rows they reach (edges task; the iterate tasks read the result, writePartitionEdges).
  */
 export async function buildPartitionEdges(
   ctx: StageContext,
@@ -75,14 +75,6 @@ export async function buildPartitionEdges(
       throw new RangeError(`neighbour list of point ${offset + Math.floor(p / k)} has an empty or out-of-range slot`);
     }
   }
-  const weights = new Float64Array(rows * k);
-  if (options.kernel === 'knn-rbf') {
-    const { gamma } = options;
-    if (gamma === 'auto') throw new Error('--gamma auto is resolved by the single-process propagate step');
-    for (let p = 0; p < weights.length; p++) weights[p] = Math.exp(-gamma * distances[p]);
-  } else {
-    weights.fill(1);
-  }
   const sorted = Int32Array.from(indices).sort();
   let m = 0;
   for (let p = 0; p < sorted.length; p++) if (p === 0 || sorted[p] !== sorted[p - 1]) sorted[m++] = sorted[p];
@@ -99,12 +91,13 @@ export async function buildPartitionEdges(
     blocks.push({ shard: t, from, to });
     from = to;
   }
-  return { shard, offset, rows, k, weights, reached, positions, blocks };
+  const kept = options.kernel === 'knn-rbf' ? distances : new Float64Array(0);
+  return { shard, offset, rows, k, distances: kept, reached, positions, blocks };
 }
 
 /** Stores what buildPartitionEdges found, so that every iteration reads it instead of sorting the lists again. */
 export function writePartitionEdges(ctx: StageContext, runId: string, edges: PartitionEdges): Promise<void> {
-  const { weights, reached, positions, blocks } = edges;
+  const { distances, reached, positions, blocks } = edges;
   const blockArrays = [
     Int32Array.from(blocks, (block) => block.shard),
     Int32Array.from(blocks, (block) => block.from),
@@ -112,7 +105,7 @@ export function writePartitionEdges(ctx: StageContext, runId: string, edges: Par
   ];
   return ctx.store.put(
     keys.partitionEdges(runId, edges.shard),
-    packArrays([positions, reached, ...blockArrays, weights]),
+    packArrays([positions, reached, ...blockArrays, distances]),
   );
 }
 
@@ -123,12 +116,50 @@ export async function readPartitionEdges(
   options: RunOptions,
   shard: number,
 ): Promise<PartitionEdges> {
-  const [positions, reached, shards, froms, tos, weights] = unpackArrays(
+  const [positions, reached, shards, froms, tos, distances] = unpackArrays(
     await ctx.store.get(keys.partitionEdges(runId, shard)),
   ) as [Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Float64Array];
   const blocks = Array.from(shards, (t, b) => ({ shard: t, from: froms[b], to: tos[b] }));
   const { offset, rows } = collected.shards[shard];
-  return { shard, offset, rows, k: options.neighbors, weights, reached, positions, blocks };
+  return { shard, offset, rows, k: options.neighbors, distances, reached, positions, blocks };
+}
+
+/**
+ * The affinity of an edge before normalisation, as the single-process graph weighs it: 1 (knn,
+ * connectivityFromNeighbors) or exp(-gamma d^2) (knn-rbf, rbfWeightsFromNeighbors); `distance` is undefined
+ * for knn.
+ */
+export function edgeWeight(gamma: number | undefined, distance: number | undefined): number {
+  return gamma === undefined || distance === undefined ? 1 : Math.exp(-gamma * distance);
+}
+
+/** Every edge's affinity (edgeWeight), rows x k. */
+export function edgeWeights(edges: PartitionEdges, gamma: number | undefined): Float64Array {
+  const weights = new Float64Array(edges.positions.length);
+  if (edges.distances.length === 0 || gamma === undefined) return weights.fill(1);
+  for (let p = 0; p < weights.length; p++) weights[p] = Math.exp(-gamma * edges.distances[p]);
+  return weights;
+}
+
+/** The squared distance to each row's k-th neighbour where positive and finite, ascending: --gamma auto's values. */
+export function kthDistances(edges: PartitionEdges): Float64Array {
+  const kth: number[] = [];
+  for (let i = 0; i < edges.rows; i++) {
+    const distance = edges.distances[i * edges.k + edges.k - 1];
+    if (Number.isFinite(distance) && distance > 0) kth.push(distance);
+  }
+  return Float64Array.from(kth).sort();
+}
+
+/** knn-rbf's gamma for the fanned-out tasks (graph step: the run's, or --gamma auto's median heuristic). */
+export interface ResolvedGamma {
+  readonly value: number;
+}
+
+/** The run's gamma for edge weights: undefined for knn (every weight 1). */
+export async function readResolvedGamma(ctx: StageContext, runId: string, options: RunOptions) {
+  if (options.kernel !== 'knn-rbf') return undefined;
+  return (await readJson<ResolvedGamma>(ctx.store, keys.propagationGamma(runId))).value;
 }
 
 function lowerBound(sorted: Int32Array, value: number): number {

@@ -44,8 +44,7 @@ export function taskMemoryMb(options: RunOptions, env: NodeJS.ProcessEnv = proce
 /**
  * Whether a run's propagation fans out (see above). Only label spreading / propagation over the kNN graph
  * (kernels knn and knn-rbf) without a holdout: the dense rbf kernel is for small n, and a holdout,
- * `--method auto` and co-training need the features of all rows in one process anyway. knn-rbf with
- * `--gamma auto` stays in one process too (the median heuristic reads every row's k-th distance).
+ * `--method auto` and co-training need the features of all rows in one process anyway.
  */
 export function fansOutPropagation(
   options: RunOptions,
@@ -55,7 +54,6 @@ export function fansOutPropagation(
 ): boolean {
   const propagation = options.method === 'label-spreading' || options.method === 'label-propagation';
   if (!propagation || options.kernel === 'rbf' || options.holdout > 0) return false;
-  if (options.kernel === 'knn-rbf' && options.gamma === 'auto') return false;
   const forced = env[FAN_OUT_FROM_ROWS_ENV];
   if (forced !== undefined && forced !== '') return n >= Number(forced);
   const needed = NODE_BASELINE_BYTES + singleProcessBytes(n, options.neighbors, classes);

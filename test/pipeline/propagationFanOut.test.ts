@@ -119,6 +119,21 @@ describe.each(CASES)('$method, kernel $kernel', ({ method, kernel }) => {
   });
 });
 
+describe('knn-rbf with --gamma auto (the median heuristic found by the graph step)', () => {
+  it.each([1, 3, 8])('%i shards: report.json and labels.csv equal to the single-process run', async (shards) => {
+    // Prepare
+    const options: RunOptionsInput = { kernel: 'knn-rbf', gamma: 'auto', neighbors: 7, shards, maxIter: 8 };
+    const single = await run(input, { ...options, shards: 3 }, false);
+    // Act
+    const fanned = await run(input, options, true);
+    // Assess
+    expect(fanned.record.timings).toHaveProperty('converge');
+    expect((fanned.report.gamma as { auto: boolean }).auto).toBe(true);
+    expect(fanned.report.gamma).toEqual(single.report.gamma);
+    expect(fanned.labels === single.labels, 'labels.csv differs byte for byte').toBe(true);
+  });
+});
+
 describe('what the data exercises', () => {
   it('some rows are propagated, the far cluster is unreached (source none)', async () => {
     // Prepare

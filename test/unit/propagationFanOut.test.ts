@@ -63,7 +63,6 @@ describe('fansOutPropagation', () => {
     ['--method auto', { method: 'auto' }],
     ['co-training', { method: 'co-training' }],
     ['self-training', { method: 'self-training' }],
-    ['knn-rbf with --gamma auto', { kernel: 'knn-rbf', gamma: 'auto' }],
   ])('keeps %s in one process, even when a test forces the fan-out', (_name, input) => {
     // Prepare
     const env = { [FAN_OUT_FROM_ROWS_ENV]: '0' };

@@ -2,6 +2,7 @@ import { readCollected } from '../collected.ts';
 import { roundMetricsOf } from '../fanIn.ts';
 import { readJson, writeJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
+import { readResolvedGamma } from '../partitionGraph.ts';
 import { effectiveMaxIter } from '../runOptions.ts';
 import { readRun, updateRun } from '../runRecord.ts';
 import type { StageContext } from '../stageContext.ts';
@@ -65,8 +66,11 @@ export async function convergeStage(ctx: StageContext, task: TaskMessage): Promi
       deltas,
     },
     unreached: { rows: unreached, ...(unreached > 0 ? { hint: unreachedHint(run.options) } : {}) },
-    // fansOutPropagation leaves --gamma auto to the single-process step
-    ...(usesGamma(run.options) ? { gamma: { value: run.options.gamma as number, auto: false } } : {}),
+    ...(usesGamma(run.options)
+      ? {
+          gamma: { value: (await readResolvedGamma(ctx, runId, run.options)) ?? 0, auto: run.options.gamma === 'auto' },
+        }
+      : {}),
     warnings,
   };
   await writeJson(ctx.store, keys.resultSummary(runId), summary);

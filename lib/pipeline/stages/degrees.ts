@@ -4,7 +4,7 @@ import { packArrays, unpackArrays } from '../binaryArrays.ts';
 import { readCollected, readCollectedLabelRange } from '../collected.ts';
 import { completeShardTask } from '../fanIn.ts';
 import { keys } from '../keys.ts';
-import { unreachedRows, writeExports, writePartitionState } from '../partitionGraph.ts';
+import { edgeWeight, readResolvedGamma, unreachedRows, writeExports, writePartitionState } from '../partitionGraph.ts';
 import { readRun } from '../runRecord.ts';
 import type { StageContext } from '../stageContext.ts';
 import type { TaskMessage } from '../taskMessage.ts';
@@ -26,6 +26,7 @@ export async function degreesStage(ctx: StageContext, task: TaskMessage): Promis
   const collected = await readCollected(ctx, task.runId);
   const { offset, rows } = collected.shards[task.shard];
   const spreading = run.options.method === 'label-spreading';
+  const gamma = spreading ? await readResolvedGamma(ctx, task.runId, run.options) : undefined;
   const degrees = new Float64Array(rows);
   const readers: number[] = [];
   const ends: number[] = [];
@@ -33,7 +34,7 @@ export async function degreesStage(ctx: StageContext, task: TaskMessage): Promis
   let total = 0;
   const prefix = keys.edgeBuckets(task.runId, task.shard);
   for (const info of await ctx.store.list(prefix)) {
-    const [reached, contributionEnds, contributions] = unpackArrays(await ctx.store.get(info.key)) as [
+    const [reached, contributionEnds, distances] = unpackArrays(await ctx.store.get(info.key)) as [
       Int32Array,
       Int32Array,
       Float64Array,
@@ -42,7 +43,9 @@ export async function degreesStage(ctx: StageContext, task: TaskMessage): Promis
     reachedRows.push(reached);
     total += reached.length;
     ends.push(total);
-    for (let e = 0; e < contributions.length; e++) degrees[contributionEnds[e]] += contributions[e];
+    for (let e = 0; e < contributionEnds.length; e++) {
+      degrees[contributionEnds[e]] += edgeWeight(gamma, distances.length > 0 ? distances[e] : undefined);
+    }
   }
   const readRows = new Int32Array(total);
   for (let e = 0; e < reachedRows.length; e++) readRows.set(reachedRows[e], e === 0 ? 0 : ends[e - 1]);

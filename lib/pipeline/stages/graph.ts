@@ -1,13 +1,49 @@
+import { readPackedRange, unpackArrays } from '../binaryArrays.ts';
 import { readCollected } from '../collected.ts';
-import { updateRun } from '../runRecord.ts';
+import { writeJson } from '../jsonObjects.ts';
+import { keys } from '../keys.ts';
+import type { ResolvedGamma } from '../partitionGraph.ts';
+import { readRun, updateRun } from '../runRecord.ts';
+import { medianOfSortedParts, type SortedPart } from '../sortedPartsMedian.ts';
 import type { StageContext } from '../stageContext.ts';
 import { type TaskMessage, taskMessage } from '../taskMessage.ts';
 
-/** graph (reduce step, after every edges task): the edges are bucketed by destination; fans out the degrees tasks. */
+/**
+ * graph (reduce step, after every edges task): the edges are bucketed by destination. For knn-rbf, fixes the
+ * gamma the tasks weigh edges with: the run's, or for --gamma auto the median heuristic of the single-process
+ * step (1 / the median of the rows' positive k-th neighbour distances, 1 without any), found from the
+ * partitions' sorted distances without holding them (medianOfSortedParts). Then fans out the degrees tasks.
+ */
 export async function graphStage(ctx: StageContext, task: TaskMessage): Promise<{ tasks: TaskMessage[] }> {
-  const collected = await readCollected(ctx, task.runId);
-  await updateRun(ctx.store, task.runId, (record) => {
+  const { runId } = task;
+  const run = await readRun(ctx.store, runId);
+  const collected = await readCollected(ctx, runId);
+  const { kernel, gamma } = run.options;
+  if (kernel === 'knn-rbf') {
+    let value: number;
+    if (gamma === 'auto') {
+      const parts: SortedPart[] = [];
+      for (let s = 0; s < collected.shards.length; s++) {
+        const [sample, count] = unpackArrays(await ctx.store.get(keys.partitionKthSample(runId, s))) as [
+          Float64Array,
+          Int32Array,
+        ];
+        const key = keys.partitionKth(runId, s);
+        parts.push({
+          count: count[0],
+          sample,
+          readSlice: async (from, to) => (await readPackedRange(ctx.store, key, from, to)) as Float64Array,
+        });
+      }
+      const median = await medianOfSortedParts(parts);
+      value = median === undefined ? 1 : 1 / median;
+    } else {
+      value = gamma;
+    }
+    await writeJson(ctx.store, keys.propagationGamma(runId), { value } satisfies ResolvedGamma);
+  }
+  await updateRun(ctx.store, runId, (record) => {
     record.stage = 'degrees';
   });
-  return { tasks: collected.shards.map((_, shard) => taskMessage(task.runId, 'degrees', 0, shard)) };
+  return { tasks: collected.shards.map((_, shard) => taskMessage(runId, 'degrees', 0, shard)) };
 }

@@ -5,11 +5,13 @@ import { readCollected } from '../collected.ts';
 import { completeShardTask, shardTaskDone } from '../fanIn.ts';
 import { keys } from '../keys.ts';
 import {
+  edgeWeights,
   type PartitionEdges,
   type PartitionState,
   readPartitionEdges,
   readPartitionState,
   readReached,
+  readResolvedGamma,
   unreachedRows,
   writeExports,
 } from '../partitionGraph.ts';
@@ -72,6 +74,7 @@ export async function iterateStage(ctx: StageContext, task: TaskMessage): Promis
 
 /**
  * The partition's rows of the graph the iteration multiplies by, in place of the raw weights:
+ * - knn-rbf: weights exp(-gamma d^2) with the graph step's gamma (edgeWeights);
  * - label propagation (rowNormalize): each row divided by its sum, summed in entry order (a zero sum left);
  * - label spreading (normalizedLaplacianAffinity): w_ij / d_i / d_j with d the square roots of the in-degrees
  *   (degrees tasks), and 0 on the diagonal (the self-loop stays an entry of weight 0, as in one process).
@@ -84,7 +87,7 @@ async function normaliseEdges(
   options: RunOptions,
 ): Promise<Float64Array> {
   const { offset, rows, k, reached, positions } = edges;
-  const data = Float64Array.from(edges.weights);
+  const data = edgeWeights(edges, await readResolvedGamma(ctx, runId, options));
   if (options.method === 'label-spreading') {
     const own = state.degrees;
     const degrees = await readReached(ctx, edges, 1, (owner) => keys.partitionDegreesFor(runId, owner, edges.shard));
