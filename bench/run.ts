@@ -84,7 +84,8 @@ function parseConfig(argv: string[]): Config {
       repeat: { type: 'string' },
     },
   });
-  if (!(values.suite in SUITES)) throw new RangeError(`--suite must be one of ${Object.keys(SUITES).join(', ')}`);
+  if (!(values.suite in SUITES))
+    throw new RangeError(`--suite must be one of ${[...Object.keys(SUITES), 'scaleout'].join(', ')}`);
   const suite = values.suite as Suite;
   const n = positive('n', values.n, SUITES[suite].n);
   const labels = positive('labels', values.labels, 0.001, false);

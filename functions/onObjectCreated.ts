@@ -32,7 +32,13 @@ export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
   const failed = new Set<string>();
   for (const [dataset, messageIds] of recordsOfDataset) {
     try {
-      const run = await startDatasetRun(runtime.ctx, `s3://${runtime.settings.bucket}`, dataset, 'content');
+      const run = await startDatasetRun(
+        runtime.ctx,
+        `s3://${runtime.settings.bucket}`,
+        dataset,
+        'content',
+        runtime.settings.host,
+      );
       runtime.logger.info(run ? 'run started' : 'no data file yet', { dataset, runId: run?.runId });
     } catch (error) {
       if (error instanceof OptionsError) {

@@ -16,6 +16,9 @@ export const ENV = {
   reduceQueueUrl: 'PSEUDOLABEL_REDUCE_QUEUE_URL',
   tasksDlqUrl: 'PSEUDOLABEL_TASKS_DLQ_URL',
   reduceDlqUrl: 'PSEUDOLABEL_REDUCE_DLQ_URL',
+  /** The worker's and the reducer's memory: runs record them, and the plan step refuses what cannot fit. */
+  workerMemoryMb: 'PSEUDOLABEL_WORKER_MEMORY_MB',
+  reducerMemoryMb: 'PSEUDOLABEL_REDUCER_MEMORY_MB',
 } as const;
 
 /** The dead-letter queue URL variable of each queue a handler may move poison messages from. */

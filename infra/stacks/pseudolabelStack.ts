@@ -78,6 +78,8 @@ export class PseudolabelStack extends Stack {
           // The host's bounds of a run (lib/pipeline/runLimits.ts): set here, never by a run's options.
           PSEUDOLABEL_MAX_SHARDS: String(config.maxShards),
           PSEUDOLABEL_MAX_COLUMNS: String(config.maxColumns),
+          [ENV.workerMemoryMb]: String(config.functions.worker.memoryMb),
+          [ENV.reducerMemoryMb]: String(config.functions.reducer.memoryMb),
         },
         logRetention: config.logRetentionDays,
         logRemovalPolicy: config.destroyOnRemoval ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,

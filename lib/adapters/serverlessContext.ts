@@ -1,5 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { type HostCapacity, lambdaHost } from '../pipeline/capacity.ts';
 import { INTERMEDIATE_TAG, isIntermediate } from '../pipeline/keys.ts';
 import type { StageContext, StageLog } from '../pipeline/stageContext.ts';
 import { createS3Client, createSqsClient } from './awsClients.ts';
@@ -25,6 +26,12 @@ export interface ServerlessSettings {
    * PSEUDOLABEL_RETRY_DELAYS (comma-separated seconds), default 30, 120, 600.
    */
   readonly retryDelaysSeconds: readonly number[];
+  /**
+   * What a worker and a reducer Lambda may use (lib/pipeline/capacity.ts), recorded in the runs these functions
+   * start: PSEUDOLABEL_WORKER_MEMORY_MB and PSEUDOLABEL_REDUCER_MEMORY_MB (set by the stack from its config),
+   * default 3,008 each, the stack's default.
+   */
+  readonly host?: HostCapacity;
 }
 
 /** The default retry back-off: 30 s, 2 min, 10 min. */
@@ -51,6 +58,7 @@ export function serverlessSettings(env: NodeJS.ProcessEnv = process.env): Server
     ...(env.PSEUDOLABEL_REDUCE_DLQ_URL ? { reduceDlqUrl: env.PSEUDOLABEL_REDUCE_DLQ_URL } : {}),
     maxReceiveCount: maxReceiveCountOf(env.PSEUDOLABEL_MAX_RECEIVE_COUNT),
     retryDelaysSeconds: retryDelaysOf(env.PSEUDOLABEL_RETRY_DELAYS),
+    host: lambdaHost(memoryOf(env, 'PSEUDOLABEL_WORKER_MEMORY_MB'), memoryOf(env, 'PSEUDOLABEL_REDUCER_MEMORY_MB')),
   };
 }
 
@@ -63,6 +71,18 @@ function retryDelaysOf(value: string | undefined): readonly number[] {
     );
   }
   return delays;
+}
+
+/** The stack's default Lambda memory for the worker and the reducer (infra/config.ts). */
+const DEFAULT_FUNCTION_MEMORY_MB = 3008;
+
+function memoryOf(env: NodeJS.ProcessEnv, name: string): number {
+  const value = env[name];
+  if (value === undefined || value.trim() === '') return DEFAULT_FUNCTION_MEMORY_MB;
+  const mb = Number(value);
+  if (!Number.isInteger(mb) || mb < 128)
+    throw new Error(`environment variable ${name} must be an integer >= 128: ${value}`);
+  return mb;
 }
 
 function maxReceiveCountOf(value: string | undefined): number {

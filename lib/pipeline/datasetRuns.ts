@@ -3,6 +3,7 @@ import { NotFoundError } from '../adapters/errors.ts';
 import type { ObjectStore } from '../adapters/objectStore.ts';
 import { formatOf } from '../data/inputFiles.ts';
 import { OptionsError } from '../errors.ts';
+import type { HostCapacity } from './capacity.ts';
 import { keys } from './keys.ts';
 import { parseRunOptions, type RunOptions } from './runOptions.ts';
 import type { RunInput, RunRecord } from './runRecord.ts';
@@ -47,6 +48,7 @@ export async function startDatasetRun(
   inputRoot: string,
   dataset: string,
   identity: RunIdentity,
+  host?: HostCapacity,
 ): Promise<RunRecord | undefined> {
   const listed = await ctx.store.list(`${INCOMING_PREFIX}${dataset}/`);
   const inputs: RunInput[] = listed
@@ -75,7 +77,14 @@ export async function startDatasetRun(
     }
     throw error;
   }
-  return startRun(ctx, { runId: contentId({ inputs, options }), dataset, inputRoot, inputs, options });
+  return startRun(ctx, {
+    runId: contentId({ inputs, options }),
+    dataset,
+    inputRoot,
+    inputs,
+    options,
+    ...(host ? { host } : {}),
+  });
 }
 
 /**

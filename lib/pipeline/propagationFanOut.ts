@@ -37,7 +37,10 @@ const NODE_BASELINE_BYTES = 64 * 2 ** 20;
 export const FAN_OUT_FROM_ROWS_ENV = 'PSEUDOLABEL_FAN_OUT_FROM_ROWS';
 
 /** The memory a task of this run gets, in MB: `--task-memory`, else the Lambda's (AWS sets its size), else the default. */
-export function taskMemoryMb(options: RunOptions, env: NodeJS.ProcessEnv = process.env): number {
+export function taskMemoryMb(
+  options: Partial<Pick<RunOptions, 'taskMemory'>>,
+  env: NodeJS.ProcessEnv = process.env,
+): number {
   return options.taskMemory ?? (Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE) || DEFAULT_TASK_MEMORY_MB);
 }
 
@@ -47,7 +50,8 @@ export function taskMemoryMb(options: RunOptions, env: NodeJS.ProcessEnv = proce
  * `--method auto` and co-training need the features of all rows in one process anyway.
  */
 export function fansOutPropagation(
-  options: RunOptions,
+  options: Pick<RunOptions, 'method' | 'kernel' | 'holdout' | 'neighbors'> &
+    Partial<Pick<RunOptions, 'gamma' | 'taskMemory'>>,
   n: number,
   classes: number,
   env: NodeJS.ProcessEnv = process.env,

@@ -83,7 +83,7 @@ export type RunOptionsInput = z.input<typeof runOptionsSchema>;
  * work in rounds), else the method's default: scikit-learn's for label spreading (30), label propagation (1000)
  * and SelfTrainingClassifier (10), Blum & Mitchell's 30 rounds for co-training.
  */
-export function effectiveMaxIter(options: RunOptions): number {
+export function effectiveMaxIter(options: Pick<RunOptions, 'maxIter' | 'method' | 'rounds'>): number {
   if (options.maxIter !== undefined) return options.maxIter;
   if (options.method === 'label-propagation') return 1000;
   if (options.method === 'label-spreading') return 30;

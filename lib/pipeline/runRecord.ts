@@ -1,6 +1,7 @@
 import { NotFoundError } from '../adapters/errors.ts';
 import type { ObjectStore } from '../adapters/objectStore.ts';
 import type { AutoSearch } from './autoSearch.ts';
+import type { HostCapacity } from './capacity.ts';
 import { keys } from './keys.ts';
 import type { NeighborsPlan } from './neighborsPlan.ts';
 import type { RunOptions } from './runOptions.ts';
@@ -46,6 +47,8 @@ export interface RunRecord {
   error?: string;
   /** Milliseconds per stage, summed over the stage's tasks and rounds. */
   timings: Partial<Record<Stage, number>>;
+  /** What each task may use where the run runs (capacity.ts); the plan step refuses a run that cannot fit. */
+  host?: HostCapacity;
   /** Peak RSS and store bytes of the reduce steps, per stage (shard tasks keep theirs in their markers). */
   metrics?: Partial<Record<Stage, StageMetrics>>;
 }

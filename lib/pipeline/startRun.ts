@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { InputError } from '../errors.ts';
+import type { HostCapacity } from './capacity.ts';
 import { keys } from './keys.ts';
 import type { RunOptions } from './runOptions.ts';
 import { type RunInput, type RunRecord, readRun } from './runRecord.ts';
@@ -22,6 +23,8 @@ export interface RunRequest {
   readonly inputRoot: string;
   readonly inputs: RunInput[];
   readonly options: RunOptions;
+  /** Where the tasks will run (capacity.ts): the plan step refuses a run that cannot fit it. */
+  readonly host?: HostCapacity;
 }
 
 /**
@@ -45,6 +48,7 @@ export async function startRun(ctx: StageContext, request: RunRequest): Promise<
     createdAt: now,
     updatedAt: now,
     timings: {},
+    ...(request.host ? { host: request.host } : {}),
   };
   const created = await ctx.store.putIfAbsent(keys.run(record.runId), `${JSON.stringify(record, null, 2)}\n`);
   await ctx.reduce.send(taskMessage(record.runId, 'plan'));

@@ -274,7 +274,7 @@ describe('pseudolabel run: data no method can learn from', () => {
 });
 
 describe('pseudolabel run --task-memory', () => {
-  it('stops the run when a task goes over the limit, with one line naming the task, the peak and the limit', async () => {
+  it('stops a run that cannot fit the limit with one line naming the limit and what would help', async () => {
     // Prepare: a Node process alone takes about 40 MB
     const input = await writeInput('small.csv', `${[HEADER, ...twoBlobRows()].join('\n')}\n`);
 
@@ -283,9 +283,8 @@ describe('pseudolabel run --task-memory', () => {
 
     // Assess
     expect(result.code).toBe(1);
-    expect(result.stderrLines.at(-1)).toMatch(
-      /^pseudolabel: task plan shard 0 needed more than --task-memory 40 MB \(its peak RSS reached \d+ MB\); /,
-    );
+    // the plan step refuses it (capacity.ts), or the watchdog stops the plan task's process: either says so
+    expect(result.stderrLines.at(-1)).toMatch(/^pseudolabel: .*--task-memory 40 MB.*; .*--task-memory/);
     expect(result.files).toEqual([]);
   });
 });

@@ -288,6 +288,8 @@ describe('functions', () => {
         [ENV.bucket]: { Ref: ids.bucket },
         [ENV.tasksQueueUrl]: { Ref: ids.queue.tasks },
         [ENV.reduceQueueUrl]: { Ref: ids.queue.reduce },
+        [ENV.workerMemoryMb]: String(expected.worker.memory),
+        [ENV.reducerMemoryMb]: String(expected.reducer.memory),
         ...(deadLetterUrl[name] ?? {}),
         PSEUDOLABEL_MAX_SHARDS: '250',
         PSEUDOLABEL_MAX_COLUMNS: '100000',

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { Piscina } from 'piscina';
@@ -7,6 +7,7 @@ import { FilesystemObjectStore } from '../../adapters/filesystemObjectStore.ts';
 import { InProcessQueue, type ReceivedMessage } from '../../adapters/inProcessQueue.ts';
 import type { ObjectStore } from '../../adapters/objectStore.ts';
 import { storeFromUrl } from '../../adapters/storeFromUrl.ts';
+import { embeddedHost } from '../capacity.ts';
 import { executeTask, preloadReduceStep } from '../executeTask.ts';
 import { keys } from '../keys.ts';
 import { checkWorkers } from '../runLimits.ts';
@@ -141,7 +142,8 @@ export async function runEmbedded(request: EmbeddedRunRequest): Promise<RunRecor
   await out.prepare(request.input);
   // Runs of earlier runners that were killed (SIGKILL, a restart): failed, their intermediates deleted.
   await endDeadRuns(store, log);
-  const run = await startRun(ctx, { dataset: request.input, inputRoot: root, inputs, options });
+  const host = embeddedHost(options.taskMemory, totalmem());
+  const run = await startRun(ctx, { dataset: request.input, inputRoot: root, inputs, options, host });
   // Stops the run: a signal (request.signal), or the run cancelled in run.json (`pseudolabel cancel`), which the
   // heartbeat looks at every beat.
   const stop = new AbortController();

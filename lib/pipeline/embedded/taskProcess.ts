@@ -96,7 +96,8 @@ export function runInTaskProcess(
     reply = message as Reply;
   });
   const watchdog = setInterval(async () => {
-    peak = Math.max(peak, await peakRssOf(pid));
+    const now = await peakRssOf(pid); // read before taking the max: polls may overlap
+    peak = Math.max(peak, now);
     if (peak > limitBytes && !overLimit) {
       overLimit = true;
       child.kill('SIGKILL');

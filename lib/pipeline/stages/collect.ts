@@ -6,6 +6,7 @@ import { InputError, OptionsError } from '../../errors.ts';
 import { FeatureRange } from '../../linalg/int16Codes.ts';
 import { chooseAuto } from '../autoChoice.ts';
 import { packArrays } from '../binaryArrays.ts';
+import { checkCapacity } from '../capacity.ts';
 import type { Collected } from '../collected.ts';
 import { shardMetricsOf } from '../fanIn.ts';
 import { checkHoldoutSize } from '../holdout.ts';
@@ -98,7 +99,8 @@ async function refuseAllRejected(
 /**
  * collect (reduce step, after every ingest task): drops rows whose id repeats an earlier one (the first wins,
  * in input order), encodes the labels of all shards into one class list (numpy.unique order), checks that
- * learning is possible, and fans out the neighbors tasks (after training the IVF centroids and fanning out the
+ * learning is possible, refuses a run that cannot fit its host now that rows and classes are known (capacity.ts),
+ * and fans out the neighbors tasks (after training the IVF centroids and fanning out the
  * cells tasks in approx mode), or goes straight to propagate.
  */
 export async function collectStage(
@@ -175,6 +177,16 @@ export async function collectStage(
     throw new OptionsError(
       `--neighbors ${run.options.neighbors} is more than the ${offset} rows of ${source}: use --neighbors ${offset} or fewer`,
     );
+  }
+  if (run.host) {
+    // The plan step's estimate again, with the rows and classes now known, before the neighbors and propagate steps.
+    const size = {
+      rows: offset,
+      features: plan.featureNames.length,
+      classes: classes.length,
+      shards: plan.shards.length,
+    };
+    checkCapacity({ ...size, options: run.options }, run.host);
   }
   let given = 0;
   for (const label of y) if (label >= 0) given++;

@@ -1,5 +1,6 @@
 import { estimateLines, planByteRanges, planLineShards } from '../../data/byteRanges.ts';
 import { InputFileError } from '../../data/errors.ts';
+import { checkCapacity, estimateRows } from '../capacity.ts';
 import { readInputLayout } from '../inputReader.ts';
 import { keys } from '../keys.ts';
 import { runDeadline } from '../runDeadline.ts';
@@ -10,9 +11,13 @@ import type { StageContext } from '../stageContext.ts';
 import { rangeSourceOf } from '../storeSources.ts';
 import { type TaskMessage, taskMessage } from '../taskMessage.ts';
 
+/** The head of the first input whose mean line length estimates the rows of a CSV or JSONL run. */
+const HEAD_SAMPLE = 256 * 1024;
+
 /**
  * plan (reduce step): reads the head of every input file (columns must agree), splits the files into shards
- * (CSV/JSONL by byte ranges aligned to line starts, Parquet by row groups) and fans out one ingest task each.
+ * (CSV/JSONL by byte ranges aligned to line starts, Parquet by row groups), refuses a run that cannot fit its
+ * host (capacity.ts) and fans out one ingest task each.
  */
 export async function planStage(ctx: StageContext, task: TaskMessage): Promise<TaskMessage[]> {
   const run = await readRun(ctx.store, task.runId);
@@ -88,6 +93,20 @@ export async function planStage(ctx: StageContext, task: TaskMessage): Promise<T
     }
   }
   const plan: ShardPlan = { shards, featureNames: layouts[0]?.featureNames ?? [] };
+  if (run.host) {
+    // Refuse, before any data is read in full, a run whose tasks cannot fit the host (the labels are not read
+    // yet: two classes, the least a run has).
+    const first = run.inputs[0];
+    const head =
+      layouts[0]?.format === 'parquet'
+        ? undefined
+        : await inputs.getRange(first.key, 0, Math.min(first.size, HEAD_SAMPLE));
+    const rows = estimateRows(totalBytes, head, plan.featureNames.length);
+    checkCapacity(
+      { rows, features: plan.featureNames.length, classes: 2, shards: shards.length, options: run.options },
+      run.host,
+    );
+  }
   await ctx.store.put(keys.plan(task.runId), JSON.stringify(plan));
   await updateRun(ctx.store, task.runId, (record) => {
     record.shards = shards.length;

@@ -1,0 +1,294 @@
+import { CapacityError } from '../errors.ts';
+import { fansOutPropagation, singleProcessBytes } from './propagationFanOut.ts';
+import { effectiveMaxIter, type RunOptions } from './runOptions.ts';
+import type { Stage } from './taskMessage.ts';
+
+/**
+ * Knows a run's size before it starts (issue 16): from the plan (rows, features, classes, k, method, mode,
+ * shards) it estimates each step's peak memory and the longest task's time, and refuses, with a CapacityError
+ * naming the option that would make it fit, a run one of whose tasks cannot fit the host: a `--task-memory`
+ * process, this machine, or a Lambda function (memory from the stack config, 15 minutes).
+ *
+ * The figures are the per-task measurements of report.json's stageMetrics (peak RSS of a process of its own,
+ * `--task-memory`), bench/measured/scaleout-mixture-250k.json: 250,000 x 64 mixture, 10 classes, k = 10, 4
+ * shards of 62,500 rows, approx mode, label spreading, 8 iterations, on a 2-core machine shared with other jobs
+ * (so the times are on the slow side). MB here are MiB, as Lambda's. Memory per row is (peak RSS -
+ * NODE_TASK_BYTES) / rows held; it is scaled
+ * by d / 64 where features dominate (shard tasks) and by classes and k where the labels and the graph do
+ * (propagate). Estimates, not bounds: the watchdog of `--task-memory` still stops a task that goes over.
+ */
+
+const MB = 2 ** 20;
+
+/** A task process that has loaded the stage worker, before any data: 58-62 MB (digits and 250k runs). */
+export const NODE_TASK_BYTES = 60 * MB;
+/** ingest: 124.5 MB peak for 62,500 rows x 64 (the text read, the rows parsed, the shard encoded). */
+export const INGEST_BYTES_PER_SHARD_ROW_D64 = 1_080;
+/** cells: 162.3 MB peak for 62,500 rows x 64 (rows, int16 codes, the cells written, the calibration lists). */
+export const CELLS_BYTES_PER_SHARD_ROW_D64 = 1_720;
+/** What cells writes per row (cells.bin: vector, code, index): 112.3 MB for 250,000 rows x 64. */
+export const CELL_BYTES_PER_ROW_D64 = 450;
+/** neighbors, beside the cells it holds (every shard's, up to CELL_GROUP_BYTES): 250.3 MB peak, 112.3 MB of cells. */
+export const NEIGHBORS_BYTES_PER_SHARD_ROW_D64 = 1_400;
+/** The cells a neighbors task holds at once, at most (lib/pipeline/stages/neighbors.ts CELL_GROUP_BYTES). */
+export const NEIGHBORS_CELL_GROUP_BYTES = 256 * MB;
+/** collect: 150.5 MB peak for 250,000 rows (ids, labels, duplicate table). */
+export const COLLECT_BYTES_PER_ROW = 380;
+/** finalize: 142.6 MB peak for 250,000 rows (ids, labels, the labels.csv text). */
+export const FINALIZE_BYTES_PER_ROW = 350;
+/**
+ * Co-training (and `--method auto`'s cross-validation) holds every row's features and class scores (O(n x d)):
+ * not measured yet; Float32 features plus doubles per class, twice (the rows and their copy for the fit).
+ */
+export const FIT_BYTES_PER_ROW = (d: number, classes: number) => 2 * (4 * d + 8 * classes);
+/**
+ * Self-training's reduce step fits on the labelled rows and pseudo-labels only (O(labelled x d)); per row of the
+ * run it keeps a label and a round (not measured yet: two 4-byte arrays and their candidates' scores, doubled).
+ */
+export const SELF_TRAINING_BYTES_PER_ROW = 32;
+
+/** neighbors, approx: the longest of 4 tasks took 10.26 s for 62,500 queries at d = 64 (nprobe 5 of 250). */
+export const APPROX_SECONDS_PER_QUERY_D64 = 1.65e-4;
+/** neighbors, exact: 3.61 s for 10,000 x 20,000 pairs at d = 64 (scaleout harness, 20k rows, 2 shards). */
+export const EXACT_SECONDS_PER_PAIR_FEATURE = 2.8e-10;
+/** propagate: 3.37 s for 250,000 rows x 10 neighbours x 8 iterations, graph building included. */
+export const PROPAGATE_SECONDS_PER_EDGE_ITERATION = 1.7e-7;
+/** Lambda's limit on a function's run time. */
+export const LAMBDA_TASK_SECONDS = 15 * 60;
+/** Lambda's memory range. */
+export const LAMBDA_MAX_MEMORY_MB = 10_240;
+
+/** Where the tasks of a run will run, and what each may use. Recorded in run.json when the run starts. */
+export interface HostCapacity {
+  readonly kind: 'task-memory' | 'machine' | 'lambda';
+  /** Bytes a shard task's process may reach. */
+  readonly shardTaskBytes: number;
+  /** Bytes a reduce step's process may reach. */
+  readonly reduceStepBytes: number;
+  /** Longest a task may run, in seconds; absent: no limit. (Not Infinity: run.json keeps it, and JSON cannot.) */
+  readonly taskSeconds?: number;
+}
+
+/** The embedded runner: `--task-memory MB` per task, else every task in this machine's memory. */
+export function embeddedHost(taskMemoryMb: number | undefined, machineBytes: number): HostCapacity {
+  if (taskMemoryMb !== undefined) {
+    const bytes = taskMemoryMb * MB;
+    return { kind: 'task-memory', shardTaskBytes: bytes, reduceStepBytes: bytes };
+  }
+  return { kind: 'machine', shardTaskBytes: machineBytes, reduceStepBytes: machineBytes };
+}
+
+/** Lambda: the worker and reducer functions' memory (stack config, default 3,008 MB each), 15 minutes a task. */
+export function lambdaHost(workerMemoryMb: number, reducerMemoryMb: number): HostCapacity {
+  return {
+    kind: 'lambda',
+    shardTaskBytes: workerMemoryMb * MB,
+    reduceStepBytes: reducerMemoryMb * MB,
+    taskSeconds: LAMBDA_TASK_SECONDS,
+  };
+}
+
+/** What the estimate needs to know of a run. */
+export interface RunSize {
+  readonly rows: number;
+  readonly features: number;
+  /** At least 2 (the plan step does not know the labels yet: the estimate is then the least a run needs). */
+  readonly classes: number;
+  readonly shards: number;
+  readonly options: Pick<RunOptions, 'method' | 'kernel' | 'neighbors' | 'neighborsMode' | 'maxIter' | 'rounds'> &
+    Partial<Pick<RunOptions, 'holdout' | 'gamma' | 'taskMemory'>>;
+}
+
+/** One step's estimate: the largest task's peak memory and its time (propagate: max_iter iterations). */
+export interface StepEstimate {
+  readonly stage: Stage;
+  readonly shardTask: boolean;
+  readonly bytes: number;
+  readonly seconds: number;
+}
+
+function usesGraph(options: RunSize['options']): boolean {
+  const method = options.method;
+  return (
+    (method === 'label-spreading' || method === 'label-propagation' || method === 'auto') && options.kernel !== 'rbf'
+  );
+}
+
+function approx(size: RunSize): boolean {
+  // planNeighbors: approx from 50,000 rows unless the option says otherwise
+  return size.options.neighborsMode === 'approx' || (size.options.neighborsMode === undefined && size.rows >= 50_000);
+}
+
+/**
+ * The steps a run will take, each with its largest task's estimated memory and time. On Lambda the propagate step
+ * chooses its fan-out by the reducer's memory (propagationFanOut.ts), so the host's is used for that choice.
+ */
+export function estimateSteps(size: RunSize, host?: HostCapacity): StepEstimate[] {
+  const { rows: n, features: d, classes, options } = size;
+  const shardRows = Math.ceil(n / Math.max(1, size.shards));
+  const perD = d / 64;
+  const k = options.neighbors;
+  const steps: StepEstimate[] = [
+    {
+      stage: 'ingest',
+      shardTask: true,
+      bytes: NODE_TASK_BYTES + shardRows * INGEST_BYTES_PER_SHARD_ROW_D64 * perD,
+      seconds: 0,
+    },
+    { stage: 'collect', shardTask: false, bytes: NODE_TASK_BYTES + n * COLLECT_BYTES_PER_ROW, seconds: 0 },
+  ];
+  if (usesGraph(options)) {
+    if (approx(size)) {
+      const cells = Math.min(NEIGHBORS_CELL_GROUP_BYTES, n * CELL_BYTES_PER_ROW_D64 * perD);
+      steps.push(
+        {
+          stage: 'cells',
+          shardTask: true,
+          bytes: NODE_TASK_BYTES + shardRows * CELLS_BYTES_PER_SHARD_ROW_D64 * perD,
+          seconds: 0,
+        },
+        {
+          stage: 'neighbors',
+          shardTask: true,
+          bytes: NODE_TASK_BYTES + cells + shardRows * NEIGHBORS_BYTES_PER_SHARD_ROW_D64 * perD,
+          seconds: shardRows * APPROX_SECONDS_PER_QUERY_D64 * perD,
+        },
+      );
+    } else {
+      // one reference shard at a time beside the query shard
+      steps.push({
+        stage: 'neighbors',
+        shardTask: true,
+        bytes: NODE_TASK_BYTES + 2 * shardRows * NEIGHBORS_BYTES_PER_SHARD_ROW_D64 * perD,
+        seconds: shardRows * n * d * EXACT_SECONDS_PER_PAIR_FEATURE,
+      });
+    }
+    // the one-process step's graph and distributions (propagationFanOut.ts: 744 bytes a row at k = classes = 10;
+    // this benchmark measured 236.4 MB for 250,000 rows, 740)
+    const perRow = singleProcessBytes(1, k, classes);
+    const iterations = effectiveMaxIter(options);
+    const taskMemory = host?.kind === 'lambda' ? Math.floor(host.reduceStepBytes / MB) : options.taskMemory;
+    if (fansOutPropagation({ holdout: 0, ...options, taskMemory }, n, classes)) {
+      // one task per partition and iteration: its rows' graph and distributions, and the F of the rows its edges
+      // reach (at most k a row); not measured yet
+      steps.push({
+        stage: 'iterate',
+        shardTask: true,
+        bytes: NODE_TASK_BYTES + shardRows * (perRow + k * classes * 8),
+        seconds: shardRows * k * PROPAGATE_SECONDS_PER_EDGE_ITERATION,
+      });
+    } else {
+      steps.push({
+        stage: 'propagate',
+        shardTask: false,
+        bytes: NODE_TASK_BYTES + n * perRow,
+        seconds: n * k * iterations * PROPAGATE_SECONDS_PER_EDGE_ITERATION,
+      });
+    }
+  } else if (options.method === 'self-training') {
+    steps.push({
+      stage: 'reduce',
+      shardTask: false,
+      bytes: NODE_TASK_BYTES + n * SELF_TRAINING_BYTES_PER_ROW,
+      seconds: 0,
+    });
+  } else {
+    steps.push({
+      stage: 'propagate',
+      shardTask: false,
+      bytes: NODE_TASK_BYTES + n * FIT_BYTES_PER_ROW(d, classes),
+      seconds: 0,
+    });
+  }
+  steps.push({ stage: 'finalize', shardTask: false, bytes: NODE_TASK_BYTES + n * FINALIZE_BYTES_PER_ROW, seconds: 0 });
+  return steps;
+}
+
+function overTime(step: StepEstimate, host: HostCapacity): boolean {
+  return host.taskSeconds !== undefined && step.seconds > host.taskSeconds;
+}
+
+const inMb = (bytes: number) => `${Math.ceil(bytes / MB).toLocaleString('en-US')} MB`;
+
+/** The smallest shard count (doubling) at which a shard step fits, or undefined when no count does. */
+function shardsThatFit(size: RunSize, stage: Stage, host: HostCapacity): number | undefined {
+  for (let shards = size.shards * 2; shards <= Math.max(2, size.rows); shards *= 2) {
+    const step = estimateSteps({ ...size, shards }, host).find((s) => s.stage === stage);
+    if (step && step.bytes <= host.shardTaskBytes && !overTime(step, host)) return shards;
+  }
+  return undefined;
+}
+
+/** What would make a step that does not fit, fit: the option to change. */
+function remedy(size: RunSize, step: StepEstimate, host: HostCapacity, overTime: boolean): string {
+  if (step.shardTask) {
+    const shards = shardsThatFit(size, step.stage, host);
+    const options: string[] = [];
+    if (shards !== undefined) options.push(`more shards (--shards ${shards})`);
+    if (step.stage === 'neighbors' && overTime && !approx(size))
+      options.push('approximate search (--neighbors-mode approx)');
+    if (!overTime) options.push(memoryOption(host, step));
+    return options.join(', or ');
+  }
+  if (overTime) return 'fewer iterations (--max-iter) or a smaller input';
+  return memoryOption(host, step);
+}
+
+function memoryOption(host: HostCapacity, step: StepEstimate): string {
+  const needed = Math.ceil(step.bytes / MB);
+  if (host.kind === 'task-memory') return `--task-memory ${needed}`;
+  if (host.kind === 'machine') return `a machine with more memory than ${inMb(step.bytes)}`;
+  const fn = step.shardTask ? 'worker' : 'reducer';
+  return needed <= LAMBDA_MAX_MEMORY_MB
+    ? `more ${fn} memory (${fn}MemoryMb ${needed} in the stack config)`
+    : `a smaller input: it is over Lambda's ${LAMBDA_MAX_MEMORY_MB.toLocaleString('en-US')} MB`;
+}
+
+function hostName(host: HostCapacity, step: StepEstimate): string {
+  const limit = step.shardTask ? host.shardTaskBytes : host.reduceStepBytes;
+  if (host.kind === 'task-memory') return `--task-memory ${Math.round(limit / MB)} MB`;
+  if (host.kind === 'machine') return `this machine's ${inMb(limit)}`;
+  return `the ${step.shardTask ? 'worker' : 'reducer'} Lambda's ${inMb(limit)}`;
+}
+
+/**
+ * Refuses a run one of whose steps cannot fit the host: a CapacityError naming the step, its estimate, the
+ * limit and the option that would make it fit. Returns the estimates when every step fits.
+ */
+export function checkCapacity(size: RunSize, host: HostCapacity): StepEstimate[] {
+  const steps = estimateSteps(size, host);
+  const about = `${size.rows.toLocaleString('en-US')} rows x ${size.features} features`;
+  for (const step of steps) {
+    const limit = step.shardTask ? host.shardTaskBytes : host.reduceStepBytes;
+    const task = step.shardTask ? `each ${step.stage} task (${size.shards} shards)` : `the ${step.stage} step`;
+    if (step.bytes > limit) {
+      throw new CapacityError(
+        `the run cannot fit: ${task} would need about ${inMb(step.bytes)} for ${about}, over ${hostName(host, step)}; ` +
+          `use ${remedy(size, step, host, false)}`,
+      );
+    }
+    // Only shard tasks' times are refused: propagate's is for max_iter iterations, and most runs converge sooner.
+    if (step.shardTask && overTime(step, host)) {
+      throw new CapacityError(
+        `the run cannot fit: ${task} would take about ${Math.ceil(step.seconds / 60)} minutes for ${about}, over ` +
+          `Lambda's ${(host.taskSeconds ?? 0) / 60} minutes a task; use ${remedy(size, step, host, true)}`,
+      );
+    }
+  }
+  return steps;
+}
+
+/**
+ * Rows of an input estimated before reading it: its bytes over the mean line length of a sample of its head
+ * (CSV, JSONL; the header line counted as a row, which errs on the side of more rows), or over 4 bytes a value
+ * for Parquet (Float32 columns, uncompressed).
+ */
+export function estimateRows(totalBytes: number, head: Uint8Array | undefined, features: number): number {
+  if (!head || head.byteLength === 0) return Math.ceil(totalBytes / Math.max(1, 4 * features));
+  let lines = 0;
+  for (const byte of head) if (byte === 0x0a) lines++;
+  if (lines === 0) return 1;
+  // only whole lines: the bytes up to the last line break
+  const whole = head.lastIndexOf(0x0a) + 1;
+  return Math.ceil(totalBytes / (whole / lines));
+}

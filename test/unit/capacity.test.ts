@@ -1,0 +1,199 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { CapacityError } from '../../lib/errors.ts';
+import {
+  checkCapacity,
+  embeddedHost,
+  estimateRows,
+  estimateSteps,
+  lambdaHost,
+  type RunSize,
+} from '../../lib/pipeline/capacity.ts';
+
+const MB = 2 ** 20;
+
+/** The shape the constants were measured on: bench/measured/scaleout-mixture-250k.json. */
+const MEASURED = JSON.parse(
+  readFileSync(new URL('../../bench/measured/scaleout-mixture-250k.json', import.meta.url), 'utf8'),
+) as { sizes: { n: number; shards: number; stages: { stage: string; largestTaskPeakRssMb: number }[] }[] };
+
+function size(overrides: Omit<Partial<RunSize>, 'options'> & { options?: Partial<RunSize['options']> } = {}): RunSize {
+  return {
+    rows: 250_000,
+    features: 64,
+    classes: 10,
+    shards: 4,
+    ...overrides,
+    options: { method: 'label-spreading', kernel: 'knn', neighbors: 10, ...overrides.options },
+  };
+}
+
+function thrown(act: () => unknown): Error {
+  try {
+    act();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a CapacityError');
+}
+
+describe('estimateSteps', () => {
+  it('gives back the peaks measured at the shape the constants come from, within 5%', () => {
+    // Prepare
+    const [measured] = MEASURED.sizes;
+
+    // Act
+    const steps = estimateSteps(size({ rows: measured.n, shards: measured.shards }));
+
+    // Assess
+    for (const step of steps) {
+      const peak = measured.stages.find((stage) => stage.stage === step.stage)?.largestTaskPeakRssMb;
+      expect(peak, step.stage).toBeDefined();
+      expect(step.bytes / MB / (peak as number), step.stage).toBeCloseTo(1, 1);
+    }
+  });
+
+  it('keeps shard tasks flat at fixed rows per shard in approx mode, while reduce steps grow with n', () => {
+    // Prepare
+    const at = (rows: number) => estimateSteps(size({ rows, shards: rows / 62_500 }));
+
+    // Act
+    const small = at(2_000_000);
+    const large = at(20_000_000);
+
+    // Assess
+    const bytes = (steps: ReturnType<typeof at>, stage: string) => steps.find((s) => s.stage === stage)?.bytes ?? 0;
+    for (const stage of ['ingest', 'cells', 'neighbors']) expect(bytes(large, stage)).toBe(bytes(small, stage));
+    expect(bytes(large, 'collect')).toBeGreaterThan(9 * bytes(small, 'collect') - 9 * 60 * MB);
+  });
+
+  it('plans fanned-out propagation once one process would need more than half a task: partition tasks', () => {
+    // Act: 1.5M rows need about 1.1 GB in one process, 2.5M about 1.8 GB: half a default 3,008 MB task is 1.5 GB
+    const below = estimateSteps(size({ rows: 1_500_000, shards: 24 })).map((step) => step.stage);
+    const above = estimateSteps(size({ rows: 2_500_000, shards: 40 }));
+
+    // Assess
+    expect(below).toContain('propagate');
+    expect(above.map((step) => step.stage)).not.toContain('propagate');
+    expect(above.find((step) => step.stage === 'iterate')?.shardTask).toBe(true);
+  });
+
+  it('plans the fan-out sooner where one process would not fit --task-memory, and lets the run through', () => {
+    // Prepare
+    const run = size({ rows: 900_000, shards: 16, options: { taskMemory: 512 } });
+
+    // Act
+    const steps = checkCapacity(run, embeddedHost(512, 24 * 2 ** 30));
+
+    // Assess
+    expect(steps.map((step) => step.stage)).toContain('iterate');
+    expect(steps.map((step) => step.stage)).not.toContain('propagate');
+  });
+
+  it('plans the fit of self-training in its reduce step and no neighbors', () => {
+    // Act
+    const stages = estimateSteps(size({ options: { method: 'self-training' } })).map((step) => step.stage);
+
+    // Assess
+    expect(stages).toEqual(['ingest', 'collect', 'reduce', 'finalize']);
+  });
+});
+
+describe('checkCapacity', () => {
+  it('lets the measured 250k run through on --task-memory 512', () => {
+    // Act
+    const steps = checkCapacity(size(), embeddedHost(512, 24 * 2 ** 30));
+
+    // Assess
+    expect(steps.every((step) => step.bytes <= 512 * MB)).toBe(true);
+  });
+
+  it('refuses 9M rows in a 3,008 MB reducer, naming the step and the reducer memory it needs', () => {
+    // Prepare
+    const run = size({ rows: 9_000_000, shards: 144 });
+
+    // Act
+    const error = thrown(() => checkCapacity(run, lambdaHost(3008, 3008)));
+
+    // Assess
+    expect(error).toBeInstanceOf(CapacityError);
+    expect(error.message).toMatch(
+      /^the run cannot fit: the collect step would need about [\d,]+ MB for 9,000,000 rows x 64 features, over the reducer Lambda's 3,008 MB; use more reducer memory \(reducerMemoryMb \d+ in the stack config\)$/,
+    );
+    const needed = Number(/reducerMemoryMb (\d+)/.exec(error.message)?.[1]);
+    expect(() => checkCapacity(run, lambdaHost(3008, needed))).not.toThrow();
+  });
+
+  it("plans the fan-out by the reducer's memory on Lambda, so a small reducer runs a run it could not hold", () => {
+    // Act
+    const steps = checkCapacity(size({ rows: 900_000, shards: 16 }), lambdaHost(3008, 512));
+
+    // Assess
+    expect(steps.map((step) => step.stage)).toContain('iterate');
+    expect(steps.map((step) => step.stage)).not.toContain('propagate');
+  });
+
+  it('says when a step is over the largest Lambda', () => {
+    // Act
+    const error = thrown(() => checkCapacity(size({ rows: 30_000_000, shards: 480 }), lambdaHost(3008, 10_240)));
+
+    // Assess
+    expect(error.message).toContain("over Lambda's 10,240 MB");
+  });
+
+  it('names a shard count at which a shard task fits', () => {
+    // Prepare
+    const run = size({ rows: 2_000_000, shards: 2 });
+    const host = embeddedHost(1024, 24 * 2 ** 30);
+
+    // Act
+    const error = thrown(() => checkCapacity(run, host));
+
+    // Assess
+    expect(error.message).toMatch(/^the run cannot fit: each ingest task \(2 shards\) would need about/);
+    expect(error.message).toContain('over --task-memory 1024 MB');
+    const shards = Number(/--shards (\d+)/.exec(error.message)?.[1]);
+    const ingest = estimateSteps({ ...run, shards }).find((step) => step.stage === 'ingest');
+    expect(ingest?.bytes).toBeLessThanOrEqual(1024 * MB);
+    expect(error.message).toContain('or --task-memory');
+  });
+
+  it('refuses exact search whose neighbors tasks would pass Lambda 15 minutes, pointing to approx mode', () => {
+    // Prepare
+    const run = size({ rows: 2_000_000, shards: 32, options: { neighborsMode: 'exact' } });
+
+    // Act
+    const error = thrown(() => checkCapacity(run, lambdaHost(3008, 10_240)));
+
+    // Assess
+    expect(error.message).toMatch(/each neighbors task \(32 shards\) would take about \d+ minutes/);
+    expect(error.message).toContain("over Lambda's 15 minutes a task");
+    expect(error.message).toContain('--neighbors-mode approx');
+  });
+
+  it('puts no time limit on the embedded runner', () => {
+    // Prepare
+    const run = size({ rows: 2_000_000, shards: 32, options: { neighborsMode: 'exact' } });
+
+    // Act / Assess
+    expect(() => checkCapacity(run, embeddedHost(undefined, 64 * 2 ** 30))).not.toThrow();
+  });
+});
+
+describe('estimateRows', () => {
+  it('divides the bytes by the mean line length of the head', () => {
+    // Prepare: a header and lines of 10 bytes, the head cut in the middle of a line
+    const head = new TextEncoder().encode(`${'a,b,c,d,\n'.padStart(10, 'h')}${'1,2,3,4,5\n'.repeat(99)}1,2,`);
+
+    // Act
+    const rows = estimateRows(100_000, head, 4);
+
+    // Assess
+    expect(rows).toBe(10_000);
+  });
+
+  it('falls back to 4 bytes a value without a head (Parquet)', () => {
+    // Act / Assess
+    expect(estimateRows(4_000_000, undefined, 100)).toBe(10_000);
+  });
+});
