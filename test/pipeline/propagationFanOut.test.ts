@@ -134,6 +134,28 @@ describe('knn-rbf with --gamma auto (the median heuristic found by the graph ste
   });
 });
 
+describe('a partition with no rows (a file whose every id repeats an earlier one)', () => {
+  it('gives the single-process labels', async () => {
+    // Prepare: three files, one shard each (shardPlan: at least one per file); b.csv only repeats ids of a.csv,
+    // so its shard keeps no row
+    const digits = (await readFile(join(ROOT, 'examples/digits.csv'), 'utf8')).trimEnd().split('\n');
+    const dir = await tempDir();
+    const unlabelled = (line: string) => line.replace(/^([^,]*),[^,]*,/, '$1,,');
+    await writeInput(dir, 'a.csv', `${[digits[0], ...digits.slice(1, 901)].join('\n')}\n`);
+    await writeInput(dir, 'b.csv', `${[digits[0], ...digits.slice(1, 41).map(unlabelled)].join('\n')}\n`);
+    await writeInput(dir, 'c.csv', `${[digits[0], ...digits.slice(901)].join('\n')}\n`);
+    const options: RunOptionsInput = { neighbors: 7, shards: 3, maxIter: 8 };
+    // Act
+    const single = await run(dir, options, false);
+    const fanned = await run(dir, options, true);
+    // Assess
+    expect(fanned.record.shards).toBe(3);
+    expect(fanned.report.rejected).toBe(40);
+    expect(fanned.record.timings).toHaveProperty('converge');
+    expect(fanned.labels === single.labels, 'labels.csv differs byte for byte').toBe(true);
+  });
+});
+
 describe('what the data exercises', () => {
   it('some rows are propagated, the far cluster is unreached (source none)', async () => {
     // Prepare
