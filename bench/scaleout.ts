@@ -23,7 +23,24 @@ import { scoreLabels } from './scoreLabels.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const MB = 1024 * 1024;
-const STAGE_ORDER = ['plan', 'ingest', 'collect', 'cells', 'calibrate', 'neighbors', 'propagate', 'score', 'reduce'];
+const STAGE_ORDER = [
+  'plan',
+  'ingest',
+  'collect',
+  'cells',
+  'calibrate',
+  'neighbors',
+  'propagate',
+  'edges',
+  'graph',
+  'degrees',
+  'iterate',
+  'converge',
+  'result',
+  'score',
+  'reduce',
+  'outcome',
+];
 
 interface ScaleoutConfig {
   readonly sizes: number[];
