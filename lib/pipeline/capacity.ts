@@ -10,32 +10,33 @@ import type { Stage } from './taskMessage.ts';
  * process, this machine, or a Lambda function (memory from the stack config, 15 minutes).
  *
  * The figures are the per-task measurements of report.json's stageMetrics (peak RSS of a process of its own,
- * `--task-memory`), bench/measured/scaleout-mixture-250k.json: 250,000 x 64 mixture, 10 classes, k = 10, 4
- * shards of 62,500 rows, approx mode, label spreading, 8 iterations, on a 2-core machine shared with other jobs
- * (so the times are on the slow side). MB here are MiB, as Lambda's. Memory per row is (peak RSS -
- * NODE_TASK_BYTES) / rows held; it is scaled
- * by d / 64 where features dominate (shard tasks) and by classes and k where the labels and the graph do
- * (propagate). Estimates, not bounds: the watchdog of `--task-memory` still stops a task that goes over.
+ * `--task-memory`), bench/measured/scaleout-mixture-250k-e812d6d.json: 250,000 x 64 mixture, 10 classes, k = 10,
+ * 4 shards of 62,500 rows, approx mode, label spreading, 8 iterations, on a 2-core machine shared with other jobs
+ * (load about 18, so the times are on the slow side). MB here are MiB, as Lambda's. Memory per row is (peak RSS
+ * - NODE_TASK_BYTES) / rows held; it is scaled by d / 64 where features dominate (shard tasks) and by classes
+ * and k where the labels and the graph do (propagate). Estimates, not bounds: the watchdog of `--task-memory` still stops a task that goes over.
  */
 
 const MB = 2 ** 20;
 
 /** A task process that has loaded the stage worker, before any data: 58-62 MB (digits and 250k runs). */
 export const NODE_TASK_BYTES = 60 * MB;
-/** ingest: 124.5 MB peak for 62,500 rows x 64 (the text read, the rows parsed, the shard encoded). */
-export const INGEST_BYTES_PER_SHARD_ROW_D64 = 1_080;
-/** cells: 162.3 MB peak for 62,500 rows x 64 (rows, int16 codes, the cells written, the calibration lists). */
-export const CELLS_BYTES_PER_SHARD_ROW_D64 = 1_720;
+/** ingest: 130.9 MB peak for 62,500 rows x 64 (the text read, the rows parsed, the shard encoded). */
+export const INGEST_BYTES_PER_SHARD_ROW_D64 = 1_190;
+/** cells: 160.3 MB peak for 62,500 rows x 64 (rows, int16 codes, the cells written, the calibration lists). */
+export const CELLS_BYTES_PER_SHARD_ROW_D64 = 1_680;
 /** What cells writes per row (cells.bin: vector, code, index): 112.3 MB for 250,000 rows x 64. */
 export const CELL_BYTES_PER_ROW_D64 = 450;
-/** neighbors, beside the cells it holds (every shard's, up to CELL_GROUP_BYTES): 250.3 MB peak, 112.3 MB of cells. */
-export const NEIGHBORS_BYTES_PER_SHARD_ROW_D64 = 1_400;
+/** neighbors, beside the cells it holds (every shard's, up to CELL_GROUP_BYTES): 251.7 MB peak, 112.3 MB of cells. */
+export const NEIGHBORS_BYTES_PER_SHARD_ROW_D64 = 1_420;
 /** The cells a neighbors task holds at once, at most (lib/pipeline/stages/neighbors.ts CELL_GROUP_BYTES). */
 export const NEIGHBORS_CELL_GROUP_BYTES = 256 * MB;
-/** collect: 150.5 MB peak for 250,000 rows (ids, labels, duplicate table). */
-export const COLLECT_BYTES_PER_ROW = 380;
-/** finalize: 142.6 MB peak for 250,000 rows (ids, labels, the labels.csv text). */
-export const FINALIZE_BYTES_PER_ROW = 350;
+/** collect: 156.2 MB peak for 250,000 rows (ids, labels, duplicate table). */
+export const COLLECT_BYTES_PER_ROW = 400;
+/** output: 81.8 MB peak for 62,500 rows (a shard's ids and result, its labels.csv part). */
+export const OUTPUT_BYTES_PER_SHARD_ROW = 370;
+/** finalize, which assembles the output parts: 74.6 MB peak for 250,000 rows. */
+export const FINALIZE_BYTES_PER_ROW = 60;
 /**
  * Co-training (and `--method auto`'s cross-validation) holds every row's features and class scores (O(n x d)):
  * not measured yet; Float32 features plus doubles per class, twice (the rows and their copy for the fit).
@@ -47,12 +48,12 @@ export const FIT_BYTES_PER_ROW = (d: number, classes: number) => 2 * (4 * d + 8 
  */
 export const SELF_TRAINING_BYTES_PER_ROW = 32;
 
-/** neighbors, approx: the longest of 4 tasks took 10.26 s for 62,500 queries at d = 64 (nprobe 5 of 250). */
-export const APPROX_SECONDS_PER_QUERY_D64 = 1.65e-4;
+/** neighbors, approx: the longest of 4 tasks took 8.95 s for 62,500 queries at d = 64 (nprobe 5 of 250). */
+export const APPROX_SECONDS_PER_QUERY_D64 = 1.45e-4;
 /** neighbors, exact: 3.61 s for 10,000 x 20,000 pairs at d = 64 (scaleout harness, 20k rows, 2 shards). */
 export const EXACT_SECONDS_PER_PAIR_FEATURE = 2.8e-10;
-/** propagate: 3.37 s for 250,000 rows x 10 neighbours x 8 iterations, graph building included. */
-export const PROPAGATE_SECONDS_PER_EDGE_ITERATION = 1.7e-7;
+/** propagate: 2.98 s for 250,000 rows x 10 neighbours x 8 iterations, graph building included. */
+export const PROPAGATE_SECONDS_PER_EDGE_ITERATION = 1.5e-7;
 /** Lambda's limit on a function's run time. */
 export const LAMBDA_TASK_SECONDS = 15 * 60;
 /** Lambda's memory range. */
@@ -200,7 +201,16 @@ export function estimateSteps(size: RunSize, host?: HostCapacity): StepEstimate[
       seconds: 0,
     });
   }
-  steps.push({ stage: 'finalize', shardTask: false, bytes: NODE_TASK_BYTES + n * FINALIZE_BYTES_PER_ROW, seconds: 0 });
+  steps.push(
+    // each shard's parts of the output files (self-training's outcome tasks write them with the final labels)
+    {
+      stage: options.method === 'self-training' ? 'outcome' : 'output',
+      shardTask: true,
+      bytes: NODE_TASK_BYTES + shardRows * OUTPUT_BYTES_PER_SHARD_ROW,
+      seconds: 0,
+    },
+    { stage: 'finalize', shardTask: false, bytes: NODE_TASK_BYTES + n * FINALIZE_BYTES_PER_ROW, seconds: 0 },
+  );
   return steps;
 }
 

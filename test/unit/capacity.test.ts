@@ -12,9 +12,9 @@ import {
 
 const MB = 2 ** 20;
 
-/** The shape the constants were measured on: bench/measured/scaleout-mixture-250k.json. */
+/** The shape the constants were measured on: bench/measured/scaleout-mixture-250k-e812d6d.json. */
 const MEASURED = JSON.parse(
-  readFileSync(new URL('../../bench/measured/scaleout-mixture-250k.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../../bench/measured/scaleout-mixture-250k-e812d6d.json', import.meta.url), 'utf8'),
 ) as { sizes: { n: number; shards: number; stages: { stage: string; largestTaskPeakRssMb: number }[] }[] };
 
 function size(overrides: Omit<Partial<RunSize>, 'options'> & { options?: Partial<RunSize['options']> } = {}): RunSize {
@@ -95,7 +95,7 @@ describe('estimateSteps', () => {
     const stages = estimateSteps(size({ options: { method: 'self-training' } })).map((step) => step.stage);
 
     // Assess
-    expect(stages).toEqual(['ingest', 'collect', 'reduce', 'finalize']);
+    expect(stages).toEqual(['ingest', 'collect', 'reduce', 'outcome', 'finalize']);
   });
 });
 
