@@ -305,6 +305,24 @@ describe('pseudolabel run: invalid options fail before reading any data', () => 
     expect(result.files).toEqual([]);
   });
 
+  it.each([
+    [['--neighbors', '5000'], 'pseudolabel: invalid options: --neighbors: at most 1000 (got 5000)'],
+    [['--max-iter', '1000000'], 'pseudolabel: invalid options: --max-iter: at most 100000 (got 1000000)'],
+    [['--workers', '100000'], /^pseudolabel: --workers 100000 is more than 4 per core of this host \(\d+ cores\)/],
+  ])('refuses %j above its bound, saying the bound', async (flags, message) => {
+    // Prepare
+    const input = await writeInput('good.csv', `${[HEADER, ...twoBlobRows()].join('\n')}\n`);
+
+    // Act
+    const result = await runCli(['--input', input, ...flags]);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderrLines).toHaveLength(1);
+    expect(result.stderrLines[0]).toMatch(message);
+    expect(result.files).toEqual([]);
+  });
+
   it('refuses an unknown method, listing the choices, without the whole help text', async () => {
     // Prepare
     const input = await writeInput('good.csv', `${[HEADER, ...twoBlobRows()].join('\n')}\n`);
