@@ -6,7 +6,7 @@
 export const METRICS_NAMESPACE = 'pseudolabel';
 
 /** Metrics the handlers emit, and alarms watch. */
-export type MetricName = 'InvalidOptions' | 'DeadLetteredTasks';
+export type MetricName = 'InvalidOptions' | 'DeadLetteredTasks' | 'RunsPastDeadline';
 
 /**
  * Writes one EMF line: `value` of metric `name` (Count) for `service`, with `properties` as searchable fields

@@ -1,56 +1,115 @@
 import { Duration } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, ComparisonOperator, type IMetric, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Alias } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import { Topic } from 'aws-cdk-lib/aws-sns';
+import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+
+/** A metric the handlers emit (functions/shared/metrics.ts), alarmed on when its sum over 5 minutes is > 0. */
+export interface HandlerMetricAlarm {
+  readonly id: string;
+  readonly description: string;
+  readonly metricName: string;
+  readonly service: string;
+}
 
 export interface AlarmsProps {
   /** Dead-letter queues by name: any visible message there is a message the pipeline gave up on. */
   readonly deadLetterQueues: ReadonlyArray<readonly [string, IQueue]>;
+  /** Work queues by name: a message waiting longer than `oldestMessageAge` means the queue is not drained. */
+  readonly queues?: ReadonlyArray<readonly [string, IQueue]>;
+  /** Age of the oldest message that alarms (default 1 hour). */
+  readonly oldestMessageAge?: Duration;
   /** Functions whose invocation errors alarm, by name. */
   readonly functions: ReadonlyArray<readonly [string, IFunction]>;
+  /** Handler metrics that alarm when > 0 (invalid options, dead-lettered tasks, runs past their deadline). */
+  readonly handlerMetrics?: readonly HandlerMetricAlarm[];
   /** SNS topic notified when an alarm fires or clears. */
   readonly topicArn?: string;
+  /** Without topicArn: create a topic for the alarms (not in LocalStack mode, where nothing would read it). */
+  readonly createTopic?: boolean;
 }
 
-/** Alarms on dead-letter queue depth (> 0 messages) and on function errors (> 0 in 5 minutes). */
+/** The namespace of the handlers' metrics (functions/shared/metrics.ts). */
+export const METRICS_NAMESPACE = 'pseudolabel';
+
+/**
+ * Alarms on dead-letter queue depth (> 0 messages), on the age of each queue's oldest message, on function
+ * errors (> 0 in 5 minutes) and on the handlers' metrics; all notify one SNS topic, the given one or one this
+ * construct creates.
+ */
 export class Alarms extends Construct {
   readonly alarms: readonly Alarm[];
+  /** The topic the stack created for its alarms (absent when one was given, or in LocalStack mode). */
+  readonly topic?: Topic;
 
   constructor(scope: Construct, id: string, props: AlarmsProps) {
     super(scope, id);
     const alarms: Alarm[] = [];
-    for (const [name, queue] of props.deadLetterQueues) {
+    const alarm = (alarmId: string, description: string, metric: IMetric, threshold = 0) =>
       alarms.push(
-        new Alarm(this, `${capitalize(name)}DeadLetters`, {
-          alarmDescription: `pseudolabel: messages in the ${name} dead-letter queue (inspect, then redrive)`,
-          metric: queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+        new Alarm(this, alarmId, {
+          alarmDescription: `pseudolabel: ${description}`,
+          metric,
           comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-          threshold: 0,
+          threshold,
           evaluationPeriods: 1,
           treatMissingData: TreatMissingData.NOT_BREACHING,
         }),
+      );
+    for (const [name, queue] of props.deadLetterQueues) {
+      alarm(
+        `${capitalize(name)}DeadLetters`,
+        `messages in the ${name} dead-letter queue (inspect, then redrive)`,
+        queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+      );
+    }
+    const oldest = props.oldestMessageAge ?? Duration.hours(1);
+    for (const [name, queue] of props.queues ?? []) {
+      alarm(
+        `${capitalize(name)}OldestMessage`,
+        `a message has waited in the ${name} queue for more than ${oldest.toMinutes()} minutes`,
+        queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(5), statistic: 'Maximum' }),
+        oldest.toSeconds(),
       );
     }
     for (const [name, fn] of props.functions) {
-      alarms.push(
-        new Alarm(this, `${capitalize(name)}Errors`, {
-          alarmDescription: `pseudolabel: the ${name} function reported errors`,
-          metric: fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
-          comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-          threshold: 0,
-          evaluationPeriods: 1,
-          treatMissingData: TreatMissingData.NOT_BREACHING,
+      alarm(
+        `${capitalize(name)}Errors`,
+        `the ${name} function reported errors`,
+        fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+      );
+    }
+    for (const handlerMetric of props.handlerMetrics ?? []) {
+      alarm(
+        handlerMetric.id,
+        handlerMetric.description,
+        new Metric({
+          namespace: METRICS_NAMESPACE,
+          metricName: handlerMetric.metricName,
+          dimensionsMap: { service: handlerMetric.service },
+          period: Duration.minutes(5),
+          statistic: 'Sum',
         }),
       );
     }
-    if (props.topicArn !== undefined) {
-      const action = new SnsAction(Topic.fromTopicArn(this, 'Topic', props.topicArn));
-      for (const alarm of alarms) {
-        alarm.addAlarmAction(action);
-        alarm.addOkAction(action);
+    let topic: ITopic | undefined;
+    if (props.topicArn !== undefined) topic = Topic.fromTopicArn(this, 'Topic', props.topicArn);
+    else if (props.createTopic) {
+      this.topic = new Topic(this, 'AlarmTopic', {
+        displayName: 'pseudolabel alarms',
+        enforceSSL: true,
+        masterKey: Alias.fromAliasName(this, 'SnsKey', 'alias/aws/sns'),
+      });
+      topic = this.topic;
+    }
+    if (topic !== undefined) {
+      const action = new SnsAction(topic);
+      for (const each of alarms) {
+        each.addAlarmAction(action);
+        each.addOkAction(action);
       }
     }
     this.alarms = alarms;

@@ -1,14 +1,37 @@
 import { CfnOutput, Duration, LegacyStackSynthesizer, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { LOCALSTACK_STACK_TAG, type PseudolabelConfig, type QueueName } from '../config.ts';
-import { Alarms } from '../constructs/alarms.ts';
+import { Alarms, type HandlerMetricAlarm } from '../constructs/alarms.ts';
 import { DataBucket } from '../constructs/dataBucket.ts';
 import { DEAD_LETTER_CONSUMER_TIMEOUT, DeadLetterConsumer } from '../constructs/deadLetterConsumer.ts';
+import { DeadlineWatch } from '../constructs/deadlineWatch.ts';
 import { FunctionFactory } from '../constructs/functionFactory.ts';
 import { IncomingNotification } from '../constructs/incomingNotification.ts';
 import { ENV, PipelineFunctions } from '../constructs/pipelineFunctions.ts';
 import { RetrainSchedule } from '../constructs/retrainSchedule.ts';
 import { consumerVisibilityTimeout, TaskQueues } from '../constructs/taskQueues.ts';
+
+/** The handlers' metrics (functions/shared/metrics.ts) that alarm when > 0. */
+const HANDLER_METRIC_ALARMS: readonly HandlerMetricAlarm[] = [
+  {
+    id: 'InvalidOptions',
+    description: 'an uploaded pseudolabel.json had invalid options (a failed run was recorded)',
+    metricName: 'InvalidOptions',
+    service: 'pseudolabel-on-object-created',
+  },
+  {
+    id: 'DeadLetteredTasks',
+    description: 'a task was dead-lettered and its run marked failed',
+    metricName: 'DeadLetteredTasks',
+    service: 'pseudolabel-dead-letters',
+  },
+  {
+    id: 'RunsPastDeadline',
+    description: 'a run is still running past its deadline (stalled)',
+    metricName: 'RunsPastDeadline',
+    service: 'pseudolabel-deadline-watch',
+  },
+];
 
 export interface PseudolabelStackProps extends StackProps {
   readonly config: PseudolabelConfig;
@@ -28,6 +51,7 @@ export class PseudolabelStack extends Stack {
   readonly queues: TaskQueues;
   readonly functions?: PipelineFunctions;
   readonly deadLetterConsumer?: DeadLetterConsumer;
+  readonly deadlineWatch?: DeadlineWatch;
 
   constructor(scope: Construct, id: string, props: PseudolabelStackProps) {
     // LocalStack: the legacy synthesizer deploys the (small, asset-free) template inline, without the bootstrap
@@ -97,6 +121,7 @@ export class PseudolabelStack extends Stack {
         bucket: this.data.bucket,
         deadLetterQueues: [this.queues.tasks.deadLetterQueue, this.queues.reduce.deadLetterQueue],
       });
+      this.deadlineWatch = new DeadlineWatch(this, 'DeadlineWatch', { factory, bucket: this.data.bucket });
       new RetrainSchedule(this, 'RetrainSchedule', {
         schedule: config.schedule,
         datasets: config.datasets,
@@ -104,14 +129,20 @@ export class PseudolabelStack extends Stack {
       });
     }
     // Without functions (LocalStack) the dead-letter alarms remain: CloudWatch alarms need no Lambda.
-    new Alarms(this, 'Alarms', {
+    const alarms = new Alarms(this, 'Alarms', {
       deadLetterQueues: this.queues.all().map(([name, q]) => [name, q.deadLetterQueue] as const),
+      // On AWS: a queue whose oldest message waits over an hour is not being drained.
+      queues: allowLambda ? this.queues.all().map(([name, q]) => [name, q.queue] as const) : [],
       functions: [
         ...(this.functions?.all() ?? []),
         ...(this.deadLetterConsumer ? [['deadLetters', this.deadLetterConsumer.function] as const] : []),
+        ...(this.deadlineWatch ? [['deadlineWatch', this.deadlineWatch.function] as const] : []),
       ],
+      handlerMetrics: allowLambda ? HANDLER_METRIC_ALARMS : [],
       topicArn: config.alarmTopicArn,
+      createTopic: allowLambda,
     });
+    if (alarms.topic) new CfnOutput(this, 'AlarmTopicArn', { value: alarms.topic.topicArn });
 
     new CfnOutput(this, 'BucketName', { value: this.data.bucket.bucketName });
     new CfnOutput(this, 'AccessLogsBucketName', { value: this.data.accessLogsBucket.bucketName });

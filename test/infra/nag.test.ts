@@ -108,8 +108,8 @@ describe('cdk-nag AwsSolutions', () => {
       'AwsSolutions-L1',
       'AwsSolutions-S1',
     ]);
-    // four pipeline functions, the dead-letter consumer and CDK's notification handler
-    expect(acks.get('AwsSolutions-L1')).toHaveLength(6);
+    // four pipeline functions, the dead-letter consumer, the deadline watch and CDK's notification handler
+    expect(acks.get('AwsSolutions-L1')).toHaveLength(7);
     for (const [id, reasons] of acks) {
       for (const reason of reasons) expect(reason.length, id).toBeGreaterThan(40);
     }

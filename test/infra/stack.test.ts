@@ -258,12 +258,13 @@ describe('functions', () => {
     reducer: { memory: 2048, timeout: 720, loop: 'Allow' },
   } as const;
 
-  it('deploys exactly the four pipeline functions, the dead-letter consumer and CDK’s notification handler', () => {
+  it('deploys exactly the four pipeline functions, the dead-letter consumer, the deadline watch and CDK’s notification handler', () => {
     const pipeline = Object.values(ids.fn);
     const others = logicalIdsOf(template, 'AWS::Lambda::Function').filter((id) => !pipeline.includes(id));
     expect(others.sort()).toEqual([
       expect.stringMatching(/^BucketNotificationsHandler/),
       expect.stringMatching(/^DeadLetterConsumerFunction/),
+      expect.stringMatching(/^DeadlineWatchFunction/),
     ]);
   });
 
@@ -482,9 +483,12 @@ describe('dead-letter consumer', () => {
 });
 
 describe('retraining schedule', () => {
+  const retrainRules = () =>
+    logicalIdsOf(template, 'AWS::Events::Rule').filter((id) => id.startsWith('RetrainSchedule'));
+
   it('has one rule per dataset with the configured schedule, invoking the scheduled function with { dataset }', () => {
     // Prepare
-    const rules = logicalIdsOf(template, 'AWS::Events::Rule').map(props);
+    const rules = retrainRules().map(props);
 
     // Assess
     expect(rules.map((r) => JSON.parse(r.Targets[0].Input))).toEqual([{ dataset: 'alpha' }, { dataset: 'beta' }]);
@@ -497,7 +501,7 @@ describe('retraining schedule', () => {
   });
 
   it('lets each rule invoke the scheduled function', () => {
-    for (const rule of logicalIdsOf(template, 'AWS::Events::Rule')) {
+    for (const rule of retrainRules()) {
       template.hasResourceProperties('AWS::Lambda::Permission', {
         Action: 'lambda:InvokeFunction',
         Principal: 'events.amazonaws.com',
@@ -509,8 +513,8 @@ describe('retraining schedule', () => {
 
   it('has no rule when no dataset is configured', () => {
     const { template: t } = synthStack({ ...NO_BUNDLING });
-    t.resourceCountIs('AWS::Events::Rule', 0);
-    t.resourceCountIs('AWS::Lambda::Function', 6);
+    t.resourceCountIs('AWS::Events::Rule', 1); // the deadline watch's schedule only
+    t.resourceCountIs('AWS::Lambda::Function', 7);
   });
 });
 
@@ -559,6 +563,70 @@ describe('alarms', () => {
   });
 });
 
+describe('operations alarms', () => {
+  const alarms = () => logicalIdsOf(template, 'AWS::CloudWatch::Alarm').map(props);
+
+  it('alarms when a queue’s oldest message has waited over an hour, for each of the three queues', () => {
+    // Prepare
+    const ageAlarms = alarms().filter((a) => a.MetricName === 'ApproximateAgeOfOldestMessage');
+
+    // Assess
+    expect(ageAlarms.map((a) => flatten(a.Dimensions[0].Value)).sort()).toEqual(
+      Object.values(ids.queue)
+        .map((id) => `<${id}.QueueName>`)
+        .sort(),
+    );
+    for (const alarm of ageAlarms) {
+      expect(alarm).toMatchObject({ Threshold: 3600, Statistic: 'Maximum', AlarmActions: [CONTEXT.alarmTopicArn] });
+    }
+  });
+
+  it('alarms on the handlers’ metrics: invalid options, dead-lettered tasks, runs past their deadline', () => {
+    // Prepare
+    const metricAlarms = alarms().filter((a) => a.Namespace === 'pseudolabel');
+
+    // Assess
+    expect(metricAlarms.map((a) => [a.MetricName, a.Dimensions])).toEqual([
+      ['InvalidOptions', [{ Name: 'service', Value: 'pseudolabel-on-object-created' }]],
+      ['DeadLetteredTasks', [{ Name: 'service', Value: 'pseudolabel-dead-letters' }]],
+      ['RunsPastDeadline', [{ Name: 'service', Value: 'pseudolabel-deadline-watch' }]],
+    ]);
+    for (const alarm of metricAlarms) {
+      expect(alarm).toMatchObject({ Statistic: 'Sum', Threshold: 0, AlarmActions: [CONTEXT.alarmTopicArn] });
+    }
+  });
+
+  it('runs the deadline watch every 15 minutes; it lists the bucket and reads runs/, nothing more', () => {
+    // Prepare
+    const watch = logicalIdOf(template, 'AWS::Lambda::Function', 'DeadlineWatchFunction');
+    const rule = logicalIdOf(template, 'AWS::Events::Rule', 'DeadlineWatchSchedule');
+    const role = props(watch).Role['Fn::GetAtt'][0] as string;
+    const bucketArn = `<${ids.bucket}.Arn>`;
+
+    // Assess
+    expect(props(rule).ScheduleExpression).toBe('rate(15 minutes)');
+    expect(props(rule).Targets[0].Arn).toEqual({ 'Fn::GetAtt': [watch, 'Arn'] });
+    expect(allowedActionsByResource(template, role)).toEqual({
+      [`<${props(watch).LoggingConfig.LogGroup.Ref}.Arn>`]: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      [bucketArn]: ['s3:ListBucket'],
+      [`${bucketArn}/runs/*`]: ['s3:GetObject'],
+    });
+  });
+
+  it('without alarmTopicArn, creates an encrypted, TLS-only topic that every alarm notifies, and outputs it', () => {
+    // Act
+    const { template: t } = synthStack({ ...NO_BUNDLING });
+
+    // Assess
+    const topic = logicalIdOf(t, 'AWS::SNS::Topic', 'AlarmsAlarmTopic');
+    expect(flatten(resources(t)[topic].Properties?.KmsMasterKeyId)).toMatch(/:alias\/aws\/sns$/);
+    const all = Object.values(resources(t)).filter((r) => r.Type === 'AWS::CloudWatch::Alarm');
+    expect(all.length).toBeGreaterThan(0);
+    for (const alarm of all) expect(alarm.Properties?.AlarmActions).toEqual([{ Ref: topic }]);
+    expect((t.toJSON().Outputs as Record<string, { Value: unknown }>).AlarmTopicArn.Value).toEqual({ Ref: topic });
+  });
+});
+
 describe('outputs and removal', () => {
   it('outputs the bucket names and every queue URL', () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
@@ -579,7 +647,7 @@ describe('outputs and removal', () => {
     t.resourceCountIs('Custom::S3AutoDeleteObjects', 2);
     const all = resources(t) as Record<string, { Type: string; DeletionPolicy?: string }>;
     const deletable = Object.values(all).filter((r) => ['AWS::S3::Bucket', 'AWS::Logs::LogGroup'].includes(r.Type));
-    expect(deletable).toHaveLength(7); // two buckets, five function log groups
+    expect(deletable).toHaveLength(8); // two buckets, six function log groups
     for (const r of deletable) expect(r.DeletionPolicy).toBe('Delete');
   });
 });
