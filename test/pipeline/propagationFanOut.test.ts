@@ -120,12 +120,18 @@ describe.each(CASES)('$method, kernel $kernel', ({ method, kernel }) => {
 });
 
 describe('knn-rbf with --gamma auto (the median heuristic found by the graph step)', () => {
+  const options: RunOptionsInput = { kernel: 'knn-rbf', gamma: 'auto', neighbors: 7, maxIter: 8 };
+  let single: RunOutput;
+
+  beforeAll(async () => {
+    single = await run(input, { ...options, shards: 3 }, false);
+  });
+
   it.each([1, 3, 8])('%i shards: report.json and labels.csv equal to the single-process run', async (shards) => {
     // Prepare
-    const options: RunOptionsInput = { kernel: 'knn-rbf', gamma: 'auto', neighbors: 7, shards, maxIter: 8 };
-    const single = await run(input, { ...options, shards: 3 }, false);
+    const sharded = { ...options, shards };
     // Act
-    const fanned = await run(input, options, true);
+    const fanned = await run(input, sharded, true);
     // Assess
     expect(fanned.record.timings).toHaveProperty('converge');
     expect((fanned.report.gamma as { auto: boolean }).auto).toBe(true);
