@@ -1,6 +1,8 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { SCALES } from '../data/featureScaling.ts';
 import { OptionsError } from '../errors.ts';
+import { runLimits, WORKERS_PER_CORE } from './runLimits.ts';
 
 /**
  * Options of one run: the CLI flags, `incoming/<dataset>/pseudolabel.json` and run.json all use these
@@ -73,7 +75,23 @@ export const runOptionsSchema = z
     {
       message: '--rounds is an alias of --max-iter for self-training and co-training: give one of them',
     },
-  );
+  )
+  .superRefine((options, ctx) => {
+    // The host's maxima (runLimits.ts), read where the options are parsed: the CLI's machine, or the Lambda that
+    // reads an uploaded pseudolabel.json (its environment set by the stack). Plan checks shards against the rows.
+    const limits = runLimits();
+    if (options.shards !== undefined && options.shards > limits.maxShards) {
+      ctx.addIssue({ code: 'custom', path: ['shards'], message: `at most ${limits.maxShards}, this host's maximum` });
+    }
+    const workers = WORKERS_PER_CORE * availableParallelism();
+    if (options.workers !== undefined && options.workers > workers) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['workers'],
+        message: `at most ${workers}, ${WORKERS_PER_CORE} per core of this host`,
+      });
+    }
+  });
 
 export type RunOptions = z.infer<typeof runOptionsSchema>;
 export type RunOptionsInput = z.input<typeof runOptionsSchema>;

@@ -308,7 +308,11 @@ describe('pseudolabel run: invalid options fail before reading any data', () => 
   it.each([
     [['--neighbors', '5000'], 'pseudolabel: invalid options: --neighbors: at most 1000 (got 5000)'],
     [['--max-iter', '1000000'], 'pseudolabel: invalid options: --max-iter: at most 100000 (got 1000000)'],
-    [['--workers', '100000'], /^pseudolabel: --workers 100000 is more than 4 per core of this host \(\d+ cores\)/],
+    [
+      ['--workers', '100000'],
+      /^pseudolabel: invalid options: --workers: at most \d+, 4 per core of this host \(got 100000\)$/,
+    ],
+    [['--shards', '5000'], "pseudolabel: invalid options: --shards: at most 1000, this host's maximum (got 5000)"],
   ])('refuses %j above its bound, saying the bound', async (flags, message) => {
     // Prepare
     const input = await writeInput('good.csv', `${[HEADER, ...twoBlobRows()].join('\n')}\n`);

@@ -23,18 +23,18 @@ function smallCsv(rows = 200): string {
 }
 
 describe('bounds of a run', () => {
-  it('refuses shards: 100000 on a small file in the plan step, before splitting it', async () => {
+  it('refuses shards: 500 on a 200-row file in the plan step, before splitting it', async () => {
     // Prepare
     const dir = await tempDir();
     const input = await writeInput(dir, 'small.csv', smallCsv());
     const stateDir = join(dir, 'state');
     // Act
-    const error = await failureOf(runPipeline(input, { shards: 100_000, workers: 1, neighbors: 3 }, { stateDir }));
+    const error = await failureOf(runPipeline(input, { shards: 500, workers: 1, neighbors: 3 }, { stateDir }));
     // Assess
     expect(error).toBeInstanceOf(RunFailedError);
     const failure = error as RunFailedError;
     expect(failure.message).toMatch(
-      /^shards 100000 is more than this input allows: at most 16 .* use --shards 16 or fewer$/,
+      /^shards 500 is more than this input allows: at most 16 .* use --shards 16 or fewer$/,
     );
     const record = await readRunRecord(stateDir, failure.runId);
     expect({ status: record.status, stage: record.stage, shards: record.shards }).toEqual({
@@ -67,7 +67,7 @@ describe('bounds of a run', () => {
     const error = await failureOf(runPipeline(input, { workers: 1000 }, { stateDir }));
     // Assess
     expect(error).toBeInstanceOf(OptionsError);
-    expect((error as Error).message).toMatch(/^--workers 1000 is more than 4 per core of this host/);
+    expect((error as Error).message).toMatch(/^invalid options: --workers: at most \d+, 4 per core of this host/);
   });
 
   it('refuses a label column of as many classes as rows when the label distributions would not fit the host', async () => {

@@ -249,15 +249,27 @@ describe('bounds of an uploaded pseudolabel.json', () => {
     // Prepare
     const { ctx, store, reduce } = await context();
     await store.put('incoming/bounded/a.csv', CSV);
-    await store.put('incoming/bounded/pseudolabel.json', JSON.stringify({ shards: 100_000 }));
+    await store.put('incoming/bounded/pseudolabel.json', JSON.stringify({ shards: 500 }));
     const run = await startDatasetRun(ctx, 'file:///data', 'bounded', 'content');
     // Act
     for (const body of drain(reduce)) await executeTask(ctx, body);
     // Assess
     const record = await readRun(store, run!.runId);
     expect(record.status).toBe('failed');
-    expect(record.error).toMatch(/^shards 100000 is more than this input allows: at most 16 /);
+    expect(record.error).toMatch(/^shards 500 is more than this input allows: at most 16 /);
     expect(await store.list(`runs/${run!.runId}/shards/`)).toEqual([]);
+  });
+
+  it("refuses shards: 100000 above the host's maximum when it reads the options, naming the key", async () => {
+    // Prepare
+    const { ctx, store } = await context();
+    await store.put('incoming/many/a.csv', CSV);
+    await store.put('incoming/many/pseudolabel.json', JSON.stringify({ shards: 100_000 }));
+    // Act
+    const attempt = startDatasetRun(ctx, 'file:///data', 'many', 'content');
+    // Assess
+    await expect(attempt).rejects.toThrow(OptionsError);
+    await expect(attempt).rejects.toThrow("shards: at most 1000, this host's maximum (got 100000)");
   });
 
   it('refuses neighbors above 1,000 with an OptionsError naming the key', async () => {

@@ -217,6 +217,14 @@ describe('effectiveThreshold', () => {
     expect(error.message).toContain(message);
   });
 
+  it("refuses shards above the host's maximum and workers above 4 per core, in the uploaded file's terms", () => {
+    // Act
+    const error = errorOf({ shards: 1001, workers: 1e6 }, 'incoming/ds/pseudolabel.json');
+    // Assess
+    expect(error.message).toContain("shards: at most 1000, this host's maximum (got 1001)");
+    expect(error.message).toMatch(/workers: at most \d+, 4 per core of this host \(got 1000000\)/);
+  });
+
   it('accepts the upper bounds themselves', () => {
     expect(() => parseRunOptions({ neighbors: 1000, maxIter: 100_000, kBest: 10_000_000 })).not.toThrow();
     expect(() => parseRunOptions({ method: 'self-training', rounds: 1000 })).not.toThrow();
