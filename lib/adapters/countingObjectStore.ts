@@ -53,6 +53,13 @@ export class CountingObjectStore implements ObjectStore {
     return created;
   }
 
+  /** Counts the body when this call replaced the object. */
+  async putIfMatch(key: string, body: Uint8Array | string, etag: string): Promise<boolean> {
+    const replaced = await this.inner.putIfMatch(key, body, etag);
+    if (replaced) this.traffic.bytesWritten += byteLengthOf(body);
+    return replaced;
+  }
+
   /** Counts nothing: on S3 the parts are copied server-side, not through the task (UploadPartCopy). */
   concatenate(target: string, parts: readonly string[]): Promise<void> {
     return this.inner.concatenate(target, parts);

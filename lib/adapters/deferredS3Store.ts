@@ -47,6 +47,10 @@ export class DeferredS3Store implements ObjectStore {
     return (await this.store()).putIfAbsent(key, body);
   }
 
+  async putIfMatch(key: string, body: Uint8Array | string, etag: string): Promise<boolean> {
+    return (await this.store()).putIfMatch(key, body, etag);
+  }
+
   async concatenate(target: string, parts: readonly string[]): Promise<void> {
     return (await this.store()).concatenate(target, parts);
   }

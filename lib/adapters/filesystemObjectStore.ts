@@ -116,6 +116,39 @@ export class FilesystemObjectStore implements ObjectStore {
     }
   }
 
+  /**
+   * Compare-and-swap under a lock file (created exclusively in the staging directory, one per key): the winner
+   * checks the target's MD5 against `etag` and renames its staged body over it. A lock older than LOCK_STALE_MS
+   * was left by a process that died holding it and is taken over. Atomic against other putIfMatch calls of any
+   * process on this directory (a plain put is not serialised with it, as on S3 a plain PUT is not).
+   */
+  async putIfMatch(key: string, body: Uint8Array | string, etag: string): Promise<boolean> {
+    const target = this.pathOf(key);
+    const staged = await this.stage(body);
+    const lock = path.join(this.root, STAGING_DIR, `lock-${createHash('sha256').update(key).digest('hex')}`);
+    try {
+      await acquireLock(lock);
+      try {
+        let current: Stats;
+        try {
+          current = await stat(target);
+        } catch (error) {
+          if (codeOf(error) === 'ENOENT' || codeOf(error) === 'ENOTDIR') return false;
+          throw error;
+        }
+        if (!current.isFile() || (await this.etagOf(target, current)) !== etag) return false;
+        await rename(staged, target);
+        return true;
+      } finally {
+        await rm(lock, { force: true });
+      }
+    } catch (error) {
+      throw this.translate(error, key);
+    } finally {
+      await rm(staged, { force: true });
+    }
+  }
+
   /** Streams the parts into a staging file, then renames it over the target (readers never see a partial one). */
   async concatenate(target: string, parts: readonly string[]): Promise<void> {
     const targetFile = this.pathOf(target);
@@ -273,6 +306,27 @@ function checkKey(key: string): void {
 function checkRange(start: number, end: number): void {
   if (!Number.isSafeInteger(start) || start < 0) throw new RangeError(`range start must be an integer >= 0: ${start}`);
   if (!Number.isSafeInteger(end) || end < 0) throw new RangeError(`range end must be an integer >= 0: ${end}`);
+}
+
+/** A putIfMatch lock held longer than this was left by a dead process (a swap takes milliseconds). */
+const LOCK_STALE_MS = 30_000;
+
+/** Creates `lock` exclusively, waiting while another holder has it; takes over a stale one. */
+async function acquireLock(lock: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await writeFile(lock, String(process.pid), { flag: 'wx' });
+      return;
+    } catch (error) {
+      if (codeOf(error) !== 'EEXIST') throw error;
+    }
+    try {
+      if (Date.now() - (await stat(lock)).mtimeMs > LOCK_STALE_MS) await rm(lock, { force: true });
+    } catch (error) {
+      if (codeOf(error) !== 'ENOENT') throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.min(50, 2 + attempt)));
+  }
 }
 
 /** Runs an operation that creates `file`, creating its directory first; retried if a delete pruned it meanwhile. */

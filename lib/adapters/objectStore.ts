@@ -17,6 +17,12 @@ export interface ObjectStore {
    */
   putIfAbsent(key: string, body: Uint8Array | string): Promise<boolean>;
   /**
+   * Replaces an object only if its entity tag is still `etag` (S3 `If-Match`): a compare-and-swap, so of any
+   * number of callers that read the same version and swap it, exactly one wins. Returns true when this call
+   * replaced it, false when the object changed meanwhile or is absent.
+   */
+  putIfMatch(key: string, body: Uint8Array | string, etag: string): Promise<boolean>;
+  /**
    * Writes (or overwrites) `target` with the bytes of `parts` one after the other, in order (an empty list gives
    * an empty object); the parts stay. The bytes never pass through the caller's memory all at once: a file
    * store streams them, S3 assembles them server-side (multipart upload with UploadPartCopy), so an output can

@@ -156,6 +156,32 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  /** PutObject with `If-Match: "<etag>"`: 412 (changed) and 404 (absent) -> false; 409 is retried. */
+  async putIfMatch(key: string, body: Uint8Array | string, etag: string): Promise<boolean> {
+    const tagging = this.tagging(key);
+    const input = {
+      Bucket: this.bucket,
+      Key: this.fullKey(key),
+      Body: toBytes(body),
+      IfMatch: `"${etag}"`,
+      ...(tagging ? { Tagging: tagging } : {}),
+    };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.client.send(new PutObjectCommand(input));
+        return true;
+      } catch (error) {
+        const name = errorName(error);
+        const status = statusOf(error);
+        if (name === 'PreconditionFailed' || status === 412) return false;
+        if (name === 'NoSuchKey' || status === 404) return false;
+        const conflict = name === 'ConditionalRequestConflict' || status === 409;
+        if (!conflict || attempt >= CONFLICT_RETRIES) throw this.translate(error, key);
+        await sleep(25 * 2 ** attempt);
+      }
+    }
+  }
+
   /**
    * Small totals (up to MULTIPART_THRESHOLD) are read and put in one request. Larger ones are a multipart upload
    * whose parts are copied server-side (UploadPartCopy, ranges of up to 5 GiB) wherever a part is large enough;

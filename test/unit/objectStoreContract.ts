@@ -116,6 +116,40 @@ export function describeObjectStoreContract(name: string, makeStore: () => Objec
       expect(text(await store.get('race/marker'))).toBe(bodies[results.indexOf(true)]);
     });
 
+    it('putIfMatch replaces only the version whose ETag it names, and never an absent object', async () => {
+      // Prepare
+      const store = await makeStore();
+      await store.put('cas/latest', 'v1');
+      const v1 = (await store.head('cas/latest'))!.etag;
+
+      // Act
+      const swapped = await store.putIfMatch('cas/latest', 'v2', v1);
+      const stale = await store.putIfMatch('cas/latest', 'v3', v1);
+      const absent = await store.putIfMatch('cas/missing', 'x', md5(''));
+
+      // Assess
+      expect(swapped).toBe(true);
+      expect(stale).toBe(false);
+      expect(absent).toBe(false);
+      expect(text(await store.get('cas/latest'))).toBe('v2');
+      expect(await store.head('cas/missing')).toBeUndefined();
+    });
+
+    it('of 8 concurrent putIfMatch calls on one version exactly one wins', async () => {
+      // Prepare
+      const store = await makeStore();
+      await store.put('cas/race', 'base');
+      const etag = (await store.head('cas/race'))!.etag;
+      const bodies = Array.from({ length: 8 }, (_, i) => `swap-${i}`);
+
+      // Act
+      const results = await Promise.all(bodies.map((body) => store.putIfMatch('cas/race', body, etag)));
+
+      // Assess
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect(text(await store.get('cas/race'))).toBe(bodies[results.indexOf(true)]);
+    });
+
     it('list returns the keys under a prefix in order, with sizes and ETags', async () => {
       // Prepare
       const store = await makeStore();
