@@ -43,6 +43,7 @@ function brokenInputs(): ObjectStore {
     head: fail,
     put: fail,
     putIfAbsent: fail,
+    putIfMatch: fail,
     concatenate: fail,
     list: fail,
     delete: fail,
