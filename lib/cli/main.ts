@@ -92,6 +92,10 @@ function buildProgram(): Command {
     .option('--label-column <name>', 'label column name (default label)')
     .option('--id-column <name>', 'id column name (default id)')
     .option('--config <file>', 'JSON file with run options (flags override it)')
+    .option(
+      '--dataset <name>',
+      'also publish the labels as the next version of this dataset (datasets/<name>/ in the state directory)',
+    )
     .action(async (flags) => {
       process.exitCode = await runCommand(flags);
     });

@@ -10,12 +10,13 @@ export interface RunFlags {
   readonly input: string;
   readonly out: string;
   readonly config?: string;
+  readonly dataset?: string;
   readonly [option: string]: unknown;
 }
 
 /** Options from --config, overridden by the flags given on the command line. */
 export async function resolveRunOptions(flags: RunFlags): Promise<RunOptions> {
-  const { input: _input, out: _out, config, ...given } = flags;
+  const { input: _input, out: _out, config, dataset: _dataset, ...given } = flags;
   let fromFile: Record<string, unknown> = {};
   if (config !== undefined) {
     try {
@@ -84,6 +85,23 @@ function unreachedClause(report: RunReport): string {
   return `, ${rows.toLocaleString('en-US')} unreached${report.unreached?.hint ? `: ${report.unreached.hint}` : ''}`;
 }
 
+/** "dataset d version 3 (against version 2): 10 rows added, 4 changed class, mean confidence shift +0.012". */
+export function changesSentence(
+  dataset: string,
+  version: number | undefined,
+  changes: NonNullable<RunReport['changes']>,
+): string {
+  const count = (n: number) => n.toLocaleString('en-US');
+  const shift = changes.confidenceShift.mean;
+  const against =
+    changes.previousVersion === undefined ? 'its first version' : `against version ${changes.previousVersion}`;
+  return (
+    `dataset ${dataset} version ${version ?? '?'} (${against}): ${count(changes.added)} rows added, ` +
+    `${count(changes.removed)} removed, ${count(changes.changedClass)} changed class, ` +
+    `mean confidence shift ${shift >= 0 ? '+' : ''}${shift.toFixed(3)}`
+  );
+}
+
 /**
  * `pseudolabel run`: returns the exit code (0 when labels were written). --input and --out may be local paths or
  * `s3://bucket/prefix` locations (endpoint, region and credentials from the AWS environment).
@@ -98,6 +116,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
       input: flags.input,
       out: flags.out,
       options,
+      ...(flags.dataset !== undefined ? { dataset: flags.dataset } : {}),
       onProgress: progress.update,
       signal: cancel.signal,
     });
@@ -124,6 +143,8 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     process.stderr.write(`pseudolabel: ${report.rejected} rows rejected (reasons in rejected.csv)\n`);
   }
   if (report.holdout) process.stdout.write(`${holdoutSentence(report.holdout)}\n`);
+  if (report.changes)
+    process.stderr.write(`pseudolabel: ${changesSentence(run.dataset, run.version, report.changes)}\n`);
   process.stderr.write(`pseudolabel: run ${run.runId} wrote ${flags.out}\n`);
   return 0;
 }

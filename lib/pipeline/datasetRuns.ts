@@ -84,6 +84,7 @@ export async function startDatasetRun(
     inputs,
     options,
     ...(host ? { host } : {}),
+    versioned: true,
   });
 }
 

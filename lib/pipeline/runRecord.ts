@@ -49,6 +49,13 @@ export interface RunRecord {
   timings: Partial<Record<Stage, number>>;
   /** What each task may use where the run runs (capacity.ts); the plan step refuses a run that cannot fit. */
   host?: HostCapacity;
+  /**
+   * The run publishes its labels as the next version of `dataset` when it succeeds (datasetVersions.ts): runs
+   * started from incoming/<dataset>/ (notifications, schedule, `retrain`) and `pseudolabel run --dataset NAME`.
+   */
+  versioned?: boolean;
+  /** The dataset version this run published. */
+  version?: number;
   /** Peak RSS and store bytes of the reduce steps, per stage (shard tasks keep theirs in their markers). */
   metrics?: Partial<Record<Stage, StageMetrics>>;
 }

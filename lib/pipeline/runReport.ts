@@ -5,6 +5,7 @@ import type { NeighborsPlan } from './neighborsPlan.ts';
 import type { Source } from './rowOutcome.ts';
 import type { RunOptions } from './runOptions.ts';
 import type { StageMetrics } from './taskMetrics.ts';
+import type { VersionChanges } from './versionChanges.ts';
 
 /** Counts of one round: how many rows carry each class from each source after the round. */
 export interface RoundReport {
@@ -63,6 +64,8 @@ export interface RunReport {
    * finalize's figures end where it writes this report. Absent in reports of older versions.
    */
   readonly stageMetrics?: Record<string, StageMetrics>;
+  /** Runs that publish a dataset version: what changed against the previous version (versionChanges.ts). */
+  readonly changes?: VersionChanges;
   readonly rejected: number;
   /** The first rejected rows (file, line, reason), at most 100. */
   readonly rejectedSample: { file: string; line: number; reason: string }[];

@@ -25,6 +25,8 @@ export interface RunRequest {
   readonly options: RunOptions;
   /** Where the tasks will run (capacity.ts): the plan step refuses a run that cannot fit it. */
   readonly host?: HostCapacity;
+  /** Publish the labels as the next version of the dataset (datasetVersions.ts). */
+  readonly versioned?: boolean;
 }
 
 /**
@@ -49,6 +51,7 @@ export async function startRun(ctx: StageContext, request: RunRequest): Promise<
     updatedAt: now,
     timings: {},
     ...(request.host ? { host: request.host } : {}),
+    ...(request.versioned ? { versioned: true } : {}),
   };
   const created = await ctx.store.putIfAbsent(keys.run(record.runId), `${JSON.stringify(record, null, 2)}\n`);
   await ctx.reduce.send(taskMessage(record.runId, 'plan'));

@@ -1,6 +1,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { SOURCES, type Source } from '../pipeline/rowOutcome.ts';
 import type { RunReport } from '../pipeline/runReport.ts';
+import { changesChart } from './charts/changesChart.ts';
 import { confidenceChart } from './charts/confidenceChart.ts';
 import { convergenceChart } from './charts/convergenceChart.ts';
 import { holdoutChart } from './charts/holdoutChart.ts';
@@ -77,6 +78,27 @@ const CHARTS: readonly ChartSection[] = [
     },
     build: holdoutChart,
     empty: 'Run with <code>--holdout 0.2</code> to compare supervised-only against semi-supervised accuracy.',
+  },
+  {
+    key: 'changes',
+    title: 'Changes against the previous version',
+    note: (r) => {
+      const c = r.changes;
+      if (c === undefined)
+        return 'This run published no dataset version (<code>--dataset</code>, or a run over incoming/).';
+      if (c.previousVersion === undefined) return `The dataset's first version: ${formatNumber(c.added)} rows.`;
+      const moves = c.transitions
+        .slice(0, 5)
+        .map((t) => `${escapeHtml(t.from ?? NO_LABEL)} → ${escapeHtml(t.to ?? NO_LABEL)}: ${formatNumber(t.rows)}`)
+        .join('; ');
+      return (
+        `Against version ${c.previousVersion} (run <code>${escapeHtml(c.previousRunId ?? '')}</code>): ` +
+        `${formatNumber(c.added)} rows added, ${formatNumber(c.removed)} removed, ${formatNumber(c.changedClass)} ` +
+        `changed class${moves ? ` (${moves})` : ''}; mean confidence shift ${c.confidenceShift.mean.toFixed(3)}.`
+      );
+    },
+    build: changesChart,
+    empty: 'No rows to compare.',
   },
   {
     key: 'timings',

@@ -8,6 +8,7 @@ import { InProcessQueue, type ReceivedMessage } from '../../adapters/inProcessQu
 import type { ObjectStore } from '../../adapters/objectStore.ts';
 import { storeFromUrl } from '../../adapters/storeFromUrl.ts';
 import { embeddedHost } from '../capacity.ts';
+import { checkDatasetName } from '../datasetVersions.ts';
 import { executeTask, preloadReduceStep } from '../executeTask.ts';
 import { keys } from '../keys.ts';
 import { checkWorkers } from '../runLimits.ts';
@@ -42,6 +43,11 @@ export interface EmbeddedRunRequest {
   readonly input: string;
   readonly out: string;
   readonly options: RunOptions;
+  /**
+   * Publish the labels as the next version of this dataset, in the state directory's label store
+   * (datasets/<dataset>/: datasetVersions.ts). Unset: the run publishes nothing.
+   */
+  readonly dataset?: string;
   /** Where runs/<runId>/ is kept (status reads it). Default ./.pseudolabel */
   readonly stateDir?: string;
   readonly log?: StageLog;
@@ -143,7 +149,15 @@ export async function runEmbedded(request: EmbeddedRunRequest): Promise<RunRecor
   // Runs of earlier runners that were killed (SIGKILL, a restart): failed, their intermediates deleted.
   await endDeadRuns(store, log);
   const host = embeddedHost(options.taskMemory, totalmem());
-  const run = await startRun(ctx, { dataset: request.input, inputRoot: root, inputs, options, host });
+  if (request.dataset !== undefined) checkDatasetName(request.dataset);
+  const run = await startRun(ctx, {
+    dataset: request.dataset ?? request.input,
+    inputRoot: root,
+    inputs,
+    options,
+    host,
+    ...(request.dataset !== undefined ? { versioned: true } : {}),
+  });
   // Stops the run: a signal (request.signal), or the run cancelled in run.json (`pseudolabel cancel`), which the
   // heartbeat looks at every beat.
   const stop = new AbortController();

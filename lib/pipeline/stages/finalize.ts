@@ -1,5 +1,6 @@
 import { spreadWarning } from '../../data/featureScaling.ts';
 import { type Collected, loadShardIds, readCollected } from '../collected.ts';
+import { prepareVersion, publishVersion } from '../datasetVersions.ts';
 import { shardMetricsOf } from '../fanIn.ts';
 import { readJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
@@ -69,6 +70,7 @@ export async function finalizeStage(ctx: StageContext, task: TaskMessage): Promi
     }
   }
   // finalize's own figures stop here: the output files are written after the report that holds them.
+  const prepared = run.versioned ? await prepareVersion(ctx, run, collected) : undefined;
   const finalizeMs = Math.round(performance.now() - started);
   stageMetrics.finalize = addTaskMetrics(undefined, measuredTask(ctx.meter, finalizeMs));
   const report: RunReport = {
@@ -91,6 +93,7 @@ export async function finalizeStage(ctx: StageContext, task: TaskMessage): Promi
     ...(summary.holdout ? { holdout: summary.holdout } : {}),
     timings: { ...timings, finalize: finalizeMs },
     stageMetrics,
+    ...(prepared ? { changes: prepared.changes } : {}),
     rejected,
     rejectedSample,
     warnings: [...(scaleWarning ? [scaleWarning] : []), ...summary.warnings],
@@ -101,7 +104,9 @@ export async function finalizeStage(ctx: StageContext, task: TaskMessage): Promi
     await assembleOutput(ctx, task.runId, 'rejected.csv', rejecting);
   }
   await writeReportFiles(ctx.store, keys.output(task.runId, ''), report);
+  const version = prepared ? await publishVersion(ctx, run, prepared) : undefined;
   await updateRun(ctx.store, task.runId, (record) => {
+    if (version !== undefined) record.version = version;
     record.status = 'succeeded';
     record.stage = 'finalize';
     record.finishedAt = new Date().toISOString();

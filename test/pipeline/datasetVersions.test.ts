@@ -1,0 +1,146 @@
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
+import { InProcessQueue } from '../../lib/adapters/inProcessQueue.ts';
+import {
+  datasetKeys,
+  type LatestVersion,
+  publishVersion,
+  readLatest,
+  readVersion,
+} from '../../lib/pipeline/datasetVersions.ts';
+import { runEmbedded } from '../../lib/pipeline/embedded/embeddedRunner.ts';
+import { keys } from '../../lib/pipeline/keys.ts';
+import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
+import type { RunRecord } from '../../lib/pipeline/runRecord.ts';
+import type { RunReport } from '../../lib/pipeline/runReport.ts';
+import type { StageContext } from '../../lib/pipeline/stageContext.ts';
+import { silentLog } from '../../lib/pipeline/stageContext.ts';
+import { versionChanges } from '../../lib/pipeline/versionChanges.ts';
+import { writeVersionRows } from '../../lib/pipeline/versionRows.ts';
+import { blobRows, csvText, writeInput } from './support/datasets.ts';
+import { removeTempDirs, tempDir } from './support/pipelineHarness.ts';
+
+afterAll(removeTempDirs);
+
+const OPTIONS = parseRunOptions({ neighborsMode: 'exact', workers: 1, neighbors: 5 });
+
+async function readJsonFile<T>(path: string): Promise<T> {
+  return JSON.parse(await readFile(path, 'utf8')) as T;
+}
+
+describe('a label store per dataset (pseudolabel run --dataset)', () => {
+  it('publishes each run as the next version, latest.json points at it, and the report says what changed', async () => {
+    // Prepare: 300 rows, then the same 300 plus 60 more with one more given label that moves a row's class
+    const dir = await tempDir();
+    const stateDir = join(dir, 'state');
+    const rows = blobRows({ n: 360, d: 4, seed: 3 });
+    await mkdir(join(dir, 'in1'));
+    await mkdir(join(dir, 'in2'));
+    const first = await writeInput(join(dir, 'in1'), 'a.csv', csvText(rows.slice(0, 300)));
+    await writeInput(join(dir, 'in2'), 'a.csv', csvText(rows.slice(0, 300)));
+    await writeInput(join(dir, 'in2'), 'b.csv', csvText(rows.slice(300)));
+
+    // Act
+    const run1 = await runEmbedded({
+      input: first,
+      out: join(dir, 'out1'),
+      stateDir,
+      options: OPTIONS,
+      dataset: 'blobs',
+    });
+    const run2 = await runEmbedded({
+      input: join(dir, 'in2'),
+      out: join(dir, 'out2'),
+      stateDir,
+      options: OPTIONS,
+      dataset: 'blobs',
+    });
+
+    // Assess
+    const store = new FilesystemObjectStore(stateDir);
+    expect([run1.version, run2.version]).toEqual([1, 2]);
+    expect(await readLatest(store, 'blobs')).toMatchObject({ version: 2, runId: run2.runId });
+    const v2 = await readVersion(store, 'blobs', 2);
+    expect(v2).toMatchObject({ runId: run2.runId, rows: 360, previousVersion: 1, labels: 'labels.csv' });
+    expect(v2.inputs.map((input) => input.key).sort()).toEqual(['a.csv', 'b.csv']);
+    expect(await readFile(join(stateDir, 'datasets/blobs/versions/2/labels.csv'), 'utf8')).toBe(
+      await readFile(join(dir, 'out2/labels.csv'), 'utf8'),
+    );
+    const report1 = await readJsonFile<RunReport>(join(dir, 'out1/report.json'));
+    const report2 = await readJsonFile<RunReport>(join(dir, 'out2/report.json'));
+    expect(report1.changes).toMatchObject({ added: 300, removed: 0, previousRows: 0 });
+    expect(report1.changes?.previousVersion).toBeUndefined();
+    expect(report2.changes).toMatchObject({ previousVersion: 1, rows: 360, previousRows: 300, added: 60, removed: 0 });
+    const shifted = report2.changes!.confidenceShift.histogram.reduce((a, b) => a + b, 0);
+    expect(shifted).toBe(300);
+    expect(await readFile(join(dir, 'out2/report.html'), 'utf8')).toContain('data-chart="changes"');
+  });
+
+  it('a run without --dataset publishes nothing', async () => {
+    // Prepare
+    const dir = await tempDir();
+    const input = await writeInput(dir, 'a.csv', csvText(blobRows({ n: 90, seed: 5 })));
+
+    // Act
+    const run = await runEmbedded({ input, out: join(dir, 'out'), stateDir: join(dir, 'state'), options: OPTIONS });
+
+    // Assess
+    expect(run.version).toBeUndefined();
+    expect(await new FilesystemObjectStore(join(dir, 'state')).list('datasets/')).toEqual([]);
+  });
+
+  it('refuses a dataset name that is not one key segment', async () => {
+    // Prepare
+    const dir = await tempDir();
+    const input = await writeInput(dir, 'a.csv', csvText(blobRows({ n: 30, seed: 5 })));
+
+    // Act
+    const attempt = runEmbedded({ input, out: join(dir, 'out'), stateDir: dir, options: OPTIONS, dataset: '../x' });
+
+    // Assess
+    await expect(attempt).rejects.toThrow(/invalid dataset name "..\/x"/);
+  });
+});
+
+describe('publishing races', () => {
+  async function succeededRun(store: FilesystemObjectStore, runId: string): Promise<RunRecord> {
+    await store.put(keys.output(runId, 'labels.csv'), `id,label,confidence,source\n${runId},a,1.000000,given\n`);
+    await store.put(keys.output(runId, 'report.json'), '{}');
+    await writeVersionRows(store, datasetKeys.rows(runId), 1, [
+      { id: runId, label: 'a', confidence: 1, source: 'given' },
+    ]);
+    return { runId, dataset: 'race', inputs: [], options: OPTIONS } as unknown as RunRecord;
+  }
+
+  it('two runs publishing from the same latest version become two distinct versions; latest is the higher', async () => {
+    // Prepare: both runs compare against version 1 (as two retrains started together would)
+    const store = new FilesystemObjectStore(await tempDir());
+    const ctx: StageContext = {
+      store,
+      inputs: () => store,
+      log: silentLog,
+      tasks: new InProcessQueue(),
+      reduce: new InProcessQueue(),
+    };
+    const base: LatestVersion = { dataset: 'race', version: 1, runId: 'r0', updatedAt: '' };
+    await store.put(datasetKeys.versionFile('race', 1, 'claim.json'), JSON.stringify({ runId: 'r0' }));
+    await store.put(datasetKeys.latest('race'), JSON.stringify(base));
+    const runs = await Promise.all(['ra', 'rb', 'rc'].map((id) => succeededRun(store, id)));
+    const changes = await versionChanges(undefined, { store, prefix: 'x/', buckets: 1, rows: 1 });
+    const prepared = { base, buckets: 1, classes: ['a'], changes };
+
+    // Act
+    const versions = await Promise.all(runs.map((run) => publishVersion(ctx, run, prepared)));
+    const again = await publishVersion(ctx, runs[0], prepared);
+
+    // Assess
+    expect([...versions].sort()).toEqual([2, 3, 4]);
+    expect(again).toBe(versions[0]);
+    expect(await readLatest(store, 'race')).toMatchObject({ version: 4, runId: runs[versions.indexOf(4)].runId });
+    for (const [i, run] of runs.entries()) {
+      expect(await readVersion(store, 'race', versions[i])).toMatchObject({ runId: run.runId, version: versions[i] });
+    }
+  });
+});
