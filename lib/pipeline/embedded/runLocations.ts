@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { DeferredS3Store } from '../../adapters/deferredS3Store.ts';
 import { BucketNotFoundError } from '../../adapters/errors.ts';
@@ -186,6 +186,8 @@ function localOutput(out: string): OutputTarget {
         await writeFile(probe, '');
         await rm(probe, { force: true });
         await Promise.all(OUTPUT_FILES.map((name) => rm(join(dir, name), { force: true })));
+        // Made only to prove it can be: a run that ends without outputs leaves no empty directory behind.
+        if (!info) await rmdir(dir);
       } catch (error) {
         throw new OutputLocationError(out, `it cannot be written: ${reasonOf(error)}`, { cause: error });
       }
