@@ -4,6 +4,6 @@ import { handleTaskBatch } from './shared/taskBatch.ts';
 
 const runtime = handlerRuntime('pseudolabel-worker');
 
-/** Consumes the tasks queue: one shard task (ingest, cells, neighbors, edges, degrees, iterate, outcome, score) per message. */
+/** Consumes the tasks queue: one shard task (ingest, cells, neighbors, gather, edges, degrees, iterate, outcome, score) per message. */
 export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
   handleTaskBatch(runtime, runtime.settings.tasksDlqUrl, event, context, runtime.settings.tasksQueueUrl);

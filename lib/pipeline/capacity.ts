@@ -27,9 +27,12 @@ export const INGEST_BYTES_PER_SHARD_ROW_D64 = 1_190;
 export const CELLS_BYTES_PER_SHARD_ROW_D64 = 1_680;
 /** What cells writes per row (cells.bin: vector, code, index): 112.3 MB for 250,000 rows x 64. */
 export const CELL_BYTES_PER_ROW_D64 = 450;
-/** neighbors, beside the cells it holds (every shard's, up to CELL_GROUP_BYTES): 251.7 MB peak, 112.3 MB of cells. */
+/**
+ * neighbors, beside the cells it holds: 251.7 MB peak, 112.3 MB of cells (measured when every task read every
+ * shard's cells; approx tasks now hold their cell range and the ranges it probes, budgeted below as before).
+ */
 export const NEIGHBORS_BYTES_PER_SHARD_ROW_D64 = 1_420;
-/** The cells a neighbors task holds at once, at most (lib/pipeline/stages/neighbors.ts CELL_GROUP_BYTES). */
+/** The cells an approx neighbors task holds at once, budgeted (its range and the ranges its queries probe). */
 export const NEIGHBORS_CELL_GROUP_BYTES = 256 * MB;
 /** collect: 156.2 MB peak for 250,000 rows (ids, labels, duplicate table). */
 export const COLLECT_BYTES_PER_ROW = 400;

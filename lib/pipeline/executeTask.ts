@@ -6,6 +6,7 @@ import type { StageContext } from './stageContext.ts';
 import { cellsStage } from './stages/cells.ts';
 import { degreesStage } from './stages/degrees.ts';
 import { edgesStage } from './stages/edges.ts';
+import { gatherStage } from './stages/gather.ts';
 import { ingestStage } from './stages/ingest.ts';
 import { iterateStage } from './stages/iterate.ts';
 import { neighborsStage } from './stages/neighbors.ts';
@@ -27,6 +28,7 @@ const SHARD_TASKS: Partial<Record<Stage, ShardTask>> = {
   degrees: degreesStage,
   iterate: iterateStage,
   result: resultStage,
+  gather: gatherStage,
   score: scoreStage,
   outcome: outcomeStage,
   output: outputStage,
@@ -42,6 +44,7 @@ const REDUCE_STEPS: Partial<Record<Stage, () => Promise<ReduceStep>>> = {
   },
   collect: async () => (await import('./stages/collect.ts')).collectStage,
   calibrate: async () => (await import('./stages/calibrate.ts')).calibrateStage,
+  lists: async () => (await import('./stages/lists.ts')).listsStage,
   propagate: async () => (await import('./stages/propagate.ts')).propagateStage,
   graph: async () => (await import('./stages/graph.ts')).graphStage,
   converge: async () => (await import('./stages/converge.ts')).convergeStage,

@@ -38,15 +38,15 @@ export class IvfSampleCandidates {
     if (inIvfSample(index, this.queryRate, calibrationSeed(this.seed))) this.queries.push(index, src, from);
   }
 
-  /** The training object for n rows, or undefined when the candidates do not cover its samples. */
-  train(n: number): IvfTrainingObject | undefined {
+  /** The training object for n rows in `shards` shards, or undefined when the candidates do not cover its samples. */
+  train(n: number, shards: number): IvfTrainingObject | undefined {
     const nlist = defaultNlist(n);
     const sampleRate = ivfSampleRate(n, nlist);
     const queryRate = ivfCalibrationRate(n, CALIBRATION_QUERIES);
     if (sampleRate > this.sampleRate || queryRate > this.queryRate) return undefined;
     const sample = this.samples.below(sampleRate, this.seed);
     const queries = this.queries.below(queryRate, calibrationSeed(this.seed));
-    return trainFromSamples(sample, queries, n, this.seed);
+    return trainFromSamples(sample, queries, n, this.seed, shards);
   }
 }
 

@@ -1,4 +1,5 @@
 import type { FeatureMatrix } from '../data/featureMatrix.ts';
+import { cellRanges } from '../graph/ivf/cellRanges.ts';
 import { defaultNlist } from '../graph/ivf/ivfModel.ts';
 import { calibrationSeed, ivfCalibrationRate, ivfSampleRate, ivfSampleRows } from '../graph/ivf/ivfSample.ts';
 import { trainIvf } from '../graph/ivf/ivfTrain.ts';
@@ -34,20 +35,25 @@ export async function trainRunIvf(
     queries.push(ivfSampleRows(rows.X, offset, queryRate, calibrationSeed(seed)).X);
     range.add(rows.X.data);
   }
-  const training = trainFromSamples(concatRows(samples, d), concatRows(queries, d), n, seed);
+  const training = trainFromSamples(concatRows(samples, d), concatRows(queries, d), n, seed, collected.shards.length);
   const codes = range.codes();
   return codes === undefined ? training : { ...training, codes };
 }
 
-/** k-means on the sample rows of a run of n rows, with its calibration queries. */
+/**
+ * k-means on the sample rows of a run of n rows, with its calibration queries, and the cells split into about
+ * `ranges` cell ranges of equal rows (by the sample rows in each cell), one per shard: the neighbors tasks are
+ * as many as before, each searching about a shard's rows.
+ */
 export function trainFromSamples(
   sample: FeatureMatrix,
   queries: FeatureMatrix,
   n: number,
   seed: number,
+  ranges: number,
 ): IvfTrainingObject {
-  const { model } = trainIvf(sample, { n, nlist: Math.min(defaultNlist(n), sample.n), seed });
-  return { model, queries };
+  const { model, sampleSizes } = trainIvf(sample, { n, nlist: Math.min(defaultNlist(n), sample.n), seed });
+  return { model, queries, ranges: cellRanges(model, sampleSizes, ranges) };
 }
 
 function concatRows(parts: readonly FeatureMatrix[], d: number): FeatureMatrix {

@@ -10,11 +10,14 @@ export const keys = {
   shardData: (runId: string, shard: number) => `runs/${runId}/shards/${pad(shard)}/ingest.bin`,
   shardRejected: (runId: string, shard: number) => `runs/${runId}/shards/${pad(shard)}/rejected.json`,
   shardNeighbors: (runId: string, shard: number) => `runs/${runId}/shards/${pad(shard)}/neighbors.bin`,
-  /** The shard's rows in IVF cells (approximate neighbours), and its part of the nprobe calibration. */
-  shardCells: (runId: string, shard: number) => `runs/${runId}/shards/${pad(shard)}/cells.bin`,
+  /** The shard's part of the nprobe calibration (cells task, approximate neighbours). */
   shardCalibration: (runId: string, shard: number) => `runs/${runId}/shards/${pad(shard)}/calibration.bin`,
-  /** The nearest IVF cells of each of the shard's rows (cells task), the start of its probe lists. */
-  shardNearestCells: (runId: string, shard: number) => `runs/${runId}/shards/${pad(shard)}/nearest-cells.bin`,
+  /** A shard's rows in the IVF cells of a cell range, grouped by cell (cells task). */
+  rangeCells: (runId: string, range: number, shard: number) =>
+    `runs/${runId}/ranges/${pad(range)}/${pad(shard)}/cells.bin`,
+  /** The neighbour lists of a shard's rows in a cell range (that range's neighbors task). */
+  rangeNeighbors: (runId: string, range: number, shard: number) =>
+    `runs/${runId}/ranges/${pad(range)}/${pad(shard)}/neighbors.bin`,
   /** IVF centroids and calibration queries (collect step), then the calibrated model and cell sizes. */
   ivfTraining: (runId: string) => `runs/${runId}/ivf/training.bin`,
   ivfModel: (runId: string) => `runs/${runId}/ivf/model.bin`,

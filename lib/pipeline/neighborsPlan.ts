@@ -16,6 +16,8 @@ export interface NeighborsPlan {
   readonly nprobe?: number;
   /** recall@k the calibration measured for nprobe on its sample queries (approx). */
   readonly estimatedRecall?: number;
+  /** Cell ranges, one neighbors task each (approx; cellRanges.ts). */
+  readonly ranges?: number;
 }
 
 /**

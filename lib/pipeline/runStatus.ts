@@ -138,7 +138,9 @@ async function stageProgress(store: ObjectStore, run: RunRecord): Promise<StageP
   const count = (stage: Stage, round: number, add: number) => {
     const key = `${stage}/${round}`;
     const done = (counts.get(key)?.done ?? 0) + add;
-    counts.set(key, { stage, round, done, total: Math.max(run.shards, done) });
+    // Approximate neighbours run one neighbors task per cell range, not per shard.
+    const tasks = stage === 'neighbors' && run.neighbors?.ranges !== undefined ? run.neighbors.ranges : run.shards;
+    counts.set(key, { stage, round, done, total: Math.max(tasks, done) });
   };
   if (SHARD_STAGES.has(run.stage) && run.status === 'running') count(run.stage, run.round, 0);
   const prefix = keys.runPrefix(run.runId);

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 
 /**
- * The stages of a run, in order. Shard tasks (ingest, cells, neighbors, the fanned-out propagation's edges,
- * degrees, iterate and result, score, outcome, output) fan out on the tasks queue, one per shard; the others are
- * reduce steps on the reduce queue, one per run and round (for iterate and converge, the round is the iteration).
+ * The stages of a run, in order. Shard tasks (ingest, cells, neighbors, gather, the fanned-out propagation's
+ * edges, degrees, iterate and result, score, outcome, output) fan out on the tasks queue, one per shard
+ * (approximate neighbors: one per cell range, its number in `shard`); the others are reduce steps on the reduce
+ * queue, one per run and round (for iterate and converge, the round is the iteration).
  */
 export const STAGES = [
   'plan',
@@ -12,6 +13,8 @@ export const STAGES = [
   'cells',
   'calibrate',
   'neighbors',
+  'lists',
+  'gather',
   'propagate',
   'edges',
   'graph',
@@ -31,6 +34,7 @@ export const SHARD_STAGES: ReadonlySet<Stage> = new Set<Stage>([
   'ingest',
   'cells',
   'neighbors',
+  'gather',
   'edges',
   'degrees',
   'iterate',

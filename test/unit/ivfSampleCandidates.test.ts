@@ -27,10 +27,10 @@ describe('IvfSampleCandidates', () => {
 
     // Act
     for (let i = 0; i < n; i++) candidates.offer(i, data, i * 4);
-    const trained = candidates.train(n);
+    const trained = candidates.train(n, 3);
 
     // Assess
-    expect(trained).toEqual(trainFromSamples(sample, queries, n, seed));
+    expect(trained).toEqual(trainFromSamples(sample, queries, n, seed, 3));
     expect(trained?.queries.n).toBeGreaterThan(1000);
   });
 
@@ -43,6 +43,6 @@ describe('IvfSampleCandidates', () => {
     for (let i = 0; i < X.n; i++) candidates.offer(i, data, i * 4);
 
     // Assess
-    expect(candidates.train(X.n)).toBeUndefined();
+    expect(candidates.train(X.n, 3)).toBeUndefined();
   });
 });

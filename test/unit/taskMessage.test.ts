@@ -151,12 +151,13 @@ describe('taskMessage', () => {
 });
 
 describe('SHARD_STAGES', () => {
-  it('are ingest, cells, neighbors, score, outcome, output and the fanned-out propagation tasks', () => {
+  it('are ingest, cells, neighbors, gather, score, outcome, output and the fanned-out propagation tasks', () => {
     // Assess
     expect([...SHARD_STAGES].sort()).toEqual([
       'cells',
       'degrees',
       'edges',
+      'gather',
       'ingest',
       'iterate',
       'neighbors',

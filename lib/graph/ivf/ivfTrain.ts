@@ -25,6 +25,8 @@ export interface IvfTraining {
   /** Lloyd iterations run, and whether they converged. */
   readonly kmeansIter: number;
   readonly converged: boolean;
+  /** Sample rows in each cell at k-means' last assignment: the cells' relative sizes, estimated. */
+  readonly sampleSizes: Int32Array;
 }
 
 export function trainIvf(sample: FeatureMatrix, options: IvfTrainOptions): IvfTraining {
@@ -40,5 +42,6 @@ export function trainIvf(sample: FeatureMatrix, options: IvfTrainOptions): IvfTr
     model: { d: sample.d, nlist, centroids: trained.centroids, nprobe: Math.min(nprobe, nlist) },
     kmeansIter: trained.nIter,
     converged: trained.converged,
+    sampleSizes: trained.sizes,
   };
 }

@@ -35,6 +35,8 @@ export interface KMeansResult {
   readonly converged: boolean;
   /** Sum of squared distances of rows to their centroid, at the last assignment. */
   readonly inertia: number;
+  /** Rows of each cluster at the last assignment. */
+  readonly sizes: Int32Array;
 }
 
 export function kmeans(X: FeatureMatrix, options: KMeansOptions): KMeansResult {
@@ -92,7 +94,9 @@ export function kmeans(X: FeatureMatrix, options: KMeansOptions): KMeansResult {
       for (let t = 0; t < d; t++) centroids[c * d + t] = sums[c * d + t] * inv;
     }
   }
-  return { centroids, nClusters, d, nIter, converged, inertia };
+  const sizes = new Int32Array(nClusters);
+  for (let i = 0; i < n; i++) if (assignment[i] >= 0) sizes[assignment[i]]++;
+  return { centroids, nClusters, d, nIter, converged, inertia, sizes };
 }
 
 /** k-means++ seeding over the first `rows` rows of a seeded shuffle of X: each next centre drawn with

@@ -1,16 +1,17 @@
 import type { CalibrationLists } from '../../graph/ivf/nprobeCalibration.ts';
 import { calibrateNprobe, mergeCalibrationLists } from '../../graph/ivf/nprobeCalibration.ts';
+import { EXACT_SECONDS_PER_PAIR_FEATURE } from '../capacity.ts';
 import { readCollected } from '../collected.ts';
 import { readIvfTraining, readShardCalibration, writeIvfModel } from '../ivfObjects.ts';
 import { exactKernelFor, MAX_PROBED_SHARE, TARGET_RECALL } from '../neighborsPlan.ts';
-import { updateRun } from '../runRecord.ts';
+import { readRun, updateRun } from '../runRecord.ts';
 import type { StageContext } from '../stageContext.ts';
 import { type TaskMessage, taskMessage } from '../taskMessage.ts';
 
 /**
  * calibrate (reduce step, after every cells task): merges the shards' exact lists of the calibration queries,
  * picks the smallest nprobe whose estimated recall@k reaches TARGET_RECALL (nprobeCalibration.ts), and fans
- * out the neighbors tasks. When that nprobe probes more than MAX_PROBED_SHARE of the cells (data without
+ * out the neighbors tasks, one per cell range. When that nprobe probes more than MAX_PROBED_SHARE of the cells (data without
  * cluster structure), IVF would cost about as much as exact search, so the run falls back to exact search.
  */
 export async function calibrateStage(ctx: StageContext, task: TaskMessage): Promise<{ tasks: TaskMessage[] }> {
@@ -28,8 +29,18 @@ export async function calibrateStage(ctx: StageContext, task: TaskMessage): Prom
   const { nlist, nprobe } = model;
   const estimatedRecall = recallCurve[nprobe - 1];
   const kernel = exactKernelFor(collected.n);
-  const fallBack = nprobe > MAX_PROBED_SHARE * nlist;
-  await writeIvfModel(ctx, task.runId, { model, cellSizes, ...(training.codes ? { codes: training.codes } : {}) });
+  // Exact search only where the host's tasks can finish it (capacity.ts); else IVF with the calibrated nprobe.
+  const { host } = await readRun(ctx.store, task.runId);
+  const largestShard = Math.max(...collected.shards.map((shard) => shard.rows));
+  const exactSeconds = largestShard * collected.n * collected.d * EXACT_SECONDS_PER_PAIR_FEATURE;
+  const fallBack = nprobe > MAX_PROBED_SHARE * nlist && exactSeconds <= (host?.taskSeconds ?? Number.POSITIVE_INFINITY);
+  const { ranges } = training;
+  await writeIvfModel(ctx, task.runId, {
+    model,
+    cellSizes,
+    ranges,
+    ...(training.codes ? { codes: training.codes } : {}),
+  });
   const record = await updateRun(ctx.store, task.runId, (run) => {
     run.neighbors = fallBack
       ? {
@@ -44,9 +55,12 @@ export async function calibrateStage(ctx: StageContext, task: TaskMessage): Prom
           nlist,
           nprobe,
           estimatedRecall,
+          ranges: training.ranges.count,
         };
     run.stage = 'neighbors';
   });
   ctx.log.info('neighbour search calibrated', { runId: task.runId, ...record.neighbors });
-  return { tasks: collected.shards.map((_, shard) => taskMessage(task.runId, 'neighbors', 0, shard)) };
+  // Approx: one neighbors task per cell range (its number in `shard`); exact: one per shard.
+  const tasks = fallBack ? collected.shards.length : ranges.count;
+  return { tasks: Array.from({ length: tasks }, (_, shard) => taskMessage(task.runId, 'neighbors', 0, shard)) };
 }

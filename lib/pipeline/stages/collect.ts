@@ -225,7 +225,7 @@ export async function collectStage(
   }
   const search = planNeighbors(run.options, offset);
   if (search.mode === 'approx') {
-    const sampled = candidates?.train(offset);
+    const sampled = candidates?.train(offset, shards.length);
     const codes = range?.codes();
     const training = sampled
       ? { ...sampled, ...(codes ? { codes } : {}) }

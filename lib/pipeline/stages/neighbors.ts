@@ -1,12 +1,17 @@
+import type { FeatureMatrix } from '../../data/featureMatrix.ts';
+import { type RangeCells, rangeCells, rangesOfCells } from '../../graph/ivf/cellRanges.ts';
 import type { IvfCells } from '../../graph/ivf/ivfIndex.ts';
 import { ivfSearch } from '../../graph/ivf/ivfSearch.ts';
+import type { NearestCells } from '../../graph/ivf/probeCells.ts';
 import { probeCells } from '../../graph/ivf/probeCells.ts';
 import { emptyKnnResult, type KnnResult, knnSearch } from '../../graph/knnSearch.ts';
 import type { DistanceKernel } from '../../linalg/distanceTiles.ts';
+import type { Int16Codes } from '../../linalg/int16Codes.ts';
 import { packArrays } from '../binaryArrays.ts';
-import { type Collected, loadShardRows, readCollected, type ShardRows } from '../collected.ts';
+import { type Collected, loadShardRows, readCollected } from '../collected.ts';
+import { mapConcurrently } from '../concurrentRequests.ts';
 import { completeShardTask } from '../fanIn.ts';
-import { readIvfModel, readShardCells, readShardNearestCells } from '../ivfObjects.ts';
+import { type RangeCellsPart, readIvfModel, readRangeCells, writeRangeLists } from '../ivfObjects.ts';
 import { keys } from '../keys.ts';
 import { planNeighbors } from '../neighborsPlan.ts';
 import { readRun } from '../runRecord.ts';
@@ -14,22 +19,32 @@ import type { StageContext } from '../stageContext.ts';
 import type { TaskMessage } from '../taskMessage.ts';
 
 /**
- * neighbors (shard task): the k nearest neighbours of this shard's points among all points, one reference
- * shard at a time, top-k lists merged (ties: lower global index), so the result is the same for every shard
- * count. Exact mode compares with every row; approx mode (IVF) with the rows of the cells each point probes.
- * Memory: this shard, one reference shard (or a group of shards' cells, CELL_GROUP_BYTES) and the n_s x k lists.
+ * neighbors (shard task): k nearest neighbours among all points, ties by lower global index, so the result is
+ * the same for every shard count.
+ *
+ * Exact mode: one task per shard compares the shard's points with every shard, one reference shard at a time,
+ * top-k lists merged; it writes the shard's neighbors.bin. Memory: this shard, one reference shard, the lists.
+ *
+ * Approx mode (IVF): one task per cell range (the message's `shard` is the range): its queries are the rows whose
+ * cell is in the range, read from the range's cells objects of every shard; it reads the cells objects of only
+ * the ranges they probe, and compares each query with the members of its probed cells. It writes its lists per
+ * shard; once every range is done, the lists step fans out one gather task per shard, which assembles them into
+ * neighbors.bin. Memory and
+ * input: the range's rows and the rows of the ranges they probe, never the whole corpus.
  */
 export async function neighborsStage(ctx: StageContext, task: TaskMessage): Promise<void> {
   const started = performance.now();
   const run = await readRun(ctx.store, task.runId);
   const collected = await readCollected(ctx, task.runId);
   const plan = run.neighbors ?? planNeighbors(run.options, collected.n);
-  const query = await loadShardRows(ctx, task.runId, task.shard, collected);
   const k = run.options.neighbors;
-  const lists =
-    plan.mode === 'approx'
-      ? await approximateLists(ctx, task, collected, query, k)
-      : await exactLists(ctx, task, collected, query, k, plan.kernel);
+  if (plan.mode === 'approx') {
+    const { rows, ranges } = await rangeLists(ctx, task, collected, k);
+    await completeShardTask(ctx, task, ranges, 'lists', { ms: Math.round(performance.now() - started), rows });
+    return;
+  }
+  const query = await loadShardRows(ctx, task.runId, task.shard, collected);
+  const lists = await exactLists(ctx, task, collected, query.X, k, plan.kernel);
   await ctx.store.put(keys.shardNeighbors(task.runId, task.shard), packArrays([lists.indices, lists.distances]));
   await completeShardTask(ctx, task, collected.shards.length, 'propagate', {
     ms: Math.round(performance.now() - started),
@@ -41,53 +56,135 @@ async function exactLists(
   ctx: StageContext,
   task: TaskMessage,
   collected: Collected,
-  query: ShardRows,
+  query: FeatureMatrix,
   k: number,
   kernel: DistanceKernel,
 ): Promise<KnnResult> {
-  const lists = emptyKnnResult(query.X.n, k);
+  const lists = emptyKnnResult(query.n, k);
   for (let t = 0; t < collected.shards.length; t++) {
-    const reference = t === task.shard ? query : await loadShardRows(ctx, task.runId, t, collected);
-    if (reference.X.n === 0) continue;
-    knnSearch(query.X, reference.X, k, { into: lists, referenceOffset: collected.shards[t].offset, kernel });
+    const reference = t === task.shard ? query : (await loadShardRows(ctx, task.runId, t, collected)).X;
+    if (reference.n === 0) continue;
+    knnSearch(query, reference, k, { into: lists, referenceOffset: collected.shards[t].offset, kernel });
   }
   return lists;
 }
 
 /**
- * Reference cells searched together, in bytes of vectors: a cell's members from every shard of a group are
- * packed into one tile, so few large groups keep the SIMD tiles full (with one shard at a time, a 30-shard run
- * compared each query with blocks of about 17 members). 256 MiB holds 1,000,000 x 64 Float32 rows.
+ * IVF search (Jegou et al. 2011, without quantisation) of one cell range's rows: each query compared with the
+ * members of its probed cells, exactly, so a row's list depends only on its own probes and not on the ranges.
  */
-export const CELL_GROUP_BYTES = 256 * 2 ** 20;
-
-/** IVF search (Jegou et al. 2011, without quantisation): each point's probed cells, in groups of shards. */
-async function approximateLists(
+async function rangeLists(
   ctx: StageContext,
-  { runId, shard }: TaskMessage,
+  { runId, shard: range }: TaskMessage,
   collected: Collected,
-  query: ShardRows,
   k: number,
-): Promise<KnnResult> {
-  const { model, cellSizes, codes } = await readIvfModel(ctx, runId);
-  const nearest = await readShardNearestCells(ctx, runId, shard);
-  const { probes } = probeCells(model, query.X, { minMembers: k, cellSizes, nearest });
-  let lists = emptyKnnResult(query.X.n, k);
-  let group: IvfCells[] = [];
-  let groupBytes = 0;
-  const searchGroup = () => {
-    // All of the shard's queries in one chunk (ivfSearch's default): each cell's members are packed once per group.
-    if (group.length > 0) lists = ivfSearch(query.X, probes, group, k, { continuing: lists, codes });
-    group = [];
-    groupBytes = 0;
-  };
-  for (let t = 0; t < collected.shards.length; t++) {
-    if (collected.shards[t].rows === 0) continue;
-    const cells = await readShardCells(ctx, runId, t, model, codes);
-    if (groupBytes > 0 && groupBytes + cells.vectors.byteLength > CELL_GROUP_BYTES) searchGroup();
-    group.push(cells);
-    groupBytes += cells.vectors.byteLength;
+): Promise<{ rows: number; ranges: number }> {
+  const { model, cellSizes, codes, ranges } = await readIvfModel(ctx, runId);
+  if (range >= ranges.count) throw new RangeError(`run ${runId} has ${ranges.count} cell ranges, not ${range + 1}`);
+  const byRange = rangeCells(ranges);
+  const shards = collected.shards.flatMap((shard, s) => (shard.rows > 0 ? [s] : []));
+  const own = await mapConcurrently(shards, (s) => readRangeCells(ctx, runId, range, s));
+  const queries = rangeQueries(own, model.d);
+  const { probes } = probeCells(model, queries.X, { minMembers: k, cellSizes, nearest: queries.nearest });
+  const probed = [...rangesOfCells(probes, ranges)];
+  const parts = new Map<number, RangeCellsPart[]>([[range, own]]);
+  const others = probed.filter((r) => r !== range);
+  const read = await mapConcurrently(
+    others.flatMap((r) => shards.map((s) => [r, s] as const)),
+    ([r, s]) => readRangeCells(ctx, runId, r, s),
+  );
+  others.forEach((r, i) => {
+    parts.set(r, read.slice(i * shards.length, (i + 1) * shards.length));
+  });
+  const reference = joinedCells(model.nlist, model.d, byRange, parts, codes);
+  // The parts are copied into `reference`: let them go before the search (its peak memory).
+  const ownMembers = own.map((part) => part.members);
+  parts.clear();
+  read.length = 0;
+  own.length = 0;
+  const lists = queries.X.n === 0 ? emptyKnnResult(0, k) : ivfSearch(queries.X, probes, [reference], k, { codes });
+  // One part per shard (empty where the shard has no rows here), so each gather task reads every range's.
+  await mapConcurrently(collected.shards, (_, s) => {
+    const index = shards.indexOf(s);
+    const members = index < 0 ? new Int32Array(0) : ownMembers[index];
+    const from = index < 0 ? 0 : queries.starts[index];
+    const to = from + members.length;
+    const part = {
+      n: members.length,
+      k,
+      indices: lists.indices.subarray(from * k, to * k),
+      distances: lists.distances.subarray(from * k, to * k),
+    };
+    return writeRangeLists(ctx, runId, range, s, { members, lists: part });
+  });
+  return { rows: queries.X.n, ranges: ranges.count };
+}
+
+/** A range's rows from its parts (one per shard, in shard order): vectors, nearest cells, each part's first row. */
+function rangeQueries(
+  parts: readonly RangeCellsPart[],
+  d: number,
+): { X: FeatureMatrix; nearest: NearestCells | undefined; starts: number[] } {
+  const starts: number[] = [];
+  let n = 0;
+  for (const part of parts) {
+    starts.push(n);
+    n += part.members.length;
   }
-  searchGroup();
-  return lists;
+  const width = parts[0]?.nearestWidth ?? 0;
+  const data = new Float32Array(n * d);
+  const cells = new Int32Array(n * width);
+  parts.forEach((part, i) => {
+    data.set(part.vectors, starts[i] * d);
+    cells.set(part.nearest, starts[i] * width);
+  });
+  return { X: { data, n, d }, nearest: width > 0 ? { width, cells } : undefined, starts };
+}
+
+/**
+ * The probed ranges' parts as one set of inverted lists (every cell's members from all shards packed together,
+ * so the SIMD tiles stay full): members ascending within a cell, as shards hold ascending global indices.
+ */
+function joinedCells(
+  nlist: number,
+  d: number,
+  byRange: RangeCells,
+  parts: ReadonlyMap<number, readonly RangeCellsPart[]>,
+  codes: Int16Codes | undefined,
+): IvfCells {
+  const offsets = new Int32Array(nlist + 1);
+  const cellsOf = (r: number) => byRange.cells.subarray(byRange.starts[r], byRange.starts[r + 1]);
+  for (const [r, shardParts] of parts) {
+    const cells = cellsOf(r);
+    for (const part of shardParts) {
+      for (let i = 0; i < cells.length; i++) offsets[cells[i] + 1] += part.offsets[i + 1] - part.offsets[i];
+    }
+  }
+  for (let c = 0; c < nlist; c++) offsets[c + 1] += offsets[c];
+  const total = offsets[nlist];
+  const pairs = codes?.pairs ?? 0;
+  const coded =
+    codes !== undefined &&
+    [...parts.values()].every((list) => list.every((p) => p.words.length > 0 || p.members.length === 0));
+  const members = new Int32Array(total);
+  const vectors = new Float32Array(total * d);
+  const norms = new Float64Array(total);
+  const words = new Int32Array(coded ? total * pairs : 0);
+  for (const [r, shardParts] of parts) {
+    const cells = cellsOf(r);
+    for (let i = 0; i < cells.length; i++) {
+      let at = offsets[cells[i]];
+      for (const part of shardParts) {
+        const from = part.offsets[i];
+        const to = part.offsets[i + 1];
+        members.set(part.members.subarray(from, to), at);
+        vectors.set(part.vectors.subarray(from * d, to * d), at * d);
+        norms.set(part.norms.subarray(from, to), at);
+        if (coded) words.set(part.words.subarray(from * pairs, to * pairs), at * pairs);
+        at += to - from;
+      }
+    }
+  }
+  const joined = { d, nlist, offsets, members, vectors, norms };
+  return coded && codes !== undefined ? { ...joined, coded: { codes, words } } : joined;
 }

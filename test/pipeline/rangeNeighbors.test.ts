@@ -1,0 +1,105 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildIvfCells, ivfCellSizes } from '../../lib/graph/ivf/ivfIndex.ts';
+import { ivfSearch } from '../../lib/graph/ivf/ivfSearch.ts';
+import { firstCells, KEPT_NEAREST_CELLS, nearestCells, probeCells } from '../../lib/graph/ivf/probeCells.ts';
+import type { KnnResult } from '../../lib/graph/knnSearch.ts';
+import { unpackArrays } from '../../lib/pipeline/binaryArrays.ts';
+import { loadShardRows, readCollected } from '../../lib/pipeline/collected.ts';
+import { readIvfModel } from '../../lib/pipeline/ivfObjects.ts';
+import { keys } from '../../lib/pipeline/keys.ts';
+import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
+import { readRun } from '../../lib/pipeline/runRecord.ts';
+import type { StageContext } from '../../lib/pipeline/stageContext.ts';
+import { type DrivenRun, driveRun } from './support/manualDriver.ts';
+import { ROOT, removeTempDirs, tempDir } from './support/pipelineHarness.ts';
+
+/**
+ * Approximate neighbours by cell range (cells objects per range and shard, one neighbors task per range, one
+ * gather task per shard): every shard's neighbors.bin holds, bit for bit, the lists of one in-process IVF search
+ * over all rows (exact within each row's probed cells, ties by lower global index), for 1, 3 and 8 shards and
+ * under duplicated, reordered deliveries.
+ */
+
+const DIGITS = join(ROOT, 'examples/digits.csv');
+
+afterAll(removeTempDirs);
+
+function contextOf(run: DrivenRun): StageContext {
+  const none = { send: async () => {}, sendBatch: async () => {} };
+  return { store: run.store, inputs: () => run.store, tasks: none, reduce: none, log: run.log };
+}
+
+/** The shards' neighbors.bin, concatenated in shard (= row) order. */
+async function runLists(run: DrivenRun): Promise<KnnResult> {
+  const ctx = contextOf(run);
+  const collected = await readCollected(ctx, run.runId);
+  const k = (await readRun(run.store, run.runId)).options.neighbors;
+  const indices = new Int32Array(collected.n * k);
+  const distances = new Float64Array(collected.n * k);
+  for (let s = 0; s < collected.shards.length; s++) {
+    const [shardIndices, shardDistances] = unpackArrays(await run.store.get(keys.shardNeighbors(run.runId, s)));
+    indices.set(shardIndices as Int32Array, collected.shards[s].offset * k);
+    distances.set(shardDistances as Float64Array, collected.shards[s].offset * k);
+  }
+  return { n: collected.n, k, indices, distances };
+}
+
+/** One IVF search of every row in one process, with the run's calibrated model: the reference lists. */
+async function referenceLists(run: DrivenRun): Promise<KnnResult> {
+  const ctx = contextOf(run);
+  const collected = await readCollected(ctx, run.runId);
+  const k = (await readRun(run.store, run.runId)).options.neighbors;
+  const { model } = await readIvfModel(ctx, run.runId);
+  const parts = [];
+  for (let s = 0; s < collected.shards.length; s++) parts.push((await loadShardRows(ctx, run.runId, s, collected)).X);
+  const data = new Float32Array(collected.n * collected.d);
+  parts.forEach((X, s) => {
+    data.set(X.data, collected.shards[s].offset * collected.d);
+  });
+  const X = { data, n: collected.n, d: collected.d };
+  const nearest = nearestCells(model, X, Math.min(KEPT_NEAREST_CELLS, model.nlist));
+  const cells = buildIvfCells(model, X, 0, firstCells(nearest));
+  const { probes } = probeCells(model, X, { minMembers: k, cellSizes: ivfCellSizes([cells]), nearest });
+  return ivfSearch(X, probes, [cells], k);
+}
+
+describe('examples/digits.csv, approx neighbours by cell range', () => {
+  const runs = new Map<string, DrivenRun>();
+
+  beforeAll(async () => {
+    const options = (shards: number) => parseRunOptions({ neighborsMode: 'approx', shards, workers: 1 });
+    for (const shards of [1, 3, 8]) {
+      runs.set(`${shards}`, await driveRun(DIGITS, await tempDir(), options(shards), `range-lists-${shards}`));
+    }
+    // Every message twice, delivered in a seeded random order, three tasks at a time.
+    const duplicated = { seed: 5, copies: () => 2, concurrency: 3 };
+    runs.set('8 duplicated', await driveRun(DIGITS, await tempDir(), options(8), 'range-lists-dup', duplicated));
+  }, 120_000);
+
+  it.each(['1', '3', '8', '8 duplicated'])('%s shards: lists equal one in-process search bit for bit', async (name) => {
+    // Prepare
+    const run = runs.get(name) as DrivenRun;
+    const reference = await referenceLists(run);
+    // Act
+    const lists = await runLists(run);
+    // Assess
+    expect((await readRun(run.store, run.runId)).neighbors?.mode).toBe('approx');
+    expect(lists.indices).toEqual(reference.indices);
+    expect(lists.distances).toEqual(reference.distances);
+  });
+
+  it('plans one neighbors task per cell range, and the ranges split the rows', async () => {
+    // Prepare
+    const run = runs.get('8') as DrivenRun;
+    const record = await readRun(run.store, run.runId);
+    // Act
+    const ranges = record.neighbors?.ranges ?? 0;
+    const neighborsTasks = run.sent.filter((delivery) => delivery.body.stage === 'neighbors');
+    const gatherTasks = run.sent.filter((delivery) => delivery.body.stage === 'gather');
+    // Assess
+    expect(ranges).toBeGreaterThan(1);
+    expect(neighborsTasks.map((delivery) => delivery.body.shard)).toEqual(Array.from({ length: ranges }, (_, r) => r));
+    expect(gatherTasks.map((delivery) => delivery.body.shard)).toEqual(Array.from({ length: 8 }, (_, s) => s));
+  });
+});
