@@ -23,21 +23,34 @@ export interface ByteRange {
   readonly end: number;
 }
 
-/** A range with the 1-based number of the first line it owns (used for line numbers and default ids). */
-export interface LineShard extends ByteRange {
-  readonly firstLine: number;
-}
-
 /** First read when probing for a line end; doubles up to the block size. */
 const PROBE_BYTES = 64 * 1024;
 const BLOCK_BYTES = 1024 * 1024;
-/** Reads of the newline count that numbers lines: few and large (each read is a file open or an S3 GET). */
-const COUNT_BLOCK_BYTES = 8 * 1024 * 1024;
 
 export function bufferRangeSource(bytes: Uint8Array): RangeSource {
   return {
     size: bytes.length,
     read: async (start, end) => bytes.subarray(Math.min(start, bytes.length), Math.min(end, bytes.length)),
+  };
+}
+
+/**
+ * A source whose first `headBytes` are fetched once, with one read, and served from memory after: the plan step
+ * reads a file's head several times (columns, row estimate, header end) for the price of one read.
+ */
+export function headCachedSource(source: RangeSource, headBytes: number): RangeSource {
+  let head: Promise<Uint8Array> | undefined;
+  const cached = Math.min(headBytes, source.size);
+  return {
+    size: source.size,
+    async read(start, end) {
+      if (start >= cached) return source.read(start, end);
+      head ??= source.read(0, cached);
+      const bytes = await head;
+      if (end <= cached) return bytes.subarray(start, end);
+      const rest = await source.read(cached, end);
+      return Buffer.concat([bytes.subarray(start), rest]);
+    },
   };
 }
 
@@ -129,48 +142,44 @@ export async function estimateLines(source: RangeSource): Promise<number> {
   return Math.max(1, lines) * (source.size / bytes.length);
 }
 
-/** Number of `\n` bytes in [start, end). */
-export async function countNewlines(source: RangeSource, start: number, end: number): Promise<number> {
-  let count = 0;
-  const stop = Math.min(end, source.size);
-  for (let pos = start; pos < stop; ) {
-    const read = await source.read(pos, Math.min(pos + COUNT_BLOCK_BYTES, stop));
-    if (read.length === 0) break;
-    // As a Buffer: its indexOf is a native byte search, a Uint8Array's is not (plan of 1M rows, 490 MB of CSV:
-    // 0.66 s before, with the reads).
-    const bytes = Buffer.from(read.buffer, read.byteOffset, read.length);
-    for (let at = bytes.indexOf(10); at !== -1; at = bytes.indexOf(10, at + 1)) count++;
-    pos += bytes.length;
-  }
-  return count;
-}
-
 /**
- * Plans line shards for a file: the byte ranges, and for each the number of its first line, found with one
- * pass over the bytes before the last range (newline counting only, no parsing). With `header`, line 1 is
- * left out of every range (the caller parses it once and hands it to each shard).
+ * Plans the byte ranges of a file's ingest tasks without reading its body (issue 16: the plan step reads heads
+ * only): with `header`, line 1 is left out of every range (the caller parses it once and hands it to each shard),
+ * which reads the first line alone. A range's line numbers are not known here: each ingest task counts the lines
+ * of its own range (LineCounter) and the collect step sums them in shard order (lib/pipeline/shardPlace.ts).
  */
-export async function planLineShards(
+export async function planLineRanges(
   source: RangeSource,
   shards: number,
   options: { header: boolean },
-): Promise<LineShard[]> {
+): Promise<ByteRange[]> {
   const dataStart = options.header ? await headerEnd(source) : 0;
-  const ranges = planByteRanges(source.size, shards, dataStart);
-  const result: LineShard[] = [];
-  let counted = 0; // newlines in [0, countedTo)
-  let countedTo = 0;
-  for (const range of ranges) {
-    // lines starting before `start`: the one at 0, plus one per `\n` in [0, start - 1)
-    if (range.start === 0) {
-      result.push({ ...range, firstLine: 1 });
-      continue;
+  return planByteRanges(source.size, shards, dataStart);
+}
+
+/**
+ * Counts the lines of a byte stream as it passes (a line ends at `\n`; a last line without one counts too): the
+ * lines a range spans, blank ones included, which is how the readers number them.
+ */
+export class LineCounter {
+  private newlines = 0;
+  private last = 10;
+
+  /** The stream, counted. */
+  async *count(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+    for await (const chunk of chunks) {
+      // As a Buffer: its indexOf is a native byte search, a Uint8Array's is not.
+      const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+      for (let at = bytes.indexOf(10); at !== -1; at = bytes.indexOf(10, at + 1)) this.newlines++;
+      if (chunk.length > 0) this.last = chunk[chunk.length - 1];
+      yield chunk;
     }
-    counted += await countNewlines(source, countedTo, range.start - 1);
-    countedTo = range.start - 1;
-    result.push({ ...range, firstLine: counted + 2 });
   }
-  return result;
+
+  /** Lines seen so far. */
+  get lines(): number {
+    return this.newlines + (this.last === 10 ? 0 : 1);
+  }
 }
 
 /**

@@ -39,6 +39,11 @@ export interface JsonlOptions extends ColumnOptions {
   readonly schema?: RowSchema;
   /** Line number of the stream's first line (default 1). */
   readonly firstLine?: number;
+  /**
+   * Whether the stream starts at the file's start, where a byte order mark is dropped (default: when firstLine
+   * is 1). A shard numbering its lines from 1 in the middle of a file passes false.
+   */
+  readonly startsFile?: boolean;
   /** File name for error messages. */
   readonly file?: string;
 }
@@ -109,6 +114,12 @@ function assertText(text: string, file: string): void {
   }
 }
 
+/** The line whose byte order mark is dropped: the file's first, when the stream starts there (else none). */
+function bomLine(options: Pick<JsonlOptions, 'firstLine' | 'startsFile'>): number {
+  const first = options.firstLine ?? 1;
+  return (options.startsFile ?? first === 1) ? first : -1;
+}
+
 /** Reads lines until the schema is found. Returns it with every line read so far (for the rows). */
 async function findSchema(
   blocks: AsyncGenerator<Buffer>,
@@ -125,7 +136,7 @@ async function findSchema(
     for (let i = 0; i < block.length; i++, line++) {
       const raw = block[i];
       const lossy = typeof raw === 'string' ? raw : raw.lossy;
-      const text = line === 1 ? stripBom(lossy) : lossy;
+      const text = line === bomLine(options) ? stripBom(lossy) : lossy;
       if (isBlankLine(text)) continue;
       if (!sawText) {
         assertText(text, file);
@@ -213,8 +224,9 @@ export async function openJsonlRows(
 /** A parser of lines for one schema: undefined for a blank line, else the row or the refusal. */
 export function jsonlLineParser(
   schema: RowSchema,
-  options: ColumnOptions = {},
+  options: ColumnOptions & Pick<JsonlOptions, 'firstLine' | 'startsFile'> = {},
 ): (text: LineText, line: number) => RowResult | undefined {
+  const bom = bomLine(options);
   const idColumn = options.idColumn ?? DEFAULT_ID_COLUMN;
   const labelColumn = options.labelColumn ?? DEFAULT_LABEL_COLUMN;
   const names = schema.kind === 'fields' ? schema.names : [];
@@ -223,7 +235,7 @@ export function jsonlLineParser(
   const vectors = new FeatureVectors(d);
   return (lineText, line) => {
     if (typeof lineText !== 'string') return { line, reason: lineText.reason };
-    const text = line === 1 ? stripBom(lineText) : lineText;
+    const text = line === bom ? stripBom(lineText) : lineText;
     if (isBlankLine(text)) return undefined;
     const parsed = parseObject(text);
     if (!('object' in parsed)) return { line, reason: parsed.reason };

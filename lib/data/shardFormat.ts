@@ -7,19 +7,25 @@ import { ShardFormatError } from './errors.ts';
  * | offset | content                                                                     |
  * | ------ | --------------------------------------------------------------------------- |
  * | 0      | magic "PLSH"                                                                |
- * | 4      | u32 version (1), u32 n, u32 d, u32 label table size L,                      |
- * |        | u32 id bytes, u32 label bytes, u32 reserved (0)                             |
+ * | 4      | u32 version (2), u32 n, u32 d, u32 label table size L,                      |
+ * |        | u32 id bytes, u32 label bytes, u32 lines spanned (see below)                |
  * | 32     | f32 features[n*d] (row-major)                                               |
  * |        | i32 label codes[n]: index into the label table, -1 = unlabelled            |
- * |        | i32 lines[n]: line (CSV/JSONL) or 1-based row (Parquet) in the source file  |
+ * |        | i32 lines[n]: line (CSV/JSONL) or 1-based row (Parquet), see below          |
  * |        | u32 id offsets[n+1], u32 label offsets[L+1]: byte offsets into the blobs    |
  * |        | UTF-8 id blob, UTF-8 label blob (raw labels, in order of first appearance)  |
+ *
+ * Line numbers count from 1 at the ingest unit's first line, and "lines spanned" is how many lines the unit
+ * spans (blank and refused ones included): an ingest task of a byte range does not know how many lines precede
+ * it (counting them would read the file up to it), so the collect step sums the spans in shard order
+ * (lib/pipeline/shardPlace.ts). An empty id stands for the row's default id, made from its line the same way
+ * (no reader accepts an empty id).
  *
  * Labels stay raw strings: classes are only known once every shard is read. Strings round-trip when they
  * are well-formed UTF-16 (a lone surrogate comes back as U+FFFD).
  */
 export const SHARD_MAGIC = 0x48534c50; // "PLSH" read as a little-endian u32
-export const SHARD_VERSION = 1;
+export const SHARD_VERSION = 2;
 const HEADER_BYTES = 32;
 
 export interface ShardRow {
@@ -41,6 +47,8 @@ export interface DecodedShard {
   readonly features: Float32Array;
   readonly labels: (string | null)[];
   readonly lines: Int32Array;
+  /** Lines the ingest unit spans (0 when its line numbers are already the file's: Parquet, a compressed file). */
+  readonly spannedLines: number;
 }
 
 if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) {
@@ -62,6 +70,8 @@ export function encodeShard(rows: readonly ShardRow[], d: number): Uint8Array {
 export class ShardBuilder {
   /** Rows added. */
   n = 0;
+  /** Lines the ingest unit spans (see the layout above). */
+  spannedLines = 0;
   private features: Float32Array;
   private codes: Int32Array;
   private lines: Int32Array;
@@ -113,7 +123,7 @@ export class ShardBuilder {
     const total = HEADER_BYTES + 4 * words + idBytes + labelBytes;
     const out = new Uint8Array(total);
     const header = new Uint32Array(out.buffer, 0, HEADER_BYTES / 4);
-    header.set([SHARD_MAGIC, SHARD_VERSION, n, d, labelTable.length, idBytes, labelBytes, 0]);
+    header.set([SHARD_MAGIC, SHARD_VERSION, n, d, labelTable.length, idBytes, labelBytes, this.spannedLines]);
     let offset = HEADER_BYTES;
     new Float32Array(out.buffer, offset, n * d).set(this.features.subarray(0, n * d));
     offset += 4 * n * d;
@@ -157,6 +167,7 @@ interface ShardSections {
   readonly idBytes: Uint8Array;
   readonly idOffsets: Uint32Array;
   readonly labelTable: () => string[];
+  readonly spannedLines: number;
 }
 
 /** Checks the header and sizes of a shard and locates its sections (ShardFormatError when inconsistent). */
@@ -205,6 +216,7 @@ function shardSections(bytes: Uint8Array): ShardSections {
     ids: () => strings(idOffsets, n, idsAt),
     idBytes: new Uint8Array(buffer, idsAt, idBytes),
     idOffsets,
+    spannedLines: word(7),
     labelTable: () => {
       checkOffsets(labelOffsets, labelCount, labelBytes, 'label');
       return strings(labelOffsets, labelCount, idsAt + idBytes);
@@ -222,7 +234,7 @@ function checkOffsets(offsets: Uint32Array, count: number, size: number, what: s
 
 /** Decodes a shard. Throws ShardFormatError for bytes that are not a complete, consistent shard. */
 export function decodeShard(bytes: Uint8Array): DecodedShard {
-  const { n, d, features, codes, lines, ids, idBytes, idOffsets, labelTable } = shardSections(bytes);
+  const { n, d, features, codes, lines, ids, idBytes, idOffsets, labelTable, spannedLines } = shardSections(bytes);
   let rowIds: string[] | undefined;
   const table = labelTable();
   const labels = new Array<string | null>(n);
@@ -244,10 +256,6 @@ export function decodeShard(bytes: Uint8Array): DecodedShard {
     features,
     labels,
     lines,
+    spannedLines,
   };
-}
-
-/** The ids of a shard's rows alone (what the output needs), without decoding labels; errors as decodeShard. */
-export function decodeShardIds(bytes: Uint8Array): string[] {
-  return shardSections(bytes).ids();
 }

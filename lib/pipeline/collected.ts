@@ -2,10 +2,11 @@ import type { RejectedRow } from '../data/dataset.ts';
 import { UNLABELLED } from '../data/dataset.ts';
 import type { FeatureMatrix } from '../data/featureMatrix.ts';
 import { type FeatureScaling, scaleInPlace } from '../data/featureScaling.ts';
-import { decodeShard, decodeShardIds } from '../data/shardFormat.ts';
+import { decodeShard } from '../data/shardFormat.ts';
 import { readPackedRange, unpackArrays } from './binaryArrays.ts';
 import { readJson } from './jsonObjects.ts';
 import { keys } from './keys.ts';
+import { placeShard, type ShardPlace } from './shardPlace.ts';
 import type { StageContext } from './stageContext.ts';
 
 /** runs/<runId>/collect.json: what the collect step learnt from all ingested shards. */
@@ -15,8 +16,11 @@ export interface Collected {
   readonly classes: string[];
   readonly featureNames: string[];
   readonly given: number;
-  /** Per shard: accepted rows, global index of its first row, and local rows dropped as duplicate ids. */
-  readonly shards: { rows: number; offset: number; dropped: number[] }[];
+  /**
+   * Per shard: accepted rows, global index of its first row, local rows dropped as duplicate ids, and where its
+   * rows are in their file (its lines and default ids are read through it: shardPlace.ts).
+   */
+  readonly shards: { rows: number; offset: number; dropped: number[]; place: ShardPlace }[];
   /** Rows whose id repeats an earlier one, with the index of their input file. */
   readonly duplicates: (RejectedRow & { input: number })[];
   /** `--scale` and the statistics it scales with, over every accepted row; absent in runs before it existed. */
@@ -59,7 +63,10 @@ export async function loadShardRows(
   shard: number,
   collected: Collected,
 ): Promise<ShardRows> {
-  const decoded = decodeShard(await ctx.store.get(keys.shardData(runId, shard)));
+  const decoded = placeShard(
+    decodeShard(await ctx.store.get(keys.shardData(runId, shard))),
+    collected.shards[shard].place,
+  );
   const indexOf = classIndexer(collected.classes);
   const { d } = decoded;
   const keep = keptRows(collected, shard, decoded.n);
@@ -117,7 +124,8 @@ export async function loadShardIds(
   collected: Collected,
   shard: number,
 ): Promise<string[]> {
-  const shardIds = decodeShardIds(await ctx.store.get(keys.shardData(runId, shard)));
+  const place = collected.shards[shard].place;
+  const shardIds = placeShard(decodeShard(await ctx.store.get(keys.shardData(runId, shard))), place).ids;
   if (collected.shards[shard].dropped.length === 0) return shardIds;
   return keptRows(collected, shard, shardIds.length).map((i) => shardIds[i]);
 }

@@ -1,5 +1,5 @@
 import type { ObjectStore } from '../adapters/objectStore.ts';
-import { readLineRange } from '../data/byteRanges.ts';
+import { LineCounter, type RangeSource, readLineRange } from '../data/byteRanges.ts';
 import { openCsvRows } from '../data/csvRows.ts';
 import { InputFileError } from '../data/errors.ts';
 import { formatOf, type InputFormat } from '../data/inputFiles.ts';
@@ -24,11 +24,15 @@ export function inputFormat(input: RunInput, describe: string): InputFormat {
   return format;
 }
 
-/** Opens a whole input file just far enough to learn its columns (the plan stage). */
+/**
+ * Opens a whole input file just far enough to learn its columns (the plan stage). `source` reads the file (the
+ * plan's, which keeps its head in memory); a ranged reader of the store by default.
+ */
 export async function readInputLayout(
   store: ObjectStore,
   input: RunInput,
   columns: ColumnOptions,
+  source: RangeSource = rangeSourceOf(store, input.key, input.size),
 ): Promise<InputLayout> {
   const file = store.describe(input.key);
   const format = inputFormat(input, file);
@@ -42,7 +46,7 @@ export async function readInputLayout(
       rowGroups: reader.rowGroups.map((g) => g.index),
     };
   }
-  const bytes = readLineRange(rangeSourceOf(store, input.key, input.size), { start: 0, end: input.size });
+  const bytes = readLineRange(source, { start: 0, end: input.size });
   if (format === 'csv') {
     const reader = await openCsvRows(bytes, { ...columns, file });
     await reader.close();
@@ -53,26 +57,41 @@ export async function readInputLayout(
   return { format, featureNames: [...reader.featureNames], schema: reader.schema };
 }
 
+/** A shard's rows, numbered from 1 at its first line, and the lines it spans once they are read (shardPlace.ts). */
+export interface ShardRowReader extends RowReader {
+  spannedLines(): number;
+}
+
 /** Opens the rows of one shard of an input file (the ingest stage). */
 export async function openShardRows(
   store: ObjectStore,
   input: RunInput,
   spec: ShardSpec,
   columns: ColumnOptions,
-): Promise<RowReader> {
+): Promise<ShardRowReader> {
   const file = store.describe(input.key);
   if (spec.format === 'parquet') {
     const { openParquetRows } = await import('../data/parquetRows.ts');
-    return openParquetRows(asyncBufferOf(store, input.key, input.size), {
+    const reader = await openParquetRows(asyncBufferOf(store, input.key, input.size), {
       ...columns,
       file,
       schema: spec.schema,
       rowGroups: spec.rowGroups,
     });
+    // Parquet rows are numbered in the file already (row groups are known to the plan).
+    return Object.assign(reader, { spannedLines: () => 0 });
   }
-  const bytes = readLineRange(rangeSourceOf(store, input.key, input.size), spec);
-  if (spec.format === 'csv') {
-    return openCsvRows(bytes, { ...columns, file, header: spec.header, firstLine: spec.firstLine });
-  }
-  return openJsonlRows(bytes, { ...columns, file, schema: spec.schema, firstLine: spec.firstLine });
+  const counter = new LineCounter();
+  const bytes = counter.count(readLineRange(rangeSourceOf(store, input.key, input.size), spec));
+  const reader =
+    spec.format === 'csv'
+      ? await openCsvRows(bytes, { ...columns, file, header: spec.header, firstLine: 1 })
+      : await openJsonlRows(bytes, {
+          ...columns,
+          file,
+          schema: spec.schema,
+          firstLine: 1,
+          startsFile: spec.start === 0,
+        });
+  return Object.assign(reader, { spannedLines: () => counter.lines });
 }

@@ -7,6 +7,7 @@ import { keys } from './keys.ts';
 import { type RoundTally, tallyRounds } from './roundReports.ts';
 import { type RowOutcome, SOURCES } from './rowOutcome.ts';
 import type { RunOptions } from './runOptions.ts';
+import { placeRejected } from './shardPlace.ts';
 import type { StageContext } from './stageContext.ts';
 
 /** labels.csv / labels.parquet records of rows in input order (one shard's, or all). */
@@ -55,7 +56,7 @@ function duplicatesOf(collected: Collected, shard: number): Collected['duplicate
 async function shardRejected(ctx: StageContext, runId: string, collected: Collected, shard: number) {
   const duplicates = duplicatesOf(collected, shard).map(({ input: _input, ...row }): RejectedRow => row);
   const refused = await readJson<RejectedRow[]>(ctx.store, keys.shardRejected(runId, shard));
-  return [...duplicates, ...refused].sort((a, b) => a.line - b.line);
+  return [...duplicates, ...placeRejected(collected.shards[shard].place, refused)].sort((a, b) => a.line - b.line);
 }
 
 /**

@@ -2,6 +2,7 @@ import type { RejectedRow } from '../data/dataset.ts';
 import type { Collected } from './collected.ts';
 import { readJson } from './jsonObjects.ts';
 import { keys } from './keys.ts';
+import { placeRejected, type ShardPlace } from './shardPlace.ts';
 import type { ShardPlan } from './shardPlan.ts';
 import type { StageContext } from './stageContext.ts';
 
@@ -10,12 +11,13 @@ export async function allRejected(
   ctx: StageContext,
   runId: string,
   plan: ShardPlan,
+  places: readonly ShardPlace[],
   duplicates: Collected['duplicates'],
 ): Promise<RejectedRow[]> {
   const rows: { input: number; row: RejectedRow }[] = duplicates.map(({ input, ...row }) => ({ input, row }));
   for (const spec of plan.shards) {
     const refused = await readJson<RejectedRow[]>(ctx.store, keys.shardRejected(runId, spec.shard));
-    for (const row of refused) rows.push({ input: spec.input, row });
+    for (const row of placeRejected(places[spec.shard], refused)) rows.push({ input: spec.input, row });
   }
   rows.sort((a, b) => a.input - b.input || a.row.line - b.row.line);
   return rows.map((entry) => entry.row);

@@ -10,10 +10,12 @@ export interface ShardSpec {
   /** Index into run.inputs. */
   readonly input: number;
   readonly format: InputFormat;
-  /** Byte range [start, end) and the number of the first line it owns (CSV, JSONL). */
+  /**
+   * Byte range [start, end) (CSV, JSONL): the range owns the lines that start in it. Their line numbers are not
+   * planned (that would read the file up to each range): ingest counts them, collect places them (shardPlace.ts).
+   */
   readonly start: number;
   readonly end: number;
-  readonly firstLine: number;
   /** CSV column names (line 1 of the file). */
   readonly header?: string[];
   /** JSONL / Parquet schema, found once by the planner. */

@@ -5,11 +5,12 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   bufferRangeSource,
-  countNewlines,
+  headCachedSource,
   headerEnd,
+  LineCounter,
   openFileRangeSource,
   planByteRanges,
-  planLineShards,
+  planLineRanges,
   type RangeSource,
   readLineRange,
 } from '../../lib/data/byteRanges.ts';
@@ -48,10 +49,21 @@ describe('line ranges', () => {
   const text = 'h1,h2\nab,1\ncd,2\r\nef,3';
   const source = bufferRangeSource(encode(text));
 
-  it('counts newlines in a range and finds the end of the header', async () => {
-    expect(await countNewlines(source, 0, source.size)).toBe(3);
-    expect(await countNewlines(source, 6, 11)).toBe(1);
+  it('finds the end of the header', async () => {
     expect(await headerEnd(source)).toBe(6);
+  });
+
+  it('counts the lines a stream spans, a last line without a line end too', async () => {
+    // Prepare
+    const counted = async (...chunks: string[]) => {
+      const counter = new LineCounter();
+      await drain(counter.count(chunksOf(encode(chunks.join('')), [1, 3])));
+      return counter.lines;
+    };
+    // Act, Assess
+    expect(await counted('')).toBe(0);
+    expect(await counted('a\n\nb')).toBe(3);
+    expect(await counted('a\r\n', '\n')).toBe(2);
   });
 
   it('gives a range the lines starting inside it, finishing its last line past the end', async () => {
@@ -67,14 +79,49 @@ describe('line ranges', () => {
     expect(none).toBe('');
   });
 
-  it('plans shards with the number of their first line', async () => {
+  it('plans ranges after the header, reading only the first line', async () => {
+    // Prepare
+    let read = 0;
+    const counting: RangeSource = {
+      size: source.size,
+      read: async (start, end) => {
+        const bytes = await source.read(start, end);
+        read += bytes.length;
+        return bytes;
+      },
+    };
     // Act
-    const shards = await planLineShards(source, 3, { header: true });
+    const ranges = await planLineRanges(counting, 3, { header: true });
     // Assess
-    expect(shards).toEqual([
-      { start: 6, end: 11, firstLine: 2 },
-      { start: 11, end: 16, firstLine: 3 },
-      { start: 16, end: 21, firstLine: 4 },
+    expect(ranges).toEqual([
+      { start: 6, end: 11 },
+      { start: 11, end: 16 },
+      { start: 16, end: 21 },
+    ]);
+    expect(read).toBeLessThanOrEqual(source.size); // one probe from 0 for the header's end
+  });
+
+  it('serves reads of the head from one read', async () => {
+    // Prepare
+    const reads: [number, number][] = [];
+    const read = (start: number, end: number) => {
+      reads.push([start, end]);
+      return source.read(start, end);
+    };
+    const cached = headCachedSource({ size: source.size, read }, 8);
+    // Act
+    const parts = [
+      await cached.read(0, 4),
+      await cached.read(2, 8),
+      await cached.read(6, 12),
+      await cached.read(12, 14),
+    ];
+    // Assess
+    expect(parts.map((p) => Buffer.from(p).toString())).toEqual(['h1,h', ',h2\nab', 'ab,1\nc', 'd,']);
+    expect(reads).toEqual([
+      [0, 8],
+      [8, 12],
+      [12, 14],
     ]);
   });
 });
@@ -114,21 +161,28 @@ async function csvWhole(bytes: Uint8Array) {
   return plain(await drain(reader.rows));
 }
 
+/**
+ * Reads a file's ranges in order as the pipeline does: each numbered from its first line, which is where the
+ * ranges before it end (the lines they span, counted as they are read: shardPlace.ts).
+ */
 async function csvSharded(source: RangeSource, shards: number, blockBytes: number) {
-  const plan = await planLineShards(source, shards, { header: true });
+  const plan = await planLineRanges(source, shards, { header: true });
   const header = parseCsvHeader(
     Buffer.from(await source.read(0, await headerEnd(source)))
       .toString('utf8')
       .replace(/\r?\n$/, ''),
   );
   const rows: unknown[] = [];
+  let firstLine = 2;
   for (const shard of plan) {
-    const reader = await openCsvRows(readLineRange(source, shard, blockBytes), {
+    const counter = new LineCounter();
+    const reader = await openCsvRows(counter.count(readLineRange(source, shard, blockBytes)), {
       header,
-      firstLine: shard.firstLine,
+      firstLine,
       file: 'f.csv',
     });
     rows.push(...plain(await drain(reader.rows)));
+    firstLine += counter.lines;
   }
   return rows;
 }
@@ -187,12 +241,16 @@ describe('sharded reading equals whole-file reading', () => {
           const whole = plain(await drain((await openJsonlRows(chunksOf(bytes))).rows));
           const schema = await inferJsonlSchema(chunksOf(bytes));
           const sharded: unknown[] = [];
-          for (const shard of await planLineShards(source, shards, { header: false })) {
-            const reader = await openJsonlRows(readLineRange(source, shard, blockBytes), {
+          let firstLine = 1;
+          for (const shard of await planLineRanges(source, shards, { header: false })) {
+            const counter = new LineCounter();
+            const reader = await openJsonlRows(counter.count(readLineRange(source, shard, blockBytes)), {
               schema,
-              firstLine: shard.firstLine,
+              firstLine,
+              startsFile: shard.start === 0,
             });
             sharded.push(...plain(await drain(reader.rows)));
+            firstLine += counter.lines;
           }
           // Assess
           expect(sharded).toEqual(whole);

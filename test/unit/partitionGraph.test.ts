@@ -6,7 +6,7 @@ import { gatherRows, partitionLocator } from '../../lib/pipeline/partitionGraph.
 function collectedOf(rows: readonly number[]): Collected {
   let offset = 0;
   const shards = rows.map((count) => {
-    const shard = { rows: count, offset, dropped: [] };
+    const shard = { rows: count, offset, dropped: [], place: { firstLine: 1, rowZeroLine: 2 } };
     offset += count;
     return shard;
   });

@@ -85,7 +85,7 @@ describe('shardFormat', () => {
     [
       'another version',
       (b: Uint8Array) => Uint8Array.from(b, (x, i) => (i === 4 ? 9 : x)),
-      'invalid shard: unsupported version 9 (this reader knows 1)',
+      'invalid shard: unsupported version 9 (this reader knows 2)',
     ],
     [
       'cut short',

@@ -23,6 +23,7 @@ import { checkClassMemory, checkIdTableMemory, runLimits } from '../runLimits.ts
 import type { RunOptions } from '../runOptions.ts';
 import { readRun, updateRun } from '../runRecord.ts';
 import { RunScaling } from '../runScaling.ts';
+import { placeShard, type ShardPlace, ShardPlaces } from '../shardPlace.ts';
 import type { ShardPlan } from '../shardPlan.ts';
 import type { StageContext } from '../stageContext.ts';
 import { type TaskMessage, taskMessage } from '../taskMessage.ts';
@@ -85,9 +86,10 @@ async function refuseAllRejected(
   runId: string,
   plan: ShardPlan,
   duplicates: Collected['duplicates'],
+  places: readonly ShardPlace[],
   source: string,
 ): Promise<void> {
-  const rejected = await allRejected(ctx, runId, plan, duplicates);
+  const rejected = await allRejected(ctx, runId, plan, places, duplicates);
   if (rejected.length === 0) return;
   await putRejectedCsv(ctx.store, keys.output(runId, ''), rejected);
   const all = rejected.length === 1 ? 'the only row was' : `all ${rejected.length} rows were`;
@@ -128,8 +130,12 @@ export async function collectStage(
   // 4 bytes per row instead of a JS array of every row's label.
   const labelCodes = new Map<string, number>();
   const shardCodes: Int32Array[] = [];
+  // Each shard's lines in its file, from the lines the shards before it span (the plan does not count them).
+  const places = new ShardPlaces(run.inputs.map((input) => input.key));
   for (const spec of plan.shards) {
-    const shard = decodeShard(await ctx.store.get(keys.shardData(task.runId, spec.shard)));
+    const decoded = decodeShard(await ctx.store.get(keys.shardData(task.runId, spec.shard)));
+    const place = places.place(spec, decoded.spannedLines);
+    const shard = placeShard(decoded, place);
     const file = inputs.describe(run.inputs[spec.input].key);
     // Refused before the table outgrows its bounds, not after the host ran out of memory.
     const ids = firstSeen.size + shard.n;
@@ -165,10 +171,18 @@ export async function collectStage(
     }
     shardCodes.push(codes.subarray(0, kept));
     scaling.add(shard.features, shard.n, dropped);
-    shards.push({ rows: shard.n - dropped.length, offset, dropped });
+    shards.push({ rows: shard.n - dropped.length, offset, dropped, place });
     offset += shard.n - dropped.length;
   }
-  if (offset === 0) await refuseAllRejected(ctx, task.runId, plan, duplicates, source);
+  if (offset === 0)
+    await refuseAllRejected(
+      ctx,
+      task.runId,
+      plan,
+      duplicates,
+      shards.map((shard) => shard.place),
+      source,
+    );
   const { y, classes } = encodeShardLabels(labelCodes, shardCodes, offset);
   checkClassMemory(offset, classes.length, runLimits(), source);
   checkGivenLabels(y, classes, source);

@@ -1,5 +1,4 @@
 import type { RejectedRow } from '../../data/dataset.ts';
-import { defaultId } from '../../data/defaultId.ts';
 import { isRefused } from '../../data/rowSource.ts';
 import { ShardBuilder } from '../../data/shardFormat.ts';
 import { completeShardTask } from '../fanIn.ts';
@@ -13,7 +12,8 @@ import type { TaskMessage } from '../taskMessage.ts';
 
 /**
  * ingest (shard task): parses and validates one shard of an input file into the binary shard format (Float32
- * features, ids, raw labels, line numbers); refused rows go to the shard's rejected list with line and reason.
+ * features, ids, raw labels, line numbers from 1 at the shard's first line, and the lines it spans); refused rows
+ * go to the shard's rejected list with line and reason. collect turns the lines into the file's (shardPlace.ts).
  */
 export async function ingestStage(ctx: StageContext, task: TaskMessage): Promise<void> {
   const started = performance.now();
@@ -24,7 +24,6 @@ export async function ingestStage(ctx: StageContext, task: TaskMessage): Promise
   const input = run.inputs[spec.input];
   const inputs = ctx.inputs(run.inputRoot);
   const file = inputs.describe(input.key);
-  const several = run.inputs.length > 1;
   const reader = await openShardRows(inputs, input, spec, {
     labelColumn: run.options.labelColumn,
     idColumn: run.options.idColumn,
@@ -37,11 +36,13 @@ export async function ingestStage(ctx: StageContext, task: TaskMessage): Promise
       else
         shard.add({
           line: row.line,
-          id: row.id ?? defaultId(row.row, several ? input.key : undefined),
+          // A default id depends on the row's line in the file, which collect knows (shardPlace.ts): left empty.
+          id: row.id ?? '',
           label: row.label,
           features: row.features,
         });
     }
+    shard.spannedLines = reader.spannedLines();
   } finally {
     await reader.close();
   }

@@ -1,4 +1,4 @@
-import { estimateLines, planByteRanges, planLineShards } from '../../data/byteRanges.ts';
+import { estimateLines, headCachedSource, planByteRanges, planLineRanges } from '../../data/byteRanges.ts';
 import { InputFileError } from '../../data/errors.ts';
 import { checkCapacity, estimateRows } from '../capacity.ts';
 import { readInputLayout } from '../inputReader.ts';
@@ -13,11 +13,17 @@ import { type TaskMessage, taskMessage } from '../taskMessage.ts';
 
 /** The head of the first input whose mean line length estimates the rows of a CSV or JSONL run. */
 const HEAD_SAMPLE = 256 * 1024;
+/**
+ * The head of each CSV/JSONL input the plan step reads, with one read: its columns, its row estimate and its
+ * header's end come from it (a longer first line reads on). Nothing else of a file is read.
+ */
+const HEAD_BYTES = 1024 * 1024;
 
 /**
  * plan (reduce step): reads the head of every input file (columns must agree), splits the files into shards
- * (CSV/JSONL by byte ranges aligned to line starts, Parquet by row groups), refuses a run that cannot fit its
- * host (capacity.ts) and fans out one ingest task each.
+ * (CSV/JSONL by byte ranges, Parquet by row groups), refuses a run that cannot fit its host (capacity.ts) and
+ * fans out one ingest task each. It reads heads only (issue 16), never a whole file: a range's line numbers are
+ * counted by its ingest task and summed by collect (shardPlace.ts).
  */
 export async function planStage(ctx: StageContext, task: TaskMessage): Promise<TaskMessage[]> {
   const run = await readRun(ctx.store, task.runId);
@@ -29,8 +35,9 @@ export async function planStage(ctx: StageContext, task: TaskMessage): Promise<T
     maxColumns: limits.maxColumns,
   };
   const layouts = [];
-  for (const input of run.inputs) {
-    const layout = await readInputLayout(inputs, input, columns);
+  const sources = run.inputs.map((input) => headCachedSource(rangeSourceOf(inputs, input.key, input.size), HEAD_BYTES));
+  for (const [f, input] of run.inputs.entries()) {
+    const layout = await readInputLayout(inputs, input, columns, sources[f]);
     const first = layouts[0];
     if (first && first.featureNames.join('\u0000') !== layout.featureNames.join('\u0000')) {
       throw new InputFileError(
@@ -44,11 +51,10 @@ export async function planStage(ctx: StageContext, task: TaskMessage): Promise<T
   // Checked before any file is split: splitting into 100,000 ranges alone takes minutes of ranged reads.
   let estimatedRows = 0;
   for (let f = 0; f < run.inputs.length; f++) {
-    const input = run.inputs[f];
     const groups = layouts[f].rowGroups;
     // A Parquet file is split by row groups: each may be a shard.
     if (groups) estimatedRows += groups.length * ROWS_PER_SHARD;
-    else estimatedRows += await estimateLines(rangeSourceOf(inputs, input.key, input.size));
+    else estimatedRows += await estimateLines(sources[f]);
   }
   if (run.options.shards !== undefined) checkShards(run.options.shards, estimatedRows, limits);
   const wanted =
@@ -73,15 +79,13 @@ export async function planStage(ctx: StageContext, task: TaskMessage): Promise<T
           format: layout.format,
           start: 0,
           end: input.size,
-          firstLine: 1,
           schema: layout.schema,
           rowGroups: groups.slice(range.start, range.end),
         });
       }
       continue;
     }
-    const source = rangeSourceOf(inputs, input.key, input.size);
-    for (const range of await planLineShards(source, perFile[f], { header: layout.format === 'csv' })) {
+    for (const range of await planLineRanges(sources[f], perFile[f], { header: layout.format === 'csv' })) {
       shards.push({
         shard: shards.length,
         input: f,
@@ -96,11 +100,8 @@ export async function planStage(ctx: StageContext, task: TaskMessage): Promise<T
   if (run.host) {
     // Refuse, before any data is read in full, a run whose tasks cannot fit the host (the labels are not read
     // yet: two classes, the least a run has).
-    const first = run.inputs[0];
     const head =
-      layouts[0]?.format === 'parquet'
-        ? undefined
-        : await inputs.getRange(first.key, 0, Math.min(first.size, HEAD_SAMPLE));
+      layouts[0]?.format === 'parquet' ? undefined : await sources[0].read(0, Math.min(sources[0].size, HEAD_SAMPLE));
     const rows = estimateRows(totalBytes, head, plan.featureNames.length);
     checkCapacity(
       { rows, features: plan.featureNames.length, classes: 2, shards: shards.length, options: run.options },
