@@ -208,6 +208,26 @@ export function gatherRows(block: Float64Array, c: number, rows: Int32Array): Fl
 }
 
 /**
+ * The store requests a task keeps in flight when it reads or writes one object per partition it reaches: on S3
+ * each takes tens of milliseconds, so one at a time a task reaching 32 partitions would wait about a second per
+ * iteration. The objects together are what the task holds anyway (the reached rows' values).
+ */
+export const PARTITION_REQUESTS_IN_FLIGHT = 16;
+
+/** Runs `work` on every item, at most `limit` at a time. */
+export async function forEachInFlight<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await work(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+}
+
+/**
  * Writes a partition's block (F of an iteration, or its degrees) for each partition that reads it: the rows that
  * partition reaches, under `keyFor(reader)`.
  */
@@ -219,10 +239,10 @@ export async function writeExports(
   keyFor: (reader: number) => string,
 ): Promise<void> {
   const { readers, ends, readRows } = state;
-  for (let e = 0; e < readers.length; e++) {
+  await forEachInFlight(Array.from(readers.keys()), PARTITION_REQUESTS_IN_FLIGHT, async (e) => {
     const rows = readRows.subarray(e === 0 ? 0 : ends[e - 1], ends[e]);
     await ctx.store.put(keyFor(readers[e]), packArrays([gatherRows(block, c, rows)]));
-  }
+  });
 }
 
 /**
@@ -236,13 +256,13 @@ export async function readReached(
   keyFor: (owner: number) => string,
 ): Promise<Float64Array> {
   const out = new Float64Array(edges.reached.length * c);
-  for (const block of edges.blocks) {
+  await forEachInFlight(edges.blocks, PARTITION_REQUESTS_IN_FLIGHT, async (block) => {
     const [values] = unpackArrays(await ctx.store.get(keyFor(block.shard))) as Float64Array[];
     if (values.length !== (block.to - block.from) * c) {
       throw new Error(`${keyFor(block.shard)} holds ${values.length} values, expected ${(block.to - block.from) * c}`);
     }
     out.set(values, block.from * c);
-  }
+  });
   return out;
 }
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Collected } from '../../lib/pipeline/collected.ts';
-import { gatherRows, partitionLocator } from '../../lib/pipeline/partitionGraph.ts';
+import { forEachInFlight, gatherRows, partitionLocator } from '../../lib/pipeline/partitionGraph.ts';
 
 function collectedOf(rows: readonly number[]): Collected {
   let offset = 0;
@@ -41,5 +41,34 @@ describe('gatherRows', () => {
     const gathered = gatherRows(block, 2, Int32Array.from([2, 0]));
     // Assess
     expect(Array.from(gathered)).toEqual([20, 21, 0, 1]);
+  });
+});
+
+describe('forEachInFlight', () => {
+  it('runs every item once, never more than `limit` at a time', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.nat({ max: 5 }), { maxLength: 40 }),
+        fc.integer({ min: 1, max: 8 }),
+        async (delays, limit) => {
+          // Prepare
+          const done: number[] = [];
+          let running = 0;
+          let most = 0;
+          // Act
+          await forEachInFlight(Array.from(delays.keys()), limit, async (i) => {
+            running++;
+            most = Math.max(most, running);
+            await new Promise((resolve) => setTimeout(resolve, delays[i]));
+            running--;
+            done.push(i);
+          });
+          // Assess
+          expect([...done].sort((a, b) => a - b)).toEqual(Array.from(delays.keys()));
+          expect(most).toBeLessThanOrEqual(limit);
+        },
+      ),
+      { numRuns: 30 },
+    );
   });
 });

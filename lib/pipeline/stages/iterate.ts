@@ -6,6 +6,8 @@ import { completeShardTask, shardTaskDone } from '../fanIn.ts';
 import { keys } from '../keys.ts';
 import {
   edgeWeights,
+  forEachInFlight,
+  PARTITION_REQUESTS_IN_FLIGHT,
   type PartitionEdges,
   type PartitionState,
   readPartitionEdges,
@@ -62,7 +64,9 @@ export async function iterateStage(ctx: StageContext, task: TaskMessage): Promis
   await writeExports(ctx, state, next, classes, (reader) => keys.partitionRowsFor(runId, round, shard, reader));
   if (round >= 2) {
     await ctx.store.delete(keys.partitionRows(runId, round - 2, shard));
-    for (const reader of state.readers) await ctx.store.delete(keys.partitionRowsFor(runId, round - 2, shard, reader));
+    await forEachInFlight(Array.from(state.readers), PARTITION_REQUESTS_IN_FLIGHT, (reader) =>
+      ctx.store.delete(keys.partitionRowsFor(runId, round - 2, shard, reader)),
+    );
   }
   await completeShardTask(ctx, task, total, 'converge', {
     ms: Math.round(performance.now() - started),
