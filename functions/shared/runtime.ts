@@ -10,6 +10,8 @@ import type { StageContext, StageLog } from '../../lib/pipeline/stageContext.ts'
 
 /** What every handler shares, built once per Lambda container (module level). */
 export interface HandlerRuntime {
+  /** The handler's service name (its logs and metrics). */
+  readonly service?: string;
   readonly settings: ServerlessSettings;
   readonly clients: ServerlessClients;
   readonly logger: Logger;
@@ -28,5 +30,11 @@ export function handlerRuntime(serviceName: string, env: NodeJS.ProcessEnv = pro
   const logger = new Logger({ serviceName });
   const settings = serverlessSettings(env);
   const clients = serverlessClients();
-  return { settings, clients, logger, ctx: serverlessContext(settings, clients, stageLog(logger)) };
+  return {
+    service: serviceName,
+    settings,
+    clients,
+    logger,
+    ctx: serverlessContext(settings, clients, stageLog(logger)),
+  };
 }

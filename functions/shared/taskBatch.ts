@@ -5,6 +5,7 @@ import { UnknownRunError } from '../../lib/pipeline/errors.ts';
 import { executeTask } from '../../lib/pipeline/executeTask.ts';
 import { markRunFailed } from '../../lib/pipeline/runRecord.ts';
 import { InvalidMessageError, parseTaskMessage } from '../../lib/pipeline/taskMessage.ts';
+import { emitTaskMetric } from './metrics.ts';
 import { backOff, retryDelayOf } from './retryBackoff.ts';
 import type { HandlerRuntime } from './runtime.ts';
 
@@ -12,6 +13,16 @@ import type { HandlerRuntime } from './runtime.ts';
 export function receiveCountOf(record: SQSRecord): number {
   const count = Number(record.attributes?.ApproximateReceiveCount);
   return Number.isInteger(count) && count >= 1 ? count : 1;
+}
+
+/** The task's place (runId, stage, round, shard) for metrics; empty for a body that is not JSON. */
+function placeOf(body: string): Record<string, unknown> {
+  try {
+    const value = JSON.parse(body);
+    return value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
 }
 
 /** The reason recorded in run.json when a task gave up on its last receive. */
@@ -41,9 +52,13 @@ export async function handleTaskBatch(
 ): Promise<SQSBatchResponse> {
   const processor = new BatchProcessor(EventType.SQS);
   const recordHandler = async (record: SQSRecord) => {
+    const started = performance.now();
+    const place = placeOf(record.body);
     try {
       await executeTask(runtime.ctx, record.body);
+      emitTaskMetric(runtime.service ?? 'pseudolabel', 'TaskDuration', performance.now() - started, place);
     } catch (error) {
+      emitTaskMetric(runtime.service ?? 'pseudolabel', 'TaskFailures', 1, place);
       if (!(error instanceof InvalidMessageError || error instanceof UnknownRunError)) {
         await failRunOnLastReceive(runtime, record, error);
         if (queueUrl !== undefined) await backOffRecord(runtime, queueUrl, record, error);
