@@ -193,9 +193,12 @@ export function selectPseudoLabels(
 ): Int32Array {
   const m = pred.length;
   if (rule.criterion === 'threshold') {
-    const out: number[] = [];
-    for (let s = 0; s < m; s++) if (confidence[s] > rule.threshold) out.push(s);
-    return Int32Array.from(out);
+    // Typed, counted first: the reduce step applies it to the union of every shard's candidates (up to n rows).
+    let count = 0;
+    for (let s = 0; s < m; s++) if (confidence[s] > rule.threshold) count++;
+    const out = new Int32Array(count);
+    for (let s = 0, t = 0; s < m; s++) if (confidence[s] > rule.threshold) out[t++] = s;
+    return out;
   }
   if (rule.criterion === 'k_best') {
     if (rule.kBest >= m) return Int32Array.from({ length: m }, (_, s) => s);

@@ -53,10 +53,10 @@ async function startRounds(ctx: StageContext, run: RunRecord, collected: Collect
   const { set: given } = await mergeCandidates(ctx, run.runId, collected, 0);
   if (run.options.holdout === 0) return given;
   const held = stratifiedHoldout(given.labels, run.options.holdout, run.options.seed);
-  const kept: number[] = [];
-  for (let p = 0, h = 0; p < given.rows.length; p++) {
+  const kept = new Int32Array(given.rows.length - held.length);
+  for (let p = 0, h = 0, t = 0; p < given.rows.length; p++) {
     if (h < held.length && held[h] === p) h++;
-    else kept.push(p);
+    else kept[t++] = p;
   }
   await ctx.store.put(keys.holdoutSet(run.runId), packLabelledSet(subset(given, held)));
   return subset(given, kept);
@@ -106,8 +106,10 @@ async function holdoutMetrics(
   }
   const hidden = new Int32Array(held.rows.length).fill(UNLABELLED); // their labels, as training saw them
   const predicted = outcomeFromRounds(hidden, labeledIter, transduction, full, k).label;
-  const given: number[] = [];
-  for (let p = 0; p < labelled.rows.length; p++) if (labelled.rounds[p] === 0) given.push(p);
+  let givenCount = 0;
+  for (let p = 0; p < labelled.rows.length; p++) if (labelled.rounds[p] === 0) givenCount++;
+  const given = new Int32Array(givenCount);
+  for (let p = 0, t = 0; p < labelled.rows.length; p++) if (labelled.rounds[p] === 0) given[t++] = p;
   const training = subset(labelled, given);
   return {
     fraction: run.options.holdout,
