@@ -30,17 +30,3 @@ export const processWarning: WarningSink = (message) => {
 export function uniqueSorted(y: Int32Array): Int32Array {
   return Int32Array.from(new Set(y)).sort();
 }
-
-/** Index of the largest of row `i` of a row-major n x k matrix; ties go to the first (numpy.argmax). */
-export function argmaxRow(p: Float64Array, i: number, k: number): number {
-  const base = i * k;
-  let best = 0;
-  let bestValue = p[base];
-  for (let c = 1; c < k; c++) {
-    if (p[base + c] > bestValue) {
-      bestValue = p[base + c];
-      best = c;
-    }
-  }
-  return best;
-}

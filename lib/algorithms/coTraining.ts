@@ -1,6 +1,7 @@
 import { UNLABELLED } from '../data/dataset.ts';
 import { type FeatureMatrix, selectColumns, selectRows } from '../data/featureMatrix.ts';
-import { argmaxRow, type Classifier, type ClassifierFactory, processWarning, type WarningSink } from './classifier.ts';
+import { argmaxRow } from '../linalg/argmaxRow.ts';
+import { type Classifier, type ClassifierFactory, processWarning, type WarningSink } from './classifier.ts';
 import { NotFittedError } from './errors.ts';
 import { checkLabels, gather, mostConfident, rowsWhere, type TerminationCondition } from './selfTraining.ts';
 import { SoftmaxRegression } from './softmaxRegression.ts';

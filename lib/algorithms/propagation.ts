@@ -6,6 +6,7 @@ import { checkKernelParams, inductiveProduct, type KernelName, type KernelParams
 import { breadthFirstOrder, LOCALITY_FROM_ROWS, renumberCsr } from '../graph/localityOrder.ts';
 import { PARALLEL_PRODUCT_FROM_ROWS, ParallelCsrProduct } from '../graph/parallelCsrProduct.ts';
 import type { DenseKernelLimits } from '../graph/rbfKernel.ts';
+import { argmaxRow } from '../linalg/argmaxRow.ts';
 import {
   ConvergenceWarning,
   emitProcessWarning,
@@ -242,22 +243,6 @@ function iterate(
   return { distributions: current, nIter, converged, deltas };
 }
 
-/** Index of the largest value in row [o, o+k) of F, the first on ties; a NaN wins, as in numpy.argmax. */
-export function argmaxRow(F: Float64Array, o: number, k: number): number {
-  let best = 0;
-  let bestValue = F[o];
-  if (Number.isNaN(bestValue)) return 0;
-  for (let c = 1; c < k; c++) {
-    const v = F[o + c];
-    if (Number.isNaN(v)) return c;
-    if (v > bestValue) {
-      best = c;
-      bestValue = v;
-    }
-  }
-  return best;
-}
-
 /** Constructor parameters shared by LabelPropagation and LabelSpreading (scikit-learn's names, camelCased). */
 export interface BasePropagationParams {
   /** 'rbf' (dense, small n), 'knn' (connectivity) or 'knn-rbf' (rbf weights on knn edges). Default 'rbf'. */
@@ -397,6 +382,6 @@ function labelsOf(F: Float64Array, classes: Int32Array): Int32Array {
   const k = classes.length;
   const n = F.length / k;
   const labels = new Int32Array(n);
-  for (let i = 0; i < n; i++) labels[i] = classes[argmaxRow(F, i * k, k)];
+  for (let i = 0; i < n; i++) labels[i] = classes[argmaxRow(F, i, k)];
   return labels;
 }

@@ -1,5 +1,6 @@
 import type { FeatureMatrix } from '../data/featureMatrix.ts';
-import { argmaxRow, type Classifier, processWarning, uniqueSorted, type WarningSink } from './classifier.ts';
+import { argmaxRow } from '../linalg/argmaxRow.ts';
+import { type Classifier, processWarning, uniqueSorted, type WarningSink } from './classifier.ts';
 import { NotFittedError, TooFewClassesError } from './errors.ts';
 
 /**

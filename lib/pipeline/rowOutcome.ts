@@ -1,4 +1,5 @@
 import { UNLABELLED } from '../data/dataset.ts';
+import { argmaxRow } from '../linalg/argmaxRow.ts';
 
 /** Where a row's label came from (labels.csv `source`). */
 export const SOURCES = ['given', 'propagated', 'pseudo', 'none'] as const;
@@ -35,17 +36,10 @@ export function outcomeFromDistributions(y: Int32Array, distributions: Float64Ar
   const n = y.length;
   const outcome = emptyOutcome(n);
   for (let i = 0; i < n; i++) {
-    let best = 0;
-    let bestValue = distributions[i * k];
-    let total = bestValue;
-    for (let c = 1; c < k; c++) {
-      const value = distributions[i * k + c];
-      total += value;
-      if (value > bestValue) {
-        best = c;
-        bestValue = value;
-      }
-    }
+    const best = argmaxRow(distributions, i, k);
+    const bestValue = distributions[i * k + best];
+    let total = 0;
+    for (let c = 0; c < k; c++) total += distributions[i * k + c];
     if (y[i] !== UNLABELLED) {
       outcome.label[i] = y[i];
       outcome.confidence[i] = distributions[i * k + y[i]];
@@ -75,8 +69,7 @@ export function outcomeFromRounds(
   const n = y.length;
   const outcome = emptyOutcome(n);
   for (let i = 0; i < n; i++) {
-    let best = 0;
-    for (let c = 1; c < k; c++) if (probabilities[i * k + c] > probabilities[i * k + best]) best = c;
+    const best = argmaxRow(probabilities, i, k);
     if (y[i] !== UNLABELLED) {
       outcome.label[i] = y[i];
       outcome.source[i] = SOURCE.given;

@@ -1,7 +1,7 @@
-import { argmaxRow } from '../../algorithms/classifier.ts';
 import { selectPseudoLabels } from '../../algorithms/selfTraining.ts';
 import { UNLABELLED } from '../../data/dataset.ts';
 import { selectRows } from '../../data/featureMatrix.ts';
+import { argmaxRow } from '../../linalg/argmaxRow.ts';
 import { loadShardRows, readCollected, type ShardRows } from '../collected.ts';
 import { completeShardTask } from '../fanIn.ts';
 import { keys } from '../keys.ts';
