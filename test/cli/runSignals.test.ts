@@ -98,7 +98,7 @@ describe('pseudolabel run stopped by a signal or by pseudolabel cancel', () => {
     });
     expect(record.finishedAt).toBeDefined();
     expect(await readdir(runDir)).toEqual(['run.json']);
-    expect(await readdir(join(cwd, 'out'))).toEqual([]); // checked (made) before the run, left without outputs
+    expect(await exists(join(cwd, 'out'))).toBe(false); // made by the --out check only, and removed again
     expect(started.stderr()).toMatch(/cancelled by .*; its intermediates were deleted/);
     const status = await spawnCli(['status', '--json'], cwd);
     expect(status.code).toBe(3);
@@ -124,7 +124,7 @@ describe('pseudolabel run stopped by a signal or by pseudolabel cancel', () => {
     expect(status.stdout).toMatch(/status\s+cancelled/);
     expect(status.stdout).toMatch(/error\s+cancelled by pseudolabel cancel/);
     expect(await readdir(runDir)).toEqual(['run.json']);
-    expect(await readdir(join(cwd, 'out'))).toEqual([]); // checked (made) before the run, left without outputs
+    expect(await exists(join(cwd, 'out'))).toBe(false); // made by the --out check only, and removed again
   });
 
   it('pseudolabel cancel refuses a run that does not exist or has ended', async () => {
