@@ -3,8 +3,8 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { sendToDeadLetterQueue } from '../../lib/adapters/serverlessContext.ts';
 import { UnknownRunError } from '../../lib/pipeline/errors.ts';
 import { executeTask } from '../../lib/pipeline/executeTask.ts';
-import { markRunFailed } from '../../lib/pipeline/runRecord.ts';
-import { InvalidMessageError, parseTaskMessage } from '../../lib/pipeline/taskMessage.ts';
+import { failRunOnLastReceive } from '../../lib/pipeline/lastReceive.ts';
+import { InvalidMessageError } from '../../lib/pipeline/taskMessage.ts';
 import { emitTaskMetric } from './metrics.ts';
 import { backOff, retryDelayOf } from './retryBackoff.ts';
 import type { HandlerRuntime } from './runtime.ts';
@@ -23,12 +23,6 @@ function placeOf(body: string): Record<string, unknown> {
   } catch {
     return {};
   }
-}
-
-/** The reason recorded in run.json when a task gave up on its last receive. */
-export function lastReceiveReason(task: { stage: string; shard: number }, receives: number, error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return `task ${task.stage} shard ${task.shard} failed ${receives} times: ${message}`;
 }
 
 /**
@@ -60,7 +54,7 @@ export async function handleTaskBatch(
     } catch (error) {
       emitTaskMetric(runtime.service ?? 'pseudolabel', 'TaskFailures', 1, place);
       if (!(error instanceof InvalidMessageError || error instanceof UnknownRunError)) {
-        await failRunOnLastReceive(runtime, record, error);
+        await markRunOnLastReceive(runtime, record, error);
         if (queueUrl !== undefined) await backOffRecord(runtime, queueUrl, record, error);
         throw error;
       }
@@ -94,26 +88,29 @@ async function backOffRecord(runtime: HandlerRuntime, queueUrl: string, record: 
 }
 
 /**
- * On the last allowed receive, records the run as failed. Best effort: if that write fails too (the store being
- * what broke), it is logged and the task's own failure is still reported.
+ * On the last allowed receive, records the run as failed (lib/pipeline/lastReceive.ts, the rule of every host).
+ * Best effort: if that write fails too (the store being what broke), it is logged and the task's own failure is
+ * still reported.
  */
-async function failRunOnLastReceive(runtime: HandlerRuntime, record: SQSRecord, error: unknown): Promise<void> {
-  const receives = receiveCountOf(record);
-  if (receives < runtime.settings.maxReceiveCount) return;
-  let task: ReturnType<typeof parseTaskMessage>;
+async function markRunOnLastReceive(runtime: HandlerRuntime, record: SQSRecord, error: unknown): Promise<void> {
+  const delivery = {
+    body: record.body,
+    receives: receiveCountOf(record),
+    maxReceives: runtime.settings.maxReceiveCount,
+    error,
+  };
   try {
-    task = parseTaskMessage(record.body); // valid: executeTask parsed it before running anything
-  } catch {
-    return;
-  }
-  const reason = lastReceiveReason(task, receives, error);
-  const fields = { messageId: record.messageId, ...task, reason };
-  try {
-    await markRunFailed(runtime.ctx.store, task.runId, { stage: task.stage, error: reason });
-    runtime.logger.error('task failed on its last receive; run marked failed', fields);
+    const failed = await failRunOnLastReceive(runtime.ctx.store, delivery);
+    if (failed) {
+      runtime.logger.error('task failed on its last receive; run marked failed', {
+        messageId: record.messageId,
+        ...failed.task,
+        reason: failed.reason,
+      });
+    }
   } catch (markError) {
     runtime.logger.error('task failed on its last receive; the run could not be marked failed', {
-      ...fields,
+      messageId: record.messageId,
       error: markError instanceof Error ? markError.message : String(markError),
     });
   }

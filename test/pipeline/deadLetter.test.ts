@@ -7,8 +7,9 @@ import { readRunRecord, recordingLog, removeTempDirs, runPipeline, tempDir } fro
 
 /**
  * A task that fails on every delivery (a fault no retry mends and that is not a known run failure, e.g. a
- * broken disk) is received 3 times, then dead-lettered; the embedded run then ends with a RunFailedError that
- * names the stage and the error, instead of hanging or retrying forever. The neighbors task of shard 1 is made
+ * broken disk) is received 3 times, then dead-lettered; on its last receive its run is marked failed with the
+ * same rule and reason as in Lambda (lib/pipeline/lastReceive.ts), and the embedded run ends with a RunFailedError
+ * that names the stage and the error, instead of hanging or retrying forever. The neighbors task of shard 1 is made
  * to throw; the run uses workers: 1 so the task runs in this thread, where the mock applies.
  */
 
@@ -45,10 +46,14 @@ describe('a task that always fails', () => {
     // Assess
     expect(error).toBeInstanceOf(RunFailedError);
     const failure = error as RunFailedError;
-    expect(failure.message).toBe('the run stopped at stage neighbors: simulated disk failure on shard 1');
+    expect(failure.message).toBe('task neighbors shard 1 failed 3 times: simulated disk failure on shard 1');
     expect(failing.receives).toBe(3);
     const retried = log.lines.filter((line) => line.message === 'task failed; it will be delivered again');
     expect(retried.map((line) => (line.fields.body as TaskMessage).shard)).toEqual([1, 1, 1]);
+    const lastReceive = log.lines.filter(
+      (line) => line.message === 'task failed on its last receive; run marked failed',
+    );
+    expect(lastReceive.map((line) => [line.fields.stage, line.fields.shard])).toEqual([['neighbors', 1]]);
     const record = await readRunRecord(stateDir, failure.runId);
     expect(record.stage).toBe('neighbors');
   });
@@ -67,7 +72,7 @@ describe('a task that always fails', () => {
     const record = await readRunRecord(stateDir, (error as RunFailedError).runId);
     expect({ status: record.status, error: record.error }).toEqual({
       status: 'failed',
-      error: 'the run stopped at stage neighbors: simulated disk failure on shard 1',
+      error: 'task neighbors shard 1 failed 3 times: simulated disk failure on shard 1',
     });
     expect(record.finishedAt).toBeDefined();
   });

@@ -11,6 +11,7 @@ import { embeddedHost } from '../capacity.ts';
 import { checkDatasetName } from '../datasetVersions.ts';
 import { executeTask, preloadReduceStep } from '../executeTask.ts';
 import { keys } from '../keys.ts';
+import { failRunOnLastReceive } from '../lastReceive.ts';
 import { checkWorkers } from '../runLimits.ts';
 import type { RunOptions } from '../runOptions.ts';
 import { markOutputFailed, markRunCancelled, markRunFailed, type RunRecord, readRun } from '../runRecord.ts';
@@ -123,7 +124,8 @@ const WORKER_INITIAL_OLD_SPACE_MB = 256;
  * Input and output may be local or S3 (`s3://bucket/prefix`, see runLocations.ts): inputs are then read with
  * ranged GETs by the plan and ingest stages, and the output files are written under the out prefix; the run state
  * stays in the local state directory either way.
- * Delivery is at least once, as with SQS: a task that throws is delivered again, up to 3 receives.
+ * Delivery is at least once, as with SQS: a task that throws is delivered again, up to 3 receives; on its last
+ * receive its run is marked failed (lastReceive.ts, as in Lambda).
  */
 export async function runEmbedded(request: EmbeddedRunRequest): Promise<RunRecord> {
   const workers = request.options.workers ?? availableParallelism();
@@ -213,6 +215,18 @@ export async function runEmbedded(request: EmbeddedRunRequest): Promise<RunRecor
     // in a worker runs on another core.
     let finalizePreloaded = false;
 
+    /** The rule of every host (lastReceive.ts): a task failing on its last receive fails its run. */
+    const markRunOnLastReceive = async (message: ReceivedMessage, maxReceives: number, error: unknown) => {
+      const delivery = { body: message.body, receives: message.receiveCount, maxReceives, error };
+      try {
+        const failed = await failRunOnLastReceive(store, delivery);
+        if (failed)
+          log.warn('task failed on its last receive; run marked failed', { ...failed.task, reason: failed.reason });
+      } catch (markError) {
+        log.warn('task failed on its last receive; the run could not be marked failed', { error: String(markError) });
+      }
+    };
+
     /** Runs one received message and settles it: ack, or redelivery on failure (injected or real). */
     const handle = async (queue: InProcessQueue, message: ReceivedMessage, inWorker: boolean) => {
       if (overMemory || stop.signal.aborted) {
@@ -256,6 +270,7 @@ export async function runEmbedded(request: EmbeddedRunRequest): Promise<RunRecor
           queue.ack(message.id);
           return;
         }
+        await markRunOnLastReceive(message, queue.maxReceives, error);
         log.warn('task failed; it will be delivered again', { body: message.body, error: String(error) });
         queue.fail(message.id);
       }
@@ -323,10 +338,9 @@ export async function runEmbedded(request: EmbeddedRunRequest): Promise<RunRecor
         final.error ??
         `the run stopped at stage ${final.stage}: ${lastError instanceof Error ? lastError.message : String(lastError)}`;
       if (final.status === 'running') {
-        // A task gave up (dead-lettered after 3 receives): nothing will move this run on, so record its end.
-        const deadLetter = [...reduce.deadLetters, ...tasks.deadLetters][0];
-        const stage = (deadLetter?.body as { stage?: Stage } | undefined)?.stage;
-        await markRunFailed(store, run.runId, { ...(stage === undefined ? {} : { stage }), error: reason });
+        // Nothing is left to run and the run has not ended (its last-receive failure could not be recorded): no
+        // one will move it on, so record its end here.
+        await markRunFailed(store, run.runId, { error: reason });
       }
       throw new RunFailedError(run.runId, reason);
     } finally {
