@@ -182,6 +182,21 @@ export class LineCounter {
   }
 }
 
+/** Streams bytes [start, end) of a source in blocks (a compressed file, which is read whole). */
+export async function* readBlocks(
+  source: RangeSource,
+  start = 0,
+  end = source.size,
+  blockBytes = BLOCK_BYTES,
+): AsyncGenerator<Uint8Array> {
+  for (let pos = start; pos < end; ) {
+    const bytes = await source.read(pos, Math.min(pos + blockBytes, end));
+    if (bytes.length === 0) return;
+    yield bytes;
+    pos += bytes.length;
+  }
+}
+
 /**
  * Streams the bytes of the lines owned by a range: from the first line start at or after `start`, up to
  * and including the line end of the last line starting before `end`.

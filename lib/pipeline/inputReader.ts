@@ -1,8 +1,9 @@
 import type { ObjectStore } from '../adapters/objectStore.ts';
-import { LineCounter, type RangeSource, readLineRange } from '../data/byteRanges.ts';
+import { LineCounter, type RangeSource, readBlocks, readLineRange } from '../data/byteRanges.ts';
 import { openCsvRows } from '../data/csvRows.ts';
+import { type Compression, decompressStream } from '../data/decompress.ts';
 import { InputFileError } from '../data/errors.ts';
-import { formatOf, type InputFormat } from '../data/inputFiles.ts';
+import { compressionOf, formatOf, type InputFormat, KNOWN_INPUTS } from '../data/inputFiles.ts';
 import { openJsonlRows } from '../data/jsonlRows.ts';
 import type { ColumnOptions, RowReader, RowSchema } from '../data/rowSource.ts';
 import type { RunInput } from './runRecord.ts';
@@ -20,8 +21,35 @@ export interface InputLayout {
 
 export function inputFormat(input: RunInput, describe: string): InputFormat {
   const format = formatOf(input.key);
-  if (!format) throw new InputFileError(describe, 'unknown format: expected a .csv, .jsonl, .ndjson or .parquet file');
+  if (!format) throw new InputFileError(describe, `unknown format: expected a ${KNOWN_INPUTS} file`);
   return format;
+}
+
+/** Magic numbers of compressed data, to name it when a file without a .gz or .zst name holds it. */
+const MAGIC: { compression: Compression; suffix: string; bytes: number[] }[] = [
+  { compression: 'gzip', suffix: '.gz', bytes: [0x1f, 0x8b] },
+  { compression: 'zstd', suffix: '.zst', bytes: [0x28, 0xb5, 0x2f, 0xfd] },
+];
+
+/** Refuses a CSV or JSONL file whose bytes are compressed but whose name does not say so. */
+async function refuseUnnamedCompression(source: RangeSource, input: RunInput, file: string): Promise<void> {
+  const start = await source.read(0, 4);
+  for (const { compression, suffix, bytes } of MAGIC) {
+    if (start.length >= bytes.length && bytes.every((byte, i) => start[i] === byte)) {
+      const name = input.key.slice(input.key.lastIndexOf('/') + 1);
+      throw new InputFileError(file, `holds ${compression}-compressed data: name it ${name}${suffix} to have it read`);
+    }
+  }
+}
+
+/**
+ * The bytes of a whole CSV or JSONL input from its start (decompressed when its name says it is compressed); a
+ * reader that stops early stops the reads.
+ */
+function wholeFileBytes(source: RangeSource, input: RunInput, file: string): AsyncGenerator<Uint8Array> {
+  const compression = compressionOf(input.key);
+  if (compression) return decompressStream(readBlocks(source), compression, file);
+  return readLineRange(source, { start: 0, end: input.size });
 }
 
 /**
@@ -46,7 +74,8 @@ export async function readInputLayout(
       rowGroups: reader.rowGroups.map((g) => g.index),
     };
   }
-  const bytes = readLineRange(source, { start: 0, end: input.size });
+  if (!compressionOf(input.key)) await refuseUnnamedCompression(source, input, file);
+  const bytes = wholeFileBytes(source, input, file);
   if (format === 'csv') {
     const reader = await openCsvRows(bytes, { ...columns, file });
     await reader.close();
@@ -81,8 +110,18 @@ export async function openShardRows(
     // Parquet rows are numbered in the file already (row groups are known to the plan).
     return Object.assign(reader, { spannedLines: () => 0 });
   }
+  const source = rangeSourceOf(store, input.key, input.size);
+  if (spec.compression) {
+    // One shard for the whole file, header included: its lines are the file's.
+    const bytes = decompressStream(readBlocks(source), spec.compression, file);
+    const reader =
+      spec.format === 'csv'
+        ? await openCsvRows(bytes, { ...columns, file })
+        : await openJsonlRows(bytes, { ...columns, file, schema: spec.schema });
+    return Object.assign(reader, { spannedLines: () => 0 });
+  }
   const counter = new LineCounter();
-  const bytes = counter.count(readLineRange(rangeSourceOf(store, input.key, input.size), spec));
+  const bytes = counter.count(readLineRange(source, spec));
   const reader =
     spec.format === 'csv'
       ? await openCsvRows(bytes, { ...columns, file, header: spec.header, firstLine: 1 })

@@ -1,3 +1,4 @@
+import type { Compression } from '../data/decompress.ts';
 import type { InputFormat } from '../data/inputFiles.ts';
 import type { RowSchema } from '../data/rowSource.ts';
 
@@ -16,7 +17,12 @@ export interface ShardSpec {
    */
   readonly start: number;
   readonly end: number;
-  /** CSV column names (line 1 of the file). */
+  /**
+   * A compressed file (CSV, JSONL): one shard reads it whole, decompressing as it goes, header included (no
+   * byte range of compressed data can be read on its own).
+   */
+  readonly compression?: Compression;
+  /** CSV column names (line 1 of the file), for a byte range after it. */
   readonly header?: string[];
   /** JSONL / Parquet schema, found once by the planner. */
   readonly schema?: RowSchema;

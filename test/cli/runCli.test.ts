@@ -165,16 +165,22 @@ describe('pseudolabel run: input that cannot be read fails with one line naming 
       'not a readable Parquet file: parquet file invalid (footer != PAR1)',
     ],
     [
-      'a compressed file',
+      'a compressed file without a .gz name',
       'data.jsonl',
       Uint8Array.from([0x1f, 0x8b, 8, 0, 1, 2, 3]),
-      'binary data (control character 0x1f); expected UTF-8 JSON Lines text',
+      'holds gzip-compressed data: name it data.jsonl.gz to have it read',
+    ],
+    [
+      'a .gz file that is not gzip data',
+      'data.csv.gz',
+      'id,label,a\n1,x,2\n',
+      'is not valid gzip data: incorrect header check',
     ],
     [
       'a file of unknown type',
       'notes.txt',
       'hello\n',
-      'unknown format: expected a .csv, .jsonl, .ndjson or .parquet file',
+      'unknown format: expected a .csv, .jsonl, .ndjson or .parquet (CSV and JSON Lines also as .gz or .zst) file',
     ],
   ])('%s', async (_case, name, content, reason) => {
     // Prepare

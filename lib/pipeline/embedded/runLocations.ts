@@ -5,7 +5,7 @@ import { DeferredS3Store } from '../../adapters/deferredS3Store.ts';
 import { BucketNotFoundError } from '../../adapters/errors.ts';
 import { FilesystemObjectStore } from '../../adapters/filesystemObjectStore.ts';
 import { InputFileError } from '../../data/errors.ts';
-import { formatOf, listInputFiles } from '../../data/inputFiles.ts';
+import { formatOf, KNOWN_INPUTS as KNOWN, listInputFiles } from '../../data/inputFiles.ts';
 import { OPTIONS_FILE } from '../datasetRuns.ts';
 import type { RunInput } from '../runRecord.ts';
 
@@ -14,8 +14,6 @@ import type { RunInput } from '../runRecord.ts';
  * (`s3://bucket/key` or `s3://bucket/prefix`). S3 connections take endpoint, region and credentials from the usual
  * AWS environment (AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, ...), as every S3 client of the project does.
  */
-
-const KNOWN = '.csv, .jsonl, .ndjson or .parquet';
 
 /** The inputs of a run and the root they are keys of (a directory, or `s3://bucket[/prefix]`). */
 export interface RunInputs {

@@ -1,10 +1,19 @@
-import { estimateLines, headCachedSource, planByteRanges, planLineRanges } from '../../data/byteRanges.ts';
+import {
+  estimateLines,
+  headCachedSource,
+  planByteRanges,
+  planLineRanges,
+  type RangeSource,
+} from '../../data/byteRanges.ts';
+import { inflateHead } from '../../data/decompress.ts';
 import { InputFileError } from '../../data/errors.ts';
+import { compressionOf } from '../../data/inputFiles.ts';
 import { checkCapacity, estimateRows } from '../capacity.ts';
 import { readInputLayout } from '../inputReader.ts';
 import { keys } from '../keys.ts';
 import { runDeadline } from '../runDeadline.ts';
 import { checkShards, ROWS_PER_SHARD, runLimits, shardAllowance } from '../runLimits.ts';
+import type { RunInput } from '../runRecord.ts';
 import { readRun, updateRun } from '../runRecord.ts';
 import { defaultShardCount, type ShardPlan, type ShardSpec, shardsPerFile } from '../shardPlan.ts';
 import type { StageContext } from '../stageContext.ts';
@@ -20,8 +29,40 @@ const HEAD_SAMPLE = 256 * 1024;
 const HEAD_BYTES = 1024 * 1024;
 
 /**
+ * The decompressed view the row estimates read: the file itself, or for a compressed file its inflated head,
+ * sized as the whole file would be at the head's ratio (exact when the head is the whole file).
+ */
+async function plainSample(source: RangeSource, input: RunInput, file: string): Promise<RangeSource> {
+  const compression = compressionOf(input.key);
+  if (!compression) return source;
+  const head = await source.read(0, Math.min(source.size, HEAD_BYTES));
+  const inflated = await inflateHead(head, source.size, compression, file, HEAD_BYTES);
+  const { bytes } = inflated;
+  const size = inflated.whole
+    ? bytes.length
+    : Math.max(bytes.length + 1, Math.round((source.size * bytes.length) / Math.max(1, inflated.compressedBytes)));
+  return { size, read: async (start, end) => bytes.subarray(start, Math.min(end, bytes.length)) };
+}
+
+/** Shards per file: a compressed file is one (it is read whole), the others share the rest by size. */
+function shardsOfFiles(inputs: readonly RunInput[], wanted: number): number[] {
+  const splittable = inputs.flatMap((input, f) => (compressionOf(input.key) ? [] : [f]));
+  const counts = inputs.map(() => 1);
+  if (splittable.length === 0) return counts;
+  const rest = Math.max(1, wanted - (inputs.length - splittable.length));
+  const split = shardsPerFile(
+    splittable.map((f) => inputs[f].size),
+    rest,
+  );
+  splittable.forEach((f, i) => {
+    counts[f] = split[i];
+  });
+  return counts;
+}
+
+/**
  * plan (reduce step): reads the head of every input file (columns must agree), splits the files into shards
- * (CSV/JSONL by byte ranges, Parquet by row groups), refuses a run that cannot fit its host (capacity.ts) and
+ * (CSV/JSONL by byte ranges, a compressed file whole, Parquet by row groups), refuses a run that cannot fit its host (capacity.ts) and
  * fans out one ingest task each. It reads heads only (issue 16), never a whole file: a range's line numbers are
  * counted by its ingest task and summed by collect (shardPlace.ts).
  */
@@ -50,20 +91,23 @@ export async function planStage(ctx: StageContext, task: TaskMessage): Promise<T
   const totalBytes = run.inputs.reduce((sum, input) => sum + input.size, 0);
   // Checked before any file is split: splitting into 100,000 ranges alone takes minutes of ranged reads.
   let estimatedRows = 0;
+  let plainBytes = 0;
+  const samples: RangeSource[] = [];
   for (let f = 0; f < run.inputs.length; f++) {
     const groups = layouts[f].rowGroups;
+    samples.push(
+      groups ? sources[f] : await plainSample(sources[f], run.inputs[f], inputs.describe(run.inputs[f].key)),
+    );
+    plainBytes += samples[f].size;
     // A Parquet file is split by row groups: each may be a shard.
     if (groups) estimatedRows += groups.length * ROWS_PER_SHARD;
-    else estimatedRows += await estimateLines(sources[f]);
+    else estimatedRows += await estimateLines(samples[f]);
   }
   if (run.options.shards !== undefined) checkShards(run.options.shards, estimatedRows, limits);
   const wanted =
     run.options.shards ??
     Math.min(defaultShardCount(totalBytes, run.options.workers), shardAllowance(estimatedRows, limits));
-  const perFile = shardsPerFile(
-    run.inputs.map((input) => input.size),
-    wanted,
-  );
+  const perFile = shardsOfFiles(run.inputs, wanted);
 
   const shards: ShardSpec[] = [];
   for (let f = 0; f < run.inputs.length; f++) {
@@ -85,6 +129,19 @@ export async function planStage(ctx: StageContext, task: TaskMessage): Promise<T
       }
       continue;
     }
+    const compression = compressionOf(input.key);
+    if (compression) {
+      shards.push({
+        shard: shards.length,
+        input: f,
+        format: layout.format,
+        start: 0,
+        end: input.size,
+        compression,
+        ...(layout.schema ? { schema: layout.schema } : {}),
+      });
+      continue;
+    }
     for (const range of await planLineRanges(sources[f], perFile[f], { header: layout.format === 'csv' })) {
       shards.push({
         shard: shards.length,
@@ -101,8 +158,8 @@ export async function planStage(ctx: StageContext, task: TaskMessage): Promise<T
     // Refuse, before any data is read in full, a run whose tasks cannot fit the host (the labels are not read
     // yet: two classes, the least a run has).
     const head =
-      layouts[0]?.format === 'parquet' ? undefined : await sources[0].read(0, Math.min(sources[0].size, HEAD_SAMPLE));
-    const rows = estimateRows(totalBytes, head, plan.featureNames.length);
+      layouts[0]?.format === 'parquet' ? undefined : await samples[0].read(0, Math.min(samples[0].size, HEAD_SAMPLE));
+    const rows = estimateRows(plainBytes, head, plan.featureNames.length);
     checkCapacity(
       { rows, features: plan.featureNames.length, classes: 2, shards: shards.length, options: run.options },
       run.host,
