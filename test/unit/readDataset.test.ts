@@ -217,8 +217,16 @@ describe('readDataset', () => {
 describe('listInputFiles', () => {
   it.each([
     ['a missing path', 'missing.csv', 'no such file or directory'],
-    ['an unknown extension', 'data.txt', 'unknown format: expected a .csv, .jsonl, .ndjson or .parquet (CSV and JSON Lines also as .gz or .zst) file'],
-    ['a directory without data files', 'empty', 'the directory holds no .csv, .jsonl, .ndjson or .parquet (CSV and JSON Lines also as .gz or .zst) file'],
+    [
+      'an unknown extension',
+      'data.txt',
+      'unknown format: expected a .csv, .jsonl, .ndjson or .parquet (CSV and JSON Lines also as .gz or .zst) file',
+    ],
+    [
+      'a directory without data files',
+      'empty',
+      'the directory holds no .csv, .jsonl, .ndjson or .parquet (CSV and JSON Lines also as .gz or .zst) file',
+    ],
   ])('throws InputFileError for %s', async (_, name, reason) => {
     // Prepare
     if (name === 'data.txt') await file(name, 'x');
