@@ -178,9 +178,8 @@ async function prepareData(config: Config, data: string, truthPath: string) {
 }
 
 /**
- * One untimed CLI run on the small example, so the timed run does not pay for building the cached esbuild
- * bundles of the CLI and its worker threads (lib/bundleCache.mjs: a one-time cost of about 0.3 s after
- * `npm ci` or a source change, not a per-run one).
+ * One untimed CLI run on the small example, so the timed run does not pay for reading the bundles of the CLI
+ * and its worker threads (dist/, `npm run build`) from a cold disk cache.
  */
 function warmBundles(config: Config, dir: string): void {
   const args = ['run', '--input', join(ROOT, 'examples/digits.csv'), '--out', join(dir, 'warm-up')];

@@ -1,7 +1,13 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI from a cached esbuild bundle (or through tsx, see cliEntry.mjs), so `npx pseudolabel`
-// works right after `npm ci`.
-import { cliEntry } from './cliEntry.mjs';
+// The repository's launcher of the built command (tests and benchmarks spawn it): dist/pseudolabel.mjs, which
+// `npm ci` (prepare) and `npm run build` make, and the tests' global setup rebuilds from the current sources.
+// The installed package runs dist/pseudolabel.mjs directly (package.json `bin`).
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
-const { main } = await import(await cliEntry());
-process.exitCode = await main(process.argv);
+const built = new URL('../dist/pseudolabel.mjs', import.meta.url);
+if (!existsSync(built)) {
+  process.stderr.write(`pseudolabel: ${fileURLToPath(built)} is missing: run \`npm run build\`\n`);
+  process.exit(1);
+}
+await import(built.href);

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../packageLayout.ts';
 
 /** The LocalStack release pinned by the project (the last one that starts without an account). */
 export const LOCALSTACK_VERSION = '4.14.0';
@@ -56,8 +56,8 @@ export interface LocalstackConfigOverrides {
   readonly venvDir?: string;
 }
 
-/** The project root (two levels above this file); default home of `.state/`. */
-export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The project root (the repository, or the installed package's folder); default home of `.state/`. */
+export const PROJECT_ROOT = path.resolve(PACKAGE_ROOT);
 
 /**
  * Resource names and settings for LocalStack mode, from overrides, then the environment, then defaults:

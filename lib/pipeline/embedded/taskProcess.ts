@@ -2,6 +2,7 @@ import { fork } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { CapacityError } from '../../errors.ts';
+import { builtFile } from '../../packageLayout.ts';
 import type { Stage } from '../taskMessage.ts';
 import type { StageWorkerInput, StageWorkerOutput } from './stageWorker.ts';
 
@@ -12,7 +13,8 @@ import type { StageWorkerInput, StageWorkerOutput } from './stageWorker.ts';
  * POLL_MS and kills it at the limit; the child also reports its getrusage peak when it ends (other systems).
  */
 
-const ENTRY = fileURLToPath(new URL('./taskProcessEntry.mjs', import.meta.url));
+/** taskProcessEntry.mjs as scripts/build.mjs copies it into dist/, beside the stage worker's bundle. */
+const ENTRY = fileURLToPath(builtFile('taskProcessEntry.mjs'));
 const POLL_MS = 25;
 const MB = 1024 * 1024;
 /** The end of a dead child's stderr kept for the error message. */

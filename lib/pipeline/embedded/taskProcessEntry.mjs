@@ -1,5 +1,5 @@
 // Entry of a `--task-memory` child process of the embedded runner (taskProcess.ts): receives one task over IPC,
-// runs it with the stage worker (the bundle, or stageWorker.mjs through tsx), sends back the messages the task
+// runs it with the stage worker's bundle (dist/stageWorker.mjs), sends back the messages the task
 // sent and this process's peak RSS, and exits. Plain JavaScript: it starts before any TypeScript loader.
 process.once('message', async ({ entry, input }) => {
   let reply;

@@ -1,23 +1,18 @@
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { cachedBundle } from '../../bundleCache.mjs';
+import { builtFile } from '../../packageLayout.ts';
 
 /**
- * The entry of the embedded runner's worker threads. Loading the TypeScript sources through tsx costs each
- * thread about a second (every module goes through the loader hooks), so the stage worker is bundled by
- * esbuild into ES modules (dependencies stay in node_modules, but for INLINED_PACKAGES; reduce steps in chunks
- * loaded on use), cached by lib/bundleCache.mjs. Where esbuild is missing or fails, the threads load the
- * sources through tsx as before.
+ * The entry of the embedded runner's worker threads and --task-memory processes: the stage worker
+ * (stageWorker.ts) bundled into dist/stageWorker.mjs by `npm run build` (scripts/build.mjs), ES modules with
+ * zod inlined and reduce steps in chunks loaded on use. A thread loading the TypeScript sources through a loader
+ * would spend about a second on start-up; nothing is built at run time. Tests run the sources but load this
+ * bundle: their global setup (test/buildBundles.ts) rebuilds it from the current sources first.
  */
-const SOURCE = fileURLToPath(new URL('./stageWorker.ts', import.meta.url));
-const TSX_ENTRY = new URL('./stageWorker.mjs', import.meta.url).href;
-
-let bundled: Promise<string> | undefined;
-
-export function stageWorkerEntry(): Promise<string> {
-  bundled ??= bundleStageWorker().catch(() => TSX_ENTRY);
-  return bundled;
-}
-
-function bundleStageWorker(): Promise<string> {
-  return cachedBundle('stageWorker', 'stageWorker', SOURCE);
+export async function stageWorkerEntry(): Promise<string> {
+  const entry = builtFile('stageWorker.mjs');
+  if (!existsSync(entry)) {
+    throw new Error(`the worker bundle ${fileURLToPath(entry)} is missing: run \`npm run build\``);
+  }
+  return entry.href;
 }

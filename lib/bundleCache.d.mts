@@ -1,2 +1,0 @@
-/** See bundleCache.mjs. */
-export function cachedBundle(name: string, entry: string, source: string, options?: object): Promise<string>;
