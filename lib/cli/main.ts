@@ -134,6 +134,20 @@ function buildProgram(): Command {
     });
 
   program
+    .command('predict')
+    .description("label new rows with a dataset version's model (scikit-learn's LabelSpreading.predict), no run")
+    .requiredOption(
+      '--model <location>',
+      'a version directory (datasets/<dataset>/versions/<n>), a dataset directory (its latest version), or s3://...',
+    )
+    .requiredOption('--input <file>', "the new rows: CSV, JSONL or Parquet with the model's feature columns")
+    .requiredOption('--out <dir>', 'output directory or s3://bucket/prefix')
+    .action(async (flags) => {
+      const { predictCommand } = await import('./predictCommand.ts');
+      process.exitCode = await predictCommand(flags);
+    });
+
+  program
     .command('localstack')
     .description('start, stop or inspect LocalStack and provision the bucket, queues and notification')
     .argument('<action>', 'up, down or status')

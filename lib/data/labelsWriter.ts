@@ -1,8 +1,11 @@
 import type { Writable } from 'node:stream';
 import { batchLines, csvField, writeText } from './csvText.ts';
 
-/** Provenance of an output label: in the input, from propagation, added by a self-training round, or none. */
-export type LabelSource = 'given' | 'propagated' | 'pseudo' | 'none';
+/**
+ * Provenance of an output label: in the input, from propagation, added by a self-training round, or none; and
+ * `predicted` in the labels of `pseudolabel predict` (a version's model, no run).
+ */
+export type LabelSource = 'given' | 'propagated' | 'pseudo' | 'none' | 'predicted';
 
 /** One line of labels.csv. A null label (source 'none') is written as an empty field. */
 export interface LabelRecord {

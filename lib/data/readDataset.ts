@@ -12,6 +12,8 @@ export interface ReadDatasetOptions extends ColumnOptions {
    * reading through here gives the same numbers as the sharded pipeline does.
    */
   readonly storage?: 'f32' | 'f64';
+  /** Rows to be labelled by a model (`pseudolabel predict`): no label column and no label are fine. */
+  readonly unlabelled?: boolean;
 }
 
 export interface ReadDatasetResult {
@@ -86,7 +88,7 @@ export async function readDataset(
   }
 
   const { y, classes } = encodeLabels(labels);
-  if (!anyLabelColumn && classes.length === 0) {
+  if (!anyLabelColumn && classes.length === 0 && !options.unlabelled) {
     const labelColumn = options.labelColumn ?? DEFAULT_LABEL_COLUMN;
     throw new InputFileError(
       files[0].path,

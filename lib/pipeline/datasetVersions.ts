@@ -10,11 +10,13 @@ import type { RunInput, RunRecord } from './runRecord.ts';
 import { readShardResult } from './shardResults.ts';
 import type { StageContext } from './stageContext.ts';
 import { type VersionChanges, versionChanges } from './versionChanges.ts';
-import { bucketCount, bucketKey, writeVersionRows } from './versionRows.ts';
+import { writeVersionModel } from './versionModel.ts';
+import { bucketCount, writeVersionRows } from './versionRows.ts';
 
 /**
  * The label store of a dataset (DESIGN.md section 5, "Datasets keep history"):
  *   datasets/<dataset>/versions/<n>/   labels (the run's format), report.json/.html, rejected.csv, rows/ (versionRows.ts),
+ *                                      model/ (graph methods: what predict needs, versionModel.ts),
  *                                      version.json (written last: a version without it is not complete), claim.json
  *   datasets/<dataset>/latest.json     the newest complete version, swapped by compare-and-swap (putIfMatch)
  * A run claims version n by creating versions/<n>/claim.json put-if-absent (S3 If-None-Match), so two runs never
@@ -27,8 +29,12 @@ export const datasetKeys = {
   versionFile: (dataset: string, version: number, file: string) => `datasets/${dataset}/versions/${version}/${file}`,
   /** The run's choice of the version it compares against, fixed once (a redelivered finalize keeps it). */
   base: (runId: string) => `runs/${runId}/version/base.json`,
+  /** What the run copies into its version besides its outputs: rows/ and model/. */
+  staged: (runId: string) => `runs/${runId}/version/files/`,
   /** The run's rows, bucketed (versionRows.ts), before they are copied into the version. */
-  rows: (runId: string) => `runs/${runId}/version/rows/`,
+  rows: (runId: string) => `runs/${runId}/version/files/rows/`,
+  /** The run's model for new rows (versionModel.ts), before it is copied into the version. */
+  model: (runId: string) => `runs/${runId}/version/files/model/`,
 };
 
 /** A dataset name is one key segment: letters, digits, '.', '_' and '-', not '.' or '..'. */
@@ -115,6 +121,7 @@ export async function prepareVersion(
     }
   }
   await writeVersionRows(ctx.store, datasetKeys.rows(run.runId), buckets, records());
+  await writeVersionModel(ctx, run.runId, run.options, collected, datasetKeys.model(run.runId));
   const previous = base ? await readVersion(ctx.store, run.dataset, base.version) : undefined;
   const changes = await versionChanges(
     previous && {
@@ -175,10 +182,9 @@ export async function publishVersion(ctx: StageContext, run: RunRecord, prepared
     const file = key.slice(keys.output(run.runId, '').length);
     await store.concatenate(datasetKeys.versionFile(dataset, version, file), [key]);
   }
-  for (let b = 0; b < prepared.buckets; b++) {
-    await store.concatenate(bucketKey(datasetKeys.versionFile(dataset, version, 'rows/'), b), [
-      bucketKey(datasetKeys.rows(run.runId), b),
-    ]);
+  const staged = datasetKeys.staged(run.runId);
+  for (const { key } of await store.list(staged)) {
+    await store.concatenate(datasetKeys.versionFile(dataset, version, key.slice(staged.length)), [key]);
   }
   const now = new Date().toISOString();
   const record: VersionRecord = {

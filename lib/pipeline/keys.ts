@@ -56,6 +56,11 @@ export const keys = {
     `runs/${runId}/propagation/iterations/${iteration}/${pad(from)}/${pad(to)}.bin`,
   /** The residuals of the fanned-out iterations so far (converge steps). */
   convergence: (runId: string, iteration: number) => `runs/${runId}/propagation/converge-${iteration}.json`,
+  /**
+   * Graph methods: a shard's rows of the final label distributions (scikit-learn's label_distributions_, rows
+   * normalised), n_s x classes Float64, kept so that a dataset version can label new rows (versionModel.ts).
+   */
+  shardDistributions: (runId: string, shard: number) => `runs/${runId}/shards/${pad(shard)}/distributions.bin`,
   resultSummary: (runId: string) => `runs/${runId}/result.json`,
   /** A shard's part of an output file (`labels.csv`, `rejected.csv`: lines without the header), and its tally. */
   shardOutputPart: (runId: string, shard: number, file: string) => `runs/${runId}/shards/${pad(shard)}/output-${file}`,

@@ -3,6 +3,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
 import { InProcessQueue } from '../../lib/adapters/inProcessQueue.ts';
+import { LabelSpreading } from '../../lib/algorithms/labelSpreading.ts';
+import { predictCommand } from '../../lib/cli/predictCommand.ts';
+import { readDataset } from '../../lib/data/readDataset.ts';
 import {
   datasetKeys,
   type LatestVersion,
@@ -20,7 +23,7 @@ import { silentLog } from '../../lib/pipeline/stageContext.ts';
 import { versionChanges } from '../../lib/pipeline/versionChanges.ts';
 import { writeVersionRows } from '../../lib/pipeline/versionRows.ts';
 import { blobRows, csvText, writeInput } from './support/datasets.ts';
-import { removeTempDirs, tempDir } from './support/pipelineHarness.ts';
+import { parseLabels, removeTempDirs, tempDir } from './support/pipelineHarness.ts';
 
 afterAll(removeTempDirs);
 
@@ -101,6 +104,59 @@ describe('a label store per dataset (pseudolabel run --dataset)', () => {
 
     // Assess
     await expect(attempt).rejects.toThrow(/invalid dataset name "..\/x"/);
+  });
+});
+
+describe('pseudolabel predict from a version', () => {
+  it("labels new rows as LabelSpreading.predict_proba fitted on the run's rows does, with source predicted", async () => {
+    // Prepare: a 3-shard run published as version 1; 40 new rows near the same clusters
+    const dir = await tempDir();
+    const stateDir = join(dir, 'state');
+    const rows = blobRows({ n: 340, d: 4, seed: 11 });
+    const input = await writeInput(dir, 'train.csv', csvText(rows.slice(0, 300)));
+    const fresh = rows.slice(300).map((row) => ({ ...row, label: null }));
+    const newRows = await writeInput(dir, 'new.csv', csvText(fresh));
+    const options = parseRunOptions({ neighborsMode: 'exact', workers: 1, neighbors: 7, shards: 3 });
+    await runEmbedded({ input, out: join(dir, 'out'), stateDir, options, dataset: 'blobs' });
+    const { dataset: train } = await readDataset(input);
+    const reference = new LabelSpreading({ kernel: 'knn', nNeighbors: 7, alpha: 0.2, maxIter: 30, tol: 1e-3 });
+    reference.fit(train.X, train.y);
+    const { dataset: test } = await readDataset(newRows, { unlabelled: true });
+    const expected = reference.predictProba(test.X);
+
+    // Act
+    const code = await predictCommand({
+      model: join(stateDir, 'datasets/blobs/versions/1'),
+      input: newRows,
+      out: join(dir, 'preds'),
+    });
+
+    // Assess
+    expect(code).toBe(0);
+    const labels = parseLabels(await readFile(join(dir, 'preds/labels.csv'), 'utf8'));
+    expect(labels.map((l) => l.id)).toEqual(fresh.map((row) => row.id));
+    const k = train.classes.length;
+    labels.forEach((l, i) => {
+      let best = 0;
+      for (let c = 1; c < k; c++) if (expected[i * k + c] > expected[i * k + best]) best = c;
+      expect(l).toMatchObject({ label: train.classes[best], source: 'predicted' });
+      expect(l.confidence).toBeCloseTo(expected[i * k + best], 5);
+    });
+  });
+
+  it("refuses new rows whose feature columns differ from the model's, naming the file", async () => {
+    // Prepare
+    const dir = await tempDir();
+    const stateDir = join(dir, 'state');
+    const input = await writeInput(dir, 'train.csv', csvText(blobRows({ n: 90, d: 4, seed: 2 })));
+    await runEmbedded({ input, out: join(dir, 'out'), stateDir, options: OPTIONS, dataset: 'narrow' });
+    const wide = await writeInput(dir, 'wide.csv', csvText(blobRows({ n: 5, d: 5, seed: 2 })));
+
+    // Act
+    const attempt = predictCommand({ model: join(stateDir, 'datasets/narrow'), input: wide, out: join(dir, 'p') });
+
+    // Assess
+    await expect(attempt).rejects.toThrow(/wide\.csv: feature columns .* differ from the model's/);
   });
 });
 

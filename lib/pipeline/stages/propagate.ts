@@ -2,7 +2,7 @@ import type { Graph } from '../../graph/affinity.ts';
 import { connectivityFromNeighbors } from '../../graph/knnKernel.ts';
 import { rbfWeightsFromNeighbors } from '../../graph/knnRbfKernel.ts';
 import { type KnnResult, knnSelfSearch } from '../../graph/knnSearch.ts';
-import { unpackArrays } from '../binaryArrays.ts';
+import { packArrays, unpackArrays } from '../binaryArrays.ts';
 import { type Collected, loadAllRows, readCollected, readCollectedLabels } from '../collected.ts';
 import { resolveViews } from '../coTrainingViews.ts';
 import { writeJson } from '../jsonObjects.ts';
@@ -102,6 +102,13 @@ export async function propagateStage(
   const fixedGammaWarning = usesGamma(run.options) ? gammaWarning(run.options, unreached, collected.n) : undefined;
   if (fixedGammaWarning) warnings.add(fixedGammaWarning);
   await writeShardResults(ctx, task.runId, collected, result.outcome);
+  if (graphMethod) {
+    const k = collected.classes.length;
+    for (const [s, { offset, rows: count }] of collected.shards.entries()) {
+      const part = result.probabilities.subarray(offset * k, (offset + count) * k);
+      await ctx.store.put(keys.shardDistributions(task.runId, s), packArrays([part]));
+    }
+  }
   const summary: MethodSummary = {
     convergence: result.convergence,
     ...(graphMethod

@@ -1,5 +1,5 @@
 import { normalizeRows } from '../../algorithms/propagation.ts';
-import { unpackArrays } from '../binaryArrays.ts';
+import { packArrays, unpackArrays } from '../binaryArrays.ts';
 import { loadShardIds, readCollected } from '../collected.ts';
 import { completeShardTask } from '../fanIn.ts';
 import { readJson } from '../jsonObjects.ts';
@@ -30,6 +30,7 @@ export async function resultStage(ctx: StageContext, task: TaskMessage): Promise
   ];
   const classes = collected.classes.length;
   normalizeRows(F, classes);
+  await ctx.store.put(keys.shardDistributions(runId, shard), packArrays([F]));
   const { y } = await readPartitionState(ctx, runId, shard);
   const outcome = outcomeFromDistributions(y, F, classes);
   await writeShardResult(ctx, runId, shard, outcome);

@@ -1,0 +1,96 @@
+import { NotFoundError } from '../adapters/errors.ts';
+import type { ObjectStore } from '../adapters/objectStore.ts';
+import { storeFromUrl } from '../adapters/storeFromUrl.ts';
+import { type LabelRecord, labelsCsvBytes } from '../data/labelsWriter.ts';
+import { readDataset } from '../data/readDataset.ts';
+import { REJECTED_CSV_HEADER, rejectedCsvLine } from '../data/rejectedWriter.ts';
+import { InputError } from '../errors.ts';
+import type { LatestVersion, VersionRecord } from '../pipeline/datasetVersions.ts';
+import { outputTarget } from '../pipeline/embedded/runLocations.ts';
+import { readJson } from '../pipeline/jsonObjects.ts';
+import { MODEL_FILE, predictProba, type VersionModel } from '../pipeline/versionModel.ts';
+
+export interface PredictFlags {
+  readonly model: string;
+  readonly input: string;
+  readonly out: string;
+}
+
+async function readOptional<T>(store: ObjectStore, key: string): Promise<T | undefined> {
+  try {
+    return await readJson<T>(store, key);
+  } catch (error) {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * The model under a location: a version directory (versions/<n>/, holding model/), or a dataset directory
+ * (datasets/<dataset>/, whose latest.json names the version).
+ */
+async function openModel(location: string): Promise<{ store: ObjectStore; prefix: string; model: VersionModel }> {
+  const store = storeFromUrl(location);
+  let prefix = '';
+  const latest = await readOptional<LatestVersion>(store, 'latest.json');
+  if (latest !== undefined) prefix = `versions/${latest.version}/`;
+  const model = await readOptional<VersionModel>(store, `${prefix}model/${MODEL_FILE}`);
+  if (model !== undefined) return { store, prefix: `${prefix}model/`, model };
+  const version = await readOptional<VersionRecord>(store, `${prefix}version.json`);
+  if (version !== undefined) {
+    throw new InputError(
+      `version ${version.version} of dataset ${version.dataset} keeps no model: its run used ${version.options.method}; ` +
+        'predict needs a version made by label-spreading or label-propagation',
+    );
+  }
+  throw new InputError(`${store.describe(prefix)} is not a dataset version: no model/${MODEL_FILE} or version.json`);
+}
+
+/**
+ * `pseudolabel predict --model <version dir | dataset dir | s3://...> --input new.csv --out preds/`: labels new rows
+ * with a version's model (versionModel.ts: scikit-learn's LabelSpreading.predict semantics), in the run's format
+ * with source `predicted`. Holds the new rows (m x d floats), their probabilities (m x classes) and one model part.
+ */
+export async function predictCommand(flags: PredictFlags): Promise<number> {
+  const { store, prefix, model } = await openModel(flags.model);
+  const { dataset, rejected } = await readDataset(flags.input, {
+    unlabelled: true,
+    labelColumn: model.labelColumn,
+    idColumn: model.idColumn,
+  });
+  const expected = model.featureNames.join(',');
+  if (dataset.featureNames.join(',') !== expected) {
+    throw new InputError(
+      `${flags.input}: feature columns ${dataset.featureNames.join(',')} differ from the model's ${expected}`,
+    );
+  }
+  const out = outputTarget(flags.out);
+  await out.prepare(flags.input);
+  const proba = await predictProba(store, prefix, model, dataset.X);
+  const k = model.classes.length;
+  const records: LabelRecord[] = dataset.ids.map((id, i) => {
+    // scikit-learn's predict: classes_[argmax] (the first of equal maxima). A row no training row weighs on (its
+    // probabilities 0/0) gets no label.
+    let best = 0;
+    for (let c = 1; c < k; c++) if (proba[i * k + c] > proba[i * k + best]) best = c;
+    const confidence = proba[i * k + best];
+    return Number.isNaN(confidence)
+      ? { id, label: null, confidence: 0, source: 'none' }
+      : { id, label: model.classes[best], confidence, source: 'predicted' };
+  });
+  if (model.format === 'parquet') {
+    const { labelsParquetBytes } = await import('../data/parquetWriter.ts');
+    await out.write('labels.parquet', await labelsParquetBytes(records));
+  } else {
+    await out.write('labels.csv', labelsCsvBytes(records));
+  }
+  if (rejected.length > 0) {
+    await out.write('rejected.csv', Buffer.from(REJECTED_CSV_HEADER + rejected.map(rejectedCsvLine).join('')));
+    process.stderr.write(`pseudolabel: ${rejected.length} rows rejected (reasons in rejected.csv)\n`);
+  }
+  process.stderr.write(
+    `pseudolabel: predicted ${records.filter((r) => r.source === 'predicted').length.toLocaleString('en-US')} of ` +
+      `${records.length.toLocaleString('en-US')} rows with ${model.method} (${model.kernel}) from ${flags.model}; wrote ${flags.out}\n`,
+  );
+  return 0;
+}
