@@ -1,24 +1,31 @@
 import { z } from 'zod';
-import { startDatasetRun } from '../lib/pipeline/datasetRuns.ts';
+import { retrainScheduled } from '../lib/pipeline/scheduledRetrain.ts';
+import { emitMetric } from './shared/metrics.ts';
 import { handlerRuntime } from './shared/runtime.ts';
 
-const runtime = handlerRuntime('pseudolabel-scheduled');
+export const SERVICE = 'pseudolabel-scheduled';
+const runtime = handlerRuntime(SERVICE);
 
-const scheduledEvent = z.object({ dataset: z.string().min(1) });
+/** The schedule's event: `{}`, or `{ datasets: [...] }` retrained on every schedule whatever their pseudolabel.json says. */
+const scheduledEvent = z.object({ datasets: z.array(z.string().min(1)).optional() }).passthrough();
 
-/** Invoked by the retraining schedule with `{dataset}`: starts a fresh run over the dataset's current files. */
-export const handler = async (event: unknown): Promise<{ runId: string | null }> => {
-  const { dataset } = scheduledEvent.parse(event);
-  const run = await startDatasetRun(
+/**
+ * Invoked by the stack's one retraining schedule: retrains every dataset whose pseudolabel.json asks for it
+ * (lib/pipeline/scheduledRetrain.ts), each only when something changed since its latest version.
+ */
+export const handler = async (event: unknown): Promise<{ started: string[] }> => {
+  const { datasets = [] } = scheduledEvent.parse(event ?? {});
+  const results = await retrainScheduled(
     runtime.ctx,
     `s3://${runtime.settings.bucket}`,
-    dataset,
-    'new',
+    datasets,
     runtime.settings.host,
   );
-  runtime.logger.info(run ? 'retraining run started' : 'dataset holds no data file; nothing to do', {
-    dataset,
-    runId: run?.runId,
-  });
-  return { runId: run?.runId ?? null };
+  for (const result of results) {
+    if (result.outcome === 'failed') runtime.logger.error('cannot retrain', { ...result });
+    else runtime.logger.info(`retrain: ${result.outcome}`, { ...result });
+  }
+  const failed = results.filter((result) => result.outcome === 'failed').length;
+  if (failed > 0) emitMetric(SERVICE, 'RetrainFailed', failed);
+  return { started: results.flatMap((result) => (result.runId ? [result.runId] : [])) };
 };

@@ -6,7 +6,13 @@
 export const METRICS_NAMESPACE = 'pseudolabel';
 
 /** Metrics the handlers emit, and alarms watch. */
-export type MetricName = 'InvalidOptions' | 'DeadLetteredTasks' | 'RunsPastDeadline' | 'TaskDuration' | 'TaskFailures';
+export type MetricName =
+  | 'InvalidOptions'
+  | 'DeadLetteredTasks'
+  | 'RunsPastDeadline'
+  | 'TaskDuration'
+  | 'TaskFailures'
+  | 'RetrainFailed';
 
 /**
  * Writes one EMF line: `value` of metric `name` (Count) for `service`, with `properties` as searchable fields

@@ -6,6 +6,8 @@ import { Construct } from 'constructs';
 export const INCOMING_PREFIX = 'incoming/';
 /** Where runs live: `runs/<runId>/run.json`, `shards/`, `markers/`, `output/`. */
 export const RUNS_PREFIX = 'runs/';
+/** Dataset versions (lib/pipeline/datasetVersions.ts): written by finalize, read by retrain. */
+export const DATASETS_PREFIX = 'datasets/';
 
 /**
  * The object tag the pipeline puts on intermediate objects (runs/<runId>/shards/..., runs/<runId>/markers/...).

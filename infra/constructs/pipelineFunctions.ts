@@ -5,7 +5,7 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { Bucket, CfnBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { ConsumerSettings, FunctionSettings, PipelineFunctionName, QueueName } from '../config.ts';
-import { INCOMING_PREFIX, RUNS_PREFIX } from './dataBucket.ts';
+import { DATASETS_PREFIX, INCOMING_PREFIX, RUNS_PREFIX } from './dataBucket.ts';
 import type { FunctionFactory } from './functionFactory.ts';
 import type { TaskQueues } from './taskQueues.ts';
 
@@ -38,6 +38,8 @@ interface FunctionRole {
   readonly movesPoisonToDeadLetter: boolean;
   /** Part of the worker -> reduce -> reducer -> tasks -> worker loop (see FunctionSpec.allowRecursiveLoop). */
   readonly inLoop: boolean;
+  /** datasets/: retrain reads the latest version; finalize publishes versions (reads and writes). */
+  readonly datasets: 'none' | 'read' | 'write';
 }
 
 /**
@@ -57,13 +59,15 @@ const ROLES: Readonly<Record<PipelineFunctionName, FunctionRole>> = {
     sendsTo: ['reduce'],
     movesPoisonToDeadLetter: false,
     inLoop: false,
+    datasets: 'none',
   },
   scheduled: {
     entry: 'functions/scheduled.ts',
-    description: 'pseudolabel: starts a scheduled retraining run for a dataset',
+    description: 'pseudolabel: retrains the datasets whose pseudolabel.json asks for it, when they changed',
     sendsTo: ['reduce'],
     movesPoisonToDeadLetter: false,
     inLoop: false,
+    datasets: 'read',
   },
   worker: {
     entry: 'functions/worker.ts',
@@ -72,6 +76,7 @@ const ROLES: Readonly<Record<PipelineFunctionName, FunctionRole>> = {
     sendsTo: ['reduce'],
     movesPoisonToDeadLetter: true,
     inLoop: true,
+    datasets: 'none',
   },
   reducer: {
     entry: 'functions/reducer.ts',
@@ -81,6 +86,7 @@ const ROLES: Readonly<Record<PipelineFunctionName, FunctionRole>> = {
     sendsTo: ['tasks', 'reduce'],
     movesPoisonToDeadLetter: true,
     inLoop: true,
+    datasets: 'write',
   },
 };
 
@@ -130,7 +136,7 @@ export class PipelineFunctions extends Construct {
       allowRecursiveLoop: role.inLoop,
       environment: deadLetter && dlqEnv ? { [dlqEnv]: deadLetter.queueUrl } : undefined,
     });
-    grantObjectAccess(fn, props.bucket);
+    grantObjectAccess(fn, props.bucket, role.datasets);
     for (const queue of role.sendsTo) props.queues[queue].queue.grantSendMessages(fn);
     deadLetter?.grantSendMessages(fn);
     if (role.consumes !== undefined) {
@@ -149,8 +155,8 @@ export class PipelineFunctions extends Construct {
   }
 }
 
-/** Explicit S3 actions (no `s3:*`-style wildcards) on the incoming/ and runs/ prefixes only. */
-function grantObjectAccess(fn: NodejsFunction, bucket: Bucket): void {
+/** Explicit S3 actions (no `s3:*`-style wildcards) on the incoming/, runs/ and (by role) datasets/ prefixes only. */
+function grantObjectAccess(fn: NodejsFunction, bucket: Bucket, datasets: FunctionRole['datasets']): void {
   const incomingObjects = bucket.arnForObjects(`${INCOMING_PREFIX}*`);
   const runObjects = bucket.arnForObjects(`${RUNS_PREFIX}*`);
   fn.addToRolePolicy(new PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn] }));
@@ -162,8 +168,24 @@ function grantObjectAccess(fn: NodejsFunction, bucket: Bucket): void {
       resources: [runObjects],
     }),
   );
+  const datasetObjects = bucket.arnForObjects(`${DATASETS_PREFIX}*`);
+  if (datasets !== 'none') {
+    fn.addToRolePolicy(new PolicyStatement({ actions: ['s3:GetObject'], resources: [datasetObjects] }));
+  }
+  if (datasets === 'write') {
+    fn.addToRolePolicy(
+      new PolicyStatement({ actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resources: [datasetObjects] }),
+    );
+  }
   const bucketRef = `<${Stack.of(bucket).getLogicalId(bucket.node.defaultChild as CfnBucket)}.Arn>`;
   const validations = Validations.of(fn.role!);
+  if (datasets !== 'none') {
+    validations.acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${bucketRef}/${DATASETS_PREFIX}*]`,
+      reason:
+        'Object-level actions scoped to the datasets/ prefix: dataset names and version numbers are made at run time.',
+    });
+  }
   validations.acknowledge(
     {
       id: `AwsSolutions-IAM5[Resource::${bucketRef}/${INCOMING_PREFIX}*]`,

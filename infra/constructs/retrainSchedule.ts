@@ -7,34 +7,33 @@ import { Construct } from 'constructs';
 export interface RetrainScheduleProps {
   /** EventBridge schedule expression, `cron(...)` or `rate(...)`. */
   readonly schedule: string;
-  /** Datasets (folders under incoming/) to retrain; one rule each. */
+  /** Datasets retrained on every schedule whatever their pseudolabel.json says (the `datasets` context). */
   readonly datasets: readonly string[];
-  /** The scheduled function; it receives `{ "dataset": "<name>" }`. */
+  /** The scheduled function; it receives `{ "datasets": [...] }`. */
   readonly target: IFunction;
 }
 
 /**
- * Starts retraining runs on a schedule: one EventBridge rule per dataset (a rule holds at most 5 targets, and a
- * rule per dataset can be disabled on its own), invoking the scheduled function with `{ dataset }`.
+ * The stack's one retraining schedule: a single EventBridge rule invoking the scheduled function, which retrains
+ * every dataset whose incoming/<dataset>/pseudolabel.json asks for it (`"retrain": "daily" | "weekly"`) and the
+ * datasets listed here, each only when something changed since its latest version. A new dataset needs no
+ * redeploy: its pseudolabel.json is enough.
  */
 export class RetrainSchedule extends Construct {
-  readonly rules: readonly Rule[];
+  readonly rule: Rule;
 
   constructor(scope: Construct, id: string, props: RetrainScheduleProps) {
     super(scope, id);
-    this.rules = props.datasets.map(
-      (dataset) =>
-        new Rule(this, `Retrain-${dataset}`, {
-          description: `pseudolabel: scheduled retraining run of dataset ${dataset}`,
-          schedule: Schedule.expression(props.schedule),
-          targets: [
-            new LambdaFunction(props.target, {
-              event: RuleTargetInput.fromObject({ dataset }),
-              retryAttempts: 2,
-              maxEventAge: Duration.hours(1),
-            }),
-          ],
+    this.rule = new Rule(this, 'Rule', {
+      description: 'pseudolabel: retrains the datasets that ask for it (pseudolabel.json "retrain"), when changed',
+      schedule: Schedule.expression(props.schedule),
+      targets: [
+        new LambdaFunction(props.target, {
+          event: RuleTargetInput.fromObject({ datasets: props.datasets }),
+          retryAttempts: 2,
+          maxEventAge: Duration.hours(1),
         }),
-    );
+      ],
+    });
   }
 }

@@ -134,6 +134,18 @@ function buildProgram(): Command {
     });
 
   program
+    .command('retrain')
+    .description(
+      'start a run over incoming/<dataset>/ on the deployed pipeline, unless nothing changed since its latest version',
+    )
+    .argument('<dataset>', 'the dataset (its folder under incoming/)')
+    .option('--store <location>', 's3://bucket the pipeline runs on (default PSEUDOLABEL_STORE)')
+    .action(async (dataset: string, flags) => {
+      const { retrainCommand } = await import('./retrainCommand.ts');
+      process.exitCode = await retrainCommand(dataset, flags);
+    });
+
+  program
     .command('predict')
     .description("label new rows with a dataset version's model (scikit-learn's LabelSpreading.predict), no run")
     .requiredOption(

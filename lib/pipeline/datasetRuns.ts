@@ -4,6 +4,7 @@ import type { ObjectStore } from '../adapters/objectStore.ts';
 import { formatOf } from '../data/inputFiles.ts';
 import { OptionsError } from '../errors.ts';
 import type { HostCapacity } from './capacity.ts';
+import { type LatestVersion, readLatest, readVersion } from './datasetVersions.ts';
 import { keys } from './keys.ts';
 import { parseRunOptions, type RunOptions } from './runOptions.ts';
 import type { RunInput, RunRecord } from './runRecord.ts';
@@ -37,11 +38,54 @@ async function readOptions(store: ObjectStore, dataset: string): Promise<unknown
 
 export type RunIdentity = 'content' | 'new';
 
+/** Files under incoming/<dataset>/confirmed/ are corrections (`id,label`), not data. */
+export const CONFIRMED_DIR = 'confirmed/';
+
+/** The dataset's data files now (keys, sizes, ETags), corrections under confirmed/ left out. */
+async function currentInputs(ctx: StageContext, dataset: string): Promise<RunInput[]> {
+  const prefix = `${INCOMING_PREFIX}${dataset}/`;
+  const listed = await ctx.store.list(prefix);
+  return listed
+    .filter((info) => formatOf(info.key) !== undefined && !info.key.startsWith(`${prefix}${CONFIRMED_DIR}`))
+    .map(({ key, size, etag }) => ({ key, size, etag }));
+}
+
+function safeName(dataset: string): string {
+  return dataset.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64);
+}
+
+/** A digest of what a run reads: the same files (keys, ETags) and options give the same key. */
+export function contentKeyOf(what: unknown): string {
+  return createHash('sha256').update(JSON.stringify(what)).digest('hex').slice(0, 16);
+}
+
+/** The dataset's options (pseudolabel.json); invalid ones record a failed run under `failedRunId` and throw. */
+async function currentOptions(
+  ctx: StageContext,
+  inputRoot: string,
+  dataset: string,
+  inputs: RunInput[],
+  failedRunId: (message: string) => string | undefined,
+): Promise<RunOptions> {
+  try {
+    return parseRunOptions(
+      await readOptions(ctx.store, dataset),
+      `${INCOMING_PREFIX}${dataset}/${OPTIONS_FILE}`,
+      'keys',
+    );
+  } catch (error) {
+    if (error instanceof OptionsError) {
+      await recordInvalidOptions(ctx, { runId: failedRunId(error.message), dataset, inputRoot, inputs }, error);
+    }
+    throw error;
+  }
+}
+
 /**
  * Starts a run over every data file now under incoming/<dataset>/ with the options of its pseudolabel.json.
  * With identity 'content' the run id is derived from the files (keys and ETags) and options, so every
- * notification of one burst of uploads names the same run and starts it once; 'new' always starts a fresh run
- * (scheduled retraining). Returns undefined when the dataset holds no data file yet.
+ * notification of one burst of uploads names the same run and starts it once; 'new' always starts a fresh run.
+ * Returns undefined when the dataset holds no data file yet. The run publishes a dataset version.
  */
 export async function startDatasetRun(
   ctx: StageContext,
@@ -50,33 +94,14 @@ export async function startDatasetRun(
   identity: RunIdentity,
   host?: HostCapacity,
 ): Promise<RunRecord | undefined> {
-  const listed = await ctx.store.list(`${INCOMING_PREFIX}${dataset}/`);
-  const inputs: RunInput[] = listed
-    .filter((info) => formatOf(info.key) !== undefined)
-    .map(({ key, size, etag }) => ({ key, size, etag }));
+  const inputs = await currentInputs(ctx, dataset);
   if (inputs.length === 0) return undefined;
-  const safe = dataset.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64);
   const contentId = (what: unknown) =>
-    identity === 'content'
-      ? `${safe}-${createHash('sha256').update(JSON.stringify(what)).digest('hex').slice(0, 16)}`
-      : undefined;
-  let options: RunOptions;
-  try {
-    options = parseRunOptions(
-      await readOptions(ctx.store, dataset),
-      `${INCOMING_PREFIX}${dataset}/${OPTIONS_FILE}`,
-      'keys',
-    );
-  } catch (error) {
-    if (error instanceof OptionsError) {
-      await recordInvalidOptions(
-        ctx,
-        { runId: contentId({ inputs, invalid: error.message }), dataset, inputRoot, inputs },
-        error,
-      );
-    }
-    throw error;
-  }
+    identity === 'content' ? `${safeName(dataset)}-${contentKeyOf(what)}` : undefined;
+  const options = await currentOptions(ctx, inputRoot, dataset, inputs, (message) =>
+    contentId({ inputs, invalid: message }),
+  );
+  const contentKey = contentKeyOf({ inputs, options });
   return startRun(ctx, {
     runId: contentId({ inputs, options }),
     dataset,
@@ -85,7 +110,51 @@ export async function startDatasetRun(
     options,
     ...(host ? { host } : {}),
     versioned: true,
+    contentKey,
   });
+}
+
+/** What `retrain` did: started (or found started) a run, found nothing changed, or found no data file. */
+export type RetrainOutcome =
+  | { readonly kind: 'started'; readonly run: RunRecord }
+  | { readonly kind: 'unchanged'; readonly latest: LatestVersion }
+  | { readonly kind: 'empty' };
+
+/**
+ * Retrains a dataset (`pseudolabel retrain`, the schedule): when the latest version was made from the same files
+ * (keys, ETags) and options (its version.json contentKey), starts nothing. Otherwise starts a run whose id is
+ * derived from the files, options and the latest version number: a retried or repeated invocation before that
+ * run publishes names the same run and cannot start a second one; once it has published, the next change starts
+ * the next run.
+ */
+export async function retrainDataset(
+  ctx: StageContext,
+  inputRoot: string,
+  dataset: string,
+  host?: HostCapacity,
+): Promise<RetrainOutcome> {
+  const inputs = await currentInputs(ctx, dataset);
+  if (inputs.length === 0) return { kind: 'empty' };
+  const latest = await readLatest(ctx.store, dataset);
+  const after = latest ? `-after${latest.version}` : '';
+  const failedId = (message: string) => `${safeName(dataset)}-${contentKeyOf({ inputs, invalid: message })}${after}`;
+  const options = await currentOptions(ctx, inputRoot, dataset, inputs, failedId);
+  const contentKey = contentKeyOf({ inputs, options });
+  if (latest) {
+    const version = await readVersion(ctx.store, dataset, latest.version);
+    if (version.contentKey === contentKey) return { kind: 'unchanged', latest };
+  }
+  const run = await startRun(ctx, {
+    runId: `${safeName(dataset)}-${contentKey}${after}`,
+    dataset,
+    inputRoot,
+    inputs,
+    options,
+    ...(host ? { host } : {}),
+    versioned: true,
+    contentKey,
+  });
+  return { kind: 'started', run };
 }
 
 /**

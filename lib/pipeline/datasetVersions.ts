@@ -69,6 +69,8 @@ export interface VersionRecord {
   /** The input files the run read, with their ETags and sizes. */
   readonly inputs: RunInput[];
   readonly options: RunRecord['options'];
+  /** The run's digest of its files and options (runs over incoming/): unchanged data starts no retrain run. */
+  readonly contentKey?: string;
   /** The version this one's report compares against. */
   readonly previousVersion?: number;
 }
@@ -198,6 +200,7 @@ export async function publishVersion(ctx: StageContext, run: RunRecord, prepared
     classes: prepared.classes,
     inputs: run.inputs,
     options: run.options,
+    ...(run.contentKey ? { contentKey: run.contentKey } : {}),
     ...(prepared.base ? { previousVersion: prepared.base.version } : {}),
   };
   await store.put(datasetKeys.versionFile(dataset, version, 'version.json'), `${JSON.stringify(record, null, 2)}\n`);

@@ -13,6 +13,7 @@ import { runLimits, WORKERS_PER_CORE } from './runLimits.ts';
  */
 export const METHODS = ['label-spreading', 'label-propagation', 'self-training', 'co-training', 'auto'] as const;
 export const KERNELS = ['knn', 'rbf', 'knn-rbf'] as const;
+export const RETRAIN_FREQUENCIES = ['never', 'daily', 'weekly'] as const;
 
 /**
  * Upper bounds of single options, the same on every host (the host's own bounds, shards, workers, columns and
@@ -58,6 +59,11 @@ export const runOptionsSchema = z
     /** Unset: exact below APPROX_FROM_ROWS rows, approximate above (neighborsPlan.ts). */
     neighborsMode: z.enum(['exact', 'approx']).optional(),
     format: z.enum(['csv', 'parquet']).default('csv'),
+    /**
+     * pseudolabel.json: how often the stack's schedule retrains the dataset (functions/scheduled.ts), each time only
+     * when its files or options changed since its latest version. Unset or `never`: only uploads start runs.
+     */
+    retrain: z.enum(RETRAIN_FREQUENCIES).optional(),
     labelColumn: z.string().min(1).default('label'),
     idColumn: z.string().min(1).default('id'),
   })

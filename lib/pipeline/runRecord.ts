@@ -54,6 +54,8 @@ export interface RunRecord {
    * started from incoming/<dataset>/ (notifications, schedule, `retrain`) and `pseudolabel run --dataset NAME`.
    */
   versioned?: boolean;
+  /** A digest of the files and options the run read (runs over incoming/): `retrain` compares it. */
+  contentKey?: string;
   /** The dataset version this run published. */
   version?: number;
   /** Peak RSS and store bytes of the reduce steps, per stage (shard tasks keep theirs in their markers). */

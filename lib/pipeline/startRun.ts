@@ -27,6 +27,8 @@ export interface RunRequest {
   readonly host?: HostCapacity;
   /** Publish the labels as the next version of the dataset (datasetVersions.ts). */
   readonly versioned?: boolean;
+  /** A digest of the run's files and options (datasetRuns.ts contentKeyOf): the version records it. */
+  readonly contentKey?: string;
 }
 
 /**
@@ -52,6 +54,7 @@ export async function startRun(ctx: StageContext, request: RunRequest): Promise<
     timings: {},
     ...(request.host ? { host: request.host } : {}),
     ...(request.versioned ? { versioned: true } : {}),
+    ...(request.contentKey ? { contentKey: request.contentKey } : {}),
   };
   const created = await ctx.store.putIfAbsent(keys.run(record.runId), `${JSON.stringify(record, null, 2)}\n`);
   await ctx.reduce.send(taskMessage(record.runId, 'plan'));

@@ -102,6 +102,7 @@ describe('cdk-nag AwsSolutions', () => {
     const ids = [...acks.keys()].map((id) => id.replace(/<DataBucket[A-Z0-9]+\.Arn>/, '<DataBucket.Arn>')).sort();
     expect(ids).toEqual([
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      'AwsSolutions-IAM5[Resource::<DataBucket.Arn>/datasets/*]',
       'AwsSolutions-IAM5[Resource::<DataBucket.Arn>/incoming/*]',
       'AwsSolutions-IAM5[Resource::<DataBucket.Arn>/runs/*/run.json]',
       'AwsSolutions-IAM5[Resource::<DataBucket.Arn>/runs/*]',

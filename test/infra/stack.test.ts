@@ -381,13 +381,24 @@ describe('least-privilege grants', () => {
     runs: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging'],
   };
 
-  function expectedGrants(fn: string, queues: Record<string, string[]>) {
+  const datasetObjects = {
+    none: undefined,
+    read: ['s3:GetObject'],
+    write: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
+  };
+
+  function expectedGrants(
+    fn: string,
+    queues: Record<string, string[]>,
+    datasets: keyof typeof datasetObjects = 'none',
+  ) {
     const bucketArn = `<${ids.bucket}.Arn>`;
     return {
       [`<${props(fn).LoggingConfig.LogGroup.Ref}.Arn>`]: ['logs:CreateLogStream', 'logs:PutLogEvents'],
       [bucketArn]: objects.bucket,
       [`${bucketArn}/incoming/*`]: objects.incoming,
       [`${bucketArn}/runs/*`]: objects.runs,
+      ...(datasetObjects[datasets] ? { [`${bucketArn}/datasets/*`]: datasetObjects[datasets] } : {}),
       ...Object.fromEntries(Object.entries(queues).map(([q, actions]) => [`<${q}.Arn>`, actions])),
     };
   }
@@ -398,9 +409,9 @@ describe('least-privilege grants', () => {
     );
   });
 
-  it('scheduled: reads incoming/ and runs/, writes runs/, sends the plan step to reduce, consumes nothing', () => {
+  it('scheduled: reads incoming/, runs/ and datasets/, writes runs/, sends the plan step to reduce, consumes nothing', () => {
     expect(allowedActionsByResource(template, roleOf(ids.fn.scheduled))).toEqual(
-      expectedGrants(ids.fn.scheduled, { [ids.queue.reduce]: send }),
+      expectedGrants(ids.fn.scheduled, { [ids.queue.reduce]: send }, 'read'),
     );
   });
 
@@ -414,14 +425,18 @@ describe('least-privilege grants', () => {
     );
   });
 
-  it('reducer: consumes reduce, sends tasks and reduce, and poison messages to the reduce DLQ', () => {
+  it('reducer: consumes reduce, sends tasks and reduce, and poison messages to the reduce DLQ; publishes versions', () => {
     const reduceActions = [...new Set([...consume, ...send])].sort();
     expect(allowedActionsByResource(template, roleOf(ids.fn.reducer))).toEqual(
-      expectedGrants(ids.fn.reducer, {
-        [ids.queue.reduce]: reduceActions,
-        [ids.queue.tasks]: send,
-        [ids.dlq.reduce]: send,
-      }),
+      expectedGrants(
+        ids.fn.reducer,
+        {
+          [ids.queue.reduce]: reduceActions,
+          [ids.queue.tasks]: send,
+          [ids.dlq.reduce]: send,
+        },
+        'write',
+      ),
     );
   });
 
@@ -486,21 +501,20 @@ describe('retraining schedule', () => {
   const retrainRules = () =>
     logicalIdsOf(template, 'AWS::Events::Rule').filter((id) => id.startsWith('RetrainSchedule'));
 
-  it('has one rule per dataset with the configured schedule, invoking the scheduled function with { dataset }', () => {
+  it('has one rule with the configured schedule, invoking the scheduled function with the listed datasets', () => {
     // Prepare
     const rules = retrainRules().map(props);
 
     // Assess
-    expect(rules.map((r) => JSON.parse(r.Targets[0].Input))).toEqual([{ dataset: 'alpha' }, { dataset: 'beta' }]);
-    for (const rule of rules) {
-      expect(rule.ScheduleExpression).toBe('cron(30 2 ? * MON *)');
-      expect(rule.State).toBe('ENABLED');
-      expect(rule.Targets).toHaveLength(1);
-      expect(rule.Targets[0].Arn).toEqual({ 'Fn::GetAtt': [ids.fn.scheduled, 'Arn'] });
-    }
+    expect(rules).toHaveLength(1);
+    expect(JSON.parse(rules[0].Targets[0].Input)).toEqual({ datasets: ['alpha', 'beta'] });
+    expect(rules[0].ScheduleExpression).toBe('cron(30 2 ? * MON *)');
+    expect(rules[0].State).toBe('ENABLED');
+    expect(rules[0].Targets).toHaveLength(1);
+    expect(rules[0].Targets[0].Arn).toEqual({ 'Fn::GetAtt': [ids.fn.scheduled, 'Arn'] });
   });
 
-  it('lets each rule invoke the scheduled function', () => {
+  it('lets the rule invoke the scheduled function', () => {
     for (const rule of retrainRules()) {
       template.hasResourceProperties('AWS::Lambda::Permission', {
         Action: 'lambda:InvokeFunction',
@@ -511,9 +525,17 @@ describe('retraining schedule', () => {
     }
   });
 
-  it('has no rule when no dataset is configured', () => {
+  it('keeps the schedule, daily by default, when no dataset is listed: datasets ask in their pseudolabel.json', () => {
+    // Act
     const { template: t } = synthStack({ ...NO_BUNDLING });
-    t.resourceCountIs('AWS::Events::Rule', 1); // the deadline watch's schedule only
+
+    // Assess
+    const rules = logicalIdsOf(t, 'AWS::Events::Rule').filter((id) => id.startsWith('RetrainSchedule'));
+    expect(rules).toHaveLength(1);
+    const rule = resources(t)[rules[0]].Properties as CfnJson;
+    expect(rule.ScheduleExpression).toBe('cron(0 3 * * ? *)');
+    expect(JSON.parse(rule.Targets[0].Input)).toEqual({ datasets: [] });
+    t.resourceCountIs('AWS::Events::Rule', 2); // and the deadline watch's schedule
     t.resourceCountIs('AWS::Lambda::Function', 7);
   });
 });

@@ -1,0 +1,71 @@
+import { SqsTaskQueue } from '../adapters/sqsTaskQueue.ts';
+import { storeFromUrl } from '../adapters/storeFromUrl.ts';
+import { InputError } from '../errors.ts';
+import { retrainDataset } from '../pipeline/datasetRuns.ts';
+import { checkDatasetName } from '../pipeline/datasetVersions.ts';
+import { parseS3Location } from '../pipeline/embedded/runLocations.ts';
+import { type StageContext, silentLog } from '../pipeline/stageContext.ts';
+
+export interface RetrainFlags {
+  /** The bucket the pipeline runs on (s3://bucket): incoming/, runs/ and datasets/ live there. */
+  readonly store?: string;
+}
+
+/** Exit code of a retrain that started nothing because nothing changed since the latest version. */
+export const UNCHANGED_EXIT_CODE = 0;
+
+/**
+ * The reduce queue the deployed pipeline consumes: PSEUDOLABEL_REDUCE_QUEUE_URL, else the queue named
+ * `<PSEUDOLABEL_QUEUE_PREFIX or pseudolabel>-reduce` at the AWS endpoint of the environment (LocalStack or AWS).
+ */
+function reduceQueue(env: NodeJS.ProcessEnv): string {
+  return env.PSEUDOLABEL_REDUCE_QUEUE_URL?.trim() || `${env.PSEUDOLABEL_QUEUE_PREFIX?.trim() || 'pseudolabel'}-reduce`;
+}
+
+/**
+ * `pseudolabel retrain <dataset> --store s3://bucket`: what the schedule does, by hand, on any host (LocalStack
+ * included). Starts a run over incoming/<dataset>/ on the deployed pipeline (its plan step goes to the reduce
+ * queue; the Lambdas, or `pseudolabel worker`, run it) unless the dataset's latest version was made from the same
+ * files and options. A repeated invocation before that run publishes names the same run (retrainDataset).
+ */
+export async function retrainCommand(
+  dataset: string,
+  flags: RetrainFlags,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
+  checkDatasetName(dataset);
+  const location = flags.store ?? env.PSEUDOLABEL_STORE;
+  const s3 = location === undefined ? undefined : parseS3Location(location);
+  if (s3 === undefined || s3.path !== '') {
+    throw new InputError(
+      `retrain needs --store s3://<bucket> (the bucket the pipeline runs on), got ${location ?? 'nothing'}; ` +
+        'for a local directory use: pseudolabel run --input <dir> --out <dir> --dataset <name>',
+    );
+  }
+  const store = storeFromUrl(`s3://${s3.bucket}`);
+  const reduce = new SqsTaskQueue({ queue: reduceQueue(env) });
+  const ctx: StageContext = {
+    store,
+    inputs: (root) => storeFromUrl(root),
+    tasks: reduce, // retrain only sends the plan step
+    reduce,
+    log: silentLog,
+  };
+  const outcome = await retrainDataset(ctx, `s3://${s3.bucket}`, dataset);
+  if (outcome.kind === 'empty') {
+    process.stderr.write(`pseudolabel: dataset ${dataset} holds no data file under incoming/${dataset}/\n`);
+    return 1;
+  }
+  if (outcome.kind === 'unchanged') {
+    process.stderr.write(
+      `pseudolabel: nothing changed in dataset ${dataset} since version ${outcome.latest.version} ` +
+        `(run ${outcome.latest.runId}); no run started\n`,
+    );
+    return UNCHANGED_EXIT_CODE;
+  }
+  const { run } = outcome;
+  const state = run.status === 'running' ? 'started' : `already ${run.status}`;
+  process.stderr.write(`pseudolabel: retraining run ${run.runId} ${state} for dataset ${dataset}\n`);
+  process.stdout.write(`${run.runId}\n`);
+  return 0;
+}
