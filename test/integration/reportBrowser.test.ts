@@ -5,9 +5,12 @@ import { pathToFileURL } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderReportHtml } from '../../lib/report/renderReportHtml.ts';
-import { sampleReport } from './sampleReport.ts';
+import { sampleReport } from '../unit/sampleReport.ts';
 
-/** Debian's chromium (apt-get install chromium), never a downloaded browser; offline and quiet. */
+/**
+ * Debian's chromium (apt-get install chromium), never a downloaded browser; offline and quiet. A real browser is
+ * outside Node.js, so this test is in the integration project, not in test/unit.
+ */
 const CHROMIUM = {
   executablePath: '/usr/bin/chromium',
   args: [
