@@ -15,6 +15,7 @@ import {
 } from '../../lib/pipeline/datasetVersions.ts';
 import { runEmbedded } from '../../lib/pipeline/embedded/embeddedRunner.ts';
 import { keys } from '../../lib/pipeline/keys.ts';
+import { FAN_OUT_FROM_ROWS_ENV } from '../../lib/pipeline/propagationFanOut.ts';
 import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
 import type { RunRecord } from '../../lib/pipeline/runRecord.ts';
 import type { RunReport } from '../../lib/pipeline/runReport.ts';
@@ -142,6 +143,37 @@ describe('pseudolabel predict from a version', () => {
       expect(l).toMatchObject({ label: train.classes[best], source: 'predicted' });
       expect(l.confidence).toBeCloseTo(expected[i * k + best], 5);
     });
+  });
+
+  it('a fanned-out propagation publishes the same model: predict gives the same labels', async () => {
+    // Prepare: the same rows run single-process and fanned out (FAN_OUT_FROM_ROWS_ENV), each as its own dataset
+    const dir = await tempDir();
+    const stateDir = join(dir, 'state');
+    const rows = blobRows({ n: 260, d: 4, seed: 13 });
+    const input = await writeInput(dir, 'train.csv', csvText(rows.slice(0, 240)));
+    const newRows = await writeInput(dir, 'new.csv', csvText(rows.slice(240).map((row) => ({ ...row, label: null }))));
+    const options = parseRunOptions({ neighborsMode: 'exact', workers: 1, neighbors: 5, shards: 3 });
+    await runEmbedded({ input, out: join(dir, 'o1'), stateDir, options, dataset: 'single' });
+    process.env[FAN_OUT_FROM_ROWS_ENV] = '0';
+    try {
+      await runEmbedded({ input, out: join(dir, 'o2'), stateDir, options, dataset: 'fanned' });
+    } finally {
+      delete process.env[FAN_OUT_FROM_ROWS_ENV];
+    }
+
+    // Act
+    for (const dataset of ['single', 'fanned']) {
+      await predictCommand({
+        model: join(stateDir, 'datasets', dataset),
+        input: newRows,
+        out: join(dir, `p-${dataset}`),
+      });
+    }
+
+    // Assess
+    const single = await readFile(join(dir, 'p-single/labels.csv'), 'utf8');
+    expect(parseLabels(single).every((l) => l.source === 'predicted')).toBe(true);
+    expect(await readFile(join(dir, 'p-fanned/labels.csv'), 'utf8')).toBe(single);
   });
 
   it("refuses new rows whose feature columns differ from the model's, naming the file", async () => {

@@ -102,7 +102,8 @@ export async function propagateStage(
   const fixedGammaWarning = usesGamma(run.options) ? gammaWarning(run.options, unreached, collected.n) : undefined;
   if (fixedGammaWarning) warnings.add(fixedGammaWarning);
   await writeShardResults(ctx, task.runId, collected, result.outcome);
-  if (graphMethod) {
+  if (graphMethod && run.versioned) {
+    // A run that publishes a dataset version keeps its label distributions for the version's model.
     const k = collected.classes.length;
     for (const [s, { offset, rows: count }] of collected.shards.entries()) {
       const part = result.probabilities.subarray(offset * k, (offset + count) * k);

@@ -30,11 +30,12 @@ export async function resultStage(ctx: StageContext, task: TaskMessage): Promise
   ];
   const classes = collected.classes.length;
   normalizeRows(F, classes);
-  await ctx.store.put(keys.shardDistributions(runId, shard), packArrays([F]));
   const { y } = await readPartitionState(ctx, runId, shard);
   const outcome = outcomeFromDistributions(y, F, classes);
   await writeShardResult(ctx, runId, shard, outcome);
-  const { options } = await readRun(ctx.store, runId);
+  const { options, versioned } = await readRun(ctx.store, runId);
+  // A run that publishes a dataset version keeps its label distributions for the version's model.
+  if (versioned) await ctx.store.put(keys.shardDistributions(runId, shard), packArrays([F]));
   await writeShardOutput(
     ctx,
     runId,
