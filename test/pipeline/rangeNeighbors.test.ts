@@ -11,6 +11,7 @@ import { keys } from '../../lib/pipeline/keys.ts';
 import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
 import { readRun } from '../../lib/pipeline/runRecord.ts';
 import type { StageContext } from '../../lib/pipeline/stageContext.ts';
+import { SEPARATE_PARTS_BYTES_ENV } from '../../lib/pipeline/stages/neighbors.ts';
 import { type DrivenRun, driveRun } from './support/manualDriver.ts';
 import { ROOT, removeTempDirs, tempDir } from './support/pipelineHarness.ts';
 
@@ -75,19 +76,29 @@ describe('examples/digits.csv, approx neighbours by cell range', () => {
     // Every message twice, delivered in a seeded random order, three tasks at a time.
     const duplicated = { seed: 5, copies: () => 2, concurrency: 3 };
     runs.set('8 duplicated', await driveRun(DIGITS, await tempDir(), options(8), 'range-lists-dup', duplicated));
+    // The parts copied into one set of lists, as tasks of thousands of parts do.
+    process.env[SEPARATE_PARTS_BYTES_ENV] = '-1';
+    try {
+      runs.set('3 copied', await driveRun(DIGITS, await tempDir(), options(3), 'range-lists-copied'));
+    } finally {
+      delete process.env[SEPARATE_PARTS_BYTES_ENV];
+    }
   }, 120_000);
 
-  it.each(['1', '3', '8', '8 duplicated'])('%s shards: lists equal one in-process search bit for bit', async (name) => {
-    // Prepare
-    const run = runs.get(name) as DrivenRun;
-    const reference = await referenceLists(run);
-    // Act
-    const lists = await runLists(run);
-    // Assess
-    expect((await readRun(run.store, run.runId)).neighbors?.mode).toBe('approx');
-    expect(lists.indices).toEqual(reference.indices);
-    expect(lists.distances).toEqual(reference.distances);
-  });
+  it.each(['1', '3', '8', '8 duplicated', '3 copied'])(
+    '%s shards: lists equal one in-process search bit for bit',
+    async (name) => {
+      // Prepare
+      const run = runs.get(name) as DrivenRun;
+      const reference = await referenceLists(run);
+      // Act
+      const lists = await runLists(run);
+      // Assess
+      expect((await readRun(run.store, run.runId)).neighbors?.mode).toBe('approx');
+      expect(lists.indices).toEqual(reference.indices);
+      expect(lists.distances).toEqual(reference.distances);
+    },
+  );
 
   it('plans one neighbors task per cell range, and the ranges split the rows', async () => {
     // Prepare

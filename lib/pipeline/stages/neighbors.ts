@@ -99,7 +99,7 @@ async function rangeLists(
   const ownMembers = own.map((part) => part.members);
   read.length = 0;
   const reference =
-    parts.size * shards.length * (model.nlist + 1) * 4 <= SEPARATE_PARTS_OFFSET_BYTES
+    parts.size * shards.length * (model.nlist + 1) * 4 <= separatePartsBytes()
       ? [...parts].flatMap(([r, shardParts]) => shardParts.map((part) => partCells(model, byRange, r, part, codes)))
       : [joinedCells(model.nlist, model.d, byRange, parts, codes)];
   const lists = queries.X.n === 0 ? emptyKnnResult(0, k) : ivfSearch(queries.X, probes, reference, k, { codes });
@@ -148,6 +148,14 @@ function rangeQueries(
  * copy: at 100k x 64 (2 ranges) the process's peak RSS was 440 MB before cell ranges, 540 MB with the copy.
  */
 const SEPARATE_PARTS_OFFSET_BYTES = 16 * 2 ** 20;
+
+/** Tests only: bytes of offsets that replace SEPARATE_PARTS_OFFSET_BYTES (-1 always copies), in the task's process. */
+export const SEPARATE_PARTS_BYTES_ENV = 'PSEUDOLABEL_SEPARATE_PARTS_BYTES';
+
+function separatePartsBytes(): number {
+  const forced = process.env[SEPARATE_PARTS_BYTES_ENV];
+  return forced !== undefined && forced !== '' ? Number(forced) : SEPARATE_PARTS_OFFSET_BYTES;
+}
 
 /** One range's part as inverted lists over all nlist cells (the other ranges' cells empty), without a copy. */
 function partCells(
