@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { UNLABELLED } from '../data/dataset.ts';
 import type { FeatureMatrix } from '../data/featureMatrix.ts';
 import { type AffinityOperator, affinityOperator, type Graph, isCsr } from '../graph/affinity.ts';
@@ -48,6 +49,8 @@ export interface PropagationResult {
   readonly converged: boolean;
   /** sum |F_new - F_old| of each update, in order (length nIter). */
   readonly deltas: number[];
+  /** Threads that computed the graph products: 2 when split with a helper thread (ParallelCsrProduct), else 1. */
+  readonly productThreads: 1 | 2;
 }
 
 /** Checks alpha/maxIter/tol with RangeErrors (alpha null = propagation). */
@@ -183,17 +186,18 @@ export function propagateRenumbered(
   y: Int32Array,
   nClasses: number,
   options: PropagationOptions,
+  cores = availableParallelism(),
 ): PropagationResult {
   const order = breadthFirstOrder(graph);
   const inParallel = graph.n >= PARALLEL_PRODUCT_FROM_ROWS;
   const renumbered = renumberCsr(graph, order, inParallel);
   const renumberedY = new Int32Array(order.length);
   for (let r = 0; r < order.length; r++) renumberedY[r] = y[order[r]];
-  const parallel = inParallel ? ParallelCsrProduct.open(renumbered, nClasses) : undefined;
+  const parallel = inParallel ? ParallelCsrProduct.open(renumbered, nClasses, cores) : undefined;
   let result: PropagationResult;
   try {
     result = parallel
-      ? iterate(parallel, renumberedY, nClasses, options, parallel.blocks)
+      ? { ...iterate(parallel, renumberedY, nClasses, options, parallel.blocks), productThreads: 2 }
       : iterate(affinityOperator(renumbered), renumberedY, nClasses, options);
   } finally {
     parallel?.close();
@@ -240,7 +244,7 @@ function iterate(
     next = swap;
   }
   normalizeRows(current, nClasses);
-  return { distributions: current, nIter, converged, deltas };
+  return { distributions: current, nIter, converged, deltas, productThreads: 1 };
 }
 
 /** Constructor parameters shared by LabelPropagation and LabelSpreading (scikit-learn's names, camelCased). */

@@ -65,9 +65,12 @@ export class ParallelCsrProduct implements AffinityOperator {
   private readonly helper: Worker;
   private requests = 0;
 
-  /** A product over two threads, or undefined where this machine has one core or the helper does not start. */
-  static open(graph: CsrGraph, k: number): ParallelCsrProduct | undefined {
-    if (availableParallelism() < 2) return undefined;
+  /**
+   * A product over two threads, or undefined (multiply in one thread) where `cores` (this machine's) is 1 or the
+   * helper does not start. A test passes cores = 2 to run the two-thread path on any machine.
+   */
+  static open(graph: CsrGraph, k: number, cores = availableParallelism()): ParallelCsrProduct | undefined {
+    if (cores < 2) return undefined;
     const product = new ParallelCsrProduct(graph, k);
     if (Atomics.wait(product.control, STARTED, 0, START_TIMEOUT_MS) === 'timed-out') {
       product.close();

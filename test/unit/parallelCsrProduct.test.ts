@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { propagateLabels } from '../../lib/algorithms/propagation.ts';
+import { propagateLabels, propagateRenumbered } from '../../lib/algorithms/propagation.ts';
 import { type CsrGraph, csrMultiply } from '../../lib/graph/csrGraph.ts';
 import { PARALLEL_PRODUCT_FROM_ROWS, ParallelCsrProduct } from '../../lib/graph/parallelCsrProduct.ts';
 import { seededUniform } from '../../lib/linalg/seededRandom.ts';
@@ -26,16 +26,12 @@ function randomGraph(n: number, seed: number): CsrGraph {
 
 describe('ParallelCsrProduct', () => {
   it('multiplies over two threads to the same doubles as csrMultiply, in both directions of the blocks', () => {
-    // Prepare
+    // Prepare: cores = 2 takes the two-thread path whatever this machine has (on one core the threads interleave)
     const graph = randomGraph(3000, 1);
     const k = 5;
     const random = seededUniform(2);
-    const product = ParallelCsrProduct.open(graph, k);
-    if (availableParallelism() < 2) {
-      expect(product).toBeUndefined();
-      return;
-    }
-    expect(product).toBeDefined();
+    const product = ParallelCsrProduct.open(graph, k, 2);
+    expect(product).toBeInstanceOf(ParallelCsrProduct);
     if (!product) return;
     try {
       const [a, b] = product.blocks;
@@ -61,20 +57,39 @@ describe('ParallelCsrProduct', () => {
     }
   });
 
-  it('gives label spreading the same distributions whether the product is split or not', () => {
-    // Prepare: a graph past the threshold, once as is and once through an operator (never split)
-    const n = PARALLEL_PRODUCT_FROM_ROWS;
-    const graph = randomGraph(n, 3);
-    const random = seededUniform(4);
-    const y = Int32Array.from({ length: n }, () => (random() < 0.01 ? Math.floor(random() * 3) : -1));
-    const options = { alpha: 0.2, maxIter: 5, tol: 0 };
-
+  it('is not opened on one core: the product then runs in one thread', () => {
     // Act
-    const split = propagateLabels(graph, y, 3, options);
+    const product = ParallelCsrProduct.open(randomGraph(100, 5), 3, 1);
+    // Assess
+    expect(product).toBeUndefined();
+  });
+});
+
+describe('label spreading past PARALLEL_PRODUCT_FROM_ROWS', () => {
+  // A graph past the threshold and labels on 1% of its rows.
+  const n = PARALLEL_PRODUCT_FROM_ROWS;
+  const graph = randomGraph(n, 3);
+  const random = seededUniform(4);
+  const y = Int32Array.from({ length: n }, () => (random() < 0.01 ? Math.floor(random() * 3) : -1));
+  const options = { alpha: 0.2, maxIter: 5, tol: 0 };
+
+  it('gives the same distributions with the product split over two threads, in one thread, and unsplit', () => {
+    // Act: two cores, one core, and an operator (never split, never renumbered)
+    const split = propagateRenumbered(graph, y, 3, options, 2);
+    const inline = propagateRenumbered(graph, y, 3, options, 1);
     const single = propagateLabels({ n, multiply: (Y, k, out) => csrMultiply(graph, Y, k, out) }, y, 3, options);
 
-    // Assess
+    // Assess: each took the path asked for, to the same doubles
+    expect([split.productThreads, inline.productThreads, single.productThreads]).toEqual([2, 1, 1]);
     expect(split.nIter).toBe(single.nIter);
     expect(split.distributions).toEqual(single.distributions);
+    expect(inline.distributions).toEqual(single.distributions);
+  });
+
+  it('splits the product exactly when this machine has two cores', () => {
+    // Act
+    const result = propagateLabels(graph, y, 3, options);
+    // Assess
+    expect(result.productThreads).toBe(availableParallelism() >= 2 ? 2 : 1);
   });
 });
