@@ -90,28 +90,29 @@ export async function inflateHead(
   let total = 0;
   let failure: unknown;
   let ended = false;
+  /** Resolves the wait for the piece being inflated (flushed, ended or failed). */
+  let settle = () => {};
   inflate.on('data', (chunk: Buffer) => {
     out.push(chunk);
     total += chunk.length;
   });
   inflate.on('error', (error) => {
     failure = error;
+    settle();
   });
   inflate.on('end', () => {
     ended = true;
+    settle();
   });
   let fed = 0;
   try {
     while (fed < head.length && total < maxBytes && failure === undefined && !ended) {
       const piece = head.subarray(fed, fed + FEED_BYTES);
       fed += piece.length;
-      const last = fed >= size;
       await new Promise<void>((resolve) => {
-        inflate.once('error', () => resolve());
-        if (last) {
-          inflate.once('end', () => resolve());
-          inflate.end(piece);
-        } else inflate.write(piece, () => inflate.flush(() => resolve()));
+        settle = resolve;
+        if (fed >= size) inflate.end(piece);
+        else inflate.write(piece, () => inflate.flush(() => resolve()));
       });
       // 'data' events of what was flushed may still be queued
       await new Promise((resolve) => setImmediate(resolve));

@@ -53,14 +53,15 @@ function wholeFileBytes(source: RangeSource, input: RunInput, file: string): Asy
 }
 
 /**
- * Opens a whole input file just far enough to learn its columns (the plan stage). `source` reads the file (the
- * plan's, which keeps its head in memory); a ranged reader of the store by default.
+ * Opens a whole input file just far enough to learn its columns (the plan stage). `text`, when given, is the
+ * file's text to read them from (the plan's: the file with its head kept in memory, or a compressed file's
+ * inflated head); else the store's object, decompressed as its name says.
  */
 export async function readInputLayout(
   store: ObjectStore,
   input: RunInput,
   columns: ColumnOptions,
-  source: RangeSource = rangeSourceOf(store, input.key, input.size),
+  text?: RangeSource,
 ): Promise<InputLayout> {
   const file = store.describe(input.key);
   const format = inputFormat(input, file);
@@ -74,8 +75,9 @@ export async function readInputLayout(
       rowGroups: reader.rowGroups.map((g) => g.index),
     };
   }
+  const source = text ?? rangeSourceOf(store, input.key, input.size);
   if (!compressionOf(input.key)) await refuseUnnamedCompression(source, input, file);
-  const bytes = wholeFileBytes(source, input, file);
+  const bytes = text ? readLineRange(text, { start: 0, end: text.size }) : wholeFileBytes(source, input, file);
   if (format === 'csv') {
     const reader = await openCsvRows(bytes, { ...columns, file });
     await reader.close();

@@ -2,9 +2,10 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RunFailedError } from '../../lib/pipeline/embedded/embeddedRunner.ts';
-import { blobRows, csvText, jsonlText, writeInput } from './support/datasets.ts';
-import { removeTempDirs, runPipeline, tempDir } from './support/pipelineHarness.ts';
+import { RunFailedError, runEmbedded } from '../../lib/pipeline/embedded/embeddedRunner.ts';
+import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
+import { blobRows, csvText, jsonlText, seededRandom, writeInput } from './support/datasets.ts';
+import { readRunRecord, removeTempDirs, runPipeline, tempDir } from './support/pipelineHarness.ts';
 
 /**
  * Issue 20, compressed inputs: a `.csv.gz` / `.jsonl.gz` is one shard, decompressed as a stream by its ingest task,
@@ -110,5 +111,44 @@ describe('a zstd-compressed input', () => {
         `${packed}: is zstd-compressed, which needs Node.js 22.15 or later (this is ${process.version})`,
       );
     }
+  });
+});
+
+describe('a compressed file larger than the head the plan step reads', () => {
+  /** About 2 MB of gzip: rows of random decimals, one class only, so the run stops at collect after ingest. */
+  function largeGzip(): Buffer {
+    const random = seededRandom(9);
+    const lines = ['id,label,a,b,c,d,e,f'];
+    for (let i = 0; i < 80_000; i++)
+      lines.push([`r${i}`, i < 3 ? 'x' : '', ...Array.from({ length: 6 }, () => random().toFixed(6))].join(','));
+    return gzipSync(`${lines.join('\n')}\n`);
+  }
+
+  async function runUntilFailure(input: string) {
+    const stateDir = join(await tempDir(), 'state');
+    const options = parseRunOptions({ workers: 1 });
+    const error = await runEmbedded({ input, out: join(await tempDir(), 'out'), stateDir, options }).catch(
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(RunFailedError);
+    const record = await readRunRecord(stateDir, (error as RunFailedError).runId);
+    return { error: error as RunFailedError, record };
+  }
+
+  it('plans from its inflated head (1 MiB read) and ingests it whole; a cut tail fails naming the file', async () => {
+    // Prepare
+    const gz = largeGzip();
+    const dir = await tempDir();
+    const whole = await writeInput(dir, 'large.csv.gz', gz);
+    const cut = await writeInput(dir, 'cut.csv.gz', gz.subarray(0, gz.length - 1000));
+    // Act
+    const fromWhole = await runUntilFailure(whole);
+    const fromCut = await runUntilFailure(cut);
+    // Assess
+    expect(gz.length).toBeGreaterThan(1.5 * 2 ** 20);
+    expect(fromWhole.record.metrics?.plan?.bytesRead).toBeLessThan(1.1 * 2 ** 20);
+    expect(fromWhole.error.message).toContain('at least two classes are needed'); // collect read all 80,000 rows
+    expect(fromCut.record.shards).toBe(1); // planned from the head, which is intact
+    expect(fromCut.error.message).toContain(`${cut}: is not valid gzip data: unexpected end of file`);
   });
 });

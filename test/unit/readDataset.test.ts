@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { type ColumnSource, parquetWriteBuffer, type SchemaElement } from 'hyparquet-writer';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InputFileError } from '../../lib/data/errors.ts';
@@ -33,6 +34,20 @@ function parquetOf(columnData: ColumnSource[], schema?: SchemaElement[]): Uint8A
 }
 
 describe('readDataset', () => {
+  it('reads a gzip-compressed CSV and JSONL as the plain files', async () => {
+    // Prepare
+    const csvText = `id,label,f0,f1,f2\n${ROWS.map((r) => `${r.id},${r.label ?? ''},${r.f.join(',')}`).join('\n')}\n`;
+    const jsonlText = ROWS.map((r) => JSON.stringify({ id: r.id, label: r.label, f0: r.f[0] })).join('\n');
+    const plain = [await file('p.csv', csvText), await file('p.jsonl', jsonlText)];
+    const packed = [await file('z.csv.gz', gzipSync(csvText)), await file('z.jsonl.gz', gzipSync(jsonlText))];
+    // Act
+    const fromPlain = await Promise.all(plain.map((path) => readDataset(path)));
+    const fromGzip = await Promise.all(packed.map((path) => readDataset(path)));
+    // Assess
+    expect(fromGzip[0].dataset.ids).toEqual(ROWS.map((r) => r.id));
+    expect(fromGzip.map((r) => r.dataset)).toEqual(fromPlain.map((r) => r.dataset));
+  });
+
   it('gives identical Datasets from CSV, JSONL and Parquet of the same data', async () => {
     // Prepare
     const csv = await file(

@@ -9,7 +9,7 @@ import { inflateHead } from '../../data/decompress.ts';
 import { InputFileError } from '../../data/errors.ts';
 import { compressionOf } from '../../data/inputFiles.ts';
 import { checkCapacity, estimateRows } from '../capacity.ts';
-import { readInputLayout } from '../inputReader.ts';
+import { inputFormat, readInputLayout } from '../inputReader.ts';
 import { keys } from '../keys.ts';
 import { runDeadline } from '../runDeadline.ts';
 import { checkShards, ROWS_PER_SHARD, runLimits, shardAllowance } from '../runLimits.ts';
@@ -37,7 +37,10 @@ async function plainSample(source: RangeSource, input: RunInput, file: string): 
   if (!compression) return source;
   const head = await source.read(0, Math.min(source.size, HEAD_BYTES));
   const inflated = await inflateHead(head, source.size, compression, file, HEAD_BYTES);
-  const { bytes } = inflated;
+  // whole lines only, unless it is the whole file
+  const bytes = inflated.whole
+    ? inflated.bytes
+    : inflated.bytes.subarray(0, Math.max(0, inflated.bytes.lastIndexOf(10) + 1));
   const size = inflated.whole
     ? bytes.length
     : Math.max(bytes.length + 1, Math.round((source.size * bytes.length) / Math.max(1, inflated.compressedBytes)));
@@ -77,8 +80,12 @@ export async function planStage(ctx: StageContext, task: TaskMessage): Promise<T
   };
   const layouts = [];
   const sources = run.inputs.map((input) => headCachedSource(rangeSourceOf(inputs, input.key, input.size), HEAD_BYTES));
+  // The text the columns and row estimates are read from: the file, or a compressed file's inflated head.
+  const samples: RangeSource[] = [];
   for (const [f, input] of run.inputs.entries()) {
-    const layout = await readInputLayout(inputs, input, columns, sources[f]);
+    const file = inputs.describe(input.key);
+    samples.push(inputFormat(input, file) === 'parquet' ? sources[f] : await plainSample(sources[f], input, file));
+    const layout = await readInputLayout(inputs, input, columns, samples[f]);
     const first = layouts[0];
     if (first && first.featureNames.join('\u0000') !== layout.featureNames.join('\u0000')) {
       throw new InputFileError(
@@ -92,12 +99,8 @@ export async function planStage(ctx: StageContext, task: TaskMessage): Promise<T
   // Checked before any file is split: splitting into 100,000 ranges alone takes minutes of ranged reads.
   let estimatedRows = 0;
   let plainBytes = 0;
-  const samples: RangeSource[] = [];
   for (let f = 0; f < run.inputs.length; f++) {
     const groups = layouts[f].rowGroups;
-    samples.push(
-      groups ? sources[f] : await plainSample(sources[f], run.inputs[f], inputs.describe(run.inputs[f].key)),
-    );
     plainBytes += samples[f].size;
     // A Parquet file is split by row groups: each may be a shard.
     if (groups) estimatedRows += groups.length * ROWS_PER_SHARD;
