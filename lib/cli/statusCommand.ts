@@ -44,7 +44,10 @@ export async function statusCommand(argument: string | undefined, flags: StatusF
     const find = async () => given ?? (await latestRunId(target.store, flags.dataset));
     const ofDataset = flags.dataset === undefined ? '' : ` of dataset ${flags.dataset}`;
     // --watch on a run that does not exist yet (files just dropped) waits for it to appear.
-    const runId = flags.watch ? await appeared(find, target.store, timeout, interval) : await find();
+    const sought = given === undefined ? `a run${ofDataset}` : `run ${given}`;
+    const waiting = () =>
+      process.stderr.write(`pseudolabel: waiting up to ${timeout} s for ${sought} in ${target.location}\n`);
+    const runId = flags.watch ? await appeared(find, target.store, timeout, interval, waiting) : await find();
     if (!runId) {
       const waited = flags.watch ? ` within ${timeout} s` : '';
       const what = given === undefined ? `no run${ofDataset} found` : `no run ${given}`;
@@ -71,18 +74,20 @@ export async function statusCommand(argument: string | undefined, flags: StatusF
 
 /**
  * Polls until the run exists (its run.json), up to `timeoutSeconds`: returns its id, or undefined when none
- * appeared in time.
+ * appeared in time. `waiting` is called once, when the first poll found no run.
  */
 async function appeared(
   find: () => Promise<string | undefined>,
   store: ObjectStore,
   timeoutSeconds: number,
   intervalMs: number,
+  waiting: () => void,
 ): Promise<string | undefined> {
   const deadline = Date.now() + timeoutSeconds * 1000;
-  for (;;) {
+  for (let poll = 0; ; poll++) {
     const runId = await find();
     if (runId !== undefined && (await runStatus(store, runId)) !== undefined) return runId;
+    if (poll === 0) waiting();
     if (Date.now() >= deadline) return undefined;
     await sleep(Math.min(intervalMs, Math.max(0, deadline - Date.now())));
   }

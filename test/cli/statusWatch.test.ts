@@ -4,7 +4,9 @@ import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
+import type { ObjectStore } from '../../lib/adapters/objectStore.ts';
 import { watchRun } from '../../lib/cli/statusWatch.ts';
+import { keys } from '../../lib/pipeline/keys.ts';
 import { removeTempDirs, repoPath, spawnCli, tempDir } from './cliHarness.ts';
 import { killLiveClis, LiveCli } from './statusProcess.ts';
 import { RunDriver } from './statusRunDriver.ts';
@@ -47,7 +49,6 @@ describe('pseudolabel status --watch on a run moved forward step by step (no ter
     await run.markers('neighbors', 0, 0, 3);
     await run.stage('propagate');
     await watch.waitForLine('running: propagate');
-    await sleep(200); // several polls without a change
     await run.succeed(40, 3);
     const code = await watch.exited;
 
@@ -103,14 +104,17 @@ describe('pseudolabel status --watch on a run moved forward step by step (no ter
 
     // Assess
     expect(result.code).toBe(1);
-    expect(result.stderrLines).toEqual([`pseudolabel: no run nope in ${join(dir, 'state')} within 1 s`]);
+    expect(result.stderrLines).toEqual([
+      `pseudolabel: waiting up to 1 s for run nope in ${join(dir, 'state')}`,
+      `pseudolabel: no run nope in ${join(dir, 'state')} within 1 s`,
+    ]);
   });
 
   it('waits for a run that does not exist yet (files just dropped), then follows it to its end', async () => {
     // Prepare
     const { dir, state, run } = await drivenRun(1);
     const watch = new LiveCli(['status', '--store', state, '--watch', '--interval', '50'], dir);
-    await sleep(300); // the watcher polls an empty store: it must not give up
+    await watch.waitForLine(`waiting up to 60 s for a run in ${state}`); // it polled an empty store, goes on
 
     // Act
     await run.stage('ingest');
@@ -148,16 +152,107 @@ describe('pseudolabel status --watch on a run moved forward step by step (no ter
   });
 });
 
-/** A terminal stand-in: cli-progress draws to it as to a TTY; everything written is kept. */
+/**
+ * A terminal stand-in: cli-progress draws to it as to a TTY (on its own redraw timer); everything written is kept,
+ * and `drawn(pattern)` resolves when what was written matches.
+ */
 class TerminalCapture extends Writable {
   readonly isTTY = true;
   readonly columns = 100;
+  text = '';
+  private readonly waiters: { pattern: RegExp; done: () => void }[] = [];
+
+  drawn(pattern: RegExp): Promise<void> {
+    if (pattern.test(this.text)) return Promise.resolve();
+    return new Promise((done) => this.waiters.push({ pattern, done }));
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
+    this.text += chunk.toString('utf8');
+    for (const waiter of this.waiters.filter((w) => w.pattern.test(this.text))) {
+      this.waiters.splice(this.waiters.indexOf(waiter), 1);
+      waiter.done();
+    }
+    done();
+  }
+}
+
+/**
+ * A store whose reads of one run's run.json (one per poll of watchRun) are counted, so a test waits for the
+ * watcher's polls instead of sleeping. polls(n) resolves once n more polls have started: the poll before the
+ * last has then ended, drawn what it saw.
+ */
+class PolledStore {
+  readonly store: ObjectStore;
+  private reads = 0;
+  private readonly waiters: { at: number; done: () => void }[] = [];
+
+  constructor(inner: ObjectStore, runId: string) {
+    const runJson = keys.run(runId);
+    this.store = new Proxy(inner, {
+      get: (target, property) => {
+        const value = Reflect.get(target, property, target);
+        if (property !== 'get' || typeof value !== 'function')
+          return typeof value === 'function' ? value.bind(target) : value;
+        return (key: string, ...rest: unknown[]) => {
+          if (key === runJson) this.counted();
+          return value.call(target, key, ...rest);
+        };
+      },
+    });
+  }
+
+  polls(n: number): Promise<void> {
+    return new Promise((done) => this.waiters.push({ at: this.reads + n, done }));
+  }
+
+  private counted(): void {
+    this.reads++;
+    for (const waiter of this.waiters.filter((w) => w.at <= this.reads)) {
+      this.waiters.splice(this.waiters.indexOf(waiter), 1);
+      waiter.done();
+    }
+  }
+}
+
+/** A pipe stand-in (not a terminal): the watcher writes a line per change to it. */
+class LineCapture extends Writable {
+  readonly isTTY = false;
   text = '';
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
     this.text += chunk.toString('utf8');
     done();
   }
 }
+
+describe('watchRun on a pipe', () => {
+  it('prints nothing on polls that see no change', async () => {
+    // Prepare
+    const { state, run } = await drivenRun(2);
+    await run.stage('propagate');
+    const polled = new PolledStore(new FilesystemObjectStore(state), run.runId);
+    const pipe = new LineCapture();
+
+    // Act: five polls of an unchanged run, then its end
+    const watching = watchRun(polled.store, run.runId, {
+      intervalMs: 5,
+      stream: pipe as unknown as NodeJS.WriteStream,
+    });
+    await polled.polls(5);
+    const afterPolls = pipe.text;
+    await run.succeed(40, 2);
+    const view = await watching;
+
+    // Assess
+    expect(view?.status).toBe('succeeded');
+    expect(
+      afterPolls
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.replace(/, [\d.]+ s$/, '')),
+    ).toEqual(['pseudolabel: watching blobs-run-1', 'pseudolabel: running: propagate']);
+  });
+});
 
 describe('watchRun on a terminal', () => {
   it('draws a bar per shard stage, shown complete once the run succeeded even when its markers are gone', async () => {
@@ -167,15 +262,15 @@ describe('watchRun on a terminal', () => {
     await run.markers('ingest', 0, 0, 3);
     const terminal = new TerminalCapture();
 
-    // Act
+    // Act: each change is drawn before the next
     const watching = watchRun(new FilesystemObjectStore(state), run.runId, {
       intervalMs: 20,
       stream: terminal as unknown as NodeJS.WriteStream,
     });
-    await sleep(150);
+    await terminal.drawn(/ ingest +\[█{40}\] 3\/3/);
     await run.stage('neighbors');
     await run.markers('neighbors', 0, 0, 1);
-    await sleep(150);
+    await terminal.drawn(/ neighbors +\[█+░+\] 1\/3/);
     await rm(join(state, 'runs', run.runId, 'markers'), { recursive: true }); // as an embedded run does
     await run.succeed(40, 0);
     const view = await watching;
