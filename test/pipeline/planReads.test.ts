@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RunFailedError, runEmbedded } from '../../lib/pipeline/embedded/embeddedRunner.ts';
@@ -59,6 +59,23 @@ describe('line numbers without a corpus-wide count', () => {
     // Assess
     expect(many.record.shards).toBe(13);
     expect(one.rejected?.split('\n').length).toBeGreaterThan(10);
+    expect(many.rejected === one.rejected, 'rejected.csv differs byte for byte').toBe(true);
+    expect(many.labels === one.labels, 'labels.csv differs byte for byte').toBe(true);
+  });
+
+  it('gives default ids named by file and row in a directory of files without ids, for 1 and 6 shards', async () => {
+    // Prepare
+    const dir = join(await tempDir(), 'parts');
+    await mkdir(dir);
+    await writeInput(dir, 'a.csv', csvWithoutIds(150, 11));
+    await writeInput(dir, 'b.csv', csvWithoutIds(150, 12));
+    // Act
+    const one = await runPipeline(dir, { shards: 1, workers: 1, neighbors: 5 });
+    const many = await runPipeline(dir, { shards: 6, workers: 2, neighbors: 5 });
+    // Assess
+    const ids = parseLabels(many.labels).map((row) => row.id);
+    expect(ids[0]).toBe('a.csv:0');
+    expect(ids.at(-1)).toMatch(/^b\.csv:\d+$/);
     expect(many.rejected === one.rejected, 'rejected.csv differs byte for byte').toBe(true);
     expect(many.labels === one.labels, 'labels.csv differs byte for byte').toBe(true);
   });
