@@ -71,7 +71,7 @@ describe('the packed package, installed with --omit=dev', () => {
     expect(await readFile(join(project, 'out-cli/labels.csv'), 'utf8')).toBe(expected);
   });
 
-  it("import('pseudolabel') gives the library: the README example runs and labels the digits the same", async () => {
+  it("import('pseudolabel') gives the library (and 'pseudolabel/cli' main): the README example runs and labels the digits the same", async () => {
     // Prepare
     const expected = await readFile(join(project, 'out-cli/labels.csv'), 'utf8').catch(repositoryLabels);
     const example = join(project, 'example');
@@ -87,7 +87,8 @@ describe('the packed package, installed with --omit=dev', () => {
       [
         '--input-type=module',
         '-e',
-        "const p = await import('pseudolabel'); console.log(Object.keys(p).sort().join(' '))",
+        "const p = await import('pseudolabel'); const c = await import('pseudolabel/cli');" +
+          "console.log(Object.keys(p).sort().join(' '), '|', typeof c.main)",
       ],
       { cwd: project },
     );
@@ -95,7 +96,7 @@ describe('the packed package, installed with --omit=dev', () => {
     // Assess
     expect(stdout).toContain('transduction 0 0 0 1 1 1\n');
     expect(await readFile(join(example, 'out/labels.csv'), 'utf8')).toBe(expected);
-    expect(exported.stdout.trim()).toBe('ArrayEstimator labelPropagation labelSpreading run selfTraining');
+    expect(exported.stdout.trim()).toBe('ArrayEstimator labelPropagation labelSpreading run selfTraining | function');
   });
 
   it('types the library for TypeScript users', async () => {
