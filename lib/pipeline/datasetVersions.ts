@@ -37,11 +37,16 @@ export const datasetKeys = {
   model: (runId: string) => `runs/${runId}/version/files/model/`,
 };
 
-/** A dataset name is one key segment: letters, digits, '.', '_' and '-', not '.' or '..'. */
+/**
+ * A dataset name is one key segment, as the folders under incoming/ are: 1 to 128 characters, no '/', no control
+ * character, not '.' or '..'.
+ */
 export function checkDatasetName(dataset: string): void {
-  if (!/^[A-Za-z0-9._-]{1,128}$/.test(dataset) || dataset === '.' || dataset === '..') {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  const bad = dataset.length === 0 || dataset.length > 128 || /[/\u0000-\u001f]/.test(dataset);
+  if (bad || dataset === '.' || dataset === '..') {
     throw new InputError(
-      `invalid dataset name ${JSON.stringify(dataset)}: use 1 to 128 letters, digits, '.', '_' or '-'`,
+      `invalid dataset name ${JSON.stringify(dataset)}: use 1 to 128 characters, no '/', as a folder under incoming/`,
     );
   }
 }
