@@ -43,15 +43,18 @@ describe('reduce step claims', () => {
     let computed = 0;
     let release!: () => void;
     const held = new Promise<void>((done) => (release = done));
+    let started!: () => void;
+    const firstComputing = new Promise<void>((done) => (started = done));
     const step = async () => {
       computing++;
+      started();
       await held;
       computed++;
       return { tasks: [taskMessage('r1', 'neighbors', 0, 0)] };
     };
     // Act
     const first = reduceOnce(ctx, task, step);
-    await new Promise((done) => setTimeout(done, 20)); // the first delivery has claimed and is computing
+    await firstComputing; // the first delivery has claimed the step and is computing
     const second = await reduceOnce(ctx, task, step).then(
       () => undefined,
       (error: unknown) => error,
