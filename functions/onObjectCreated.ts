@@ -1,9 +1,12 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { withMetrics } from './shared/metrics.ts';
 import { handleObjectCreatedBatch, OBJECT_CREATED_SERVICE } from './shared/objectCreatedBatch.ts';
 import { handlerRuntime } from './shared/runtime.ts';
 
 const runtime = handlerRuntime(OBJECT_CREATED_SERVICE);
 
 /** Consumes the events queue (S3 ObjectCreated under incoming/): one run per dataset of a burst of uploads. */
-export const handler = (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> =>
-  handleObjectCreatedBatch(runtime, event, context);
+export const handler = withMetrics(
+  runtime.metrics,
+  (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> => handleObjectCreatedBatch(runtime, event, context),
+);

@@ -1,4 +1,5 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { withMetrics } from './shared/metrics.ts';
 import { handlerRuntime } from './shared/runtime.ts';
 import { handleTaskBatch } from './shared/taskBatch.ts';
 
@@ -8,5 +9,8 @@ const runtime = handlerRuntime('pseudolabel-reducer');
  * Consumes the reduce queue: plan, collect, calibrate, propagate, graph, converge, reduce and finalize steps; each
  * enqueues what follows.
  */
-export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-  handleTaskBatch(runtime, runtime.settings.reduceDlqUrl, event, context, runtime.settings.reduceQueueUrl);
+export const handler = withMetrics(
+  runtime.metrics,
+  (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
+    handleTaskBatch(runtime, runtime.settings.reduceDlqUrl, event, context, runtime.settings.reduceQueueUrl),
+);

@@ -1,6 +1,7 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
 import { retrainScheduled } from '../lib/pipeline/scheduledRetrain.ts';
-import { emitMetric } from './shared/metrics.ts';
+import { withMetrics } from './shared/metrics.ts';
 import { handlerRuntime } from './shared/runtime.ts';
 
 export const SERVICE = 'pseudolabel-scheduled';
@@ -13,7 +14,7 @@ const scheduledEvent = z.object({ datasets: z.array(z.string().min(1)).optional(
  * Invoked by the stack's one retraining schedule: retrains every dataset whose pseudolabel.json asks for it
  * (lib/pipeline/scheduledRetrain.ts), each only when something changed since its latest version.
  */
-export const handler = async (event: unknown): Promise<{ started: string[] }> => {
+export const handler = withMetrics(runtime.metrics, async (event: unknown): Promise<{ started: string[] }> => {
   const { datasets = [] } = scheduledEvent.parse(event ?? {});
   const results = await retrainScheduled(
     runtime.ctx,
@@ -26,6 +27,6 @@ export const handler = async (event: unknown): Promise<{ started: string[] }> =>
     else runtime.logger.info(`retrain: ${result.outcome}`, { ...result });
   }
   const failed = results.filter((result) => result.outcome === 'failed').length;
-  if (failed > 0) emitMetric(SERVICE, 'RetrainFailed', failed);
+  if (failed > 0) runtime.metrics.addMetric('RetrainFailed', MetricUnit.Count, failed);
   return { started: results.flatMap((result) => (result.runId ? [result.runId] : [])) };
-};
+});

@@ -1,9 +1,13 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { withMetrics } from './shared/metrics.ts';
 import { handlerRuntime } from './shared/runtime.ts';
 import { handleTaskBatch } from './shared/taskBatch.ts';
 
 const runtime = handlerRuntime('pseudolabel-worker');
 
 /** Consumes the tasks queue: one shard task (ingest, cells, neighbors, gather, edges, degrees, iterate, outcome, score) per message. */
-export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-  handleTaskBatch(runtime, runtime.settings.tasksDlqUrl, event, context, runtime.settings.tasksQueueUrl);
+export const handler = withMetrics(
+  runtime.metrics,
+  (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
+    handleTaskBatch(runtime, runtime.settings.tasksDlqUrl, event, context, runtime.settings.tasksQueueUrl),
+);

@@ -155,6 +155,9 @@ export async function startLocalWorker(options: LocalWorkerOptions): Promise<Loc
     AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'test',
     AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+    // Metrics are EMF lines that CloudWatch Logs reads in Lambda; here nothing reads stdout, so Powertools Metrics
+    // publishes nothing unless POWERTOOLS_METRICS_DISABLED=false asks for the lines (functions/shared/metrics.ts).
+    POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
   });
   const mappings: Mapping[] = [
     {

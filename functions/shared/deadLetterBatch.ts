@@ -1,7 +1,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { settleDeadLetter } from '../../lib/pipeline/deadLetters.ts';
-import { emitMetric } from './metrics.ts';
+import { emitEvent } from './metrics.ts';
 import type { HandlerRuntime } from './runtime.ts';
 import { stageLog } from './runtime.ts';
 
@@ -19,16 +19,22 @@ export function deadLetterReasonOf(record: SQSRecord): string | undefined {
  * error is reported as a batch item failure, so the dead letter is taken again later.
  */
 export async function handleDeadLetterBatch(
-  runtime: Pick<HandlerRuntime, 'ctx' | 'logger'>,
+  runtime: Pick<HandlerRuntime, 'ctx' | 'logger' | 'metrics'>,
   event: SQSEvent,
   context: Context,
 ): Promise<SQSBatchResponse> {
   const processor = new BatchProcessor(EventType.SQS);
   const log = stageLog(runtime.logger);
   const recordHandler = async (record: SQSRecord) => {
-    const outcome = await settleDeadLetter({ store: runtime.ctx.store, log }, record.body, deadLetterReasonOf(record));
+    const outcome = await settleDeadLetter(
+      { store: runtime.ctx.store, log, runEnded: runtime.ctx.runEnded },
+      record.body,
+      deadLetterReasonOf(record),
+    );
     runtime.logger.info('dead letter settled', { messageId: record.messageId, outcome });
-    if (outcome === 'run-failed') emitMetric(DEAD_LETTERS_SERVICE, 'DeadLetteredTasks', 1, { body: record.body });
+    if (outcome === 'run-failed' && runtime.metrics) {
+      emitEvent(runtime.metrics, 'DeadLetteredTasks', { messageId: record.messageId, body: record.body });
+    }
   };
   return processPartialResponse(event, recordHandler, processor, { context, throwOnFullBatchFailure: false });
 }

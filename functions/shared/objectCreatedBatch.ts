@@ -3,7 +3,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { OptionsError } from '../../lib/errors.ts';
 import { datasetOfKey, startDatasetRun } from '../../lib/pipeline/datasetRuns.ts';
 import { createdObjects } from '../../lib/pipeline/s3Notifications.ts';
-import { emitMetric } from './metrics.ts';
+import { emitEvent } from './metrics.ts';
 import type { HandlerRuntime } from './runtime.ts';
 
 /** The service name of the events queue's consumer (its logs and metrics). */
@@ -20,7 +20,7 @@ export const OBJECT_CREATED_SERVICE = 'pseudolabel-on-object-created';
  * notification is logged and dropped, and invalid uploaded options record a failed run and a metric instead.
  */
 export async function handleObjectCreatedBatch(
-  runtime: Pick<HandlerRuntime, 'ctx' | 'logger' | 'settings'>,
+  runtime: Pick<HandlerRuntime, 'ctx' | 'logger' | 'settings' | 'metrics'>,
   event: SQSEvent,
   context?: Context,
 ): Promise<SQSBatchResponse> {
@@ -56,7 +56,7 @@ export async function handleObjectCreatedBatch(
 }
 
 /** Starts the dataset's run; invalid options are recorded (a failed run, a metric), anything else is thrown. */
-async function startRun(runtime: Pick<HandlerRuntime, 'ctx' | 'logger' | 'settings'>, dataset: string) {
+async function startRun(runtime: Pick<HandlerRuntime, 'ctx' | 'logger' | 'settings' | 'metrics'>, dataset: string) {
   try {
     const root = `s3://${runtime.settings.bucket}`;
     const run = await startDatasetRun(runtime.ctx, root, dataset, 'content', runtime.settings.host);
@@ -68,7 +68,7 @@ async function startRun(runtime: Pick<HandlerRuntime, 'ctx' | 'logger' | 'settin
         dataset,
         error: error.message,
       });
-      emitMetric(OBJECT_CREATED_SERVICE, 'InvalidOptions', 1, { dataset, error: error.message });
+      if (runtime.metrics) emitEvent(runtime.metrics, 'InvalidOptions', { dataset, error: error.message });
       return;
     }
     runtime.logger.warn('cannot start a run now; will retry', { dataset, error: String(error) });

@@ -1,4 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import {
   type ServerlessClients,
   type ServerlessSettings,
@@ -7,6 +8,7 @@ import {
   serverlessSettings,
 } from '../../lib/adapters/serverlessContext.ts';
 import type { StageContext, StageLog } from '../../lib/pipeline/stageContext.ts';
+import { emitRunEnded, serviceMetrics } from './metrics.ts';
 
 /** What every handler shares, built once per Lambda container (module level). */
 export interface HandlerRuntime {
@@ -15,6 +17,8 @@ export interface HandlerRuntime {
   readonly settings: ServerlessSettings;
   readonly clients: ServerlessClients;
   readonly logger: Logger;
+  /** Powertools Metrics of the service (metrics.ts); published after each invocation (withMetrics). */
+  readonly metrics?: Metrics;
   readonly ctx: StageContext;
 }
 
@@ -25,8 +29,14 @@ export function stageLog(logger: Logger): StageLog {
   };
 }
 
-/** Structured JSON logs (Powertools) carrying runId, stage, round and shard as fields. */
-export function handlerRuntime(serviceName: string, env: NodeJS.ProcessEnv = process.env): HandlerRuntime {
+/**
+ * Structured JSON logs (Powertools) carrying runId, stage, round and shard as fields; Powertools Metrics in the
+ * `pseudolabel` namespace; a stage context that reports each run reaching its terminal status (RunsEnded).
+ */
+export function handlerRuntime(
+  serviceName: string,
+  env: NodeJS.ProcessEnv = process.env,
+): HandlerRuntime & { readonly metrics: Metrics } {
   const logger = new Logger({ serviceName });
   const settings = serverlessSettings(env);
   const clients = serverlessClients();
@@ -35,6 +45,7 @@ export function handlerRuntime(serviceName: string, env: NodeJS.ProcessEnv = pro
     settings,
     clients,
     logger,
-    ctx: serverlessContext(settings, clients, stageLog(logger)),
+    metrics: serviceMetrics(serviceName),
+    ctx: { ...serverlessContext(settings, clients, stageLog(logger)), runEnded: emitRunEnded },
   };
 }

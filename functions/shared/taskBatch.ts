@@ -50,9 +50,9 @@ export async function handleTaskBatch(
     const place = placeOf(record.body);
     try {
       await executeTask(runtime.ctx, record.body);
-      emitTaskMetric(runtime.service ?? 'pseudolabel', 'TaskDuration', performance.now() - started, place);
+      if (runtime.metrics) emitTaskMetric(runtime.metrics, 'TaskDuration', performance.now() - started, place);
     } catch (error) {
-      emitTaskMetric(runtime.service ?? 'pseudolabel', 'TaskFailures', 1, place);
+      if (runtime.metrics) emitTaskMetric(runtime.metrics, 'TaskFailures', 1, place);
       if (!(error instanceof InvalidMessageError || error instanceof UnknownRunError)) {
         await markRunOnLastReceive(runtime, record, error);
         if (queueUrl !== undefined) await backOffRecord(runtime, queueUrl, record, error);
@@ -100,7 +100,7 @@ async function markRunOnLastReceive(runtime: HandlerRuntime, record: SQSRecord, 
     error,
   };
   try {
-    const failed = await failRunOnLastReceive(runtime.ctx.store, delivery);
+    const failed = await failRunOnLastReceive(runtime.ctx.store, delivery, runtime.ctx.runEnded);
     if (failed) {
       runtime.logger.error('task failed on its last receive; run marked failed', {
         messageId: record.messageId,

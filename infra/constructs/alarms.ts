@@ -6,6 +6,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { METRICS_NAMESPACE } from '../../functions/shared/metrics.ts';
 
 /** A metric the handlers emit (functions/shared/metrics.ts), alarmed on when its sum over 5 minutes is > 0. */
 export interface HandlerMetricAlarm {
@@ -32,8 +33,8 @@ export interface AlarmsProps {
   readonly createTopic?: boolean;
 }
 
-/** The namespace of the handlers' metrics (functions/shared/metrics.ts). */
-export const METRICS_NAMESPACE = 'pseudolabel';
+/** The namespace of the handlers' metrics: the one Powertools Metrics writes them to. */
+export { METRICS_NAMESPACE } from '../../functions/shared/metrics.ts';
 
 /**
  * Alarms on dead-letter queue depth (> 0 messages), on the age of each queue's oldest message, on function

@@ -185,5 +185,6 @@ async function recordInvalidOptions(
     error: error.message,
     timings: {},
   };
-  await ctx.store.putIfAbsent(keys.run(record.runId), `${JSON.stringify(record, null, 2)}\n`);
+  if (await ctx.store.putIfAbsent(keys.run(record.runId), `${JSON.stringify(record, null, 2)}\n`))
+    ctx.runEnded?.(record);
 }

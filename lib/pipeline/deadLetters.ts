@@ -31,7 +31,7 @@ export function deadLetterReason(task: TaskMessage, reason: string | undefined):
  * or advanced marker is present) leaves its run running. Errors of the store are thrown, for redelivery.
  */
 export async function settleDeadLetter(
-  ctx: Pick<StageContext, 'store' | 'log'>,
+  ctx: Pick<StageContext, 'store' | 'log' | 'runEnded'>,
   body: string,
   reason: string | undefined,
 ): Promise<DeadLetterOutcome> {
@@ -63,7 +63,7 @@ export async function settleDeadLetter(
     return 'work-done';
   }
   const error = deadLetterReason(task, reason);
-  const record = await markRunFailed(ctx.store, task.runId, { stage: task.stage, error });
+  const record = await markRunFailed(ctx.store, task.runId, { stage: task.stage, error }, ctx.runEnded);
   ctx.log.warn('task dead-lettered; run marked failed', { ...task, status: record.status, error });
   return record.status === 'failed' && record.error === error ? 'run-failed' : 'run-ended';
 }

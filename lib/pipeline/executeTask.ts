@@ -112,6 +112,6 @@ export async function executeTask(host: StageContext, body: unknown): Promise<vo
   } catch (error) {
     if (!isRunFailure(error)) throw error;
     ctx.log.warn('run failed', { ...task, error: error.message });
-    await markRunFailed(ctx.store, task.runId, { stage: task.stage, error: error.message });
+    await markRunFailed(ctx.store, task.runId, { stage: task.stage, error: error.message }, ctx.runEnded);
   }
 }

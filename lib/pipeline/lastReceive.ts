@@ -1,5 +1,5 @@
 import type { ObjectStore } from '../adapters/objectStore.ts';
-import { markRunFailed } from './runRecord.ts';
+import { markRunFailed, type RunEnded } from './runRecord.ts';
 import { parseTaskMessage, type TaskMessage } from './taskMessage.ts';
 
 /** The reason recorded in run.json when a task gave up on its last receive. */
@@ -33,6 +33,7 @@ export interface FailedDelivery {
 export async function failRunOnLastReceive(
   store: ObjectStore,
   delivery: FailedDelivery,
+  runEnded?: RunEnded,
 ): Promise<{ task: TaskMessage; reason: string } | undefined> {
   if (delivery.receives < delivery.maxReceives) return undefined;
   let task: TaskMessage;
@@ -42,6 +43,6 @@ export async function failRunOnLastReceive(
     return undefined;
   }
   const reason = lastReceiveReason(task, delivery.receives, delivery.error);
-  await markRunFailed(store, task.runId, { stage: task.stage, error: reason });
+  await markRunFailed(store, task.runId, { stage: task.stage, error: reason }, runEnded);
   return { task, reason };
 }

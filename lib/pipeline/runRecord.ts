@@ -94,6 +94,12 @@ export async function updateRun(
   return record;
 }
 
+/**
+ * Told once when a run reaches its terminal status (succeeded, failed, cancelled), after run.json says so: the
+ * Lambda handlers' RunsEnded metric (functions/shared/metrics.ts). The StageContext carries it (`runEnded`).
+ */
+export type RunEnded = (record: RunRecord) => void;
+
 /** Why a run ended without output: the stage it stopped at (kept as recorded when absent) and the reason. */
 export interface RunFailure {
   readonly stage?: Stage;
@@ -107,8 +113,13 @@ export interface RunFailure {
  * receive, the dead-letter consumer), where nothing else would ever move the run on. Returns the record as it now
  * stands.
  */
-export async function markRunFailed(store: ObjectStore, runId: string, failure: RunFailure): Promise<RunRecord> {
-  return endRun(store, runId, 'failed', failure);
+export async function markRunFailed(
+  store: ObjectStore,
+  runId: string,
+  failure: RunFailure,
+  runEnded?: RunEnded,
+): Promise<RunRecord> {
+  return endRun(store, runId, 'failed', failure, runEnded);
 }
 
 /**
@@ -116,8 +127,13 @@ export async function markRunFailed(store: ObjectStore, runId: string, failure: 
  * the reason and the time. Its tasks stop at their next step (executeTask ignores ended runs). A run that has
  * already ended is left as it is.
  */
-export async function markRunCancelled(store: ObjectStore, runId: string, reason: string): Promise<RunRecord> {
-  return endRun(store, runId, 'cancelled', { error: reason });
+export async function markRunCancelled(
+  store: ObjectStore,
+  runId: string,
+  reason: string,
+  runEnded?: RunEnded,
+): Promise<RunRecord> {
+  return endRun(store, runId, 'cancelled', { error: reason }, runEnded);
 }
 
 /**
@@ -140,6 +156,7 @@ async function endRun(
   runId: string,
   status: 'failed' | 'cancelled',
   failure: RunFailure,
+  runEnded: RunEnded | undefined,
 ): Promise<RunRecord> {
   const record = await readRun(store, runId);
   if (record.status !== 'running') return record;
@@ -148,5 +165,6 @@ async function endRun(
   record.error = failure.error;
   record.finishedAt = new Date().toISOString();
   await writeRun(store, record);
+  runEnded?.(record);
   return record;
 }

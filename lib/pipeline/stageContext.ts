@@ -1,5 +1,6 @@
 import type { ObjectStore } from '../adapters/objectStore.ts';
 import type { TaskQueue } from '../adapters/taskQueue.ts';
+import type { RunEnded } from './runRecord.ts';
 import type { TaskMessage } from './taskMessage.ts';
 import type { TaskMeter } from './taskMetrics.ts';
 
@@ -28,6 +29,8 @@ export interface StageContext {
    * its peak RSS is then the task's own (taskMetrics.ts).
    */
   readonly ownProcess?: boolean;
+  /** Told when a run reaches its terminal status (the Lambda handlers' RunsEnded metric); absent elsewhere. */
+  readonly runEnded?: RunEnded;
   /** Set by executeTask: the bytes the task's stores moved (taskMetrics.ts). */
   readonly meter?: TaskMeter;
 }

@@ -2,6 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { DEAD_LETTERS_SERVICE } from '../../functions/shared/deadLetterBatch.ts';
+import { METRICS_NAMESPACE } from '../../functions/shared/metrics.ts';
 import { INTERMEDIATE_TAG } from '../../infra/constructs/dataBucket.ts';
 import { ENV } from '../../infra/constructs/pipelineFunctions.ts';
 import {
@@ -604,13 +606,14 @@ describe('operations alarms', () => {
   });
 
   it('alarms on the handlers’ metrics: invalid options, dead-lettered tasks, runs past their deadline', () => {
-    // Prepare
-    const metricAlarms = alarms().filter((a) => a.Namespace === 'pseudolabel');
+    // Prepare: the namespace and services the handlers' Powertools Metrics write to (functions/shared/metrics.ts)
+    const metricAlarms = alarms().filter((a) => a.Namespace === METRICS_NAMESPACE);
 
     // Assess
+    expect(METRICS_NAMESPACE).toBe('pseudolabel');
     expect(metricAlarms.map((a) => [a.MetricName, a.Dimensions])).toEqual([
       ['InvalidOptions', [{ Name: 'service', Value: 'pseudolabel-on-object-created' }]],
-      ['DeadLetteredTasks', [{ Name: 'service', Value: 'pseudolabel-dead-letters' }]],
+      ['DeadLetteredTasks', [{ Name: 'service', Value: DEAD_LETTERS_SERVICE }]],
       ['RunsPastDeadline', [{ Name: 'service', Value: 'pseudolabel-deadline-watch' }]],
     ]);
     for (const alarm of metricAlarms) {

@@ -6,7 +6,6 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { afterAll, describe, expect, it } from 'vitest';
-import { emitTaskMetric } from '../../functions/shared/metrics.ts';
 import { retryDelayOf } from '../../functions/shared/retryBackoff.ts';
 import type { HandlerRuntime } from '../../functions/shared/runtime.ts';
 import { handleTaskBatch } from '../../functions/shared/taskBatch.ts';
@@ -117,34 +116,5 @@ describe('retry back-off', () => {
     expect(configured).toEqual([1, 2]);
     expect(serverlessSettings(env).retryDelaysSeconds).toEqual([30, 120, 600]);
     expect(bad).toThrow('PSEUDOLABEL_RETRY_DELAYS must be seconds');
-  });
-});
-
-describe('task metrics (EMF)', () => {
-  it('emits TaskFailures by service and stage in Lambda, with the run as a property; nothing outside Lambda', () => {
-    // Prepare
-    const lines: string[] = [];
-    const write = (line: string) => void lines.push(line);
-    const place = { runId: 'ds-1', stage: 'neighbors', round: 0, shard: 3 };
-    // Act
-    emitTaskMetric('pseudolabel-worker', 'TaskFailures', 1, place, {}, write);
-    emitTaskMetric('pseudolabel-worker', 'TaskFailures', 1, place, { AWS_LAMBDA_FUNCTION_NAME: 'worker' }, write);
-    // Assess
-    expect(lines).toHaveLength(1);
-    const emf = JSON.parse(lines[0]);
-    expect(emf._aws.CloudWatchMetrics).toEqual([
-      {
-        Namespace: 'pseudolabel',
-        Dimensions: [['service', 'stage']],
-        Metrics: [{ Name: 'TaskFailures', Unit: 'Count' }],
-      },
-    ]);
-    expect(emf).toMatchObject({
-      service: 'pseudolabel-worker',
-      stage: 'neighbors',
-      TaskFailures: 1,
-      runId: 'ds-1',
-      shard: 3,
-    });
   });
 });

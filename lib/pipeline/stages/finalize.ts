@@ -105,11 +105,14 @@ export async function finalizeStage(ctx: StageContext, task: TaskMessage): Promi
   }
   await writeReportFiles(ctx.store, keys.output(task.runId, ''), report);
   const version = prepared ? await publishVersion(ctx, run, prepared) : undefined;
-  await updateRun(ctx.store, task.runId, (record) => {
+  let ended = false;
+  const finished = await updateRun(ctx.store, task.runId, (record) => {
+    ended = record.status === 'running';
     if (version !== undefined) record.version = version;
     record.status = 'succeeded';
     record.stage = 'finalize';
     record.finishedAt = new Date().toISOString();
   });
+  if (ended) ctx.runEnded?.(finished);
   return {};
 }

@@ -229,7 +229,11 @@ describe('a run whose task kills its worker on every receive', () => {
   it('an upload with invalid options records a failed run that status shows, and emits the alarm metric', async () => {
     // Prepare
     const dataset = uniqueDataset('bad-options');
-    const worker = await WorkerProcess.start(stack.endpoint, stack.workerEnv());
+    // The worker writes its metrics (EMF lines on stdout) only when asked: POWERTOOLS_METRICS_DISABLED=false.
+    const worker = await WorkerProcess.start(stack.endpoint, {
+      ...stack.workerEnv(),
+      POWERTOOLS_METRICS_DISABLED: 'false',
+    });
     const cwd = await tempDir();
     const awsEnv = { AWS_ENDPOINT_URL: stack.endpoint, AWS_REGION: stack.region };
 
@@ -248,6 +252,8 @@ describe('a run whose task kills its worker on every receive', () => {
     expect(status.stderrLines.join('\n')).toContain(`invalid incoming/${dataset}/pseudolabel.json`);
     const metric = logLines(worker.log).find((line) => line.InvalidOptions === 1);
     expect(metric).toMatchObject({ service: 'pseudolabel-on-object-created', dataset });
+    const ended = logLines(worker.log).find((line) => line.RunsEnded === 1 && line.runId === runId);
+    expect(ended).toMatchObject({ service: 'pseudolabel-runs', status: 'failed', dataset });
   });
 });
 const BACK_OFF_LINE = 'task failed; it will be delivered again after its back-off';

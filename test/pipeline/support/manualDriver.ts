@@ -5,6 +5,7 @@ import type { TaskQueue } from '../../../lib/adapters/taskQueue.ts';
 import { executeTask } from '../../../lib/pipeline/executeTask.ts';
 import { keys } from '../../../lib/pipeline/keys.ts';
 import type { RunOptions } from '../../../lib/pipeline/runOptions.ts';
+import type { RunEnded } from '../../../lib/pipeline/runRecord.ts';
 import type { StageContext } from '../../../lib/pipeline/stageContext.ts';
 import { startRun } from '../../../lib/pipeline/startRun.ts';
 import { parseTaskMessage, type TaskMessage } from '../../../lib/pipeline/taskMessage.ts';
@@ -36,6 +37,8 @@ export interface DeliveryPlan {
   readonly concurrency?: number;
   /** Start the run this many times with the same run id (startRun is idempotent; default 1). */
   readonly starts?: number;
+  /** The stage context's hook told when the run ends (the Lambda handlers' RunsEnded metric). */
+  readonly runEnded?: RunEnded;
 }
 
 export interface DrivenRun {
@@ -84,6 +87,7 @@ export async function driveRun(
     tasks: queueInto('tasks', accept),
     reduce: queueInto('reduce', accept),
     log,
+    ...(plan.runEnded ? { runEnded: plan.runEnded } : {}),
   };
 
   const root = dirname(resolve(input));
