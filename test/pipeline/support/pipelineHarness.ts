@@ -109,11 +109,19 @@ export async function readRunRecord(stateDir: string, runId: string): Promise<Ru
 
 /**
  * report.json without what may differ between two runs of the same input and options: the run id, the
- * timings and stage metrics (measurements), and the shard and worker counts among the parameters (they are
- * the options being varied), with the cell ranges that follow the shard count.
+ * timings and stage metrics (measurements), the changes against a dataset's previous version (runs over
+ * incoming/ publish one, embedded runs without --dataset do not), and the shard and worker counts among the
+ * parameters (they are the options being varied), with the cell ranges that follow the shard count.
  */
 export function comparableReport(report: Record<string, unknown>): Record<string, unknown> {
-  const { runId: _runId, timings: _timings, stageMetrics: _stageMetrics, parameters, ...rest } = report;
+  const {
+    runId: _runId,
+    timings: _timings,
+    stageMetrics: _stageMetrics,
+    changes: _changes,
+    parameters,
+    ...rest
+  } = report;
   const { shards: _shards, workers: _workers, ...kept } = parameters as Record<string, unknown>;
   // The cell ranges of approximate neighbours are about one per shard: a layout, not a result.
   if (rest.neighbors !== undefined) {
