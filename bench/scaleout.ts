@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
+import { access, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { StageMetrics } from '../lib/pipeline/taskMetrics.ts';
@@ -55,6 +55,8 @@ interface ScaleoutConfig {
   readonly seed: number;
   readonly neighbors: number;
   readonly keepData: boolean;
+  /** Where the data sets are kept and reused across invocations (generated there when missing). */
+  readonly dataDir: string | null;
 }
 
 function positive(name: string, text: string | undefined, fallback: number, integer = true): number {
@@ -83,6 +85,7 @@ function parseScaleoutConfig(argv: string[]): ScaleoutConfig {
       seed: { type: 'string' },
       neighbors: { type: 'string' },
       'keep-data': { type: 'boolean', default: false },
+      'data-dir': { type: 'string' },
     },
   });
   if (values.shape !== 'blobs' && values.shape !== 'mixture') throw new RangeError('--shape must be blobs or mixture');
@@ -102,6 +105,7 @@ function parseScaleoutConfig(argv: string[]): ScaleoutConfig {
     seed: values.seed === undefined ? 0 : positive('seed', values.seed, 0),
     neighbors: positive('neighbors', values.neighbors, 10),
     keepData: values['keep-data'] ?? false,
+    dataDir: values['data-dir'] === undefined ? null : resolve(values['data-dir']),
   };
 }
 
@@ -113,18 +117,10 @@ const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 *
 
 /** One size: generate, run the CLI with --task-memory, read report.json's stage metrics and score the labels. */
 async function measureSize(config: ScaleoutConfig, n: number, dir: string) {
-  const data = join(dir, `data-${n}.csv`);
-  const truthPath = join(dir, `truth-${n}.csv`);
-  log(`n=${n}: generating ${n} x ${config.d} ${config.shape}`);
-  const { truth } = await writeBlobs(data, truthPath, {
-    n,
-    d: config.d,
-    classes: config.classes,
-    labelFraction: config.labels,
-    spread: config.spread,
-    shape: config.shape,
-    seed: config.seed,
-  });
+  const dataDir = config.dataDir ?? dir;
+  const data = join(dataDir, `data-${n}.csv`);
+  const truthPath = join(dataDir, `truth-${n}.csv`);
+  const truth = await dataSet(config, n, data, truthPath);
   const shards = Math.max(1, Math.ceil(n / config.rowsPerShard));
   const out = join(dir, `out-${n}`);
   const args = ['run', '--input', data, '--out', out, '--neighbors', String(config.neighbors)];
@@ -137,6 +133,7 @@ async function measureSize(config: ScaleoutConfig, n: number, dir: string) {
     String(config.taskMemory),
   );
   log(`n=${n}: pseudolabel ${args.join(' ')}`);
+  const loadBefore = loadavg();
   const run = await spawnMeasured(process.execPath, [join(ROOT, 'bin/pseudolabel.mjs'), ...args], {
     cwd: dir,
     echoStderr: true,
@@ -150,8 +147,11 @@ async function measureSize(config: ScaleoutConfig, n: number, dir: string) {
     cpuSeconds: run.cpuSeconds === null ? null : round(run.cpuSeconds, 2),
     // GNU time: the largest peak of the CLI process and of the task processes it waited for
     peakRssMbOfAnyProcess: run.peakRssMb === null ? null : round(run.peakRssMb, 1),
+    // the machine is shared: wall times depend on its load (1, 5 and 15 minute averages), RSS and bytes do not
+    loadAverageBefore: loadBefore.map((x) => round(x, 2)),
+    loadAverageAfter: loadavg().map((x) => round(x, 2)),
   };
-  await rm(data, { force: true });
+  if (config.dataDir === null) await rm(data, { force: true });
   if (run.code !== 0) return { ...common, error: run.stderr.trim().split('\n').at(-1) ?? '' };
   const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as {
     stageMetrics: Record<string, StageMetrics>;
@@ -184,6 +184,37 @@ async function measureSize(config: ScaleoutConfig, n: number, dir: string) {
     neighbors: report.neighbors ?? null,
     stages,
   };
+}
+
+/** The data set of size n: generated (written under a temporary name, then renamed) unless already there. */
+async function dataSet(config: ScaleoutConfig, n: number, data: string, truthPath: string): Promise<Int32Array> {
+  const present = await Promise.all([access(data), access(truthPath)]).then(
+    () => true,
+    () => false,
+  );
+  if (present) {
+    log(`n=${n}: reusing ${data}`);
+    const truth = new Int32Array(n);
+    const lines = (await readFile(truthPath, 'utf8')).split('\n');
+    for (let i = 1; i < lines.length; i++) {
+      const [id, label] = lines[i].split(',');
+      if (id) truth[Number(id.slice(1))] = Number(label);
+    }
+    return truth;
+  }
+  log(`n=${n}: generating ${n} x ${config.d} ${config.shape}`);
+  const { truth } = await writeBlobs(`${data}.partial`, `${truthPath}.partial`, {
+    n,
+    d: config.d,
+    classes: config.classes,
+    labelFraction: config.labels,
+    spread: config.spread,
+    shape: config.shape,
+    seed: config.seed,
+  });
+  await rename(`${truthPath}.partial`, truthPath);
+  await rename(`${data}.partial`, data);
+  return truth;
 }
 
 function order(stage: string): number {
