@@ -34,8 +34,15 @@ export const CELL_BYTES_PER_ROW_D64 = 450;
 export const NEIGHBORS_BYTES_PER_SHARD_ROW_D64 = 1_420;
 /** The cells an approx neighbors task holds at once, budgeted (its range and the ranges its queries probe). */
 export const NEIGHBORS_CELL_GROUP_BYTES = 256 * MB;
-/** collect: 156.2 MB peak for 250,000 rows (ids, labels, duplicate table). */
-export const COLLECT_BYTES_PER_ROW = 400;
+/**
+ * collect holds one shard decoded at a time (its features: scaled by d / 64) beside what grows with every row of
+ * the run (the duplicate-id table, lib/data/idTable.ts, and a class code). Measured with `--task-memory 512`,
+ * 62,500 rows a shard (bench/measured/scaleout-mixture-*-tm512.json): 141.6 and 158.2 MB at 250,000 rows,
+ * 209.7 MB at 500,000, 231.4 MB at 1M; the line below bounds them all (194, 216, 246 MB).
+ */
+export const COLLECT_BYTES_PER_SHARD_ROW_D64 = 2_100;
+/** collect, per row of the run: the id table's 48 bytes and twice the id's, a class code (see above). */
+export const COLLECT_BYTES_PER_ROW = 64;
 /** output: 81.8 MB peak for 62,500 rows (a shard's ids and result, its labels.csv part). */
 export const OUTPUT_BYTES_PER_SHARD_ROW = 370;
 /** finalize, which assembles the output parts: 74.6 MB peak for 250,000 rows. */
@@ -139,7 +146,12 @@ export function estimateSteps(size: RunSize, host?: HostCapacity): StepEstimate[
       bytes: NODE_TASK_BYTES + shardRows * INGEST_BYTES_PER_SHARD_ROW_D64 * perD,
       seconds: 0,
     },
-    { stage: 'collect', shardTask: false, bytes: NODE_TASK_BYTES + n * COLLECT_BYTES_PER_ROW, seconds: 0 },
+    {
+      stage: 'collect',
+      shardTask: false,
+      bytes: NODE_TASK_BYTES + shardRows * COLLECT_BYTES_PER_SHARD_ROW_D64 * perD + n * COLLECT_BYTES_PER_ROW,
+      seconds: 0,
+    },
   ];
   if (usesGraph(options)) {
     if (approx(size)) {

@@ -111,8 +111,8 @@ describe('--task-memory', () => {
   });
 
   it('refuses at plan, before any ingest, a run whose collect step would not fit, naming the memory it needs', async () => {
-    // Prepare: 150,000 rows x 2 features: collect would hold about 115 MB, over 100
-    const rows = Array.from({ length: 150_000 }, (_, i) => `r${i},${i < 10 ? i % 2 : ''},${i % 7},${i % 11}`);
+    // Prepare: 700,000 rows x 2 features: collect's id table alone would take about 43 MB beside Node's 60, over 100
+    const rows = Array.from({ length: 700_000 }, (_, i) => `r${i},${i < 10 ? i % 2 : ''},${i % 7},${i % 11}`);
     const input = await writeInput(await tempDir(), 'rows.csv', `id,label,a,b\n${rows.join('\n')}\n`);
     const stateDir = `${await tempDir()}/state`;
 

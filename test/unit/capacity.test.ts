@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CapacityError } from '../../lib/errors.ts';
 import {
+  COLLECT_BYTES_PER_ROW,
   checkCapacity,
   embeddedHost,
   estimateRows,
@@ -12,10 +13,18 @@ import {
 
 const MB = 2 ** 20;
 
+type Measured = { sizes: { n: number; shards: number; stages: { stage: string; largestTaskPeakRssMb: number }[] }[] };
+const measured = (name: string) =>
+  JSON.parse(readFileSync(new URL(`../../bench/measured/${name}`, import.meta.url), 'utf8')) as Measured;
 /** The shape the constants were measured on: bench/measured/scaleout-mixture-250k-e812d6d.json. */
-const MEASURED = JSON.parse(
-  readFileSync(new URL('../../bench/measured/scaleout-mixture-250k-e812d6d.json', import.meta.url), 'utf8'),
-) as { sizes: { n: number; shards: number; stages: { stage: string; largestTaskPeakRssMb: number }[] }[] };
+const MEASURED = measured('scaleout-mixture-250k-e812d6d.json');
+/** collect's constants: the scale-out runs at 250k to 1M rows, 62,500 a shard, --task-memory 512. */
+const COLLECT_MEASURED = [
+  'scaleout-mixture-250k-e812d6d.json',
+  'scaleout-mixture-250k-tm512.json',
+  'scaleout-mixture-500k-tm512.json',
+  'scaleout-mixture-1m-tm512.json',
+].map((name) => measured(name).sizes[0]);
 
 function size(overrides: Omit<Partial<RunSize>, 'options'> & { options?: Partial<RunSize['options']> } = {}): RunSize {
   return {
@@ -45,11 +54,23 @@ describe('estimateSteps', () => {
     // Act
     const steps = estimateSteps(size({ rows: measured.n, shards: measured.shards }));
 
-    // Assess
-    for (const step of steps) {
+    // Assess (collect: see the next test)
+    for (const step of steps.filter((s) => s.stage !== 'collect')) {
       const peak = measured.stages.find((stage) => stage.stage === step.stage)?.largestTaskPeakRssMb;
       expect(peak, step.stage).toBeDefined();
       expect(step.bytes / MB / (peak as number), step.stage).toBeCloseTo(1, 1);
+    }
+  });
+
+  it("bounds collect's measured peaks from 250k to 1M rows, within 1.5 times (GC timing: 142 and 158 MB at 250k)", () => {
+    for (const run of COLLECT_MEASURED) {
+      // Act
+      const collect = estimateSteps(size({ rows: run.n, shards: run.shards })).find((s) => s.stage === 'collect');
+
+      // Assess
+      const peak = run.stages.find((stage) => stage.stage === 'collect')?.largestTaskPeakRssMb as number;
+      expect((collect?.bytes ?? 0) / MB, `${run.n} rows`).toBeGreaterThanOrEqual(peak);
+      expect((collect?.bytes ?? 0) / MB, `${run.n} rows`).toBeLessThanOrEqual(1.5 * peak);
     }
   });
 
@@ -64,7 +85,7 @@ describe('estimateSteps', () => {
     // Assess
     const bytes = (steps: ReturnType<typeof at>, stage: string) => steps.find((s) => s.stage === stage)?.bytes ?? 0;
     for (const stage of ['ingest', 'cells', 'neighbors']) expect(bytes(large, stage)).toBe(bytes(small, stage));
-    expect(bytes(large, 'collect')).toBeGreaterThan(9 * bytes(small, 'collect') - 9 * 60 * MB);
+    expect(bytes(large, 'collect') - bytes(small, 'collect')).toBe(18_000_000 * COLLECT_BYTES_PER_ROW);
   });
 
   it('plans fanned-out propagation once one process would need more than half a task: partition tasks', () => {
@@ -108,9 +129,9 @@ describe('checkCapacity', () => {
     expect(steps.every((step) => step.bytes <= 512 * MB)).toBe(true);
   });
 
-  it('refuses 9M rows in a 3,008 MB reducer, naming the step and the reducer memory it needs', () => {
+  it('refuses 50M rows in a 3,008 MB reducer, naming the step and the reducer memory it needs', () => {
     // Prepare
-    const run = size({ rows: 9_000_000, shards: 144 });
+    const run = size({ rows: 50_000_000, shards: 800 });
 
     // Act
     const error = thrown(() => checkCapacity(run, lambdaHost(3008, 3008)));
@@ -118,7 +139,7 @@ describe('checkCapacity', () => {
     // Assess
     expect(error).toBeInstanceOf(CapacityError);
     expect(error.message).toMatch(
-      /^the run cannot fit: the collect step would need about [\d,]+ MB for 9,000,000 rows x 64 features, over the reducer Lambda's 3,008 MB; use more reducer memory \(reducerMemoryMb \d+ in the stack config\)$/,
+      /^the run cannot fit: the collect step would need about [\d,]+ MB for 50,000,000 rows x 64 features, over the reducer Lambda's 3,008 MB; use more reducer memory \(reducerMemoryMb \d+ in the stack config\)$/,
     );
     const needed = Number(/reducerMemoryMb (\d+)/.exec(error.message)?.[1]);
     expect(() => checkCapacity(run, lambdaHost(3008, needed))).not.toThrow();
@@ -135,7 +156,7 @@ describe('checkCapacity', () => {
 
   it('says when a step is over the largest Lambda', () => {
     // Act
-    const error = thrown(() => checkCapacity(size({ rows: 30_000_000, shards: 480 }), lambdaHost(3008, 10_240)));
+    const error = thrown(() => checkCapacity(size({ rows: 200_000_000, shards: 3_200 }), lambdaHost(3008, 10_240)));
 
     // Assess
     expect(error.message).toContain("over Lambda's 10,240 MB");
