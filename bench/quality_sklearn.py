@@ -74,17 +74,22 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", required=True)
     parser.add_argument("--draws", type=int, default=5)
+    # Tuning draws (choosing a rule for auto) must differ from the benchmark's: --first-draw 100 draws 100, 101, ...
+    parser.add_argument("--first-draw", type=int, default=0)
+    parser.add_argument("--datasets", default=",".join(DATASETS))
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     datasets = []
     for name, loader in DATASETS.items():
+        if name not in args.datasets.split(","):
+            continue
         data = loader()
         X = data.data.astype(np.float32).astype(np.float64)
         y_true = data.target
         Z = StandardScaler().fit_transform(X)
         draws = []
         for f, fraction in enumerate(FRACTIONS):
-            for draw in range(args.draws):
+            for draw in range(args.first_draw, args.first_draw + args.draws):
                 y = draw_labels(y_true, fraction, 1000 * f + draw)
                 draws.append({"fraction": str(fraction), "draw": draw, "y": y.tolist(), "sklearn": baselines(X, Z, y, y_true)})
         datasets.append({"name": name, "X": [[float(np.float32(v)) for v in row] for row in X], "y_true": y_true.tolist(), "draws": draws})

@@ -57,24 +57,23 @@ function cancelOnSignals(): { signal: AbortSignal; dispose(): void } {
 
 /**
  * One plain sentence on whether semi-supervised learning helped on the holdout: a verdict only when the 95%
- * interval of the accuracy difference excludes 0, else how many labels would tell.
+ * interval of the accuracy difference over repeated splits excludes 0, else how many given labels would tell.
  */
 export function holdoutSentence(holdout: NonNullable<RunReport['holdout']>): string {
   const percent = (x: number) => `${(100 * x).toFixed(1)}%`;
   const points = (x: number) => `${x > 0 ? '+' : ''}${(100 * x).toFixed(1)}`;
   const { supervised, semiSupervised, difference } = holdout;
+  const splits = difference.splits.length;
   const accuracies =
-    `${percent(semiSupervised.accuracy)} accuracy on ${holdout.size.toLocaleString('en-US')} held-out labels, against ` +
-    `${percent(supervised.accuracy)} for a classifier trained on the given labels alone ` +
+    `${percent(semiSupervised.accuracy)} mean accuracy over ${splits} splits of ${holdout.size.toLocaleString('en-US')} ` +
+    `held-out labels, against ${percent(supervised.accuracy)} for a classifier trained on the other labels alone ` +
     `(difference ${points(difference.estimate)} points, 95% interval ${points(difference.low)} to ${points(difference.high)})`;
   if (holdout.verdict !== 'cannot tell')
     return `Semi-supervised learning ${holdout.verdict} on this data: ${accuracies}.`;
-  const needed = holdout.heldOutLabelsNeeded ?? 0;
-  const given = Math.ceil(needed / holdout.fraction);
+  const needed = holdout.givenLabelsNeeded ?? 0;
   return (
-    `Cannot tell whether semi-supervised learning helped with ${holdout.size.toLocaleString('en-US')} held-out labels: ` +
-    `${accuracies}. About ${needed.toLocaleString('en-US')} held-out labels (${given.toLocaleString('en-US')} given ` +
-    `at --holdout ${holdout.fraction}) would tell.`
+    `Cannot tell whether semi-supervised learning helped with ${holdout.given.toLocaleString('en-US')} given labels: ` +
+    `${accuracies}. About ${needed.toLocaleString('en-US')} given labels would tell.`
   );
 }
 

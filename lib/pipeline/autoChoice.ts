@@ -23,7 +23,7 @@ export interface AutoChoice {
  * the given labels (at most AUTO_ROWS / 2) and unlabelled rows up to AUTO_ROWS in all, so the search costs the
  * same at any n. Returns them unscaled, in row order, as doubles.
  */
-async function sampleRows(ctx: StageContext, runId: string, collected: Collected, y: Int32Array, seed: number) {
+export async function sampleRows(ctx: StageContext, runId: string, collected: Collected, y: Int32Array, seed: number) {
   let given = 0;
   for (const label of y) if (label !== UNLABELLED) given++;
   const givenRate = Math.min(1, AUTO_ROWS / 2 / given);
@@ -75,7 +75,7 @@ export async function chooseAuto(
       reason: `too few given labels for 3-fold cross-validation: label spreading, the default, scale ${scale}`,
     };
   }
-  const best = search.candidates[0];
+  const best = search.chosen;
   return {
     options: {
       ...options,

@@ -7,10 +7,11 @@ import { OptionsError } from '../errors.ts';
 import { seededUniform } from '../linalg/seededRandom.ts';
 import {
   type AccuracyDifference,
-  accuracyDifference,
+  correctedResampledInterval,
+  givenLabelsNeeded,
+  HOLDOUT_SPLITS,
   type HoldoutVerdict,
-  heldOutLabelsNeeded,
-  MIN_HOLDOUT_LABELS,
+  MIN_GIVEN_LABELS,
   verdictOf,
 } from './holdoutInterval.ts';
 import { type RowOutcome, SOURCE } from './rowOutcome.ts';
@@ -52,85 +53,116 @@ function metricsOn(truth: Int32Array, predicted: Int32Array): Metrics {
   return { accuracy: accuracy(truth, predicted), macroF1: macroF1(truth, predicted) };
 }
 
-/**
- * Supervised-only baseline on the holdout: softmax regression fitted on the remaining given labels, as a user
- * would without semi-supervised learning; compared with the labels the run gave the held-out rows.
- */
-export function evaluateHoldout(
-  X: FeatureMatrix,
-  y: Int32Array,
-  trainingY: Int32Array,
-  held: Int32Array,
-  predicted: Int32Array,
-  warn: (message: string) => void,
-  seed = 0,
-): HoldoutMetrics {
-  const training: number[] = [];
-  for (let i = 0; i < trainingY.length; i++) if (trainingY[i] !== UNLABELLED) training.push(i);
-  const trainRows = Int32Array.from(training);
-  return compareWithSupervised(
-    { X: selectRows(X, trainRows), y: Int32Array.from(trainRows, (i) => y[i]) },
-    { X: selectRows(X, held), y: Int32Array.from(held, (i) => y[i]) },
-    Int32Array.from(held, (i) => predicted[i]),
-    warn,
-    seed,
-  );
-}
+/** Predictions for every row of a method trained on trainingY (UNLABELLED for the rows it must label). */
+export type SplitPredictor = (trainingY: Int32Array) => Int32Array;
 
 export interface HoldoutMetrics {
+  /** Mean over the splits of the supervised-only model's held-out metrics. */
   readonly supervised: Metrics;
+  /** Mean over the splits of the semi-supervised method's held-out metrics. */
   readonly semiSupervised: Metrics;
+  /** Given labels, and how many each split holds out. */
+  readonly given: number;
+  readonly size: number;
   /** Semi-supervised minus supervised-only accuracy, with its 95% interval (holdoutInterval.ts). */
   readonly difference: AccuracyDifference;
   /** helped / did not help only when the interval excludes 0. */
   readonly verdict: HoldoutVerdict;
-  /** With "cannot tell": roughly how many held-out labels would tell. */
-  readonly heldOutLabelsNeeded?: number;
+  /** With "cannot tell": roughly how many given labels would tell. */
+  readonly givenLabelsNeeded?: number;
   /** verdict === 'helped'. */
   readonly helped: boolean;
 }
 
 /**
- * Refuses a holdout that would keep fewer than MIN_HOLDOUT_LABELS labels aside (checked by collect, before any
- * work): on so few labels the difference between two models is noise.
+ * The holdout (DESIGN.md section 4): HOLDOUT_SPLITS stratified splits of the given labels, each holding out
+ * `fraction` of them; on each, the method runs with the held-out labels hidden and a supervised-only model
+ * (softmax regression, as a user would fit without semi-supervised learning) is fitted on the rest, both scored
+ * on the held-out labels. The mean difference and its corrected resampled t-interval, which counts the variance
+ * between splits (a single split's interval does not), decide the verdict.
  */
-export function checkHoldoutSize(y: Int32Array, fraction: number, seed: number): void {
-  if (fraction === 0) return;
-  const held = stratifiedHoldout(y, fraction, seed).length;
-  if (held >= MIN_HOLDOUT_LABELS) return;
+export function repeatedHoldout(
+  X: FeatureMatrix,
+  y: Int32Array,
+  fraction: number,
+  seed: number,
+  predict: SplitPredictor,
+  warn: (message: string) => void,
+  splits = HOLDOUT_SPLITS,
+): HoldoutMetrics {
   let given = 0;
   for (const label of y) if (label !== UNLABELLED) given++;
-  throw new OptionsError(
-    `--holdout ${fraction} keeps ${held} of the ${given} given labels aside: at least ${MIN_HOLDOUT_LABELS} are needed ` +
-      'to tell whether semi-supervised learning helped; give more labels or a larger --holdout, or leave it out',
-  );
+  const differences: number[] = [];
+  const sums = { supervised: { accuracy: 0, macroF1: 0 }, semiSupervised: { accuracy: 0, macroF1: 0 } };
+  let size = 0;
+  for (let j = 0; j < splits; j++) {
+    const held = stratifiedHoldout(y, fraction, seed + j);
+    size = held.length;
+    const trainingY = hideLabels(y, held);
+    const training = Int32Array.from(y.keys()).filter((i) => trainingY[i] !== UNLABELLED);
+    const truth = Int32Array.from(held, (i) => y[i]);
+    const predicted = predict(trainingY);
+    const semi = metricsOn(
+      truth,
+      Int32Array.from(held, (i) => predicted[i]),
+    );
+    const supervised = metricsOn(
+      truth,
+      new SoftmaxRegression({ onWarning: warn })
+        .fit(
+          selectRows(X, training),
+          Int32Array.from(training, (i) => y[i]),
+        )
+        .predict(selectRows(X, held)),
+    );
+    differences.push(semi.accuracy - supervised.accuracy);
+    for (const m of ['accuracy', 'macroF1'] as const) {
+      sums.supervised[m] += supervised[m];
+      sums.semiSupervised[m] += semi[m];
+    }
+  }
+  const meanOf = (sum: Metrics): Metrics => ({ accuracy: sum.accuracy / splits, macroF1: sum.macroF1 / splits });
+  const difference = correctedResampledInterval(differences, given - size, size);
+  const verdict = verdictOf(difference);
+  return {
+    supervised: meanOf(sums.supervised),
+    semiSupervised: meanOf(sums.semiSupervised),
+    given,
+    size,
+    difference,
+    verdict,
+    ...(verdict === 'cannot tell' ? { givenLabelsNeeded: givenLabelsNeeded(difference, given) } : {}),
+    helped: verdict === 'helped',
+  };
 }
 
 /**
- * evaluateHoldout from the given rows alone (what the self-training reduce step holds, not all rows): the
- * training given rows and the held-out rows, each in row order, and the labels the run gave the held-out rows.
+ * Refuses a holdout that cannot tell anything (checked by collect, before any work): fewer than MIN_GIVEN_LABELS
+ * given labels, or a fraction that holds out none of them; the message says what to change.
  */
-export function compareWithSupervised(
-  training: { readonly X: FeatureMatrix; readonly y: Int32Array },
-  held: { readonly X: FeatureMatrix; readonly y: Int32Array },
-  predictedHeld: Int32Array,
-  warn: (message: string) => void,
-  seed = 0,
-): HoldoutMetrics {
-  const model = new SoftmaxRegression({ onWarning: warn }).fit(training.X, training.y);
-  const predictedSupervised = model.predict(held.X);
-  const difference = accuracyDifference(held.y, predictedHeld, predictedSupervised, seed);
-  const verdict = verdictOf(difference);
-  return {
-    supervised: metricsOn(held.y, predictedSupervised),
-    semiSupervised: metricsOn(held.y, predictedHeld),
-    difference,
-    verdict,
-    ...(verdict === 'cannot tell'
-      ? { heldOutLabelsNeeded: heldOutLabelsNeeded(held.y, predictedHeld, predictedSupervised) }
-      : {}),
-    helped: verdict === 'helped',
-  };
+export function checkHoldoutSize(y: Int32Array, fraction: number, seed: number): void {
+  if (fraction === 0) return;
+  let given = 0;
+  for (const label of y) if (label !== UNLABELLED) given++;
+  if (given < MIN_GIVEN_LABELS) {
+    throw new OptionsError(
+      `--holdout needs at least ${MIN_GIVEN_LABELS} given labels to tell whether semi-supervised learning helped, ` +
+        `and there are ${given}: label more rows, or leave --holdout out`,
+    );
+  }
+  if (stratifiedHoldout(y, fraction, seed).length > 0) return;
+  // A class of c labels holds out round(fraction * c): one from fraction 0.5 / c.
+  const largest = Math.max(...countsByClass(y));
+  throw new OptionsError(
+    `--holdout ${fraction} holds out none of the ${given} given labels (the largest class has ${largest}): ` +
+      `use --holdout ${(Math.ceil(50 / largest) / 100).toFixed(2)} or more`,
+  );
+}
+
+function countsByClass(y: Int32Array): number[] {
+  const counts = new Map<number, number>();
+  for (const label of y) if (label !== UNLABELLED) counts.set(label, (counts.get(label) ?? 0) + 1);
+  return [...counts.values()];
 }
 
 /** Held-out rows are reported as what they are, given labels, once they have been scored. */

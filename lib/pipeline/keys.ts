@@ -72,8 +72,6 @@ export const keys = {
   roundModel: (runId: string, round: number) => `runs/${runId}/rounds/${round}-model.json`,
   /** The model the last round ended with, for the outcome tasks. */
   finalModel: (runId: string) => `runs/${runId}/rounds/final-model.json`,
-  /** The given rows held out (--holdout) of a self-training run, with their features. */
-  holdoutSet: (runId: string) => `runs/${runId}/rounds/holdout.bin`,
   /** The rows of a shard that round r labelled (round 0: its given labels kept for training). */
   shardLabelled: (runId: string, round: number, shard: number) =>
     `runs/${runId}/shards/${pad(shard)}/labelled-${round}.bin`,

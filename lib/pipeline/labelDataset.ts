@@ -3,10 +3,9 @@ import type { FeatureMatrix } from '../data/featureMatrix.ts';
 import type { Graph } from '../graph/affinity.ts';
 import { buildAffinity } from '../graph/kernel.ts';
 import { UnusableLabelsError } from './errors.ts';
-import { evaluateHoldout, hideLabels, restoreHeldOut, stratifiedHoldout } from './holdout.ts';
+import { hideLabels, restoreHeldOut, stratifiedHoldout } from './holdout.ts';
 import { coTrain, type MethodResult, propagateOverAffinity } from './methods.ts';
 import type { RunOptions } from './runOptions.ts';
-import type { RunReport } from './runReport.ts';
 
 export interface LabelDatasetInput {
   /** The features: needed by every method but propagation over a given `affinity`, and by the holdout. */
@@ -24,9 +23,7 @@ export interface LabelDatasetInput {
   readonly views?: readonly [readonly number[], readonly number[]];
 }
 
-export interface LabelDatasetResult extends MethodResult {
-  readonly holdout?: RunReport['holdout'];
-}
+export type LabelDatasetResult = MethodResult;
 
 /** The rbf width, which the caller resolves from `auto` (propagate stage) before the graph is built. */
 function fixedGamma(options: RunOptions): number {
@@ -37,7 +34,7 @@ function fixedGamma(options: RunOptions): number {
 /** Whether labelDataset reads the features for these options (see LabelDatasetInput.X). */
 export function needsFeatures(options: RunOptions, affinityGiven: boolean): boolean {
   const propagation = options.method === 'label-spreading' || options.method === 'label-propagation';
-  return !(propagation && affinityGiven) || options.holdout > 0;
+  return !(propagation && affinityGiven);
 }
 
 /** Refuses inputs no method can learn from, with the reason. */
@@ -55,9 +52,8 @@ export function checkGivenLabels(y: Int32Array, classes: readonly string[], sour
 }
 
 /**
- * Runs the chosen method on all rows. With a holdout, a stratified share of the given labels is hidden first,
- * and the run's labels for those rows are compared with a supervised-only model (DESIGN.md section 4); the
- * outcome then reports the held-out rows as given, with their true label.
+ * Runs the chosen method on all rows. With a holdout, split 0's share of the given labels is hidden first (the
+ * comparison itself ran in the collect step, holdoutRun.ts); the outcome reports those rows as given.
  */
 export function labelDataset(
   input: LabelDatasetInput,
@@ -89,13 +85,6 @@ export function labelDataset(
           warn,
         )
       : coTrain(features(), trainingY, k, options, warn, input.views);
-  if (held.length === 0) return result;
-
-  const holdout = {
-    fraction: options.holdout,
-    size: held.length,
-    ...evaluateHoldout(features(), y, trainingY, held, result.outcome.label, warn, options.seed),
-  };
-  restoreHeldOut(result.outcome, y, held, result.probabilities, k);
-  return { ...result, holdout };
+  if (held.length > 0) restoreHeldOut(result.outcome, y, held, result.probabilities, k);
+  return result;
 }

@@ -2,6 +2,7 @@ import { NotFoundError } from '../adapters/errors.ts';
 import type { ObjectStore } from '../adapters/objectStore.ts';
 import type { AutoSearch } from './autoSearch.ts';
 import type { HostCapacity } from './capacity.ts';
+import type { RunHoldout } from './holdoutRun.ts';
 import { keys } from './keys.ts';
 import type { NeighborsPlan } from './neighborsPlan.ts';
 import type { RunOptions } from './runOptions.ts';
@@ -35,6 +36,8 @@ export interface RunRecord {
   methodReason?: string;
   /** `--method auto`: every setting tried, with its score (autoSearch.ts). */
   auto?: AutoSearch;
+  /** --holdout: the repeated-split comparison, found by the collect step (holdoutRun.ts). */
+  holdout?: RunHoldout;
   status: RunStatus;
   stage: Stage;
   round: number;

@@ -1,6 +1,6 @@
 import type { FeatureScaling } from '../data/featureScaling.ts';
 import type { AutoSearch } from './autoSearch.ts';
-import type { HoldoutMetrics } from './holdout.ts';
+import type { RunHoldout } from './holdoutRun.ts';
 import type { NeighborsPlan } from './neighborsPlan.ts';
 import type { Source } from './rowOutcome.ts';
 import type { RunOptions } from './runOptions.ts';
@@ -55,7 +55,7 @@ export interface RunReport {
   readonly gamma?: { readonly value: number; readonly auto: boolean };
   /** Co-training: the columns of each view, and whether they are the default halves (no --views). */
   readonly views?: { readonly a: string[]; readonly b: string[]; readonly byDefault: boolean };
-  readonly holdout?: HoldoutMetrics & { readonly fraction: number; readonly size: number };
+  readonly holdout?: RunHoldout;
   /** Milliseconds per stage. */
   readonly timings: Record<string, number>;
   /**

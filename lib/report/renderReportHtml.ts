@@ -70,11 +70,11 @@ const CHARTS: readonly ChartSection[] = [
           ? '<span class="verdict good">Yes: semi-supervised beat supervised only.</span>'
           : h.verdict === 'did not help'
             ? '<span class="verdict bad">No: semi-supervised did worse than supervised only.</span>'
-            : `<span class="verdict">Cannot tell with ${formatNumber(h.size)} held-out labels (about ${formatNumber(h.heldOutLabelsNeeded ?? 0)} would tell).</span>`;
+            : `<span class="verdict">Cannot tell with ${formatNumber(h.given)} given labels (about ${formatNumber(h.givenLabelsNeeded ?? 0)} would tell).</span>`;
       const interval = h.difference
         ? ` Accuracy difference ${points(h.difference.estimate)} points, 95% interval ${points(h.difference.low)} to ${points(h.difference.high)} (${escapeHtml(h.difference.method)}).`
         : '';
-      return `${verdict}${interval} Measured on ${formatNumber(h.size)} given labels held out (${formatPercent(h.fraction, 1)}) and never shown to either model.`;
+      return `${verdict}${interval} Measured over ${h.difference.splits.length} stratified splits, each holding out ${formatNumber(h.size)} given labels (${formatPercent(h.fraction, 1)}) from both models, on ${formatNumber(h.rows)} rows.`;
     },
     build: holdoutChart,
     empty: 'Run with <code>--holdout 0.2</code> to compare supervised-only against semi-supervised accuracy.',

@@ -47,7 +47,8 @@ interface Report {
     semiSupervised: { accuracy: number; macroF1: number };
     helped: boolean;
     verdict: string;
-    difference: { estimate: number; low: number; high: number };
+    difference: { estimate: number; low: number; high: number; splits: number[] };
+    given: number;
   };
   warnings: string[];
 }
@@ -502,8 +503,10 @@ describe('pseudolabel run on examples/digits', () => {
       expect(metrics.macroF1).toBeGreaterThanOrEqual(0);
       expect(metrics.macroF1).toBeLessThanOrEqual(1);
     }
-    // A verdict only when the 95% interval of the difference excludes 0; 10 held-out labels rarely tell.
+    // Repeated splits: a verdict only when the 95% interval of the mean difference excludes 0.
     const { difference, verdict } = holdout;
+    expect(holdout.given).toBe(50);
+    expect(difference.splits).toHaveLength(10);
     expect(difference.low).toBeLessThanOrEqual(difference.estimate);
     expect(difference.high).toBeGreaterThanOrEqual(difference.estimate);
     expect(difference.estimate).toBeCloseTo(holdout.semiSupervised.accuracy - holdout.supervised.accuracy, 12);
@@ -511,7 +514,7 @@ describe('pseudolabel run on examples/digits', () => {
     expect(holdout.helped).toBe(verdict === 'helped');
     if (verdict === 'cannot tell') {
       expect(result.stdout).toMatch(
-        /^Cannot tell whether semi-supervised learning helped with 10 held-out labels: .*95% interval .*\. About \d+ held-out labels \(\d+ given at --holdout 0\.2\) would tell\.\n$/,
+        /^Cannot tell whether semi-supervised learning helped with 50 given labels: .* over 10 splits of 10 held-out labels, .*95% interval .*\. About \d+ given labels would tell\.\n$/,
       );
     } else {
       expect(result.stdout).toMatch(new RegExp(`^Semi-supervised learning ${verdict} on this data: `));

@@ -6,7 +6,9 @@ import { knnSelfSearch } from '../../lib/graph/knnSearch.ts';
 import { seededUniform } from '../../lib/linalg/seededRandom.ts';
 import {
   type AutoCandidate,
+  accuracyStandardError,
   autoGrid,
+  chooseCandidate,
   compareCandidates,
   describeChoice,
   repeatsFor,
@@ -152,6 +154,45 @@ describe('compareCandidates', () => {
   });
 });
 
+describe('chooseCandidate (one standard error over the fallback)', () => {
+  const fallback: AutoCandidate = { method: 'self-training', scale: 'standard', score: 0.8, spread: 0.02 };
+  const graph: AutoCandidate = {
+    method: 'label-spreading',
+    scale: 'none',
+    neighbors: 10,
+    alpha: 0.2,
+    score: 0.9,
+    spread: 0.01,
+  };
+
+  it('takes the best score when it beats self-training (standardised) by more than one standard error', () => {
+    // Prepare: 400 labels, SE of a 90% score about 1.5 points; the gap is 10
+    const ranked = [graph, fallback];
+    // Act / Assess
+    expect(chooseCandidate(ranked, 400)).toBe(graph);
+  });
+
+  it('keeps the fallback when the gap is within one standard error', () => {
+    // Prepare: 15 labels, SE of a 90% score about 7.4 points; the gap is 10 in one case, 5 in the other
+    const close = { ...graph, score: 0.85 };
+    // Act / Assess
+    expect(chooseCandidate([graph, fallback], 15)).toBe(graph);
+    expect(chooseCandidate([close, fallback], 15)).toBe(fallback);
+  });
+
+  it('takes the best when the fallback is the best or absent', () => {
+    // Act / Assess
+    expect(chooseCandidate([{ ...fallback, score: 0.95 }, graph], 15).method).toBe('self-training');
+    expect(chooseCandidate([graph], 15)).toBe(graph);
+  });
+
+  it('gives a perfect score on few labels a standard error (Laplace +1/+2)', () => {
+    // Act / Assess: p = (10 + 1) / 12
+    expect(accuracyStandardError(1, 10)).toBeCloseTo(Math.sqrt(((11 / 12) * (1 / 12)) / 10), 12);
+    expect(accuracyStandardError(0.9, 15)).toBeCloseTo(Math.sqrt(((14.5 / 17) * (2.5 / 17)) / 15), 12);
+  });
+});
+
 describe('searchGrid', () => {
   it('scores every setting in [0, 1] and picks a perfect one on two clearly separated clusters', () => {
     // Prepare: feature 1 is noise with a 100x spread, which unscaled kNN follows
@@ -173,7 +214,12 @@ describe('searchGrid', () => {
     expect(search.repeats).toBe(10);
     const sorted = [...search.candidates].sort(compareCandidates);
     expect(sorted).toEqual(search.candidates);
-    expect(describeChoice(search)).toMatch(/^best mean accuracy of 20 settings in 10 repeats of stratified 3-fold/);
+    // Self-training scores 1 too: the fallback is kept where nothing beats it.
+    expect(search.chosen).toEqual(chooseCandidate(search.candidates, search.validated));
+    expect(search.chosen).toMatchObject({ method: 'self-training', scale: 'standard', score: 1 });
+    expect(describeChoice(search)).toMatch(
+      /^self-training, scale standard 100\.0% \+\/- 0\.0%, the fallback: the best mean accuracy of 20 settings in 10 repeats of stratified 3-fold/,
+    );
   });
 
   it('gives the same candidates for the same seed', () => {

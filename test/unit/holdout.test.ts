@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { UNLABELLED } from '../../lib/data/dataset.ts';
 import { fromRows } from '../../lib/data/featureMatrix.ts';
 import { seededUniform } from '../../lib/linalg/seededRandom.ts';
-import { evaluateHoldout, hideLabels, restoreHeldOut, stratifiedHoldout } from '../../lib/pipeline/holdout.ts';
+import { hideLabels, repeatedHoldout, restoreHeldOut, stratifiedHoldout } from '../../lib/pipeline/holdout.ts';
+import { correctedResampledInterval } from '../../lib/pipeline/holdoutInterval.ts';
 import { emptyOutcome, SOURCE } from '../../lib/pipeline/rowOutcome.ts';
 
 function draw(random: () => number, count: number): number[] {
@@ -152,51 +153,76 @@ describe('hideLabels', () => {
   });
 });
 
-describe('evaluateHoldout', () => {
-  // Two well separated 2-d blobs: class 0 near (-5, 0), class 1 near (5, 0).
-  const rows = Array.from({ length: 24 }, (_, i) => [(i % 2 === 0 ? -5 : 5) + ((i * 7) % 5) / 10, ((i * 3) % 4) / 10]);
+describe('repeatedHoldout', () => {
+  // Two well separated 2-d blobs: class 0 near (-5, 0), class 1 near (5, 0); rows 24.. unlabelled.
+  const rows = Array.from({ length: 30 }, (_, i) => [(i % 2 === 0 ? -5 : 5) + ((i * 7) % 5) / 10, ((i * 3) % 4) / 10]);
   const X = fromRows(rows);
-  const y = Int32Array.from(rows, (_, i) => i % 2);
-  const held = stratifiedHoldout(y, 0.25, 0);
-  const trainingY = hideLabels(y, held);
+  const truth = Int32Array.from(rows, (_, i) => i % 2);
+  const y = Int32Array.from(truth, (label, i) => (i < 24 ? label : UNLABELLED));
 
-  it('on separable data the supervised baseline is perfect and matching predictions did not help', () => {
+  it('runs the method on each split with exactly its held-out labels hidden', () => {
+    // Prepare
+    const seen: Int32Array[] = [];
+    const predict = (trainingY: Int32Array) => {
+      seen.push(trainingY);
+      return truth;
+    };
+
     // Act
-    const result = evaluateHoldout(X, y, trainingY, held, y, () => {});
+    const result = repeatedHoldout(X, y, 0.25, 3, predict, () => {}, 4);
 
     // Assess
-    expect(held.length).toBe(6);
+    expect(seen.length).toBe(4);
+    seen.forEach((trainingY, j) => {
+      expect(Array.from(trainingY)).toEqual(Array.from(hideLabels(y, stratifiedHoldout(y, 0.25, 3 + j))));
+    });
+    expect(new Set(seen.map((t) => t.join())).size).toBe(4);
+    expect(result.given).toBe(24);
+    expect(result.size).toBe(6);
+  });
+
+  it('on separable data both models are perfect: a zero difference, cannot tell', () => {
+    // Act
+    const result = repeatedHoldout(
+      X,
+      y,
+      0.25,
+      0,
+      () => truth,
+      () => {},
+    );
+
+    // Assess
     expect(result.supervised).toEqual({ accuracy: 1, macroF1: 1 });
     expect(result.semiSupervised).toEqual({ accuracy: 1, macroF1: 1 });
+    expect(result.difference.splits).toEqual(new Array(10).fill(0));
+    expect(result.verdict).toBe('cannot tell');
     expect(result.helped).toBe(false);
+    expect(result.givenLabelsNeeded).toBeGreaterThanOrEqual(36);
   });
 
-  it('scores the predictions given for the held-out rows only', () => {
-    // Prepare: every held-out row predicted wrong, every other row right
-    const predicted = Int32Array.from(y);
-    for (const i of held) predicted[i] = 1 - y[i];
+  it('takes the mean and the corrected interval of the per-split differences, and its verdict', () => {
+    // Prepare: the method is wrong on the rows 0 to 9 (hidden in some splits, not in others)
+    const predict = () => Int32Array.from(truth, (label, i) => (i < 10 ? 1 - label : label));
 
     // Act
-    const result = evaluateHoldout(X, y, trainingY, held, predicted, () => {});
+    const result = repeatedHoldout(X, y, 0.25, 0, predict, () => {});
 
     // Assess
-    expect(result.semiSupervised.accuracy).toBe(0);
-    expect(result.supervised.accuracy).toBe(1);
-    expect(result.helped).toBe(false);
-  });
-
-  it('counts half right as 0.5 accuracy', () => {
-    // Prepare
-    const predicted = Int32Array.from(y);
-    held.forEach((i, j) => {
-      if (j % 2 === 0) predicted[i] = 1 - y[i];
+    const expected = Array.from({ length: 10 }, (_, j) => {
+      const held = stratifiedHoldout(y, 0.25, j);
+      return -Array.from(held).filter((i) => i < 10).length / held.length;
     });
-
-    // Act
-    const result = evaluateHoldout(X, y, trainingY, held, predicted, () => {});
-
-    // Assess
-    expect(result.semiSupervised.accuracy).toBe(0.5);
+    result.difference.splits.forEach((d, j) => {
+      expect(d).toBeCloseTo(expected[j], 12);
+    });
+    const interval = correctedResampledInterval(expected, 18, 6);
+    expect(result.difference.estimate).toBeCloseTo(interval.estimate, 12);
+    expect(result.difference.low).toBeCloseTo(interval.low, 12);
+    expect(result.difference.high).toBeCloseTo(interval.high, 12);
+    expect(result.semiSupervised.accuracy - result.supervised.accuracy).toBeCloseTo(result.difference.estimate, 12);
+    expect(result.verdict).toBe('did not help');
+    expect(result.givenLabelsNeeded).toBeUndefined();
   });
 });
 

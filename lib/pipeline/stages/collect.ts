@@ -10,6 +10,7 @@ import { checkCapacity } from '../capacity.ts';
 import type { Collected } from '../collected.ts';
 import { shardMetricsOf } from '../fanIn.ts';
 import { checkHoldoutSize } from '../holdout.ts';
+import { holdoutOfRun } from '../holdoutRun.ts';
 import { writeIvfTraining } from '../ivfObjects.ts';
 import { IvfSampleCandidates } from '../ivfSampleCandidates.ts';
 import { trainRunIvf } from '../ivfTraining.ts';
@@ -228,6 +229,13 @@ export async function collectStage(
     ...unscaled,
     scaling: await scaling.finish(ctx, task.runId, shards, run.options.scale),
   };
+  if (run.options.holdout > 0) {
+    // The supervised baseline's convergence warnings on a split are not the run's: left out.
+    const holdout = await holdoutOfRun(ctx, task.runId, collected, y, run.options, () => {});
+    await updateRun(ctx.store, task.runId, (record) => {
+      record.holdout = holdout;
+    });
+  }
   await ctx.store.put(keys.collectedLabels(task.runId), packArrays([y]));
   await writeJson(ctx.store, keys.collected(task.runId), collected);
   if (run.options.method === 'self-training') return startSelfTraining(ctx, task.runId, shards.length);

@@ -90,7 +90,7 @@ export async function finalizeStage(ctx: StageContext, task: TaskMessage): Promi
     ...(summary.unreached ? { unreached: summary.unreached } : {}),
     ...(summary.gamma ? { gamma: summary.gamma } : {}),
     ...(summary.views ? { views: summary.views } : {}),
-    ...(summary.holdout ? { holdout: summary.holdout } : {}),
+    ...(run.holdout ? { holdout: run.holdout } : {}),
     timings: { ...timings, finalize: finalizeMs },
     stageMetrics,
     ...(prepared ? { changes: prepared.changes } : {}),

@@ -27,7 +27,6 @@ export interface MethodSummary {
   readonly unreached?: RunReport['unreached'];
   readonly gamma?: RunReport['gamma'];
   readonly views?: RunReport['views'];
-  readonly holdout?: RunReport['holdout'];
   readonly warnings: string[];
 }
 
@@ -117,7 +116,6 @@ export async function propagateStage(
       : {}),
     ...(views ? { views: { a: views.names[0], b: views.names[1], byDefault: views.byDefault } } : {}),
     ...(usesGamma(run.options) ? { gamma: { value: gamma as number, auto: run.options.gamma === 'auto' } } : {}),
-    ...(result.holdout ? { holdout: result.holdout } : {}),
     warnings: warnings.list(),
   };
   for (const warning of summary.warnings) ctx.log.warn(warning, { runId: run.runId });

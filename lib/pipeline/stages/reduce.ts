@@ -1,11 +1,9 @@
 import { selectPseudoLabels } from '../../algorithms/selfTraining.ts';
 import type { SoftmaxRegression } from '../../algorithms/softmaxRegression.ts';
-import { UNLABELLED } from '../../data/dataset.ts';
 import { type Collected, readCollected } from '../collected.ts';
-import { compareWithSupervised, stratifiedHoldout } from '../holdout.ts';
+import { stratifiedHoldout } from '../holdout.ts';
 import { writeJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
-import { outcomeFromRounds, probabilitiesOverAllClasses } from '../rowOutcome.ts';
 import { effectiveMaxIter, effectiveThreshold } from '../runOptions.ts';
 import { type RunRecord, readRun, updateRun } from '../runRecord.ts';
 import {
@@ -46,8 +44,8 @@ async function mergeCandidates(ctx: StageContext, runId: string, collected: Coll
 }
 
 /**
- * Round 0: the given labels of every shard; a stratified share of them is held out (--holdout) and kept with
- * its features for the evaluation at the end, the rest is the first labelled set.
+ * Round 0: the given labels of every shard, less the holdout's split 0 (--holdout; the comparison itself ran in
+ * the collect step, holdoutRun.ts): the first labelled set.
  */
 async function startRounds(ctx: StageContext, run: RunRecord, collected: Collected): Promise<LabelledSet> {
   const { set: given } = await mergeCandidates(ctx, run.runId, collected, 0);
@@ -58,7 +56,6 @@ async function startRounds(ctx: StageContext, run: RunRecord, collected: Collect
     if (h < held.length && held[h] === p) h++;
     else kept[t++] = p;
   }
-  await ctx.store.put(keys.holdoutSet(run.runId), packLabelledSet(subset(given, held)));
   return subset(given, kept);
 }
 
@@ -75,53 +72,6 @@ async function mergeRound(ctx: StageContext, run: RunRecord, collected: Collecte
   const added = subset(candidates.set, chosen);
   added.rounds.fill(round);
   return { previous, added };
-}
-
-/**
- * Holdout metrics (stratified share of the given labels hidden from training): the label the run gives each
- * held-out row (its pseudo label, or the final model's most probable class) against a supervised-only model
- * fitted on the other given rows; all from the given rows, not from all rows.
- */
-async function holdoutMetrics(
-  ctx: StageContext,
-  run: RunRecord,
-  collected: Collected,
-  labelled: LabelledSet,
-  model: SoftmaxRegression,
-  warn: (message: string) => void,
-): Promise<MethodSummary['holdout']> {
-  const held = await readLabelledSet(ctx, keys.holdoutSet(run.runId), collected.d);
-  if (held.rows.length === 0) return undefined;
-  const k = collected.classes.length;
-  const full = probabilitiesOverAllClasses(model.predictProba(held.X), model.classes, k);
-  // Each held-out row's state within the labelled set (rows ascending in both: one merge pass).
-  const labeledIter = new Int32Array(held.rows.length).fill(-1);
-  const transduction = new Int32Array(held.rows.length).fill(UNLABELLED);
-  for (let h = 0, p = 0; h < held.rows.length; h++) {
-    while (p < labelled.rows.length && labelled.rows[p] < held.rows[h]) p++;
-    if (p < labelled.rows.length && labelled.rows[p] === held.rows[h]) {
-      labeledIter[h] = labelled.rounds[p];
-      transduction[h] = labelled.labels[p];
-    }
-  }
-  const hidden = new Int32Array(held.rows.length).fill(UNLABELLED); // their labels, as training saw them
-  const predicted = outcomeFromRounds(hidden, labeledIter, transduction, full, k).label;
-  let givenCount = 0;
-  for (let p = 0; p < labelled.rows.length; p++) if (labelled.rounds[p] === 0) givenCount++;
-  const given = new Int32Array(givenCount);
-  for (let p = 0, t = 0; p < labelled.rows.length; p++) if (labelled.rounds[p] === 0) given[t++] = p;
-  const training = subset(labelled, given);
-  return {
-    fraction: run.options.holdout,
-    size: held.rows.length,
-    ...compareWithSupervised(
-      { X: training.X, y: training.labels },
-      { X: held.X, y: held.labels },
-      predicted,
-      warn,
-      run.options.seed,
-    ),
-  };
 }
 
 /**
@@ -173,8 +123,6 @@ export async function reduceStage(
   const model: SoftmaxRegression =
     termination === 'no_change' ? await readRoundModel(ctx, task.runId, r) : fitOnLabelled(labelled, warn);
   await writeJson(ctx.store, keys.finalModel(task.runId), model.toJSON());
-  const holdout =
-    run.options.holdout > 0 ? await holdoutMetrics(ctx, run, collected, labelled, model, warn) : undefined;
   const summary: MethodSummary = {
     convergence: {
       nIter: r,
@@ -183,7 +131,6 @@ export async function reduceStage(
       finalDelta: null,
       deltas: [],
     },
-    ...(holdout ? { holdout } : {}),
     warnings: warnings.list(),
   };
   await writeJson(ctx.store, keys.resultSummary(task.runId), summary);
