@@ -82,6 +82,15 @@ function buildProgram(): Command {
       number('--task-memory'),
     )
     .option('--seed <n>', 'random seed (default 0)', number('--seed'))
+    .option(
+      '--carry-forward',
+      "with --dataset: the latest version's confident labels enter the run as given labels (source carried)",
+    )
+    .option(
+      '--carry-threshold <p>',
+      'confidence a carried label needs in the latest version (default 0.99)',
+      number('--carry-threshold'),
+    )
     .addOption(
       new Option('--neighbors-mode <mode>', 'kNN search (default: exact below 50,000 rows, approx IVF above)').choices([
         'exact',

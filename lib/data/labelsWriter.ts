@@ -2,10 +2,11 @@ import type { Writable } from 'node:stream';
 import { batchLines, csvField, writeText } from './csvText.ts';
 
 /**
- * Provenance of an output label: in the input, from propagation, added by a self-training round, or none; and
+ * Provenance of an output label: in the input, from propagation, added by a self-training round, or none;
+ * `carried` from the dataset's latest version or `confirmed` by a correction (carriedLabels.ts); and
  * `predicted` in the labels of `pseudolabel predict` (a version's model, no run).
  */
-export type LabelSource = 'given' | 'propagated' | 'pseudo' | 'none' | 'predicted';
+export type LabelSource = 'given' | 'propagated' | 'pseudo' | 'none' | 'carried' | 'confirmed' | 'predicted';
 
 /** One line of labels.csv. A null label (source 'none') is written as an empty field. */
 export interface LabelRecord {

@@ -46,7 +46,7 @@ export async function sampleRows(ctx: StageContext, runId: string, collected: Co
       data.set(shard.X.data.subarray((rows[next] - offset) * d, (rows[next] - offset + 1) * d), next * d);
     }
   }
-  return { X: { data, n: rows.length, d }, y: sampleY };
+  return { X: { data, n: rows.length, d }, y: sampleY, rows };
 }
 
 /**
@@ -62,9 +62,10 @@ export async function chooseAuto(
   y: Int32Array,
   standard: FeatureScaling,
   options: RunOptions,
+  origins?: Uint8Array,
 ): Promise<AutoChoice> {
   // The holdout's labels are hidden from the search too: they judge the method it picks.
-  const searchY = options.holdout > 0 ? hideLabels(y, stratifiedHoldout(y, options.holdout, options.seed)) : y;
+  const searchY = options.holdout > 0 ? hideLabels(y, stratifiedHoldout(y, options.holdout, options.seed, origins)) : y;
   const sample = await sampleRows(ctx, runId, collected, searchY, options.seed);
   const views = options.views ? resolveViews(options.views, collected.featureNames).columns : undefined;
   const search = searchGrid(sample.X, sample.y, collected.classes.length, standard, options, views);

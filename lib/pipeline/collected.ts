@@ -17,6 +17,11 @@ export interface Collected {
   readonly featureNames: string[];
   readonly given: number;
   /**
+   * Dataset runs (carriedLabels.ts): rows labelled from the latest version (carried) or by a correction
+   * (confirmed). Set, a row's training label is collect's labels.bin, not its shard's label column.
+   */
+  readonly overrides?: { readonly carried: number; readonly confirmed: number };
+  /**
    * Per shard: accepted rows, global index of its first row, local rows dropped as duplicate ids, and where its
    * rows are in their file (its lines and default ids are read through it: shardPlace.ts).
    */
@@ -79,7 +84,14 @@ export async function loadShardRows(
   return {
     ids: keep.map((i) => decoded.ids[i]),
     X: { data, n: keep.length, d },
-    y: Int32Array.from(keep, (i) => indexOf(decoded.labels[i])),
+    y: collected.overrides
+      ? await readCollectedLabelRange(
+          ctx,
+          runId,
+          collected.shards[shard].offset,
+          collected.shards[shard].offset + keep.length,
+        )
+      : Int32Array.from(keep, (i) => indexOf(decoded.labels[i])),
     lines: Int32Array.from(keep, (i) => decoded.lines[i]),
   };
 }
@@ -105,6 +117,22 @@ export async function loadAllRows(ctx: StageContext, runId: string, collected: C
 export async function readCollectedLabels(ctx: StageContext, runId: string): Promise<Int32Array> {
   const [y] = unpackArrays(await ctx.store.get(keys.collectedLabels(runId)));
   return y as Int32Array;
+}
+
+/**
+ * Where the labels of the rows [start, end) came from (carriedLabels.ts ORIGIN), or undefined when every label
+ * is the user's own (collect writes origins.bin only for runs with carried or confirmed labels).
+ */
+export async function readCollectedOrigins(
+  ctx: StageContext,
+  runId: string,
+  start = 0,
+  end?: number,
+): Promise<Uint8Array | undefined> {
+  const key = keys.collectedOrigins(runId);
+  if ((await ctx.store.head(key)) === undefined) return undefined;
+  if (end === undefined) return unpackArrays(await ctx.store.get(key))[0] as Uint8Array;
+  return (await readPackedRange(ctx.store, key, start, end)) as Uint8Array;
 }
 
 /** The class index of the rows [start, end) (one shard's accepted rows, say), read with a ranged GET. */

@@ -19,12 +19,14 @@ import type { Metrics } from './runReport.ts';
 
 /**
  * Stratified holdout: from each class, round(fraction * count) of its given rows (at least one row of every
- * class stays in training), chosen by a seeded shuffle. Returns the held-out row indices, ascending.
+ * class stays in training), chosen by a seeded shuffle. Returns the held-out row indices, ascending. With
+ * `origins` (collect's, carriedLabels.ts), only the user's own given rows (origin 0) can be held out: a carried
+ * or confirmed label is never scored against (it stays in training).
  */
-export function stratifiedHoldout(y: Int32Array, fraction: number, seed: number): Int32Array {
+export function stratifiedHoldout(y: Int32Array, fraction: number, seed: number, origins?: Uint8Array): Int32Array {
   const byClass = new Map<number, number[]>();
   for (let i = 0; i < y.length; i++) {
-    if (y[i] === UNLABELLED) continue;
+    if (y[i] === UNLABELLED || (origins !== undefined && origins[i] !== 0)) continue;
     const rows = byClass.get(y[i]) ?? [];
     rows.push(i);
     byClass.set(y[i], rows);
@@ -89,6 +91,7 @@ export function repeatedHoldout(
   predict: SplitPredictor,
   warn: (message: string) => void,
   splits = HOLDOUT_SPLITS,
+  origins?: Uint8Array,
 ): HoldoutMetrics {
   let given = 0;
   for (const label of y) if (label !== UNLABELLED) given++;
@@ -96,7 +99,7 @@ export function repeatedHoldout(
   const sums = { supervised: { accuracy: 0, macroF1: 0 }, semiSupervised: { accuracy: 0, macroF1: 0 } };
   let size = 0;
   for (let j = 0; j < splits; j++) {
-    const held = stratifiedHoldout(y, fraction, seed + j);
+    const held = stratifiedHoldout(y, fraction, seed + j, origins);
     size = held.length;
     const trainingY = hideLabels(y, held);
     const training = Int32Array.from(y.keys()).filter((i) => trainingY[i] !== UNLABELLED);
@@ -140,19 +143,21 @@ export function repeatedHoldout(
  * Refuses a holdout that cannot tell anything (checked by collect, before any work): fewer than MIN_GIVEN_LABELS
  * given labels, or a fraction that holds out none of them; the message says what to change.
  */
-export function checkHoldoutSize(y: Int32Array, fraction: number, seed: number): void {
+export function checkHoldoutSize(y: Int32Array, fraction: number, seed: number, origins?: Uint8Array): void {
   if (fraction === 0) return;
+  // Only the user's own labels count (carried and confirmed ones are never held out).
+  const own = origins === undefined ? y : Int32Array.from(y, (label, i) => (origins[i] === 0 ? label : UNLABELLED));
   let given = 0;
-  for (const label of y) if (label !== UNLABELLED) given++;
+  for (const label of own) if (label !== UNLABELLED) given++;
   if (given < MIN_GIVEN_LABELS) {
     throw new OptionsError(
       `--holdout needs at least ${MIN_GIVEN_LABELS} given labels to tell whether semi-supervised learning helped, ` +
         `and there are ${given}: label more rows, or leave --holdout out`,
     );
   }
-  if (stratifiedHoldout(y, fraction, seed).length > 0) return;
+  if (stratifiedHoldout(own, fraction, seed).length > 0) return;
   // A class of c labels holds out round(fraction * c): one from fraction 0.5 / c.
-  const largest = Math.max(...countsByClass(y));
+  const largest = Math.max(...countsByClass(own));
   throw new OptionsError(
     `--holdout ${fraction} holds out none of the ${given} given labels (the largest class has ${largest}): ` +
       `use --holdout ${(Math.ceil(50 / largest) / 100).toFixed(2)} or more`,

@@ -27,8 +27,10 @@ export async function holdoutOfRun(
   y: Int32Array,
   options: RunOptions,
   warn: (message: string) => void,
+  origins?: Uint8Array,
 ): Promise<RunHoldout> {
   const sample = await sampleRows(ctx, runId, collected, y, options.seed);
+  const sampleOrigins = origins ? Uint8Array.from(sample.rows, (i) => origins[i]) : undefined;
   const X = sample.X;
   if (collected.scaling && collected.scaling.method !== 'none') scaleInPlace(X.data, X.d, collected.scaling);
   const k = collected.classes.length;
@@ -39,6 +41,8 @@ export async function holdoutOfRun(
     options.seed,
     predictorOf(X, k, options, collected),
     warn,
+    undefined,
+    sampleOrigins,
   );
   return { ...metrics, fraction: options.holdout, rows: X.n };
 }

@@ -25,6 +25,8 @@ export const keys = {
   collected: (runId: string) => `runs/${runId}/collect.json`,
   /** Every accepted row's class index (-1 unlabelled), in row order, as the collect step encoded them. */
   collectedLabels: (runId: string) => `runs/${runId}/labels.bin`,
+  /** Where each row's label came from (carriedLabels.ts ORIGIN), one byte per row; absent when all are the user's. */
+  collectedOrigins: (runId: string) => `runs/${runId}/origins.bin`,
   /** A shard's per-row outcome (label, confidence, source, round of its accepted rows): lib/pipeline/shardResults.ts. */
   shardResult: (runId: string, shard: number) => `runs/${runId}/shards/${pad(shard)}/result.bin`,
   /**

@@ -12,6 +12,8 @@ export interface LabelDatasetInput {
   readonly X?: FeatureMatrix;
   readonly y: Int32Array;
   readonly classes: readonly string[];
+  /** Where each row's label came from (carriedLabels.ts ORIGIN): only the user's own can be held out. */
+  readonly origins?: Uint8Array;
   /** Names the data in error messages (the input path or run id). */
   readonly source: string;
   /**
@@ -66,7 +68,8 @@ export function labelDataset(
     if (!input.X) throw new Error(`labelDataset needs the features of ${source} for ${options.method}`);
     return input.X;
   };
-  const held = options.holdout > 0 ? stratifiedHoldout(y, options.holdout, options.seed) : new Int32Array(0);
+  const held =
+    options.holdout > 0 ? stratifiedHoldout(y, options.holdout, options.seed, input.origins) : new Int32Array(0);
   const trainingY = held.length > 0 ? hideLabels(y, held) : y;
   const k = classes.length;
 

@@ -1,4 +1,4 @@
-import { type RowOutcome, SOURCE, SOURCES, type Source } from './rowOutcome.ts';
+import { type RowOutcome, SOURCE, SOURCES, type Source, type SourceCounts } from './rowOutcome.ts';
 import type { RoundReport } from './runReport.ts';
 
 const HISTOGRAM_BINS = 20;
@@ -81,11 +81,11 @@ export function roundReportsOf(tally: RoundTally, classes: readonly string[]): R
       if (cell.round === r) added += cell.count;
     }
     const counts = Object.fromEntries(
-      SOURCES.map((s) => [
+      SOURCES.filter((s) => (s !== 'carried' && s !== 'confirmed') || found[s].size > 0).map((s) => [
         s,
         Object.fromEntries([...found[s]].sort((a, b) => a[1].first - b[1].first).map(([name, e]) => [name, e.count])),
       ]),
-    ) as Record<Source, Record<string, number>>;
+    ) as SourceCounts;
     const histogram = new Array<number>(HISTOGRAM_BINS).fill(0);
     for (const { round, bins } of tally.histograms) {
       if (round > r) continue;

@@ -2,9 +2,27 @@ import { UNLABELLED } from '../data/dataset.ts';
 import { argmaxRow } from '../linalg/argmaxRow.ts';
 
 /** Where a row's label came from (labels.csv `source`). */
-export const SOURCES = ['given', 'propagated', 'pseudo', 'none'] as const;
+export const SOURCES = ['given', 'propagated', 'pseudo', 'none', 'carried', 'confirmed'] as const;
 export type Source = (typeof SOURCES)[number];
-export const SOURCE = { given: 0, propagated: 1, pseudo: 2, none: 3 } as const;
+export const SOURCE = { given: 0, propagated: 1, pseudo: 2, none: 3, carried: 4, confirmed: 5 } as const;
+/** Sources only dataset runs have (carriedLabels.ts): report.json lists them only when some row has them. */
+export type DatasetSource = 'carried' | 'confirmed';
+/** report.json's counts[source][class]. */
+export type SourceCounts = Record<Exclude<Source, DatasetSource>, Record<string, number>> &
+  Partial<Record<DatasetSource, Record<string, number>>>;
+
+/**
+ * Rows whose training label was carried from the dataset's latest version or confirmed by a correction
+ * (collect's origins, carriedLabels.ts ORIGIN: 0 user, 1 carried, 2 confirmed) report that source instead of
+ * given. `origins` covers the outcome's rows, in order.
+ */
+export function markOrigins(outcome: RowOutcome, origins: Uint8Array | undefined): void {
+  if (origins === undefined) return;
+  for (let i = 0; i < origins.length; i++) {
+    if (outcome.source[i] !== SOURCE.given || origins[i] === 0) continue;
+    outcome.source[i] = origins[i] === 1 ? SOURCE.carried : SOURCE.confirmed;
+  }
+}
 
 /**
  * The result of a method for every accepted row, as flat arrays in row order: a class index (UNLABELLED when

@@ -64,6 +64,12 @@ export const runOptionsSchema = z
      * when its files or options changed since its latest version. Unset or `never`: only uploads start runs.
      */
     retrain: z.enum(RETRAIN_FREQUENCIES).optional(),
+    /**
+     * Rounds across runs (carriedLabels.ts): the confident labels of the dataset's latest version enter the run as
+     * given labels with source `carried`. Off unless set; carryThreshold unset is 0.99.
+     */
+    carryForward: z.boolean().optional(),
+    carryThreshold: z.number().min(0).max(1).optional(),
     labelColumn: z.string().min(1).default('label'),
     idColumn: z.string().min(1).default('id'),
   })

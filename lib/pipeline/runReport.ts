@@ -2,7 +2,7 @@ import type { FeatureScaling } from '../data/featureScaling.ts';
 import type { AutoSearch } from './autoSearch.ts';
 import type { RunHoldout } from './holdoutRun.ts';
 import type { NeighborsPlan } from './neighborsPlan.ts';
-import type { Source } from './rowOutcome.ts';
+import type { SourceCounts } from './rowOutcome.ts';
 import type { RunOptions } from './runOptions.ts';
 import type { StageMetrics } from './taskMetrics.ts';
 import type { VersionChanges } from './versionChanges.ts';
@@ -13,7 +13,7 @@ export interface RoundReport {
   /** Rows labelled in this round (round 0: given + propagated). */
   readonly added: number;
   /** counts[source][class] after this round, over all rows. */
-  readonly counts: Record<Source, Record<string, number>>;
+  readonly counts: SourceCounts;
   /** Histogram of the confidence of every labelled row after this round: 20 bins over [0, 1]. */
   readonly confidenceHistogram: number[];
 }

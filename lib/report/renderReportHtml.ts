@@ -176,7 +176,7 @@ ${items}
 
 /** Rows per source after the last round (all sources over all classes). */
 function finalBySource(report: RunReport): Record<Source, number> {
-  const totals = { given: 0, propagated: 0, pseudo: 0, none: 0 };
+  const totals = { given: 0, propagated: 0, pseudo: 0, none: 0, carried: 0, confirmed: 0 };
   const last = report.rounds[report.rounds.length - 1];
   if (last === undefined) return totals;
   for (const source of SOURCES) for (const count of Object.values(last.counts[source] ?? {})) totals[source] += count;
@@ -243,7 +243,11 @@ ${htmlTable(['parameter', 'value'], parameters)}
 <h2>Classes</h2>
 <ul class="chips">${report.classes.map((c) => `<li>${escapeHtml(c)}</li>`).join('')}</ul>
 <h3>Rows per class after the last round</h3>
-${htmlTable(['class', ...SOURCES], classRows, [1, 2, 3, 4])}
+${htmlTable(
+  ['class', ...SOURCES],
+  classRows,
+  SOURCES.map((_, s) => s + 1),
+)}
 </div>
 </section>`;
 }

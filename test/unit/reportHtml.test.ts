@@ -40,7 +40,7 @@ describe('renderReportHtml', () => {
     const report = sampleReport();
     const bars = report.rounds.reduce(
       (total, round) =>
-        total + SOURCES.reduce((sum, s) => sum + Object.values(round.counts[s]).filter((c) => c > 0).length, 0),
+        total + SOURCES.reduce((sum, s) => sum + Object.values(round.counts[s] ?? {}).filter((c) => c > 0).length, 0),
       0,
     );
 
@@ -104,7 +104,7 @@ describe('renderReportHtml', () => {
       classes: base.classes.map((c) => (c === 'other' ? evil : c)),
       rounds: base.rounds.map((round) => ({
         ...round,
-        counts: Object.fromEntries(SOURCES.map((s) => [s, rename(round.counts[s])])) as typeof round.counts,
+        counts: Object.fromEntries(SOURCES.map((s) => [s, rename(round.counts[s] ?? {})])) as typeof round.counts,
       })),
       timings: { '<i>ingest</i>': 10, propagate: 20 },
       rejectedSample: [{ file: '<img src=x onerror=alert(2)>.csv', line: 7, reason: 'bad & "worse"' }],

@@ -7,6 +7,7 @@ import { FeatureRange } from '../../linalg/int16Codes.ts';
 import { chooseAuto } from '../autoChoice.ts';
 import { packArrays } from '../binaryArrays.ts';
 import { checkCapacity } from '../capacity.ts';
+import { DEFAULT_CARRY_THRESHOLD, ORIGIN, readCarriedLabels, readConfirmedLabels } from '../carriedLabels.ts';
 import type { Collected } from '../collected.ts';
 import { shardMetricsOf } from '../fanIn.ts';
 import { checkHoldoutSize } from '../holdout.ts';
@@ -75,6 +76,16 @@ function encodeShardLabels(codes: Map<string, number>, shardCodes: readonly Int3
   return { y, classes };
 }
 
+function concatBytes(parts: readonly Uint8Array[], n: number): Uint8Array {
+  const all = new Uint8Array(n);
+  let at = 0;
+  for (const part of parts) {
+    all.set(part, at);
+    at += part.length;
+  }
+  return all;
+}
+
 /** Above any line number of the shard format (u31). */
 const LINE_SPAN = 2 ** 31;
 
@@ -131,6 +142,16 @@ export async function collectStage(
   // 4 bytes per row instead of a JS array of every row's label.
   const labelCodes = new Map<string, number>();
   const shardCodes: Int32Array[] = [];
+  // Rounds across runs (dataset runs): corrections under incoming/<dataset>/confirmed/ override any label, and
+  // with carryForward the latest version's confident labels fill rows the user left unlabelled. Both maps are
+  // bounded: the corrections' rows, and the version's rows of confidence >= carryThreshold.
+  const confirmed = run.versioned ? await readConfirmedLabels(ctx.store, run.dataset) : new Map<string, string>();
+  const carried =
+    run.versioned && run.options.carryForward
+      ? await readCarriedLabels(ctx.store, run.dataset, run.options.carryThreshold ?? DEFAULT_CARRY_THRESHOLD)
+      : new Map<string, string>();
+  const overrides = confirmed.size > 0 || carried.size > 0;
+  const shardOrigins: Uint8Array[] = [];
   // Each shard's lines in its file, from the lines the shards before it span (the plan does not count them).
   const places = new ShardPlaces(run.inputs.map((input) => input.key));
   for (const spec of plan.shards) {
@@ -143,6 +164,7 @@ export async function collectStage(
     const allIdBytes = firstSeen.idBytes + shard.idBytes.length;
     checkIdTableMemory({ size: ids, bytes: idTableBytes(ids, allIdBytes), idBytes: allIdBytes }, limits, source);
     const codes = new Int32Array(shard.n);
+    const origins = new Uint8Array(overrides ? shard.n : 0);
     let kept = 0;
     const dropped: number[] = [];
     range?.add(shard.features);
@@ -162,7 +184,19 @@ export async function collectStage(
         continue;
       }
       candidates?.offer(offset + i - dropped.length, shard.features, i * shard.d);
-      const label = shard.labels[i];
+      let label = shard.labels[i];
+      if (overrides) {
+        const id = shard.ids[i];
+        const correction = confirmed.get(id);
+        const carriedLabel = label === null ? carried.get(id) : undefined;
+        if (correction !== undefined) {
+          label = correction;
+          origins[kept] = ORIGIN.confirmed;
+        } else if (carriedLabel !== undefined) {
+          label = carriedLabel;
+          origins[kept] = ORIGIN.carried;
+        }
+      }
       let code = -1;
       if (label !== null) {
         code = labelCodes.get(label) ?? labelCodes.size;
@@ -171,6 +205,7 @@ export async function collectStage(
       codes[kept++] = code;
     }
     shardCodes.push(codes.subarray(0, kept));
+    if (overrides) shardOrigins.push(origins.subarray(0, kept));
     scaling.add(shard.features, shard.n, dropped);
     shards.push({ rows: shard.n - dropped.length, offset, dropped, place });
     offset += shard.n - dropped.length;
@@ -185,9 +220,10 @@ export async function collectStage(
       source,
     );
   const { y, classes } = encodeShardLabels(labelCodes, shardCodes, offset);
+  const origins = overrides ? concatBytes(shardOrigins, offset) : undefined;
   checkClassMemory(offset, classes.length, runLimits(), source);
   checkGivenLabels(y, classes, source);
-  checkHoldoutSize(y, run.options.holdout, run.options.seed);
+  checkHoldoutSize(y, run.options.holdout, run.options.seed, origins);
   if (neighbors && run.options.neighbors > offset) {
     throw new OptionsError(
       `--neighbors ${run.options.neighbors} is more than the ${offset} rows of ${source}: use --neighbors ${offset} or fewer`,
@@ -205,18 +241,27 @@ export async function collectStage(
   }
   let given = 0;
   for (const label of y) if (label >= 0) given++;
+  const counted = { carried: 0, confirmed: 0 };
+  for (const origin of origins ?? []) {
+    if (origin === ORIGIN.carried) counted.carried++;
+    else if (origin === ORIGIN.confirmed) counted.confirmed++;
+  }
   const unscaled: Collected = {
     n: offset,
     d: plan.featureNames.length,
     classes,
     featureNames: plan.featureNames,
     given,
+    ...(origins ? { overrides: counted } : {}),
     shards,
     duplicates,
   };
+  // Written before auto and the holdout read rows: with overrides, loadShardRows takes the labels from them.
+  await ctx.store.put(keys.collectedLabels(task.runId), packArrays([y]));
+  if (origins) await ctx.store.put(keys.collectedOrigins(task.runId), packArrays([origins]));
   if (run.options.method === 'auto') {
     const standard = await scaling.finish(ctx, task.runId, shards, 'standard');
-    const choice = await chooseAuto(ctx, task.runId, unscaled, y, standard, run.options);
+    const choice = await chooseAuto(ctx, task.runId, unscaled, y, standard, run.options, origins);
     run.options = choice.options;
     neighbors = needsNeighbors(run.options.method, run.options.kernel);
     await updateRun(ctx.store, task.runId, (record) => {
@@ -231,12 +276,11 @@ export async function collectStage(
   };
   if (run.options.holdout > 0) {
     // The supervised baseline's convergence warnings on a split are not the run's: left out.
-    const holdout = await holdoutOfRun(ctx, task.runId, collected, y, run.options, () => {});
+    const holdout = await holdoutOfRun(ctx, task.runId, collected, y, run.options, () => {}, origins);
     await updateRun(ctx.store, task.runId, (record) => {
       record.holdout = holdout;
     });
   }
-  await ctx.store.put(keys.collectedLabels(task.runId), packArrays([y]));
   await writeJson(ctx.store, keys.collected(task.runId), collected);
   if (run.options.method === 'self-training') return startSelfTraining(ctx, task.runId, shards.length);
   if (!neighbors) {

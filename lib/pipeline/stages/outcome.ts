@@ -1,13 +1,13 @@
 import type { SoftmaxModelJson } from '../../algorithms/softmaxRegression.ts';
 import { SoftmaxRegression } from '../../algorithms/softmaxRegression.ts';
 import { UNLABELLED } from '../../data/dataset.ts';
-import { loadShardRows, readCollected } from '../collected.ts';
+import { loadShardRows, readCollected, readCollectedOrigins } from '../collected.ts';
 import { completeShardTask } from '../fanIn.ts';
 import { restoreHeldOut } from '../holdout.ts';
 import { readJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
 import { writeShardOutput } from '../outputParts.ts';
-import { outcomeFromRounds, probabilitiesOverAllClasses } from '../rowOutcome.ts';
+import { markOrigins, outcomeFromRounds, probabilitiesOverAllClasses } from '../rowOutcome.ts';
 import { readRun } from '../runRecord.ts';
 import { shardStateAfter } from '../selfTrainingRounds.ts';
 import { writeShardResult } from '../shardResults.ts';
@@ -34,6 +34,8 @@ export async function outcomeStage(ctx: StageContext, task: TaskMessage): Promis
   const held: number[] = [];
   for (let i = 0; i < shard.y.length; i++) if (shard.y[i] !== UNLABELLED && trainingY[i] === UNLABELLED) held.push(i);
   if (held.length > 0) restoreHeldOut(outcome, shard.y, Int32Array.from(held), full, k);
+  const { offset, rows } = collected.shards[task.shard];
+  markOrigins(outcome, await readCollectedOrigins(ctx, task.runId, offset, offset + rows));
   await writeShardResult(ctx, task.runId, task.shard, outcome);
   const run = await readRun(ctx.store, task.runId);
   await writeShardOutput(ctx, task.runId, run.options, collected, task.shard, shard.ids, outcome);

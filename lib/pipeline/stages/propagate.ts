@@ -3,13 +3,14 @@ import { connectivityFromNeighbors } from '../../graph/knnKernel.ts';
 import { rbfWeightsFromNeighbors } from '../../graph/knnRbfKernel.ts';
 import { type KnnResult, knnSelfSearch } from '../../graph/knnSearch.ts';
 import { packArrays, unpackArrays } from '../binaryArrays.ts';
-import { type Collected, loadAllRows, readCollected, readCollectedLabels } from '../collected.ts';
+import { type Collected, loadAllRows, readCollected, readCollectedLabels, readCollectedOrigins } from '../collected.ts';
 import { resolveViews } from '../coTrainingViews.ts';
 import { writeJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
 import { labelDataset, needsFeatures } from '../labelDataset.ts';
 import type { Convergence } from '../methods.ts';
 import { fansOutPropagation } from '../propagationFanOut.ts';
+import { markOrigins } from '../rowOutcome.ts';
 import type { RunOptions } from '../runOptions.ts';
 import { readRun, updateRun } from '../runRecord.ts';
 import type { RunReport } from '../runReport.ts';
@@ -75,6 +76,7 @@ export async function propagateStage(
   const withFeatures = needsFeatures(run.options, lists !== undefined && run.options.kernel !== 'rbf');
   const rows = withFeatures ? await loadAllRows(ctx, task.runId, collected) : undefined;
   const y = rows?.y ?? (await readCollectedLabels(ctx, task.runId));
+  const origins = await readCollectedOrigins(ctx, task.runId);
   // --gamma auto: the median heuristic over the kNN lists (for the dense rbf kernel, found here: n is small).
   const gamma =
     usesGamma(run.options) && run.options.gamma === 'auto'
@@ -89,6 +91,7 @@ export async function propagateStage(
       ...(rows ? { X: rows.X } : {}),
       y,
       classes: collected.classes,
+      ...(origins ? { origins } : {}),
       source: run.dataset,
       ...(affinity ? { affinity: () => affinity } : {}),
       ...(views ? { views: views.columns } : {}),
@@ -100,6 +103,7 @@ export async function propagateStage(
   const unreached = graphMethod ? countUnreached(result.outcome) : 0;
   const fixedGammaWarning = usesGamma(run.options) ? gammaWarning(run.options, unreached, collected.n) : undefined;
   if (fixedGammaWarning) warnings.add(fixedGammaWarning);
+  markOrigins(result.outcome, origins);
   await writeShardResults(ctx, task.runId, collected, result.outcome);
   if (graphMethod && run.versioned) {
     // A run that publishes a dataset version keeps its label distributions for the version's model.

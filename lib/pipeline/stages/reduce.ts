@@ -1,6 +1,6 @@
 import { selectPseudoLabels } from '../../algorithms/selfTraining.ts';
 import type { SoftmaxRegression } from '../../algorithms/softmaxRegression.ts';
-import { type Collected, readCollected } from '../collected.ts';
+import { type Collected, readCollected, readCollectedOrigins } from '../collected.ts';
 import { stratifiedHoldout } from '../holdout.ts';
 import { writeJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
@@ -50,7 +50,9 @@ async function mergeCandidates(ctx: StageContext, runId: string, collected: Coll
 async function startRounds(ctx: StageContext, run: RunRecord, collected: Collected): Promise<LabelledSet> {
   const { set: given } = await mergeCandidates(ctx, run.runId, collected, 0);
   if (run.options.holdout === 0) return given;
-  const held = stratifiedHoldout(given.labels, run.options.holdout, run.options.seed);
+  const origins = await readCollectedOrigins(ctx, run.runId);
+  const givenOrigins = origins ? Uint8Array.from(given.rows, (row) => origins[row]) : undefined;
+  const held = stratifiedHoldout(given.labels, run.options.holdout, run.options.seed, givenOrigins);
   const kept = new Int32Array(given.rows.length - held.length);
   for (let p = 0, h = 0, t = 0; p < given.rows.length; p++) {
     if (h < held.length && held[h] === p) h++;

@@ -1,12 +1,12 @@
 import { normalizeRows } from '../../algorithms/propagation.ts';
 import { packArrays, unpackArrays } from '../binaryArrays.ts';
-import { loadShardIds, readCollected } from '../collected.ts';
+import { loadShardIds, readCollected, readCollectedOrigins } from '../collected.ts';
 import { completeShardTask } from '../fanIn.ts';
 import { readJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
 import { writeShardOutput } from '../outputParts.ts';
 import { readPartitionState } from '../partitionGraph.ts';
-import { outcomeFromDistributions } from '../rowOutcome.ts';
+import { markOrigins, outcomeFromDistributions } from '../rowOutcome.ts';
 import { readRun } from '../runRecord.ts';
 import { writeShardResult } from '../shardResults.ts';
 import type { StageContext } from '../stageContext.ts';
@@ -23,7 +23,7 @@ export async function resultStage(ctx: StageContext, task: TaskMessage): Promise
   const started = performance.now();
   const { runId, shard } = task;
   const collected = await readCollected(ctx, runId);
-  const { rows } = collected.shards[shard];
+  const { rows, offset } = collected.shards[shard];
   const summary = await readJson<MethodSummary>(ctx.store, keys.resultSummary(runId));
   const [F] = unpackArrays(await ctx.store.get(keys.partitionRows(runId, summary.convergence.nIter, shard))) as [
     Float64Array,
@@ -32,6 +32,7 @@ export async function resultStage(ctx: StageContext, task: TaskMessage): Promise
   normalizeRows(F, classes);
   const { y } = await readPartitionState(ctx, runId, shard);
   const outcome = outcomeFromDistributions(y, F, classes);
+  markOrigins(outcome, await readCollectedOrigins(ctx, runId, offset, offset + rows));
   await writeShardResult(ctx, runId, shard, outcome);
   const { options, versioned } = await readRun(ctx.store, runId);
   // A run that publishes a dataset version keeps its label distributions for the version's model.

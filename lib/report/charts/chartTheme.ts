@@ -10,6 +10,8 @@ export const SOURCE_COLORS: Record<Source, string> = {
   propagated: '#4e9bd4',
   pseudo: '#f28e2b',
   none: '#c9ccd1',
+  carried: '#59a14f',
+  confirmed: '#b07aa1',
 };
 
 export const PRIMARY = '#4e79a7';

@@ -7,7 +7,7 @@ import { CHART_CONFIG, SOURCE_COLORS } from './chartTheme.ts';
 export const NO_LABEL = '(no label)';
 
 /**
- * Rows per class after each round, stacked by source (given, propagated, pseudo, none): one small bar chart
+ * Rows per class after each round, stacked by source (given, propagated, pseudo, none, carried, confirmed): one small bar chart
  * per class with the rounds on x, so a reader sees each class grow and where its labels came from.
  * Classes keep the report's order; count keys that are not classes follow it. Null without rounds.
  */
