@@ -91,6 +91,23 @@ describe('rounds across runs (carryForward)', () => {
     expect(second.filter((row) => row.source === 'carried').length).toBeGreaterThan(0);
   });
 
+  it('--method auto with a holdout searches and scores with the carried labels in training', async () => {
+    // Prepare / Act
+    const { rows, second, report } = await twoRuns('carry-h', {
+      method: 'auto',
+      holdout: 0.4,
+      carryForward: true,
+      carryThreshold: THRESHOLD,
+    });
+
+    // Assess: the run trains on carried rows, keeps the user's labels given, and holds out only user labels
+    const userLabelled = new Map(rows.filter((row) => row.label !== null).map((row) => [row.id, row.label]));
+    expect(second.filter((row) => row.source === 'carried').length).toBeGreaterThan(0);
+    const given = second.filter((row) => row.source === 'given');
+    expect(new Map(given.map((row) => [row.id, row.label]))).toEqual(userLabelled);
+    expect(report.holdout?.size).toBe(12);
+  });
+
   it('refuses a correction file without an id,label header, naming the file', async () => {
     // Prepare / Act
     const attempt = twoRuns('carry-g', {}, async (state) => {
