@@ -55,6 +55,16 @@ function safeName(dataset: string): string {
 }
 
 /** A digest of what a run reads: the same files (keys, ETags) and options give the same key. */
+/**
+ * The corrections under incoming/<dataset>/confirmed/ (keys, ETags): part of a run's content, so a new or changed
+ * correction starts a run (carriedLabels.ts applies them), and left out of the digest when there are none.
+ */
+async function currentCorrections(ctx: StageContext, dataset: string): Promise<{ corrections?: RunInput[] }> {
+  const listed = await ctx.store.list(`${INCOMING_PREFIX}${dataset}/${CONFIRMED_DIR}`);
+  if (listed.length === 0) return {};
+  return { corrections: listed.map(({ key, size, etag }) => ({ key, size, etag })) };
+}
+
 export function contentKeyOf(what: unknown): string {
   return createHash('sha256').update(JSON.stringify(what)).digest('hex').slice(0, 16);
 }
@@ -101,9 +111,10 @@ export async function startDatasetRun(
   const options = await currentOptions(ctx, inputRoot, dataset, inputs, (message) =>
     contentId({ inputs, invalid: message }),
   );
-  const contentKey = contentKeyOf({ inputs, options });
+  const corrections = await currentCorrections(ctx, dataset);
+  const contentKey = contentKeyOf({ inputs, options, ...corrections });
   return startRun(ctx, {
-    runId: contentId({ inputs, options }),
+    runId: contentId({ inputs, options, ...corrections }),
     dataset,
     inputRoot,
     inputs,
@@ -139,7 +150,7 @@ export async function retrainDataset(
   const after = latest ? `-after${latest.version}` : '';
   const failedId = (message: string) => `${safeName(dataset)}-${contentKeyOf({ inputs, invalid: message })}${after}`;
   const options = await currentOptions(ctx, inputRoot, dataset, inputs, failedId);
-  const contentKey = contentKeyOf({ inputs, options });
+  const contentKey = contentKeyOf({ inputs, options, ...(await currentCorrections(ctx, dataset)) });
   if (latest) {
     const version = await readVersion(ctx.store, dataset, latest.version);
     if (version.contentKey === contentKey) return { kind: 'unchanged', latest };

@@ -69,6 +69,23 @@ describe('retrainDataset', () => {
 });
 
 describe('retrainScheduled', () => {
+  it('a new correction under confirmed/ is a change: retrain starts a run', async () => {
+    // Prepare
+    const { ctx, store } = await context();
+    await store.put('incoming/ds/a.csv', CSV);
+    const first = await retrainDataset(ctx, 'file:///x', 'ds');
+    if (first.kind !== 'started') throw new Error(first.kind);
+    await publishedAs(store, 'ds', first.run.runId, first.run.contentKey!, new Date());
+
+    // Act
+    await store.put('incoming/ds/confirmed/fix.csv', 'id,label\n2,a\n');
+    const corrected = await retrainDataset(ctx, 'file:///x', 'ds');
+
+    // Assess
+    expect(corrected.kind).toBe('started');
+    if (corrected.kind === 'started') expect(corrected.run.contentKey).not.toBe(first.run.contentKey);
+  });
+
   it('retrains daily datasets and listed ones, weekly ones once a week, and leaves the others alone', async () => {
     // Prepare
     const { ctx, store } = await context();
