@@ -36,13 +36,14 @@ export const NEIGHBORS_BYTES_PER_SHARD_ROW_D64 = 1_420;
 export const NEIGHBORS_CELL_GROUP_BYTES = 256 * MB;
 /**
  * collect holds one shard decoded at a time (its features: scaled by d / 64) beside what grows with every row of
- * the run (the duplicate-id table, lib/data/idTable.ts, and a class code). Measured with `--task-memory 512`,
- * 62,500 rows a shard (bench/measured/scaleout-mixture-*-tm512.json): 141.6 and 158.2 MB at 250,000 rows,
- * 209.7 MB at 500,000, 231.4 MB at 1M; the line below bounds them all (194, 216, 246 MB).
+ * the run (the duplicate-id table, lib/data/idTable.ts, a class code, and the IVF sample, 40 rows a cell).
+ * Measured with `--task-memory`, 62,500 rows a shard (bench/measured/scaleout-mixture-*-tm512*.json): 141.6 to
+ * 158.2 MB at 250,000 rows, 187.8 and 209.7 MB at 500,000, 230.7 at 1M, 335.5 at 2M, and 726 MB at 10M (a run's
+ * collect marker, docs/SCALE.md); the line below bounds them all (192, 213, 256, 342 and 1,028 MB).
  */
-export const COLLECT_BYTES_PER_SHARD_ROW_D64 = 2_100;
-/** collect, per row of the run: the id table's 48 bytes and twice the id's, a class code (see above). */
-export const COLLECT_BYTES_PER_ROW = 64;
+export const COLLECT_BYTES_PER_SHARD_ROW_D64 = 1_850;
+/** collect, per row of the run (see above). */
+export const COLLECT_BYTES_PER_ROW = 90;
 /** output: 81.8 MB peak for 62,500 rows (a shard's ids and result, its labels.csv part). */
 export const OUTPUT_BYTES_PER_SHARD_ROW = 370;
 /** finalize, which assembles the output parts: 74.6 MB peak for 250,000 rows. */

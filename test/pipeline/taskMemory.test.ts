@@ -111,7 +111,7 @@ describe('--task-memory', () => {
   });
 
   it('refuses at plan, before any ingest, a run whose collect step would not fit, naming the memory it needs', async () => {
-    // Prepare: 700,000 rows x 2 features: collect's id table alone would take about 43 MB beside Node's 60, over 100
+    // Prepare: 700,000 rows x 2 features: collect would take about 60 MB for its rows beside Node's 60, over 100
     const rows = Array.from({ length: 700_000 }, (_, i) => `r${i},${i < 10 ? i % 2 : ''},${i % 7},${i % 11}`);
     const input = await writeInput(await tempDir(), 'rows.csv', `id,label,a,b\n${rows.join('\n')}\n`);
     const stateDir = `${await tempDir()}/state`;

@@ -18,12 +18,14 @@ const measured = (name: string) =>
   JSON.parse(readFileSync(new URL(`../../bench/measured/${name}`, import.meta.url), 'utf8')) as Measured;
 /** The shape the constants were measured on: bench/measured/scaleout-mixture-250k-e812d6d.json. */
 const MEASURED = measured('scaleout-mixture-250k-e812d6d.json');
-/** collect's constants: the scale-out runs at 250k to 1M rows, 62,500 a shard, --task-memory 512. */
+/** collect's constants: the scale-out runs at 250k to 2M rows, 62,500 a shard, --task-memory 512. */
 const COLLECT_MEASURED = [
   'scaleout-mixture-250k-e812d6d.json',
   'scaleout-mixture-250k-tm512.json',
   'scaleout-mixture-500k-tm512.json',
   'scaleout-mixture-1m-tm512.json',
+  'scaleout-mixture-1m-tm512-a7a82b8.json',
+  'scaleout-mixture-2m-tm512-a7a82b8.json',
 ].map((name) => measured(name).sizes[0]);
 
 function size(overrides: Omit<Partial<RunSize>, 'options'> & { options?: Partial<RunSize['options']> } = {}): RunSize {
@@ -62,7 +64,7 @@ describe('estimateSteps', () => {
     }
   });
 
-  it("bounds collect's measured peaks from 250k to 1M rows, within 1.5 times (GC timing: 142 and 158 MB at 250k)", () => {
+  it("bounds collect's measured peaks from 250k to 2M rows, within 1.5 times (GC timing: 142 and 158 MB at 250k)", () => {
     for (const run of COLLECT_MEASURED) {
       // Act
       const collect = estimateSteps(size({ rows: run.n, shards: run.shards })).find((s) => s.stage === 'collect');
