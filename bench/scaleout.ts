@@ -3,6 +3,7 @@ import { access, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { STAGES } from '../lib/pipeline/taskMessage.ts';
 import type { StageMetrics } from '../lib/pipeline/taskMetrics.ts';
 import { type ClassShape, writeBlobs } from './gaussianBlobs.ts';
 import { spawnMeasured } from './measuredSpawn.ts';
@@ -23,24 +24,8 @@ import { scoreLabels } from './scoreLabels.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const MB = 1024 * 1024;
-const STAGE_ORDER = [
-  'plan',
-  'ingest',
-  'collect',
-  'cells',
-  'calibrate',
-  'neighbors',
-  'propagate',
-  'edges',
-  'graph',
-  'degrees',
-  'iterate',
-  'converge',
-  'result',
-  'score',
-  'reduce',
-  'outcome',
-];
+/** Stages in pipeline order (the task message's list), so the tables read as the run went. */
+const STAGE_ORDER: readonly string[] = STAGES;
 
 interface ScaleoutConfig {
   readonly sizes: number[];
