@@ -92,14 +92,14 @@ describe('outputTarget: --out is checked before any work, and written atomically
     const root = await tempRoot();
     const file = path.join(root, 'labels-out.csv');
     await writeFile(file, 'x');
-    // Act
-    const asFile = outputTarget(file).prepare(path.join(root, 'data.csv'));
-    const asInput = outputTarget(root).prepare(root);
-    const underFile = outputTarget(path.join(file, 'sub')).prepare(path.join(root, 'data.csv'));
+    // Act: thunks, each called where it is awaited, so no rejection waits unhandled behind another
+    const asFile = () => outputTarget(file).prepare(path.join(root, 'data.csv'));
+    const asInput = () => outputTarget(root).prepare(root);
+    const underFile = () => outputTarget(path.join(file, 'sub')).prepare(path.join(root, 'data.csv'));
     // Assess
-    await expect(asFile).rejects.toThrow(`cannot write output to ${file}: it is a file, not a directory`);
-    await expect(asInput).rejects.toThrow(`cannot write output to ${root}: it is the input; give another directory`);
-    await expect(underFile).rejects.toThrow(/cannot write output to .*labels-out\.csv\/sub: .*ENOTDIR/);
+    await expect(asFile()).rejects.toThrow(`cannot write output to ${file}: it is a file, not a directory`);
+    await expect(asInput()).rejects.toThrow(`cannot write output to ${root}: it is the input; give another directory`);
+    await expect(underFile()).rejects.toThrow(/cannot write output to .*labels-out\.csv\/sub: .*ENOTDIR/);
   });
 
   it('removes the output files of an earlier run and leaves other files alone', async () => {
