@@ -28,15 +28,19 @@ export class WorkerProcess {
     });
     const worker = new WorkerProcess(child);
     running.add(worker);
+    await worker.waitForLog('worker: consuming', timeoutMs);
+    return worker;
+  }
+
+  /** Waits until the worker has written `text` (stderr or stdout); throws, with its log, if it exits first. */
+  async waitForLog(text: string, timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (!worker.log.includes('worker: consuming')) {
-      if (worker.child.exitCode !== null || worker.child.signalCode !== null) {
-        throw new Error(`the worker exited before consuming:\n${worker.log}`);
-      }
-      if (Date.now() > deadline) throw new Error(`the worker did not start within ${timeoutMs} ms:\n${worker.log}`);
+    while (!this.log.includes(text)) {
+      if (!this.alive) throw new Error(`the worker exited before writing "${text}":\n${this.log}`);
+      if (Date.now() > deadline)
+        throw new Error(`the worker did not write "${text}" within ${timeoutMs} ms:\n${this.log}`);
       await sleep(50);
     }
-    return worker;
   }
 
   get pid(): number | undefined {
