@@ -4,7 +4,6 @@ import { hashUniform } from '../linalg/seededRandom.ts';
 import { type AutoSearch, describeChoice, searchGrid } from './autoSearch.ts';
 import { type Collected, loadShardRows } from './collected.ts';
 import { resolveViews } from './coTrainingViews.ts';
-import { hideLabels, stratifiedHoldout } from './holdout.ts';
 import type { RunOptions } from './runOptions.ts';
 import type { StageContext } from './stageContext.ts';
 
@@ -62,11 +61,9 @@ export async function chooseAuto(
   y: Int32Array,
   standard: FeatureScaling,
   options: RunOptions,
-  origins?: Uint8Array,
 ): Promise<AutoChoice> {
-  // The holdout's labels are hidden from the search too: they judge the method it picks.
-  const searchY = options.holdout > 0 ? hideLabels(y, stratifiedHoldout(y, options.holdout, options.seed, origins)) : y;
-  const sample = await sampleRows(ctx, runId, collected, searchY, options.seed);
+  // Every given label: the run publishes labels from all of them (a holdout's splits only give its verdict).
+  const sample = await sampleRows(ctx, runId, collected, y, options.seed);
   const views = options.views ? resolveViews(options.views, collected.featureNames).columns : undefined;
   const search = searchGrid(sample.X, sample.y, collected.classes.length, standard, options, views);
   if (search === undefined) {

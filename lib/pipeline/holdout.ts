@@ -14,7 +14,6 @@ import {
   MIN_GIVEN_LABELS,
   verdictOf,
 } from './holdoutInterval.ts';
-import { type RowOutcome, SOURCE } from './rowOutcome.ts';
 import type { Metrics } from './runReport.ts';
 
 /**
@@ -168,20 +167,4 @@ function countsByClass(y: Int32Array): number[] {
   const counts = new Map<number, number>();
   for (const label of y) if (label !== UNLABELLED) counts.set(label, (counts.get(label) ?? 0) + 1);
   return [...counts.values()];
-}
-
-/** Held-out rows are reported as what they are, given labels, once they have been scored. */
-export function restoreHeldOut(
-  outcome: RowOutcome,
-  y: Int32Array,
-  held: Int32Array,
-  probabilities: Float64Array,
-  k: number,
-) {
-  for (const i of held) {
-    outcome.label[i] = y[i];
-    outcome.source[i] = SOURCE.given;
-    outcome.round[i] = 0;
-    outcome.confidence[i] = probabilities[i * k + y[i]];
-  }
 }

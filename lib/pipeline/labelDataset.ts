@@ -3,17 +3,14 @@ import type { FeatureMatrix } from '../data/featureMatrix.ts';
 import type { Graph } from '../graph/affinity.ts';
 import { buildAffinity } from '../graph/kernel.ts';
 import { UnusableLabelsError } from './errors.ts';
-import { hideLabels, restoreHeldOut, stratifiedHoldout } from './holdout.ts';
 import { coTrain, type MethodResult, propagateOverAffinity } from './methods.ts';
 import type { RunOptions } from './runOptions.ts';
 
 export interface LabelDatasetInput {
-  /** The features: needed by every method but propagation over a given `affinity`, and by the holdout. */
+  /** The features: needed by every method but propagation over a given `affinity`. */
   readonly X?: FeatureMatrix;
   readonly y: Int32Array;
   readonly classes: readonly string[];
-  /** Where each row's label came from (carriedLabels.ts ORIGIN): only the user's own can be held out. */
-  readonly origins?: Uint8Array;
   /** Names the data in error messages (the input path or run id). */
   readonly source: string;
   /**
@@ -54,8 +51,8 @@ export function checkGivenLabels(y: Int32Array, classes: readonly string[], sour
 }
 
 /**
- * Runs the chosen method on all rows. With a holdout, split 0's share of the given labels is hidden first (the
- * comparison itself ran in the collect step, holdoutRun.ts); the outcome reports those rows as given.
+ * Runs the chosen method on all rows with every given label. A holdout hides none of them here: its repeated
+ * splits ran in the collect step (holdoutRun.ts) and only give the verdict.
  */
 export function labelDataset(
   input: LabelDatasetInput,
@@ -68,26 +65,19 @@ export function labelDataset(
     if (!input.X) throw new Error(`labelDataset needs the features of ${source} for ${options.method}`);
     return input.X;
   };
-  const held =
-    options.holdout > 0 ? stratifiedHoldout(y, options.holdout, options.seed, input.origins) : new Int32Array(0);
-  const trainingY = held.length > 0 ? hideLabels(y, held) : y;
   const k = classes.length;
-
-  const result =
-    options.method === 'label-spreading' || options.method === 'label-propagation'
-      ? propagateOverAffinity(
-          input.affinity?.() ??
-            buildAffinity(features(), {
-              kernel: options.kernel,
-              gamma: fixedGamma(options),
-              nNeighbors: options.neighbors,
-            }),
-          trainingY,
-          k,
-          options,
-          warn,
-        )
-      : coTrain(features(), trainingY, k, options, warn, input.views);
-  if (held.length > 0) restoreHeldOut(result.outcome, y, held, result.probabilities, k);
-  return result;
+  return options.method === 'label-spreading' || options.method === 'label-propagation'
+    ? propagateOverAffinity(
+        input.affinity?.() ??
+          buildAffinity(features(), {
+            kernel: options.kernel,
+            gamma: fixedGamma(options),
+            nNeighbors: options.neighbors,
+          }),
+        y,
+        k,
+        options,
+        warn,
+      )
+    : coTrain(features(), y, k, options, warn, input.views);
 }

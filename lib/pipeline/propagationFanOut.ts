@@ -46,18 +46,17 @@ export function taskMemoryMb(
 
 /**
  * Whether a run's propagation fans out (see above). Only label spreading / propagation over the kNN graph
- * (kernels knn and knn-rbf) without a holdout: the dense rbf kernel is for small n, and a holdout,
- * `--method auto` and co-training need the features of all rows in one process anyway.
+ * (kernels knn and knn-rbf): the dense rbf kernel is for small n, and `--method auto` and co-training need the
+ * features of all rows in one process anyway (a holdout runs in the collect step, on a sample of rows).
  */
 export function fansOutPropagation(
-  options: Pick<RunOptions, 'method' | 'kernel' | 'holdout' | 'neighbors'> &
-    Partial<Pick<RunOptions, 'gamma' | 'taskMemory'>>,
+  options: Pick<RunOptions, 'method' | 'kernel' | 'neighbors'> & Partial<Pick<RunOptions, 'gamma' | 'taskMemory'>>,
   n: number,
   classes: number,
   env: NodeJS.ProcessEnv = process.env,
 ): boolean {
   const propagation = options.method === 'label-spreading' || options.method === 'label-propagation';
-  if (!propagation || options.kernel === 'rbf' || options.holdout > 0) return false;
+  if (!propagation || options.kernel === 'rbf') return false;
   const forced = env[FAN_OUT_FROM_ROWS_ENV];
   if (forced !== undefined && forced !== '') return n >= Number(forced);
   const needed = NODE_BASELINE_BYTES + singleProcessBytes(n, options.neighbors, classes);

@@ -25,6 +25,8 @@ export const MAX_ITER = 100_000;
 /** Self-training and co-training rounds (maxIter, or its alias rounds, for these methods). */
 export const MAX_ROUNDS = 1000;
 export const MAX_K_BEST = 10_000_000;
+/** Co-training proposals per class, view and round: the same bound as k_best (one round's pseudo labels). */
+export const MAX_PER_CLASS = MAX_K_BEST;
 
 export const runOptionsSchema = z
   .object({
@@ -44,7 +46,7 @@ export const runOptionsSchema = z
     criterion: z.enum(['threshold', 'k_best', 'k_best_per_class']).default('threshold'),
     kBest: z.number().int().min(1).max(MAX_K_BEST, `at most ${MAX_K_BEST}`).default(10),
     /** Co-training: proposals per class per view per round (Blum & Mitchell's p and n); unset, CoTraining's 10. */
-    perClass: z.number().int().min(1).optional(),
+    perClass: z.number().int().min(1).max(MAX_PER_CLASS, `at most ${MAX_PER_CLASS}`).optional(),
     /** Co-training views by column name (coTrainingViews.ts); unset, the two halves of the columns. */
     views: z.union([z.string().min(1), z.tuple([z.array(z.string()), z.array(z.string())])]).optional(),
     holdout: z.number().min(0).lt(1).default(0),

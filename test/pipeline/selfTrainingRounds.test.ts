@@ -3,7 +3,6 @@ import { SelfTraining } from '../../lib/algorithms/selfTraining.ts';
 import { UNLABELLED } from '../../lib/data/dataset.ts';
 import { encodeLabels } from '../../lib/data/encodeLabels.ts';
 import { formatConfidence } from '../../lib/data/labelsWriter.ts';
-import { hideLabels, restoreHeldOut, stratifiedHoldout } from '../../lib/pipeline/holdout.ts';
 import { outcomeFromRounds, probabilitiesOverAllClasses, SOURCES } from '../../lib/pipeline/rowOutcome.ts';
 import type { RunOptionsInput } from '../../lib/pipeline/runOptions.ts';
 import { blobRows, csvText, type DataRow, writeInput } from './support/datasets.ts';
@@ -17,24 +16,24 @@ import { parseLabels, removeTempDirs, runPipeline, tempDir } from './support/pip
 
 afterAll(removeTempDirs);
 
-/** labels.csv lines (after the header) the in-process class gives for these rows and options. */
+/**
+ * labels.csv lines (after the header) the in-process class gives for these rows and options: trained on every
+ * given label, with or without --holdout (its splits only give the verdict; they hide nothing from the run).
+ */
 function inProcessLabels(rows: readonly DataRow[], options: Required<SelfTrainingCase>): string[] {
   const { y, classes } = encodeLabels(rows.map((row) => row.label));
   const d = rows[0].features.length;
   const X = { data: Float32Array.from(rows.flatMap((row) => row.features)), n: rows.length, d };
-  const held = options.holdout > 0 ? stratifiedHoldout(y, options.holdout, 0) : new Int32Array(0);
-  const trainingY = hideLabels(y, held);
   const st = new SelfTraining({
     criterion: options.criterion,
     threshold: options.threshold,
     kBest: options.kBest,
     maxIter: options.rounds,
     onWarning: () => {},
-  }).fit(X, trainingY);
+  }).fit(X, y);
   const k = classes.length;
   const full = probabilitiesOverAllClasses(st.predictProba(X), st.classes, k);
-  const outcome = outcomeFromRounds(trainingY, st.labeledIter, st.transduction, full, k);
-  restoreHeldOut(outcome, y, held, full, k);
+  const outcome = outcomeFromRounds(y, st.labeledIter, st.transduction, full, k);
   return rows.map((row, i) => {
     const label = outcome.label[i] === UNLABELLED ? '' : classes[outcome.label[i]];
     return `${row.id},${label},${formatConfidence(outcome.confidence[i])},${SOURCES[outcome.source[i]]}`;

@@ -3,9 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { UNLABELLED } from '../../lib/data/dataset.ts';
 import { fromRows } from '../../lib/data/featureMatrix.ts';
 import { seededUniform } from '../../lib/linalg/seededRandom.ts';
-import { hideLabels, repeatedHoldout, restoreHeldOut, stratifiedHoldout } from '../../lib/pipeline/holdout.ts';
+import { hideLabels, repeatedHoldout, stratifiedHoldout } from '../../lib/pipeline/holdout.ts';
 import { correctedResampledInterval } from '../../lib/pipeline/holdoutInterval.ts';
-import { emptyOutcome, SOURCE } from '../../lib/pipeline/rowOutcome.ts';
 
 function draw(random: () => number, count: number): number[] {
   return Array.from({ length: count }, () => random());
@@ -223,27 +222,5 @@ describe('repeatedHoldout', () => {
     expect(result.semiSupervised.accuracy - result.supervised.accuracy).toBeCloseTo(result.difference.estimate, 12);
     expect(result.verdict).toBe('did not help');
     expect(result.givenLabelsNeeded).toBeUndefined();
-  });
-});
-
-describe('restoreHeldOut', () => {
-  it('reports held-out rows as given with their true label and its probability, other rows untouched', () => {
-    // Prepare
-    const y = Int32Array.from([0, 1, 1]);
-    const outcome = emptyOutcome(3);
-    outcome.label.set([0, 0, 1]);
-    outcome.source.set([SOURCE.given, SOURCE.propagated, SOURCE.propagated]);
-    outcome.round.set([0, 0, 0]);
-    outcome.confidence.set([1, 0.6, 0.7]);
-    const probabilities = Float64Array.from([1, 0, 0.6, 0.4, 0.3, 0.7]);
-
-    // Act
-    restoreHeldOut(outcome, y, Int32Array.from([1]), probabilities, 2);
-
-    // Assess
-    expect(Array.from(outcome.label)).toEqual([0, 1, 1]);
-    expect(Array.from(outcome.source)).toEqual([SOURCE.given, SOURCE.given, SOURCE.propagated]);
-    expect(Array.from(outcome.round)).toEqual([0, 0, 0]);
-    expect(Array.from(outcome.confidence)).toEqual([1, 0.4, 0.7]);
   });
 });

@@ -59,7 +59,6 @@ describe('fansOutPropagation', () => {
 
   it.each<[string, RunOptionsInput]>([
     ['dense rbf', { kernel: 'rbf' }],
-    ['a holdout', { holdout: 0.2 }],
     ['--method auto', { method: 'auto' }],
     ['co-training', { method: 'co-training' }],
     ['self-training', { method: 'self-training' }],

@@ -209,6 +209,7 @@ describe('effectiveThreshold', () => {
     [{ maxIter: 100_001 }, '--max-iter: at most 100000 (got 100001)'],
     [{ rounds: 1001 }, '--rounds: at most 1000 (got 1001)'],
     [{ kBest: 1e8 }, '--k-best: at most 10000000 (got 100000000)'],
+    [{ method: 'co-training', perClass: 1e12 }, '--per-class: at most 10000000 (got 1000000000000)'],
     [{ method: 'self-training', maxIter: 5000 }, '--max-iter: self-training and co-training run at most 1000 rounds'],
   ])('refuses %j above its upper bound, saying the bound', (input, message) => {
     // Act
@@ -227,6 +228,7 @@ describe('effectiveThreshold', () => {
 
   it('accepts the upper bounds themselves', () => {
     expect(() => parseRunOptions({ neighbors: 1000, maxIter: 100_000, kBest: 10_000_000 })).not.toThrow();
+    expect(() => parseRunOptions({ method: 'co-training', perClass: 10_000_000 })).not.toThrow();
     expect(() => parseRunOptions({ method: 'self-training', rounds: 1000 })).not.toThrow();
   });
 });

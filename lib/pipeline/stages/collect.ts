@@ -261,7 +261,7 @@ export async function collectStage(
   if (origins) await ctx.store.put(keys.collectedOrigins(task.runId), packArrays([origins]));
   if (run.options.method === 'auto') {
     const standard = await scaling.finish(ctx, task.runId, shards, 'standard');
-    const choice = await chooseAuto(ctx, task.runId, unscaled, y, standard, run.options, origins);
+    const choice = await chooseAuto(ctx, task.runId, unscaled, y, standard, run.options);
     run.options = choice.options;
     neighbors = needsNeighbors(run.options.method, run.options.kernel);
     await updateRun(ctx.store, task.runId, (record) => {

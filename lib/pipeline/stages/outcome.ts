@@ -3,7 +3,6 @@ import { SoftmaxRegression } from '../../algorithms/softmaxRegression.ts';
 import { UNLABELLED } from '../../data/dataset.ts';
 import { loadShardRows, readCollected, readCollectedOrigins } from '../collected.ts';
 import { completeShardTask } from '../fanIn.ts';
-import { restoreHeldOut } from '../holdout.ts';
 import { readJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
 import { writeShardOutput } from '../outputParts.ts';
@@ -17,8 +16,7 @@ import type { TaskMessage } from '../taskMessage.ts';
 /**
  * outcome (shard task, after the last self-training round r): the final model's probabilities for the shard's
  * rows (scikit-learn's predict_proba after fit), the shard's result part and its output parts (outputParts.ts): given labels stay given, pseudo
- * labels keep their round, every other row gets its most probable class with source none; held-out rows
- * (--holdout: given rows left out of training) are reported as given once scored.
+ * labels keep their round, every other row gets its most probable class with source none.
  */
 export async function outcomeStage(ctx: StageContext, task: TaskMessage): Promise<void> {
   const started = performance.now();
@@ -28,12 +26,9 @@ export async function outcomeStage(ctx: StageContext, task: TaskMessage): Promis
   const model = SoftmaxRegression.fromJSON(await readJson<SoftmaxModelJson>(ctx.store, keys.finalModel(task.runId)));
   const k = collected.classes.length;
   const full = probabilitiesOverAllClasses(model.predictProba(shard.X), model.classes, k);
-  // The labels training saw: the given rows not held out, the only ones labelled in round 0.
+  // The labels training saw: the given rows, the only ones labelled in round 0.
   const trainingY = Int32Array.from(state.labeledIter, (iter, i) => (iter === 0 ? state.transduction[i] : UNLABELLED));
   const outcome = outcomeFromRounds(trainingY, state.labeledIter, state.transduction, full, k);
-  const held: number[] = [];
-  for (let i = 0; i < shard.y.length; i++) if (shard.y[i] !== UNLABELLED && trainingY[i] === UNLABELLED) held.push(i);
-  if (held.length > 0) restoreHeldOut(outcome, shard.y, Int32Array.from(held), full, k);
   const { offset, rows } = collected.shards[task.shard];
   markOrigins(outcome, await readCollectedOrigins(ctx, task.runId, offset, offset + rows));
   await writeShardResult(ctx, task.runId, task.shard, outcome);

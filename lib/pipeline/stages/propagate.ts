@@ -91,7 +91,6 @@ export async function propagateStage(
       ...(rows ? { X: rows.X } : {}),
       y,
       classes: collected.classes,
-      ...(origins ? { origins } : {}),
       source: run.dataset,
       ...(affinity ? { affinity: () => affinity } : {}),
       ...(views ? { views: views.columns } : {}),

@@ -1,7 +1,6 @@
 import { selectPseudoLabels } from '../../algorithms/selfTraining.ts';
 import type { SoftmaxRegression } from '../../algorithms/softmaxRegression.ts';
-import { type Collected, readCollected, readCollectedOrigins } from '../collected.ts';
-import { stratifiedHoldout } from '../holdout.ts';
+import { type Collected, readCollected } from '../collected.ts';
 import { writeJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
 import { effectiveMaxIter, effectiveThreshold } from '../runOptions.ts';
@@ -44,21 +43,11 @@ async function mergeCandidates(ctx: StageContext, runId: string, collected: Coll
 }
 
 /**
- * Round 0: the given labels of every shard, less the holdout's split 0 (--holdout; the comparison itself ran in
- * the collect step, holdoutRun.ts): the first labelled set.
+ * Round 0: the given labels of every shard, all of them (a --holdout's splits ran in the collect step,
+ * holdoutRun.ts, and only give the verdict): the first labelled set.
  */
 async function startRounds(ctx: StageContext, run: RunRecord, collected: Collected): Promise<LabelledSet> {
-  const { set: given } = await mergeCandidates(ctx, run.runId, collected, 0);
-  if (run.options.holdout === 0) return given;
-  const origins = await readCollectedOrigins(ctx, run.runId);
-  const givenOrigins = origins ? Uint8Array.from(given.rows, (row) => origins[row]) : undefined;
-  const held = stratifiedHoldout(given.labels, run.options.holdout, run.options.seed, givenOrigins);
-  const kept = new Int32Array(given.rows.length - held.length);
-  for (let p = 0, h = 0, t = 0; p < given.rows.length; p++) {
-    if (h < held.length && held[h] === p) h++;
-    else kept[t++] = p;
-  }
-  return subset(given, kept);
+  return (await mergeCandidates(ctx, run.runId, collected, 0)).set;
 }
 
 /** Round r >= 1: the labelled set of round r-1, and the candidates of round r the selection rule accepts. */
