@@ -3,6 +3,7 @@ import type { ObjectStore } from '../adapters/objectStore.ts';
 import type { LabelRecord } from '../data/labelsWriter.ts';
 import { InputError } from '../errors.ts';
 import { type Collected, loadShardIds } from './collected.ts';
+import { keepVersionIndex } from './incremental/versionIndex.ts';
 import { readJson } from './jsonObjects.ts';
 import { keys } from './keys.ts';
 import { labelRecords } from './outputParts.ts';
@@ -193,6 +194,7 @@ export async function publishVersion(ctx: StageContext, run: RunRecord, prepared
   for (const { key } of await store.list(staged)) {
     await store.concatenate(datasetKeys.versionFile(dataset, version, key.slice(staged.length)), [key]);
   }
+  await keepVersionIndex(ctx, run, version);
   const now = new Date().toISOString();
   const record: VersionRecord = {
     dataset,

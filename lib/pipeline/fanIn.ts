@@ -14,6 +14,8 @@ export interface ShardMetrics extends Partial<TaskMetrics> {
   readonly ms: number;
   readonly rows?: number;
   readonly rejected?: number;
+  /** ingest: the shard was copied from the dataset's latest version, not read (incremental/shardReuse.ts). */
+  readonly reused?: boolean;
   /** Fanned-out propagation: sum |F_new - F_old| over the task's rows (the convergence test's part). */
   readonly delta?: number;
   /** Fanned-out propagation: the task's unlabelled rows whose F is all zero (no label reached them yet). */

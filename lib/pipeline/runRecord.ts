@@ -3,6 +3,7 @@ import type { ObjectStore } from '../adapters/objectStore.ts';
 import type { AutoSearch } from './autoSearch.ts';
 import type { HostCapacity } from './capacity.ts';
 import type { RunHoldout } from './holdoutRun.ts';
+import type { IncrementalRun } from './incremental/shardReuse.ts';
 import { keys } from './keys.ts';
 import type { NeighborsPlan } from './neighborsPlan.ts';
 import type { RunOptions } from './runOptions.ts';
@@ -16,6 +17,8 @@ export interface RunInput {
   readonly key: string;
   readonly size: number;
   readonly etag: string;
+  /** The shards made from the file (set by the plan step). */
+  readonly shards?: number[];
 }
 
 /**
@@ -27,7 +30,7 @@ export interface RunRecord {
   readonly dataset: string;
   /** Where the inputs live: `file://<dir>` in embedded mode, `s3://<bucket>` otherwise. */
   readonly inputRoot: string;
-  readonly inputs: RunInput[];
+  inputs: RunInput[];
   /** The run's options; with `--method auto`, the propagate step writes the chosen method into them. */
   options: RunOptions;
   /** How neighbours are searched (set by the collect step, revised by calibrate). */
@@ -59,6 +62,8 @@ export interface RunRecord {
   versioned?: boolean;
   /** A digest of the files and options the run read (runs over incoming/): `retrain` compares it. */
   contentKey?: string;
+  /** Dataset runs: what the run takes over from the latest version (incremental/shardReuse.ts). */
+  incremental?: IncrementalRun;
   /** The dataset version this run published. */
   version?: number;
   /** Peak RSS and store bytes of the reduce steps, per stage (shard tasks keep theirs in their markers). */

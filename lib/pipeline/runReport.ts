@@ -1,6 +1,7 @@
 import type { FeatureScaling } from '../data/featureScaling.ts';
 import type { AutoSearch } from './autoSearch.ts';
 import type { RunHoldout } from './holdoutRun.ts';
+import type { IncrementalReport } from './incremental/incrementalReport.ts';
 import type { NeighborsPlan } from './neighborsPlan.ts';
 import type { SourceCounts } from './rowOutcome.ts';
 import type { RunOptions } from './runOptions.ts';
@@ -66,6 +67,8 @@ export interface RunReport {
   readonly stageMetrics?: Record<string, StageMetrics>;
   /** Runs that publish a dataset version: what changed against the previous version (versionChanges.ts). */
   readonly changes?: VersionChanges;
+  /** Dataset runs over a previous version: the shards and kNN lists reused, the rows searched again. */
+  readonly incremental?: IncrementalReport;
   readonly rejected: number;
   /** The first rejected rows (file, line, reason), at most 100. */
   readonly rejectedSample: { file: string; line: number; reason: string }[];

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { InputError } from '../errors.ts';
 import type { HostCapacity } from './capacity.ts';
+import { orderInputsForReuse } from './incremental/versionIndex.ts';
 import { keys } from './keys.ts';
 import type { RunOptions } from './runOptions.ts';
 import { type RunInput, type RunRecord, readRun } from './runRecord.ts';
@@ -39,11 +40,15 @@ export interface RunRequest {
 export async function startRun(ctx: StageContext, request: RunRequest): Promise<RunRecord> {
   if (request.inputs.length === 0) throw new InputError(`dataset ${request.dataset} has no input file`);
   const now = new Date().toISOString();
+  // A dataset run numbers the rows of the latest version's unchanged files first, as that version did.
+  const inputs = request.versioned
+    ? await orderInputsForReuse(ctx.store, request.dataset, request.inputRoot, request.inputs)
+    : request.inputs;
   const record: RunRecord = {
     runId: request.runId ?? newRunId(request.dataset),
     dataset: request.dataset,
     inputRoot: request.inputRoot,
-    inputs: request.inputs,
+    inputs,
     options: request.options,
     status: 'running',
     stage: 'plan',

@@ -2,6 +2,7 @@ import { spreadWarning } from '../../data/featureScaling.ts';
 import { type Collected, loadShardIds, readCollected } from '../collected.ts';
 import { prepareVersion, publishVersion } from '../datasetVersions.ts';
 import { shardMetricsOf } from '../fanIn.ts';
+import { incrementalReportOf } from '../incremental/incrementalReport.ts';
 import { readJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
 import { writeReportFiles } from '../outputFiles.ts';
@@ -71,6 +72,7 @@ export async function finalizeStage(ctx: StageContext, task: TaskMessage): Promi
   }
   // finalize's own figures stop here: the output files are written after the report that holds them.
   const prepared = run.versioned ? await prepareVersion(ctx, run, collected) : undefined;
+  const incremental = await incrementalReportOf(ctx, run, collected);
   const finalizeMs = Math.round(performance.now() - started);
   stageMetrics.finalize = addTaskMetrics(undefined, measuredTask(ctx.meter, finalizeMs));
   const report: RunReport = {
@@ -94,6 +96,7 @@ export async function finalizeStage(ctx: StageContext, task: TaskMessage): Promi
     timings: { ...timings, finalize: finalizeMs },
     stageMetrics,
     ...(prepared ? { changes: prepared.changes } : {}),
+    ...(incremental ? { incremental } : {}),
     rejected,
     rejectedSample,
     warnings: [...(scaleWarning ? [scaleWarning] : []), ...summary.warnings],

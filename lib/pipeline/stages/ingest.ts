@@ -2,6 +2,7 @@ import type { RejectedRow } from '../../data/dataset.ts';
 import { isRefused } from '../../data/rowSource.ts';
 import { ShardBuilder } from '../../data/shardFormat.ts';
 import { completeShardTask } from '../fanIn.ts';
+import { copyReusedShard } from '../incremental/shardReuse.ts';
 import { openShardRows } from '../inputReader.ts';
 import { readJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
@@ -18,6 +19,12 @@ import type { TaskMessage } from '../taskMessage.ts';
 export async function ingestStage(ctx: StageContext, task: TaskMessage): Promise<void> {
   const started = performance.now();
   const run = await readRun(ctx.store, task.runId);
+  const reused = await copyReusedShard(ctx, run, task.shard);
+  if (reused) {
+    const ms = Math.round(performance.now() - started);
+    await completeShardTask(ctx, task, run.shards, 'collect', { ms, ...reused, reused: true });
+    return;
+  }
   const plan = await readJson<ShardPlan>(ctx.store, keys.plan(task.runId));
   const spec = plan.shards[task.shard];
   if (!spec) throw new RangeError(`run ${task.runId} has no shard ${task.shard}`);

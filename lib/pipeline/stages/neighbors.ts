@@ -11,6 +11,7 @@ import { packArrays } from '../binaryArrays.ts';
 import { type Collected, loadShardRows, readCollected } from '../collected.ts';
 import { mapConcurrently } from '../concurrentRequests.ts';
 import { completeShardTask } from '../fanIn.ts';
+import { incrementalExactLists } from '../incremental/incrementalLists.ts';
 import { type RangeCellsPart, readIvfModel, readRangeCells, writeRangeLists } from '../ivfObjects.ts';
 import { keys } from '../keys.ts';
 import { planNeighbors } from '../neighborsPlan.ts';
@@ -44,7 +45,9 @@ export async function neighborsStage(ctx: StageContext, task: TaskMessage): Prom
     return;
   }
   const query = await loadShardRows(ctx, task.runId, task.shard, collected);
-  const lists = await exactLists(ctx, task, collected, query.X, k, plan.kernel);
+  const lists =
+    (await incrementalExactLists(ctx, run, collected, task.shard, query.X, k, plan.kernel)) ??
+    (await exactLists(ctx, task, collected, query.X, k, plan.kernel));
   await ctx.store.put(keys.shardNeighbors(task.runId, task.shard), packArrays([lists.indices, lists.distances]));
   await completeShardTask(ctx, task, collected.shards.length, 'propagate', {
     ms: Math.round(performance.now() - started),

@@ -9,6 +9,7 @@ import { inflateHead } from '../../data/decompress.ts';
 import { InputFileError } from '../../data/errors.ts';
 import { compressionOf } from '../../data/inputFiles.ts';
 import { checkCapacity, estimateRows } from '../capacity.ts';
+import { findShardReuse, incrementalRun } from '../incremental/shardReuse.ts';
 import { inputFormat, readInputLayout } from '../inputReader.ts';
 import { keys } from '../keys.ts';
 import { runDeadline } from '../runDeadline.ts';
@@ -111,11 +112,19 @@ export async function planStage(ctx: StageContext, task: TaskMessage): Promise<T
     run.options.shards ??
     Math.min(defaultShardCount(totalBytes, run.options.workers), shardAllowance(estimatedRows, limits));
   const perFile = shardsOfFiles(run.inputs, wanted);
+  // Dataset runs: the unchanged files' shards are the latest version's (incremental/shardReuse.ts).
+  const reuse = await findShardReuse(ctx, run, layouts[0]?.featureNames ?? []);
+  const reusedFrom: number[] = [];
 
   const shards: ShardSpec[] = [];
   for (let f = 0; f < run.inputs.length; f++) {
     const input = run.inputs[f];
     const layout = layouts[f];
+    for (const old of reuse?.files.get(f) ?? []) {
+      reusedFrom[shards.length] = old.shard;
+      shards.push({ ...old, shard: shards.length, input: f });
+    }
+    if (reuse?.files.has(f)) continue;
     if (layout.format === 'parquet') {
       const groups = layout.rowGroups ?? [];
       const count = Math.max(1, Math.min(perFile[f], groups.length));
@@ -172,6 +181,11 @@ export async function planStage(ctx: StageContext, task: TaskMessage): Promise<T
   await updateRun(ctx.store, task.runId, (record) => {
     record.shards = shards.length;
     record.stage = 'ingest';
+    record.inputs = record.inputs.map((input, f) => ({
+      ...input,
+      shards: shards.filter((spec) => spec.input === f).map((spec) => spec.shard),
+    }));
+    if (reuse) record.incremental = incrementalRun(reuse, shards, reusedFrom);
     record.deadline = runDeadline(record.createdAt, estimatedRows, plan.featureNames.length, record.options);
   });
   return shards.map((spec) => taskMessage(task.runId, 'ingest', 0, spec.shard));

@@ -1,0 +1,173 @@
+import { NotFoundError } from '../../adapters/errors.ts';
+import type { ObjectStore } from '../../adapters/objectStore.ts';
+import { type Collected, readCollected } from '../collected.ts';
+import { datasetKeys, readLatest } from '../datasetVersions.ts';
+import type { ShardMetrics } from '../fanIn.ts';
+import { readJson, writeJson } from '../jsonObjects.ts';
+import { keys } from '../keys.ts';
+import type { NeighborsPlan } from '../neighborsPlan.ts';
+import type { RunInput, RunRecord } from '../runRecord.ts';
+import type { ShardPlan, ShardSpec } from '../shardPlan.ts';
+import type { StageContext } from '../stageContext.ts';
+
+/**
+ * What a dataset version keeps so that the next run over the dataset can reuse its work (incremental runs,
+ * issue 19), under datasets/<dataset>/versions/<n>/index/:
+ *   index.json                    this record: the files read (key, ETag, size) and the shards made from each
+ *   shards/<s>/ingest.bin         the ingested shard (binary shard format) and its refused rows, as ingest wrote them
+ *   shards/<s>/rejected.json
+ *   shards/<s>/neighbors.bin      the shard's rows' kNN lists (graph methods over a kNN graph)
+ * A later run reuses a file's shards when the file is unchanged (same key, ETag and size under the same root)
+ * and would be read the same way (label and id columns, feature columns); it reuses the lists when the graph
+ * would be searched the same way (listsReusable).
+ */
+export interface VersionIndex {
+  readonly runId: string;
+  readonly inputRoot: string;
+  /** The run's files in row order, each with the shards made from it. */
+  readonly inputs: (RunInput & { readonly shards: number[] })[];
+  readonly featureNames: string[];
+  readonly labelColumn: string;
+  readonly idColumn: string;
+  /** Per shard: how it was planned, its accepted rows before duplicates were dropped, its refused rows. */
+  readonly shards: { readonly spec: ShardSpec; readonly ingested: number; readonly rejected: number }[];
+  /** collect's rows per shard (accepted, offset, dropped duplicates): maps the lists' row indices. */
+  readonly rows: Pick<Collected['shards'][number], 'rows' | 'offset' | 'dropped'>[];
+  /** Present when neighbors.bin is kept for every shard: how the lists were searched. */
+  readonly lists?: ListsKind;
+}
+
+/** Everything a kNN list depends on besides the rows: lists are reused only when all of it is equal. */
+export interface ListsKind {
+  readonly k: number;
+  readonly mode: NeighborsPlan['mode'];
+  readonly kernel: NeighborsPlan['kernel'];
+  /** `--scale`: scaled features change with every row added, and with them every distance. */
+  readonly scale: string;
+}
+
+export const indexKeys = {
+  index: (dataset: string, version: number) => datasetKeys.versionFile(dataset, version, 'index/index.json'),
+  shardData: (dataset: string, version: number, shard: number) =>
+    datasetKeys.versionFile(dataset, version, `index/shards/${pad(shard)}/ingest.bin`),
+  shardRejected: (dataset: string, version: number, shard: number) =>
+    datasetKeys.versionFile(dataset, version, `index/shards/${pad(shard)}/rejected.json`),
+  shardNeighbors: (dataset: string, version: number, shard: number) =>
+    datasetKeys.versionFile(dataset, version, `index/shards/${pad(shard)}/neighbors.bin`),
+};
+
+function pad(shard: number): string {
+  return String(shard).padStart(5, '0');
+}
+
+/** The kind of lists a run made (kNN graph methods), or undefined when it made none. */
+export function listsKindOf(run: RunRecord, collected: Collected): ListsKind | undefined {
+  if (run.neighbors === undefined) return undefined;
+  return {
+    k: run.options.neighbors,
+    mode: run.neighbors.mode,
+    kernel: run.neighbors.kernel,
+    scale: collected.scaling?.method ?? 'none',
+  };
+}
+
+async function exists(store: ObjectStore, key: string): Promise<boolean> {
+  return (await store.head(key)) !== undefined;
+}
+
+/**
+ * Copies what the next run can reuse into version `version` (called by publishVersion before version.json is
+ * written, so a complete version has it): the shards, their refused rows and lists, and index.json last.
+ * Copies are server-side on S3 (ObjectStore.concatenate of one part). Idempotent.
+ */
+export async function keepVersionIndex(ctx: StageContext, run: RunRecord, version: number): Promise<void> {
+  const { store } = ctx;
+  // A run without a plan or collect record (none in practice: finalize follows collect) keeps no index.
+  const plan = await readOptional(() => readJson<ShardPlan>(store, keys.plan(run.runId)));
+  const collected = await readOptional(() => readCollected(ctx, run.runId));
+  if (plan === undefined || collected === undefined) return;
+  const ingested = await Promise.all(
+    plan.shards.map((spec) => readJson<ShardMetrics>(store, keys.marker(run.runId, 'ingest', 0, spec.shard))),
+  );
+  let kind = listsKindOf(run, collected);
+  for (const spec of plan.shards) {
+    const s = spec.shard;
+    await store.concatenate(indexKeys.shardData(run.dataset, version, s), [keys.shardData(run.runId, s)]);
+    await store.concatenate(indexKeys.shardRejected(run.dataset, version, s), [keys.shardRejected(run.runId, s)]);
+    if (kind && (await exists(store, keys.shardNeighbors(run.runId, s))))
+      await store.concatenate(indexKeys.shardNeighbors(run.dataset, version, s), [keys.shardNeighbors(run.runId, s)]);
+    else kind = undefined;
+  }
+  const index: VersionIndex = {
+    runId: run.runId,
+    inputRoot: run.inputRoot,
+    inputs: run.inputs.map((input, f) => ({
+      key: input.key,
+      size: input.size,
+      etag: input.etag,
+      shards: plan.shards.filter((spec) => spec.input === f).map((spec) => spec.shard),
+    })),
+    featureNames: plan.featureNames,
+    labelColumn: run.options.labelColumn,
+    idColumn: run.options.idColumn,
+    shards: plan.shards.map((spec) => ({
+      spec,
+      ingested: ingested[spec.shard].rows ?? 0,
+      rejected: ingested[spec.shard].rejected ?? 0,
+    })),
+    rows: collected.shards.map(({ rows, offset, dropped }) => ({ rows, offset, dropped })),
+    ...(kind ? { lists: kind } : {}),
+  };
+  await writeJson(store, indexKeys.index(run.dataset, version), index);
+}
+
+async function readOptional<T>(read: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch (error) {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
+  }
+}
+
+/** The dataset's latest version and its index, or undefined (no version yet, or one made before indexes). */
+export async function readLatestIndex(
+  store: ObjectStore,
+  dataset: string,
+): Promise<{ version: number; index: VersionIndex } | undefined> {
+  const latest = await readLatest(store, dataset);
+  if (latest === undefined) return undefined;
+  try {
+    return {
+      version: latest.version,
+      index: await readJson<VersionIndex>(store, indexKeys.index(dataset, latest.version)),
+    };
+  } catch (error) {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
+  }
+}
+
+/** Whether two records name the same file content: same key, ETag and size (the ETag of a local file: size + mtime). */
+export function sameFile(a: RunInput, b: RunInput): boolean {
+  return a.key === b.key && a.etag === b.etag && a.size === b.size;
+}
+
+/**
+ * The dataset's files ordered for reuse: the latest version's files that are unchanged, in that version's order,
+ * then the others (new or changed) in the order given (the listing's, by key). Rows are numbered in input order,
+ * so the rows of reused files keep their relative order, and when files are only added (the usual growth) every
+ * old row keeps its index. A from-scratch run over the same files numbers them the same way when the new files'
+ * keys sort after the old ones (docs/ARCHITECTURE.md, "Incremental runs").
+ */
+export async function orderInputsForReuse(
+  store: ObjectStore,
+  dataset: string,
+  inputRoot: string,
+  inputs: RunInput[],
+): Promise<RunInput[]> {
+  const previous = (await readLatestIndex(store, dataset))?.index;
+  if (previous === undefined || previous.inputRoot !== inputRoot) return inputs;
+  const kept = previous.inputs.flatMap((old) => inputs.filter((input) => sameFile(input, old)));
+  return [...kept, ...inputs.filter((input) => !kept.includes(input))];
+}

@@ -1,0 +1,92 @@
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
+import { runEmbedded } from '../../lib/pipeline/embedded/embeddedRunner.ts';
+import { indexKeys, type VersionIndex } from '../../lib/pipeline/incremental/versionIndex.ts';
+import { readJson } from '../../lib/pipeline/jsonObjects.ts';
+import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
+import type { RunReport } from '../../lib/pipeline/runReport.ts';
+import { blobRows, csvText, writeInput } from './support/datasets.ts';
+import { removeTempDirs, tempDir } from './support/pipelineHarness.ts';
+
+afterAll(removeTempDirs);
+
+const OPTIONS = parseRunOptions({ neighborsMode: 'exact', workers: 1, neighbors: 6, shards: 4 });
+
+async function readReport(dir: string): Promise<RunReport> {
+  return JSON.parse(await readFile(join(dir, 'report.json'), 'utf8')) as RunReport;
+}
+
+/** Runs `input` with --dataset `dataset` (or none) into `out` with the state in `stateDir`. */
+function run(input: string, out: string, stateDir: string, dataset?: string) {
+  return runEmbedded({ input, out, stateDir, options: OPTIONS, ...(dataset ? { dataset } : {}) });
+}
+
+describe('incremental dataset runs (exact neighbours)', () => {
+  it('reingests only the added file, reuses the old lists, and writes the labels of a from-scratch run', async () => {
+    // Prepare: a dataset of two files (version 1), then a third file added
+    const dir = await tempDir();
+    const data = join(dir, 'data');
+    await mkdir(data);
+    const rows = blobRows({ n: 480, d: 4, seed: 21, labelledPerClass: 2 });
+    await writeInput(data, 'part-1.csv', csvText(rows.slice(0, 200)));
+    await writeInput(data, 'part-2.csv', csvText(rows.slice(200, 400)));
+    const state = join(dir, 'state');
+    await run(data, join(dir, 'v1'), state, 'growing');
+    await writeInput(data, 'part-3.csv', csvText(rows.slice(400)));
+
+    // Act
+    const second = await run(data, join(dir, 'v2'), state, 'growing');
+    await run(data, join(dir, 'scratch'), join(dir, 'scratch-state'));
+
+    // Assess
+    expect(second.version).toBe(2);
+    expect(second.inputs.map((input) => input.key)).toEqual(['part-1.csv', 'part-2.csv', 'part-3.csv']);
+    const report = await readReport(join(dir, 'v2'));
+    const index = await readJson<VersionIndex>(new FilesystemObjectStore(state), indexKeys.index('growing', 1));
+    const oldShards = index.shards.length;
+    expect(report.incremental).toMatchObject({ baseVersion: 1, shards: { reused: oldShards } });
+    expect(report.incremental?.shards.ingested).toBeGreaterThan(0);
+    const ingested = second.incremental?.reused.flatMap((base, s) => (base < 0 ? [s] : []));
+    expect(ingested).toEqual(second.inputs[2].shards);
+    expect(report.incremental?.shards.ingested).toBe(ingested?.length);
+    expect(report.incremental?.lists).toEqual({
+      reused: true,
+      updatedRows: 400,
+      recomputedRows: 80,
+      recomputed: [[400, 480]],
+    });
+    expect(await readFile(join(dir, 'v2/labels.csv'), 'utf8')).toBe(
+      await readFile(join(dir, 'scratch/labels.csv'), 'utf8'),
+    );
+  });
+
+  it('searches again the old rows that lost a neighbour to a changed file', async () => {
+    // Prepare: version 1 of two files; then the second file changes
+    const dir = await tempDir();
+    const data = join(dir, 'data');
+    await mkdir(data);
+    const rows = blobRows({ n: 420, d: 4, seed: 5, labelledPerClass: 2 });
+    await writeInput(data, 'a.csv', csvText(rows.slice(0, 200)));
+    await writeInput(data, 'b.csv', csvText(rows.slice(200, 400)));
+    const state = join(dir, 'state');
+    await run(data, join(dir, 'v1'), state, 'changing');
+    await writeInput(data, 'b.csv', csvText([...rows.slice(200, 300), ...rows.slice(400)]));
+
+    // Act
+    const second = await run(data, join(dir, 'v2'), state, 'changing');
+    await run(data, join(dir, 'scratch'), join(dir, 'scratch-state'));
+
+    // Assess: a.csv reused, b.csv ingested again; rows of a whose lists held a row of the old b searched again
+    const report = await readReport(join(dir, 'v2'));
+    expect(second.inputs.map((input) => input.key)).toEqual(['a.csv', 'b.csv']);
+    const lists = report.incremental?.lists;
+    expect(lists?.reused).toBe(true);
+    expect(lists?.recomputedRows).toBeGreaterThan(120);
+    expect((lists?.updatedRows ?? 0) + (lists?.recomputedRows ?? 0)).toBe(320);
+    expect(await readFile(join(dir, 'v2/labels.csv'), 'utf8')).toBe(
+      await readFile(join(dir, 'scratch/labels.csv'), 'utf8'),
+    );
+  });
+});
