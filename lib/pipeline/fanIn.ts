@@ -14,7 +14,7 @@ export interface ShardMetrics extends Partial<TaskMetrics> {
   readonly ms: number;
   readonly rows?: number;
   readonly rejected?: number;
-  /** ingest: the shard was copied from the dataset's latest version, not read (incremental/shardReuse.ts). */
+  /** ingest, cells: the shard's objects were copied from the dataset's latest version (lib/pipeline/incremental). */
   readonly reused?: boolean;
   /** Fanned-out propagation: sum |F_new - F_old| over the task's rows (the convergence test's part). */
   readonly delta?: number;

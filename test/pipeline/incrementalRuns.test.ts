@@ -2,13 +2,15 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
+import { knnSearch } from '../../lib/graph/knnSearch.ts';
+import { unpackArrays } from '../../lib/pipeline/binaryArrays.ts';
 import { runEmbedded } from '../../lib/pipeline/embedded/embeddedRunner.ts';
 import { indexKeys, type VersionIndex } from '../../lib/pipeline/incremental/versionIndex.ts';
 import { readJson } from '../../lib/pipeline/jsonObjects.ts';
 import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
 import type { RunReport } from '../../lib/pipeline/runReport.ts';
 import { blobRows, csvText, writeInput } from './support/datasets.ts';
-import { removeTempDirs, tempDir } from './support/pipelineHarness.ts';
+import { ROOT, removeTempDirs, tempDir } from './support/pipelineHarness.ts';
 
 afterAll(removeTempDirs);
 
@@ -21,6 +23,16 @@ async function readReport(dir: string): Promise<RunReport> {
 /** Runs `input` with --dataset `dataset` (or none) into `out` with the state in `stateDir`. */
 function run(input: string, out: string, stateDir: string, dataset?: string) {
   return runEmbedded({ input, out, stateDir, options: OPTIONS, ...(dataset ? { dataset } : {}) });
+}
+
+/** Recall@k of `lists` against exact lists of the same rows (self included). */
+function recallOf(lists: Int32Array, exact: Int32Array, k: number): number {
+  let found = 0;
+  for (let q = 0; q < exact.length / k; q++) {
+    const row = new Set(lists.subarray(q * k, (q + 1) * k));
+    for (let j = q * k; j < (q + 1) * k; j++) if (row.has(exact[j])) found++;
+  }
+  return found / exact.length;
 }
 
 describe('incremental dataset runs (exact neighbours)', () => {
@@ -88,5 +100,52 @@ describe('incremental dataset runs (exact neighbours)', () => {
     expect(await readFile(join(dir, 'v2/labels.csv'), 'utf8')).toBe(
       await readFile(join(dir, 'scratch/labels.csv'), 'utf8'),
     );
+  });
+});
+
+describe('incremental dataset runs (approximate neighbours)', () => {
+  it('keeps the IVF index, searches only what the added file changes, and keeps the recall', async () => {
+    // Prepare: examples/digits.csv in two files (version 1, approx), then its last 297 rows as a third
+    const dir = await tempDir();
+    const data = join(dir, 'data');
+    await mkdir(data);
+    const [header, ...lines] = (await readFile(join(ROOT, 'examples/digits.csv'), 'utf8')).trimEnd().split('\n');
+    const file = (from: number, to: number) => `${[header, ...lines.slice(from, to)].join('\n')}\n`;
+    await writeInput(data, 'digits-1.csv', file(0, 800));
+    await writeInput(data, 'digits-2.csv', file(800, 1500));
+    const state = join(dir, 'state');
+    const options = parseRunOptions({ neighborsMode: 'approx', workers: 1, neighbors: 7, shards: 4 });
+    await runEmbedded({ input: data, out: join(dir, 'v1'), stateDir: state, options, dataset: 'digits' });
+    await writeInput(data, 'digits-3.csv', file(1500, lines.length));
+
+    // Act
+    const second = await runEmbedded({
+      input: data,
+      out: join(dir, 'v2'),
+      stateDir: state,
+      options,
+      dataset: 'digits',
+    });
+
+    // Assess: old rows kept their lists with the new rows offered; the lists' recall is that of the target
+    const report = await readReport(join(dir, 'v2'));
+    expect(second.neighbors?.mode).toBe('approx');
+    expect(report.incremental?.lists).toEqual({
+      reused: true,
+      updatedRows: 1500,
+      recomputedRows: lines.length - 1500,
+      recomputed: [[1500, lines.length]],
+    });
+    const stageMetrics = report.stageMetrics ?? {};
+    expect(stageMetrics.cells.tasks).toBe(second.shards);
+    const store = new FilesystemObjectStore(state);
+    const index = await readJson<VersionIndex>(store, indexKeys.index('digits', 2));
+    const parts = await Promise.all(
+      index.shards.map(async (_, s) => unpackArrays(await store.get(indexKeys.shardNeighbors('digits', 2, s)))[0]),
+    );
+    const lists = Int32Array.from(parts.flatMap((part) => [...(part as Int32Array)]));
+    const X = Float32Array.from(lines.flatMap((line) => line.split(',').slice(2).map(Number)));
+    const exact = knnSearch({ data: X, n: lines.length, d: 64 }, { data: X, n: lines.length, d: 64 }, 7);
+    expect(recallOf(lists, exact.indices, 7)).toBeGreaterThanOrEqual(0.95);
   });
 });

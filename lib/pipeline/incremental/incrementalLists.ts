@@ -6,7 +6,7 @@ import { type Collected, loadShardRows } from '../collected.ts';
 import { readJson, writeJson } from '../jsonObjects.ts';
 import type { RunRecord } from '../runRecord.ts';
 import type { StageContext } from '../stageContext.ts';
-import { indexKeys, listsKindOf, type VersionIndex } from './versionIndex.ts';
+import { indexKeys, type ListsKind, listsKindOf, type VersionIndex } from './versionIndex.ts';
 
 /**
  * Incremental kNN lists (issue 19). A dataset run whose shards partly come from the latest version
@@ -23,15 +23,29 @@ import { indexKeys, listsKindOf, type VersionIndex } from './versionIndex.ts';
 
 /** Why a run's lists cannot be reused, or undefined when they can. */
 export function listsReuseRefusal(run: RunRecord, collected: Collected, index: VersionIndex): string | undefined {
-  const kind = listsKindOf(run, collected);
+  return reuseRefusal(listsKindOf(run, collected), run, collected.shards, index);
+}
+
+/**
+ * Why lists of `kind` cannot be made from the base version's, or undefined when they can: the same k, no
+ * scaling, the same search (and exact kernel), the reused shards in their old order dropping the same duplicate
+ * ids. Approximate lists also need every old shard reused in its place (the cells objects hold global row
+ * indices) and at most the old nprobe (old rows keep lists searched with it).
+ */
+export function reuseRefusal(
+  kind: ListsKind | undefined,
+  run: RunRecord,
+  shards: readonly Pick<Collected['shards'][number], 'dropped'>[],
+  index: VersionIndex,
+): string | undefined {
   if (kind === undefined) return 'the run searches no kNN graph';
   if (index.lists === undefined) return `version ${run.incremental?.baseVersion} keeps no kNN lists`;
   const before = index.lists;
   if (before.k !== kind.k) return `--neighbors changed from ${before.k} to ${kind.k}`;
   if (before.scale !== 'none' || kind.scale !== 'none') return 'scaled features: every distance changes with the rows';
   if (before.mode !== kind.mode) return `the search changed from ${before.mode} to ${kind.mode}`;
-  if (before.kernel !== kind.kernel) return `the distance kernel changed from ${before.kernel} to ${kind.kernel}`;
-  if (kind.mode !== 'exact') return 'approximate lists are searched again';
+  if (kind.mode === 'exact' && before.kernel !== kind.kernel)
+    return `the distance kernel changed from ${before.kernel} to ${kind.kernel}`;
   const reused = run.incremental?.reused ?? [];
   const order = reused.filter((base) => base >= 0);
   if (order.some((base, i) => i > 0 && base <= order[i - 1])) return 'the reused files are in another order';
@@ -39,9 +53,14 @@ export function listsReuseRefusal(run: RunRecord, collected: Collected, index: V
     const base = reused[s];
     if (base < 0) continue;
     const was = index.rows[base].dropped;
-    const now = collected.shards[s].dropped;
+    const now = shards[s].dropped;
     if (was.length !== now.length || was.some((row, i) => row !== now[i]))
       return `shard ${s} drops other duplicate ids than before`;
+  }
+  if (kind.mode === 'approx') {
+    if (index.shards.some((_, s) => reused[s] !== s)) return 'approximate lists are reused only when files are added';
+    if (kind.nprobe !== undefined && kind.nprobe > (before.nprobe ?? 0))
+      return `calibration now probes ${kind.nprobe} cells, the previous lists ${before.nprobe}`;
   }
   return undefined;
 }
@@ -104,7 +123,7 @@ export async function incrementalExactLists(
   const index = await readJson<VersionIndex>(ctx.store, indexKeys.index(run.dataset, baseVersion));
   const offset = collected.shards[shard].offset;
   const whole: [number, number][] = query.n > 0 ? [[offset, offset + query.n]] : [];
-  if (listsReuseRefusal(run, collected, index) !== undefined || reused[shard] < 0) {
+  if (run.neighbors?.mode !== 'exact' || listsReuseRefusal(run, collected, index) !== undefined || reused[shard] < 0) {
     await writeJson(ctx.store, listsRecordKey(run.runId, shard), { updated: 0, recomputed: whole });
     return undefined;
   }

@@ -37,7 +37,10 @@ export async function incrementalReportOf(
   const shards = { reused: reusedShards, ingested: reused.length - reusedShards };
   if (run.neighbors === undefined) return { baseVersion, shards };
   const index = await readJson<VersionIndex>(ctx.store, indexKeys.index(run.dataset, baseVersion));
-  const reason = listsReuseRefusal(run, collected, index);
+  const reason =
+    run.neighbors.mode === 'approx' && !run.incremental.ivf
+      ? 'the IVF index was trained anew'
+      : listsReuseRefusal(run, collected, index);
   if (reason !== undefined) {
     const all: [number, number][] = collected.n > 0 ? [[0, collected.n]] : [];
     const lists = { reused: false, reason, updatedRows: 0, recomputedRows: collected.n, recomputed: all };

@@ -13,6 +13,8 @@ export interface IncrementalRun {
   readonly baseVersion: number;
   readonly baseRunId: string;
   readonly reused: number[];
+  /** Set by collect when the run keeps the base's IVF index (incrementalIvf.ts). */
+  readonly ivf?: boolean;
 }
 
 /** The files of the run whose shards can be taken from the latest version: input index -> that version's specs. */

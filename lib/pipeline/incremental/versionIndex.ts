@@ -44,6 +44,8 @@ export interface ListsKind {
   readonly kernel: NeighborsPlan['kernel'];
   /** `--scale`: scaled features change with every row added, and with them every distance. */
   readonly scale: string;
+  /** Approximate lists: the cells each query probed (the calibrated nprobe). */
+  readonly nprobe?: number;
 }
 
 export const indexKeys = {
@@ -54,6 +56,13 @@ export const indexKeys = {
     datasetKeys.versionFile(dataset, version, `index/shards/${pad(shard)}/rejected.json`),
   shardNeighbors: (dataset: string, version: number, shard: number) =>
     datasetKeys.versionFile(dataset, version, `index/shards/${pad(shard)}/neighbors.bin`),
+  /** Approximate lists: the IVF training (centroids, calibration queries, cell ranges) and what the cells tasks wrote. */
+  ivfTraining: (dataset: string, version: number) =>
+    datasetKeys.versionFile(dataset, version, 'index/ivf/training.bin'),
+  rangeCells: (dataset: string, version: number, range: number, shard: number) =>
+    datasetKeys.versionFile(dataset, version, `index/ranges/${pad(range)}/${pad(shard)}/cells.bin`),
+  shardCalibration: (dataset: string, version: number, shard: number) =>
+    datasetKeys.versionFile(dataset, version, `index/shards/${pad(shard)}/calibration.bin`),
 };
 
 function pad(shard: number): string {
@@ -68,6 +77,7 @@ export function listsKindOf(run: RunRecord, collected: Collected): ListsKind | u
     mode: run.neighbors.mode,
     kernel: run.neighbors.kernel,
     scale: collected.scaling?.method ?? 'none',
+    ...(run.neighbors.nprobe !== undefined ? { nprobe: run.neighbors.nprobe } : {}),
   };
 }
 
@@ -98,6 +108,7 @@ export async function keepVersionIndex(ctx: StageContext, run: RunRecord, versio
       await store.concatenate(indexKeys.shardNeighbors(run.dataset, version, s), [keys.shardNeighbors(run.runId, s)]);
     else kind = undefined;
   }
+  if (kind?.mode === 'approx' && !(await keepIvfObjects(ctx, run, plan, version))) kind = undefined;
   const index: VersionIndex = {
     runId: run.runId,
     inputRoot: run.inputRoot,
@@ -128,6 +139,27 @@ async function readOptional<T>(read: () => Promise<T>): Promise<T | undefined> {
     if (error instanceof NotFoundError) return undefined;
     throw error;
   }
+}
+
+/**
+ * Approximate lists: the IVF training and the cells tasks' objects (every shard's rows by cell range, its part of
+ * the calibration), so that the next run puts only its new rows into cells. False when the run has none.
+ */
+async function keepIvfObjects(ctx: StageContext, run: RunRecord, plan: ShardPlan, version: number): Promise<boolean> {
+  const { store } = ctx;
+  const ranges = run.neighbors?.ranges;
+  if (ranges === undefined || !(await exists(store, keys.ivfTraining(run.runId)))) return false;
+  await store.concatenate(indexKeys.ivfTraining(run.dataset, version), [keys.ivfTraining(run.runId)]);
+  for (const { shard } of plan.shards) {
+    await store.concatenate(indexKeys.shardCalibration(run.dataset, version, shard), [
+      keys.shardCalibration(run.runId, shard),
+    ]);
+    for (let r = 0; r < ranges; r++)
+      await store.concatenate(indexKeys.rangeCells(run.dataset, version, r, shard), [
+        keys.rangeCells(run.runId, r, shard),
+      ]);
+  }
+  return true;
 }
 
 /** The dataset's latest version and its index, or undefined (no version yet, or one made before indexes). */

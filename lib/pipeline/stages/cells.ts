@@ -6,6 +6,7 @@ import { encodeRows } from '../../linalg/int16Codes.ts';
 import { loadShardRows, readCollected } from '../collected.ts';
 import { mapConcurrently } from '../concurrentRequests.ts';
 import { completeShardTask } from '../fanIn.ts';
+import { copyReusedCells } from '../incremental/incrementalIvf.ts';
 import { type RangeCellsPart, readIvfTraining, writeRangeCells, writeShardCalibration } from '../ivfObjects.ts';
 import { readRun } from '../runRecord.ts';
 import type { StageContext } from '../stageContext.ts';
@@ -23,6 +24,12 @@ export async function cellsStage(ctx: StageContext, task: TaskMessage): Promise<
   const run = await readRun(ctx.store, task.runId);
   const collected = await readCollected(ctx, task.runId);
   const { model, queries, codes, ranges } = await readIvfTraining(ctx, task.runId);
+  const copied = await copyReusedCells(ctx, run, collected, task.shard, ranges.count);
+  if (copied !== undefined) {
+    const ms = Math.round(performance.now() - started);
+    await completeShardTask(ctx, task, collected.shards.length, 'calibrate', { ms, rows: copied, reused: true });
+    return;
+  }
   const rows = await loadShardRows(ctx, task.runId, task.shard, collected);
   const offset = collected.shards[task.shard].offset;
   const nearest = nearestCells(model, rows.X, Math.min(KEPT_NEAREST_CELLS, model.nlist));

@@ -12,6 +12,7 @@ import type { Collected } from '../collected.ts';
 import { shardMetricsOf } from '../fanIn.ts';
 import { checkHoldoutSize } from '../holdout.ts';
 import { holdoutOfRun } from '../holdoutRun.ts';
+import { reusedIvfTraining } from '../incremental/incrementalIvf.ts';
 import { writeIvfTraining } from '../ivfObjects.ts';
 import { IvfSampleCandidates } from '../ivfSampleCandidates.ts';
 import { trainRunIvf } from '../ivfTraining.ts';
@@ -291,11 +292,15 @@ export async function collectStage(
   }
   const search = planNeighbors(run.options, offset);
   if (search.mode === 'approx') {
-    const sampled = candidates?.train(offset, shards.length);
+    // A dataset run that only adds files keeps the latest version's index (incremental/incrementalIvf.ts).
+    const reused = await reusedIvfTraining(ctx, run, collected);
+    const sampled = reused ? undefined : candidates?.train(offset, shards.length);
     const codes = range?.codes();
-    const training = sampled
-      ? { ...sampled, ...(codes ? { codes } : {}) }
-      : await trainRunIvf(ctx, task.runId, collected, run.options.seed);
+    const training =
+      reused ??
+      (sampled
+        ? { ...sampled, ...(codes ? { codes } : {}) }
+        : await trainRunIvf(ctx, task.runId, collected, run.options.seed));
     await writeIvfTraining(ctx, task.runId, training);
   }
   const stage = search.mode === 'approx' ? 'cells' : 'neighbors';

@@ -3,6 +3,7 @@ import { packArrays } from '../binaryArrays.ts';
 import { readCollected } from '../collected.ts';
 import { mapConcurrently } from '../concurrentRequests.ts';
 import { completeShardTask } from '../fanIn.ts';
+import { mergeBaseLists } from '../incremental/incrementalIvf.ts';
 import { readRangeLists } from '../ivfObjects.ts';
 import { keys } from '../keys.ts';
 import { readRun } from '../runRecord.ts';
@@ -42,7 +43,8 @@ export async function gatherStage(ctx: StageContext, task: TaskMessage): Promise
     }
   }
   if (count !== rows) throw new Error(`neighbour lists of shard ${task.shard}: ${count} of its ${rows} rows found`);
-  await ctx.store.put(keys.shardNeighbors(task.runId, task.shard), packArrays([lists.indices, lists.distances]));
+  const kept = await mergeBaseLists(ctx, run, collected, task.shard, lists);
+  await ctx.store.put(keys.shardNeighbors(task.runId, task.shard), packArrays([kept.indices, kept.distances]));
   await completeShardTask(ctx, task, collected.shards.length, 'propagate', {
     ms: Math.round(performance.now() - started),
     rows,

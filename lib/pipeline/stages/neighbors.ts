@@ -11,6 +11,7 @@ import { packArrays } from '../binaryArrays.ts';
 import { type Collected, loadShardRows, readCollected } from '../collected.ts';
 import { mapConcurrently } from '../concurrentRequests.ts';
 import { completeShardTask } from '../fanIn.ts';
+import { incrementalRangeLists } from '../incremental/incrementalIvf.ts';
 import { incrementalExactLists } from '../incremental/incrementalLists.ts';
 import { type RangeCellsPart, readIvfModel, readRangeCells, writeRangeLists } from '../ivfObjects.ts';
 import { keys } from '../keys.ts';
@@ -40,7 +41,8 @@ export async function neighborsStage(ctx: StageContext, task: TaskMessage): Prom
   const plan = run.neighbors ?? planNeighbors(run.options, collected.n);
   const k = run.options.neighbors;
   if (plan.mode === 'approx') {
-    const { rows, ranges } = await rangeLists(ctx, task, collected, k);
+    const { rows, ranges } =
+      (await incrementalRangeLists(ctx, run, task, collected, k)) ?? (await rangeLists(ctx, task, collected, k));
     await completeShardTask(ctx, task, ranges, 'lists', { ms: Math.round(performance.now() - started), rows });
     return;
   }

@@ -1,0 +1,245 @@
+import type { FeatureMatrix } from '../../data/featureMatrix.ts';
+import { type RangeCells, rangeCells, rangesOfCells } from '../../graph/ivf/cellRanges.ts';
+import type { IvfCells } from '../../graph/ivf/ivfIndex.ts';
+import { ivfSearch } from '../../graph/ivf/ivfSearch.ts';
+import { type NearestCells, probeCells } from '../../graph/ivf/probeCells.ts';
+import { emptyKnnResult, type KnnResult } from '../../graph/knnSearch.ts';
+import { mergeTopKLists } from '../../linalg/topK.ts';
+import { unpackArrays } from '../binaryArrays.ts';
+import type { Collected } from '../collected.ts';
+import { mapConcurrently } from '../concurrentRequests.ts';
+import {
+  type IvfTrainingObject,
+  type RangeCellsPart,
+  readIvfModel,
+  readIvfTraining,
+  readRangeCells,
+  writeRangeLists,
+} from '../ivfObjects.ts';
+import { readJson, writeJson } from '../jsonObjects.ts';
+import { keys } from '../keys.ts';
+import { type RunRecord, updateRun } from '../runRecord.ts';
+import type { StageContext } from '../stageContext.ts';
+import type { TaskMessage } from '../taskMessage.ts';
+import { listsRecordKey, reuseRefusal, type ShardListsRecord } from './incrementalLists.ts';
+import { indexKeys, listsKindOf, type VersionIndex } from './versionIndex.ts';
+
+/**
+ * Incremental approximate lists (issue 19): when files were only added since the base version, whose lists were
+ * approximate with the same k and no scaling, the run keeps the base's IVF index instead of building one:
+ * - collect takes the base's centroids, calibration queries and cell ranges (no k-means);
+ * - the cells tasks of reused shards copy the base's cells objects and calibration parts; only new shards put
+ *   their rows into cells. calibrate then calibrates nprobe over all rows as usual (the estimated recall in
+ *   report.json is over old and new rows);
+ * - each range's neighbors task searches its new rows against all rows of their probed cells, and its old rows
+ *   against an index of only the new rows (their probed cells' new members);
+ * - each gather task merges an old row's new candidates into its base list (mergeTopKLists: the k nearest of
+ *   the union, ties by lower index).
+ * An old row's list thus holds the k nearest among the old rows in the cells it probed before and the new rows in
+ * the cells it probes now. When calibration asks for more cells than the base lists probed, every row is
+ * searched again (all cells objects are there). The base's 16-bit codes are dropped: they were made for the old
+ * rows' range, which new rows may leave, so the search runs unfiltered (the same lists, more f32 distances).
+ */
+
+async function baseIndex(ctx: StageContext, run: RunRecord): Promise<VersionIndex | undefined> {
+  if (run.incremental === undefined) return undefined;
+  return readJson<VersionIndex>(ctx.store, indexKeys.index(run.dataset, run.incremental.baseVersion));
+}
+
+/**
+ * collect: the base version's IVF training for this run (written under the run's key, without codes), or
+ * undefined when the run trains its own. Records `incremental.ivf` in run.json when it reuses it.
+ */
+export async function reusedIvfTraining(
+  ctx: StageContext,
+  run: RunRecord,
+  collected: Collected,
+): Promise<IvfTrainingObject | undefined> {
+  const index = await baseIndex(ctx, run);
+  if (index === undefined || run.incremental === undefined) return undefined;
+  const kind = { k: run.options.neighbors, mode: 'approx' as const, kernel: 'wasm' as const };
+  const scale = collected.scaling?.method ?? 'none';
+  if (reuseRefusal({ ...kind, scale }, run, collected.shards, index) !== undefined) return undefined;
+  await ctx.store.concatenate(keys.ivfTraining(run.runId), [
+    indexKeys.ivfTraining(run.dataset, run.incremental.baseVersion),
+  ]);
+  const { codes: _dropped, ...training } = await readIvfTraining(ctx, run.runId);
+  await updateRun(ctx.store, run.runId, (record) => {
+    if (record.incremental) record.incremental = { ...record.incremental, ivf: true };
+  });
+  return training;
+}
+
+/**
+ * The cells task of a reused shard in a run that reuses the base's IVF index: copies the shard's cells objects
+ * (every range) and calibration part from the base version. Returns the shard's rows, or undefined when the
+ * shard is put into cells as usual.
+ */
+export async function copyReusedCells(
+  ctx: StageContext,
+  run: RunRecord,
+  collected: Collected,
+  shard: number,
+  ranges: number,
+): Promise<number | undefined> {
+  const base = run.incremental?.reused[shard] ?? -1;
+  if (!run.incremental?.ivf || base < 0) return undefined;
+  const version = run.incremental.baseVersion;
+  await ctx.store.concatenate(keys.shardCalibration(run.runId, shard), [
+    indexKeys.shardCalibration(run.dataset, version, base),
+  ]);
+  await mapConcurrently(
+    Array.from({ length: ranges }, (_, r) => r),
+    (r) =>
+      ctx.store.concatenate(keys.rangeCells(run.runId, r, shard), [
+        indexKeys.rangeCells(run.dataset, version, r, base),
+      ]),
+  );
+  return collected.shards[shard].rows;
+}
+
+/** Whether this run's approximate lists build on the base's (after calibration: its nprobe known). */
+async function reusesLists(ctx: StageContext, run: RunRecord, collected: Collected): Promise<VersionIndex | undefined> {
+  if (!run.incremental?.ivf || run.neighbors?.mode !== 'approx') return undefined;
+  const index = await baseIndex(ctx, run);
+  if (index === undefined) return undefined;
+  return reuseRefusal(listsKindOf(run, collected), run, collected.shards, index) === undefined ? index : undefined;
+}
+
+/**
+ * neighbors (one cell range) in a run whose lists build on the base's: the range's new rows searched against
+ * all rows of their probed cells, its old rows against the new rows of theirs. Writes the range's lists per shard
+ * as the usual task does. Undefined when the range is searched as usual.
+ */
+export async function incrementalRangeLists(
+  ctx: StageContext,
+  run: RunRecord,
+  { runId, shard: range }: TaskMessage,
+  collected: Collected,
+  k: number,
+): Promise<{ rows: number; ranges: number } | undefined> {
+  const index = await reusesLists(ctx, run, collected);
+  if (index === undefined) return undefined;
+  const { model, cellSizes, ranges } = await readIvfModel(ctx, runId);
+  const byRange = rangeCells(ranges);
+  const shards = collected.shards.flatMap((shard, s) => (shard.rows > 0 ? [s] : []));
+  const oldShards = index.shards.length;
+  const own = await mapConcurrently(shards, (s) => readRangeCells(ctx, runId, range, s));
+  const queries = rangeQueries(own, model.d);
+  const { probes } = probeCells(model, queries.X, { minMembers: k, cellSizes, nearest: queries.nearest });
+  const firstNew = shards.findIndex((s) => s >= oldShards);
+  const split = firstNew < 0 ? queries.X.n : queries.starts[firstNew];
+  const width = queries.X.n > 0 ? probes.length / queries.X.n : 0;
+  const oldProbes = probes.subarray(0, split * width);
+  const newProbes = probes.subarray(split * width);
+  // New shards' parts of every range any query probes; old shards' parts only where new rows probe.
+  const parts = new Map<string, RangeCellsPart>();
+  shards.forEach((s, i) => {
+    parts.set(`${range}/${s}`, own[i]);
+  });
+  const wanted = (rs: Iterable<number>, of: readonly number[]) =>
+    [...rs].flatMap((r) => of.filter((s) => !parts.has(`${r}/${s}`)).map((s) => [r, s] as const));
+  const fresh = shards.filter((s) => s >= oldShards);
+  const byOld = [...rangesOfCells(oldProbes, ranges)];
+  const byNew = [...rangesOfCells(newProbes, ranges)];
+  const toRead = [...wanted(new Set([...byOld, ...byNew]), fresh), ...wanted(byNew, shards)];
+  const read = await mapConcurrently(toRead, ([r, s]) => readRangeCells(ctx, runId, r, s));
+  toRead.forEach(([r, s], i) => {
+    parts.set(`${r}/${s}`, read[i]);
+  });
+  const cellsOf = (rs: readonly number[], of: readonly number[]) =>
+    rs.flatMap((r) => of.map((s) => partCells(model, byRange, r, parts.get(`${r}/${s}`)!)));
+  const search = (from: number, to: number, reference: IvfCells[], probed: Int32Array) => {
+    const X: FeatureMatrix = { data: queries.X.data.subarray(from * model.d, to * model.d), n: to - from, d: model.d };
+    return X.n === 0 || reference.length === 0 ? emptyKnnResult(X.n, k) : ivfSearch(X, probed, reference, k);
+  };
+  const oldLists = search(0, split, cellsOf(byOld, fresh), oldProbes);
+  const newLists = search(split, queries.X.n, cellsOf(byNew, shards), newProbes);
+  await mapConcurrently(collected.shards, (_, s) => {
+    const i = shards.indexOf(s);
+    const members = i < 0 ? new Int32Array(0) : own[i].members;
+    const from = i < 0 ? 0 : queries.starts[i];
+    const [lists, at] = from < split ? [oldLists, from] : [newLists, from - split];
+    const part = {
+      n: members.length,
+      k,
+      indices: lists.indices.subarray(at * k, (at + members.length) * k),
+      distances: lists.distances.subarray(at * k, (at + members.length) * k),
+    };
+    return writeRangeLists(ctx, runId, range, s, { members, lists: part });
+  });
+  return { rows: queries.X.n, ranges: ranges.count };
+}
+
+/**
+ * gather, before writing a shard's lists: in a run whose lists build on the base's, merges an old shard's lists
+ * (its rows' new candidates) into its base lists, and records the shard's ShardListsRecord. Returns the lists.
+ */
+export async function mergeBaseLists(
+  ctx: StageContext,
+  run: RunRecord,
+  collected: Collected,
+  shard: number,
+  lists: KnnResult,
+): Promise<KnnResult> {
+  if (run.incremental === undefined) return lists;
+  const { offset, rows } = collected.shards[shard];
+  const base = run.incremental.reused[shard];
+  const index = await reusesLists(ctx, run, collected);
+  if (index === undefined || base < 0) {
+    const whole: [number, number][] = rows > 0 ? [[offset, offset + rows]] : [];
+    await writeJson(ctx.store, listsRecordKey(run.runId, shard), { updated: 0, recomputed: whole });
+    return lists;
+  }
+  const [indices, distances] = unpackArrays(
+    await ctx.store.get(indexKeys.shardNeighbors(run.dataset, run.incremental.baseVersion, base)),
+  ) as [Int32Array, Float64Array];
+  const merged = emptyKnnResult(rows, lists.k);
+  mergeTopKLists(distances, indices, lists.distances, lists.indices, rows, lists.k, merged.distances, merged.indices);
+  await writeJson(ctx.store, listsRecordKey(run.runId, shard), {
+    updated: rows,
+    recomputed: [],
+  } satisfies ShardListsRecord);
+  return merged;
+}
+
+/** A range's rows from its parts (one per shard, in shard order): vectors, nearest cells, each part's first row. */
+function rangeQueries(
+  parts: readonly RangeCellsPart[],
+  d: number,
+): { X: FeatureMatrix; nearest: NearestCells | undefined; starts: number[] } {
+  const starts: number[] = [];
+  let n = 0;
+  for (const part of parts) {
+    starts.push(n);
+    n += part.members.length;
+  }
+  const width = parts[0]?.nearestWidth ?? 0;
+  const data = new Float32Array(n * d);
+  const cells = new Int32Array(n * width);
+  parts.forEach((part, i) => {
+    data.set(part.vectors, starts[i] * d);
+    cells.set(part.nearest, starts[i] * width);
+  });
+  return { X: { data, n, d }, nearest: width > 0 ? { width, cells } : undefined, starts };
+}
+
+/** One range's part as inverted lists over all nlist cells (the other ranges' cells empty), without a copy. */
+function partCells(
+  { nlist, d }: { nlist: number; d: number },
+  byRange: RangeCells,
+  range: number,
+  part: RangeCellsPart,
+): IvfCells {
+  const cells = byRange.cells.subarray(byRange.starts[range], byRange.starts[range + 1]);
+  const offsets = new Int32Array(nlist + 1);
+  for (let c = 0, i = 0; c < nlist; c++) {
+    offsets[c + 1] = offsets[c];
+    if (i < cells.length && cells[i] === c) {
+      offsets[c + 1] += part.offsets[i + 1] - part.offsets[i];
+      i++;
+    }
+  }
+  const { members, vectors, norms } = part;
+  return { d, nlist, offsets, members, vectors, norms };
+}
