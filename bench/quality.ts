@@ -7,8 +7,8 @@ import { SoftmaxRegression } from '../lib/algorithms/softmaxRegression.ts';
 import { UNLABELLED } from '../lib/data/dataset.ts';
 import { type FeatureMatrix, selectRows } from '../lib/data/featureMatrix.ts';
 import { FeatureStatistics, scaleInPlace } from '../lib/data/featureScaling.ts';
-import { type AutoSetting, autoGrid, predictorsFor, searchGrid } from '../lib/pipeline/autoSearch.ts';
-import { checkHoldoutSize, repeatedHoldout } from '../lib/pipeline/holdout.ts';
+import { type AutoSetting, autoGrid, predictorsFor, searchGrid } from '../lib/pipeline/modelSelection/autoSearch.ts';
+import { checkHoldoutSize, repeatedHoldout } from '../lib/pipeline/modelSelection/holdout.ts';
 import { parseRunOptions } from '../lib/pipeline/runOptions.ts';
 
 /**

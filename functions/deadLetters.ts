@@ -1,7 +1,7 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { DEAD_LETTERS_SERVICE, handleDeadLetterBatch } from './shared/deadLetterBatch.ts';
-import { withMetrics } from './shared/metrics.ts';
-import { handlerRuntime } from './shared/runtime.ts';
+import { DEAD_LETTERS_SERVICE, handleDeadLetterBatch } from '../lib/hosts/serverless/deadLetterBatch.ts';
+import { withMetrics } from '../lib/hosts/serverless/metrics.ts';
+import { handlerRuntime } from '../lib/hosts/serverless/runtime.ts';
 
 const runtime = handlerRuntime(DEAD_LETTERS_SERVICE);
 

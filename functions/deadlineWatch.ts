@@ -1,7 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { stalledRuns } from '../lib/pipeline/stalledRuns.ts';
-import { withMetrics } from './shared/metrics.ts';
-import { handlerRuntime } from './shared/runtime.ts';
+import { withMetrics } from '../lib/hosts/serverless/metrics.ts';
+import { handlerRuntime } from '../lib/hosts/serverless/runtime.ts';
+import { stalledRuns } from '../lib/pipeline/run/stalledRuns.ts';
 
 export const SERVICE = 'pseudolabel-deadline-watch';
 const runtime = handlerRuntime(SERVICE);

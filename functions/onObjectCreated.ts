@@ -1,7 +1,7 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { withMetrics } from './shared/metrics.ts';
-import { handleObjectCreatedBatch, OBJECT_CREATED_SERVICE } from './shared/objectCreatedBatch.ts';
-import { handlerRuntime } from './shared/runtime.ts';
+import { withMetrics } from '../lib/hosts/serverless/metrics.ts';
+import { handleObjectCreatedBatch, OBJECT_CREATED_SERVICE } from '../lib/hosts/serverless/objectCreatedBatch.ts';
+import { handlerRuntime } from '../lib/hosts/serverless/runtime.ts';
 
 const runtime = handlerRuntime(OBJECT_CREATED_SERVICE);
 

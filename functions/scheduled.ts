@@ -1,8 +1,8 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
-import { retrainScheduled } from '../lib/pipeline/scheduledRetrain.ts';
-import { withMetrics } from './shared/metrics.ts';
-import { handlerRuntime } from './shared/runtime.ts';
+import { withMetrics } from '../lib/hosts/serverless/metrics.ts';
+import { handlerRuntime } from '../lib/hosts/serverless/runtime.ts';
+import { retrainScheduled } from '../lib/pipeline/datasets/scheduledRetrain.ts';
 
 export const SERVICE = 'pseudolabel-scheduled';
 const runtime = handlerRuntime(SERVICE);
@@ -12,7 +12,7 @@ const scheduledEvent = z.object({ datasets: z.array(z.string().min(1)).optional(
 
 /**
  * Invoked by the stack's one retraining schedule: retrains every dataset whose pseudolabel.json asks for it
- * (lib/pipeline/scheduledRetrain.ts), each only when something changed since its latest version.
+ * (lib/pipeline/datasets/scheduledRetrain.ts), each only when something changed since its latest version.
  */
 export const handler = withMetrics(runtime.metrics, async (event: unknown): Promise<{ started: string[] }> => {
   const { datasets = [] } = scheduledEvent.parse(event ?? {});

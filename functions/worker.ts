@@ -1,7 +1,7 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { withMetrics } from './shared/metrics.ts';
-import { handlerRuntime } from './shared/runtime.ts';
-import { handleTaskBatch } from './shared/taskBatch.ts';
+import { withMetrics } from '../lib/hosts/serverless/metrics.ts';
+import { handlerRuntime } from '../lib/hosts/serverless/runtime.ts';
+import { handleTaskBatch } from '../lib/hosts/serverless/taskBatch.ts';
 
 const runtime = handlerRuntime('pseudolabel-worker');
 

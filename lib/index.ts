@@ -12,4 +12,4 @@ export {
   selfTraining,
 } from './api/estimators.ts';
 export { type RunRequest, run } from './api/run.ts';
-export type { RunReport } from './pipeline/runReport.ts';
+export type { RunReport } from './pipeline/outputs/runReport.ts';

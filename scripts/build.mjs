@@ -5,7 +5,7 @@
 //   dist/cli.mjs              `pseudolabel/cli`: main(argv), the command as a function
 //   dist/index.mjs            `pseudolabel`: the library (lib/index.ts)
 //   dist/stageWorker.mjs      the embedded runner's worker threads, and the task of a --task-memory process,
-//   dist/taskProcessEntry.mjs    which that process starts with (lib/pipeline/embedded/taskProcess.ts)
+//   dist/taskProcessEntry.mjs    which that process starts with (lib/hosts/embedded/taskProcess.ts)
 //   dist/chunk-*.mjs          code shared by the entries, or loaded on use (commands, reduce steps)
 //   dist/constraints.txt      pip constraints of `pseudolabel localstack up` (read next to the code)
 //   dist/types/               the library's .d.ts (tsc), unless --bundles-only
@@ -30,8 +30,8 @@ const ENTRIES = {
   pseudolabel: 'lib/cli/bin.ts',
   cli: 'lib/cli/main.ts',
   index: 'lib/index.ts',
-  stageWorker: 'lib/pipeline/embedded/stageWorker.ts',
-  taskProcessEntry: 'lib/pipeline/embedded/taskProcessEntry.mjs',
+  stageWorker: 'lib/hosts/embedded/stageWorker.ts',
+  taskProcessEntry: 'lib/hosts/embedded/taskProcessEntry.mjs',
 };
 
 /** Files read next to the code at run time (`new URL(name, import.meta.url)`), copied into dist/. */
@@ -54,7 +54,7 @@ const TYPE_ONLY_DEPENDENCIES = new Set(['zod']);
 /** Optional packages an inlined one tries to load, inside a try (vega-canvas: `await import('canvas')`). */
 const OPTIONAL_IMPORTS = new Set(['canvas']);
 
-/** Our source folders (the CLI's `worker` command runs functions/local): any other importer is a file of an inlined package. */
+/** Our source folders (the CLI's `worker` command runs lib/hosts/serverless): any other importer is a file of an inlined package. */
 const OWN_SOURCES = ['lib', 'functions'].map((dir) => join(ROOT, dir) + sep);
 
 /** Leaves bare imports (packages, node: builtins) of our sources external, but INLINED_PACKAGES. */

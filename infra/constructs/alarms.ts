@@ -6,9 +6,9 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE } from '../../functions/shared/metrics.ts';
+import { METRICS_NAMESPACE } from '../../lib/hosts/serverless/metrics.ts';
 
-/** A metric the handlers emit (functions/shared/metrics.ts), alarmed on when its sum over 5 minutes is > 0. */
+/** A metric the handlers emit (lib/hosts/serverless/metrics.ts), alarmed on when its sum over 5 minutes is > 0. */
 export interface HandlerMetricAlarm {
   readonly id: string;
   readonly description: string;
@@ -34,7 +34,7 @@ export interface AlarmsProps {
 }
 
 /** The namespace of the handlers' metrics: the one Powertools Metrics writes them to. */
-export { METRICS_NAMESPACE } from '../../functions/shared/metrics.ts';
+export { METRICS_NAMESPACE } from '../../lib/hosts/serverless/metrics.ts';
 
 /**
  * Alarms on dead-letter queue depth (> 0 messages), on the age of each queue's oldest message, on function

@@ -6,7 +6,7 @@ import { Construct } from 'constructs';
 export const INCOMING_PREFIX = 'incoming/';
 /** Where runs live: `runs/<runId>/run.json`, `shards/`, `markers/`, `output/`. */
 export const RUNS_PREFIX = 'runs/';
-/** Dataset versions (lib/pipeline/datasetVersions.ts): written by finalize, read by retrain. */
+/** Dataset versions (lib/pipeline/datasets/datasetVersions.ts): written by finalize, read by retrain. */
 export const DATASETS_PREFIX = 'datasets/';
 
 /**

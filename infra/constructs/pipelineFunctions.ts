@@ -9,7 +9,7 @@ import { DATASETS_PREFIX, INCOMING_PREFIX, RUNS_PREFIX } from './dataBucket.ts';
 import type { FunctionFactory } from './functionFactory.ts';
 import type { TaskQueues } from './taskQueues.ts';
 
-/** Environment variable names the handlers read (lib/adapters/serverlessContext.ts). */
+/** Environment variable names the handlers read (lib/hosts/serverless/serverlessContext.ts). */
 export const ENV = {
   bucket: 'PSEUDOLABEL_BUCKET',
   tasksQueueUrl: 'PSEUDOLABEL_TASKS_QUEUE_URL',
@@ -33,7 +33,7 @@ interface FunctionRole {
   readonly sendsTo: readonly QueueName[];
   /**
    * Moves messages that can never succeed (invalid, unknown run) straight to the consumed queue's dead-letter
-   * queue (functions/shared/taskBatch.ts): gets that DLQ's URL in its environment and may send to it.
+   * queue (lib/hosts/serverless/taskBatch.ts): gets that DLQ's URL in its environment and may send to it.
    */
   readonly movesPoisonToDeadLetter: boolean;
   /** Part of the worker -> reduce -> reducer -> tasks -> worker loop (see FunctionSpec.allowRecursiveLoop). */

@@ -11,7 +11,7 @@ import { ENV, PipelineFunctions } from '../constructs/pipelineFunctions.ts';
 import { RetrainSchedule } from '../constructs/retrainSchedule.ts';
 import { consumerVisibilityTimeout, TaskQueues } from '../constructs/taskQueues.ts';
 
-/** The handlers' metrics (functions/shared/metrics.ts) that alarm when > 0. */
+/** The handlers' metrics (lib/hosts/serverless/metrics.ts) that alarm when > 0. */
 const HANDLER_METRIC_ALARMS: readonly HandlerMetricAlarm[] = [
   {
     id: 'InvalidOptions',

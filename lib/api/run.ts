@@ -1,7 +1,7 @@
-import { runEmbedded } from '../pipeline/embedded/embeddedRunner.ts';
-import { outputTarget } from '../pipeline/embedded/runLocations.ts';
+import { runEmbedded } from '../hosts/embedded/embeddedRunner.ts';
+import { outputTarget } from '../hosts/embedded/runLocations.ts';
+import type { RunReport } from '../pipeline/outputs/runReport.ts';
 import { parseRunOptions, type RunOptionsInput } from '../pipeline/runOptions.ts';
-import type { RunReport } from '../pipeline/runReport.ts';
 
 /** `run`'s request: where to read and write, and the options of `pseudolabel run` by their JSON names. */
 export interface RunRequest extends RunOptionsInput {

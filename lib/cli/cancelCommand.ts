@@ -1,5 +1,5 @@
 import { storeFromUrl } from '../adapters/storeFromUrl.ts';
-import { findRun, markRunCancelled } from '../pipeline/runRecord.ts';
+import { findRun, markRunCancelled } from '../pipeline/run/runRecord.ts';
 
 export interface CancelFlags {
   /** Where runs/ lives: the embedded state dir (default ./.pseudolabel) or s3://bucket. */

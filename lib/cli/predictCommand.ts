@@ -5,10 +5,10 @@ import { type LabelRecord, labelsCsvBytes } from '../data/labelsWriter.ts';
 import { readDataset } from '../data/readDataset.ts';
 import { REJECTED_CSV_HEADER, rejectedCsvLine } from '../data/rejectedWriter.ts';
 import { InputError } from '../errors.ts';
-import type { LatestVersion, VersionRecord } from '../pipeline/datasetVersions.ts';
-import { outputTarget } from '../pipeline/embedded/runLocations.ts';
+import { outputTarget } from '../hosts/embedded/runLocations.ts';
+import type { LatestVersion, VersionRecord } from '../pipeline/datasets/datasetVersions.ts';
+import { MODEL_FILE, predictProba, type VersionModel } from '../pipeline/datasets/versionModel.ts';
 import { readJson } from '../pipeline/jsonObjects.ts';
-import { MODEL_FILE, predictProba, type VersionModel } from '../pipeline/versionModel.ts';
 
 export interface PredictFlags {
   readonly model: string;

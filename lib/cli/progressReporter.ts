@@ -1,5 +1,5 @@
 import type { SingleBar } from 'cli-progress';
-import type { ProgressEvent } from '../pipeline/embedded/embeddedRunner.ts';
+import type { ProgressEvent } from '../hosts/embedded/embeddedRunner.ts';
 
 export interface ProgressReporter {
   /** Shard tasks of a stage and round done out of total. */

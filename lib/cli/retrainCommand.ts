@@ -1,9 +1,9 @@
 import { SqsTaskQueue } from '../adapters/sqsTaskQueue.ts';
 import { storeFromUrl } from '../adapters/storeFromUrl.ts';
 import { InputError } from '../errors.ts';
-import { retrainDataset } from '../pipeline/datasetRuns.ts';
-import { checkDatasetName } from '../pipeline/datasetVersions.ts';
-import { parseS3Location } from '../pipeline/embedded/runLocations.ts';
+import { parseS3Location } from '../hosts/embedded/runLocations.ts';
+import { retrainDataset } from '../pipeline/datasets/datasetRuns.ts';
+import { checkDatasetName } from '../pipeline/datasets/datasetVersions.ts';
 import { type StageContext, silentLog } from '../pipeline/stageContext.ts';
 
 export interface RetrainFlags {

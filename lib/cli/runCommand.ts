@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { RunCancelledError, runEmbedded } from '../pipeline/embedded/embeddedRunner.ts';
-import { outputTarget } from '../pipeline/embedded/runLocations.ts';
+import { RunCancelledError, runEmbedded } from '../hosts/embedded/embeddedRunner.ts';
+import { outputTarget } from '../hosts/embedded/runLocations.ts';
+import type { RunReport } from '../pipeline/outputs/runReport.ts';
 import { parseRunOptions, type RunOptions } from '../pipeline/runOptions.ts';
-import type { RunReport } from '../pipeline/runReport.ts';
 import { progressReporter } from './progressReporter.ts';
 
 /** Flags of `pseudolabel run` as commander hands them over (camelCase, absent when not given). */

@@ -83,7 +83,7 @@ export async function workerCommand(
     env,
   );
   // functions/ holds the handlers; the worker hosts them as Lambda's event source mappings would.
-  const { startLocalWorker } = await import('../../functions/local/localWorker.ts');
+  const { startLocalWorker } = await import('../hosts/serverless/localWorker.ts');
   const worker = await startLocalWorker({
     endpoint: config.endpoint,
     region: config.region,

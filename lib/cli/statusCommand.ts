@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ObjectStore } from '../adapters/objectStore.ts';
 import { storeFromUrl } from '../adapters/storeFromUrl.ts';
-import { formatStatus, latestRunId, outputStatus, type RunStatusView, runStatus } from '../pipeline/runStatus.ts';
+import { formatStatus, latestRunId, outputStatus, type RunStatusView, runStatus } from '../pipeline/run/runStatus.ts';
 import { statusTarget } from './statusTarget.ts';
 import { watchRun } from './statusWatch.ts';
 

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ObjectStore } from '../adapters/objectStore.ts';
-import { progressLine, type RunStatusView, runStatus, type StageProgress } from '../pipeline/runStatus.ts';
+import { progressLine, type RunStatusView, runStatus, type StageProgress } from '../pipeline/run/runStatus.ts';
 import { type ProgressReporter, progressReporter } from './progressReporter.ts';
 
 export interface WatchOptions {

@@ -146,7 +146,7 @@ export async function estimateLines(source: RangeSource): Promise<number> {
  * Plans the byte ranges of a file's ingest tasks without reading its body (issue 16: the plan step reads heads
  * only): with `header`, line 1 is left out of every range (the caller parses it once and hands it to each shard),
  * which reads the first line alone. A range's line numbers are not known here: each ingest task counts the lines
- * of its own range (LineCounter) and the collect step sums them in shard order (lib/pipeline/shardPlace.ts).
+ * of its own range (LineCounter) and the collect step sums them in shard order (lib/pipeline/shards/shardPlace.ts).
  */
 export async function planLineRanges(
   source: RangeSource,

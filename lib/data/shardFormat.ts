@@ -18,7 +18,7 @@ import { ShardFormatError } from './errors.ts';
  * Line numbers count from 1 at the ingest unit's first line, and "lines spanned" is how many lines the unit
  * spans (blank and refused ones included): an ingest task of a byte range does not know how many lines precede
  * it (counting them would read the file up to it), so the collect step sums the spans in shard order
- * (lib/pipeline/shardPlace.ts). An empty id stands for the row's default id, made from its line the same way
+ * (lib/pipeline/shards/shardPlace.ts). An empty id stands for the row's default id, made from its line the same way
  * (no reader accepts an empty id).
  *
  * Labels stay raw strings: classes are only known once every shard is read. Strings round-trip when they

@@ -1,5 +1,5 @@
 import { CapacityError } from '../errors.ts';
-import { fansOutPropagation, singleProcessBytes } from './propagationFanOut.ts';
+import { fansOutPropagation, singleProcessBytes } from './propagation/propagationFanOut.ts';
 import { effectiveMaxIter, type RunOptions } from './runOptions.ts';
 import type { Stage } from './taskMessage.ts';
 

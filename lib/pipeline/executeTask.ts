@@ -1,7 +1,7 @@
 import { CapacityError, InputError, OptionsError } from '../errors.ts';
 import { UnknownRunError, UnusableLabelsError } from './errors.ts';
-import { reduceOnce } from './fanIn.ts';
-import { findRun, markRunFailed, updateRun } from './runRecord.ts';
+import { reduceOnce } from './run/fanIn.ts';
+import { findRun, markRunFailed, updateRun } from './run/runRecord.ts';
 import type { StageContext } from './stageContext.ts';
 import { cellsStage } from './stages/cells.ts';
 import { degreesStage } from './stages/degrees.ts';
@@ -48,7 +48,7 @@ const REDUCE_STEPS: Partial<Record<Stage, () => Promise<ReduceStep>>> = {
   propagate: async () => (await import('./stages/propagate.ts')).propagateStage,
   graph: async () => (await import('./stages/graph.ts')).graphStage,
   converge: async () => (await import('./stages/converge.ts')).convergeStage,
-  reduce: async () => (await import('./stages/reduce.ts')).reduceStage,
+  reduce: async () => (await import('./stages/selfTrainingFit.ts')).reduceStage,
   finalize: async () => (await import('./stages/finalize.ts')).finalizeStage,
 };
 

@@ -27,10 +27,10 @@ export const keys = {
   collectedLabels: (runId: string) => `runs/${runId}/labels.bin`,
   /** Where each row's label came from (carriedLabels.ts ORIGIN), one byte per row; absent when all are the user's. */
   collectedOrigins: (runId: string) => `runs/${runId}/origins.bin`,
-  /** A shard's per-row outcome (label, confidence, source, round of its accepted rows): lib/pipeline/shardResults.ts. */
+  /** A shard's per-row outcome (label, confidence, source, round of its accepted rows): lib/pipeline/outputs/shardResults.ts. */
   shardResult: (runId: string, shard: number) => `runs/${runId}/shards/${pad(shard)}/result.bin`,
   /**
-   * Fanned-out propagation (lib/pipeline/partitionGraph.ts): the edges partition `from` has into partition `to`
+   * Fanned-out propagation (lib/pipeline/propagation/partitionGraph.ts): the edges partition `from` has into partition `to`
    * (the rows of `to` it reaches, and their in-degree contributions), grouped by destination.
    */
   edgeBucket: (runId: string, to: number, from: number) =>
@@ -69,7 +69,7 @@ export const keys = {
   shardOutputSummary: (runId: string, shard: number) => `runs/${runId}/shards/${pad(shard)}/output.json`,
   /** The header line of an output file, the first part finalize concatenates. */
   outputHeader: (runId: string, file: string) => `runs/${runId}/parts/header-${file}`,
-  /** Self-training (lib/pipeline/selfTrainingRounds.ts): the labelled set after round r (rows, classes, features). */
+  /** Self-training (lib/pipeline/training/selfTrainingRounds.ts): the labelled set after round r (rows, classes, features). */
   roundState: (runId: string, round: number) => `runs/${runId}/rounds/${round}.bin`,
   roundModel: (runId: string, round: number) => `runs/${runId}/rounds/${round}-model.json`,
   /** The model the last round ended with, for the outcome tasks. */

@@ -1,6 +1,6 @@
 import type { ObjectStore } from '../adapters/objectStore.ts';
 import type { TaskQueue } from '../adapters/taskQueue.ts';
-import type { RunEnded } from './runRecord.ts';
+import type { RunEnded } from './run/runRecord.ts';
 import type { TaskMessage } from './taskMessage.ts';
 import type { TaskMeter } from './taskMetrics.ts';
 

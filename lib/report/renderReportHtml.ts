@@ -1,6 +1,6 @@
 import type { TopLevelSpec } from 'vega-lite';
-import { SOURCES, type Source } from '../pipeline/rowOutcome.ts';
-import type { RunReport } from '../pipeline/runReport.ts';
+import { SOURCES, type Source } from '../pipeline/outputs/rowOutcome.ts';
+import type { RunReport } from '../pipeline/outputs/runReport.ts';
 import { changesChart } from './charts/changesChart.ts';
 import { confidenceChart } from './charts/confidenceChart.ts';
 import { convergenceChart } from './charts/convergenceChart.ts';

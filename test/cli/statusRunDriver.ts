@@ -1,7 +1,7 @@
 import type { ObjectStore } from '../../lib/adapters/objectStore.ts';
 import { keys } from '../../lib/pipeline/keys.ts';
+import type { RunRecord } from '../../lib/pipeline/run/runRecord.ts';
 import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
-import type { RunRecord } from '../../lib/pipeline/runRecord.ts';
 import type { Stage } from '../../lib/pipeline/taskMessage.ts';
 import { sampleReport } from '../unit/sampleReport.ts';
 

@@ -2,10 +2,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEAD_LETTERS_SERVICE } from '../../functions/shared/deadLetterBatch.ts';
-import { METRICS_NAMESPACE } from '../../functions/shared/metrics.ts';
 import { INTERMEDIATE_TAG } from '../../infra/constructs/dataBucket.ts';
 import { ENV } from '../../infra/constructs/pipelineFunctions.ts';
+import { DEAD_LETTERS_SERVICE } from '../../lib/hosts/serverless/deadLetterBatch.ts';
+import { METRICS_NAMESPACE } from '../../lib/hosts/serverless/metrics.ts';
 import {
   allowedActionsByResource,
   flatten,
@@ -606,7 +606,7 @@ describe('operations alarms', () => {
   });
 
   it('alarms on the handlers’ metrics: invalid options, dead-lettered tasks, runs past their deadline', () => {
-    // Prepare: the namespace and services the handlers' Powertools Metrics write to (functions/shared/metrics.ts)
+    // Prepare: the namespace and services the handlers' Powertools Metrics write to (lib/hosts/serverless/metrics.ts)
     const metricAlarms = alarms().filter((a) => a.Namespace === METRICS_NAMESPACE);
 
     // Assess

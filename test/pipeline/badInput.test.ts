@@ -1,7 +1,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RunFailedError, runEmbedded } from '../../lib/pipeline/embedded/embeddedRunner.ts';
+import { RunFailedError, runEmbedded } from '../../lib/hosts/embedded/embeddedRunner.ts';
 import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
 import { writeInput } from './support/datasets.ts';
 import {

@@ -1,9 +1,9 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runEmbedded } from '../../lib/pipeline/embedded/embeddedRunner.ts';
+import { runEmbedded } from '../../lib/hosts/embedded/embeddedRunner.ts';
+import type { RunReport } from '../../lib/pipeline/outputs/runReport.ts';
 import { parseRunOptions, type RunOptionsInput } from '../../lib/pipeline/runOptions.ts';
-import type { RunReport } from '../../lib/pipeline/runReport.ts';
 import { blobRows, csvText, writeInput } from './support/datasets.ts';
 import { parseLabels, removeTempDirs, tempDir } from './support/pipelineHarness.ts';
 

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RunFailedError, runEmbedded } from '../../lib/pipeline/embedded/embeddedRunner.ts';
+import { RunFailedError, runEmbedded } from '../../lib/hosts/embedded/embeddedRunner.ts';
 import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
 import { blobRows, csvText, jsonlText, seededRandom, writeInput } from './support/datasets.ts';
 import { readRunRecord, removeTempDirs, runPipeline, tempDir } from './support/pipelineHarness.ts';

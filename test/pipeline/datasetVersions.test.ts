@@ -6,23 +6,23 @@ import { InProcessQueue } from '../../lib/adapters/inProcessQueue.ts';
 import { LabelSpreading } from '../../lib/algorithms/labelSpreading.ts';
 import { predictCommand } from '../../lib/cli/predictCommand.ts';
 import { readDataset } from '../../lib/data/readDataset.ts';
+import { runEmbedded } from '../../lib/hosts/embedded/embeddedRunner.ts';
 import {
   datasetKeys,
   type LatestVersion,
   publishVersion,
   readLatest,
   readVersion,
-} from '../../lib/pipeline/datasetVersions.ts';
-import { runEmbedded } from '../../lib/pipeline/embedded/embeddedRunner.ts';
+} from '../../lib/pipeline/datasets/datasetVersions.ts';
+import { versionChanges } from '../../lib/pipeline/datasets/versionChanges.ts';
+import { writeVersionRows } from '../../lib/pipeline/datasets/versionRows.ts';
 import { keys } from '../../lib/pipeline/keys.ts';
-import { FAN_OUT_FROM_ROWS_ENV } from '../../lib/pipeline/propagationFanOut.ts';
+import type { RunReport } from '../../lib/pipeline/outputs/runReport.ts';
+import { FAN_OUT_FROM_ROWS_ENV } from '../../lib/pipeline/propagation/propagationFanOut.ts';
+import type { RunRecord } from '../../lib/pipeline/run/runRecord.ts';
 import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
-import type { RunRecord } from '../../lib/pipeline/runRecord.ts';
-import type { RunReport } from '../../lib/pipeline/runReport.ts';
 import type { StageContext } from '../../lib/pipeline/stageContext.ts';
 import { silentLog } from '../../lib/pipeline/stageContext.ts';
-import { versionChanges } from '../../lib/pipeline/versionChanges.ts';
-import { writeVersionRows } from '../../lib/pipeline/versionRows.ts';
 import { blobRows, csvText, writeInput } from './support/datasets.ts';
 import { parseLabels, removeTempDirs, tempDir } from './support/pipelineHarness.ts';
 

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { RunFailedError } from '../../lib/pipeline/embedded/embeddedRunner.ts';
+import { RunFailedError } from '../../lib/hosts/embedded/embeddedRunner.ts';
 import type { StageContext } from '../../lib/pipeline/stageContext.ts';
 import type { TaskMessage } from '../../lib/pipeline/taskMessage.ts';
 import { blobRows, csvText, writeInput } from './support/datasets.ts';
@@ -8,7 +8,7 @@ import { readRunRecord, recordingLog, removeTempDirs, runPipeline, tempDir } fro
 /**
  * A task that fails on every delivery (a fault no retry mends and that is not a known run failure, e.g. a
  * broken disk) is received 3 times, then dead-lettered; on its last receive its run is marked failed with the
- * same rule and reason as in Lambda (lib/pipeline/lastReceive.ts), and the embedded run ends with a RunFailedError
+ * same rule and reason as in Lambda (lib/pipeline/run/lastReceive.ts), and the embedded run ends with a RunFailedError
  * that names the stage and the error, instead of hanging or retrying forever. The neighbors task of shard 1 is made
  * to throw; the run uses workers: 1 so the task runs in this thread, where the mock applies.
  */

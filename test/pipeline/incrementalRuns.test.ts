@@ -3,12 +3,12 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
 import { knnSearch } from '../../lib/graph/knnSearch.ts';
+import { runEmbedded } from '../../lib/hosts/embedded/embeddedRunner.ts';
 import { unpackArrays } from '../../lib/pipeline/binaryArrays.ts';
-import { runEmbedded } from '../../lib/pipeline/embedded/embeddedRunner.ts';
 import { indexKeys, type VersionIndex } from '../../lib/pipeline/incremental/versionIndex.ts';
 import { readJson } from '../../lib/pipeline/jsonObjects.ts';
+import type { RunReport } from '../../lib/pipeline/outputs/runReport.ts';
 import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
-import type { RunReport } from '../../lib/pipeline/runReport.ts';
 import { blobRows, csvText, writeInput } from './support/datasets.ts';
 import { ROOT, removeTempDirs, tempDir } from './support/pipelineHarness.ts';
 

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RunFailedError } from '../../lib/pipeline/embedded/embeddedRunner.ts';
+import { RunFailedError } from '../../lib/hosts/embedded/embeddedRunner.ts';
 import { writeInput } from './support/datasets.ts';
 import { parseLabels, readRunRecord, removeTempDirs, runPipeline, tempDir } from './support/pipelineHarness.ts';
 

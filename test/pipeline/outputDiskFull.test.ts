@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { RunFailedError, runEmbedded } from '../../lib/pipeline/embedded/embeddedRunner.ts';
+import { RunFailedError, runEmbedded } from '../../lib/hosts/embedded/embeddedRunner.ts';
 import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
 import { blobRows, csvText, writeInput } from './support/datasets.ts';
 import { readRunRecord, removeTempDirs, tempDir } from './support/pipelineHarness.ts';

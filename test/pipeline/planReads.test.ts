@@ -1,9 +1,9 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RunFailedError, runEmbedded } from '../../lib/pipeline/embedded/embeddedRunner.ts';
+import { RunFailedError, runEmbedded } from '../../lib/hosts/embedded/embeddedRunner.ts';
+import type { RunRecord } from '../../lib/pipeline/run/runRecord.ts';
 import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
-import type { RunRecord } from '../../lib/pipeline/runRecord.ts';
 import { seededRandom, writeInput } from './support/datasets.ts';
 import { parseLabels, readRunRecord, removeTempDirs, runPipeline, tempDir } from './support/pipelineHarness.ts';
 

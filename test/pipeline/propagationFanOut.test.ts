@@ -2,9 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { keys } from '../../lib/pipeline/keys.ts';
-import { FAN_OUT_FROM_ROWS_ENV } from '../../lib/pipeline/propagationFanOut.ts';
+import { FAN_OUT_FROM_ROWS_ENV } from '../../lib/pipeline/propagation/propagationFanOut.ts';
+import { readRun } from '../../lib/pipeline/run/runRecord.ts';
 import { parseRunOptions, type RunOptionsInput } from '../../lib/pipeline/runOptions.ts';
-import { readRun } from '../../lib/pipeline/runRecord.ts';
 import { blobRows, csvText, writeInput } from './support/datasets.ts';
 import {
   advancedMarkers,

@@ -2,8 +2,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keys } from '../../lib/pipeline/keys.ts';
+import { readRun } from '../../lib/pipeline/run/runRecord.ts';
 import { parseRunOptions, type RunOptions, type RunOptionsInput } from '../../lib/pipeline/runOptions.ts';
-import { readRun } from '../../lib/pipeline/runRecord.ts';
 import { STAGES } from '../../lib/pipeline/taskMessage.ts';
 import { blobRows, csvText, writeInput } from './support/datasets.ts';
 import {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { OptionsError } from '../../lib/errors.ts';
-import { RunFailedError } from '../../lib/pipeline/embedded/embeddedRunner.ts';
+import { RunFailedError } from '../../lib/hosts/embedded/embeddedRunner.ts';
 import { writeInput } from './support/datasets.ts';
 import { readRunRecord, removeTempDirs, runPipeline, tempDir } from './support/pipelineHarness.ts';
 

@@ -3,7 +3,7 @@ import { SelfTraining } from '../../lib/algorithms/selfTraining.ts';
 import { UNLABELLED } from '../../lib/data/dataset.ts';
 import { encodeLabels } from '../../lib/data/encodeLabels.ts';
 import { formatConfidence } from '../../lib/data/labelsWriter.ts';
-import { outcomeFromRounds, probabilitiesOverAllClasses, SOURCES } from '../../lib/pipeline/rowOutcome.ts';
+import { outcomeFromRounds, probabilitiesOverAllClasses, SOURCES } from '../../lib/pipeline/outputs/rowOutcome.ts';
 import type { RunOptionsInput } from '../../lib/pipeline/runOptions.ts';
 import { blobRows, csvText, type DataRow, writeInput } from './support/datasets.ts';
 import { parseLabels, removeTempDirs, runPipeline, tempDir } from './support/pipelineHarness.ts';

@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { RunFailedError } from '../../lib/pipeline/embedded/embeddedRunner.ts';
+import { RunFailedError } from '../../lib/hosts/embedded/embeddedRunner.ts';
 import { blobRows, csvText, writeInput } from './support/datasets.ts';
 import { readRunRecord, removeTempDirs, runPipeline, tempDir } from './support/pipelineHarness.ts';
 

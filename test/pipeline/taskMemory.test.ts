@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { RunFailedError, runEmbedded, type TaskProcessEvent } from '../../lib/pipeline/embedded/embeddedRunner.ts';
+import { RunFailedError, runEmbedded, type TaskProcessEvent } from '../../lib/hosts/embedded/embeddedRunner.ts';
 import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
 import type { StageMetrics } from '../../lib/pipeline/taskMetrics.ts';
 import { blobRows, csvText, writeInput } from './support/datasets.ts';

@@ -1,7 +1,7 @@
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { OptionsError } from '../../lib/errors.ts';
-import type { RunRecord } from '../../lib/pipeline/runRecord.ts';
+import type { RunRecord } from '../../lib/pipeline/run/runRecord.ts';
 
 /**
  * The metrics the stack's alarms watch (infra/stacks/pseudolabelStack.ts: namespace `pseudolabel`, dimension
@@ -9,11 +9,11 @@ import type { RunRecord } from '../../lib/pipeline/runRecord.ts';
  * calls are replaced (stalledRuns, startDatasetRun), so no bucket is needed.
  */
 
-vi.mock('../../lib/pipeline/stalledRuns.ts', () => ({
+vi.mock('../../lib/pipeline/run/stalledRuns.ts', () => ({
   stalledRuns: async () => [{ runId: 'late-1', dataset: 'late', stage: 'iterate', round: 2 } as RunRecord],
 }));
-vi.mock('../../lib/pipeline/datasetRuns.ts', async (importOriginal) => ({
-  ...(await importOriginal<typeof import('../../lib/pipeline/datasetRuns.ts')>()),
+vi.mock('../../lib/pipeline/datasets/datasetRuns.ts', async (importOriginal) => ({
+  ...(await importOriginal<typeof import('../../lib/pipeline/datasets/datasetRuns.ts')>()),
   startDatasetRun: async () => {
     throw new OptionsError('pseudolabel.json: neighbors must be at most 1000');
   },
@@ -76,7 +76,7 @@ describe('alarmed handler metrics', () => {
   it('the upload handler publishes InvalidOptions by service when pseudolabel.json is invalid', async () => {
     // Prepare
     const { handler } = await import('../../functions/onObjectCreated.ts');
-    const { OBJECT_CREATED_SERVICE } = await import('../../functions/shared/objectCreatedBatch.ts');
+    const { OBJECT_CREATED_SERVICE } = await import('../../lib/hosts/serverless/objectCreatedBatch.ts');
     const notification = {
       Records: [{ s3: { bucket: { name: 'alarmed-metrics' }, object: { key: 'incoming/bad/data.csv' } } }],
     };

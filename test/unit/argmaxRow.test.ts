@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { UNLABELLED } from '../../lib/data/dataset.ts';
 import { argmaxRow } from '../../lib/linalg/argmaxRow.ts';
-import { outcomeFromRounds, SOURCE } from '../../lib/pipeline/rowOutcome.ts';
+import { outcomeFromRounds, SOURCE } from '../../lib/pipeline/outputs/rowOutcome.ts';
 
 /** The project's one argmax: the largest value of a row, the first on ties, and a NaN never wins. */
 describe('argmaxRow', () => {

@@ -14,9 +14,9 @@ import {
   repeatsFor,
   searchGrid,
   truncateLists,
-} from '../../lib/pipeline/autoSearch.ts';
+} from '../../lib/pipeline/modelSelection/autoSearch.ts';
+import { stratifiedFolds } from '../../lib/pipeline/modelSelection/stratifiedFolds.ts';
 import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
-import { stratifiedFolds } from '../../lib/pipeline/stratifiedFolds.ts';
 
 function foldSizes(y: Int32Array, fold: Int32Array, c: number, folds: number): number[] {
   const sizes = new Array<number>(folds).fill(0);

@@ -5,11 +5,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
 import { InProcessQueue } from '../../lib/adapters/inProcessQueue.ts';
 import { executeTask } from '../../lib/pipeline/executeTask.ts';
-import { completeShardTask, reduceOnce } from '../../lib/pipeline/fanIn.ts';
+import { completeShardTask, reduceOnce } from '../../lib/pipeline/run/fanIn.ts';
+import { markRunCancelled, markRunFailed, readRun } from '../../lib/pipeline/run/runRecord.ts';
+import { startRun } from '../../lib/pipeline/run/startRun.ts';
 import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
-import { markRunCancelled, markRunFailed, readRun } from '../../lib/pipeline/runRecord.ts';
 import { type StageContext, silentLog } from '../../lib/pipeline/stageContext.ts';
-import { startRun } from '../../lib/pipeline/startRun.ts';
 import { taskMessage } from '../../lib/pipeline/taskMessage.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { OptionsError } from '../../lib/errors.ts';
-import { resolveViews } from '../../lib/pipeline/coTrainingViews.ts';
+import { resolveViews } from '../../lib/pipeline/training/coTrainingViews.ts';
 
 const NAMES = ['alcohol', 'malic_acid', 'ash', 'magnesium', 'phenols', 'proline'];
 

@@ -7,10 +7,10 @@ import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.
 import { InProcessQueue } from '../../lib/adapters/inProcessQueue.ts';
 import type { ObjectStore } from '../../lib/adapters/objectStore.ts';
 import { OptionsError } from '../../lib/errors.ts';
-import { datasetOfKey, startDatasetRun } from '../../lib/pipeline/datasetRuns.ts';
+import { datasetOfKey, startDatasetRun } from '../../lib/pipeline/datasets/datasetRuns.ts';
 import { executeTask } from '../../lib/pipeline/executeTask.ts';
 import { keys } from '../../lib/pipeline/keys.ts';
-import { type RunRecord, readRun } from '../../lib/pipeline/runRecord.ts';
+import { type RunRecord, readRun } from '../../lib/pipeline/run/runRecord.ts';
 import { type StageContext, silentLog } from '../../lib/pipeline/stageContext.ts';
 
 const roots: string[] = [];

@@ -4,14 +4,14 @@ import path from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, describe, expect, it } from 'vitest';
-import { handleDeadLetterBatch } from '../../functions/shared/deadLetterBatch.ts';
 import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
 import { InProcessQueue } from '../../lib/adapters/inProcessQueue.ts';
+import { handleDeadLetterBatch } from '../../lib/hosts/serverless/deadLetterBatch.ts';
 import { keys } from '../../lib/pipeline/keys.ts';
+import { readRun } from '../../lib/pipeline/run/runRecord.ts';
+import { startRun } from '../../lib/pipeline/run/startRun.ts';
 import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
-import { readRun } from '../../lib/pipeline/runRecord.ts';
 import { silentLog } from '../../lib/pipeline/stageContext.ts';
-import { startRun } from '../../lib/pipeline/startRun.ts';
 import { taskMessage } from '../../lib/pipeline/taskMessage.ts';
 
 /**

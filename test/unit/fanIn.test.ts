@@ -4,8 +4,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
 import { InProcessQueue } from '../../lib/adapters/inProcessQueue.ts';
-import { completeShardTask, reduceOnce, shardMetricsOf, shardTaskDone } from '../../lib/pipeline/fanIn.ts';
 import { keys } from '../../lib/pipeline/keys.ts';
+import { completeShardTask, reduceOnce, shardMetricsOf, shardTaskDone } from '../../lib/pipeline/run/fanIn.ts';
 import type { StageContext, StageLog } from '../../lib/pipeline/stageContext.ts';
 import { taskMessage } from '../../lib/pipeline/taskMessage.ts';
 

@@ -6,29 +6,29 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { handleDeadLetterBatch } from '../../functions/shared/deadLetterBatch.ts';
+import { METRICS_NAMESPACE as ALARMS_NAMESPACE } from '../../infra/constructs/alarms.ts';
+import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
+import { InProcessQueue } from '../../lib/adapters/inProcessQueue.ts';
+import { handleDeadLetterBatch } from '../../lib/hosts/serverless/deadLetterBatch.ts';
 import {
   emitRunEnded,
   emitTaskMetric,
   METRICS_NAMESPACE,
   serviceMetrics,
   withMetrics,
-} from '../../functions/shared/metrics.ts';
-import type { HandlerRuntime } from '../../functions/shared/runtime.ts';
-import { handleTaskBatch } from '../../functions/shared/taskBatch.ts';
-import { METRICS_NAMESPACE as ALARMS_NAMESPACE } from '../../infra/constructs/alarms.ts';
-import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
-import { InProcessQueue } from '../../lib/adapters/inProcessQueue.ts';
+} from '../../lib/hosts/serverless/metrics.ts';
+import type { HandlerRuntime } from '../../lib/hosts/serverless/runtime.ts';
+import { handleTaskBatch } from '../../lib/hosts/serverless/taskBatch.ts';
+import { markRunCancelled, readRun } from '../../lib/pipeline/run/runRecord.ts';
+import { startRun } from '../../lib/pipeline/run/startRun.ts';
 import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
-import { markRunCancelled, readRun } from '../../lib/pipeline/runRecord.ts';
 import { type StageContext, silentLog } from '../../lib/pipeline/stageContext.ts';
-import { startRun } from '../../lib/pipeline/startRun.ts';
 import { taskMessage } from '../../lib/pipeline/taskMessage.ts';
 import { blobRows, csvText, writeInput } from '../pipeline/support/datasets.ts';
 import { driveRun } from '../pipeline/support/manualDriver.ts';
 
 /**
- * Powertools Metrics of the handlers (functions/shared/metrics.ts), read back from the EMF lines they write on
+ * Powertools Metrics of the handlers (lib/hosts/serverless/metrics.ts), read back from the EMF lines they write on
  * stdout: task durations and failures by stage, the alarmed counters by service, and each run's end by status and
  * dataset (runId as metadata, never a dimension), told once however many deliveries see it.
  */

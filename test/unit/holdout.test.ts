@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { UNLABELLED } from '../../lib/data/dataset.ts';
 import { fromRows } from '../../lib/data/featureMatrix.ts';
 import { seededUniform } from '../../lib/linalg/seededRandom.ts';
-import { hideLabels, repeatedHoldout, stratifiedHoldout } from '../../lib/pipeline/holdout.ts';
-import { correctedResampledInterval } from '../../lib/pipeline/holdoutInterval.ts';
+import { hideLabels, repeatedHoldout, stratifiedHoldout } from '../../lib/pipeline/modelSelection/holdout.ts';
+import { correctedResampledInterval } from '../../lib/pipeline/modelSelection/holdoutInterval.ts';
 
 function draw(random: () => number, count: number): number[] {
   return Array.from({ length: count }, () => random());

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { OptionsError } from '../../lib/errors.ts';
-import { checkHoldoutSize } from '../../lib/pipeline/holdout.ts';
+import { checkHoldoutSize } from '../../lib/pipeline/modelSelection/holdout.ts';
 import {
   correctedResampledInterval,
   givenLabelsNeeded,
   tQuantile975,
   verdictOf,
-} from '../../lib/pipeline/holdoutInterval.ts';
+} from '../../lib/pipeline/modelSelection/holdoutInterval.ts';
 
 describe('correctedResampledInterval (Nadeau & Bengio 2003)', () => {
   it('widens the t-interval of the split differences by (1/J + n2/n1)', () => {

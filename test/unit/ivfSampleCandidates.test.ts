@@ -4,8 +4,8 @@ import { defaultNlist } from '../../lib/graph/ivf/ivfModel.ts';
 import { calibrationSeed, ivfCalibrationRate, ivfSampleRate, ivfSampleRows } from '../../lib/graph/ivf/ivfSample.ts';
 import { CALIBRATION_QUERIES } from '../../lib/graph/ivf/nprobeCalibration.ts';
 import { seededUniform } from '../../lib/linalg/seededRandom.ts';
-import { IvfSampleCandidates } from '../../lib/pipeline/ivfSampleCandidates.ts';
-import { trainFromSamples } from '../../lib/pipeline/ivfTraining.ts';
+import { IvfSampleCandidates } from '../../lib/pipeline/neighbors/ivfSampleCandidates.ts';
+import { trainFromSamples } from '../../lib/pipeline/neighbors/ivfTraining.ts';
 
 function randomRows(n: number, d: number, seed: number) {
   const rand = seededUniform(seed);

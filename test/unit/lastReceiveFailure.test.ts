@@ -6,18 +6,18 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { afterAll, describe, expect, it } from 'vitest';
-import { sqsEventOf } from '../../functions/local/sqsEvent.ts';
-import type { HandlerRuntime } from '../../functions/shared/runtime.ts';
-import { handleTaskBatch, receiveCountOf } from '../../functions/shared/taskBatch.ts';
 import { StoreUnavailableError } from '../../lib/adapters/errors.ts';
 import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
 import { InProcessQueue } from '../../lib/adapters/inProcessQueue.ts';
 import type { ObjectStore } from '../../lib/adapters/objectStore.ts';
-import { serverlessSettings } from '../../lib/adapters/serverlessContext.ts';
+import type { HandlerRuntime } from '../../lib/hosts/serverless/runtime.ts';
+import { serverlessSettings } from '../../lib/hosts/serverless/serverlessContext.ts';
+import { sqsEventOf } from '../../lib/hosts/serverless/sqsEvent.ts';
+import { handleTaskBatch, receiveCountOf } from '../../lib/hosts/serverless/taskBatch.ts';
+import { markRunFailed, readRun } from '../../lib/pipeline/run/runRecord.ts';
+import { startRun } from '../../lib/pipeline/run/startRun.ts';
 import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
-import { markRunFailed, readRun } from '../../lib/pipeline/runRecord.ts';
 import { silentLog } from '../../lib/pipeline/stageContext.ts';
-import { startRun } from '../../lib/pipeline/startRun.ts';
 import { taskMessage } from '../../lib/pipeline/taskMessage.ts';
 
 /**

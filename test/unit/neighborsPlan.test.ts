@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { APPROX_FROM_ROWS, FAST_KERNEL_FROM_ROWS, planNeighbors } from '../../lib/pipeline/neighborsPlan.ts';
+import { APPROX_FROM_ROWS, FAST_KERNEL_FROM_ROWS, planNeighbors } from '../../lib/pipeline/neighbors/neighborsPlan.ts';
 
 describe('planNeighbors', () => {
   it.each([

@@ -4,12 +4,12 @@ import path from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { handleObjectCreatedBatch } from '../../functions/shared/objectCreatedBatch.ts';
 import { StoreUnavailableError } from '../../lib/adapters/errors.ts';
 import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
 import { InProcessQueue } from '../../lib/adapters/inProcessQueue.ts';
 import type { ObjectStore } from '../../lib/adapters/objectStore.ts';
-import { type RunRecord, readRun } from '../../lib/pipeline/runRecord.ts';
+import { handleObjectCreatedBatch } from '../../lib/hosts/serverless/objectCreatedBatch.ts';
+import { type RunRecord, readRun } from '../../lib/pipeline/run/runRecord.ts';
 import { silentLog } from '../../lib/pipeline/stageContext.ts';
 
 /**

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Collected } from '../../lib/pipeline/collected.ts';
-import { forEachInFlight, gatherRows, partitionLocator } from '../../lib/pipeline/partitionGraph.ts';
+import { forEachInFlight, gatherRows, partitionLocator } from '../../lib/pipeline/propagation/partitionGraph.ts';
+import type { Collected } from '../../lib/pipeline/shards/collected.ts';
 
 function collectedOf(rows: readonly number[]): Collected {
   let offset = 0;

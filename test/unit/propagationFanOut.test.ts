@@ -5,7 +5,7 @@ import {
   fansOutPropagation,
   SINGLE_PROCESS_SHARE,
   singleProcessBytes,
-} from '../../lib/pipeline/propagationFanOut.ts';
+} from '../../lib/pipeline/propagation/propagationFanOut.ts';
 import { parseRunOptions, type RunOptionsInput } from '../../lib/pipeline/runOptions.ts';
 
 const MB = 2 ** 20;

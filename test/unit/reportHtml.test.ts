@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { SOURCES } from '../../lib/pipeline/rowOutcome.ts';
-import type { RunReport } from '../../lib/pipeline/runReport.ts';
+import { SOURCES } from '../../lib/pipeline/outputs/rowOutcome.ts';
+import type { RunReport } from '../../lib/pipeline/outputs/runReport.ts';
 import { convergenceChart } from '../../lib/report/charts/convergenceChart.ts';
 import { estimateTextWidth } from '../../lib/report/charts/textWidth.ts';
 import { formatDuration, formatNumber, formatPercent } from '../../lib/report/format.ts';

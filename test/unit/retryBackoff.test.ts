@@ -6,15 +6,15 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { afterAll, describe, expect, it } from 'vitest';
-import { retryDelayOf } from '../../functions/shared/retryBackoff.ts';
-import type { HandlerRuntime } from '../../functions/shared/runtime.ts';
-import { handleTaskBatch } from '../../functions/shared/taskBatch.ts';
 import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
 import { InProcessQueue } from '../../lib/adapters/inProcessQueue.ts';
-import { serverlessSettings } from '../../lib/adapters/serverlessContext.ts';
+import { retryDelayOf } from '../../lib/hosts/serverless/retryBackoff.ts';
+import type { HandlerRuntime } from '../../lib/hosts/serverless/runtime.ts';
+import { serverlessSettings } from '../../lib/hosts/serverless/serverlessContext.ts';
+import { handleTaskBatch } from '../../lib/hosts/serverless/taskBatch.ts';
+import { startRun } from '../../lib/pipeline/run/startRun.ts';
 import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
 import { silentLog } from '../../lib/pipeline/stageContext.ts';
-import { startRun } from '../../lib/pipeline/startRun.ts';
 import { taskMessage } from '../../lib/pipeline/taskMessage.ts';
 
 /**

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { UNLABELLED } from '../../lib/data/dataset.ts';
-import { mergeTallies, roundReports, roundReportsOf, tallyRounds } from '../../lib/pipeline/roundReports.ts';
-import { type RowOutcome, SOURCE, SOURCES } from '../../lib/pipeline/rowOutcome.ts';
+import { mergeTallies, roundReports, roundReportsOf, tallyRounds } from '../../lib/pipeline/outputs/roundReports.ts';
+import { type RowOutcome, SOURCE, SOURCES } from '../../lib/pipeline/outputs/rowOutcome.ts';
 
 function outcomeOf(rows: [label: number, confidence: number, source: number, round: number][]): RowOutcome {
   return {

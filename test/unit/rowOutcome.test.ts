@@ -6,7 +6,7 @@ import {
   outcomeFromRounds,
   probabilitiesOverAllClasses,
   SOURCE,
-} from '../../lib/pipeline/rowOutcome.ts';
+} from '../../lib/pipeline/outputs/rowOutcome.ts';
 
 describe('emptyOutcome', () => {
   it('gives every row no label, confidence 0, source none and round -1', () => {

@@ -4,10 +4,10 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
 import { keys } from '../../lib/pipeline/keys.ts';
-import { BASE_MS, runDeadline } from '../../lib/pipeline/runDeadline.ts';
+import { BASE_MS, runDeadline } from '../../lib/pipeline/run/runDeadline.ts';
+import type { RunRecord } from '../../lib/pipeline/run/runRecord.ts';
+import { formatStatus, progressLine, runStatus } from '../../lib/pipeline/run/runStatus.ts';
 import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
-import type { RunRecord } from '../../lib/pipeline/runRecord.ts';
-import { formatStatus, progressLine, runStatus } from '../../lib/pipeline/runStatus.ts';
 
 /** A run's deadline comes from its size at plan time; `status` calls a run still running past it stalled. */
 

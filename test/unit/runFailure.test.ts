@@ -6,8 +6,8 @@ import { CapacityError, InputError, OptionsError } from '../../lib/errors.ts';
 import { DenseKernelTooLargeError } from '../../lib/graph/errors.ts';
 import { UnusableLabelsError } from '../../lib/pipeline/errors.ts';
 import { isRunFailure } from '../../lib/pipeline/executeTask.ts';
-import { coTrain } from '../../lib/pipeline/methods.ts';
 import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
+import { coTrain } from '../../lib/pipeline/training/methods.ts';
 
 /** The engine's own RangeError, as a real bug would raise it. */
 function stackOverflow(): unknown {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InputFileError } from '../../lib/data/errors.ts';
-import { outputTarget, parseS3Location, resolveRunInputs } from '../../lib/pipeline/embedded/runLocations.ts';
+import { outputTarget, parseS3Location, resolveRunInputs } from '../../lib/hosts/embedded/runLocations.ts';
 
 const roots: string[] = [];
 afterAll(async () => {

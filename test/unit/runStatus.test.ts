@@ -4,10 +4,10 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
 import { keys } from '../../lib/pipeline/keys.ts';
+import type { RunReport } from '../../lib/pipeline/outputs/runReport.ts';
+import type { RunRecord } from '../../lib/pipeline/run/runRecord.ts';
+import { formatStatus, latestRunId, outputStatus, progressLine, runStatus } from '../../lib/pipeline/run/runStatus.ts';
 import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
-import type { RunRecord } from '../../lib/pipeline/runRecord.ts';
-import type { RunReport } from '../../lib/pipeline/runReport.ts';
-import { formatStatus, latestRunId, outputStatus, progressLine, runStatus } from '../../lib/pipeline/runStatus.ts';
 import { sampleReport } from './sampleReport.ts';
 
 const roots: string[] = [];

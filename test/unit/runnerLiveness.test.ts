@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { HEARTBEAT_STALE_MS, type RunnerInfo, runnerGoneReason } from '../../lib/pipeline/runnerLiveness.ts';
+import { HEARTBEAT_STALE_MS, type RunnerInfo, runnerGoneReason } from '../../lib/pipeline/run/runnerLiveness.ts';
 
 describe('runnerGoneReason', () => {
   const now = new Date('2026-01-01T12:00:00Z');

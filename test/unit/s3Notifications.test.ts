@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createdObjects } from '../../lib/pipeline/s3Notifications.ts';
+import { createdObjects } from '../../lib/pipeline/datasets/s3Notifications.ts';
 
 function record(eventName: string | undefined, key: string, bucket = 'pseudolabel-data') {
   return {

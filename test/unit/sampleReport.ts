@@ -1,5 +1,5 @@
+import type { RoundReport, RunReport } from '../../lib/pipeline/outputs/runReport.ts';
 import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
-import type { RoundReport, RunReport } from '../../lib/pipeline/runReport.ts';
 
 const CLASSES = ['billing', 'bug report', 'feature request', 'account', 'shipping', 'other'];
 const GIVEN = [24, 30, 18, 22, 18, 8];

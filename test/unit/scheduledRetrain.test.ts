@@ -4,9 +4,9 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
 import { InProcessQueue } from '../../lib/adapters/inProcessQueue.ts';
-import { retrainDataset } from '../../lib/pipeline/datasetRuns.ts';
-import { datasetKeys } from '../../lib/pipeline/datasetVersions.ts';
-import { retrainScheduled } from '../../lib/pipeline/scheduledRetrain.ts';
+import { retrainDataset } from '../../lib/pipeline/datasets/datasetRuns.ts';
+import { datasetKeys } from '../../lib/pipeline/datasets/datasetVersions.ts';
+import { retrainScheduled } from '../../lib/pipeline/datasets/scheduledRetrain.ts';
 import { type StageContext, silentLog } from '../../lib/pipeline/stageContext.ts';
 
 const roots: string[] = [];

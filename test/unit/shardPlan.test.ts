@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { defaultShardCount, shardsPerFile } from '../../lib/pipeline/shardPlan.ts';
+import { defaultShardCount, shardsPerFile } from '../../lib/pipeline/shards/shardPlan.ts';
 
 const MiB = 2 ** 20;
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);

@@ -4,10 +4,10 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
 import { InProcessQueue } from '../../lib/adapters/inProcessQueue.ts';
-import type { Collected } from '../../lib/pipeline/collected.ts';
 import { keys } from '../../lib/pipeline/keys.ts';
-import { SOURCE } from '../../lib/pipeline/rowOutcome.ts';
-import { readShardResult, writeShardResults } from '../../lib/pipeline/shardResults.ts';
+import { SOURCE } from '../../lib/pipeline/outputs/rowOutcome.ts';
+import { readShardResult, writeShardResults } from '../../lib/pipeline/outputs/shardResults.ts';
+import type { Collected } from '../../lib/pipeline/shards/collected.ts';
 import { type StageContext, silentLog } from '../../lib/pipeline/stageContext.ts';
 
 const roots: string[] = [];

@@ -1,6 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { medianOfSortedParts, SAMPLE_STEP, type SortedPart, sampleOf } from '../../lib/pipeline/sortedPartsMedian.ts';
+import {
+  medianOfSortedParts,
+  SAMPLE_STEP,
+  type SortedPart,
+  sampleOf,
+} from '../../lib/pipeline/propagation/sortedPartsMedian.ts';
 
 function partOf(values: readonly number[], reads: number[]): SortedPart {
   const sorted = Float64Array.from(values).sort();

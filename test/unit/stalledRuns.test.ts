@@ -4,9 +4,9 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
 import { keys } from '../../lib/pipeline/keys.ts';
+import type { RunRecord } from '../../lib/pipeline/run/runRecord.ts';
+import { stalledRuns } from '../../lib/pipeline/run/stalledRuns.ts';
 import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
-import type { RunRecord } from '../../lib/pipeline/runRecord.ts';
-import { stalledRuns } from '../../lib/pipeline/stalledRuns.ts';
 
 const roots: string[] = [];
 afterAll(async () => {

@@ -5,8 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
 import { InProcessQueue } from '../../lib/adapters/inProcessQueue.ts';
 import { StepClaimedError } from '../../lib/pipeline/errors.ts';
-import { reduceOnce } from '../../lib/pipeline/fanIn.ts';
 import { keys } from '../../lib/pipeline/keys.ts';
+import { reduceOnce } from '../../lib/pipeline/run/fanIn.ts';
 import { type StageContext, silentLog } from '../../lib/pipeline/stageContext.ts';
 import { taskMessage } from '../../lib/pipeline/taskMessage.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CapacityError } from '../../lib/errors.ts';
-import { runInTaskProcess, TaskMemoryError, TaskProcessSlots } from '../../lib/pipeline/embedded/taskProcess.ts';
+import { runInTaskProcess, TaskMemoryError, TaskProcessSlots } from '../../lib/hosts/embedded/taskProcess.ts';
 
 const ALLOCATING_TASK = new URL('../support/allocatingTask.mjs', import.meta.url).href;
 const MB = 2 ** 20;

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { KnnResult } from '../../lib/graph/knnSearch.ts';
-import { emptyOutcome, SOURCE } from '../../lib/pipeline/rowOutcome.ts';
-import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
+import { emptyOutcome, SOURCE } from '../../lib/pipeline/outputs/rowOutcome.ts';
 import {
   countUnreached,
   gammaWarning,
   medianHeuristicGamma,
   unreachedHint,
   usesGamma,
-} from '../../lib/pipeline/unreached.ts';
+} from '../../lib/pipeline/propagation/unreached.ts';
+import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
 
 function lists(kth: number[], k = 2): KnnResult {
   const distances = new Float64Array(kth.length * k);

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
 import type { LabelRecord } from '../../lib/data/labelsWriter.ts';
-import { versionChanges } from '../../lib/pipeline/versionChanges.ts';
-import { bucketCount, idHash, readVersionRows, writeVersionRows } from '../../lib/pipeline/versionRows.ts';
+import { versionChanges } from '../../lib/pipeline/datasets/versionChanges.ts';
+import { bucketCount, idHash, readVersionRows, writeVersionRows } from '../../lib/pipeline/datasets/versionRows.ts';
 
 const roots: string[] = [];
 afterAll(async () => {

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
 import { packArrays } from '../../lib/pipeline/binaryArrays.ts';
-import { partFile, predictProba, type VersionModel } from '../../lib/pipeline/versionModel.ts';
+import { partFile, predictProba, type VersionModel } from '../../lib/pipeline/datasets/versionModel.ts';
 
 /**
  * `pseudolabel predict` labels new rows from a dataset version's model part by part (versionModel.ts). It must give

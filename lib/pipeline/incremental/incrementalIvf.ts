@@ -6,8 +6,9 @@ import { type NearestCells, probeCells } from '../../graph/ivf/probeCells.ts';
 import { emptyKnnResult, type KnnResult } from '../../graph/knnSearch.ts';
 import { mergeTopKLists } from '../../linalg/topK.ts';
 import { unpackArrays } from '../binaryArrays.ts';
-import type { Collected } from '../collected.ts';
 import { mapConcurrently } from '../concurrentRequests.ts';
+import { readJson, writeJson } from '../jsonObjects.ts';
+import { keys } from '../keys.ts';
 import {
   type IvfTrainingObject,
   type RangeCellsPart,
@@ -15,10 +16,9 @@ import {
   readIvfTraining,
   readRangeCells,
   writeRangeLists,
-} from '../ivfObjects.ts';
-import { readJson, writeJson } from '../jsonObjects.ts';
-import { keys } from '../keys.ts';
-import { type RunRecord, updateRun } from '../runRecord.ts';
+} from '../neighbors/ivfObjects.ts';
+import { type RunRecord, updateRun } from '../run/runRecord.ts';
+import type { Collected } from '../shards/collected.ts';
 import type { StageContext } from '../stageContext.ts';
 import type { TaskMessage } from '../taskMessage.ts';
 import { listsRecordKey, reuseRefusal, type ShardListsRecord } from './incrementalLists.ts';

@@ -2,9 +2,9 @@ import type { FeatureMatrix } from '../../data/featureMatrix.ts';
 import { emptyKnnResult, type KnnResult, knnSearch } from '../../graph/knnSearch.ts';
 import type { DistanceKernel } from '../../linalg/distanceTiles.ts';
 import { unpackArrays } from '../binaryArrays.ts';
-import { type Collected, loadShardRows } from '../collected.ts';
 import { readJson, writeJson } from '../jsonObjects.ts';
-import type { RunRecord } from '../runRecord.ts';
+import type { RunRecord } from '../run/runRecord.ts';
+import { type Collected, loadShardRows } from '../shards/collected.ts';
 import type { StageContext } from '../stageContext.ts';
 import { indexKeys, type ListsKind, listsKindOf, type VersionIndex } from './versionIndex.ts';
 

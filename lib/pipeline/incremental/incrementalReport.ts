@@ -1,6 +1,6 @@
-import type { Collected } from '../collected.ts';
 import { readJson } from '../jsonObjects.ts';
-import type { RunRecord } from '../runRecord.ts';
+import type { RunRecord } from '../run/runRecord.ts';
+import type { Collected } from '../shards/collected.ts';
 import type { StageContext } from '../stageContext.ts';
 import { listsReuseRefusal, readListsRecord } from './incrementalLists.ts';
 import { indexKeys, type VersionIndex } from './versionIndex.ts';

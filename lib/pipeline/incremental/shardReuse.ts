@@ -1,7 +1,7 @@
 import { readJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
-import type { RunRecord } from '../runRecord.ts';
-import type { ShardSpec } from '../shardPlan.ts';
+import type { RunRecord } from '../run/runRecord.ts';
+import type { ShardSpec } from '../shards/shardPlan.ts';
 import type { StageContext } from '../stageContext.ts';
 import { indexKeys, readLatestIndex, sameFile, type VersionIndex } from './versionIndex.ts';
 

@@ -1,13 +1,13 @@
 import { NotFoundError } from '../../adapters/errors.ts';
 import type { ObjectStore } from '../../adapters/objectStore.ts';
-import { type Collected, readCollected } from '../collected.ts';
-import { datasetKeys, readLatest } from '../datasetVersions.ts';
-import type { ShardMetrics } from '../fanIn.ts';
+import { datasetKeys, readLatest } from '../datasets/datasetVersions.ts';
 import { readJson, writeJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
-import type { NeighborsPlan } from '../neighborsPlan.ts';
-import type { RunInput, RunRecord } from '../runRecord.ts';
-import type { ShardPlan, ShardSpec } from '../shardPlan.ts';
+import type { NeighborsPlan } from '../neighbors/neighborsPlan.ts';
+import type { ShardMetrics } from '../run/fanIn.ts';
+import type { RunInput, RunRecord } from '../run/runRecord.ts';
+import { type Collected, readCollected } from '../shards/collected.ts';
+import type { ShardPlan, ShardSpec } from '../shards/shardPlan.ts';
 import type { StageContext } from '../stageContext.ts';
 
 /**

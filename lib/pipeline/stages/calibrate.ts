@@ -1,10 +1,10 @@
 import type { CalibrationLists } from '../../graph/ivf/nprobeCalibration.ts';
 import { calibrateNprobe, mergeCalibrationLists } from '../../graph/ivf/nprobeCalibration.ts';
 import { EXACT_SECONDS_PER_PAIR_FEATURE } from '../capacity.ts';
-import { readCollected } from '../collected.ts';
-import { readIvfTraining, readShardCalibration, writeIvfModel } from '../ivfObjects.ts';
-import { exactKernelFor, MAX_PROBED_SHARE, TARGET_RECALL } from '../neighborsPlan.ts';
-import { readRun, updateRun } from '../runRecord.ts';
+import { readIvfTraining, readShardCalibration, writeIvfModel } from '../neighbors/ivfObjects.ts';
+import { exactKernelFor, MAX_PROBED_SHARE, TARGET_RECALL } from '../neighbors/neighborsPlan.ts';
+import { readRun, updateRun } from '../run/runRecord.ts';
+import { readCollected } from '../shards/collected.ts';
 import type { StageContext } from '../stageContext.ts';
 import { type TaskMessage, taskMessage } from '../taskMessage.ts';
 

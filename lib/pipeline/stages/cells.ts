@@ -3,12 +3,17 @@ import { buildIvfCells, type IvfCells, ivfCellSizes } from '../../graph/ivf/ivfI
 import { calibrationPartial } from '../../graph/ivf/nprobeCalibration.ts';
 import { firstCells, KEPT_NEAREST_CELLS, type NearestCells, nearestCells } from '../../graph/ivf/probeCells.ts';
 import { encodeRows } from '../../linalg/int16Codes.ts';
-import { loadShardRows, readCollected } from '../collected.ts';
 import { mapConcurrently } from '../concurrentRequests.ts';
-import { completeShardTask } from '../fanIn.ts';
 import { copyReusedCells } from '../incremental/incrementalIvf.ts';
-import { type RangeCellsPart, readIvfTraining, writeRangeCells, writeShardCalibration } from '../ivfObjects.ts';
-import { readRun } from '../runRecord.ts';
+import {
+  type RangeCellsPart,
+  readIvfTraining,
+  writeRangeCells,
+  writeShardCalibration,
+} from '../neighbors/ivfObjects.ts';
+import { completeShardTask } from '../run/fanIn.ts';
+import { readRun } from '../run/runRecord.ts';
+import { loadShardRows, readCollected } from '../shards/collected.ts';
 import type { StageContext } from '../stageContext.ts';
 import type { TaskMessage } from '../taskMessage.ts';
 

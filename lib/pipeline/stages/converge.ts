@@ -1,13 +1,13 @@
-import { readCollected } from '../collected.ts';
-import { roundMetricsOf } from '../fanIn.ts';
 import { readJson, writeJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
-import { readResolvedGamma } from '../partitionGraph.ts';
+import { readResolvedGamma } from '../propagation/partitionGraph.ts';
+import { gammaWarning, unreachedHint, usesGamma } from '../propagation/unreached.ts';
+import { roundMetricsOf } from '../run/fanIn.ts';
+import { readRun, updateRun } from '../run/runRecord.ts';
 import { effectiveMaxIter } from '../runOptions.ts';
-import { readRun, updateRun } from '../runRecord.ts';
+import { readCollected } from '../shards/collected.ts';
 import type { StageContext } from '../stageContext.ts';
 import { type TaskMessage, taskMessage } from '../taskMessage.ts';
-import { gammaWarning, unreachedHint, usesGamma } from '../unreached.ts';
 import type { MethodSummary } from './propagate.ts';
 
 /** runs/<runId>/propagation/converge-<r>.json: the residuals of updates 1..r. */

@@ -1,11 +1,17 @@
 import { initialDistributions } from '../../algorithms/propagation.ts';
 import { sqrtWithGuard } from '../../graph/normalizedLaplacian.ts';
 import { packArrays, unpackArrays } from '../binaryArrays.ts';
-import { readCollected, readCollectedLabelRange } from '../collected.ts';
-import { completeShardTask } from '../fanIn.ts';
 import { keys } from '../keys.ts';
-import { edgeWeight, readResolvedGamma, unreachedRows, writeExports, writePartitionState } from '../partitionGraph.ts';
-import { readRun } from '../runRecord.ts';
+import {
+  edgeWeight,
+  readResolvedGamma,
+  unreachedRows,
+  writeExports,
+  writePartitionState,
+} from '../propagation/partitionGraph.ts';
+import { completeShardTask } from '../run/fanIn.ts';
+import { readRun } from '../run/runRecord.ts';
+import { readCollected, readCollectedLabelRange } from '../shards/collected.ts';
 import type { StageContext } from '../stageContext.ts';
 import type { TaskMessage } from '../taskMessage.ts';
 

@@ -1,10 +1,10 @@
 import { packArrays } from '../binaryArrays.ts';
-import { readCollected } from '../collected.ts';
-import { completeShardTask } from '../fanIn.ts';
 import { keys } from '../keys.ts';
-import { buildPartitionEdges, kthDistances, writePartitionEdges } from '../partitionGraph.ts';
-import { readRun } from '../runRecord.ts';
-import { sampleOf } from '../sortedPartsMedian.ts';
+import { buildPartitionEdges, kthDistances, writePartitionEdges } from '../propagation/partitionGraph.ts';
+import { sampleOf } from '../propagation/sortedPartsMedian.ts';
+import { completeShardTask } from '../run/fanIn.ts';
+import { readRun } from '../run/runRecord.ts';
+import { readCollected } from '../shards/collected.ts';
 import type { StageContext } from '../stageContext.ts';
 import type { TaskMessage } from '../taskMessage.ts';
 

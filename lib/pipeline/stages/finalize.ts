@@ -1,23 +1,23 @@
 import { spreadWarning } from '../../data/featureScaling.ts';
-import { type Collected, loadShardIds, readCollected } from '../collected.ts';
-import { prepareVersion, publishVersion } from '../datasetVersions.ts';
-import { shardMetricsOf } from '../fanIn.ts';
+import { prepareVersion, publishVersion } from '../datasets/datasetVersions.ts';
 import { incrementalReportOf } from '../incremental/incrementalReport.ts';
 import { readJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
-import { writeReportFiles } from '../outputFiles.ts';
+import { writeReportFiles } from '../outputs/outputFiles.ts';
 import {
   assembleOutput,
   labelRecords,
   REJECTED_SAMPLE,
   readShardOutput,
   type ShardOutputSummary,
-} from '../outputParts.ts';
-import { mergeTallies, roundReportsOf } from '../roundReports.ts';
+} from '../outputs/outputParts.ts';
+import { mergeTallies, roundReportsOf } from '../outputs/roundReports.ts';
+import type { RunReport } from '../outputs/runReport.ts';
+import { readShardResult } from '../outputs/shardResults.ts';
+import { shardMetricsOf } from '../run/fanIn.ts';
+import { readRun, updateRun } from '../run/runRecord.ts';
 import { effectiveMaxIter, effectiveThreshold, type RunOptions } from '../runOptions.ts';
-import { readRun, updateRun } from '../runRecord.ts';
-import type { RunReport } from '../runReport.ts';
-import { readShardResult } from '../shardResults.ts';
+import { type Collected, loadShardIds, readCollected } from '../shards/collected.ts';
 import type { StageContext } from '../stageContext.ts';
 import { SHARD_STAGES, type TaskMessage } from '../taskMessage.ts';
 import { addTaskMetrics, measuredTask, type StageMetrics } from '../taskMetrics.ts';

@@ -1,12 +1,12 @@
 import { emptyKnnResult } from '../../graph/knnSearch.ts';
 import { packArrays } from '../binaryArrays.ts';
-import { readCollected } from '../collected.ts';
 import { mapConcurrently } from '../concurrentRequests.ts';
-import { completeShardTask } from '../fanIn.ts';
 import { mergeBaseLists } from '../incremental/incrementalIvf.ts';
-import { readRangeLists } from '../ivfObjects.ts';
 import { keys } from '../keys.ts';
-import { readRun } from '../runRecord.ts';
+import { readRangeLists } from '../neighbors/ivfObjects.ts';
+import { completeShardTask } from '../run/fanIn.ts';
+import { readRun } from '../run/runRecord.ts';
+import { readCollected } from '../shards/collected.ts';
 import type { StageContext } from '../stageContext.ts';
 import type { TaskMessage } from '../taskMessage.ts';
 

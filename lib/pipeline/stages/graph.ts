@@ -1,10 +1,10 @@
 import { readPackedRange, unpackArrays } from '../binaryArrays.ts';
-import { readCollected } from '../collected.ts';
 import { writeJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
-import type { ResolvedGamma } from '../partitionGraph.ts';
-import { readRun, updateRun } from '../runRecord.ts';
-import { medianOfSortedParts, type SortedPart } from '../sortedPartsMedian.ts';
+import type { ResolvedGamma } from '../propagation/partitionGraph.ts';
+import { medianOfSortedParts, type SortedPart } from '../propagation/sortedPartsMedian.ts';
+import { readRun, updateRun } from '../run/runRecord.ts';
+import { readCollected } from '../shards/collected.ts';
 import type { StageContext } from '../stageContext.ts';
 import { type TaskMessage, taskMessage } from '../taskMessage.ts';
 

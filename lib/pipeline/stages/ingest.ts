@@ -1,13 +1,13 @@
 import type { RejectedRow } from '../../data/dataset.ts';
 import { isRefused } from '../../data/rowSource.ts';
 import { ShardBuilder } from '../../data/shardFormat.ts';
-import { completeShardTask } from '../fanIn.ts';
 import { copyReusedShard } from '../incremental/shardReuse.ts';
-import { openShardRows } from '../inputReader.ts';
 import { readJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
-import { readRun } from '../runRecord.ts';
-import type { ShardPlan } from '../shardPlan.ts';
+import { completeShardTask } from '../run/fanIn.ts';
+import { readRun } from '../run/runRecord.ts';
+import { openShardRows } from '../shards/inputReader.ts';
+import type { ShardPlan } from '../shards/shardPlan.ts';
 import type { StageContext } from '../stageContext.ts';
 import type { TaskMessage } from '../taskMessage.ts';
 

@@ -1,8 +1,6 @@
 import { clampStep } from '../../algorithms/propagation.ts';
 import { csrMultiplyRows } from '../../graph/csrGraph.ts';
 import { packArrays, unpackArrays } from '../binaryArrays.ts';
-import { readCollected } from '../collected.ts';
-import { completeShardTask, shardTaskDone } from '../fanIn.ts';
 import { keys } from '../keys.ts';
 import {
   edgeWeights,
@@ -16,9 +14,11 @@ import {
   readResolvedGamma,
   unreachedRows,
   writeExports,
-} from '../partitionGraph.ts';
+} from '../propagation/partitionGraph.ts';
+import { completeShardTask, shardTaskDone } from '../run/fanIn.ts';
+import { readRun } from '../run/runRecord.ts';
 import type { RunOptions } from '../runOptions.ts';
-import { readRun } from '../runRecord.ts';
+import { readCollected } from '../shards/collected.ts';
 import type { StageContext } from '../stageContext.ts';
 import type { TaskMessage } from '../taskMessage.ts';
 

@@ -1,5 +1,5 @@
-import { readCollected } from '../collected.ts';
-import { updateRun } from '../runRecord.ts';
+import { updateRun } from '../run/runRecord.ts';
+import { readCollected } from '../shards/collected.ts';
 import type { StageContext } from '../stageContext.ts';
 import { type TaskMessage, taskMessage } from '../taskMessage.ts';
 

@@ -8,15 +8,15 @@ import { emptyKnnResult, type KnnResult, knnSearch } from '../../graph/knnSearch
 import type { DistanceKernel } from '../../linalg/distanceTiles.ts';
 import type { Int16Codes } from '../../linalg/int16Codes.ts';
 import { packArrays } from '../binaryArrays.ts';
-import { type Collected, loadShardRows, readCollected } from '../collected.ts';
 import { mapConcurrently } from '../concurrentRequests.ts';
-import { completeShardTask } from '../fanIn.ts';
 import { incrementalRangeLists } from '../incremental/incrementalIvf.ts';
 import { incrementalExactLists } from '../incremental/incrementalLists.ts';
-import { type RangeCellsPart, readIvfModel, readRangeCells, writeRangeLists } from '../ivfObjects.ts';
 import { keys } from '../keys.ts';
-import { planNeighbors } from '../neighborsPlan.ts';
-import { readRun } from '../runRecord.ts';
+import { type RangeCellsPart, readIvfModel, readRangeCells, writeRangeLists } from '../neighbors/ivfObjects.ts';
+import { planNeighbors } from '../neighbors/neighborsPlan.ts';
+import { completeShardTask } from '../run/fanIn.ts';
+import { readRun } from '../run/runRecord.ts';
+import { type Collected, loadShardRows, readCollected } from '../shards/collected.ts';
 import type { StageContext } from '../stageContext.ts';
 import type { TaskMessage } from '../taskMessage.ts';
 

@@ -1,17 +1,17 @@
 import type { SoftmaxModelJson } from '../../algorithms/softmaxRegression.ts';
 import { SoftmaxRegression } from '../../algorithms/softmaxRegression.ts';
 import { UNLABELLED } from '../../data/dataset.ts';
-import { loadShardRows, readCollected, readCollectedOrigins } from '../collected.ts';
-import { completeShardTask } from '../fanIn.ts';
 import { readJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
-import { writeShardOutput } from '../outputParts.ts';
-import { markOrigins, outcomeFromRounds, probabilitiesOverAllClasses } from '../rowOutcome.ts';
-import { readRun } from '../runRecord.ts';
-import { shardStateAfter } from '../selfTrainingRounds.ts';
-import { writeShardResult } from '../shardResults.ts';
+import { writeShardOutput } from '../outputs/outputParts.ts';
+import { markOrigins, outcomeFromRounds, probabilitiesOverAllClasses } from '../outputs/rowOutcome.ts';
+import { writeShardResult } from '../outputs/shardResults.ts';
+import { completeShardTask } from '../run/fanIn.ts';
+import { readRun } from '../run/runRecord.ts';
+import { loadShardRows, readCollected, readCollectedOrigins } from '../shards/collected.ts';
 import type { StageContext } from '../stageContext.ts';
 import type { TaskMessage } from '../taskMessage.ts';
+import { shardStateAfter } from '../training/selfTrainingRounds.ts';
 
 /**
  * outcome (shard task, after the last self-training round r): the final model's probabilities for the shard's

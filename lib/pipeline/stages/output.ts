@@ -1,8 +1,8 @@
-import { loadShardIds, readCollected } from '../collected.ts';
-import { completeShardTask } from '../fanIn.ts';
-import { writeShardOutput } from '../outputParts.ts';
-import { readRun, updateRun } from '../runRecord.ts';
-import { readShardResult } from '../shardResults.ts';
+import { writeShardOutput } from '../outputs/outputParts.ts';
+import { readShardResult } from '../outputs/shardResults.ts';
+import { completeShardTask } from '../run/fanIn.ts';
+import { readRun, updateRun } from '../run/runRecord.ts';
+import { loadShardIds, readCollected } from '../shards/collected.ts';
 import type { StageContext } from '../stageContext.ts';
 import { type TaskMessage, taskMessage } from '../taskMessage.ts';
 

@@ -10,15 +10,15 @@ import { InputFileError } from '../../data/errors.ts';
 import { compressionOf } from '../../data/inputFiles.ts';
 import { checkCapacity, estimateRows } from '../capacity.ts';
 import { findShardReuse, incrementalRun } from '../incremental/shardReuse.ts';
-import { inputFormat, readInputLayout } from '../inputReader.ts';
 import { keys } from '../keys.ts';
-import { runDeadline } from '../runDeadline.ts';
+import { runDeadline } from '../run/runDeadline.ts';
+import type { RunInput } from '../run/runRecord.ts';
+import { readRun, updateRun } from '../run/runRecord.ts';
 import { checkShards, ROWS_PER_SHARD, runLimits, shardAllowance } from '../runLimits.ts';
-import type { RunInput } from '../runRecord.ts';
-import { readRun, updateRun } from '../runRecord.ts';
-import { defaultShardCount, type ShardPlan, type ShardSpec, shardsPerFile } from '../shardPlan.ts';
+import { inputFormat, readInputLayout } from '../shards/inputReader.ts';
+import { defaultShardCount, type ShardPlan, type ShardSpec, shardsPerFile } from '../shards/shardPlan.ts';
+import { rangeSourceOf } from '../shards/storeSources.ts';
 import type { StageContext } from '../stageContext.ts';
-import { rangeSourceOf } from '../storeSources.ts';
 import { type TaskMessage, taskMessage } from '../taskMessage.ts';
 
 /** The head of the first input whose mean line length estimates the rows of a CSV or JSONL run. */

@@ -3,21 +3,33 @@ import { connectivityFromNeighbors } from '../../graph/knnKernel.ts';
 import { rbfWeightsFromNeighbors } from '../../graph/knnRbfKernel.ts';
 import { type KnnResult, knnSelfSearch } from '../../graph/knnSearch.ts';
 import { packArrays, unpackArrays } from '../binaryArrays.ts';
-import { type Collected, loadAllRows, readCollected, readCollectedLabels, readCollectedOrigins } from '../collected.ts';
-import { resolveViews } from '../coTrainingViews.ts';
 import { writeJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
-import { labelDataset, needsFeatures } from '../labelDataset.ts';
-import type { Convergence } from '../methods.ts';
-import { fansOutPropagation } from '../propagationFanOut.ts';
-import { markOrigins } from '../rowOutcome.ts';
+import { markOrigins } from '../outputs/rowOutcome.ts';
+import type { RunReport } from '../outputs/runReport.ts';
+import { writeShardResults } from '../outputs/shardResults.ts';
+import { fansOutPropagation } from '../propagation/propagationFanOut.ts';
+import {
+  countUnreached,
+  gammaWarning,
+  medianHeuristicGamma,
+  unreachedHint,
+  usesGamma,
+} from '../propagation/unreached.ts';
+import { readRun, updateRun } from '../run/runRecord.ts';
 import type { RunOptions } from '../runOptions.ts';
-import { readRun, updateRun } from '../runRecord.ts';
-import type { RunReport } from '../runReport.ts';
-import { writeShardResults } from '../shardResults.ts';
+import {
+  type Collected,
+  loadAllRows,
+  readCollected,
+  readCollectedLabels,
+  readCollectedOrigins,
+} from '../shards/collected.ts';
 import type { StageContext } from '../stageContext.ts';
 import { type TaskMessage, taskMessage } from '../taskMessage.ts';
-import { countUnreached, gammaWarning, medianHeuristicGamma, unreachedHint, usesGamma } from '../unreached.ts';
+import { resolveViews } from '../training/coTrainingViews.ts';
+import { labelDataset, needsFeatures } from '../training/labelDataset.ts';
+import type { Convergence } from '../training/methods.ts';
 import { WarningLog } from '../warningLog.ts';
 import { needsNeighbors } from './collect.ts';
 import { startOutput } from './output.ts';

@@ -2,20 +2,20 @@ import { selectPseudoLabels } from '../../algorithms/selfTraining.ts';
 import { UNLABELLED } from '../../data/dataset.ts';
 import { selectRows } from '../../data/featureMatrix.ts';
 import { argmaxRow } from '../../linalg/argmaxRow.ts';
-import { loadShardRows, readCollected, type ShardRows } from '../collected.ts';
-import { completeShardTask } from '../fanIn.ts';
 import { keys } from '../keys.ts';
+import { completeShardTask } from '../run/fanIn.ts';
+import { readRun } from '../run/runRecord.ts';
 import { effectiveThreshold } from '../runOptions.ts';
-import { readRun } from '../runRecord.ts';
+import { loadShardRows, readCollected, type ShardRows } from '../shards/collected.ts';
+import type { StageContext } from '../stageContext.ts';
+import type { TaskMessage } from '../taskMessage.ts';
 import {
   type Candidates,
   packCandidates,
   readRoundModel,
   shardStateAfter,
   writeShardState,
-} from '../selfTrainingRounds.ts';
-import type { StageContext } from '../stageContext.ts';
-import type { TaskMessage } from '../taskMessage.ts';
+} from '../training/selfTrainingRounds.ts';
 
 /** The shard's rows at `local` (ascending) as candidates: global rows, classes, probabilities, features. */
 function candidatesAt(

@@ -1,5 +1,5 @@
 import type { TopLevelSpec } from 'vega-lite';
-import type { RunReport } from '../../pipeline/runReport.ts';
+import type { RunReport } from '../../pipeline/outputs/runReport.ts';
 import { ACCENT, CHART_CONFIG, PRIMARY } from './chartTheme.ts';
 
 /**

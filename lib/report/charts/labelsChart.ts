@@ -1,6 +1,6 @@
 import type { TopLevelSpec } from 'vega-lite';
-import { SOURCES } from '../../pipeline/rowOutcome.ts';
-import type { RunReport } from '../../pipeline/runReport.ts';
+import { SOURCES } from '../../pipeline/outputs/rowOutcome.ts';
+import type { RunReport } from '../../pipeline/outputs/runReport.ts';
 import { CHART_CONFIG, SOURCE_COLORS } from './chartTheme.ts';
 
 /** The facet of rows that have no class at all (counts key ""): unreached by propagation. */

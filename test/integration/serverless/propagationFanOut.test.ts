@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FAN_OUT_FROM_ROWS_ENV } from '../../../lib/pipeline/propagationFanOut.ts';
+import { FAN_OUT_FROM_ROWS_ENV } from '../../../lib/pipeline/propagation/propagationFanOut.ts';
 import type { RunOptionsInput } from '../../../lib/pipeline/runOptions.ts';
 import { ROOT, removeTempDirs, runPipeline, tempDir } from '../../pipeline/support/pipelineHarness.ts';
 import { markersOf, runOutput, uniqueDataset, uploadDataset, waitForRun, waitForRunOf } from './support/bucketRuns.ts';

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { PutBucketNotificationConfigurationCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LatestVersion, VersionRecord } from '../../../lib/pipeline/datasetVersions.ts';
-import type { RunReport } from '../../../lib/pipeline/runReport.ts';
+import type { LatestVersion, VersionRecord } from '../../../lib/pipeline/datasets/datasetVersions.ts';
+import type { RunReport } from '../../../lib/pipeline/outputs/runReport.ts';
 import { repoPath } from '../../cli/cliHarness.ts';
 import { blobRows, csvText } from '../../pipeline/support/datasets.ts';
 import { getText, putText, runsOfDataset, uniqueDataset, waitForRun } from './support/bucketRuns.ts';

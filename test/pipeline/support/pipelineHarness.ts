@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { runEmbedded } from '../../../lib/pipeline/embedded/embeddedRunner.ts';
+import { runEmbedded } from '../../../lib/hosts/embedded/embeddedRunner.ts';
+import type { RunRecord } from '../../../lib/pipeline/run/runRecord.ts';
 import { parseRunOptions, type RunOptionsInput } from '../../../lib/pipeline/runOptions.ts';
-import type { RunRecord } from '../../../lib/pipeline/runRecord.ts';
 import type { StageLog } from '../../../lib/pipeline/stageContext.ts';
 
 /**

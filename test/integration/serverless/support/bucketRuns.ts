@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { RunRecord, RunStatus } from '../../../../lib/pipeline/runRecord.ts';
+import type { RunRecord, RunStatus } from '../../../../lib/pipeline/run/runRecord.ts';
 import { sleep } from './workerProcess.ts';
 
 /**

@@ -1,0 +1,216 @@
+import { NotFoundError } from '../../adapters/errors.ts';
+import type { ObjectStore } from '../../adapters/objectStore.ts';
+import type { LabelRecord } from '../../data/labelsWriter.ts';
+import { InputError } from '../../errors.ts';
+import { keepVersionIndex } from '../incremental/versionIndex.ts';
+import { readJson } from '../jsonObjects.ts';
+import { keys } from '../keys.ts';
+import { labelRecords } from '../outputs/outputParts.ts';
+import { readShardResult } from '../outputs/shardResults.ts';
+import type { RunInput, RunRecord } from '../run/runRecord.ts';
+import { type Collected, loadShardIds } from '../shards/collected.ts';
+import type { StageContext } from '../stageContext.ts';
+import { type VersionChanges, versionChanges } from './versionChanges.ts';
+import { writeVersionModel } from './versionModel.ts';
+import { bucketCount, writeVersionRows } from './versionRows.ts';
+
+/**
+ * The label store of a dataset (DESIGN.md section 5, "Datasets keep history"):
+ *   datasets/<dataset>/versions/<n>/   labels (the run's format), report.json/.html, rejected.csv, rows/ (versionRows.ts),
+ *                                      model/ (graph methods: what predict needs, versionModel.ts),
+ *                                      version.json (written last: a version without it is not complete), claim.json
+ *   datasets/<dataset>/latest.json     the newest complete version, swapped by compare-and-swap (putIfMatch)
+ * A run claims version n by creating versions/<n>/claim.json put-if-absent (S3 If-None-Match), so two runs never
+ * both become version n: the loser takes n + 1. latest.json only moves forward.
+ */
+export const datasetKeys = {
+  dataset: (dataset: string) => `datasets/${dataset}/`,
+  latest: (dataset: string) => `datasets/${dataset}/latest.json`,
+  version: (dataset: string, version: number) => `datasets/${dataset}/versions/${version}/`,
+  versionFile: (dataset: string, version: number, file: string) => `datasets/${dataset}/versions/${version}/${file}`,
+  /** The run's choice of the version it compares against, fixed once (a redelivered finalize keeps it). */
+  base: (runId: string) => `runs/${runId}/version/base.json`,
+  /** What the run copies into its version besides its outputs: rows/ and model/. */
+  staged: (runId: string) => `runs/${runId}/version/files/`,
+  /** The run's rows, bucketed (versionRows.ts), before they are copied into the version. */
+  rows: (runId: string) => `runs/${runId}/version/files/rows/`,
+  /** The run's model for new rows (versionModel.ts), before it is copied into the version. */
+  model: (runId: string) => `runs/${runId}/version/files/model/`,
+};
+
+/**
+ * A dataset name is one key segment, as the folders under incoming/ are: 1 to 128 characters, no '/', no control
+ * character, not '.' or '..'.
+ */
+export function checkDatasetName(dataset: string): void {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  const bad = dataset.length === 0 || dataset.length > 128 || /[/\u0000-\u001f]/.test(dataset);
+  if (bad || dataset === '.' || dataset === '..') {
+    throw new InputError(
+      `invalid dataset name ${JSON.stringify(dataset)}: use 1 to 128 characters, no '/', as a folder under incoming/`,
+    );
+  }
+}
+
+/** datasets/<dataset>/latest.json */
+export interface LatestVersion {
+  readonly dataset: string;
+  readonly version: number;
+  readonly runId: string;
+  readonly updatedAt: string;
+}
+
+/** datasets/<dataset>/versions/<n>/version.json */
+export interface VersionRecord {
+  readonly dataset: string;
+  readonly version: number;
+  readonly runId: string;
+  readonly createdAt: string;
+  /** The labels file of this version: labels.csv or labels.parquet. */
+  readonly labels: string;
+  readonly rows: number;
+  /** Buckets of rows/ (versionRows.ts). */
+  readonly buckets: number;
+  readonly classes: string[];
+  /** The input files the run read, with their ETags and sizes. */
+  readonly inputs: RunInput[];
+  readonly options: RunRecord['options'];
+  /** The run's digest of its files and options (runs over incoming/): unchanged data starts no retrain run. */
+  readonly contentKey?: string;
+  /** The version this one's report compares against. */
+  readonly previousVersion?: number;
+}
+
+async function readOptionalJson<T>(store: ObjectStore, key: string): Promise<T | undefined> {
+  try {
+    return await readJson<T>(store, key);
+  } catch (error) {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
+  }
+}
+
+/** The dataset's newest complete version, or undefined before its first. */
+export function readLatest(store: ObjectStore, dataset: string): Promise<LatestVersion | undefined> {
+  return readOptionalJson<LatestVersion>(store, datasetKeys.latest(dataset));
+}
+
+export function readVersion(store: ObjectStore, dataset: string, version: number): Promise<VersionRecord> {
+  return readJson<VersionRecord>(store, datasetKeys.versionFile(dataset, version, 'version.json'));
+}
+
+/** What finalize prepares before it writes the report: the version compared against and the changes. */
+export interface PreparedVersion {
+  readonly base?: LatestVersion;
+  readonly buckets: number;
+  readonly classes: string[];
+  readonly changes: VersionChanges;
+}
+
+/**
+ * Fixes the version the run compares against (latest.json now; put-if-absent, so a redelivered finalize keeps
+ * the first choice), writes the run's rows into buckets, shard by shard, and compares them with that version's
+ * bucket by bucket. Memory: 64 kB of lines per bucket while writing, then one bucket of each version.
+ */
+export async function prepareVersion(
+  ctx: StageContext,
+  run: RunRecord,
+  collected: Collected,
+): Promise<PreparedVersion> {
+  const latest = await readLatest(ctx.store, run.dataset);
+  await ctx.store.putIfAbsent(datasetKeys.base(run.runId), JSON.stringify({ base: latest ?? null }));
+  const base =
+    (await readJson<{ base: LatestVersion | null }>(ctx.store, datasetKeys.base(run.runId))).base ?? undefined;
+  const buckets = bucketCount(collected.n);
+  async function* records(): AsyncGenerator<LabelRecord> {
+    for (let s = 0; s < collected.shards.length; s++) {
+      const ids = await loadShardIds(ctx, run.runId, collected, s);
+      yield* labelRecords(ids, collected.classes, await readShardResult(ctx, run.runId, s));
+    }
+  }
+  await writeVersionRows(ctx.store, datasetKeys.rows(run.runId), buckets, records());
+  await writeVersionModel(ctx, run.runId, run.options, collected, datasetKeys.model(run.runId));
+  const previous = base ? await readVersion(ctx.store, run.dataset, base.version) : undefined;
+  const changes = await versionChanges(
+    previous && {
+      store: ctx.store,
+      prefix: datasetKeys.versionFile(run.dataset, previous.version, 'rows/'),
+      buckets: previous.buckets,
+      rows: previous.rows,
+      version: previous.version,
+      runId: previous.runId,
+    },
+    { store: ctx.store, prefix: datasetKeys.rows(run.runId), buckets, rows: collected.n },
+  );
+  return { ...(base ? { base } : {}), buckets, classes: collected.classes, changes };
+}
+
+/**
+ * Claims the first free version number above the base: creates versions/<n>/claim.json put-if-absent; a claim
+ * found present is this run's own when it names this run (a redelivered finalize), else another run's, and the
+ * next number is tried. Starting from the fixed base, a redelivery finds its own earlier claim on the way up.
+ */
+async function claimVersion(store: ObjectStore, dataset: string, runId: string, base: number): Promise<number> {
+  for (let version = base + 1; ; version++) {
+    const claim = datasetKeys.versionFile(dataset, version, 'claim.json');
+    if (await store.putIfAbsent(claim, JSON.stringify({ runId }))) return version;
+    const owner = await readJson<{ runId: string }>(store, claim);
+    if (owner.runId === runId) return version;
+  }
+}
+
+/** Points latest.json at `version` unless it already points at it or past it (compare-and-swap, retried). */
+export async function advanceLatest(store: ObjectStore, latest: LatestVersion): Promise<void> {
+  const key = datasetKeys.latest(latest.dataset);
+  const body = `${JSON.stringify(latest, null, 2)}\n`;
+  for (;;) {
+    const info = await store.head(key);
+    if (info === undefined) {
+      if (await store.putIfAbsent(key, body)) return;
+      continue;
+    }
+    const current = await readOptionalJson<LatestVersion>(store, key);
+    if (current !== undefined && current.version >= latest.version) return;
+    if (await store.putIfMatch(key, body, info.etag)) return;
+  }
+}
+
+/**
+ * Publishes a succeeded run's outputs (already under runs/<runId>/output/) as the dataset's next version: claims
+ * n, copies the outputs and rows into versions/<n>/ (ObjectStore.concatenate of one part: server-side on S3),
+ * writes version.json, then moves latest.json. Idempotent: a redelivered finalize claims the same n. Returns n.
+ */
+export async function publishVersion(ctx: StageContext, run: RunRecord, prepared: PreparedVersion): Promise<number> {
+  const { store } = ctx;
+  const dataset = run.dataset;
+  const version = await claimVersion(store, dataset, run.runId, prepared.base?.version ?? 0);
+  const outputs = await store.list(keys.output(run.runId, ''));
+  const labels = run.options.format === 'parquet' ? 'labels.parquet' : 'labels.csv';
+  for (const { key } of outputs) {
+    const file = key.slice(keys.output(run.runId, '').length);
+    await store.concatenate(datasetKeys.versionFile(dataset, version, file), [key]);
+  }
+  const staged = datasetKeys.staged(run.runId);
+  for (const { key } of await store.list(staged)) {
+    await store.concatenate(datasetKeys.versionFile(dataset, version, key.slice(staged.length)), [key]);
+  }
+  await keepVersionIndex(ctx, run, version);
+  const now = new Date().toISOString();
+  const record: VersionRecord = {
+    dataset,
+    version,
+    runId: run.runId,
+    createdAt: now,
+    labels,
+    rows: prepared.changes.rows,
+    buckets: prepared.buckets,
+    classes: prepared.classes,
+    inputs: run.inputs,
+    options: run.options,
+    ...(run.contentKey ? { contentKey: run.contentKey } : {}),
+    ...(prepared.base ? { previousVersion: prepared.base.version } : {}),
+  };
+  await store.put(datasetKeys.versionFile(dataset, version, 'version.json'), `${JSON.stringify(record, null, 2)}\n`);
+  await advanceLatest(store, { dataset, version, runId: run.runId, updatedAt: now });
+  return version;
+}

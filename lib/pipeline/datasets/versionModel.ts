@@ -1,0 +1,164 @@
+import type { ObjectStore } from '../../adapters/objectStore.ts';
+import type { FeatureMatrix } from '../../data/featureMatrix.ts';
+import { type FeatureScaling, scaleInPlace } from '../../data/featureScaling.ts';
+import { inductiveProduct } from '../../graph/kernel.ts';
+import { emptyKnnResult, knnSearch } from '../../graph/knnSearch.ts';
+import { mergeTopKLists } from '../../linalg/topK.ts';
+import { packArrays, unpackArrays } from '../binaryArrays.ts';
+import { readJson } from '../jsonObjects.ts';
+import { keys } from '../keys.ts';
+import type { RunOptions } from '../runOptions.ts';
+import { type Collected, loadShardRows } from '../shards/collected.ts';
+import type { StageContext } from '../stageContext.ts';
+import type { MethodSummary } from '../stages/propagate.ts';
+
+/**
+ * What a dataset version keeps to label a new row without a run (`pseudolabel predict`), for the graph methods:
+ * model/model.json (kernel, k, gamma, classes, feature names, scaling) and, per shard, model/<s>.bin with the
+ * shard's rows' features (scaled as the run scaled them, Float32) and label distributions (Float64, rows
+ * normalised: scikit-learn's label_distributions_). predict follows BaseLabelPropagation.predict_proba:
+ * knn: the sum of the distributions of the k nearest training rows of each new row; rbf: the rbf-weighted sum
+ * over every training row; knn-rbf: the k nearest weighted by exp(-gamma d^2); then each row normalised.
+ */
+export interface VersionModel {
+  readonly method: 'label-spreading' | 'label-propagation';
+  readonly kernel: RunOptions['kernel'];
+  readonly neighbors: number;
+  readonly gamma: number;
+  readonly classes: string[];
+  readonly featureNames: string[];
+  readonly scaling?: FeatureScaling;
+  /** Rows of each model part, in part order. */
+  readonly parts: number[];
+  readonly labelColumn: string;
+  readonly idColumn: string;
+  /** The run's labels format: predict writes its labels the same way. */
+  readonly format: RunOptions['format'];
+}
+
+export const MODEL_FILE = 'model.json';
+export const partFile = (part: number) => `${String(part).padStart(5, '0')}.bin`;
+
+/** New rows are labelled this many at a time: the top-k lists and the product of one batch are held. */
+export const PREDICT_BATCH = 8192;
+
+/**
+ * Writes the model of a succeeded graph-method run under `prefix`, shard by shard (one shard's rows at a time).
+ * Returns false (and writes nothing) for methods without label distributions (self-training, co-training).
+ */
+export async function writeVersionModel(
+  ctx: StageContext,
+  runId: string,
+  options: RunOptions,
+  collected: Collected,
+  prefix: string,
+): Promise<boolean> {
+  const method = options.method;
+  if (method !== 'label-spreading' && method !== 'label-propagation') return false;
+  const summary = await readJson<MethodSummary>(ctx.store, keys.resultSummary(runId));
+  for (let s = 0; s < collected.shards.length; s++) {
+    const rows = await loadShardRows(ctx, runId, s, collected);
+    const [F] = unpackArrays(await ctx.store.get(keys.shardDistributions(runId, s)));
+    await ctx.store.put(`${prefix}${partFile(s)}`, packArrays([rows.X.data as Float32Array, F]));
+  }
+  const model: VersionModel = {
+    method,
+    kernel: options.kernel,
+    neighbors: options.neighbors,
+    gamma: summary.gamma?.value ?? (typeof options.gamma === 'number' ? options.gamma : 20),
+    classes: collected.classes,
+    featureNames: collected.featureNames,
+    ...(collected.scaling ? { scaling: collected.scaling } : {}),
+    parts: collected.shards.map((shard) => shard.rows),
+    labelColumn: options.labelColumn,
+    idColumn: options.idColumn,
+    format: options.format,
+  };
+  await ctx.store.put(`${prefix}${MODEL_FILE}`, `${JSON.stringify(model)}\n`);
+  return true;
+}
+
+async function readPart(store: ObjectStore, prefix: string, part: number, d: number, k: number) {
+  const [data, F] = unpackArrays(await store.get(`${prefix}${partFile(part)}`)) as [Float32Array, Float64Array];
+  const X: FeatureMatrix = { data, n: F.length / k, d };
+  return { X, F };
+}
+
+/**
+ * The class probabilities (m x classes) of new rows under a version's model. `X` holds the new rows' features,
+ * unscaled (they are scaled here as the run scaled its rows). Streams the model part by part: memory is one part
+ * (its shard's rows and distributions) plus the batch's lists and product, never every training row. knn reads
+ * the parts twice per batch: once for the k nearest rows, once for their distributions.
+ */
+export async function predictProba(store: ObjectStore, prefix: string, model: VersionModel, X: FeatureMatrix) {
+  const k = model.classes.length;
+  const d = model.featureNames.length;
+  if (X.d !== d) throw new RangeError(`the new rows have ${X.d} features, but the model was fit with ${d}`);
+  const data = Float32Array.from(X.data);
+  if (model.scaling) scaleInPlace(data, d, model.scaling);
+  const out = new Float64Array(X.n * k);
+  const offsets = model.parts.map((_, p) => model.parts.slice(0, p).reduce((a, b) => a + b, 0));
+  const total = model.parts.reduce((a, b) => a + b, 0);
+  const nn = model.neighbors;
+  if (model.kernel !== 'rbf' && nn > total) {
+    throw new RangeError(`the model has ${total} rows, fewer than its ${nn} neighbours`);
+  }
+  for (let start = 0; start < X.n; start += PREDICT_BATCH) {
+    const end = Math.min(X.n, start + PREDICT_BATCH);
+    const batch: FeatureMatrix = { data: data.subarray(start * d, end * d), n: end - start, d };
+    const product = out.subarray(start * k, end * k);
+    if (model.kernel === 'rbf') {
+      for (let p = 0; p < model.parts.length; p++) {
+        const { X: train, F } = await readPart(store, prefix, p, d, k);
+        const params = { kernel: 'rbf' as const, gamma: model.gamma, nNeighbors: nn };
+        const part = inductiveProduct(train, batch, params, F, k);
+        for (let i = 0; i < part.length; i++) product[i] += part[i];
+      }
+    } else {
+      // The k nearest over all parts, by (distance, global row index) as one search over all rows would give.
+      let best = emptyKnnResult(batch.n, nn);
+      for (let p = 0; p < model.parts.length; p++) {
+        const { X: train } = await readPart(store, prefix, p, d, k);
+        if (train.n === 0) continue;
+        const found = knnSearch(batch, train, Math.min(nn, train.n), { referenceOffset: offsets[p] });
+        const padded = emptyKnnResult(batch.n, nn);
+        for (let q = 0; q < batch.n; q++) {
+          for (let j = 0; j < found.k; j++) {
+            padded.distances[q * nn + j] = found.distances[q * found.k + j];
+            padded.indices[q * nn + j] = found.indices[q * found.k + j];
+          }
+        }
+        const merged = emptyKnnResult(batch.n, nn);
+        mergeTopKLists(
+          best.distances,
+          best.indices,
+          padded.distances,
+          padded.indices,
+          batch.n,
+          nn,
+          merged.distances,
+          merged.indices,
+        );
+        best = merged;
+      }
+      for (let p = 0; p < model.parts.length; p++) {
+        const { F } = await readPart(store, prefix, p, d, k);
+        const from = offsets[p];
+        const to = from + model.parts[p];
+        for (let s = 0; s < best.indices.length; s++) {
+          const j = best.indices[s];
+          if (j < from || j >= to) continue;
+          const w = model.kernel === 'knn-rbf' ? Math.exp(-model.gamma * best.distances[s]) : 1;
+          const o = Math.floor(s / nn) * k;
+          for (let c = 0; c < k; c++) product[o + c] += w * F[(j - from) * k + c];
+        }
+      }
+    }
+  }
+  for (let o = 0; o < out.length; o += k) {
+    let sum = 0;
+    for (let c = 0; c < k; c++) sum += out[o + c];
+    for (let c = 0; c < k; c++) out[o + c] /= sum;
+  }
+  return out;
+}

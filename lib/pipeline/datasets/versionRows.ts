@@ -1,0 +1,90 @@
+import type { ObjectStore } from '../../adapters/objectStore.ts';
+import type { LabelRecord } from '../../data/labelsWriter.ts';
+
+/**
+ * The rows of a dataset version (datasets/<dataset>/versions/<n>/rows/<b>.jsonl): every labelled row's id, label,
+ * confidence and source, one JSON array per line, spread over a power-of-two number of buckets by a hash of the id.
+ * A bucket holds about ROWS_PER_BUCKET rows, so whoever compares two versions, or carries a version's labels into
+ * the next run, holds one bucket of each at a time, never the dataset. Two versions with different bucket counts
+ * are compared at the larger count: bucket b of a version with B buckets holds every row whose hash & (B - 1) is
+ * b, so it is a superset of bucket b' of a larger count whenever b' & (B - 1) = b.
+ */
+export const ROWS_PER_BUCKET = 65_536;
+
+/** A writer flushes a bucket's lines as a chunk object once they pass this many characters. */
+const FLUSH_CHARS = 64 * 1024;
+
+export type VersionRow = readonly [id: string, label: string | null, confidence: number, source: string];
+
+/** The number of buckets for n rows: the smallest power of two with at most ROWS_PER_BUCKET rows each. */
+export function bucketCount(n: number): number {
+  let buckets = 1;
+  while (buckets * ROWS_PER_BUCKET < n) buckets *= 2;
+  return buckets;
+}
+
+/** FNV-1a over the id's UTF-16 code units: the same bucket for an id in every run and on every host. */
+export function idHash(id: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) {
+    hash ^= id.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
+
+export function bucketKey(prefix: string, bucket: number): string {
+  return `${prefix}${String(bucket).padStart(5, '0')}.jsonl`;
+}
+
+/**
+ * Writes records into `buckets` bucket objects under `prefix` (`<prefix><b>.jsonl`). Each bucket's lines are
+ * buffered up to FLUSH_CHARS and written as numbered chunks under `<prefix>chunks/`, then concatenated
+ * (ObjectStore.concatenate: streamed on disk, server-side on S3). Memory: buckets x 64 kB of lines.
+ */
+export async function writeVersionRows(
+  store: ObjectStore,
+  prefix: string,
+  buckets: number,
+  records: AsyncIterable<LabelRecord> | Iterable<LabelRecord>,
+): Promise<void> {
+  const pending: string[] = Array.from({ length: buckets }, () => '');
+  const chunks: string[][] = Array.from({ length: buckets }, () => []);
+  const flush = async (b: number) => {
+    const key = `${prefix}chunks/${String(b).padStart(5, '0')}/${String(chunks[b].length).padStart(6, '0')}`;
+    await store.put(key, pending[b]);
+    chunks[b].push(key);
+    pending[b] = '';
+  };
+  for await (const record of records) {
+    const b = idHash(record.id) & (buckets - 1);
+    pending[b] += `${JSON.stringify([record.id, record.label, record.confidence, record.source])}\n`;
+    if (pending[b].length >= FLUSH_CHARS) await flush(b);
+  }
+  for (let b = 0; b < buckets; b++) {
+    if (pending[b].length > 0) await flush(b);
+    await store.concatenate(bucketKey(prefix, b), chunks[b]);
+    for (const key of chunks[b]) await store.delete(key);
+  }
+}
+
+/**
+ * The rows of bucket `bucket` at `atBuckets` buckets (a power of two >= the version's own count), read from the
+ * version's bucket that holds them.
+ */
+export async function readVersionRows(
+  store: ObjectStore,
+  prefix: string,
+  versionBuckets: number,
+  bucket: number,
+  atBuckets = versionBuckets,
+): Promise<VersionRow[]> {
+  const text = new TextDecoder().decode(await store.get(bucketKey(prefix, bucket & (versionBuckets - 1))));
+  const rows: VersionRow[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    const row = JSON.parse(line) as VersionRow;
+    if ((idHash(row[0]) & (atBuckets - 1)) === bucket) rows.push(row);
+  }
+  return rows;
+}

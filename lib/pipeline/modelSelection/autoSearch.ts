@@ -1,0 +1,259 @@
+import { CoTraining } from '../../algorithms/coTraining.ts';
+import { SelfTraining } from '../../algorithms/selfTraining.ts';
+import { UNLABELLED } from '../../data/dataset.ts';
+import type { FeatureMatrix } from '../../data/featureMatrix.ts';
+import { type FeatureScaling, scaleInPlace } from '../../data/featureScaling.ts';
+import { connectivityFromNeighbors } from '../../graph/knnKernel.ts';
+import { type KnnResult, knnSelfSearch } from '../../graph/knnSearch.ts';
+import { effectiveMaxIter, effectiveThreshold, type RunOptions } from '../runOptions.ts';
+import { propagateOverAffinity } from '../training/methods.ts';
+import { stratifiedFolds } from './stratifiedFolds.ts';
+
+/** One setting `--method auto` tries. */
+export interface AutoSetting {
+  readonly method: 'label-spreading' | 'label-propagation' | 'self-training' | 'co-training';
+  readonly scale: 'none' | 'standard';
+  /** kNN graph methods: neighbours and (spreading) alpha. */
+  readonly neighbors?: number;
+  readonly alpha?: number;
+}
+
+/** A setting with its cross-validated accuracy: the mean over repeats and their standard deviation. */
+export interface AutoCandidate extends AutoSetting {
+  readonly score: number;
+  readonly spread: number;
+}
+
+/** What auto tried and chose (run.json and report.json `auto`). */
+export interface AutoSearch {
+  readonly folds: number;
+  readonly repeats: number;
+  /** Rows the candidates ran on: every given label (up to a bound) and a sample of the others. */
+  readonly rows: number;
+  readonly validated: number;
+  /** Best mean score first (compareCandidates). */
+  readonly candidates: AutoCandidate[];
+  /** The setting the run goes on with (chooseCandidate). */
+  readonly chosen: AutoCandidate;
+}
+
+export const AUTO_NEIGHBORS = [5, 10, 20] as const;
+export const AUTO_ALPHAS = [0.2, 0.8] as const;
+export const AUTO_SCALES = ['none', 'standard'] as const;
+const FOLDS = 3;
+
+/** The fixed grid: method x scale x k (graph methods) x alpha (spreading); co-training only with --views. */
+export function autoGrid(withCoTraining: boolean): AutoSetting[] {
+  const grid: AutoSetting[] = [];
+  for (const scale of AUTO_SCALES) {
+    for (const neighbors of AUTO_NEIGHBORS) {
+      for (const alpha of AUTO_ALPHAS) grid.push({ method: 'label-spreading', scale, neighbors, alpha });
+      grid.push({ method: 'label-propagation', scale, neighbors });
+    }
+    grid.push({ method: 'self-training', scale });
+    if (withCoTraining) grid.push({ method: 'co-training', scale });
+  }
+  return grid;
+}
+
+/** Repeats of the 3-fold split: more when labels are few (the score of 15 labels is noisy), 2 to 10. */
+export function repeatsFor(validated: number): number {
+  return Math.min(10, Math.max(2, Math.ceil(300 / validated)));
+}
+
+/**
+ * "Simpler" on a tie of score and spread: propagation (hard clamping, no alpha) before spreading before the
+ * classifiers; unscaled before standardised; a smoother graph (more neighbours) and less spreading (alpha 0.2)
+ * first. A stated order of the settings' complexity, not the grid's listing order.
+ */
+function complexity(setting: AutoSetting): number[] {
+  const method = ['label-propagation', 'label-spreading', 'self-training', 'co-training'].indexOf(setting.method);
+  return [method, setting.scale === 'none' ? 0 : 1, -(setting.neighbors ?? 0), setting.alpha ?? 0];
+}
+
+/** Best first: higher mean score, then smaller spread, then the simpler setting. */
+export function compareCandidates(a: AutoCandidate, b: AutoCandidate): number {
+  if (a.score !== b.score) return b.score - a.score;
+  if (a.spread !== b.spread) return a.spread - b.spread;
+  const ca = complexity(a);
+  const cb = complexity(b);
+  for (let i = 0; i < ca.length; i++) if (ca[i] !== cb[i]) return ca[i] - cb[i];
+  return 0;
+}
+
+/**
+ * The setting auto keeps unless cross-validation shows another clearly better: self-training on standardised
+ * features. Its classifier does not depend on the features' units, and where no pseudo label is confident it is
+ * the supervised classifier itself, so its failure is bounded by learning from the given labels alone; the graph
+ * methods rest on the cluster assumption, which fails silently (issue 18: 57% on wine unscaled).
+ */
+export const AUTO_FALLBACK: AutoSetting = { method: 'self-training', scale: 'standard' };
+
+/** How many standard errors the best score must exceed the fallback's by to replace it. */
+export const AUTO_MARGIN = 1;
+
+/**
+ * Standard error of an accuracy measured on n labels: binomial, with Laplace's (+1, +2) so that a perfect score
+ * on few labels is not taken as certain.
+ */
+export function accuracyStandardError(score: number, n: number): number {
+  const p = (score * n + 1) / (n + 2);
+  return Math.sqrt((p * (1 - p)) / n);
+}
+
+/**
+ * The choice from the ranked candidates: the best mean score, unless it beats AUTO_FALLBACK's by no more than
+ * AUTO_MARGIN standard errors of a score on the validated labels, in which case the fallback. With 10 to 36
+ * labels the top of 20 noisy scores is mostly luck (the winner's curse: the maximum of noisy estimates is
+ * biased upwards); the one-standard-error rule (Breiman et al. 1984; Hastie, Tibshirani & Friedman, The Elements
+ * of Statistical Learning, 7.10) keeps the safer setting where the data cannot tell them apart.
+ */
+export function chooseCandidate(candidates: readonly AutoCandidate[], validated: number): AutoCandidate {
+  const best = candidates[0];
+  const fallback = candidates.find((c) => c.method === AUTO_FALLBACK.method && c.scale === AUTO_FALLBACK.scale);
+  if (fallback === undefined || fallback === best) return best;
+  const clearlyBetter = best.score - fallback.score > AUTO_MARGIN * accuracyStandardError(best.score, validated);
+  return clearlyBetter ? best : fallback;
+}
+
+/** The first k entries of each row's list (lists are sorted by distance): the k-graph from the 20-graph. */
+export function truncateLists(lists: KnnResult, k: number): KnnResult {
+  const indices = new Int32Array(lists.n * k);
+  const distances = new Float64Array(lists.n * k);
+  for (let i = 0; i < lists.n; i++) {
+    indices.set(lists.indices.subarray(i * lists.k, i * lists.k + k), i * k);
+    distances.set(lists.distances.subarray(i * lists.k, i * lists.k + k), i * k);
+  }
+  return { n: lists.n, k, indices, distances };
+}
+
+/** A setting's predictions for every row, trained on trainingY. */
+export type Predictor = (trainingY: Int32Array) => Int32Array;
+
+/** One predictor per setting over the rows X (graphs built once per scale; the quality benchmark uses them too). */
+export function predictorsFor(
+  settings: readonly AutoSetting[],
+  X: FeatureMatrix,
+  k: number,
+  standard: FeatureScaling,
+  options: RunOptions,
+  views: readonly [readonly number[], readonly number[]] | undefined,
+): Predictor[] {
+  const byScale = new Map<
+    string,
+    { X: FeatureMatrix; graphs: Map<number, ReturnType<typeof connectivityFromNeighbors>> }
+  >();
+  for (const scale of AUTO_SCALES) {
+    const data = Float64Array.from(X.data);
+    if (scale === 'standard') scaleInPlace(data, X.d, standard);
+    const scaled = { data, n: X.n, d: X.d };
+    // One k = 20 search per scale, truncated for the smaller k (lists are sorted by distance, then index).
+    const widest = knnSelfSearch(scaled, Math.min(Math.max(...AUTO_NEIGHBORS), X.n));
+    const graphs = new Map(
+      AUTO_NEIGHBORS.filter((n) => n <= widest.k).map((n) => [n, connectivityFromNeighbors(truncateLists(widest, n))]),
+    );
+    byScale.set(scale, { X: scaled, graphs });
+  }
+  const quiet = () => {};
+  return settings.map((setting) => {
+    const { X: scaled, graphs } = byScale.get(setting.scale)!;
+    if (setting.method === 'self-training') {
+      const selfTraining = { ...options, method: 'self-training' as const };
+      return (trainingY) =>
+        new SelfTraining({
+          threshold: effectiveThreshold(selfTraining),
+          criterion: options.criterion,
+          kBest: options.kBest,
+          maxIter: effectiveMaxIter(selfTraining),
+          onWarning: quiet,
+        })
+          .fit(scaled, trainingY)
+          .predict(scaled);
+    }
+    if (setting.method === 'co-training') {
+      const coTraining = { ...options, method: 'co-training' as const };
+      return (trainingY) =>
+        new CoTraining({
+          threshold: effectiveThreshold(coTraining),
+          maxIter: effectiveMaxIter(coTraining),
+          ...(options.perClass !== undefined ? { perClass: options.perClass } : {}),
+          ...(views ? { views } : {}),
+          onWarning: quiet,
+        })
+          .fit(scaled, trainingY)
+          .predict(scaled);
+    }
+    const graph = graphs.get(setting.neighbors!);
+    if (graph === undefined) return () => new Int32Array(X.n).fill(UNLABELLED);
+    const runOptions: RunOptions = {
+      ...options,
+      method: setting.method,
+      ...(setting.alpha !== undefined ? { alpha: setting.alpha } : {}),
+    };
+    return (trainingY) => propagateOverAffinity(graph, trainingY, k, runOptions, quiet).outcome.label;
+  });
+}
+
+/**
+ * `--method auto`: scores every setting of the grid by repeated stratified 3-fold cross-validation on the given
+ * labels (each fold's labels hidden, the setting run on all the rows, accuracy on the hidden ones; an unreached
+ * row counts as wrong). Returns the candidates best first, or undefined when too few labels can be validated.
+ */
+export function searchGrid(
+  X: FeatureMatrix,
+  y: Int32Array,
+  k: number,
+  standard: FeatureScaling,
+  options: RunOptions,
+  views?: readonly [readonly number[], readonly number[]],
+): AutoSearch | undefined {
+  const first = stratifiedFolds(y, FOLDS, options.seed);
+  let validated = 0;
+  for (const f of first) if (f >= 0) validated++;
+  if (validated < 2 * FOLDS) return undefined;
+  const settings = autoGrid(views !== undefined || options.views !== undefined);
+  const predictors = predictorsFor(settings, X, k, standard, options, views);
+  const repeats = repeatsFor(validated);
+  const perRepeat = settings.map(() => new Float64Array(repeats));
+  for (let r = 0; r < repeats; r++) {
+    const fold = r === 0 ? first : stratifiedFolds(y, FOLDS, options.seed + r);
+    for (let f = 0; f < FOLDS; f++) {
+      const trainingY = Int32Array.from(y, (label, i) => (fold[i] === f ? UNLABELLED : label));
+      predictors.forEach((predict, s) => {
+        const predicted = predict(trainingY);
+        let correct = 0;
+        for (let i = 0; i < y.length; i++) if (fold[i] === f && predicted[i] === y[i]) correct++;
+        perRepeat[s][r] += correct / validated;
+      });
+    }
+  }
+  const candidates = settings.map((setting, s) => {
+    const scores = perRepeat[s];
+    const mean = scores.reduce((a, b) => a + b, 0) / repeats;
+    const variance = scores.reduce((a, b) => a + (b - mean) ** 2, 0) / repeats;
+    return { ...setting, score: mean, spread: Math.sqrt(variance) };
+  });
+  candidates.sort(compareCandidates);
+  return { folds: FOLDS, repeats, rows: X.n, validated, candidates, chosen: chooseCandidate(candidates, validated) };
+}
+
+/** One line for report.json `methodReason`. */
+export function describeChoice(search: AutoSearch): string {
+  const best = search.candidates[0];
+  const name = (c: AutoSetting) =>
+    `${c.method}${c.neighbors !== undefined ? ` k=${c.neighbors}` : ''}${c.alpha !== undefined ? ` alpha=${c.alpha}` : ''}, scale ${c.scale}`;
+  const percent = (x: number) => `${(100 * x).toFixed(1)}%`;
+  const scored = (c: AutoCandidate) => `${name(c)} ${percent(c.score)} +/- ${percent(c.spread)}`;
+  const searched =
+    `of ${search.candidates.length} settings in ${search.repeats} repeats of stratified ${search.folds}-fold ` +
+    `cross-validation on ${search.validated} given labels (${search.rows} rows)`;
+  if (search.chosen !== best) {
+    const se = accuracyStandardError(best.score, search.validated);
+    return (
+      `${scored(search.chosen)}, the fallback: the best mean accuracy ${searched}, ${scored(best)}, is not above it ` +
+      `by more than ${AUTO_MARGIN} standard error (${percent(se)})`
+    );
+  }
+  const runnerUp = search.candidates[1];
+  return `best mean accuracy ${searched}: ${scored(best)}${runnerUp ? `; next ${scored(runnerUp)}` : ''}`;
+}

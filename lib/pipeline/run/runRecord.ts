@@ -1,0 +1,178 @@
+import { NotFoundError } from '../../adapters/errors.ts';
+import type { ObjectStore } from '../../adapters/objectStore.ts';
+import type { HostCapacity } from '../capacity.ts';
+import type { IncrementalRun } from '../incremental/shardReuse.ts';
+import { keys } from '../keys.ts';
+import type { AutoSearch } from '../modelSelection/autoSearch.ts';
+import type { RunHoldout } from '../modelSelection/holdoutRun.ts';
+import type { NeighborsPlan } from '../neighbors/neighborsPlan.ts';
+import type { RunOptions } from '../runOptions.ts';
+import type { Stage } from '../taskMessage.ts';
+import type { StageMetrics } from '../taskMetrics.ts';
+
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+/** One input file of a run, as found when the run started (the ETag pins the version read). */
+export interface RunInput {
+  readonly key: string;
+  readonly size: number;
+  readonly etag: string;
+  /** The shards made from the file (set by the plan step). */
+  readonly shards?: number[];
+}
+
+/**
+ * runs/<runId>/run.json: what a run is and where it stands. Only reduce steps write it (one at a time per run),
+ * so concurrent shard tasks never race on it; their progress is counted from completion markers instead.
+ */
+export interface RunRecord {
+  readonly runId: string;
+  readonly dataset: string;
+  /** Where the inputs live: `file://<dir>` in embedded mode, `s3://<bucket>` otherwise. */
+  readonly inputRoot: string;
+  inputs: RunInput[];
+  /** The run's options; with `--method auto`, the propagate step writes the chosen method into them. */
+  options: RunOptions;
+  /** How neighbours are searched (set by the collect step, revised by calibrate). */
+  neighbors?: NeighborsPlan;
+  /** Why `--method auto` chose the method. */
+  methodReason?: string;
+  /** `--method auto`: every setting tried, with its score (autoSearch.ts). */
+  auto?: AutoSearch;
+  /** --holdout: the repeated-split comparison, found by the collect step (holdoutRun.ts). */
+  holdout?: RunHoldout;
+  status: RunStatus;
+  stage: Stage;
+  round: number;
+  shards: number;
+  createdAt: string;
+  updatedAt: string;
+  finishedAt?: string;
+  /** When a run still running is called stalled (set by the plan step from the run's size: runDeadline.ts). */
+  deadline?: string;
+  error?: string;
+  /** Milliseconds per stage, summed over the stage's tasks and rounds. */
+  timings: Partial<Record<Stage, number>>;
+  /** What each task may use where the run runs (capacity.ts); the plan step refuses a run that cannot fit. */
+  host?: HostCapacity;
+  /**
+   * The run publishes its labels as the next version of `dataset` when it succeeds (datasetVersions.ts): runs
+   * started from incoming/<dataset>/ (notifications, schedule, `retrain`) and `pseudolabel run --dataset NAME`.
+   */
+  versioned?: boolean;
+  /** A digest of the files and options the run read (runs over incoming/): `retrain` compares it. */
+  contentKey?: string;
+  /** Dataset runs: what the run takes over from the latest version (incremental/shardReuse.ts). */
+  incremental?: IncrementalRun;
+  /** The dataset version this run published. */
+  version?: number;
+  /** Peak RSS and store bytes of the reduce steps, per stage (shard tasks keep theirs in their markers). */
+  metrics?: Partial<Record<Stage, StageMetrics>>;
+}
+
+export async function readRun(store: ObjectStore, runId: string): Promise<RunRecord> {
+  const bytes = await store.get(keys.run(runId));
+  return JSON.parse(new TextDecoder().decode(bytes)) as RunRecord;
+}
+
+/** Like readRun, but undefined for a run that does not exist. */
+export async function findRun(store: ObjectStore, runId: string): Promise<RunRecord | undefined> {
+  try {
+    return await readRun(store, runId);
+  } catch (error) {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
+  }
+}
+
+export async function writeRun(store: ObjectStore, record: RunRecord): Promise<void> {
+  record.updatedAt = new Date().toISOString();
+  await store.put(keys.run(record.runId), `${JSON.stringify(record, null, 2)}\n`);
+}
+
+/** Reads, changes and writes run.json. */
+export async function updateRun(
+  store: ObjectStore,
+  runId: string,
+  change: (record: RunRecord) => void,
+): Promise<RunRecord> {
+  const record = await readRun(store, runId);
+  change(record);
+  await writeRun(store, record);
+  return record;
+}
+
+/**
+ * Told once when a run reaches its terminal status (succeeded, failed, cancelled), after run.json says so: the
+ * Lambda handlers' RunsEnded metric (lib/hosts/serverless/metrics.ts). The StageContext carries it (`runEnded`).
+ */
+export type RunEnded = (record: RunRecord) => void;
+
+/** Why a run ended without output: the stage it stopped at (kept as recorded when absent) and the reason. */
+export interface RunFailure {
+  readonly stage?: Stage;
+  readonly error: string;
+}
+
+/**
+ * Records that a run failed: status `failed`, the stage, the reason and the time. A run that has already ended
+ * (succeeded, cancelled, or failed for an earlier reason) is left as it is, so the first reason recorded stands.
+ * Used where a task gives up for good (a dead letter: the embedded runner, the Lambda handlers on a message's last
+ * receive, the dead-letter consumer), where nothing else would ever move the run on. Returns the record as it now
+ * stands.
+ */
+export async function markRunFailed(
+  store: ObjectStore,
+  runId: string,
+  failure: RunFailure,
+  runEnded?: RunEnded,
+): Promise<RunRecord> {
+  return endRun(store, runId, 'failed', failure, runEnded);
+}
+
+/**
+ * Records that a run was cancelled (`pseudolabel cancel`, or a signal to the embedded runner): status `cancelled`,
+ * the reason and the time. Its tasks stop at their next step (executeTask ignores ended runs). A run that has
+ * already ended is left as it is.
+ */
+export async function markRunCancelled(
+  store: ObjectStore,
+  runId: string,
+  reason: string,
+  runEnded?: RunEnded,
+): Promise<RunRecord> {
+  return endRun(store, runId, 'cancelled', { error: reason }, runEnded);
+}
+
+/**
+ * Records that a run whose steps all succeeded failed after all, because its outputs could not be delivered
+ * (the embedded runner copying them to --out met a full disk): status `failed`, stage finalize, the reason.
+ */
+export async function markOutputFailed(store: ObjectStore, runId: string, reason: string): Promise<RunRecord> {
+  const record = await readRun(store, runId);
+  if (record.status !== 'succeeded' && record.status !== 'running') return record;
+  record.status = 'failed';
+  record.stage = 'finalize';
+  record.error = reason;
+  record.finishedAt = new Date().toISOString();
+  await writeRun(store, record);
+  return record;
+}
+
+async function endRun(
+  store: ObjectStore,
+  runId: string,
+  status: 'failed' | 'cancelled',
+  failure: RunFailure,
+  runEnded: RunEnded | undefined,
+): Promise<RunRecord> {
+  const record = await readRun(store, runId);
+  if (record.status !== 'running') return record;
+  record.status = status;
+  if (failure.stage !== undefined) record.stage = failure.stage;
+  record.error = failure.error;
+  record.finishedAt = new Date().toISOString();
+  await writeRun(store, record);
+  runEnded?.(record);
+  return record;
+}
