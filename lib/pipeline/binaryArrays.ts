@@ -67,3 +67,42 @@ export async function readPackedRange(
   const bytes = (await store.getRange(key, 24 + start * size, 24 + end * size)).slice();
   return new Kind(bytes.buffer as ArrayBuffer, 0, end - start);
 }
+
+/**
+ * Where the data of a packed object's array number byteLengths.length starts, given the byte lengths of the
+ * arrays before it: the bytes to read for a small index kept in its first arrays (unpackLeading), from which
+ * the positions of ranges of a large array after them follow.
+ */
+export function packedDataStart(byteLengths: readonly number[]): number {
+  let offset = 8;
+  for (const bytes of byteLengths) offset += 16 + align8(bytes);
+  return offset + 16;
+}
+
+/**
+ * The first `count` arrays of a packed object from its leading bytes (packedDataStart of their lengths), and the
+ * kind, length and data start of the array after them. Throws a RangeError when the bytes are not such a prefix.
+ */
+export function unpackLeading(
+  bytes: Uint8Array,
+  count: number,
+): { arrays: Packable[]; next: { kind: string; length: number; start: number } } {
+  const copy = bytes.byteOffset % 8 === 0 ? bytes : bytes.slice();
+  const view = new DataView(copy.buffer, copy.byteOffset, copy.byteLength);
+  const fail = () => new RangeError(`${bytes.byteLength} leading bytes do not hold ${count + 1} packed arrays`);
+  if (copy.byteLength < 8 || view.getUint32(0, true) < count + 1) throw fail();
+  const arrays: Packable[] = [];
+  let offset = 8;
+  for (let i = 0; i <= count; i++) {
+    if (offset + 16 > copy.byteLength) throw fail();
+    const Kind = CONSTRUCTORS[view.getUint32(offset, true)];
+    const length = view.getFloat64(offset + 8, true);
+    if (Kind === undefined || !Number.isInteger(length) || length < 0) throw fail();
+    offset += 16;
+    if (i === count) return { arrays, next: { kind: Kind.name, length, start: offset } };
+    if (offset + length * Kind.BYTES_PER_ELEMENT > copy.byteLength) throw fail();
+    arrays.push(new Kind(copy.buffer as ArrayBuffer, copy.byteOffset + offset, length));
+    offset += align8(length * Kind.BYTES_PER_ELEMENT);
+  }
+  throw fail();
+}

@@ -1,5 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CountingObjectStore } from '../../lib/adapters/countingObjectStore.ts';
+import type { ObjectStore } from '../../lib/adapters/objectStore.ts';
 import { buildIvfCells, ivfCellSizes } from '../../lib/graph/ivf/ivfIndex.ts';
 import { ivfSearch } from '../../lib/graph/ivf/ivfSearch.ts';
 import { firstCells, KEPT_NEAREST_CELLS, nearestCells, probeCells } from '../../lib/graph/ivf/probeCells.ts';
@@ -11,7 +13,7 @@ import { readRun } from '../../lib/pipeline/run/runRecord.ts';
 import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
 import { loadShardRows, readCollected } from '../../lib/pipeline/shards/collected.ts';
 import type { StageContext } from '../../lib/pipeline/stageContext.ts';
-import { SEPARATE_PARTS_BYTES_ENV } from '../../lib/pipeline/stages/neighbors.ts';
+import { neighborsStage, PROBED_ROWS_ENV, SEPARATE_PARTS_BYTES_ENV } from '../../lib/pipeline/stages/neighbors.ts';
 import { type DrivenRun, driveRun } from './support/manualDriver.ts';
 import { ROOT, removeTempDirs, tempDir } from './support/pipelineHarness.ts';
 
@@ -26,9 +28,24 @@ const DIGITS = join(ROOT, 'examples/digits.csv');
 
 afterAll(removeTempDirs);
 
-function contextOf(run: DrivenRun): StageContext {
+function contextOf(run: DrivenRun, store: ObjectStore = run.store): StageContext {
   const none = { send: async () => {}, sendBatch: async () => {} };
-  return { store: run.store, inputs: () => run.store, tasks: none, reduce: none, log: run.log };
+  return { store, inputs: () => store, tasks: none, reduce: none, log: run.log };
+}
+
+/** A counting store that also keeps the bytes it read of each key. */
+class KeyRecordingStore extends CountingObjectStore {
+  readonly bytesByKey = new Map<string, number>();
+  private noted(key: string, body: Uint8Array): Uint8Array {
+    this.bytesByKey.set(key, (this.bytesByKey.get(key) ?? 0) + body.byteLength);
+    return body;
+  }
+  override async get(key: string): Promise<Uint8Array> {
+    return this.noted(key, await super.get(key));
+  }
+  override async getRange(key: string, start: number, end: number): Promise<Uint8Array> {
+    return this.noted(key, await super.getRange(key, start, end));
+  }
 }
 
 /** The shards' neighbors.bin, concatenated in shard (= row) order. */
@@ -83,9 +100,16 @@ describe('examples/digits.csv, approx neighbours by cell range', () => {
     } finally {
       delete process.env[SEPARATE_PARTS_BYTES_ENV];
     }
+    // Every range's queries searched in blocks of one cell, each reading the probed cells again.
+    process.env[PROBED_ROWS_ENV] = '1';
+    try {
+      runs.set('8 in blocks', await driveRun(DIGITS, await tempDir(), options(8), 'range-lists-blocks'));
+    } finally {
+      delete process.env[PROBED_ROWS_ENV];
+    }
   }, 120_000);
 
-  it.each(['1', '3', '8', '8 duplicated', '3 copied'])(
+  it.each(['1', '3', '8', '8 duplicated', '3 copied', '8 in blocks'])(
     '%s shards: lists equal one in-process search bit for bit',
     async (name) => {
       // Prepare
@@ -112,5 +136,34 @@ describe('examples/digits.csv, approx neighbours by cell range', () => {
     expect(ranges).toBeGreaterThan(1);
     expect(neighborsTasks.map((delivery) => delivery.body.shard)).toEqual(Array.from({ length: ranges }, (_, r) => r));
     expect(gatherTasks.map((delivery) => delivery.body.shard)).toEqual(Array.from({ length: 8 }, (_, s) => s));
+  });
+
+  it('reads only the probed cells of other ranges: fewer bytes than their whole objects, the same lists', async () => {
+    // Prepare
+    const run = runs.get('3') as DrivenRun;
+    const before = await runLists(run);
+    const tasks = run.sent.filter((delivery) => delivery.body.stage === 'neighbors').map((delivery) => delivery.body);
+    let read = 0;
+    let whole = 0;
+    let total = 0;
+
+    // Act: every neighbors task again (a redelivery), counting what it reads of the other ranges' cells objects.
+    for (const task of tasks) {
+      const store = new KeyRecordingStore(run.store);
+      await neighborsStage(contextOf(run, store), task);
+      total += store.traffic.bytesRead;
+      const ownPrefix = keys.rangeCells(run.runId, task.shard, 0).replace(/[^/]+\/cells\.bin$/, '');
+      for (const [key, bytes] of store.bytesByKey) {
+        if (!key.endsWith('/cells.bin') || key.startsWith(ownPrefix)) continue;
+        read += bytes;
+        whole += (await run.store.head(key))?.size ?? 0;
+      }
+    }
+
+    // Assess
+    expect(whole).toBeGreaterThan(0); // some range's queries probed another range
+    expect(read).toBeLessThan(whole);
+    expect(total).toBeGreaterThan(read);
+    expect(await runLists(run)).toEqual(before);
   });
 });

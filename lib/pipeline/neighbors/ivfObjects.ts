@@ -4,7 +4,8 @@ import { decodeIvfModel, encodeIvfModel, type IvfModel } from '../../graph/ivf/i
 import type { CalibrationLists } from '../../graph/ivf/nprobeCalibration.ts';
 import type { KnnResult } from '../../graph/knnSearch.ts';
 import { codesFromArray, codesToArray, type Int16Codes } from '../../linalg/int16Codes.ts';
-import { packArrays, unpackArrays } from '../binaryArrays.ts';
+import { packArrays, packedDataStart, unpackArrays, unpackLeading } from '../binaryArrays.ts';
+import { mapConcurrently } from '../concurrentRequests.ts';
 import { keys } from '../keys.ts';
 import type { StageContext } from '../stageContext.ts';
 
@@ -86,6 +87,77 @@ export interface RangeCellsPart {
   readonly nearest: Int32Array;
 }
 
+/*
+ * A cells object is packed arrays: [nearestWidth, pairs, d], the cell offsets (the range's cells + 1: its index),
+ * the rows as records, and the rows' nearest cells. A row's record holds its norm (f64), global index (i32),
+ * code words (pairs x i32) and vector (d x f32), padded to 8 bytes; the records of a cell, and of adjacent
+ * cells, are one run of bytes, so that a neighbors task reads the members of the cells it probes with a ranged
+ * GET per run of adjacent probed cells (readProbedCells), after the index, instead of the whole object.
+ */
+const RECORD_HEAD_BYTES = 12;
+
+function recordBytes(d: number, pairs: number): number {
+  return Math.ceil((RECORD_HEAD_BYTES + 4 * (pairs + d)) / 8) * 8;
+}
+
+/** Leading arrays of a cells object before its records, of a range of `cells` cells: their byte lengths. */
+function indexByteLengths(cells: number): number[] {
+  return [3 * 4, (cells + 1) * 4];
+}
+
+function encodeRecords({ members, vectors, norms, words }: RangeCellsPart, d: number, pairs: number): Uint8Array {
+  const stride = recordBytes(d, pairs) / 4;
+  const buffer = new ArrayBuffer(members.length * stride * 4);
+  const f64 = new Float64Array(buffer);
+  const i32 = new Int32Array(buffer);
+  const f32 = new Float32Array(buffer);
+  for (let i = 0; i < members.length; i++) {
+    const at = i * stride;
+    f64[at / 2] = norms[i];
+    i32[at + 2] = members[i];
+    i32.set(words.subarray(i * pairs, (i + 1) * pairs), at + 3);
+    f32.set(vectors.subarray(i * d, (i + 1) * d), at + 3 + pairs);
+  }
+  return new Uint8Array(buffer);
+}
+
+/** Decodes whole records into a part's arrays from its row `at`. */
+function decodeRecords(bytes: Uint8Array, d: number, pairs: number, into: RangeCellsPart, at: number): void {
+  const aligned = bytes.byteOffset % 8 === 0 ? bytes : bytes.slice();
+  const stride = recordBytes(d, pairs) / 4;
+  const rows = aligned.byteLength / (stride * 4);
+  const f64 = new Float64Array(aligned.buffer, aligned.byteOffset, (rows * stride) / 2);
+  const i32 = new Int32Array(aligned.buffer, aligned.byteOffset, rows * stride);
+  const f32 = new Float32Array(aligned.buffer, aligned.byteOffset, rows * stride);
+  for (let i = 0; i < rows; i++) {
+    const from = i * stride;
+    const row = at + i;
+    into.norms[row] = f64[from / 2];
+    into.members[row] = i32[from + 2];
+    into.words.set(i32.subarray(from + 3, from + 3 + pairs), row * pairs);
+    into.vectors.set(f32.subarray(from + 3 + pairs, from + 3 + pairs + d), row * d);
+  }
+}
+
+function emptyPart(
+  offsets: Int32Array,
+  d: number,
+  pairs: number,
+  nearestWidth: number,
+  nearest: number,
+): RangeCellsPart {
+  const size = offsets[offsets.length - 1];
+  return {
+    offsets,
+    members: new Int32Array(size),
+    vectors: new Float32Array(size * d),
+    norms: new Float64Array(size),
+    words: new Int32Array(size * pairs),
+    nearestWidth,
+    nearest: new Int32Array(nearest),
+  };
+}
+
 export async function writeRangeCells(
   ctx: StageContext,
   runId: string,
@@ -93,31 +165,138 @@ export async function writeRangeCells(
   shard: number,
   part: RangeCellsPart,
 ) {
-  const { offsets, members, vectors, norms, words, nearestWidth, nearest } = part;
+  const { offsets, members, vectors, words, nearestWidth, nearest } = part;
+  const size = members.length;
+  const d = size > 0 ? vectors.length / size : 0;
+  const pairs = size > 0 ? words.length / size : 0;
   await ctx.store.put(
     keys.rangeCells(runId, range, shard),
-    packArrays([Int32Array.of(nearestWidth), offsets, members, vectors, norms, words, nearest]),
+    packArrays([Int32Array.of(nearestWidth, pairs, d), offsets, encodeRecords(part, d, pairs), nearest]),
   );
 }
 
+/** A whole cells object: every cell's rows, with their nearest cells (a neighbors task's queries). */
 export async function readRangeCells(
   ctx: StageContext,
   runId: string,
   range: number,
   shard: number,
 ): Promise<RangeCellsPart> {
-  const [header, offsets, members, vectors, norms, words, nearest] = unpackArrays(
-    await ctx.store.get(keys.rangeCells(runId, range, shard)),
-  );
-  return {
-    nearestWidth: header[0],
-    offsets: offsets as Int32Array,
-    members: members as Int32Array,
-    vectors: vectors as Float32Array,
-    norms: norms as Float64Array,
-    words: words as Int32Array,
-    nearest: nearest as Int32Array,
-  };
+  const key = keys.rangeCells(runId, range, shard);
+  const [header, offsets, records, nearest] = unpackArrays(await ctx.store.get(key));
+  if (header.length !== 3 || !(records instanceof Uint8Array)) {
+    throw new RangeError(
+      `${ctx.store.describe(key)} is not a cells object of this version (run the cells stage again)`,
+    );
+  }
+  const [nearestWidth, pairs, d] = header as Int32Array;
+  const part = emptyPart(offsets as Int32Array, d, pairs, nearestWidth, 0);
+  if (records.byteLength !== part.members.length * recordBytes(d, pairs)) {
+    throw new RangeError(
+      `${ctx.store.describe(key)}: ${records.byteLength} bytes of records for ${part.members.length} rows`,
+    );
+  }
+  decodeRecords(records as Uint8Array, d, pairs, part, 0);
+  return { ...part, nearest: nearest as Int32Array };
+}
+
+/** Of a cells object, the cells to read: wanted[i] = 1 for the range's i-th cell (ascending). */
+export interface ProbedCellsRequest {
+  readonly range: number;
+  readonly shard: number;
+  readonly wanted: Uint8Array;
+}
+
+/**
+ * Records of wanted cells further apart than this are read with separate GETs; closer, in one (with the cells
+ * between, which do no harm: a search compares a query only with its probed cells). 4 KiB is about 10 rows of
+ * 64 features, well under what S3 transfers in the time of a request, so joining them costs nothing.
+ */
+const JOIN_GAP_BYTES = 4 * 1024;
+
+/**
+ * The members of the wanted cells of cells objects (one part per request, in order; the other cells empty, no
+ * nearest cells): each object's index (its leading arrays: header and cell offsets), then one ranged GET per
+ * run of adjacent wanted cells, every request of all the objects REQUESTS_AT_ONCE at a time. A neighbors task
+ * reads the ranges its queries probe so: only the cells they probe, not whole objects.
+ */
+export async function readProbedCells(
+  ctx: StageContext,
+  runId: string,
+  requests: readonly ProbedCellsRequest[],
+): Promise<RangeCellsPart[]> {
+  const indexes = await mapConcurrently(requests, async ({ range, shard, wanted }) => {
+    const key = keys.rangeCells(runId, range, shard);
+    const lengths = indexByteLengths(wanted.length);
+    const leading = await ctx.store.getRange(key, 0, packedDataStart(lengths));
+    const index = cellsIndex(leading, wanted.length);
+    if (index === undefined)
+      throw new RangeError(`${ctx.store.describe(key)} is not a cells object of ${wanted.length} cells`);
+    return { key, ...index };
+  });
+  const parts: RangeCellsPart[] = [];
+  const reads: { part: number; key: string; from: number; to: number; at: number }[] = [];
+  requests.forEach(({ wanted }, p) => {
+    const { key, header, offsets, start } = indexes[p];
+    const [nearestWidth, pairs, d] = header;
+    const bytes = recordBytes(d, pairs);
+    const runs = wantedRuns(wanted, offsets, JOIN_GAP_BYTES / bytes);
+    const read = new Int32Array(offsets.length);
+    for (const [from, to] of runs) for (let i = from; i < to; i++) read[i + 1] = offsets[i + 1] - offsets[i];
+    for (let i = 0; i < wanted.length; i++) read[i + 1] += read[i];
+    parts.push(emptyPart(read, d, pairs, nearestWidth, 0));
+    for (const [from, to] of runs) {
+      reads.push({
+        part: p,
+        key,
+        from: start + offsets[from] * bytes,
+        to: start + offsets[to] * bytes,
+        at: read[from],
+      });
+    }
+  });
+  await mapConcurrently(reads, async ({ part, key, from, to, at }) => {
+    const records = await ctx.store.getRange(key, from, to);
+    if (records.byteLength !== to - from) {
+      throw new RangeError(
+        `${ctx.store.describe(key)}: bytes [${from}, ${to}) are past its end (${records.byteLength} read)`,
+      );
+    }
+    const [, pairs, d] = indexes[part].header;
+    decodeRecords(records, d, pairs, parts[part], at);
+  });
+  return parts;
+}
+
+/** A cells object's header, cell offsets and where its records start, from its leading bytes; or undefined. */
+function cellsIndex(
+  leading: Uint8Array,
+  cells: number,
+): { header: Int32Array; offsets: Int32Array; start: number } | undefined {
+  try {
+    const { arrays, next } = unpackLeading(leading, 2);
+    const [header, offsets] = arrays;
+    const ints = header instanceof Int32Array && offsets instanceof Int32Array;
+    if (!ints || header.length !== 3 || offsets.length !== cells + 1 || next.kind !== 'Uint8Array') return undefined;
+    return { header: Int32Array.from(header), offsets: Int32Array.from(offsets), start: next.start };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The runs [from, to) of adjacent wanted cells holding rows, runs with fewer than `joinRows` rows between them
+ * joined.
+ */
+function wantedRuns(wanted: Uint8Array, offsets: Int32Array, joinRows: number): [number, number][] {
+  const runs: [number, number][] = [];
+  for (let i = 0; i < wanted.length; i++) {
+    if (wanted[i] !== 1 || offsets[i + 1] === offsets[i]) continue;
+    const last = runs[runs.length - 1];
+    if (last !== undefined && offsets[i] - offsets[last[1]] < joinRows) last[1] = i + 1;
+    else runs.push([i, i + 1]);
+  }
+  return runs;
 }
 
 /** The lists a range's neighbors task found for one shard's rows in that range: their global indices, lists. */

@@ -1,5 +1,5 @@
 import type { FeatureMatrix } from '../../data/featureMatrix.ts';
-import { type RangeCells, rangeCells, rangesOfCells } from '../../graph/ivf/cellRanges.ts';
+import { type CellRanges, type RangeCells, rangeCells } from '../../graph/ivf/cellRanges.ts';
 import type { IvfCells } from '../../graph/ivf/ivfIndex.ts';
 import { ivfSearch } from '../../graph/ivf/ivfSearch.ts';
 import type { NearestCells } from '../../graph/ivf/probeCells.ts';
@@ -12,7 +12,13 @@ import { mapConcurrently } from '../concurrentRequests.ts';
 import { incrementalRangeLists } from '../incremental/incrementalIvf.ts';
 import { incrementalExactLists } from '../incremental/incrementalLists.ts';
 import { keys } from '../keys.ts';
-import { type RangeCellsPart, readIvfModel, readRangeCells, writeRangeLists } from '../neighbors/ivfObjects.ts';
+import {
+  type RangeCellsPart,
+  readIvfModel,
+  readProbedCells,
+  readRangeCells,
+  writeRangeLists,
+} from '../neighbors/ivfObjects.ts';
 import { planNeighbors } from '../neighbors/neighborsPlan.ts';
 import { completeShardTask } from '../run/fanIn.ts';
 import { readRun } from '../run/runRecord.ts';
@@ -77,6 +83,10 @@ async function exactLists(
 /**
  * IVF search (Jegou et al. 2011, without quantisation) of one cell range's rows: each query compared with the
  * members of its probed cells, exactly, so a row's list depends only on its own probes and not on the ranges.
+ * The range's own cells objects are read whole (they hold the queries); of the other ranges, only the probed
+ * cells' members are read (readProbedCells). The queries are searched in blocks of their own cells whose probed
+ * cells in other ranges hold at most probedRowsBudget rows (one block for most ranges), so the members held at
+ * once stay bounded however many ranges the probes reach; the lists do not depend on the blocks.
  */
 async function rangeLists(
   ctx: StageContext,
@@ -90,24 +100,34 @@ async function rangeLists(
   const shards = collected.shards.flatMap((shard, s) => (shard.rows > 0 ? [s] : []));
   const own = await mapConcurrently(shards, (s) => readRangeCells(ctx, runId, range, s));
   const queries = rangeQueries(own, model.d);
-  const { probes } = probeCells(model, queries.X, { minMembers: k, cellSizes, nearest: queries.nearest });
-  const probed = [...rangesOfCells(probes, ranges)];
-  const parts = new Map<number, RangeCellsPart[]>([[range, own]]);
-  const others = probed.filter((r) => r !== range);
-  const read = await mapConcurrently(
-    others.flatMap((r) => shards.map((s) => [r, s] as const)),
-    ([r, s]) => readRangeCells(ctx, runId, r, s),
-  );
-  others.forEach((r, i) => {
-    parts.set(r, read.slice(i * shards.length, (i + 1) * shards.length));
-  });
+  const { probes, width } = probeCells(model, queries.X, { minMembers: k, cellSizes, nearest: queries.nearest });
+  const lists = emptyKnnResult(queries.X.n, k);
+  const budget = probedRowsBudget(model.d, codes?.pairs ?? 0);
+  for (const block of queryBlocks(probes, width, range, ranges, cellSizes, budget)) {
+    const wanted = wantedCells(probes, width, block, range, ranges, byRange);
+    const requests = [...wanted].flatMap(([r, cells]) => shards.map((s) => ({ range: r, shard: s, wanted: cells })));
+    const read = await readProbedCells(ctx, runId, requests);
+    const parts = new Map<number, RangeCellsPart[]>([[range, own]]);
+    [...wanted.keys()].forEach((r, i) => {
+      parts.set(r, read.slice(i * shards.length, (i + 1) * shards.length));
+    });
+    read.length = 0;
+    const reference =
+      parts.size * shards.length * (model.nlist + 1) * 4 <= separatePartsBytes()
+        ? [...parts].flatMap(([r, shardParts]) => shardParts.map((part) => partCells(model, byRange, r, part, codes)))
+        : [joinedCells(model.nlist, model.d, byRange, parts, codes)];
+    const blockQueries = selectRows(queries.X, block);
+    const blockProbes = new Int32Array(block.length * width);
+    block.forEach((q, i) => {
+      blockProbes.set(probes.subarray(q * width, (q + 1) * width), i * width);
+    });
+    const found = ivfSearch(blockQueries, blockProbes, reference, k, { codes });
+    block.forEach((q, i) => {
+      lists.indices.set(found.indices.subarray(i * k, (i + 1) * k), q * k);
+      lists.distances.set(found.distances.subarray(i * k, (i + 1) * k), q * k);
+    });
+  }
   const ownMembers = own.map((part) => part.members);
-  read.length = 0;
-  const reference =
-    parts.size * shards.length * (model.nlist + 1) * 4 <= separatePartsBytes()
-      ? [...parts].flatMap(([r, shardParts]) => shardParts.map((part) => partCells(model, byRange, r, part, codes)))
-      : [joinedCells(model.nlist, model.d, byRange, parts, codes)];
-  const lists = queries.X.n === 0 ? emptyKnnResult(0, k) : ivfSearch(queries.X, probes, reference, k, { codes });
   // One part per shard (empty where the shard has no rows here), so each gather task reads every range's.
   await mapConcurrently(collected.shards, (_, s) => {
     const index = shards.indexOf(s);
@@ -123,6 +143,123 @@ async function rangeLists(
     return writeRangeLists(ctx, runId, range, s, { members, lists: part });
   });
   return { rows: queries.X.n, ranges: ranges.count };
+}
+
+/**
+ * Members of other ranges' probed cells a block of queries may hold, as bytes of their decoded rows (global
+ * index, vector, norm, code words): 96 MiB, about 250,000 rows of 64 features, or about four shards of the
+ * scale-out benchmark's, against the task's own range of about one shard.
+ */
+const PROBED_BYTES = 96 * 2 ** 20;
+
+/** Tests only: rows that replace the budget of probed members (probedRowsBudget), in the task's process. */
+export const PROBED_ROWS_ENV = 'PSEUDOLABEL_PROBED_ROWS';
+
+function probedRowsBudget(d: number, pairs: number): number {
+  const forced = process.env[PROBED_ROWS_ENV];
+  if (forced !== undefined && forced !== '') return Number(forced);
+  return Math.max(1, Math.floor(PROBED_BYTES / (4 + 4 * d + 8 + 4 * pairs)));
+}
+
+/**
+ * The range's queries (indices into its rows) in blocks: the rows of the range's cells taken cell by cell (by
+ * first probe, their own cell), a block closed before a cell whose queries would take the rows of the other
+ * ranges' cells its queries probe (by cellSizes, over all shards) past `budget`. A block holds at least one cell.
+ */
+function queryBlocks(
+  probes: Int32Array,
+  width: number,
+  range: number,
+  { rangeOf }: CellRanges,
+  cellSizes: Int32Array,
+  budget: number,
+): Int32Array[] {
+  const n = width > 0 ? probes.length / width : 0;
+  const nlist = rangeOf.length;
+  // The queries of each own cell (by first probe), in row order: a counting sort.
+  const start = new Int32Array(nlist + 1);
+  for (let q = 0; q < n; q++) start[probes[q * width] + 1]++;
+  for (let c = 0; c < nlist; c++) start[c + 1] += start[c];
+  const byCell = new Int32Array(n);
+  const fill = start.slice(0, nlist);
+  for (let q = 0; q < n; q++) byCell[fill[probes[q * width]]++] = q;
+  const blocks: Int32Array[] = [];
+  const inBlock = new Uint8Array(nlist);
+  let marked: number[] = [];
+  let rows = 0;
+  let from = 0;
+  const close = (to: number) => {
+    if (to > from) blocks.push(byCell.slice(from, to));
+    for (const c of marked) inBlock[c] = 0;
+    marked = [];
+    rows = 0;
+    from = to;
+  };
+  for (let own = 0; own < nlist; own++) {
+    if (start[own + 1] === start[own]) continue;
+    // The other ranges' cells this cell's queries probe, new to the block.
+    const added: number[] = [];
+    let addedRows = 0;
+    for (let i = start[own]; i < start[own + 1]; i++) {
+      const q = byCell[i];
+      for (let p = q * width; p < (q + 1) * width; p++) {
+        const c = probes[p];
+        if (c < 0 || rangeOf[c] === range || inBlock[c] !== 0) continue;
+        inBlock[c] = 2;
+        added.push(c);
+        addedRows += cellSizes[c];
+      }
+    }
+    for (const c of added) inBlock[c] = 0;
+    if (rows + addedRows > budget && start[own] > from) close(start[own]);
+    for (const c of added) {
+      if (inBlock[c] === 0) {
+        inBlock[c] = 1;
+        marked.push(c);
+        rows += cellSizes[c];
+      }
+    }
+  }
+  close(n);
+  // One block: the rows in their order, searched without a copy.
+  return blocks.length === 1 ? [Int32Array.from({ length: n }, (_, q) => q)] : blocks;
+}
+
+/**
+ * The cells of other ranges the queries of a block probe: per range (ascending), flags over its cells
+ * (ascending, as in its cells objects).
+ */
+function wantedCells(
+  probes: Int32Array,
+  width: number,
+  block: Int32Array,
+  range: number,
+  ranges: CellRanges,
+  byRange: RangeCells,
+): Map<number, Uint8Array> {
+  const probed = new Uint8Array(ranges.rangeOf.length);
+  for (const q of block) {
+    for (let p = q * width; p < (q + 1) * width; p++) if (probes[p] >= 0) probed[probes[p]] = 1;
+  }
+  const wanted = new Map<number, Uint8Array>();
+  for (let r = 0; r < ranges.count; r++) {
+    if (r === range) continue;
+    const cells = byRange.cells.subarray(byRange.starts[r], byRange.starts[r + 1]);
+    const flags = cells.map((c) => probed[c]);
+    if (flags.includes(1)) wanted.set(r, Uint8Array.from(flags));
+  }
+  return wanted;
+}
+
+/** Rows of X in the given order (X itself when that is all of them in order). */
+function selectRows(X: FeatureMatrix, rows: Int32Array): FeatureMatrix {
+  const { d } = X;
+  if (rows.length === X.n && rows.every((row, i) => row === i)) return X;
+  const data = new Float32Array(rows.length * d);
+  rows.forEach((row, i) => {
+    data.set(X.data.subarray(row * d, (row + 1) * d), i * d);
+  });
+  return { data, n: rows.length, d };
 }
 
 /** A range's rows from its parts (one per shard, in shard order): vectors, nearest cells, each part's first row. */
