@@ -34,11 +34,12 @@ import type { TaskMessage } from '../taskMessage.ts';
  * top-k lists merged; it writes the shard's neighbors.bin. Memory: this shard, one reference shard, the lists.
  *
  * Approx mode (IVF): one task per cell range (the message's `shard` is the range): its queries are the rows whose
- * cell is in the range, read from the range's cells objects of every shard; it reads the cells objects of only
- * the ranges they probe, and compares each query with the members of its probed cells. It writes its lists per
- * shard; once every range is done, the lists step fans out one gather task per shard, which assembles them into
- * neighbors.bin. Memory and
- * input: the range's rows and the rows of the ranges they probe, never the whole corpus.
+ * cell is in the range, read from the range's cells objects of every shard; of the other ranges it reads only
+ * the members of the cells its queries probe (ranged GETs by each object's cell index), and compares each query
+ * with the members of its probed cells. It writes its lists per shard; once every range is done, the lists step
+ * fans out one gather task per shard, which assembles them into neighbors.bin. Memory and input: the range's
+ * rows and the members of the cells they probe (searched in blocks that hold a bounded number of them), never
+ * the whole corpus.
  */
 export async function neighborsStage(ctx: StageContext, task: TaskMessage): Promise<void> {
   const started = performance.now();
