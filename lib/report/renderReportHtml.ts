@@ -1,6 +1,5 @@
 import type { TopLevelSpec } from 'vega-lite';
-import { SOURCES, type Source } from '../pipeline/outputs/rowOutcome.ts';
-import type { RunReport } from '../pipeline/outputs/runReport.ts';
+import { SOURCES, type Source } from '../data/labelSource.ts';
 import { changesChart } from './charts/changesChart.ts';
 import { confidenceChart } from './charts/confidenceChart.ts';
 import { convergenceChart } from './charts/convergenceChart.ts';
@@ -10,6 +9,7 @@ import { renderChartSvg } from './charts/renderChartSvg.ts';
 import { timingsChart } from './charts/timingsChart.ts';
 import { formatDuration, formatNumber, formatPercent } from './format.ts';
 import { type Cell, escapeHtml, htmlTable } from './html.ts';
+import type { ReportRecord } from './reportRecord.ts';
 import { REPORT_CSS } from './reportStyles.ts';
 
 export interface RenderReportOptions {
@@ -21,8 +21,8 @@ export interface RenderReportOptions {
 interface ChartSection {
   readonly key: string;
   readonly title: string;
-  readonly note: (report: RunReport) => string;
-  readonly build: (report: RunReport) => TopLevelSpec | null;
+  readonly note: (report: ReportRecord) => string;
+  readonly build: (report: ReportRecord) => TopLevelSpec | null;
   readonly empty: string;
 }
 
@@ -115,7 +115,7 @@ const CHARTS: readonly ChartSection[] = [
  * Content-Security-Policy that forbids every fetch), so it opens offline and from any file share. Every string
  * from the report is escaped: class names, file names and reasons are user data.
  */
-export async function renderReportHtml(report: RunReport, options: RenderReportOptions = {}): Promise<string> {
+export async function renderReportHtml(report: ReportRecord, options: RenderReportOptions = {}): Promise<string> {
   const charts = await Promise.all(CHARTS.map((chart) => chartSection(report, chart, options)));
   return `<!DOCTYPE html>
 <html lang="en">
@@ -141,7 +141,7 @@ ${rejected(report)}
 `;
 }
 
-async function chartSection(report: RunReport, chart: ChartSection, options: RenderReportOptions): Promise<string> {
+async function chartSection(report: ReportRecord, chart: ChartSection, options: RenderReportOptions): Promise<string> {
   const spec = chart.build(report);
   let body = `<p class="empty">${chart.empty}</p>`;
   if (spec !== null) {
@@ -156,14 +156,14 @@ ${body}
 </section>`;
 }
 
-function header(report: RunReport): string {
+function header(report: ReportRecord): string {
   return `<header>
 <h1>pseudolabel report · <span class="method">${escapeHtml(report.method)}</span></h1>
 <p class="sub">Run <code>${escapeHtml(report.runId)}</code></p>
 </header>`;
 }
 
-function warnings(report: RunReport): string {
+function warnings(report: ReportRecord): string {
   if (report.warnings.length === 0) return '';
   const items = report.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('\n');
   return `<section class="warnings" data-section="warnings">
@@ -175,7 +175,7 @@ ${items}
 }
 
 /** Rows per source after the last round (all sources over all classes). */
-function finalBySource(report: RunReport): Record<Source, number> {
+function finalBySource(report: ReportRecord): Record<Source, number> {
   const totals = { given: 0, propagated: 0, pseudo: 0, none: 0, carried: 0, confirmed: 0 };
   const last = report.rounds[report.rounds.length - 1];
   if (last === undefined) return totals;
@@ -183,7 +183,7 @@ function finalBySource(report: RunReport): Record<Source, number> {
   return totals;
 }
 
-function cards(report: RunReport): string {
+function cards(report: ReportRecord): string {
   const bySource = finalBySource(report);
   const labelled = bySource.given + bySource.propagated + bySource.pseudo;
   const items: [string, string, boolean][] = [
@@ -203,7 +203,7 @@ function cards(report: RunReport): string {
   return `<section class="cards" data-section="summary">\n${html}\n</section>`;
 }
 
-function methodAndClasses(report: RunReport): string {
+function methodAndClasses(report: ReportRecord): string {
   const parameters = Object.entries(report.parameters).map(([name, value]): Cell[] => [
     { html: `<code>${escapeHtml(name)}</code>` },
     value === undefined ? 'auto' : String(value),
@@ -252,7 +252,7 @@ ${htmlTable(
 </section>`;
 }
 
-function rejected(report: RunReport): string {
+function rejected(report: ReportRecord): string {
   const shown = report.rejectedSample.length;
   if (report.rejected === 0) {
     return '<section class="chart" data-section="rejected"><h2>Rejected rows</h2><p class="note">No row was rejected.</p></section>';

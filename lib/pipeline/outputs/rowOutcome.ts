@@ -1,9 +1,9 @@
 import { UNLABELLED } from '../../data/dataset.ts';
+import type { Source } from '../../data/labelSource.ts';
 import { argmaxRow } from '../../linalg/argmaxRow.ts';
 
-/** Where a row's label came from (labels.csv `source`). */
-export const SOURCES = ['given', 'propagated', 'pseudo', 'none', 'carried', 'confirmed'] as const;
-export type Source = (typeof SOURCES)[number];
+/** Where a row's label came from (labels.csv `source`); codes in SOURCES order. */
+export { SOURCES, type Source } from '../../data/labelSource.ts';
 export const SOURCE = { given: 0, propagated: 1, pseudo: 2, none: 3, carried: 4, confirmed: 5 } as const;
 /** Sources only dataset runs have (carriedLabels.ts): report.json lists them only when some row has them. */
 export type DatasetSource = 'carried' | 'confirmed';

@@ -1,5 +1,5 @@
 import type { TopLevelSpec } from 'vega-lite';
-import type { RunReport } from '../../pipeline/outputs/runReport.ts';
+import type { ReportRecord } from '../reportRecord.ts';
 import { CHART_CONFIG, PRIMARY } from './chartTheme.ts';
 
 /**
@@ -7,7 +7,7 @@ import { CHART_CONFIG, PRIMARY } from './chartTheme.ts';
  * the rows present in both versions, bins of 0.1 over [-1, 1]. Null for a run that published no version, or
  * whose version is the dataset's first (no row to compare).
  */
-export function changesChart(report: RunReport): TopLevelSpec | null {
+export function changesChart(report: ReportRecord): TopLevelSpec | null {
   const changes = report.changes;
   if (changes === undefined || changes.previousVersion === undefined) return null;
   const bins = changes.confidenceShift.histogram.length;

@@ -1,4 +1,4 @@
-import type { Source } from '../../pipeline/outputs/rowOutcome.ts';
+import type { Source } from '../../data/labelSource.ts';
 
 /** Fonts and colours shared by every chart of report.html, so the charts read as one document. */
 

@@ -1,5 +1,5 @@
 import type { TopLevelSpec } from 'vega-lite';
-import type { RunReport } from '../../pipeline/outputs/runReport.ts';
+import type { ReportRecord } from '../reportRecord.ts';
 import { ACCENT, CHART_CONFIG, PRIMARY } from './chartTheme.ts';
 
 /**
@@ -7,7 +7,7 @@ import { ACCENT, CHART_CONFIG, PRIMARY } from './chartTheme.ts';
  * as one small bar chart per round, sharing the y scale, with the selection threshold as a dashed rule.
  * Null when no round has a histogram.
  */
-export function confidenceChart(report: RunReport): TopLevelSpec | null {
+export function confidenceChart(report: ReportRecord): TopLevelSpec | null {
   const values: { round: string; roundIndex: number; from: number; to: number; count: number }[] = [];
   for (const round of report.rounds) {
     const bins = round.confidenceHistogram.length;

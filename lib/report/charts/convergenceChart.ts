@@ -1,5 +1,5 @@
 import type { TopLevelSpec } from 'vega-lite';
-import type { RunReport } from '../../pipeline/outputs/runReport.ts';
+import type { ReportRecord } from '../reportRecord.ts';
 import { ACCENT, CHART_CONFIG, PRIMARY } from './chartTheme.ts';
 
 /**
@@ -7,7 +7,7 @@ import { ACCENT, CHART_CONFIG, PRIMARY } from './chartTheme.ts';
  * The y scale is logarithmic when every delta is positive (a log scale cannot show 0), linear otherwise.
  * Null when the method recorded no iterations (self-training and co-training have rounds instead).
  */
-export function convergenceChart(report: RunReport): TopLevelSpec | null {
+export function convergenceChart(report: ReportRecord): TopLevelSpec | null {
   const deltas = report.convergence.deltas;
   if (deltas.length === 0) return null;
   const values = deltas.map((delta, i) => ({ iteration: i + 1, delta }));

@@ -1,5 +1,5 @@
 import type { TopLevelSpec } from 'vega-lite';
-import type { RunReport } from '../../pipeline/outputs/runReport.ts';
+import type { ReportRecord } from '../reportRecord.ts';
 import { CHART_CONFIG, MUTED, PRIMARY } from './chartTheme.ts';
 
 const MODELS = ['supervised only', 'semi-supervised'];
@@ -8,7 +8,7 @@ const MODELS = ['supervised only', 'semi-supervised'];
  * Accuracy and macro-F1 on the held-out given labels: the classifier trained on the given labels alone against
  * the semi-supervised result, side by side per metric with the values printed on the bars. Null without holdout.
  */
-export function holdoutChart(report: RunReport): TopLevelSpec | null {
+export function holdoutChart(report: ReportRecord): TopLevelSpec | null {
   const holdout = report.holdout;
   if (holdout === undefined) return null;
   const values = [

@@ -1,6 +1,6 @@
 import type { TopLevelSpec } from 'vega-lite';
-import { SOURCES } from '../../pipeline/outputs/rowOutcome.ts';
-import type { RunReport } from '../../pipeline/outputs/runReport.ts';
+import { SOURCES } from '../../data/labelSource.ts';
+import type { ReportRecord } from '../reportRecord.ts';
 import { CHART_CONFIG, SOURCE_COLORS } from './chartTheme.ts';
 
 /** The facet of rows that have no class at all (counts key ""): unreached by propagation. */
@@ -11,7 +11,7 @@ export const NO_LABEL = '(no label)';
  * per class with the rounds on x, so a reader sees each class grow and where its labels came from.
  * Classes keep the report's order; count keys that are not classes follow it. Null without rounds.
  */
-export function labelsChart(report: RunReport): TopLevelSpec | null {
+export function labelsChart(report: ReportRecord): TopLevelSpec | null {
   if (report.rounds.length === 0) return null;
   const order = new Map<string, number>(report.classes.map((name, i) => [name, i]));
   const values: {

@@ -1,10 +1,10 @@
 import type { TopLevelSpec } from 'vega-lite';
-import type { RunReport } from '../../pipeline/outputs/runReport.ts';
 import { formatDuration } from '../format.ts';
+import type { ReportRecord } from '../reportRecord.ts';
 import { CHART_CONFIG, PRIMARY } from './chartTheme.ts';
 
 /** Wall time per stage as horizontal bars in the order the stages ran, each labelled with its duration. Null without timings. */
-export function timingsChart(report: RunReport): TopLevelSpec | null {
+export function timingsChart(report: ReportRecord): TopLevelSpec | null {
   const values = Object.entries(report.timings).map(([stage, ms], order) => ({
     stage,
     order,
