@@ -270,7 +270,7 @@ describe('dot-product distances', () => {
     // Act
     const sha = createHash('sha256').update(wat).digest('hex');
 
-    // Assess: on failure run `node bin/run-ts.mjs lib/linalg/wasm/buildDotKernel.ts`
+    // Assess: on failure run `npm run build:wasm` (scripts/buildDotKernel.mjs)
     expect(dotKernelSourceSha256).toBe(sha);
   });
 });

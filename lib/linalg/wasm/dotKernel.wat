@@ -1,5 +1,5 @@
 ;; Squared euclidean distance tiles by the dot-product expansion |x|^2 + |y|^2 - 2 x.y, WebAssembly SIMD.
-;; Source of dotKernelBytes.ts; rebuild with `node bin/run-ts.mjs lib/linalg/wasm/buildDotKernel.ts`.
+;; Source of dotKernelBytes.ts; rebuild with `npm run build:wasm` (scripts/buildDotKernel.mjs).
 ;;
 ;; Micro-kernel: 4 query rows x 8 reference rows (2 f32x4 vectors), the GEMM register blocking of
 ;; Goto & van de Geijn, "Anatomy of high-performance matrix multiplication" (ACM TOMS 2008): for each feature
