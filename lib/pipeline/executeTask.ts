@@ -48,7 +48,8 @@ const REDUCE_STEPS: Partial<Record<Stage, () => Promise<ReduceStep>>> = {
   propagate: async () => (await import('./stages/propagate.ts')).propagateStage,
   graph: async () => (await import('./stages/graph.ts')).graphStage,
   converge: async () => (await import('./stages/converge.ts')).convergeStage,
-  reduce: async () => (await import('./stages/selfTrainingFit.ts')).reduceStage,
+  // self-training's fit of a round: its wire name is `reduce`
+  reduce: async () => (await import('./stages/selfTrainingFit.ts')).selfTrainingFitStage,
   finalize: async () => (await import('./stages/finalize.ts')).finalizeStage,
 };
 

@@ -66,13 +66,14 @@ async function mergeRound(ctx: StageContext, run: RunRecord, collected: Collecte
 }
 
 /**
- * reduce (reduce step of self-training round r; DESIGN.md section 4 "Rounds"): merges the confident pseudo
+ * The self-training fit of round r: the stage named `reduce` on the wire (DESIGN.md sections 3 and 4 "Rounds"),
+ * a reduce step (once per run and round, on the reduce queue) like plan or finalize. It merges the confident pseudo
  * labels of round r into the labelled set (round 0: the given labels), then either fits the model of round r+1
  * and fans out its score tasks, or, when the round added nothing, every row is labelled or max_iter (`--max-iter`, default 10) is reached
  * (scikit-learn's termination conditions, in its order), fits the final model and fans out the outcome tasks,
  * which write the per-row result shard by shard. It holds the labelled rows only (O(labelled x d)), never all.
  */
-export async function reduceStage(
+export async function selfTrainingFitStage(
   ctx: StageContext,
   task: TaskMessage,
 ): Promise<{ tasks?: TaskMessage[]; reduce?: TaskMessage[] }> {
