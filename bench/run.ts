@@ -85,7 +85,7 @@ function parseConfig(argv: string[]): Config {
     },
   });
   if (!(values.suite in SUITES))
-    throw new RangeError(`--suite must be one of ${[...Object.keys(SUITES), 'scaleout'].join(', ')}`);
+    throw new RangeError(`--suite must be one of ${[...Object.keys(SUITES), 'scaleout', 'incremental'].join(', ')}`);
   const suite = values.suite as Suite;
   const n = positive('n', values.n, SUITES[suite].n);
   const labels = positive('labels', values.labels, 0.001, false);
@@ -299,6 +299,11 @@ async function main(): Promise<void> {
   if (argv.includes('quality') || argv.includes('--suite=quality') || argv.join(' ').includes('--suite quality')) {
     const { qualityBench } = await import('./quality.ts');
     await qualityBench(argv);
+    return;
+  }
+  if (argv.includes('--suite=incremental') || argv.join(' ').includes('--suite incremental')) {
+    const { incrementalBench } = await import('./incremental.ts');
+    await incrementalBench(argv);
     return;
   }
   if (argv.includes('--suite=scaleout') || argv.join(' ').includes('--suite scaleout')) {

@@ -22,7 +22,7 @@ import type { Collected } from '../shards/collected.ts';
 import type { StageContext } from '../stageContext.ts';
 import type { TaskMessage } from '../taskMessage.ts';
 import { listsRecordKey, reuseRefusal, type ShardListsRecord } from './incrementalLists.ts';
-import { indexKeys, listsKindOf, type VersionIndex } from './versionIndex.ts';
+import { indexKeys, listsKindOf, objectsAt, type VersionIndex } from './versionIndex.ts';
 
 /**
  * Incremental approximate lists (issue 19): when files were only added since the base version, whose lists were
@@ -84,15 +84,17 @@ export async function copyReusedCells(
 ): Promise<number | undefined> {
   const base = run.incremental?.reused[shard] ?? -1;
   if (!run.incremental?.ivf || base < 0) return undefined;
-  const version = run.incremental.baseVersion;
+  const index = await baseIndex(ctx, run);
+  if (index === undefined) return undefined;
+  const at = objectsAt(index, run.incremental.baseVersion, base, 'cells');
   await ctx.store.concatenate(keys.shardCalibration(run.runId, shard), [
-    indexKeys.shardCalibration(run.dataset, version, base),
+    indexKeys.shardCalibration(run.dataset, at.version, at.shard),
   ]);
   await mapConcurrently(
     Array.from({ length: ranges }, (_, r) => r),
     (r) =>
       ctx.store.concatenate(keys.rangeCells(run.runId, r, shard), [
-        indexKeys.rangeCells(run.dataset, version, r, base),
+        indexKeys.rangeCells(run.dataset, at.version, r, at.shard),
       ]),
   );
   return collected.shards[shard].rows;

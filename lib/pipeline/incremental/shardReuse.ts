@@ -3,7 +3,7 @@ import { keys } from '../keys.ts';
 import type { RunRecord } from '../run/runRecord.ts';
 import type { ShardSpec } from '../shards/shardPlan.ts';
 import type { StageContext } from '../stageContext.ts';
-import { indexKeys, readLatestIndex, sameFile, type VersionIndex } from './versionIndex.ts';
+import { indexKeys, objectsAt, readLatestIndex, sameFile, type VersionIndex } from './versionIndex.ts';
 
 /**
  * run.json `incremental`: what a dataset run takes over from the dataset's latest version (set by the plan step).
@@ -79,9 +79,12 @@ export async function copyReusedShard(
   if (run.incremental === undefined || base < 0) return undefined;
   const { baseVersion } = run.incremental;
   const index = await readJson<VersionIndex>(ctx.store, indexKeys.index(run.dataset, baseVersion));
-  await ctx.store.concatenate(keys.shardData(run.runId, shard), [indexKeys.shardData(run.dataset, baseVersion, base)]);
+  const at = objectsAt(index, baseVersion, base, 'ingest');
+  await ctx.store.concatenate(keys.shardData(run.runId, shard), [
+    indexKeys.shardData(run.dataset, at.version, at.shard),
+  ]);
   await ctx.store.concatenate(keys.shardRejected(run.runId, shard), [
-    indexKeys.shardRejected(run.dataset, baseVersion, base),
+    indexKeys.shardRejected(run.dataset, at.version, at.shard),
   ]);
   return { rows: index.shards[base].ingested, rejected: index.shards[base].rejected };
 }

@@ -29,12 +29,35 @@ export interface VersionIndex {
   readonly featureNames: string[];
   readonly labelColumn: string;
   readonly idColumn: string;
-  /** Per shard: how it was planned, its accepted rows before duplicates were dropped, its refused rows. */
-  readonly shards: { readonly spec: ShardSpec; readonly ingested: number; readonly rejected: number }[];
+  /**
+   * Per shard: how it was planned, its accepted rows before duplicates were dropped, its refused rows, and where
+   * its objects are kept: a shard a run took over unchanged from its base is not copied again, its objects stay
+   * in the version that first kept them (`ingestAt`: ingest.bin and rejected.json; `cellsAt`: the cells objects
+   * and calibration part). Absent: in this version, under this shard's number.
+   */
+  readonly shards: {
+    readonly spec: ShardSpec;
+    readonly ingested: number;
+    readonly rejected: number;
+    readonly ingestAt?: ObjectsAt;
+    readonly cellsAt?: ObjectsAt;
+  }[];
   /** collect's rows per shard (accepted, offset, dropped duplicates): maps the lists' row indices. */
   readonly rows: Pick<Collected['shards'][number], 'rows' | 'offset' | 'dropped'>[];
   /** Present when neighbors.bin is kept for every shard: how the lists were searched. */
   readonly lists?: ListsKind;
+}
+
+/** The version and shard number under which a shard's objects are kept. */
+export interface ObjectsAt {
+  readonly version: number;
+  readonly shard: number;
+}
+
+/** Where shard `shard` of version `version`'s index keeps its ingest objects, or its cells objects. */
+export function objectsAt(index: VersionIndex, version: number, shard: number, which: 'ingest' | 'cells'): ObjectsAt {
+  const entry = index.shards[shard];
+  return (which === 'ingest' ? entry.ingestAt : entry.cellsAt) ?? { version, shard };
 }
 
 /** Everything a kNN list depends on besides the rows: lists are reused only when all of it is equal. */
@@ -100,15 +123,27 @@ export async function keepVersionIndex(ctx: StageContext, run: RunRecord, versio
     plan.shards.map((spec) => readJson<ShardMetrics>(store, keys.marker(run.runId, 'ingest', 0, spec.shard))),
   );
   let kind = listsKindOf(run, collected);
+  // Shards taken over unchanged from the base version stay where that version's index keeps them.
+  const base =
+    run.incremental && (await readJson<VersionIndex>(store, indexKeys.index(run.dataset, run.incremental.baseVersion)));
+  const reusedFrom = (s: number) => (run.incremental && base ? (run.incremental.reused[s] ?? -1) : -1);
+  const ingestAt = (s: number) =>
+    reusedFrom(s) < 0 ? undefined : objectsAt(base!, run.incremental!.baseVersion, reusedFrom(s), 'ingest');
   for (const spec of plan.shards) {
     const s = spec.shard;
-    await store.concatenate(indexKeys.shardData(run.dataset, version, s), [keys.shardData(run.runId, s)]);
-    await store.concatenate(indexKeys.shardRejected(run.dataset, version, s), [keys.shardRejected(run.runId, s)]);
+    if (ingestAt(s) === undefined) {
+      await store.concatenate(indexKeys.shardData(run.dataset, version, s), [keys.shardData(run.runId, s)]);
+      await store.concatenate(indexKeys.shardRejected(run.dataset, version, s), [keys.shardRejected(run.runId, s)]);
+    }
     if (kind && (await exists(store, keys.shardNeighbors(run.runId, s))))
       await store.concatenate(indexKeys.shardNeighbors(run.dataset, version, s), [keys.shardNeighbors(run.runId, s)]);
     else kind = undefined;
   }
-  if (kind?.mode === 'approx' && !(await keepIvfObjects(ctx, run, plan, version))) kind = undefined;
+  const cellsAt = (s: number) =>
+    run.incremental?.ivf && reusedFrom(s) >= 0
+      ? objectsAt(base!, run.incremental.baseVersion, reusedFrom(s), 'cells')
+      : undefined;
+  if (kind?.mode === 'approx' && !(await keepIvfObjects(ctx, run, plan, version, cellsAt))) kind = undefined;
   const index: VersionIndex = {
     runId: run.runId,
     inputRoot: run.inputRoot,
@@ -125,6 +160,8 @@ export async function keepVersionIndex(ctx: StageContext, run: RunRecord, versio
       spec,
       ingested: ingested[spec.shard].rows ?? 0,
       rejected: ingested[spec.shard].rejected ?? 0,
+      ...optional('ingestAt', ingestAt(spec.shard)),
+      ...(kind?.mode === 'approx' ? optional('cellsAt', cellsAt(spec.shard)) : {}),
     })),
     rows: collected.shards.map(({ rows, offset, dropped }) => ({ rows, offset, dropped })),
     ...(kind ? { lists: kind } : {}),
@@ -145,12 +182,23 @@ async function readOptional<T>(read: () => Promise<T>): Promise<T | undefined> {
  * Approximate lists: the IVF training and the cells tasks' objects (every shard's rows by cell range, its part of
  * the calibration), so that the next run puts only its new rows into cells. False when the run has none.
  */
-async function keepIvfObjects(ctx: StageContext, run: RunRecord, plan: ShardPlan, version: number): Promise<boolean> {
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+async function keepIvfObjects(
+  ctx: StageContext,
+  run: RunRecord,
+  plan: ShardPlan,
+  version: number,
+  keptAt: (shard: number) => ObjectsAt | undefined,
+): Promise<boolean> {
   const { store } = ctx;
   const ranges = run.neighbors?.ranges;
   if (ranges === undefined || !(await exists(store, keys.ivfTraining(run.runId)))) return false;
   await store.concatenate(indexKeys.ivfTraining(run.dataset, version), [keys.ivfTraining(run.runId)]);
   for (const { shard } of plan.shards) {
+    if (keptAt(shard) !== undefined) continue;
     await store.concatenate(indexKeys.shardCalibration(run.dataset, version, shard), [
       keys.shardCalibration(run.runId, shard),
     ]);
