@@ -13,6 +13,7 @@ import { neighborsStage } from './stages/neighbors.ts';
 import { outcomeStage } from './stages/outcome.ts';
 import { outputStage } from './stages/output.ts';
 import { resultStage } from './stages/result.ts';
+import { routeStage } from './stages/route.ts';
 import { scoreStage } from './stages/score.ts';
 import { parseTaskMessage, type Stage, type TaskMessage } from './taskMessage.ts';
 import { addTaskMetrics, measuredTask, meteredContext } from './taskMetrics.ts';
@@ -25,6 +26,7 @@ const SHARD_TASKS: Partial<Record<Stage, ShardTask>> = {
   cells: cellsStage,
   neighbors: neighborsStage,
   edges: edgesStage,
+  route: routeStage,
   degrees: degreesStage,
   iterate: iterateStage,
   result: resultStage,
@@ -47,6 +49,7 @@ const REDUCE_STEPS: Partial<Record<Stage, () => Promise<ReduceStep>>> = {
   lists: async () => (await import('./stages/lists.ts')).listsStage,
   propagate: async () => (await import('./stages/propagate.ts')).propagateStage,
   graph: async () => (await import('./stages/graph.ts')).graphStage,
+  routed: async () => (await import('./stages/routed.ts')).routedStage,
   converge: async () => (await import('./stages/converge.ts')).convergeStage,
   // self-training's fit of a round: its wire name is `reduce`
   reduce: async () => (await import('./stages/selfTrainingFit.ts')).selfTrainingFitStage,

@@ -30,8 +30,25 @@ export const keys = {
   /** A shard's per-row outcome (label, confidence, source, round of its accepted rows): lib/pipeline/outputs/shardResults.ts. */
   shardResult: (runId: string, shard: number) => `runs/${runId}/shards/${pad(shard)}/result.bin`,
   /**
-   * Fanned-out propagation (lib/pipeline/propagation/partitionGraph.ts): the edges partition `from` has into partition `to`
-   * (the rows of `to` it reaches, and their in-degree contributions), grouped by destination.
+   * Fanned-out propagation (lib/pipeline/propagation/partitionGraph.ts). A partition's lists as its edges task sorted them
+   * (members ascending, each edge's end among its own rows and its boundary rows).
+   */
+  partitionLists: (runId: string, partition: number) => `runs/${runId}/propagation/lists/${pad(partition)}.bin`,
+  /**
+   * What partition `partition` tells the route task of shard `shard`: its members in the shard, the shard's
+   * boundary rows it reaches and the in-degree contributions of its edges ending there.
+   */
+  partitionAsks: (runId: string, shard: number, partition: number) =>
+    `runs/${runId}/propagation/asks/${pad(shard)}/${pad(partition)}.bin`,
+  shardAsks: (runId: string, shard: number) => `runs/${runId}/propagation/asks/${pad(shard)}/`,
+  /** The route task's answer: the partition owning each boundary row of `shard` that `partition` asked about. */
+  boundaryOwners: (runId: string, partition: number, shard: number) =>
+    `runs/${runId}/propagation/owners/${pad(partition)}/${pad(shard)}.bin`,
+  /** The row -> partition map of one shard's rows (route task), and where its rows start in each partition. */
+  rowPartitions: (runId: string, shard: number) => `runs/${runId}/propagation/map/${pad(shard)}.bin`,
+  /**
+   * What the route task of shard `from` sends partition `to` about its rows there: their labels, which of them
+   * each other partition reads, and the in-degree contributions of the edges ending in them.
    */
   edgeBucket: (runId: string, to: number, from: number) =>
     `runs/${runId}/propagation/edges/${pad(to)}/${pad(from)}.bin`,
@@ -41,11 +58,9 @@ export const keys = {
   /** --gamma auto: a partition's positive k-th neighbour distances, ascending, and every 1,024th of them. */
   partitionKth: (runId: string, shard: number) => `runs/${runId}/propagation/kth/${pad(shard)}.bin`,
   partitionKthSample: (runId: string, shard: number) => `runs/${runId}/propagation/kth/${pad(shard)}-sample.bin`,
-  /** A partition's edges as its iterations read them: their ends among the rows they reach, their distances. */
-  partitionEdges: (runId: string, shard: number) => `runs/${runId}/propagation/graphs/${pad(shard)}.bin`,
   /**
-   * What a partition's tasks need of it at every iteration (degrees task): who reads its rows and which, its
-   * class indices and the square roots of its in-degrees (label spreading).
+   * What every iteration of a partition reads of it (degrees task): its edges (their ends, distances), its
+   * boundary rows' owners, who reads which of its rows, its class indices and the square roots of its in-degrees.
    */
   partition: (runId: string, shard: number) => `runs/${runId}/propagation/partitions/${pad(shard)}.bin`,
   /** Square roots of the in-degrees (label spreading) of the rows of partition `from` that partition `to` reaches. */

@@ -2,8 +2,9 @@ import { z } from 'zod';
 
 /**
  * The stages of a run, in order. Shard tasks (ingest, cells, neighbors, gather, the fanned-out propagation's
- * edges, degrees, iterate and result, score, outcome, output) fan out on the tasks queue, one per shard
- * (approximate neighbors: one per cell range, its number in `shard`); the others are reduce steps on the reduce
+ * edges, route, degrees, iterate and result, score, outcome, output) fan out on the tasks queue, one per shard
+ * (approximate neighbors: one per cell range, the fanned-out edges, degrees and iterate one per partition, its
+ * number in `shard`); the others are reduce steps on the reduce
  * queue, one per run and round (for iterate and converge, the round is the iteration).
  */
 export const STAGES = [
@@ -18,6 +19,8 @@ export const STAGES = [
   'propagate',
   'edges',
   'graph',
+  'route',
+  'routed',
   'degrees',
   'iterate',
   'converge',
@@ -36,6 +39,7 @@ export const SHARD_STAGES: ReadonlySet<Stage> = new Set<Stage>([
   'neighbors',
   'gather',
   'edges',
+  'route',
   'degrees',
   'iterate',
   'result',

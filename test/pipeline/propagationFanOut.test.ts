@@ -2,9 +2,13 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { keys } from '../../lib/pipeline/keys.ts';
+import { readRangeCells } from '../../lib/pipeline/neighbors/ivfObjects.ts';
+import { readRowPartitions } from '../../lib/pipeline/propagation/partitionGraph.ts';
 import { FAN_OUT_FROM_ROWS_ENV } from '../../lib/pipeline/propagation/propagationFanOut.ts';
 import { readRun } from '../../lib/pipeline/run/runRecord.ts';
 import { parseRunOptions, type RunOptionsInput } from '../../lib/pipeline/runOptions.ts';
+import { readCollected } from '../../lib/pipeline/shards/collected.ts';
+import type { StageContext } from '../../lib/pipeline/stageContext.ts';
 import { blobRows, csvText, writeInput } from './support/datasets.ts';
 import {
   advancedMarkers,
@@ -30,7 +34,7 @@ import {
  * for label spreading and label propagation, knn and knn-rbf, exact and approximate neighbours, 1, 3 and 8
  * shards, and the run converges after as many iterations; the result parts are the same bytes; duplicated and
  * reordered deliveries (manual driver) and tasks failing before or after they ran (embedded faults) change
- * nothing.
+ * nothing. Approximate runs partition the rows by cell range, exact runs by shard.
  */
 
 /**
@@ -100,6 +104,7 @@ describe.each(CASES)('$method, kernel $kernel', ({ method, kernel }) => {
       expect(fanned.record.timings).toHaveProperty('converge');
       expect(single.record.timings).not.toHaveProperty('converge');
       expect((fanned.report.neighbors as { mode: string }).mode).toBe(neighborsMode);
+      expect(fanned.record.partitions?.by).toBe(neighborsMode === 'approx' ? 'cell ranges' : 'shards');
       expect(fanned.labels === single.labels, 'labels.csv differs byte for byte').toBe(true);
       const { convergence } = fanned.report as { convergence: { nIter: number; deltas: number[] } };
       const reference = (single.report as { convergence: { nIter: number; deltas: number[] } }).convergence;
@@ -188,6 +193,12 @@ async function resultParts(run: DrivenRun): Promise<Uint8Array[]> {
   return parts;
 }
 
+/** A context to read a driven run's objects with. */
+function contextOf(run: DrivenRun): StageContext {
+  const none = { send: async () => {}, sendBatch: async () => {} };
+  return { store: run.store, inputs: () => run.store, tasks: none, reduce: none, log: run.log };
+}
+
 /** Whether an iterate task of some round was delivered after one of a later round (a stale delivery). */
 function hasStaleIteration(run: DrivenRun): boolean {
   let latest = 0;
@@ -199,73 +210,121 @@ function hasStaleIteration(run: DrivenRun): boolean {
   return false;
 }
 
-describe('fanned-out iterations delivered twice or more, in any order', () => {
-  const options = parseRunOptions({
-    method: 'label-spreading',
-    kernel: 'knn-rbf',
-    gamma: 0.5,
-    neighbors: 5,
-    shards: 3,
-    workers: 1,
-    maxIter: 8,
-    neighborsMode: 'exact',
-  });
-  /** Every message twice, iterate tasks four times (copies left over when the next round starts), up to three at once. */
-  const duplicating = (seed: number): DeliveryPlan => ({
-    seed,
-    copies: (message) => (message.stage === 'iterate' ? 4 : 2),
-    concurrency: 3,
-  });
-  let blobs = '';
-  let single: DrivenRun;
-  let clean: DrivenRun;
-  let runs = 0;
+/**
+ * Exact neighbours partition by shard (blobs, 240 rows); approximate ones by cell range (digits, where the
+ * partitions' rows come from every shard), so redelivered route tasks and the row -> partition map are exercised.
+ */
+const DELIVERY_CASES = [
+  { neighborsMode: 'exact', data: 'blobs', partitionsBy: 'shards', gamma: 0.5 },
+  { neighborsMode: 'approx', data: 'digits', partitionsBy: 'cell ranges', gamma: 0.002 },
+] as const;
 
-  async function drive(fanOut: boolean, plan: DeliveryPlan = {}): Promise<DrivenRun> {
-    if (fanOut) process.env[FAN_OUT_FROM_ROWS_ENV] = '0';
-    try {
-      return await driveRun(blobs, join(await tempDir(), 'state'), options, `fan-${++runs}`, plan);
-    } finally {
-      delete process.env[FAN_OUT_FROM_ROWS_ENV];
+describe.each(DELIVERY_CASES)(
+  'fanned-out tasks delivered twice or more, in any order ($neighborsMode neighbours)',
+  ({ neighborsMode, data, partitionsBy, gamma }) => {
+    const options = parseRunOptions({
+      method: 'label-spreading',
+      kernel: 'knn-rbf',
+      gamma,
+      neighbors: 5,
+      shards: 3,
+      workers: 1,
+      maxIter: 8,
+      neighborsMode,
+    });
+    /** Every message twice, iterate tasks four times (copies left over when the next round starts), up to three at once. */
+    const duplicating = (seed: number): DeliveryPlan => ({
+      seed,
+      copies: (message) => (message.stage === 'iterate' ? 4 : 2),
+      concurrency: 3,
+    });
+    let dataset = '';
+    let single: DrivenRun;
+    let clean: DrivenRun;
+    let runs = 0;
+
+    async function drive(fanOut: boolean, plan: DeliveryPlan = {}): Promise<DrivenRun> {
+      if (fanOut) process.env[FAN_OUT_FROM_ROWS_ENV] = '0';
+      try {
+        return await driveRun(dataset, join(await tempDir(), 'state'), options, `fan-${neighborsMode}-${++runs}`, plan);
+      } finally {
+        delete process.env[FAN_OUT_FROM_ROWS_ENV];
+      }
     }
-  }
 
-  beforeAll(async () => {
-    blobs = await writeInput(await tempDir(), 'blobs.csv', csvText(blobRows({ n: 240, d: 4, seed: 5 })));
-    single = await drive(false);
-    clean = await drive(true);
-  });
+    beforeAll(async () => {
+      dataset =
+        data === 'blobs'
+          ? await writeInput(await tempDir(), 'blobs.csv', csvText(blobRows({ n: 240, d: 4, seed: 5 })))
+          : input;
+      single = await drive(false);
+      clean = await drive(true);
+    });
 
-  it('the clean fan-out writes the same result parts, byte for byte, as the single-process step', async () => {
-    // Prepare
-    const steps = await advancedMarkers(clean);
-    // Act
-    const [fanned, reference] = [await resultParts(clean), await resultParts(single)];
-    // Assess
-    expect(steps).toContain('converge-1');
-    expect(await advancedMarkers(single)).not.toContain('graph-0');
-    expect(fanned).toEqual(reference);
-    expect(await outputText(clean, 'labels.csv')).toBe(await outputText(single, 'labels.csv'));
-  });
+    it('the clean fan-out writes the same result parts, byte for byte, as the single-process step', async () => {
+      // Prepare
+      const steps = await advancedMarkers(clean);
+      // Act
+      const [fanned, reference] = [await resultParts(clean), await resultParts(single)];
+      // Assess
+      expect(steps).toContain('converge-1');
+      expect(steps).toContain('routed-0');
+      expect(await advancedMarkers(single)).not.toContain('graph-0');
+      expect((await readRun(clean.store, clean.runId)).partitions?.by).toBe(partitionsBy);
+      expect(fanned).toEqual(reference);
+      expect(await outputText(clean, 'labels.csv')).toBe(await outputText(single, 'labels.csv'));
+    });
 
-  it.each([7, 8, 9])('seed %i: the same outputs and result parts, each reduce step once', async (seed) => {
-    // Prepare
-    const plan = duplicating(seed);
-    // Act
-    const run = await drive(true, plan);
-    // Assess
-    expect((await readRun(run.store, run.runId)).status).toBe('succeeded');
-    expect(hasStaleIteration(run), 'an iterate task was delivered after a later round had started').toBe(true);
-    expect(await resultParts(run)).toEqual(await resultParts(clean));
-    expect(await outputText(run, 'labels.csv')).toBe(await outputText(clean, 'labels.csv'));
-    const report = JSON.parse((await outputText(run, 'report.json')) ?? '{}') as Record<string, unknown>;
-    const cleanReport = JSON.parse((await outputText(clean, 'report.json')) ?? '{}') as Record<string, unknown>;
-    expect(comparableReport(report)).toEqual(comparableReport(cleanReport));
-    const steps = reduceStepRuns(run);
-    expect([...steps.values()].every((count) => count === 1)).toBe(true);
-    expect((await advancedMarkers(run)).sort()).toEqual((await advancedMarkers(clean)).sort());
-  });
-});
+    it("the row -> partition map puts every row in one partition: its shard, or its cell's range", async () => {
+      // Prepare
+      const record = await readRun(clean.store, clean.runId);
+      const collected = await readCollected(contextOf(clean), clean.runId);
+      const expected = new Int32Array(collected.n).fill(-1);
+      for (const [s, { offset, rows }] of collected.shards.entries()) {
+        if (partitionsBy === 'shards') expected.fill(s, offset, offset + rows);
+        else {
+          for (let r = 0; r < (record.partitions?.count ?? 0); r++) {
+            const { members } = await readRangeCells(contextOf(clean), clean.runId, r, s);
+            for (const row of members) expected[row] = r;
+          }
+        }
+      }
+      // Act
+      const mapped: number[] = [];
+      for (let s = 0; s < collected.shards.length; s++) {
+        const { partitionOf } = await readRowPartitions(contextOf(clean), clean.runId, s);
+        mapped.push(...partitionOf);
+      }
+      // Assess
+      expect(mapped).toEqual([...expected]);
+      expect(new Set(mapped).size).toBe(record.partitions?.count);
+      if (partitionsBy === 'cell ranges') {
+        // input order and locality differ: a shard's rows lie in several partitions
+        const first = (await readRowPartitions(contextOf(clean), clean.runId, 0)).partitionOf;
+        expect(new Set(first).size).toBeGreaterThan(1);
+      }
+    });
+
+    it.each([7, 8, 9])('seed %i: the same outputs and result parts, each reduce step once', async (seed) => {
+      // Prepare
+      const plan = duplicating(seed);
+      // Act
+      const run = await drive(true, plan);
+      // Assess
+      expect((await readRun(run.store, run.runId)).status).toBe('succeeded');
+      expect(hasStaleIteration(run), 'an iterate task was delivered after a later round had started').toBe(true);
+      expect(run.delivered.filter(({ body }) => body.stage === 'route').length).toBeGreaterThan(3);
+      expect(await resultParts(run)).toEqual(await resultParts(clean));
+      expect(await outputText(run, 'labels.csv')).toBe(await outputText(clean, 'labels.csv'));
+      const report = JSON.parse((await outputText(run, 'report.json')) ?? '{}') as Record<string, unknown>;
+      const cleanReport = JSON.parse((await outputText(clean, 'report.json')) ?? '{}') as Record<string, unknown>;
+      expect(comparableReport(report)).toEqual(comparableReport(cleanReport));
+      const steps = reduceStepRuns(run);
+      expect([...steps.values()].every((count) => count === 1)).toBe(true);
+      expect((await advancedMarkers(run)).sort()).toEqual((await advancedMarkers(clean)).sort());
+    });
+  },
+);
 
 describe('fanned-out tasks that fail once, before or after they ran (faults rate 0.4)', () => {
   const options: RunOptionsInput = { method: 'label-propagation', neighbors: 6, shards: 4, maxIter: 6 };

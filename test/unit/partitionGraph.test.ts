@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { forEachInFlight, gatherRows, partitionLocator } from '../../lib/pipeline/propagation/partitionGraph.ts';
+import { forEachInFlight, gatherRows, shardLocator } from '../../lib/pipeline/propagation/partitionGraph.ts';
 import type { Collected } from '../../lib/pipeline/shards/collected.ts';
 
 function collectedOf(rows: readonly number[]): Collected {
@@ -13,7 +13,7 @@ function collectedOf(rows: readonly number[]): Collected {
   return { n: offset, d: 1, classes: ['a', 'b'], featureNames: ['f'], given: 0, shards, duplicates: [] };
 }
 
-describe('partitionLocator', () => {
+describe('shardLocator', () => {
   it('finds the shard holding each row, empty shards included', () => {
     fc.assert(
       fc.property(fc.array(fc.nat({ max: 5 }), { minLength: 1, maxLength: 12 }), (rows) => {
@@ -24,7 +24,7 @@ describe('partitionLocator', () => {
           for (let r = 0; r < count; r++) expected.push(shard);
         });
         // Act
-        const locate = partitionLocator(collected);
+        const locate = shardLocator(collected);
         const found = expected.map((_, row) => locate(row));
         // Assess
         expect(found).toEqual(expected);

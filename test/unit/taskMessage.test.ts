@@ -164,6 +164,7 @@ describe('SHARD_STAGES', () => {
       'outcome',
       'output',
       'result',
+      'route',
       'score',
     ]);
   });

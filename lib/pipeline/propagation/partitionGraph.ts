@@ -1,42 +1,308 @@
 import { packArrays, unpackArrays } from '../binaryArrays.ts';
+import { mapConcurrently } from '../concurrentRequests.ts';
 import { readJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
+import { readRangeLists } from '../neighbors/ivfObjects.ts';
+import type { RunRecord } from '../run/runRecord.ts';
 import type { RunOptions } from '../runOptions.ts';
 import type { Collected } from '../shards/collected.ts';
 import type { StageContext } from '../stageContext.ts';
 
 /**
- * The fanned-out propagation (docs/ARCHITECTURE.md, "Propagation fans out") splits the kNN graph by rows: a
- * partition is a shard's rows with their neighbour lists (its neighbors.bin). Its edges reach rows of other
- * partitions; a task of the partition reads only what those rows bring (their normalisers, their previous F),
- * which the partitions that own them write for it, so no task holds an n-length array.
+ * The fanned-out propagation (docs/ARCHITECTURE.md, "Propagation fans out") splits the kNN graph by rows into
+ * partitions. With approximate neighbours a partition is a cell range's rows (every row whose IVF cell is in
+ * the range, from every shard): nearby cells share a range (cellRanges.ts) and a row's neighbours lie in the
+ * cells it probes, so most edges stay inside their partition and an iteration reads few rows of others (its
+ * boundary rows). With exact neighbours (small runs) a partition is a shard's rows. A partition's rows are its
+ * members, ascending by global index, so a shard's rows in a partition are one block of it (the result tasks
+ * bring rows back to input order by reading these blocks). Which partition owns a row is known to the shard
+ * holding the row (route tasks, rowPartitions): no task holds an n-length array.
  */
 
-/** A partition's rows, their edges (row-major, k per row, neighbour order) and the rows the edges reach. */
-export interface PartitionEdges {
-  readonly shard: number;
-  /** Global index of the partition's first row. */
-  readonly offset: number;
-  readonly rows: number;
+/** How the rows are partitioned, fixed by the propagate step (run.json `partitions`). */
+export interface PropagationPartitions {
+  /** 'cell ranges': partition r is the rows of cell range r; 'shards': partition s is shard s's rows. */
+  readonly by: 'cell ranges' | 'shards';
+  readonly count: number;
+}
+
+/** Cell ranges where neighbours were searched by range (approx), else shards (exact, or exact after calibration). */
+export function choosePartitions(run: Pick<RunRecord, 'neighbors'>, shards: number): PropagationPartitions {
+  const ranges = run.neighbors?.mode === 'approx' ? run.neighbors.ranges : undefined;
+  return ranges !== undefined ? { by: 'cell ranges', count: ranges } : { by: 'shards', count: shards };
+}
+
+export function partitionsOf(run: Pick<RunRecord, 'runId' | 'partitions'>): PropagationPartitions {
+  if (run.partitions === undefined) throw new RangeError(`run ${run.runId} has no propagation partitions`);
+  return run.partitions;
+}
+
+/** A partition's rows (global indices, ascending) with their neighbour lists (k per row, neighbour order). */
+export interface PartitionLists {
+  readonly members: Int32Array;
   readonly k: number;
-  /** knn-rbf: each edge's squared distance (rows x k), which edgeWeights turns into exp(-gamma d^2); knn: empty. */
+  readonly indices: Int32Array;
   readonly distances: Float64Array;
-  /** The distinct rows the edges reach, ascending (global indices). */
-  readonly reached: Int32Array;
-  /** Where each edge's end is in `reached` (rows x k): the end of edge p is reached[positions[p]]. */
+}
+
+/**
+ * Reads a partition's neighbour lists (edges task): a shard's neighbors.bin, or the parts the neighbors task of
+ * a cell range wrote for each shard (ranges/<r>/<s>/neighbors.bin), put in ascending row order. Refuses an empty
+ * or out-of-range slot with the single-process graph's message.
+ */
+export async function readPartitionLists(
+  ctx: StageContext,
+  runId: string,
+  collected: Collected,
+  partitions: PropagationPartitions,
+  k: number,
+  partition: number,
+): Promise<PartitionLists> {
+  const lists =
+    partitions.by === 'shards'
+      ? await shardLists(ctx, runId, collected, k, partition)
+      : rowOrder(await mapConcurrently(collected.shards, async (_, s) => readRangeLists(ctx, runId, partition, s)), k);
+  const { members, indices } = lists;
+  if (indices.length !== members.length * k) {
+    throw new RangeError(
+      `neighbour lists of partition ${partition} hold ${indices.length} slots, expected ${members.length * k}`,
+    );
+  }
+  for (let p = 0; p < indices.length; p++) {
+    if (indices[p] < 0 || indices[p] >= collected.n) {
+      throw new RangeError(`neighbour list of point ${members[Math.floor(p / k)]} has an empty or out-of-range slot`);
+    }
+  }
+  return lists;
+}
+
+async function shardLists(
+  ctx: StageContext,
+  runId: string,
+  collected: Collected,
+  k: number,
+  shard: number,
+): Promise<PartitionLists> {
+  const { offset, rows } = collected.shards[shard];
+  const members = Int32Array.from({ length: rows }, (_, i) => offset + i);
+  if (rows === 0) return { members, k, indices: new Int32Array(0), distances: new Float64Array(0) };
+  const [indices, distances] = unpackArrays(await ctx.store.get(keys.shardNeighbors(runId, shard))) as [
+    Int32Array,
+    Float64Array,
+  ];
+  return { members, k, indices, distances };
+}
+
+/** A range's parts (rows grouped by cell within each shard) as one list in ascending row order. */
+function rowOrder(
+  parts: readonly { members: Int32Array; lists: { indices: Int32Array; distances: Float64Array } }[],
+  k: number,
+) {
+  let rows = 0;
+  for (const part of parts) rows += part.members.length;
+  const joined = new Int32Array(rows);
+  const from = new Int32Array(rows);
+  const partOf = new Int32Array(rows);
+  let at = 0;
+  parts.forEach((part, q) => {
+    joined.set(part.members, at);
+    for (let i = 0; i < part.members.length; i++) {
+      from[at + i] = i;
+      partOf[at + i] = q;
+    }
+    at += part.members.length;
+  });
+  const order = Int32Array.from({ length: rows }, (_, i) => i).sort((a, b) => joined[a] - joined[b]);
+  const members = new Int32Array(rows);
+  const indices = new Int32Array(rows * k);
+  const distances = new Float64Array(rows * k);
+  for (let i = 0; i < rows; i++) {
+    const o = order[i];
+    const { lists } = parts[partOf[o]];
+    members[i] = joined[o];
+    indices.set(lists.indices.subarray(from[o] * k, (from[o] + 1) * k), i * k);
+    distances.set(lists.distances.subarray(from[o] * k, (from[o] + 1) * k), i * k);
+  }
+  for (let i = 1; i < rows; i++) {
+    if (members[i] === members[i - 1]) throw new RangeError(`row ${members[i]} is in a partition twice`);
+  }
+  return { members, k, indices, distances };
+}
+
+/**
+ * A partition's edges as its later tasks read them: each edge's end as a position among the partition's own
+ * rows (0 .. rows - 1, their local index) followed by its boundary rows (rows + b: boundary[b]).
+ */
+export interface PartitionEdges {
+  readonly members: Int32Array;
+  readonly k: number;
   readonly positions: Int32Array;
-  /** The partitions reached, ascending, each with its block [from, to) of `reached`. */
-  readonly blocks: readonly ReachedBlock[];
+  /** The rows of other partitions the edges reach, ascending (global indices). */
+  readonly boundary: Int32Array;
+  /** knn-rbf: each edge's squared distance (rows x k), which edgeWeights turns into exp(-gamma d^2); else empty. */
+  readonly distances: Float64Array;
 }
 
-export interface ReachedBlock {
-  readonly shard: number;
-  readonly from: number;
-  readonly to: number;
+/** Finds the ends of a partition's edges among its own rows and its boundary rows. */
+export function partitionEdges(lists: PartitionLists, keepDistances: boolean): PartitionEdges {
+  const { members, k, indices } = lists;
+  const rows = members.length;
+  const positions = new Int32Array(indices.length);
+  const outside: number[] = [];
+  for (let p = 0; p < indices.length; p++) {
+    const local = lowerBound(members, indices[p]);
+    if (local < rows && members[local] === indices[p]) positions[p] = local;
+    else {
+      positions[p] = -1;
+      outside.push(indices[p]);
+    }
+  }
+  const sorted = Int32Array.from(outside).sort();
+  let m = 0;
+  for (let b = 0; b < sorted.length; b++) if (b === 0 || sorted[b] !== sorted[b - 1]) sorted[m++] = sorted[b];
+  const boundary = sorted.slice(0, m);
+  for (let p = 0; p < indices.length; p++) {
+    if (positions[p] < 0) positions[p] = rows + lowerBound(boundary, indices[p]);
+  }
+  const distances = keepDistances ? lists.distances : new Float64Array(0);
+  return { members, k, positions, boundary, distances };
 }
 
-/** Maps a global row index to its partition (shards may be empty: their rows were all duplicates). */
-export function partitionLocator(collected: Collected): (row: number) => number {
+export function writePartitionEdges(ctx: StageContext, runId: string, partition: number, edges: PartitionEdges) {
+  const { members, positions, boundary, distances } = edges;
+  return ctx.store.put(keys.partitionLists(runId, partition), packArrays([members, positions, boundary, distances]));
+}
+
+export async function readPartitionEdges(
+  ctx: StageContext,
+  runId: string,
+  partition: number,
+  k: number,
+): Promise<PartitionEdges> {
+  const [members, positions, boundary, distances] = unpackArrays(
+    await ctx.store.get(keys.partitionLists(runId, partition)),
+  ) as [Int32Array, Int32Array, Int32Array, Float64Array];
+  return { members, k, positions, boundary, distances };
+}
+
+/**
+ * What a partition tells the route task of one shard (edges task): where the shard's rows start among its
+ * members and which they are, the boundary rows of the shard it reaches, and (label spreading) the in-degree
+ * contributions of its edges ending in them: end, source (global indices) and, for knn-rbf, the distance, in
+ * edge order (sources ascending).
+ */
+export interface PartitionAsks {
+  readonly start: number;
+  readonly members: Int32Array;
+  readonly boundary: Int32Array;
+  readonly ends: Int32Array;
+  readonly sources: Int32Array;
+  readonly distances: Float64Array;
+}
+
+export function writePartitionAsks(
+  ctx: StageContext,
+  runId: string,
+  shard: number,
+  partition: number,
+  asks: PartitionAsks,
+) {
+  const { start, members, boundary, ends, sources, distances } = asks;
+  return ctx.store.put(
+    keys.partitionAsks(runId, shard, partition),
+    packArrays([Int32Array.of(start), members, boundary, ends, sources, distances]),
+  );
+}
+
+export function decodePartitionAsks(bytes: Uint8Array): PartitionAsks {
+  const [start, members, boundary, ends, sources, distances] = unpackArrays(bytes) as [
+    Int32Array,
+    Int32Array,
+    Int32Array,
+    Int32Array,
+    Int32Array,
+    Float64Array,
+  ];
+  return { start: start[0], members, boundary, ends, sources, distances };
+}
+
+/**
+ * What the route task of a shard sends a partition about its rows in the shard: their class indices (members
+ * ascending), which of them each other partition reads (readers ascending; reader e reads the local rows
+ * readRows[readEnds[e - 1] .. readEnds[e])), and the in-degree contributions of edges from other partitions
+ * ending in them (end as a local row, source as a global row, knn-rbf distance).
+ */
+export interface EdgeBucket {
+  readonly y: Int32Array;
+  readonly readers: Int32Array;
+  readonly readEnds: Int32Array;
+  readonly readRows: Int32Array;
+  readonly ends: Int32Array;
+  readonly sources: Int32Array;
+  readonly distances: Float64Array;
+}
+
+export function encodeEdgeBucket(bucket: EdgeBucket): Uint8Array {
+  const { y, readers, readEnds, readRows, ends, sources, distances } = bucket;
+  return packArrays([y, readers, readEnds, readRows, ends, sources, distances]);
+}
+
+export function decodeEdgeBucket(bytes: Uint8Array): EdgeBucket {
+  const [y, readers, readEnds, readRows, ends, sources, distances] = unpackArrays(bytes);
+  return { y, readers, readEnds, readRows, ends, sources, distances } as EdgeBucket;
+}
+
+/** A shard's row -> partition map (route task) and where the shard's block starts in each partition. */
+export interface RowPartitions {
+  readonly partitionOf: Int32Array;
+  readonly starts: Int32Array;
+}
+
+export function writeRowPartitions(ctx: StageContext, runId: string, shard: number, map: RowPartitions) {
+  return ctx.store.put(keys.rowPartitions(runId, shard), packArrays([map.partitionOf, map.starts]));
+}
+
+export async function readRowPartitions(ctx: StageContext, runId: string, shard: number): Promise<RowPartitions> {
+  const [partitionOf, starts] = unpackArrays(await ctx.store.get(keys.rowPartitions(runId, shard))) as Int32Array[];
+  return { partitionOf, starts };
+}
+
+/**
+ * What every iteration task of a partition reads of it (written once, by its degrees task): its edges (positions
+ * among its rows and its boundary rows, the boundary rows grouped by owner: owner blocks[e] holds boundary rows
+ * [blockEnds[e - 1], blockEnds[e])), who reads its rows (exports), its rows' class indices and the square roots
+ * of their in-degrees (label spreading; else empty).
+ */
+export interface PartitionState {
+  readonly positions: Int32Array;
+  readonly distances: Float64Array;
+  readonly owners: Int32Array;
+  readonly ownerEnds: Int32Array;
+  readonly readers: Int32Array;
+  /** Rows read by readers[e] are readRows[ends[e - 1] .. ends[e]). */
+  readonly ends: Int32Array;
+  readonly readRows: Int32Array;
+  readonly y: Int32Array;
+  readonly degrees: Float64Array;
+}
+
+export function writePartitionState(ctx: StageContext, runId: string, partition: number, state: PartitionState) {
+  const { positions, distances, owners, ownerEnds, readers, ends, readRows, y, degrees } = state;
+  return ctx.store.put(
+    keys.partition(runId, partition),
+    packArrays([positions, distances, owners, ownerEnds, readers, ends, readRows, y, degrees]),
+  );
+}
+
+export async function readPartitionState(ctx: StageContext, runId: string, partition: number): Promise<PartitionState> {
+  const [positions, distances, owners, ownerEnds, readers, ends, readRows, y, degrees] = unpackArrays(
+    await ctx.store.get(keys.partition(runId, partition)),
+  );
+  return { positions, distances, owners, ownerEnds, readers, ends, readRows, y, degrees } as PartitionState;
+}
+
+/** Maps a global row index to its shard (shards may be empty: their rows were all duplicates). */
+export function shardLocator(collected: Collected): (row: number) => number {
   const ends = collected.shards.map((shard) => shard.offset + shard.rows);
   return (row) => {
     let lo = 0;
@@ -51,80 +317,6 @@ export function partitionLocator(collected: Collected): (row: number) => number 
 }
 
 /**
- * Reads a partition's neighbour lists, refusing an empty or out-of-range slot with the single-process graph's
- * message, and finds the rows they reach (edges task; the iterate tasks read the result, writePartitionEdges).
- */
-export async function buildPartitionEdges(
-  ctx: StageContext,
-  runId: string,
-  collected: Collected,
-  options: RunOptions,
-  shard: number,
-): Promise<PartitionEdges> {
-  const { offset, rows } = collected.shards[shard];
-  const k = options.neighbors;
-  const [indices, distances] =
-    rows === 0
-      ? [new Int32Array(0), new Float64Array(0)]
-      : (unpackArrays(await ctx.store.get(keys.shardNeighbors(runId, shard))) as [Int32Array, Float64Array]);
-  if (indices.length !== rows * k) {
-    throw new RangeError(`neighbour lists of shard ${shard} hold ${indices.length} slots, expected ${rows * k}`);
-  }
-  for (let p = 0; p < indices.length; p++) {
-    if (indices[p] < 0 || indices[p] >= collected.n) {
-      throw new RangeError(`neighbour list of point ${offset + Math.floor(p / k)} has an empty or out-of-range slot`);
-    }
-  }
-  const sorted = Int32Array.from(indices).sort();
-  let m = 0;
-  for (let p = 0; p < sorted.length; p++) if (p === 0 || sorted[p] !== sorted[p - 1]) sorted[m++] = sorted[p];
-  const reached = sorted.slice(0, m);
-  const positions = new Int32Array(indices.length);
-  for (let p = 0; p < indices.length; p++) positions[p] = lowerBound(reached, indices[p]);
-  const locate = partitionLocator(collected);
-  const blocks: ReachedBlock[] = [];
-  for (let from = 0; from < m; ) {
-    const t = locate(reached[from]);
-    const end = collected.shards[t].offset + collected.shards[t].rows;
-    let to = from;
-    while (to < m && reached[to] < end) to++;
-    blocks.push({ shard: t, from, to });
-    from = to;
-  }
-  const kept = options.kernel === 'knn-rbf' ? distances : new Float64Array(0);
-  return { shard, offset, rows, k, distances: kept, reached, positions, blocks };
-}
-
-/** Stores what buildPartitionEdges found, so that every iteration reads it instead of sorting the lists again. */
-export function writePartitionEdges(ctx: StageContext, runId: string, edges: PartitionEdges): Promise<void> {
-  const { distances, reached, positions, blocks } = edges;
-  const blockArrays = [
-    Int32Array.from(blocks, (block) => block.shard),
-    Int32Array.from(blocks, (block) => block.from),
-    Int32Array.from(blocks, (block) => block.to),
-  ];
-  return ctx.store.put(
-    keys.partitionEdges(runId, edges.shard),
-    packArrays([positions, reached, ...blockArrays, distances]),
-  );
-}
-
-export async function readPartitionEdges(
-  ctx: StageContext,
-  runId: string,
-  collected: Collected,
-  options: RunOptions,
-  shard: number,
-): Promise<PartitionEdges> {
-  const [positions, reached, shards, froms, tos, distances] = unpackArrays(
-    await ctx.store.get(keys.partitionEdges(runId, shard)),
-  ) as [Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Float64Array];
-  const blocks = Array.from(shards, (t, b) => ({ shard: t, from: froms[b], to: tos[b] }));
-  const { offset, rows } = collected.shards[shard];
-  return { shard, offset, rows, k: options.neighbors, distances, reached, positions, blocks };
-}
-
-/**
  * The affinity of an edge before normalisation, as the single-process graph weighs it: 1 (knn,
  * connectivityFromNeighbors) or exp(-gamma d^2) (knn-rbf, rbfWeightsFromNeighbors); `distance` is undefined
  * for knn.
@@ -133,18 +325,18 @@ export function edgeWeight(gamma: number | undefined, distance: number | undefin
   return gamma === undefined || distance === undefined ? 1 : Math.exp(-gamma * distance);
 }
 
-/** Every edge's affinity (edgeWeight), rows x k. */
-export function edgeWeights(edges: PartitionEdges, gamma: number | undefined): Float64Array {
-  const weights = new Float64Array(edges.positions.length);
-  if (edges.distances.length === 0 || gamma === undefined) return weights.fill(1);
-  for (let p = 0; p < weights.length; p++) weights[p] = Math.exp(-gamma * edges.distances[p]);
+/** Every edge's affinity (edgeWeight), one per position. */
+export function edgeWeights(positions: Int32Array, distances: Float64Array, gamma: number | undefined): Float64Array {
+  const weights = new Float64Array(positions.length);
+  if (distances.length === 0 || gamma === undefined) return weights.fill(1);
+  for (let p = 0; p < weights.length; p++) weights[p] = Math.exp(-gamma * distances[p]);
   return weights;
 }
 
 /** The squared distance to each row's k-th neighbour where positive and finite, ascending: --gamma auto's values. */
 export function kthDistances(edges: PartitionEdges): Float64Array {
   const kth: number[] = [];
-  for (let i = 0; i < edges.rows; i++) {
+  for (let i = 0; i < edges.members.length; i++) {
     const distance = edges.distances[i * edges.k + edges.k - 1];
     if (Number.isFinite(distance) && distance > 0) kth.push(distance);
   }
@@ -162,7 +354,7 @@ export async function readResolvedGamma(ctx: StageContext, runId: string, option
   return (await readJson<ResolvedGamma>(ctx.store, keys.propagationGamma(runId))).value;
 }
 
-function lowerBound(sorted: Int32Array, value: number): number {
+export function lowerBound(sorted: Int32Array, value: number): number {
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {
@@ -171,30 +363,6 @@ function lowerBound(sorted: Int32Array, value: number): number {
     else hi = mid;
   }
   return lo;
-}
-
-/**
- * What every iteration task of a partition needs of it besides its lists (written once, by its degrees task):
- * who reads its rows (the partitions whose edges reach them, ascending, and the local rows each reaches,
- * ascending), its rows' class indices, and the square roots of their in-degrees (label spreading; else empty).
- */
-export interface PartitionState {
-  readonly readers: Int32Array;
-  /** Rows read by readers[e] are readRows[ends[e - 1] .. ends[e]). */
-  readonly ends: Int32Array;
-  readonly readRows: Int32Array;
-  readonly y: Int32Array;
-  readonly degrees: Float64Array;
-}
-
-export function writePartitionState(ctx: StageContext, runId: string, shard: number, state: PartitionState) {
-  const { readers, ends, readRows, y, degrees } = state;
-  return ctx.store.put(keys.partition(runId, shard), packArrays([readers, ends, readRows, y, degrees]));
-}
-
-export async function readPartitionState(ctx: StageContext, runId: string, shard: number): Promise<PartitionState> {
-  const [readers, ends, readRows, y, degrees] = unpackArrays(await ctx.store.get(keys.partition(runId, shard)));
-  return { readers, ends, readRows, y, degrees } as PartitionState;
 }
 
 /** The rows `rows` (local indices) of an n x c row-major block, in that order. */
@@ -246,24 +414,26 @@ export async function writeExports(
 }
 
 /**
- * The values (c per row) of every row a partition reaches, in the order of `reached`: each reached partition's
- * export for this one, read from `keyFor(owner)`.
+ * Reads the values (c per row) of a partition's boundary rows into `out` from row `at` on, in boundary order:
+ * each owner's export for this partition, read from `keyFor(owner)`.
  */
-export async function readReached(
+export async function readBoundary(
   ctx: StageContext,
-  edges: PartitionEdges,
+  state: Pick<PartitionState, 'owners' | 'ownerEnds'>,
+  out: Float64Array,
+  at: number,
   c: number,
   keyFor: (owner: number) => string,
-): Promise<Float64Array> {
-  const out = new Float64Array(edges.reached.length * c);
-  await forEachInFlight(edges.blocks, PARTITION_REQUESTS_IN_FLIGHT, async (block) => {
-    const [values] = unpackArrays(await ctx.store.get(keyFor(block.shard))) as Float64Array[];
-    if (values.length !== (block.to - block.from) * c) {
-      throw new Error(`${keyFor(block.shard)} holds ${values.length} values, expected ${(block.to - block.from) * c}`);
+): Promise<void> {
+  const { owners, ownerEnds } = state;
+  await forEachInFlight(Array.from(owners.keys()), PARTITION_REQUESTS_IN_FLIGHT, async (e) => {
+    const from = e === 0 ? 0 : ownerEnds[e - 1];
+    const [values] = unpackArrays(await ctx.store.get(keyFor(owners[e]))) as Float64Array[];
+    if (values.length !== (ownerEnds[e] - from) * c) {
+      throw new Error(`${keyFor(owners[e])} holds ${values.length} values, expected ${(ownerEnds[e] - from) * c}`);
     }
-    out.set(values, block.from * c);
+    out.set(values, (at + from) * c);
   });
-  return out;
 }
 
 /**

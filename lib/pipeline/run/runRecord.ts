@@ -6,6 +6,7 @@ import { keys } from '../keys.ts';
 import type { AutoSearch } from '../modelSelection/autoSearch.ts';
 import type { RunHoldout } from '../modelSelection/holdoutRun.ts';
 import type { NeighborsPlan } from '../neighbors/neighborsPlan.ts';
+import type { PropagationPartitions } from '../propagation/partitionGraph.ts';
 import type { RunOptions } from '../runOptions.ts';
 import type { Stage } from '../taskMessage.ts';
 import type { StageMetrics } from '../taskMetrics.ts';
@@ -35,6 +36,8 @@ export interface RunRecord {
   options: RunOptions;
   /** How neighbours are searched (set by the collect step, revised by calibrate). */
   neighbors?: NeighborsPlan;
+  /** How a fanned-out propagation partitions the rows (set by the propagate step; partitionGraph.ts). */
+  partitions?: PropagationPartitions;
   /** Why `--method auto` chose the method. */
   methodReason?: string;
   /** `--method auto`: every setting tried, with its score (autoSearch.ts). */

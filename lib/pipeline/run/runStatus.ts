@@ -132,14 +132,23 @@ export async function outputStatus(store: ObjectStore): Promise<RunStatusView | 
   };
 }
 
+/**
+ * Shard tasks per round of a stage: approximate neighbours run one neighbors task per cell range, the fanned-out
+ * propagation's edges, degrees and iterate one per partition; every other shard stage one per shard.
+ */
+function tasksOf(run: RunRecord, stage: Stage): number {
+  if (stage === 'neighbors' && run.neighbors?.ranges !== undefined) return run.neighbors.ranges;
+  if ((stage === 'edges' || stage === 'degrees' || stage === 'iterate') && run.partitions) return run.partitions.count;
+  return run.shards;
+}
+
 /** Counts the markers under runs/<runId>/markers/ by stage and round; the current shard stage shows even at 0. */
 async function stageProgress(store: ObjectStore, run: RunRecord): Promise<StageProgress[]> {
   const counts = new Map<string, StageProgress>();
   const count = (stage: Stage, round: number, add: number) => {
     const key = `${stage}/${round}`;
     const done = (counts.get(key)?.done ?? 0) + add;
-    // Approximate neighbours run one neighbors task per cell range, not per shard.
-    const tasks = stage === 'neighbors' && run.neighbors?.ranges !== undefined ? run.neighbors.ranges : run.shards;
+    const tasks = tasksOf(run, stage);
     counts.set(key, { stage, round, done, total: Math.max(tasks, done) });
   };
   if (SHARD_STAGES.has(run.stage) && run.status === 'running') count(run.stage, run.round, 0);

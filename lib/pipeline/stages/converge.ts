@@ -1,6 +1,6 @@
 import { readJson, writeJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
-import { readResolvedGamma } from '../propagation/partitionGraph.ts';
+import { partitionsOf, readResolvedGamma } from '../propagation/partitionGraph.ts';
 import { gammaWarning, unreachedHint, usesGamma } from '../propagation/unreached.ts';
 import { roundMetricsOf } from '../run/fanIn.ts';
 import { readRun, updateRun } from '../run/runRecord.ts';
@@ -19,8 +19,8 @@ interface ConvergenceState {
  * converge (reduce step, round r: after the degrees tasks for r = 0, after iterate round r otherwise): sums the
  * partitions' residuals sum |F_r - F_{r-1}| (for r = 0, sum |F0|) in shard order and applies scikit-learn's test
  * as propagateLabels' loop does: before update r+1, stop (converged, n_iter_ = r) when the residual is below tol;
- * after maxIter updates stop unconverged. Then writes result.json and fans out the result tasks; otherwise
- * fans out iterate round r+1. The partitions' markers also count their unreached rows (report.json `unreached`). The residual adds the partitions' sums, so its last bits may differ from the
+ * after maxIter updates stop unconverged. Then writes result.json and fans out the result tasks (one per shard); otherwise
+ * fans out iterate round r+1 (one task per partition). The partitions' markers also count their unreached rows (report.json `unreached`). The residual adds the partitions' sums, so its last bits may differ from the
  * one-process sum over all rows (as they do there between the plain and the renumbered loop).
  */
 export async function convergeStage(ctx: StageContext, task: TaskMessage): Promise<{ tasks: TaskMessage[] }> {
@@ -40,14 +40,15 @@ export async function convergeStage(ctx: StageContext, task: TaskMessage): Promi
   await writeJson(ctx.store, keys.convergence(runId, round), { deltas } satisfies ConvergenceState);
 
   const maxIter = effectiveMaxIter(run.options);
-  const fanOut = (stage: 'iterate' | 'result', next: number) =>
-    collected.shards.map((_, shard) => taskMessage(runId, stage, next, shard));
   if (round < maxIter && !(delta < run.options.tol)) {
     await updateRun(ctx.store, runId, (record) => {
       record.stage = 'iterate';
       record.round = round + 1;
     });
-    return { tasks: fanOut('iterate', round + 1) };
+    const { count } = partitionsOf(run);
+    return {
+      tasks: Array.from({ length: count }, (_, partition) => taskMessage(runId, 'iterate', round + 1, partition)),
+    };
   }
   const converged = round < maxIter;
   const spreading = run.options.method === 'label-spreading';
@@ -78,5 +79,6 @@ export async function convergeStage(ctx: StageContext, task: TaskMessage): Promi
     record.stage = 'result';
     record.round = 0;
   });
-  return { tasks: fanOut('result', 0) };
+  // One result task per shard: each brings its rows back to input order.
+  return { tasks: collected.shards.map((_, shard) => taskMessage(runId, 'result', 0, shard)) };
 }

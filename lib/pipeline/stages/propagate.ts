@@ -8,6 +8,7 @@ import { keys } from '../keys.ts';
 import { markOrigins } from '../outputs/rowOutcome.ts';
 import type { RunReport } from '../outputs/runReport.ts';
 import { writeShardResults } from '../outputs/shardResults.ts';
+import { choosePartitions } from '../propagation/partitionGraph.ts';
 import { fansOutPropagation } from '../propagation/propagationFanOut.ts';
 import {
   countUnreached,
@@ -76,10 +77,14 @@ export async function propagateStage(
   const run = await readRun(ctx.store, task.runId);
   const collected = await readCollected(ctx, task.runId);
   if (fansOutPropagation(run.options, collected.n, collected.classes.length)) {
+    const partitions = choosePartitions(run, collected.shards.length);
     await updateRun(ctx.store, task.runId, (record) => {
       record.stage = 'edges';
+      record.partitions = partitions;
     });
-    return { tasks: collected.shards.map((_, shard) => taskMessage(task.runId, 'edges', 0, shard)) };
+    return {
+      tasks: Array.from({ length: partitions.count }, (_, partition) => taskMessage(task.runId, 'edges', 0, partition)),
+    };
   }
   const lists = needsNeighbors(run.options.method, run.options.kernel)
     ? await allNeighbors(ctx, run.runId, collected, run.options.neighbors)
