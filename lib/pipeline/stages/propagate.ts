@@ -76,8 +76,9 @@ export async function propagateStage(
 ): Promise<{ tasks?: TaskMessage[]; reduce?: TaskMessage[] }> {
   const run = await readRun(ctx.store, task.runId);
   const collected = await readCollected(ctx, task.runId);
-  if (fansOutPropagation(run.options, collected.n, collected.classes.length)) {
-    const partitions = choosePartitions(run, collected.shards.length);
+  // Cell-range partitions were fixed by the lists step, which skipped gather (no shard holds its lists).
+  if (run.partitions !== undefined || fansOutPropagation(run.options, collected.n, collected.classes.length)) {
+    const partitions = run.partitions ?? choosePartitions(run, collected.shards.length);
     await updateRun(ctx.store, task.runId, (record) => {
       record.stage = 'edges';
       record.partitions = partitions;
