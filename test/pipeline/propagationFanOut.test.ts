@@ -1,6 +1,7 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { runEmbedded } from '../../lib/hosts/embedded/embeddedRunner.ts';
 import { keys } from '../../lib/pipeline/keys.ts';
 import { readRangeCells } from '../../lib/pipeline/neighbors/ivfObjects.ts';
 import { readRowPartitions } from '../../lib/pipeline/propagation/partitionGraph.ts';
@@ -349,5 +350,45 @@ describe('fanned-out tasks that fail once, before or after they ran (faults rate
     expect(failed.some((error) => error.includes('injected fault after') && error.includes('"iterate"'))).toBe(true);
     expect(fanned.record.timings).toHaveProperty('converge');
     expect(fanned.labels === reference.labels, 'labels.csv differs byte for byte').toBe(true);
+  });
+});
+
+describe('an incremental run (approximate lists merged into the base version in gather)', () => {
+  it('partitions by shard and gives the labels of the same run in one process', async () => {
+    // Prepare: digits in two files (version 1), then a third file, each with and without the fan-out
+    const [header, ...lines] = (await readFile(join(ROOT, 'examples/digits.csv'), 'utf8')).trimEnd().split('\n');
+    const file = (from: number, to: number) => `${[header, ...lines.slice(from, to)].join('\n')}\n`;
+    const options = parseRunOptions({ neighborsMode: 'approx', workers: 1, neighbors: 7, shards: 4, maxIter: 8 });
+    const versionTwo = async (fanOut: boolean) => {
+      const dir = await tempDir();
+      const data = join(dir, 'data');
+      await mkdir(data);
+      await writeInput(data, 'digits-1.csv', file(0, 800));
+      await writeInput(data, 'digits-2.csv', file(800, 1500));
+      const state = join(dir, 'state');
+      if (fanOut) process.env[FAN_OUT_FROM_ROWS_ENV] = '0';
+      try {
+        await runEmbedded({ input: data, out: join(dir, 'v1'), stateDir: state, options, dataset: 'digits' });
+        await writeInput(data, 'digits-3.csv', file(1500, lines.length));
+        const record = await runEmbedded({
+          input: data,
+          out: join(dir, 'v2'),
+          stateDir: state,
+          options,
+          dataset: 'digits',
+        });
+        return { record, labels: await readFile(join(dir, 'v2', 'labels.csv'), 'utf8') };
+      } finally {
+        delete process.env[FAN_OUT_FROM_ROWS_ENV];
+      }
+    };
+    // Act
+    const single = await versionTwo(false);
+    const fanned = await versionTwo(true);
+    // Assess
+    expect(fanned.record.incremental).toBeDefined();
+    expect(fanned.record.timings).toHaveProperty('converge');
+    expect(fanned.record.partitions?.by).toBe('shards');
+    expect(fanned.labels === single.labels, 'labels.csv differs byte for byte').toBe(true);
   });
 });

@@ -26,9 +26,16 @@ export interface PropagationPartitions {
   readonly count: number;
 }
 
-/** Cell ranges where neighbours were searched by range (approx), else shards (exact, or exact after calibration). */
-export function choosePartitions(run: Pick<RunRecord, 'neighbors'>, shards: number): PropagationPartitions {
-  const ranges = run.neighbors?.mode === 'approx' ? run.neighbors.ranges : undefined;
+/**
+ * Cell ranges where neighbours were searched by range (approx), else shards (exact, or exact after calibration).
+ * An incremental run's lists are only complete after gather merges them into the base version's
+ * (incremental/incrementalIvf.ts), so it partitions by shards, which read the gathered lists.
+ */
+export function choosePartitions(
+  run: Pick<RunRecord, 'neighbors' | 'incremental'>,
+  shards: number,
+): PropagationPartitions {
+  const ranges = run.neighbors?.mode === 'approx' && run.incremental === undefined ? run.neighbors.ranges : undefined;
   return ranges !== undefined ? { by: 'cell ranges', count: ranges } : { by: 'shards', count: shards };
 }
 
