@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { PutBucketNotificationConfigurationCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunRecord } from '../../../lib/pipeline/run/runRecord.ts';
 import type { RunReport } from '../../../lib/pipeline/outputs/runReport.ts';
+import type { RunRecord } from '../../../lib/pipeline/run/runRecord.ts';
 import { repoPath } from '../../cli/cliHarness.ts';
 import { blobRows, csvText } from '../../pipeline/support/datasets.ts';
 import { parseLabels } from '../../pipeline/support/pipelineHarness.ts';
