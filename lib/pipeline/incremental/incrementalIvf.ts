@@ -4,7 +4,6 @@ import type { IvfCells } from '../../graph/ivf/ivfIndex.ts';
 import { ivfSearch } from '../../graph/ivf/ivfSearch.ts';
 import { type NearestCells, probeCells } from '../../graph/ivf/probeCells.ts';
 import { emptyKnnResult, type KnnResult } from '../../graph/knnSearch.ts';
-import { mergeTopKLists } from '../../linalg/topK.ts';
 import { unpackArrays } from '../binaryArrays.ts';
 import { mapConcurrently } from '../concurrentRequests.ts';
 import { readJson, writeJson } from '../jsonObjects.ts';
@@ -32,9 +31,10 @@ import { indexKeys, listsKindOf, objectsAt, type VersionIndex } from './versionI
  *   their rows into cells. calibrate then calibrates nprobe over all rows as usual (the estimated recall in
  *   report.json is over old and new rows);
  * - each range's neighbors task searches its new rows against all rows of their probed cells, and its old rows
- *   against an index of only the new rows (their probed cells' new members);
- * - each gather task merges an old row's new candidates into its base list (mergeTopKLists: the k nearest of
- *   the union, ties by lower index).
+ *   against an index of only the new rows (their probed cells' new members),
+ *   continuing from the base's lists of those rows (ivfSearch `continuing`: the k nearest of the union, ties by
+ *   lower index; the old k-th distance bounds the search from the first pair). The version keeps every range's
+ *   lists for the next run.
  * An old row's list thus holds the k nearest among the old rows in the cells it probed before and the new rows in
  * the cells it probes now. When calibration asks for more cells than the base lists probed, every row is
  * searched again (all cells objects are there). The base's 16-bit codes are dropped: they were made for the old
@@ -151,11 +151,14 @@ export async function incrementalRangeLists(
   });
   const cellsOf = (rs: readonly number[], of: readonly number[]) =>
     rs.flatMap((r) => of.map((s) => partCells(model, byRange, r, parts.get(`${r}/${s}`)!)));
-  const search = (from: number, to: number, reference: IvfCells[], probed: Int32Array) => {
+  const search = (from: number, to: number, reference: IvfCells[], probed: Int32Array, continuing?: KnnResult) => {
     const X: FeatureMatrix = { data: queries.X.data.subarray(from * model.d, to * model.d), n: to - from, d: model.d };
-    return X.n === 0 || reference.length === 0 ? emptyKnnResult(X.n, k) : ivfSearch(X, probed, reference, k);
+    if (X.n === 0 || reference.length === 0) return continuing ?? emptyKnnResult(X.n, k);
+    return ivfSearch(X, probed, reference, k, continuing ? { continuing } : {});
   };
-  const oldLists = search(0, split, cellsOf(byOld, fresh), oldProbes);
+  // The old rows' lists continue from the base's (their k-th distance bounds the search from the start).
+  const base = await baseRangeLists(ctx, run, range, shards.slice(0, firstNew < 0 ? shards.length : firstNew), own, k);
+  const oldLists = search(0, split, cellsOf(byOld, fresh), oldProbes, base);
   const newLists = search(split, queries.X.n, cellsOf(byNew, shards), newProbes);
   await mapConcurrently(collected.shards, (_, s) => {
     const i = shards.indexOf(s);
@@ -174,35 +177,54 @@ export async function incrementalRangeLists(
 }
 
 /**
- * gather, before writing a shard's lists: in a run whose lists build on the base's, merges an old shard's lists
- * (its rows' new candidates) into its base lists, and records the shard's ShardListsRecord. Returns the lists.
+ * The base version's lists of a range's old rows (the reused shards' parts of the range, in shard order), as one
+ * KnnResult in the order of the range's queries. The rows are those of the base's parts (the same cells objects).
  */
-export async function mergeBaseLists(
+async function baseRangeLists(
+  ctx: StageContext,
+  run: RunRecord,
+  range: number,
+  oldShards: readonly number[],
+  own: readonly RangeCellsPart[],
+  k: number,
+): Promise<KnnResult> {
+  const version = run.incremental?.baseVersion ?? 0;
+  const parts = await mapConcurrently(oldShards, async (s) => {
+    const [, members, indices, distances] = unpackArrays(
+      await ctx.store.get(indexKeys.rangeLists(run.dataset, version, range, run.incremental?.reused[s] ?? s)),
+    ) as [Int32Array, Int32Array, Int32Array, Float64Array];
+    return { members, indices, distances };
+  });
+  const n = parts.reduce((total, part) => total + part.members.length, 0);
+  const lists = emptyKnnResult(n, k);
+  let at = 0;
+  parts.forEach((part, i) => {
+    const rows = own[i].members;
+    if (part.members.length !== rows.length || part.members.some((row, j) => row !== rows[j]))
+      throw new Error(`base lists of range ${range}, shard ${oldShards[i]}: other rows than its cells`);
+    lists.indices.set(part.indices, at * k);
+    lists.distances.set(part.distances, at * k);
+    at += rows.length;
+  });
+  return lists;
+}
+
+/**
+ * gather, in an incremental run: records where the shard's lists came from (its ShardListsRecord): kept and
+ * offered the new rows (a reused shard whose lists build on the base's), or searched in full.
+ */
+export async function recordShardLists(
   ctx: StageContext,
   run: RunRecord,
   collected: Collected,
   shard: number,
-  lists: KnnResult,
-): Promise<KnnResult> {
-  if (run.incremental === undefined) return lists;
+): Promise<void> {
+  if (run.incremental === undefined) return;
   const { offset, rows } = collected.shards[shard];
-  const base = run.incremental.reused[shard];
-  const index = await reusesLists(ctx, run, collected);
-  if (index === undefined || base < 0) {
-    const whole: [number, number][] = rows > 0 ? [[offset, offset + rows]] : [];
-    await writeJson(ctx.store, listsRecordKey(run.runId, shard), { updated: 0, recomputed: whole });
-    return lists;
-  }
-  const [indices, distances] = unpackArrays(
-    await ctx.store.get(indexKeys.shardNeighbors(run.dataset, run.incremental.baseVersion, base)),
-  ) as [Int32Array, Float64Array];
-  const merged = emptyKnnResult(rows, lists.k);
-  mergeTopKLists(distances, indices, lists.distances, lists.indices, rows, lists.k, merged.distances, merged.indices);
-  await writeJson(ctx.store, listsRecordKey(run.runId, shard), {
-    updated: rows,
-    recomputed: [],
-  } satisfies ShardListsRecord);
-  return merged;
+  const kept = run.incremental.reused[shard] >= 0 && (await reusesLists(ctx, run, collected)) !== undefined;
+  const whole: [number, number][] = rows > 0 ? [[offset, offset + rows]] : [];
+  const record: ShardListsRecord = kept ? { updated: rows, recomputed: [] } : { updated: 0, recomputed: whole };
+  await writeJson(ctx.store, listsRecordKey(run.runId, shard), record);
 }
 
 /** A range's rows from its parts (one per shard, in shard order): vectors, nearest cells, each part's first row. */

@@ -84,6 +84,9 @@ export const indexKeys = {
     datasetKeys.versionFile(dataset, version, 'index/ivf/training.bin'),
   rangeCells: (dataset: string, version: number, range: number, shard: number) =>
     datasetKeys.versionFile(dataset, version, `index/ranges/${pad(range)}/${pad(shard)}/cells.bin`),
+  /** Approximate lists: a shard's rows in a cell range with their lists, as the range's neighbors task wrote them. */
+  rangeLists: (dataset: string, version: number, range: number, shard: number) =>
+    datasetKeys.versionFile(dataset, version, `index/ranges/${pad(range)}/${pad(shard)}/neighbors.bin`),
   shardCalibration: (dataset: string, version: number, shard: number) =>
     datasetKeys.versionFile(dataset, version, `index/shards/${pad(shard)}/calibration.bin`),
 };
@@ -198,6 +201,10 @@ async function keepIvfObjects(
   if (ranges === undefined || !(await exists(store, keys.ivfTraining(run.runId)))) return false;
   await store.concatenate(indexKeys.ivfTraining(run.dataset, version), [keys.ivfTraining(run.runId)]);
   for (const { shard } of plan.shards) {
+    for (let r = 0; r < ranges; r++)
+      await store.concatenate(indexKeys.rangeLists(run.dataset, version, r, shard), [
+        keys.rangeNeighbors(run.runId, r, shard),
+      ]);
     if (keptAt(shard) !== undefined) continue;
     await store.concatenate(indexKeys.shardCalibration(run.dataset, version, shard), [
       keys.shardCalibration(run.runId, shard),

@@ -1,7 +1,7 @@
 import { emptyKnnResult } from '../../graph/knnSearch.ts';
 import { packArrays } from '../binaryArrays.ts';
 import { mapConcurrently } from '../concurrentRequests.ts';
-import { mergeBaseLists } from '../incremental/incrementalIvf.ts';
+import { recordShardLists } from '../incremental/incrementalIvf.ts';
 import { keys } from '../keys.ts';
 import { readRangeLists } from '../neighbors/ivfObjects.ts';
 import { completeShardTask } from '../run/fanIn.ts';
@@ -43,8 +43,8 @@ export async function gatherStage(ctx: StageContext, task: TaskMessage): Promise
     }
   }
   if (count !== rows) throw new Error(`neighbour lists of shard ${task.shard}: ${count} of its ${rows} rows found`);
-  const kept = await mergeBaseLists(ctx, run, collected, task.shard, lists);
-  await ctx.store.put(keys.shardNeighbors(task.runId, task.shard), packArrays([kept.indices, kept.distances]));
+  await recordShardLists(ctx, run, collected, task.shard);
+  await ctx.store.put(keys.shardNeighbors(task.runId, task.shard), packArrays([lists.indices, lists.distances]));
   await completeShardTask(ctx, task, collected.shards.length, 'propagate', {
     ms: Math.round(performance.now() - started),
     rows,
