@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { forEachInFlight, gatherRows, shardLocator } from '../../lib/pipeline/propagation/partitionGraph.ts';
+import {
+  choosePartitions,
+  forEachInFlight,
+  gatherRows,
+  partitionEdges,
+  shardLocator,
+} from '../../lib/pipeline/propagation/partitionGraph.ts';
+import type { RunRecord } from '../../lib/pipeline/run/runRecord.ts';
 import type { Collected } from '../../lib/pipeline/shards/collected.ts';
 
 function collectedOf(rows: readonly number[]): Collected {
@@ -70,5 +77,56 @@ describe('forEachInFlight', () => {
       ),
       { numRuns: 30 },
     );
+  });
+});
+
+describe('partitionEdges', () => {
+  it("finds every edge's end among the partition's own rows or its boundary rows", () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.nat({ max: 60 }), { minLength: 1, maxLength: 20 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.array(fc.nat({ max: 60 }), { minLength: 80, maxLength: 80 }),
+        (rows, k, ends) => {
+          // Prepare
+          const members = Int32Array.from(rows).sort();
+          const indices = Int32Array.from({ length: members.length * k }, (_, p) => ends[p % ends.length]);
+          const distances = Float64Array.from(indices, (_, p) => p / 2);
+          // Act
+          const edges = partitionEdges({ members, k, indices, distances }, true);
+          // Assess
+          const own = new Set(members);
+          const reached = Array.from(edges.positions, (position) =>
+            position < members.length ? members[position] : edges.boundary[position - members.length],
+          );
+          expect(reached).toEqual([...indices]);
+          expect([...edges.boundary]).toEqual(
+            [...new Set([...indices].filter((row) => !own.has(row)))].sort((a, b) => a - b),
+          );
+          expect(edges.distances).toBe(distances);
+        },
+      ),
+    );
+  });
+});
+
+describe('choosePartitions', () => {
+  it('cell ranges where neighbours were searched by range, shards otherwise and for incremental runs', () => {
+    // Prepare
+    const approx = { mode: 'approx', kernel: 'wasm', reason: 'r', ranges: 5 } as const;
+    const exact = { mode: 'exact', kernel: 'direct', reason: 'r' } as const;
+    const incremental = { baseVersion: 1, reused: [] } as unknown as RunRecord['incremental'];
+    // Act
+    const chosen = [
+      choosePartitions({ neighbors: approx }, 3),
+      choosePartitions({ neighbors: exact }, 3),
+      choosePartitions({ neighbors: approx, incremental }, 3),
+    ];
+    // Assess
+    expect(chosen).toEqual([
+      { by: 'cell ranges', count: 5 },
+      { by: 'shards', count: 3 },
+      { by: 'shards', count: 3 },
+    ]);
   });
 });
