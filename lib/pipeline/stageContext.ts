@@ -19,9 +19,9 @@ export interface StageContext {
   readonly store: ObjectStore;
   /** Where the input files are read from (the same bucket in S3 modes; the input directory in embedded mode). */
   readonly inputs: (root: string) => ObjectStore;
-  /** Shard tasks (ingest, cells, neighbors, edges, degrees, iterate, outcome, score). */
+  /** Shard tasks (ingest, cells, neighbors, gather, edges, route, degrees, iterate, result, score, outcome, output). */
   readonly tasks: TaskQueue;
-  /** Reduce steps (plan, collect, calibrate, propagate, graph, converge, reduce, finalize). */
+  /** Reduce steps (plan, collect, calibrate, lists, propagate, graph, routed, converge, reduce, finalize). */
   readonly reduce: TaskQueue;
   readonly log: StageLog;
   /**

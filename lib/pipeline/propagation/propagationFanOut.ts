@@ -1,8 +1,8 @@
 import type { RunOptions } from '../runOptions.ts';
 
 /**
- * Whether label spreading / propagation over a kNN graph runs fanned out (edges -> graph -> degrees ->
- * converge / iterate per iteration -> result, one task per partition each) or in the propagate step's one
+ * Whether label spreading / propagation over a kNN graph runs fanned out (edges -> graph -> route -> routed ->
+ * degrees -> converge / iterate per iteration -> result: partitionGraph.ts) or in the propagate step's one
  * process. One process is faster while it fits: measured on 200k x 64 rows (approx, 4 shards, 2 workers, 7
  * iterations) the single-process step took 1.9 s against about 12 s for the fan-out, which pays a round of tasks
  * and store objects per iteration. So the choice is by size: the fan-out runs once the single-process step
