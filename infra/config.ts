@@ -4,6 +4,7 @@
  */
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
+import { DEFAULT_RESOURCE_PREFIX, LOCALSTACK_BUCKET_NAME } from '../lib/resourceNames.ts';
 import { ContextValueError } from './errors.ts';
 
 export const PIPELINE_FUNCTION_NAMES = ['onObjectCreated', 'scheduled', 'worker', 'reducer'] as const;
@@ -67,19 +68,13 @@ export type ConfigOverrides = Partial<Omit<PseudolabelConfig, 'functions' | 'con
   readonly consumers?: Partial<Record<QueueName, Partial<ConsumerSettings>>>;
 };
 
-/**
- * Tag on every taggable resource of a LocalStack-mode stack, valued with the stack name. Defined next to the
- * LocalStack tooling that checks it (lib/ must not import aws-cdk-lib, so the dependency goes this way).
- */
-export { LOCALSTACK_STACK_TAG } from '../lib/localstack/localstackConfig.ts';
-
-/** Bucket name used in LocalStack mode when none is given (the names the local worker expects). */
-export const LOCALSTACK_BUCKET_NAME = 'pseudolabel-data';
+/** Names the LocalStack tooling agrees on (lib/resourceNames.ts): the stack tag and LocalStack mode's bucket. */
+export { LOCALSTACK_BUCKET_NAME, LOCALSTACK_STACK_TAG } from '../lib/resourceNames.ts';
 
 export const DEFAULT_CONFIG: PseudolabelConfig = {
   localstack: false,
   stackName: 'Pseudolabel',
-  resourcePrefix: 'pseudolabel',
+  resourcePrefix: DEFAULT_RESOURCE_PREFIX,
   intermediateExpirationDays: 7,
   accessLogExpirationDays: 90,
   logRetentionDays: RetentionDays.ONE_MONTH,

@@ -1,6 +1,9 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 
+/** The clients' types, for code outside lib/adapters (which imports no AWS SDK package itself). */
+export type { S3Client, SQSClient };
+
 /** Where AWS clients connect. Unset fields come from the environment. */
 export interface AwsClientOptions {
   /** Custom endpoint (LocalStack); default `AWS_ENDPOINT_URL`, else the real AWS endpoints. */

@@ -1,16 +1,4 @@
-import {
-  type LifecycleRule,
-  type LifecycleRuleFilter,
-  type OwnershipControlsRule,
-  PutBucketEncryptionCommand,
-  PutBucketLifecycleConfigurationCommand,
-  PutBucketLoggingCommand,
-  PutBucketOwnershipControlsCommand,
-  PutPublicAccessBlockCommand,
-  type S3Client,
-  type ServerSideEncryptionRule,
-  type Tag,
-} from '@aws-sdk/client-s3';
+import type { BucketSettings, LifecycleRule, LifecycleRuleFilter, Tag } from '../adapters/awsResources.ts';
 import { UnsupportedTemplateValueError } from './errors.ts';
 
 /**
@@ -19,23 +7,10 @@ import { UnsupportedTemplateValueError } from './errors.ts';
  * WebsiteConfiguration. It drops LifecycleConfiguration, LoggingConfiguration, BucketEncryption,
  * PublicAccessBlockConfiguration and OwnershipControls without an error, and it cannot update a bucket at all (it
  * logs `the update operation is not implemented for this resource` and reports UPDATE_COMPLETE). Its S3 API takes
- * all five, so after `cdklocal deploy` these settings are read from the deployed template and set through the API.
+ * all five, so after `cdklocal deploy` these settings are read from the deployed template and set through the API
+ * (applyBucketSettings, lib/adapters/awsResources.ts).
  */
-export interface BucketSettings {
-  readonly logicalId: string;
-  /** Physical bucket name. */
-  readonly bucket: string;
-  readonly lifecycleRules?: LifecycleRule[];
-  readonly logging?: { readonly targetBucket: string; readonly targetPrefix: string };
-  readonly encryptionRules?: ServerSideEncryptionRule[];
-  readonly publicAccessBlock?: {
-    BlockPublicAcls?: boolean;
-    IgnorePublicAcls?: boolean;
-    BlockPublicPolicy?: boolean;
-    RestrictPublicBuckets?: boolean;
-  };
-  readonly ownershipRules?: OwnershipControlsRule[];
-}
+export type { BucketSettings } from '../adapters/awsResources.ts';
 
 /** The parts of a synthesized CloudFormation template read here. */
 export interface CfnTemplate {
@@ -166,41 +141,6 @@ function lifecycleRule(rule: Reader): LifecycleRule {
 
 function tagFilter(tag: Reader): Tag {
   return { Key: tag.string('Key'), Value: tag.string('Value') };
-}
-
-/** Sets the settings through the S3 API. Idempotent: each call replaces the bucket's whole configuration of its kind. */
-export async function applyBucketSettings(s3: S3Client, settings: readonly BucketSettings[]): Promise<void> {
-  for (const s of settings) {
-    const Bucket = s.bucket;
-    if (s.encryptionRules !== undefined) {
-      await s3.send(
-        new PutBucketEncryptionCommand({ Bucket, ServerSideEncryptionConfiguration: { Rules: s.encryptionRules } }),
-      );
-    }
-    if (s.publicAccessBlock !== undefined) {
-      await s3.send(new PutPublicAccessBlockCommand({ Bucket, PublicAccessBlockConfiguration: s.publicAccessBlock }));
-    }
-    if (s.ownershipRules !== undefined) {
-      await s3.send(new PutBucketOwnershipControlsCommand({ Bucket, OwnershipControls: { Rules: s.ownershipRules } }));
-    }
-    if (s.lifecycleRules !== undefined) {
-      await s3.send(
-        new PutBucketLifecycleConfigurationCommand({ Bucket, LifecycleConfiguration: { Rules: s.lifecycleRules } }),
-      );
-    }
-  }
-  // Logging last: its target bucket's own settings are in place by then.
-  for (const s of settings) {
-    if (s.logging === undefined) continue;
-    await s3.send(
-      new PutBucketLoggingCommand({
-        Bucket: s.bucket,
-        BucketLoggingStatus: {
-          LoggingEnabled: { TargetBucket: s.logging.targetBucket, TargetPrefix: s.logging.targetPrefix },
-        },
-      }),
-    );
-  }
 }
 
 /**

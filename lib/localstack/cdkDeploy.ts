@@ -3,19 +3,19 @@ import { closeSync, existsSync, openSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { GetBucketTaggingCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
-import { GetQueueUrlCommand, ListQueueTagsCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { createS3Client, createSqsClient } from '../adapters/awsClients.ts';
+import { createS3Client, createSqsClient, type S3Client, type SQSClient } from '../adapters/awsClients.ts';
 import {
   applyBucketSettings,
-  bucketSettingsFromTemplate,
-  type CfnTemplate,
-  physicalBucketNames,
-} from './bucketSettings.ts';
+  bucketTags,
+  type ProvisionClients,
+  type ProvisionedResources,
+  queueTags,
+} from '../adapters/awsResources.ts';
+import { LOCALSTACK_STACK_TAG } from '../resourceNames.ts';
+import { bucketSettingsFromTemplate, type CfnTemplate, physicalBucketNames } from './bucketSettings.ts';
 import { CdkDeployError, CdkToolMissingError, ForeignResourcesError } from './errors.ts';
-import { LOCALSTACK_STACK_TAG, type LocalstackConfig, PROJECT_ROOT } from './localstackConfig.ts';
+import { type LocalstackConfig, PROJECT_ROOT } from './localstackConfig.ts';
 import { tail } from './localstackProcess.ts';
-import type { ProvisionClients, ProvisionedResources } from './provision.ts';
 
 /** The stack name `--provision cdk` deploys by default (cdk.json's `stackName`). */
 export const DEFAULT_STACK_NAME = 'Pseudolabel';
@@ -221,49 +221,14 @@ export async function assertNoForeignResources(
   sqs: SQSClient,
 ): Promise<void> {
   const foreign: string[] = [];
-  const bucketTag = await bucketStackTag(s3, config.bucket);
-  if (bucketTag !== null && bucketTag !== stackName) foreign.push(`bucket ${config.bucket}`);
+  const bucketTag = await bucketTags(s3, config.bucket);
+  if (bucketTag !== null && bucketTag[LOCALSTACK_STACK_TAG] !== stackName) foreign.push(`bucket ${config.bucket}`);
   const names = Object.values(config.queues).flatMap((q) => [q.name, q.deadLetterName]);
   for (const name of names) {
-    const tag = await queueStackTag(sqs, name);
-    if (tag !== null && tag !== stackName) foreign.push(`queue ${name}`);
+    const tags = await queueTags(sqs, name);
+    if (tags !== null && tags[LOCALSTACK_STACK_TAG] !== stackName) foreign.push(`queue ${name}`);
   }
   if (foreign.length > 0) throw new ForeignResourcesError(stackName, foreign);
-}
-
-/** The bucket's stack tag: undefined when untagged, null when there is no such bucket. */
-async function bucketStackTag(s3: S3Client, bucket: string): Promise<string | undefined | null> {
-  try {
-    await s3.send(new HeadBucketCommand({ Bucket: bucket }));
-  } catch (error) {
-    if (httpStatus(error) === 404) return null;
-    throw error;
-  }
-  try {
-    const tagging = await s3.send(new GetBucketTaggingCommand({ Bucket: bucket }));
-    return tagging.TagSet?.find((t) => t.Key === LOCALSTACK_STACK_TAG)?.Value;
-  } catch (error) {
-    if (error instanceof Error && error.name === 'NoSuchTagSet') return undefined;
-    throw error;
-  }
-}
-
-/** The queue's stack tag: undefined when untagged, null when there is no such queue. */
-async function queueStackTag(sqs: SQSClient, name: string): Promise<string | undefined | null> {
-  let url: string | undefined;
-  try {
-    url = (await sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl;
-  } catch (error) {
-    const code = error instanceof Error ? error.name : '';
-    if (code === 'QueueDoesNotExist' || code === 'AWS.SimpleQueueService.NonExistentQueue') return null;
-    throw error;
-  }
-  const tags = await sqs.send(new ListQueueTagsCommand({ QueueUrl: url }));
-  return tags.Tags?.[LOCALSTACK_STACK_TAG];
-}
-
-function httpStatus(error: unknown): number | undefined {
-  return (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
 }
 
 async function readOutputs(file: string, stackName: string, logFile: string): Promise<Record<string, string>> {

@@ -1,4 +1,4 @@
-import { LOCALSTACK_STACK_TAG } from './localstackConfig.ts';
+import { LOCALSTACK_STACK_TAG } from '../resourceNames.ts';
 
 /** No Python 3.13 interpreter was found to run LocalStack 4.14 on the host. */
 export class PythonNotFoundError extends Error {

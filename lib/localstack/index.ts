@@ -1,6 +1,11 @@
-import { HeadBucketCommand } from '@aws-sdk/client-s3';
-import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { createS3Client, createSqsClient } from '../adapters/awsClients.ts';
+import {
+  bucketExists,
+  findQueueUrl,
+  type ProvisionedResources,
+  provision,
+  queueDepth,
+} from '../adapters/awsResources.ts';
 import { DEFAULT_STACK_NAME, deployWithCdk } from './cdkDeploy.ts';
 import { type LocalstackConfig, type LocalstackConfigOverrides, localstackConfig } from './localstackConfig.ts';
 import {
@@ -13,13 +18,12 @@ import {
   startLocalstack,
   stopLocalstack,
 } from './localstackProcess.ts';
-import { type ProvisionedResources, provision } from './provision.ts';
 
+export { type ProvisionedResources, provision } from '../adapters/awsResources.ts';
 export { type CdkDeployResult, DEFAULT_STACK_NAME, deployWithCdk } from './cdkDeploy.ts';
 export { type LocalstackConfig, localstackConfig } from './localstackConfig.ts';
-export { type ProvisionedResources, provision } from './provision.ts';
 
-/** How `up` creates the resources: `direct` (SDK calls, provision.ts) or `cdk` (cdklocal deploy of the CDK app). */
+/** How `up` creates the resources: `direct` (SDK calls, lib/adapters/awsResources.ts) or `cdk` (cdklocal deploy of the CDK app). */
 export const PROVISIONERS = ['direct', 'cdk'] as const;
 export type Provisioner = (typeof PROVISIONERS)[number];
 
@@ -120,35 +124,20 @@ export async function localstackStatus(options: LocalstackConfigOverrides = {}):
 
   const s3 = createS3Client({ endpoint: config.endpoint, region: config.region });
   const sqs = createSqsClient({ endpoint: config.endpoint, region: config.region });
-  const bucketExists = await s3.send(new HeadBucketCommand({ Bucket: config.bucket })).then(
-    () => true,
-    () => false,
-  );
+  const bucketFound = await bucketExists(s3, config.bucket).catch(() => false);
   const names = Object.values(config.queues).flatMap((queue) => [queue.name, queue.deadLetterName]);
   const queues = await Promise.all(
     names.map(async (name): Promise<QueueStatus> => {
       try {
-        const url = (await sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl;
-        const attributes = (
-          await sqs.send(
-            new GetQueueAttributesCommand({
-              QueueUrl: url,
-              AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-            }),
-          )
-        ).Attributes;
-        return {
-          name,
-          url,
-          visible: Number(attributes?.ApproximateNumberOfMessages ?? 0),
-          inFlight: Number(attributes?.ApproximateNumberOfMessagesNotVisible ?? 0),
-        };
+        const url = await findQueueUrl(sqs, name);
+        if (url === undefined) return { name };
+        return { name, url, ...(await queueDepth(sqs, url)) };
       } catch {
         return { name };
       }
     }),
   );
-  return { config, health, startedByUs, bucketExists, queues };
+  return { config, health, startedByUs, bucketExists: bucketFound, queues };
 }
 
 /** Human-readable lines for `localstack status`. */

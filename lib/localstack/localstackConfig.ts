@@ -1,25 +1,15 @@
 import path from 'node:path';
+import type { QueueConfig } from '../adapters/awsResources.ts';
 import { PACKAGE_ROOT } from '../packageLayout.ts';
+
+export type { QueueConfig } from '../adapters/awsResources.ts';
+
+import { DEFAULT_RESOURCE_PREFIX, LOCALSTACK_BUCKET_NAME } from '../resourceNames.ts';
 
 /** The LocalStack release pinned by the project (the last one that starts without an account). */
 export const LOCALSTACK_VERSION = '4.14.0';
 /** Docker image used instead of the host runtime when a Docker engine answers. */
 export const LOCALSTACK_IMAGE = `localstack/localstack:${LOCALSTACK_VERSION}`;
-
-/**
- * Tag key the CDK app (`-c localstack=true`) puts on its resources, valued with the stack name: `localstack up
- * --provision cdk` refuses to deploy over same-named resources without it (provisioned directly, or by another
- * stack), because LocalStack's CloudFormation fails on existing queues and silently adopts an existing bucket.
- */
-export const LOCALSTACK_STACK_TAG = 'pseudolabel:stack';
-
-/** One work queue and its dead-letter queue. */
-export interface QueueConfig {
-  readonly name: string;
-  readonly deadLetterName: string;
-  /** Seconds a received message stays invisible before it is redelivered. */
-  readonly visibilityTimeout: number;
-}
 
 /** Everything LocalStack mode needs: where it listens, where its state lives and what it provisions. */
 export interface LocalstackConfig {
@@ -75,7 +65,7 @@ export function localstackConfig(
   if (!Number.isInteger(visibility) || visibility < 0 || visibility > 43_200) {
     throw new RangeError(`visibility timeout must be an integer between 0 and 43200 seconds: ${visibility}`);
   }
-  const prefix = overrides.queuePrefix ?? 'pseudolabel';
+  const prefix = overrides.queuePrefix ?? DEFAULT_RESOURCE_PREFIX;
   const queue = (kind: string, visibilityTimeout: number): QueueConfig => ({
     name: `${prefix}-${kind}`,
     deadLetterName: `${prefix}-${kind}-dlq`,
@@ -90,7 +80,7 @@ export function localstackConfig(
       .trim()
       .replace(/\/+$/, ''),
     region: overrides.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
-    bucket: overrides.bucket ?? 'pseudolabel-data',
+    bucket: overrides.bucket ?? LOCALSTACK_BUCKET_NAME,
     queuePrefix: prefix,
     incomingPrefix: 'incoming/',
     queues: { events: queue('events', 60), tasks: queue('tasks', visibility), reduce: queue('reduce', visibility) },

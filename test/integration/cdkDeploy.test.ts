@@ -21,11 +21,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type CdkDeployResult, cdkPaths, destroyCdkStack } from '../../lib/localstack/cdkDeploy.ts';
 import { ForeignResourcesError } from '../../lib/localstack/errors.ts';
 import { type LocalstackUpResult, localstackUp } from '../../lib/localstack/index.ts';
-import {
-  LOCALSTACK_STACK_TAG,
-  type LocalstackConfig,
-  localstackConfig,
-} from '../../lib/localstack/localstackConfig.ts';
+import { type LocalstackConfig, localstackConfig } from '../../lib/localstack/localstackConfig.ts';
+import { LOCALSTACK_STACK_TAG } from '../../lib/resourceNames.ts';
 import { blobRows, csvText } from '../pipeline/support/datasets.ts';
 import { localstackClients, provisionIsolated, receiveUntil } from './localstackResources.ts';
 import { runOutput, uniqueDataset, uploadDataset, waitForRun, waitForRunOf } from './serverless/support/bucketRuns.ts';

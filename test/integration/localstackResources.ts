@@ -9,8 +9,8 @@ import {
 } from '@aws-sdk/client-sqs';
 import { inject } from 'vitest';
 import { createS3Client, createSqsClient } from '../../lib/adapters/awsClients.ts';
+import { type ProvisionedResources, provision } from '../../lib/adapters/awsResources.ts';
 import { type LocalstackConfig, localstackConfig } from '../../lib/localstack/localstackConfig.ts';
-import { type ProvisionedResources, provision } from '../../lib/localstack/provision.ts';
 
 /** S3 and SQS clients for the LocalStack that globalSetup made sure of. */
 export function localstackClients(): { s3: S3Client; sqs: SQSClient; endpoint: string } {

@@ -1,8 +1,8 @@
 import { GetBucketNotificationConfigurationCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, type Message } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { INCOMING_NOTIFICATION_ID, type ProvisionedResources, provision } from '../../lib/adapters/awsResources.ts';
 import type { LocalstackConfig } from '../../lib/localstack/localstackConfig.ts';
-import { INCOMING_NOTIFICATION_ID, type ProvisionedResources, provision } from '../../lib/localstack/provision.ts';
 import { defaultConfig, localstackClients, provisionIsolated, receiveUntil } from './localstackResources.ts';
 
 /** Object keys of the S3 ObjectCreated records in messages (s3:TestEvent messages have none). */

@@ -1,7 +1,7 @@
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ProvisionedResources } from '../../lib/adapters/awsResources.ts';
 import { SqsTaskQueue } from '../../lib/adapters/sqsTaskQueue.ts';
-import type { ProvisionedResources } from '../../lib/localstack/provision.ts';
 import { localstackClients, provisionIsolated, receiveUntil } from './localstackResources.ts';
 
 describe('SqsTaskQueue on LocalStack', () => {

@@ -1,14 +1,11 @@
-import {
-  GetQueueAttributesCommand,
-  GetQueueUrlCommand,
-  type Message,
-  ReceiveMessageCommand,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { Consumer } from 'sqs-consumer';
 import { createSqsClient } from '../../adapters/awsClients.ts';
-import { sqsEventOf } from './sqsEvent.ts';
+import {
+  maxReceiveCountOf,
+  queueUrlOf,
+  type RunningMapping,
+  startEventSourceMapping,
+} from '../../adapters/sqsEventSource.ts';
 
 /** One event source mapping: a queue, the handler it invokes, the batch size and the batching window. */
 interface Mapping {
@@ -51,75 +48,20 @@ export interface LocalWorker {
   stop(): Promise<void>;
 }
 
-/**
- * Lambda's batching window: receives more records after the first ones until the batch is full or the window has
- * passed (it may run over by up to a second, the long-poll granularity).
- */
-async function gatherBatch(
-  sqs: SQSClient,
-  queueUrl: string,
-  first: readonly Message[],
-  batchSize: number,
-  windowSeconds: number,
-  visibilityTimeout: number,
-): Promise<Message[]> {
-  const messages = [...first];
-  const ids = new Set(first.map((message) => message.MessageId));
-  const deadline = Date.now() + windowSeconds * 1000;
-  while (messages.length < batchSize && Date.now() < deadline) {
-    const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: queueUrl,
-        MaxNumberOfMessages: Math.min(10, batchSize - messages.length),
-        WaitTimeSeconds: 1,
-        VisibilityTimeout: visibilityTimeout,
-        MessageSystemAttributeNames: ['All'],
-        MessageAttributeNames: ['All'],
-      }),
-    );
-    for (const message of Messages) {
-      // A record already in the batch (received again after its visibility timeout) is kept once.
-      if (ids.has(message.MessageId)) continue;
-      ids.add(message.MessageId);
-      messages.push(message);
-    }
-  }
-  return messages;
-}
-
-/**
- * The maxReceiveCount of a queue's redrive policy (what the CDK stack passes to the Lambdas as
- * PSEUDOLABEL_MAX_RECEIVE_COUNT), or undefined when it has none.
- */
-async function maxReceiveCountOf(sqs: SQSClient, queueUrl: string): Promise<number | undefined> {
-  const { Attributes } = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['RedrivePolicy'] }),
-  );
-  if (!Attributes?.RedrivePolicy) return undefined;
-  const count = Number((JSON.parse(Attributes.RedrivePolicy) as { maxReceiveCount?: unknown }).maxReceiveCount);
-  return Number.isInteger(count) && count >= 1 ? count : undefined;
-}
-
 /** Seconds a batch of dead letters stays invisible while its runs are marked failed. */
 const DEAD_LETTER_VISIBILITY_TIMEOUT_SECONDS = 30;
 
 /** Fault injection: SIGKILL this process when a received message is a task of `stage`. */
-function killOnReceive(received: readonly Message[], stage: string): void {
-  for (const message of received) {
+function killOnReceive(bodies: readonly string[], stage: string): void {
+  for (const text of bodies) {
     let body: { stage?: unknown } | undefined;
     try {
-      body = JSON.parse(message.Body ?? '');
+      body = JSON.parse(text);
     } catch {
       continue;
     }
     if (body?.stage === stage) process.kill(process.pid, 'SIGKILL');
   }
-}
-
-async function queueUrl(sqs: SQSClient, name: string): Promise<string> {
-  const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: name }));
-  if (!QueueUrl) throw new Error(`queue ${name} not found`);
-  return QueueUrl;
 }
 
 /**
@@ -132,15 +74,15 @@ async function queueUrl(sqs: SQSClient, name: string): Promise<string> {
 export async function startLocalWorker(options: LocalWorkerOptions): Promise<LocalWorker> {
   const sqs = createSqsClient({ endpoint: options.endpoint, region: options.region });
   const urls = {
-    events: await queueUrl(sqs, options.queues.events),
-    tasks: await queueUrl(sqs, options.queues.tasks),
-    reduce: await queueUrl(sqs, options.queues.reduce),
-    tasksDlq: await queueUrl(sqs, `${options.queues.tasks}-dlq`),
-    reduceDlq: await queueUrl(sqs, `${options.queues.reduce}-dlq`),
+    events: await queueUrlOf(sqs, options.queues.events),
+    tasks: await queueUrlOf(sqs, options.queues.tasks),
+    reduce: await queueUrlOf(sqs, options.queues.reduce),
+    tasksDlq: await queueUrlOf(sqs, `${options.queues.tasks}-dlq`),
+    reduceDlq: await queueUrlOf(sqs, `${options.queues.reduce}-dlq`),
   };
   // The tasks and reduce queues share one redrive policy; the handlers mark a run failed on a task's last receive.
   const maxReceiveCount = (await maxReceiveCountOf(sqs, urls.tasks)) ?? (await maxReceiveCountOf(sqs, urls.reduce));
-  // The handlers read their resources from the environment at import, as in Lambda.
+  // The handlers read their resources from the environment when they are built, as in Lambda at import.
   Object.assign(process.env, {
     ...(maxReceiveCount === undefined || process.env.PSEUDOLABEL_MAX_RECEIVE_COUNT
       ? {}
@@ -165,14 +107,14 @@ export async function startLocalWorker(options: LocalWorkerOptions): Promise<Loc
       batchSize: 10,
       batchingWindowSeconds: options.eventsBatchingWindowSeconds ?? 5,
       visibilityTimeout: options.eventsVisibilityTimeout ?? 60,
-      load: async () => (await import('../../../functions/onObjectCreated.ts')).handler,
+      load: async () => (await import('./handlers.ts')).objectCreatedHandler(),
     },
     {
       queue: urls.tasks,
       batchSize: 1,
       batchingWindowSeconds: 0,
       visibilityTimeout: options.visibilityTimeout,
-      load: async () => (await import('../../../functions/worker.ts')).handler,
+      load: async () => (await import('./handlers.ts')).shardTaskHandler(),
       carriesTasks: true,
     },
     {
@@ -180,79 +122,40 @@ export async function startLocalWorker(options: LocalWorkerOptions): Promise<Loc
       batchSize: 1,
       batchingWindowSeconds: 0,
       visibilityTimeout: options.visibilityTimeout,
-      load: async () => (await import('../../../functions/reducer.ts')).handler,
+      load: async () => (await import('./handlers.ts')).reduceStepHandler(),
       carriesTasks: true,
     },
-    // The dead-letter consumer (functions/deadLetters.ts): marks the run of a dead-lettered task failed.
+    // The dead-letter consumer (functions/deadLetters.ts in Lambda): marks the run of a dead-lettered task failed.
     ...[urls.tasksDlq, urls.reduceDlq].map(
       (queue): Mapping => ({
         queue,
         batchSize: 10,
         batchingWindowSeconds: 0,
         visibilityTimeout: DEAD_LETTER_VISIBILITY_TIMEOUT_SECONDS,
-        load: async () => (await import('../../../functions/deadLetters.ts')).handler,
+        load: async () => (await import('./handlers.ts')).deadLetterHandler(),
       }),
     ),
   ];
-  let inFlight = 0;
-  let idle: (() => void) | undefined;
-  const consumers: Consumer[] = [];
+  const running: RunningMapping[] = [];
   for (const mapping of mappings) {
     const handler = await mapping.load();
-    const { Attributes } = await sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: mapping.queue, AttributeNames: ['QueueArn'] }),
+    const killStage = mapping.carriesTasks ? options.killOnReceiveOf : undefined;
+    running.push(
+      await startEventSourceMapping(sqs, {
+        queueUrl: mapping.queue,
+        region: options.region,
+        batchSize: mapping.batchSize,
+        batchingWindowSeconds: mapping.batchingWindowSeconds,
+        visibilityTimeout: mapping.visibilityTimeout,
+        handler: (event) => handler(event, {} as Context),
+        onReceive: killStage === undefined ? undefined : (bodies) => killOnReceive(bodies, killStage),
+        log: options.log,
+      }),
     );
-    const arn = Attributes?.QueueArn ?? mapping.queue;
-    const consumer = Consumer.create({
-      queueUrl: mapping.queue,
-      sqs,
-      batchSize: mapping.batchSize,
-      visibilityTimeout: mapping.visibilityTimeout,
-      waitTimeSeconds: 1,
-      pollingWaitTimeMs: 0,
-      attributeNames: ['All'],
-      // As Lambda's event source mapping: ApproximateReceiveCount is how a handler knows a receive is the last.
-      messageSystemAttributeNames: ['All'],
-      // The reason a handler gave a message it moved to a dead-letter queue.
-      messageAttributeNames: ['All'],
-      // Returned messages are deleted by sqs-consumer, including those gathered by the batching window.
-      handleMessageBatch: async (received: Message[]) => {
-        if (mapping.carriesTasks && options.killOnReceiveOf !== undefined) {
-          killOnReceive(received, options.killOnReceiveOf);
-        }
-        inFlight++;
-        try {
-          const messages =
-            mapping.batchingWindowSeconds > 0
-              ? await gatherBatch(
-                  sqs,
-                  mapping.queue,
-                  received,
-                  mapping.batchSize,
-                  mapping.batchingWindowSeconds,
-                  mapping.visibilityTimeout,
-                )
-              : received;
-          const response = await handler(sqsEventOf(messages, arn, options.region), {} as Context);
-          const failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
-          return messages.filter((m) => !failed.has(m.MessageId ?? ''));
-        } catch (error) {
-          options.log?.(`batch failed, left for redelivery: ${error instanceof Error ? error.message : error}`);
-          return [];
-        } finally {
-          inFlight--;
-          if (inFlight === 0) idle?.();
-        }
-      },
-    });
-    consumer.on('error', (error) => options.log?.(`sqs error: ${error.message}`));
-    consumer.start();
-    consumers.push(consumer);
   }
   return {
     async stop() {
-      for (const consumer of consumers) consumer.stop();
-      if (inFlight > 0) await new Promise<void>((resolve) => (idle = resolve));
+      await Promise.all(running.map((mapping) => mapping.stop()));
     },
   };
 }

@@ -1,5 +1,6 @@
-import { ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
+import type { SQSClient } from '../../adapters/awsClients.ts';
+import { delayRedelivery } from '../../adapters/sqsMessages.ts';
 
 /** Seconds before the next delivery of a task that failed on its `receives`-th receive (the last delay repeats). */
 export function retryDelayOf(receives: number, delaysSeconds: readonly number[]): number {
@@ -13,11 +14,5 @@ export function retryDelayOf(receives: number, delaysSeconds: readonly number[])
  * which leaves it invisible until then.
  */
 export async function backOff(sqs: SQSClient, queueUrl: string, record: SQSRecord, delaySeconds: number) {
-  await sqs.send(
-    new ChangeMessageVisibilityCommand({
-      QueueUrl: queueUrl,
-      ReceiptHandle: record.receiptHandle,
-      VisibilityTimeout: delaySeconds,
-    }),
-  );
+  await delayRedelivery(sqs, queueUrl, record.receiptHandle, delaySeconds);
 }

@@ -1,6 +1,4 @@
-import type { S3Client } from '@aws-sdk/client-s3';
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { createS3Client, createSqsClient } from '../../adapters/awsClients.ts';
+import { createS3Client, createSqsClient, type S3Client, type SQSClient } from '../../adapters/awsClients.ts';
 import { S3ObjectStore } from '../../adapters/s3ObjectStore.ts';
 import { SqsTaskQueue } from '../../adapters/sqsTaskQueue.ts';
 import { storeFromUrl } from '../../adapters/storeFromUrl.ts';
@@ -121,15 +119,4 @@ export function serverlessContext(
     reduce: new SqsTaskQueue({ queue: settings.reduceQueueUrl, client: clients.sqs }),
     log,
   };
-}
-
-/** Moves a message body as it is to a dead-letter queue (for messages that can never succeed). */
-export async function sendToDeadLetterQueue(sqs: SQSClient, queueUrl: string, body: string, reason: string) {
-  await sqs.send(
-    new SendMessageCommand({
-      QueueUrl: queueUrl,
-      MessageBody: body,
-      MessageAttributes: { reason: { DataType: 'String', StringValue: reason.slice(0, 1000) } },
-    }),
-  );
 }

@@ -1,5 +1,6 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { sendToDeadLetterQueue } from '../../adapters/sqsMessages.ts';
 import { UnknownRunError } from '../../pipeline/errors.ts';
 import { executeTask } from '../../pipeline/executeTask.ts';
 import { failRunOnLastReceive } from '../../pipeline/run/lastReceive.ts';
@@ -7,7 +8,6 @@ import { InvalidMessageError } from '../../pipeline/taskMessage.ts';
 import { emitTaskMetric } from './metrics.ts';
 import { backOff, retryDelayOf } from './retryBackoff.ts';
 import type { HandlerRuntime } from './runtime.ts';
-import { sendToDeadLetterQueue } from './serverlessContext.ts';
 
 /** How many times SQS has handed out this record, this receive included (1 when the attribute is missing). */
 export function receiveCountOf(record: SQSRecord): number {

@@ -3,8 +3,8 @@ import { DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, type S
 import { DeleteQueueCommand, PurgeQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { inject } from 'vitest';
 import { createS3Client, createSqsClient } from '../../../../lib/adapters/awsClients.ts';
+import { type ProvisionedResources, provision } from '../../../../lib/adapters/awsResources.ts';
 import { type LocalstackConfig, localstackConfig } from '../../../../lib/localstack/localstackConfig.ts';
-import { type ProvisionedResources, provision } from '../../../../lib/localstack/provision.ts';
 
 /**
  * A private copy of the serverless resources (bucket, events/tasks/reduce queues with their DLQs and the

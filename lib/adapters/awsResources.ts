@@ -2,20 +2,111 @@ import {
   type BucketLocationConstraint,
   CreateBucketCommand,
   GetBucketNotificationConfigurationCommand,
+  GetBucketTaggingCommand,
+  HeadBucketCommand,
+  type LifecycleRule,
+  type OwnershipControlsRule,
+  PutBucketEncryptionCommand,
+  PutBucketLifecycleConfigurationCommand,
+  PutBucketLoggingCommand,
   PutBucketNotificationConfigurationCommand,
+  PutBucketOwnershipControlsCommand,
+  PutPublicAccessBlockCommand,
   type QueueConfiguration,
   type S3Client,
+  type ServerSideEncryptionRule,
 } from '@aws-sdk/client-s3';
 import {
   CreateQueueCommand,
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
+  ListQueueTagsCommand,
   type QueueAttributeName,
   SetQueueAttributesCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { createS3Client, createSqsClient } from '../adapters/awsClients.ts';
-import type { LocalstackConfig, QueueConfig } from './localstackConfig.ts';
+import { createS3Client, createSqsClient } from './awsClients.ts';
+
+/**
+ * The bucket and queues of a deployment without CloudFormation (`pseudolabel localstack up`), created and checked
+ * through the S3 and SQS APIs. The LocalStack tooling (lib/localstack) decides what to create; the SDK calls are
+ * here, as all AWS access is in lib/adapters.
+ */
+
+/** The S3 API shapes of bucket settings (read from a CloudFormation template by lib/localstack/bucketSettings.ts). */
+export type { LifecycleRule, LifecycleRuleFilter, Tag } from '@aws-sdk/client-s3';
+
+/** Bucket settings set through the S3 API (applyBucketSettings), where CloudFormation did not set them. */
+export interface BucketSettings {
+  readonly logicalId: string;
+  /** Physical bucket name. */
+  readonly bucket: string;
+  readonly lifecycleRules?: LifecycleRule[];
+  readonly logging?: { readonly targetBucket: string; readonly targetPrefix: string };
+  readonly encryptionRules?: ServerSideEncryptionRule[];
+  readonly publicAccessBlock?: {
+    BlockPublicAcls?: boolean;
+    IgnorePublicAcls?: boolean;
+    BlockPublicPolicy?: boolean;
+    RestrictPublicBuckets?: boolean;
+  };
+  readonly ownershipRules?: OwnershipControlsRule[];
+}
+
+/** Sets the settings through the S3 API. Idempotent: each call replaces the bucket's whole configuration of its kind. */
+export async function applyBucketSettings(s3: S3Client, settings: readonly BucketSettings[]): Promise<void> {
+  for (const s of settings) {
+    const Bucket = s.bucket;
+    if (s.encryptionRules !== undefined) {
+      await s3.send(
+        new PutBucketEncryptionCommand({ Bucket, ServerSideEncryptionConfiguration: { Rules: s.encryptionRules } }),
+      );
+    }
+    if (s.publicAccessBlock !== undefined) {
+      await s3.send(new PutPublicAccessBlockCommand({ Bucket, PublicAccessBlockConfiguration: s.publicAccessBlock }));
+    }
+    if (s.ownershipRules !== undefined) {
+      await s3.send(new PutBucketOwnershipControlsCommand({ Bucket, OwnershipControls: { Rules: s.ownershipRules } }));
+    }
+    if (s.lifecycleRules !== undefined) {
+      await s3.send(
+        new PutBucketLifecycleConfigurationCommand({ Bucket, LifecycleConfiguration: { Rules: s.lifecycleRules } }),
+      );
+    }
+  }
+  // Logging last: its target bucket's own settings are in place by then.
+  for (const s of settings) {
+    if (s.logging === undefined) continue;
+    await s3.send(
+      new PutBucketLoggingCommand({
+        Bucket: s.bucket,
+        BucketLoggingStatus: {
+          LoggingEnabled: { TargetBucket: s.logging.targetBucket, TargetPrefix: s.logging.targetPrefix },
+        },
+      }),
+    );
+  }
+}
+
+/** One work queue and its dead-letter queue. */
+export interface QueueConfig {
+  readonly name: string;
+  readonly deadLetterName: string;
+  /** Seconds a received message stays invisible before it is redelivered. */
+  readonly visibilityTimeout: number;
+}
+
+/** What `provision` creates (lib/localstack/localstackConfig.ts's LocalstackConfig is one). */
+export interface ResourcesConfig {
+  readonly endpoint: string;
+  readonly region: string;
+  readonly bucket: string;
+  /** Prefix whose ObjectCreated events go to the events queue. */
+  readonly incomingPrefix: string;
+  readonly queues: { readonly events: QueueConfig; readonly tasks: QueueConfig; readonly reduce: QueueConfig };
+  /** Receives before a message moves to its DLQ (redrive policy). */
+  readonly maxReceiveCount: number;
+}
 
 /** Id of the bucket notification that sends `incoming/` uploads to the events queue. */
 export const INCOMING_NOTIFICATION_ID = 'pseudolabel-incoming';
@@ -42,7 +133,7 @@ export interface ProvisionClients {
  * S3 (and LocalStack) send an `s3:TestEvent` message to the queue.
  */
 export async function provision(
-  config: LocalstackConfig,
+  config: ResourcesConfig,
   clients: ProvisionClients = {},
 ): Promise<ProvisionedResources> {
   const s3 = clients.s3 ?? createS3Client({ endpoint: config.endpoint, region: config.region });
@@ -185,4 +276,62 @@ function sameQueueConfiguration(a: QueueConfiguration, b: QueueConfiguration): b
       .join('&');
   const events = (c: QueueConfiguration) => [...(c.Events ?? [])].sort().join(',');
   return a.Id === b.Id && a.QueueArn === b.QueueArn && events(a) === events(b) && rules(a) === rules(b);
+}
+
+/** Whether the bucket exists (HeadBucket). */
+export async function bucketExists(s3: S3Client, bucket: string): Promise<boolean> {
+  try {
+    await s3.send(new HeadBucketCommand({ Bucket: bucket }));
+    return true;
+  } catch (error) {
+    if (httpStatus(error) === 404) return false;
+    throw error;
+  }
+}
+
+/** The bucket's tags: empty when untagged, null when there is no such bucket. */
+export async function bucketTags(s3: S3Client, bucket: string): Promise<Record<string, string> | null> {
+  if (!(await bucketExists(s3, bucket))) return null;
+  try {
+    const tagging = await s3.send(new GetBucketTaggingCommand({ Bucket: bucket }));
+    return Object.fromEntries((tagging.TagSet ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']));
+  } catch (error) {
+    if (error instanceof Error && error.name === 'NoSuchTagSet') return {};
+    throw error;
+  }
+}
+
+/** The URL of the queue named `name`, or undefined when there is none. */
+export async function findQueueUrl(sqs: SQSClient, name: string): Promise<string | undefined> {
+  try {
+    return (await sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl;
+  } catch (error) {
+    if (isMissingQueue(error)) return undefined;
+    throw error;
+  }
+}
+
+/** The queue's tags: empty when untagged, null when there is no such queue. */
+export async function queueTags(sqs: SQSClient, name: string): Promise<Record<string, string> | null> {
+  const url = await findQueueUrl(sqs, name);
+  if (url === undefined) return null;
+  return (await sqs.send(new ListQueueTagsCommand({ QueueUrl: url }))).Tags ?? {};
+}
+
+/** Messages waiting in the queue at `url` (visible) and received but not yet deleted (in flight). */
+export async function queueDepth(sqs: SQSClient, url: string): Promise<{ visible: number; inFlight: number }> {
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: url,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  return {
+    visible: Number(Attributes?.ApproximateNumberOfMessages ?? 0),
+    inFlight: Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0),
+  };
+}
+
+function httpStatus(error: unknown): number | undefined {
+  return (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
 }
