@@ -1,7 +1,7 @@
-import type { SQSEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { OptionsError } from '../../lib/errors.ts';
 import type { RunRecord } from '../../lib/pipeline/run/runRecord.ts';
+import { objectCreatedBody, sqsEvent } from '../support/sqsEvents.ts';
 
 /**
  * The metrics the stack's alarms watch (infra/stacks/pseudolabelStack.ts: namespace `pseudolabel`, dimension
@@ -77,10 +77,10 @@ describe('alarmed handler metrics', () => {
     // Prepare
     const { handler } = await import('../../functions/onObjectCreated.ts');
     const { OBJECT_CREATED_SERVICE } = await import('../../lib/hosts/serverless/objectCreatedBatch.ts');
-    const notification = {
-      Records: [{ s3: { bucket: { name: 'alarmed-metrics' }, object: { key: 'incoming/bad/data.csv' } } }],
-    };
-    const event = { Records: [{ messageId: 'm-1', body: JSON.stringify(notification) }] } as unknown as SQSEvent;
+    const event = sqsEvent(
+      [{ body: objectCreatedBody('alarmed-metrics', 'incoming/bad/data.csv') }],
+      'pseudolabel-events',
+    );
 
     // Act
     const lines = await emfLinesOf(() => handler(event));

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSEvent, SQSMessageAttributes } from 'aws-lambda';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
 import { InProcessQueue } from '../../lib/adapters/inProcessQueue.ts';
@@ -13,6 +13,7 @@ import { startRun } from '../../lib/pipeline/run/startRun.ts';
 import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
 import { silentLog } from '../../lib/pipeline/stageContext.ts';
 import { taskMessage } from '../../lib/pipeline/taskMessage.ts';
+import { sqsEvent } from '../support/sqsEvents.ts';
 
 /**
  * The dead-letter consumer (functions/deadLetters.ts, and `pseudolabel worker`): a task that reached its DLQ
@@ -44,26 +45,12 @@ async function runtimeWithRun() {
 }
 
 function deadLetterEvent(bodies: readonly string[], reason?: string): SQSEvent {
-  return {
-    Records: bodies.map(
-      (body, i): SQSRecord => ({
-        messageId: `m-${i}`,
-        receiptHandle: 'r',
-        body,
-        attributes: {
-          ApproximateReceiveCount: '1',
-          SentTimestamp: '0',
-          SenderId: 's',
-          ApproximateFirstReceiveTimestamp: '0',
-        },
-        messageAttributes: reason === undefined ? {} : { reason: { dataType: 'String', stringValue: reason } },
-        md5OfBody: '',
-        eventSource: 'aws:sqs',
-        eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:pseudolabel-tasks-dlq',
-        awsRegion: 'us-east-1',
-      }),
-    ),
-  };
+  const messageAttributes: SQSMessageAttributes =
+    reason === undefined ? {} : { reason: { dataType: 'String', stringValue: reason } };
+  return sqsEvent(
+    bodies.map((body) => ({ body, messageAttributes })),
+    'pseudolabel-tasks-dlq',
+  );
 }
 
 describe('the dead-letter consumer', () => {

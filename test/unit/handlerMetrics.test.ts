@@ -26,6 +26,7 @@ import { type StageContext, silentLog } from '../../lib/pipeline/stageContext.ts
 import { taskMessage } from '../../lib/pipeline/taskMessage.ts';
 import { blobRows, csvText, writeInput } from '../pipeline/support/datasets.ts';
 import { driveRun } from '../pipeline/support/manualDriver.ts';
+import { sqsEvent } from '../support/sqsEvents.ts';
 
 /**
  * Powertools Metrics of the handlers (lib/hosts/serverless/metrics.ts), read back from the EMF lines they write on
@@ -115,29 +116,6 @@ async function runtimeWithRun(service: string) {
   return { runtime, store, runId: run.runId };
 }
 
-function sqsEvent(body: string, receives: number): SQSEvent {
-  return {
-    Records: [
-      {
-        messageId: 'm-1',
-        receiptHandle: 'r-1',
-        body,
-        attributes: {
-          ApproximateReceiveCount: String(receives),
-          SentTimestamp: '0',
-          SenderId: 's',
-          ApproximateFirstReceiveTimestamp: '0',
-        },
-        messageAttributes: {},
-        md5OfBody: '',
-        eventSource: 'aws:sqs',
-        eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:q',
-        awsRegion: 'us-east-1',
-      },
-    ],
-  };
-}
-
 describe('handler metrics (Powertools EMF)', () => {
   it('writes a task metric by service and stage, with runId, round and shard as metadata', async () => {
     // Prepare
@@ -172,7 +150,9 @@ describe('handler metrics (Powertools EMF)', () => {
     );
 
     // Act
-    const lines = await emfLinesOf(() => handler(sqsEvent(JSON.stringify(taskMessage(runId, 'neighbors', 0, 0)), 3)));
+    const lines = await emfLinesOf(() =>
+      handler(sqsEvent([{ body: taskMessage(runId, 'neighbors', 0, 0), receives: 3 }])),
+    );
 
     // Assess
     const failures = lines.filter((line) => 'TaskFailures' in line);
@@ -205,7 +185,9 @@ describe('handler metrics (Powertools EMF)', () => {
     );
 
     // Act
-    const lines = await emfLinesOf(() => handler(sqsEvent(JSON.stringify(taskMessage(runId, 'ingest', 0, 1)), 1)));
+    const lines = await emfLinesOf(() =>
+      handler(sqsEvent([{ body: taskMessage(runId, 'ingest', 0, 1), receives: 1 }])),
+    );
 
     // Assess
     const deadLettered = lines.filter((line) => 'DeadLetteredTasks' in line);

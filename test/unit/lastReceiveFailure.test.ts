@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import type { Context, SQSEvent } from 'aws-lambda';
+import type { Context } from 'aws-lambda';
 import { afterAll, describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../lib/adapters/errors.ts';
 import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
@@ -19,6 +19,7 @@ import { startRun } from '../../lib/pipeline/run/startRun.ts';
 import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
 import { silentLog } from '../../lib/pipeline/stageContext.ts';
 import { taskMessage } from '../../lib/pipeline/taskMessage.ts';
+import { sqsEvent } from '../support/sqsEvents.ts';
 
 /**
  * A task that fails on every delivery ends in the DLQ after maxReceiveCount receives; the handlers (worker,
@@ -78,37 +79,19 @@ async function runtimeWithRun(maxReceiveCount = 3) {
   return { runtime, store, runId: run.runId };
 }
 
-function sqsEvent(body: unknown, receiveCount: number, messageId = 'm-1'): SQSEvent {
-  return {
-    Records: [
-      {
-        messageId,
-        receiptHandle: 'r',
-        body: JSON.stringify(body),
-        attributes: {
-          ApproximateReceiveCount: String(receiveCount),
-          SentTimestamp: '0',
-          SenderId: 's',
-          ApproximateFirstReceiveTimestamp: '0',
-        },
-        messageAttributes: {},
-        md5OfBody: '',
-        eventSource: 'aws:sqs',
-        eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:pseudolabel-reduce',
-        awsRegion: 'us-east-1',
-      },
-    ],
-  };
-}
-
 describe('a task failing on its last allowed receive', () => {
   it('marks the run failed with the stage and reason, and still reports the batch item failure', async () => {
     // Prepare
     const { runtime, store, runId } = await runtimeWithRun();
     // Act
-    const response = await handleTaskBatch(runtime, undefined, sqsEvent(taskMessage(runId, 'plan'), 3), {} as Context);
+    const response = await handleTaskBatch(
+      runtime,
+      undefined,
+      sqsEvent([{ body: taskMessage(runId, 'plan'), receives: 3 }], 'pseudolabel-reduce'),
+      {} as Context,
+    );
     // Assess
-    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm-1' }]);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm-0' }]);
     const record = await readRun(store, runId);
     expect({ status: record.status, stage: record.stage, error: record.error }).toEqual({
       status: 'failed',
@@ -122,9 +105,14 @@ describe('a task failing on its last allowed receive', () => {
     // Prepare
     const { runtime, store, runId } = await runtimeWithRun();
     // Act
-    const response = await handleTaskBatch(runtime, undefined, sqsEvent(taskMessage(runId, 'plan'), 2), {} as Context);
+    const response = await handleTaskBatch(
+      runtime,
+      undefined,
+      sqsEvent([{ body: taskMessage(runId, 'plan'), receives: 2 }], 'pseudolabel-reduce'),
+      {} as Context,
+    );
     // Assess
-    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm-1' }]);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm-0' }]);
     const record = await readRun(store, runId);
     expect(record.status).toBe('running');
     expect(record.error).toBeUndefined();
@@ -134,9 +122,19 @@ describe('a task failing on its last allowed receive', () => {
     // Prepare
     const { runtime, store, runId } = await runtimeWithRun(5);
     // Act
-    await handleTaskBatch(runtime, undefined, sqsEvent(taskMessage(runId, 'ingest', 0, 2), 3), {} as Context);
+    await handleTaskBatch(
+      runtime,
+      undefined,
+      sqsEvent([{ body: taskMessage(runId, 'ingest', 0, 2), receives: 3 }], 'pseudolabel-reduce'),
+      {} as Context,
+    );
     const before = (await readRun(store, runId)).status;
-    await handleTaskBatch(runtime, undefined, sqsEvent(taskMessage(runId, 'ingest', 0, 2), 5), {} as Context);
+    await handleTaskBatch(
+      runtime,
+      undefined,
+      sqsEvent([{ body: taskMessage(runId, 'ingest', 0, 2), receives: 5 }], 'pseudolabel-reduce'),
+      {} as Context,
+    );
     // Assess
     const record = await readRun(store, runId);
     expect(before).toBe('running');
@@ -167,8 +165,11 @@ describe('receive count and max receive count', () => {
   it('reads ApproximateReceiveCount, 1 when absent', () => {
     // Act
     const counts = [
-      receiveCountOf(sqsEvent({}, 4).Records[0]),
-      receiveCountOf({ ...sqsEvent({}, 1).Records[0], attributes: {} as never }),
+      receiveCountOf(sqsEvent([{ body: {}, receives: 4 }], 'pseudolabel-reduce').Records[0]),
+      receiveCountOf({
+        ...sqsEvent([{ body: {}, receives: 1 }], 'pseudolabel-reduce').Records[0],
+        attributes: {} as never,
+      }),
     ];
     // Assess
     expect(counts).toEqual([4, 1]);

@@ -11,6 +11,7 @@ import type { ObjectStore } from '../../lib/adapters/objectStore.ts';
 import { handleObjectCreatedBatch } from '../../lib/hosts/serverless/objectCreatedBatch.ts';
 import { type RunRecord, readRun } from '../../lib/pipeline/run/runRecord.ts';
 import { silentLog } from '../../lib/pipeline/stageContext.ts';
+import { objectCreatedBody, sqsEvent } from '../support/sqsEvents.ts';
 
 /**
  * The events queue's handler (functions/onObjectCreated.ts): one run per dataset of a batch of S3 notifications,
@@ -54,37 +55,14 @@ function runtimeOver(store: ObjectStore) {
   return { runtime, reduce };
 }
 
-/** An SQS event whose records carry the S3 notification of each key (or a raw body). */
+/** An events-queue batch whose records carry the S3 notification of each key (or a raw body). */
 function eventOf(bodies: ReadonlyArray<{ key: string; bucket?: string } | string>): SQSEvent {
-  return {
-    Records: bodies.map((body, i) => ({
-      messageId: `m-${i}`,
-      receiptHandle: 'r',
-      body:
-        typeof body === 'string'
-          ? body
-          : JSON.stringify({
-              Records: [
-                {
-                  eventSource: 'aws:s3',
-                  eventName: 'ObjectCreated:Put',
-                  s3: { bucket: { name: body.bucket ?? BUCKET }, object: { key: body.key, size: 10 } },
-                },
-              ],
-            }),
-      attributes: {
-        ApproximateReceiveCount: '1',
-        SentTimestamp: '0',
-        SenderId: 's',
-        ApproximateFirstReceiveTimestamp: '0',
-      },
-      messageAttributes: {},
-      md5OfBody: '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:pseudolabel-events',
-      awsRegion: 'us-east-1',
+  return sqsEvent(
+    bodies.map((body) => ({
+      body: typeof body === 'string' ? body : objectCreatedBody(body.bucket ?? BUCKET, body.key),
     })),
-  };
+    'pseudolabel-events',
+  );
 }
 
 /** Every run.json in the store. */

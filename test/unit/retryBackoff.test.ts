@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { Context, SQSEvent } from 'aws-lambda';
+import type { Context } from 'aws-lambda';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
 import { InProcessQueue } from '../../lib/adapters/inProcessQueue.ts';
@@ -16,6 +16,7 @@ import { startRun } from '../../lib/pipeline/run/startRun.ts';
 import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
 import { silentLog } from '../../lib/pipeline/stageContext.ts';
 import { taskMessage } from '../../lib/pipeline/taskMessage.ts';
+import { sqsEvent } from '../support/sqsEvents.ts';
 
 /**
  * A retryable failure backs off: the handler sets the record's visibility to 30 s, 2 min, 10 min by its receive
@@ -58,29 +59,6 @@ async function runtimeWithRun() {
   return { runtime, runId: run.runId, sent };
 }
 
-function event(body: unknown, receiveCount: number): SQSEvent {
-  return {
-    Records: [
-      {
-        messageId: 'm-1',
-        receiptHandle: `receipt-${receiveCount}`,
-        body: JSON.stringify(body),
-        attributes: {
-          ApproximateReceiveCount: String(receiveCount),
-          SentTimestamp: '0',
-          SenderId: 's',
-          ApproximateFirstReceiveTimestamp: '0',
-        },
-        messageAttributes: {},
-        md5OfBody: '',
-        eventSource: 'aws:sqs',
-        eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:pseudolabel-tasks',
-        awsRegion: 'us-east-1',
-      },
-    ],
-  };
-}
-
 describe('retry back-off', () => {
   it('sets the failed record’s visibility to 30 s, 2 min, 10 min by receive count, and reports the failure', async () => {
     // Prepare: the neighbors task of a run that has not been collected fails (its inputs are missing).
@@ -89,13 +67,21 @@ describe('retry back-off', () => {
     // Act
     const responses = [];
     for (const receives of [1, 2, 3]) {
-      responses.push(await handleTaskBatch(runtime, undefined, event(task, receives), {} as Context, 'tasks-url'));
+      responses.push(
+        await handleTaskBatch(
+          runtime,
+          undefined,
+          sqsEvent([{ body: task, receives, receiptHandle: `receipt-${receives}` }]),
+          {} as Context,
+          'tasks-url',
+        ),
+      );
     }
     // Assess
     expect(responses.map((r) => r.batchItemFailures)).toEqual([
-      [{ itemIdentifier: 'm-1' }],
-      [{ itemIdentifier: 'm-1' }],
-      [{ itemIdentifier: 'm-1' }],
+      [{ itemIdentifier: 'm-0' }],
+      [{ itemIdentifier: 'm-0' }],
+      [{ itemIdentifier: 'm-0' }],
     ]);
     expect(sent).toEqual([
       { QueueUrl: 'tasks-url', ReceiptHandle: 'receipt-1', VisibilityTimeout: 30 },
