@@ -4,7 +4,8 @@ import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { knnSearch } from '../lib/graph/knnSearch.ts';
-import { type ClassShape, writeBlobs } from './gaussianBlobs.ts';
+import { DATA_OPTIONS, type DataSettings, dataSettings, positive } from './benchArgs.ts';
+import { writeBlobs } from './gaussianBlobs.ts';
 import { hasGnuTime, type Measured, spawnMeasured } from './measuredSpawn.ts';
 import { scoreLabels } from './scoreLabels.ts';
 
@@ -32,55 +33,29 @@ const SUITES = {
 } as const;
 type Suite = keyof typeof SUITES;
 
-interface Config {
+interface Config extends DataSettings {
   suite: Suite;
   n: number;
-  d: number;
-  classes: number;
-  labels: number;
-  spread: number;
-  shape: ClassShape;
-  seed: number;
-  neighbors: number;
-  workers: number;
   shards: number | undefined;
   neighborsMode: string | undefined;
   /** Query rows for the in-process kNN timing; n = all of them. */
   knnQueries: number;
   skipSklearn: boolean;
-  keepData: boolean;
   /** Runs of each side, alternating; the table shows the median run of each. */
   repeat: number;
-}
-
-function positive(name: string, text: string | undefined, fallback: number, integer = true): number {
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (!(value > 0) || (integer && !Number.isInteger(value))) {
-    throw new RangeError(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got ${text}`);
-  }
-  return value;
 }
 
 function parseConfig(argv: string[]): Config {
   const { values } = parseArgs({
     args: argv,
     options: {
+      ...DATA_OPTIONS,
       suite: { type: 'string', default: 'core' },
       n: { type: 'string' },
-      d: { type: 'string' },
-      classes: { type: 'string' },
-      labels: { type: 'string' },
-      spread: { type: 'string' },
-      shape: { type: 'string', default: 'blobs' },
-      seed: { type: 'string' },
-      neighbors: { type: 'string' },
-      workers: { type: 'string' },
       shards: { type: 'string' },
       'neighbors-mode': { type: 'string' },
       'knn-queries': { type: 'string' },
       'skip-sklearn': { type: 'boolean', default: false },
-      'keep-data': { type: 'boolean', default: false },
       repeat: { type: 'string' },
     },
   });
@@ -88,26 +63,14 @@ function parseConfig(argv: string[]): Config {
     throw new RangeError(`--suite must be one of ${[...Object.keys(SUITES), 'scaleout', 'incremental'].join(', ')}`);
   const suite = values.suite as Suite;
   const n = positive('n', values.n, SUITES[suite].n);
-  const labels = positive('labels', values.labels, 0.001, false);
-  if (labels >= 1) throw new RangeError(`--labels is a fraction of the rows, below 1; got ${labels}`);
-  if (values.shape !== 'blobs' && values.shape !== 'mixture') throw new RangeError('--shape must be blobs or mixture');
-  const shape: ClassShape = values.shape;
   return {
+    ...dataSettings(values, 'blobs'),
     suite,
     n,
-    d: positive('d', values.d, 64),
-    classes: positive('classes', values.classes, 10),
-    labels,
-    spread: positive('spread', values.spread, shape === 'blobs' ? 0.7 : 2, false),
-    shape,
-    seed: values.seed === undefined ? 0 : positive('seed', values.seed, 0),
-    neighbors: positive('neighbors', values.neighbors, 10),
-    workers: positive('workers', values.workers, availableParallelism()),
     shards: values.shards === undefined ? undefined : positive('shards', values.shards, 1),
     neighborsMode: values['neighbors-mode'],
     knnQueries: Math.min(n, positive('knn-queries', values['knn-queries'], SUITES[suite].knnQueries || n)),
     skipSklearn: values['skip-sklearn'] ?? false,
-    keepData: values['keep-data'] ?? false,
     repeat: positive('repeat', values.repeat, 1),
   };
 }

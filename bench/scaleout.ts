@@ -5,7 +5,8 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { STAGES } from '../lib/pipeline/taskMessage.ts';
 import type { StageMetrics } from '../lib/pipeline/taskMetrics.ts';
-import { type ClassShape, writeBlobs } from './gaussianBlobs.ts';
+import { DATA_OPTIONS, type DataSettings, dataSettings, positive } from './benchArgs.ts';
+import { writeBlobs } from './gaussianBlobs.ts';
 import { spawnMeasured } from './measuredSpawn.ts';
 import { scoreLabels } from './scoreLabels.ts';
 
@@ -27,69 +28,33 @@ const MB = 1024 * 1024;
 /** Stages in pipeline order (the task message's list), so the tables read as the run went. */
 const STAGE_ORDER: readonly string[] = STAGES;
 
-interface ScaleoutConfig {
+interface ScaleoutConfig extends DataSettings {
   readonly sizes: number[];
   readonly rowsPerShard: number;
   readonly taskMemory: number;
-  readonly workers: number;
-  readonly d: number;
-  readonly classes: number;
-  readonly labels: number;
-  readonly shape: ClassShape;
-  readonly spread: number;
-  readonly seed: number;
-  readonly neighbors: number;
-  readonly keepData: boolean;
   /** Where the data sets are kept and reused across invocations (generated there when missing). */
   readonly dataDir: string | null;
-}
-
-function positive(name: string, text: string | undefined, fallback: number, integer = true): number {
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (!(value > 0) || (integer && !Number.isInteger(value))) {
-    throw new RangeError(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got ${text}`);
-  }
-  return value;
 }
 
 function parseScaleoutConfig(argv: string[]): ScaleoutConfig {
   const { values } = parseArgs({
     args: argv,
     options: {
+      ...DATA_OPTIONS,
       suite: { type: 'string' },
       sizes: { type: 'string', default: '250000,500000,1000000,2000000' },
       'rows-per-shard': { type: 'string' },
       'task-memory': { type: 'string' },
-      workers: { type: 'string' },
-      d: { type: 'string' },
-      classes: { type: 'string' },
-      labels: { type: 'string' },
-      shape: { type: 'string', default: 'mixture' },
-      spread: { type: 'string' },
-      seed: { type: 'string' },
-      neighbors: { type: 'string' },
-      'keep-data': { type: 'boolean', default: false },
       'data-dir': { type: 'string' },
     },
   });
-  if (values.shape !== 'blobs' && values.shape !== 'mixture') throw new RangeError('--shape must be blobs or mixture');
-  const shape: ClassShape = values.shape;
   const sizes = (values.sizes ?? '').split(',').map((size) => positive('sizes', size.trim(), 0));
   return {
+    ...dataSettings(values, 'mixture'),
     sizes,
     rowsPerShard: positive('rows-per-shard', values['rows-per-shard'], 62_500),
     // The default reducer memory of the Lambda stack: what a task may hold on AWS by default.
     taskMemory: positive('task-memory', values['task-memory'], 3008),
-    workers: positive('workers', values.workers, availableParallelism()),
-    d: positive('d', values.d, 64),
-    classes: positive('classes', values.classes, 10),
-    labels: positive('labels', values.labels, 0.001, false),
-    shape,
-    spread: positive('spread', values.spread, shape === 'blobs' ? 0.7 : 2, false),
-    seed: values.seed === undefined ? 0 : positive('seed', values.seed, 0),
-    neighbors: positive('neighbors', values.neighbors, 10),
-    keepData: values['keep-data'] ?? false,
     dataDir: values['data-dir'] === undefined ? null : resolve(values['data-dir']),
   };
 }
