@@ -58,7 +58,8 @@ function directiveOf(line: Record<string, unknown>) {
 describe('alarmed handler metrics', () => {
   it('the deadline watch publishes RunsPastDeadline by service once per invocation', async () => {
     // Prepare
-    const { handler, SERVICE } = await import('../../functions/deadlineWatch.ts');
+    const { handler } = await import('../../functions/deadlineWatch.ts');
+    const { DEADLINE_WATCH_SERVICE } = await import('../../lib/hosts/serverless/handlers.ts');
 
     // Act
     const lines = await emfLinesOf(() => handler());
@@ -70,7 +71,7 @@ describe('alarmed handler metrics', () => {
       Dimensions: [['service']],
       Metrics: [{ Name: 'RunsPastDeadline', Unit: 'Count' }],
     });
-    expect(lines[0]).toMatchObject({ service: SERVICE, RunsPastDeadline: 1 });
+    expect(lines[0]).toMatchObject({ service: DEADLINE_WATCH_SERVICE, RunsPastDeadline: 1 });
   });
 
   it('the upload handler publishes InvalidOptions by service when pseudolabel.json is invalid', async () => {
