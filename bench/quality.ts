@@ -17,8 +17,8 @@ import { parseRunOptions } from '../lib/pipeline/runOptions.ts';
  * labels and fits the scikit-learn baselines; here, in this process, every setting of `--method auto`'s grid runs
  * on all rows with all the given labels (accuracy on the unlabelled rows), auto searches the grid as the collect
  * step does (the data sets are under its 4,000-row sample, so on all rows) and takes its pick, and the holdout
- * (--holdout 0.2, label spreading k=10 on standardised features) gives its verdict, compared with the truth: the
- * same method against softmax regression on the standardised given labels, on every unlabelled row.
+ * (--holdout 0.2) of three settings (HOLDOUT_JUDGED) gives its verdict, compared with the truth: the same setting
+ * against softmax regression on the features scaled as it scales them, on every unlabelled row.
  * Prints the table and writes bench/results/quality.json. A benchmark, not a test: minutes of CPU.
  */
 
@@ -48,10 +48,25 @@ interface DrawResult {
   auto: { setting: string; accuracy: number; bestCandidate: number; topScore: number };
   supervisedStandard: number;
   sklearn: Record<string, number>;
-  holdout: { verdict: string; truth: number; estimate?: number; low?: number; high?: number };
+  /** The holdout of the default run, of label spreading standardised and of auto's pick (HOLDOUT_JUDGED). */
+  holdouts: HoldoutResult[];
   /** auto's cross-validated candidates (score, spread), best first: other choice rules can be judged offline. */
   candidates?: { setting: string; score: number; spread: number }[];
 }
+
+interface HoldoutResult {
+  setting: string;
+  verdict: string;
+  /** The method minus softmax regression on every unlabelled row, each trained on all the given labels. */
+  truth: number;
+  estimate?: number;
+  low?: number;
+  high?: number;
+}
+
+/** Whose holdout the benchmark judges, in DrawResult.holdouts order: these two settings, then auto's pick. */
+const HOLDOUT_JUDGED = ['the default run (spreading, unscaled)', 'label spreading, standardised', "auto's pick"];
+const HOLDOUT_SETTINGS = ['label-spreading k=10 alpha=0.2 scale=none', 'label-spreading k=10 alpha=0.2 scale=standard'];
 
 function settingName(s: AutoSetting): string {
   const k = s.neighbors === undefined ? '' : ` k=${s.neighbors}`;
@@ -123,24 +138,39 @@ async function evaluateDraw(
     )
     .predict(Z);
   const supervisedStandard = accuracyOnUnlabelled(supervised, y, truth);
-  const holdoutMethod = grid.findIndex(
-    (s) => s.method === 'label-spreading' && s.scale === 'standard' && s.neighbors === 10 && s.alpha === 0.2,
+  const supervisedUnscaled = accuracyOnUnlabelled(
+    new SoftmaxRegression({ onWarning: () => {} })
+      .fit(
+        selectRows(X, given),
+        Int32Array.from(given, (i) => y[i]),
+      )
+      .predict(X),
+    y,
+    truth,
   );
-  const truthDifference = settings[holdoutMethod] - supervisedStandard;
-  let holdout: DrawResult['holdout'];
-  try {
-    checkHoldoutSize(y, 0.2, options.seed);
-    const result = repeatedHoldout(Z, y, 0.2, options.seed, predictors[holdoutMethod], () => {});
-    holdout = {
-      verdict: result.verdict,
-      truth: truthDifference,
-      estimate: result.difference.estimate,
-      low: result.difference.low,
-      high: result.difference.high,
-    };
-  } catch {
-    holdout = { verdict: 'refused', truth: truthDifference };
-  }
+  // --holdout 0.2 as a run judges itself: the run's setting against softmax regression on the features scaled as the
+  // run scales them; the truth is the same comparison on every unlabelled row, each trained on all given labels.
+  const holdoutOf = (judged: number): HoldoutResult => {
+    const scaled = grid[judged].scale === 'standard';
+    const truthDifference = settings[judged] - (scaled ? supervisedStandard : supervisedUnscaled);
+    try {
+      checkHoldoutSize(y, 0.2, options.seed);
+      const result = repeatedHoldout(scaled ? Z : X, y, 0.2, options.seed, predictors[judged], () => {});
+      return {
+        setting: settingName(grid[judged]),
+        verdict: result.verdict,
+        truth: truthDifference,
+        estimate: result.difference.estimate,
+        low: result.difference.low,
+        high: result.difference.high,
+      };
+    } catch {
+      return { setting: settingName(grid[judged]), verdict: 'refused', truth: truthDifference };
+    }
+  };
+  const holdouts = [...HOLDOUT_SETTINGS.map((name) => grid.findIndex((s) => settingName(s) === name)), index].map(
+    holdoutOf,
+  );
   return {
     dataset: dataset.name,
     fraction: draw.fraction,
@@ -157,7 +187,7 @@ async function evaluateDraw(
     },
     supervisedStandard,
     sklearn: draw.sklearn,
-    holdout,
+    holdouts,
     ...(search
       ? {
           candidates: search.candidates.map((c) => ({
@@ -191,7 +221,7 @@ function table(results: DrawResult[]): string {
     ['self-training, --scale standard', settingMeans[named('self-training', 'standard')]],
     [`best single fixed setting (${settingName(grid[bestFixed])})`, settingMeans[bestFixed]],
     ['`--method auto`', mean(results.map((r) => r.auto.accuracy))],
-    ['auto by best mean score alone (no fallback, the rule before)', mean(results.map((r) => r.auto.topScore))],
+    ['auto by best mean score alone (no fallback)', mean(results.map((r) => r.auto.topScore))],
     ['best candidate of the grid per draw (oracle)', mean(results.map((r) => r.auto.bestCandidate))],
     [
       'softmax regression on the given labels alone, standardised (ours)',
@@ -209,12 +239,6 @@ function table(results: DrawResult[]): string {
     ],
   ];
   const gap = mean(results.map((r) => r.auto.bestCandidate - r.auto.accuracy));
-  const committed = results.filter((r) => r.holdout.verdict === 'helped' || r.holdout.verdict === 'did not help');
-  const agrees = committed.filter((r) =>
-    r.holdout.verdict === 'helped' ? r.holdout.truth > 0 : r.holdout.truth < 0,
-  ).length;
-  const cannotTell = results.filter((r) => r.holdout.verdict === 'cannot tell').length;
-  const refused = results.filter((r) => r.holdout.verdict === 'refused').length;
   const lines = [
     `| ${results.length} draws (${[...new Set(results.map((r) => r.dataset))].join(', ')} x 3 fractions) | mean accuracy on unlabelled rows |`,
     '|---|---|',
@@ -222,15 +246,46 @@ function table(results: DrawResult[]): string {
     '',
     `auto: ${pct(mean(results.map((r) => r.auto.accuracy)))} against the best single fixed setting's ${pct(settingMeans[bestFixed])}; ` +
       `${(100 * gap).toFixed(2)} points below the best candidate per draw on average (worst ${(100 * Math.max(...results.map((r) => r.auto.bestCandidate - r.auto.accuracy))).toFixed(1)}).`,
-    `holdout (0.2 x 10 splits, label spreading k=10 standardised vs softmax regression): committed in ${committed.length} of ${results.length} draws, ` +
-      `agreeing with the truth in ${agrees} (${committed.length > 0 ? pct(agrees / committed.length) : 'n/a'}); cannot tell in ${cannotTell}; refused (< 10 given labels) in ${refused}.`,
+    '',
+    holdoutTable(results),
   ];
+  return lines.join('\n');
+}
+
+/** How often the holdout commits (helped / did not help) and, when it does, agrees with the sign of the truth. */
+function holdoutTable(results: DrawResult[]): string {
+  const lines = [
+    '| --holdout 0.2 (10 splits) of | labels | draws | refused | cannot tell | committed | agrees with the truth |',
+    '|---|---|---|---|---|---|---|',
+  ];
+  const count = (all: HoldoutResult[], label: string) => {
+    const committed = all.filter((h) => h.verdict === 'helped' || h.verdict === 'did not help');
+    const agrees = committed.filter((h) => (h.verdict === 'helped' ? h.truth > 0 : h.truth < 0)).length;
+    const share = committed.length > 0 ? ` (${pct(agrees / committed.length)})` : '';
+    lines.push(
+      `| ${label} | ${all.length} | ${all.filter((h) => h.verdict === 'refused').length} | ` +
+        `${all.filter((h) => h.verdict === 'cannot tell').length} | ${committed.length} | ${agrees}${share} |`,
+    );
+  };
+  const fractions = [...new Set(results.map((r) => r.fraction))];
+  HOLDOUT_JUDGED.forEach((name, j) => {
+    for (const fraction of fractions) {
+      count(
+        results.filter((r) => r.fraction === fraction).map((r) => r.holdouts[j]),
+        `${name} | ${fraction}`,
+      );
+    }
+  });
+  count(
+    results.flatMap((r) => r.holdouts),
+    'all three | all',
+  );
   return lines.join('\n');
 }
 
 function perFraction(results: DrawResult[]): string {
   const lines = [
-    '| data set | labels | default run | auto | best candidate | supervised (std.) | holdout verdicts |',
+    "| data set | labels | default run | auto | best candidate | supervised (std.) | the default run's holdout |",
     '|---|---|---|---|---|---|---|',
   ];
   const grid = autoGrid(false);
@@ -240,7 +295,9 @@ function perFraction(results: DrawResult[]): string {
   for (const dataset of [...new Set(results.map((r) => r.dataset))]) {
     for (const fraction of [...new Set(results.map((r) => r.fraction))]) {
       const group = results.filter((r) => r.dataset === dataset && r.fraction === fraction);
-      const verdicts = group.map((r) => r.holdout.verdict.replace('did not help', 'worse').replace('cannot tell', '?'));
+      const verdicts = group.map((r) =>
+        r.holdouts[0].verdict.replace('did not help', 'worse').replace('cannot tell', '?'),
+      );
       lines.push(
         `| ${dataset} | ${fraction} (${Math.round(mean(group.map((r) => r.given)))}) | ${pct(mean(group.map((r) => r.settings[base])))} | ` +
           `${pct(mean(group.map((r) => r.auto.accuracy)))} | ${pct(mean(group.map((r) => r.auto.bestCandidate)))} | ` +
@@ -263,10 +320,24 @@ export async function qualityBench(argv: string[]): Promise<void> {
       /** Tuning draws: label draws (and CV seeds) from this number on, disjoint from the benchmark's 0 to 4. */
       'first-draw': { type: 'string', default: '0' },
       datasets: { type: 'string', default: 'iris,wine,breast_cancer,digits' },
+      /** Only these label fractions (as quality_sklearn.py names them, e.g. `0.2,5 per class`); default all. */
+      fractions: { type: 'string' },
+      /** Where the per-draw json goes (default bench/results/quality.json). */
+      results: { type: 'string' },
+      /** Only print the tables of per-draw json files written before (comma-separated; runs split up, merged). */
+      from: { type: 'string' },
     },
     allowPositionals: true,
   });
   const draws = Number(values.draws);
+  if (values.from !== undefined) {
+    const results: DrawResult[] = [];
+    for (const file of values.from.split(',')) {
+      results.push(...(JSON.parse(await readFile(file, 'utf8')) as { results: DrawResult[] }).results);
+    }
+    process.stdout.write(`${table(results)}\n\n${perFraction(results)}\n`);
+    return;
+  }
   const dir = await mkdtemp(join(tmpdir(), 'pseudolabel-quality-'));
   try {
     let path = values.data;
@@ -292,7 +363,10 @@ export async function qualityBench(argv: string[]): Promise<void> {
         },
       );
     }
-    const { datasets } = JSON.parse(await readFile(path, 'utf8')) as { datasets: SklearnDataset[] };
+    const wanted = new Set(String(values.datasets).split(','));
+    const datasets = (JSON.parse(await readFile(path, 'utf8')) as { datasets: SklearnDataset[] }).datasets.filter((d) =>
+      wanted.has(d.name),
+    );
     const caps = new Map(
       (values.cap ?? '')
         .split(',')
@@ -301,27 +375,36 @@ export async function qualityBench(argv: string[]): Promise<void> {
     );
     const results: DrawResult[] = [];
     const first = Number(values['first-draw']);
+    const RESULTS = resolve(
+      values.results ?? join(ROOT, `bench/results/quality${first > 0 ? `-draws${first}` : ''}.json`),
+    );
+    await mkdir(dirname(RESULTS), { recursive: true });
+    // Written after every draw: a long run stopped part way keeps what it measured.
+    const save = () =>
+      writeFile(RESULTS, `${JSON.stringify({ settings: autoGrid(false).map(settingName), results }, null, 1)}\n`);
     for (const dataset of datasets) {
       const n = dataset.X.length;
       const d = dataset.X[0].length;
       const X = { data: Float64Array.from(dataset.X.flat()), n, d };
       const truth = Int32Array.from(dataset.y_true);
       const k = new Set(dataset.y_true).size;
-      for (const draw of dataset.draws.filter((d) => d.draw - first < (caps.get(dataset.name) ?? draws))) {
+      const fractions = values.fractions?.split(',');
+      const chosen = dataset.draws.filter(
+        (d) => d.draw - first < (caps.get(dataset.name) ?? draws) && (!fractions || fractions.includes(d.fraction)),
+      );
+      for (const draw of chosen) {
         const started = performance.now();
         results.push(await evaluateDraw(dataset, X, truth, k, draw));
         const last = results[results.length - 1];
+        await save();
         process.stderr.write(
           `${dataset.name} ${draw.fraction} #${draw.draw}: auto ${last.auto.setting} ${pct(last.auto.accuracy)} ` +
-            `(best ${pct(last.auto.bestCandidate)}), holdout ${last.holdout.verdict}, ${Math.round(performance.now() - started)} ms\n`,
+            `(best ${pct(last.auto.bestCandidate)}), holdouts ${last.holdouts.map((h) => h.verdict).join(' / ')}, ${Math.round(performance.now() - started)} ms\n`,
         );
       }
     }
     const text = `${table(results)}\n\n${perFraction(results)}\n`;
     process.stdout.write(`\n${text}`);
-    const RESULTS = join(ROOT, `bench/results/quality${first > 0 ? `-draws${first}` : ''}.json`);
-    await mkdir(dirname(RESULTS), { recursive: true });
-    await writeFile(RESULTS, `${JSON.stringify({ settings: autoGrid(false).map(settingName), results }, null, 1)}\n`);
     process.stderr.write(`wrote ${RESULTS}\n`);
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -219,7 +219,7 @@ function methodAndClasses(report: ReportRecord): string {
   const candidates = report.auto
     ? `<h3>Settings tried by --method auto (best first)</h3>
 ${htmlTable(
-  ['method', 'scale', 'k', 'alpha', 'mean accuracy', 'spread'],
+  ['method', 'scale', 'k', 'alpha', 'mean accuracy', 'spread', 'vs self-training standardised (paired)'],
   report.auto.candidates.map((c): Cell[] => [
     c.method,
     c.scale,
@@ -227,8 +227,11 @@ ${htmlTable(
     c.alpha === undefined ? '' : String(c.alpha),
     formatPercent(c.score, 1),
     formatPercent(c.spread, 1),
+    c.versusFallback === undefined
+      ? ''
+      : `${c.versusFallback.difference >= 0 ? '+' : ''}${(100 * c.versusFallback.difference).toFixed(1)} ± ${(100 * c.versusFallback.standardError).toFixed(1)} points`,
   ]),
-  [2, 3, 4, 5],
+  [2, 3, 4, 5, 6],
 )}`
     : '';
   return `<section class="columns" data-section="method">

@@ -42,6 +42,8 @@ export interface ReportCandidate {
   /** Mean cross-validated accuracy, and its spread over the repeats. */
   readonly score: number;
   readonly spread: number;
+  /** Paired difference from the fallback (self-training, standardised) on the same labels; absent for it. */
+  readonly versusFallback?: { readonly difference: number; readonly standardError: number };
 }
 
 /** One round: rows per class by source after it, and the confidence histogram (20 bins over [0, 1]). */

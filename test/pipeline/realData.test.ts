@@ -209,10 +209,25 @@ describe('--method auto', () => {
     // Act
     const { report, out } = await runPipeline(input, { method: 'auto', shards: 2, workers: 1 });
     // Assess
-    type Candidate = { method: string; scale: string; neighbors?: number; alpha?: number; score: number };
+    type Candidate = {
+      method: string;
+      scale: string;
+      neighbors?: number;
+      alpha?: number;
+      score: number;
+      versusFallback?: { difference: number; standardError: number };
+    };
     const auto = report.auto as { candidates: Candidate[]; chosen: Candidate };
     expect(auto.candidates).toHaveLength(20);
     for (const c of auto.candidates) expect(c.score).toBeLessThanOrEqual(auto.candidates[0].score);
+    // Every setting but the fallback carries its paired difference from it on the same labels.
+    const fallbacks = auto.candidates.filter((c) => c.method === 'self-training' && c.scale === 'standard');
+    expect(fallbacks).toHaveLength(1);
+    expect(fallbacks[0].versusFallback).toBeUndefined();
+    for (const c of auto.candidates.filter((c) => c !== fallbacks[0])) {
+      expect(c.versusFallback?.standardError).toBeGreaterThanOrEqual(0);
+      expect(Math.abs(c.versusFallback?.difference ?? 2)).toBeLessThanOrEqual(1);
+    }
     // The best mean score, or self-training on standardised features when nothing beats it clearly.
     const best = auto.chosen;
     expect(auto.candidates).toContainEqual(best);
@@ -226,5 +241,6 @@ describe('--method auto', () => {
     expect(report.methodReason).toMatch(/best mean accuracy of 20 settings in 10 repeats/);
     const html = readFileSync(`${out}/report.html`, 'utf8');
     expect(html).toContain('Settings tried by --method auto');
+    expect(html).toContain('vs self-training standardised (paired)');
   });
 });

@@ -6,11 +6,11 @@ import { knnSelfSearch } from '../../lib/graph/knnSearch.ts';
 import { seededUniform } from '../../lib/linalg/seededRandom.ts';
 import {
   type AutoCandidate,
-  accuracyStandardError,
   autoGrid,
   chooseCandidate,
   compareCandidates,
   describeChoice,
+  pairedDifference,
   repeatsFor,
   searchGrid,
   truncateLists,
@@ -152,9 +152,19 @@ describe('compareCandidates', () => {
     expect(ranked).toEqual([better, steadier, simpler, unscaled, smoother, base]);
     expect(reversed).toEqual(ranked);
   });
+
+  it('takes scores equal up to rounding as a tie, decided by the spread', () => {
+    // Prepare: the same hits summed in another order
+    const first = { ...base, score: 0.9133333333333334, spread: 0.04 };
+    const second = { ...base, method: 'label-propagation' as const, score: 0.9133333333333333, spread: 0.03 };
+    // Act
+    const ranked = [first, second].sort(compareCandidates);
+    // Assess
+    expect(ranked).toEqual([second, first]);
+  });
 });
 
-describe('chooseCandidate (one standard error over the fallback)', () => {
+describe('chooseCandidate (a paired margin over the fallback)', () => {
   const fallback: AutoCandidate = { method: 'self-training', scale: 'standard', score: 0.8, spread: 0.02 };
   const graph: AutoCandidate = {
     method: 'label-spreading',
@@ -163,33 +173,45 @@ describe('chooseCandidate (one standard error over the fallback)', () => {
     alpha: 0.2,
     score: 0.9,
     spread: 0.01,
+    versusFallback: { difference: 0.1, standardError: 0.04 },
   };
 
-  it('takes the best score when it beats self-training (standardised) by more than one standard error', () => {
-    // Prepare: 400 labels, SE of a 90% score about 1.5 points; the gap is 10
-    const ranked = [graph, fallback];
-    // Act / Assess
-    expect(chooseCandidate(ranked, 400)).toBe(graph);
+  it('takes the best score when it beats self-training (standardised) by more than two paired standard errors', () => {
+    // Act / Assess: 0.1 > 2 x 0.04
+    expect(chooseCandidate([graph, fallback])).toBe(graph);
   });
 
-  it('keeps the fallback when the gap is within one standard error', () => {
-    // Prepare: 15 labels, SE of a 90% score about 7.4 points; the gap is 10 in one case, 5 in the other
-    const close = { ...graph, score: 0.85 };
+  it('keeps the fallback when the paired difference is within two standard errors', () => {
+    // Prepare: the same mean scores, a noisier difference
+    const noisy = { ...graph, versusFallback: { difference: 0.1, standardError: 0.06 } };
     // Act / Assess
-    expect(chooseCandidate([graph, fallback], 15)).toBe(graph);
-    expect(chooseCandidate([close, fallback], 15)).toBe(fallback);
+    expect(chooseCandidate([noisy, fallback])).toBe(fallback);
   });
 
   it('takes the best when the fallback is the best or absent', () => {
     // Act / Assess
-    expect(chooseCandidate([{ ...fallback, score: 0.95 }, graph], 15).method).toBe('self-training');
-    expect(chooseCandidate([graph], 15)).toBe(graph);
+    expect(chooseCandidate([{ ...fallback, score: 0.95 }, graph]).method).toBe('self-training');
+    expect(chooseCandidate([graph])).toBe(graph);
+  });
+});
+
+describe('pairedDifference', () => {
+  it('is the mean of the per-label differences and their standard error', () => {
+    // Prepare: 4 labels, 2 repeats; differences (hits - fallback hits) / 2 = 0.5, 0.5, 0, 1
+    const hits = Int32Array.from([2, 1, 2, 2]);
+    const fallbackHits = Int32Array.from([1, 0, 2, 0]);
+    // Act
+    const paired = pairedDifference(hits, fallbackHits, 2);
+    // Assess: mean 0.5, sample variance (0 + 0 + 0.25 + 0.25) / 3
+    expect(paired.difference).toBeCloseTo(0.5, 12);
+    expect(paired.standardError).toBeCloseTo(Math.sqrt(0.5 / 3 / 4), 12);
   });
 
-  it('gives a perfect score on few labels a standard error (Laplace +1/+2)', () => {
-    // Act / Assess: p = (10 + 1) / 12
-    expect(accuracyStandardError(1, 10)).toBeCloseTo(Math.sqrt(((11 / 12) * (1 / 12)) / 10), 12);
-    expect(accuracyStandardError(0.9, 15)).toBeCloseTo(Math.sqrt(((14.5 / 17) * (2.5 / 17)) / 15), 12);
+  it('has no noise where the two settings agree on every label', () => {
+    // Act
+    const paired = pairedDifference(Int32Array.from([3, 0, 3]), Int32Array.from([3, 0, 3]), 3);
+    // Assess
+    expect(paired).toEqual({ difference: 0, standardError: 0 });
   });
 });
 
@@ -215,7 +237,7 @@ describe('searchGrid', () => {
     const sorted = [...search.candidates].sort(compareCandidates);
     expect(sorted).toEqual(search.candidates);
     // Self-training scores 1 too: the fallback is kept where nothing beats it.
-    expect(search.chosen).toEqual(chooseCandidate(search.candidates, search.validated));
+    expect(search.chosen).toEqual(chooseCandidate(search.candidates));
     expect(search.chosen).toMatchObject({ method: 'self-training', scale: 'standard', score: 1 });
     expect(describeChoice(search)).toMatch(
       /^self-training, scale standard 100\.0% \+\/- 0\.0%, the fallback: the best mean accuracy of 20 settings in 10 repeats of stratified 3-fold/,

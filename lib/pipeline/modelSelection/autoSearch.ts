@@ -18,10 +18,24 @@ export interface AutoSetting {
   readonly alpha?: number;
 }
 
-/** A setting with its cross-validated accuracy: the mean over repeats and their standard deviation. */
+/**
+ * A setting with its cross-validated accuracy: the mean over repeats and their standard deviation, and its paired
+ * comparison with AUTO_FALLBACK on the same validated labels (absent for the fallback itself).
+ */
 export interface AutoCandidate extends AutoSetting {
   readonly score: number;
   readonly spread: number;
+  readonly versusFallback?: PairedDifference;
+}
+
+/**
+ * Mean over the validated labels of (this setting right) minus (the fallback right), each label's share of the
+ * repeats in which it was right, and the standard error of that mean (the labels' sample standard deviation over
+ * the square root of their number).
+ */
+export interface PairedDifference {
+  readonly difference: number;
+  readonly standardError: number;
 }
 
 /** What auto tried and chose (run.json and report.json `auto`). */
@@ -71,10 +85,13 @@ function complexity(setting: AutoSetting): number[] {
   return [method, setting.scale === 'none' ? 0 : 1, -(setting.neighbors ?? 0), setting.alpha ?? 0];
 }
 
+/** Scores this close are equal: sums of the same hits in another order differ in the last bits. */
+const TIE = 1e-9;
+
 /** Best first: higher mean score, then smaller spread, then the simpler setting. */
 export function compareCandidates(a: AutoCandidate, b: AutoCandidate): number {
-  if (a.score !== b.score) return b.score - a.score;
-  if (a.spread !== b.spread) return a.spread - b.spread;
+  if (Math.abs(a.score - b.score) > TIE) return b.score - a.score;
+  if (Math.abs(a.spread - b.spread) > TIE) return a.spread - b.spread;
   const ca = complexity(a);
   const cb = complexity(b);
   for (let i = 0; i < ca.length; i++) if (ca[i] !== cb[i]) return ca[i] - cb[i];
@@ -89,31 +106,38 @@ export function compareCandidates(a: AutoCandidate, b: AutoCandidate): number {
  */
 export const AUTO_FALLBACK: AutoSetting = { method: 'self-training', scale: 'standard' };
 
-/** How many standard errors the best score must exceed the fallback's by to replace it. */
-export const AUTO_MARGIN = 1;
+/** How many standard errors of the paired difference the best setting must beat the fallback by to replace it. */
+export const AUTO_MARGIN = 2;
 
-/**
- * Standard error of an accuracy measured on n labels: binomial, with Laplace's (+1, +2) so that a perfect score
- * on few labels is not taken as certain.
- */
-export function accuracyStandardError(score: number, n: number): number {
-  const p = (score * n + 1) / (n + 2);
-  return Math.sqrt((p * (1 - p)) / n);
+function isFallback(setting: AutoSetting): boolean {
+  return setting.method === AUTO_FALLBACK.method && setting.scale === AUTO_FALLBACK.scale;
+}
+
+/** The paired difference of two settings' hits on the same validated labels (counts out of `repeats`). */
+export function pairedDifference(hits: Int32Array, fallbackHits: Int32Array, repeats: number): PairedDifference {
+  const n = hits.length;
+  let sum = 0;
+  for (let q = 0; q < n; q++) sum += hits[q] - fallbackHits[q];
+  const difference = sum / n / repeats;
+  let squares = 0;
+  for (let q = 0; q < n; q++) squares += ((hits[q] - fallbackHits[q]) / repeats - difference) ** 2;
+  return { difference, standardError: n > 1 ? Math.sqrt(squares / (n - 1) / n) : Number.POSITIVE_INFINITY };
 }
 
 /**
- * The choice from the ranked candidates: the best mean score, unless it beats AUTO_FALLBACK's by no more than
- * AUTO_MARGIN standard errors of a score on the validated labels, in which case the fallback. With 10 to 36
- * labels the top of 20 noisy scores is mostly luck (the winner's curse: the maximum of noisy estimates is
- * biased upwards); the one-standard-error rule (Breiman et al. 1984; Hastie, Tibshirani & Friedman, The Elements
- * of Statistical Learning, 7.10) keeps the safer setting where the data cannot tell them apart.
+ * The choice from the ranked candidates: the best mean score, unless its paired advantage over AUTO_FALLBACK on
+ * the same validated labels is no more than AUTO_MARGIN standard errors, in which case the fallback. With 10 to 36
+ * labels the top of 20 noisy scores is mostly luck (the winner's curse: the maximum of noisy estimates is biased
+ * upwards), so the safer setting stays unless the data tell them apart (the one-standard-error rule of Breiman
+ * et al. 1984 and Hastie, Tibshirani & Friedman, The Elements of Statistical Learning, 7.10, made a paired test:
+ * both settings are scored on the same labels and folds, so most of the noise is common to both and cancels).
  */
-export function chooseCandidate(candidates: readonly AutoCandidate[], validated: number): AutoCandidate {
+export function chooseCandidate(candidates: readonly AutoCandidate[]): AutoCandidate {
   const best = candidates[0];
-  const fallback = candidates.find((c) => c.method === AUTO_FALLBACK.method && c.scale === AUTO_FALLBACK.scale);
-  if (fallback === undefined || fallback === best) return best;
-  const clearlyBetter = best.score - fallback.score > AUTO_MARGIN * accuracyStandardError(best.score, validated);
-  return clearlyBetter ? best : fallback;
+  const fallback = candidates.find(isFallback);
+  if (fallback === undefined || fallback === best || best.versusFallback === undefined) return best;
+  const { difference, standardError } = best.versusFallback;
+  return difference > 0 && difference > AUTO_MARGIN * standardError ? best : fallback;
 }
 
 /** The first k entries of each row's list (lists are sorted by distance): the k-graph from the 20-graph. */
@@ -214,27 +238,40 @@ export function searchGrid(
   const settings = autoGrid(views !== undefined || options.views !== undefined);
   const predictors = predictorsFor(settings, X, k, standard, options, views);
   const repeats = repeatsFor(validated);
-  const perRepeat = settings.map(() => new Float64Array(repeats));
+  // Every repeat validates the same labels (stratified folds leave out only classes with fewer labels than folds).
+  const validatedRows = Int32Array.from(y.keys()).filter((i) => first[i] >= 0);
+  const perRepeat = settings.map(() => new Int32Array(repeats));
+  const hits = settings.map(() => new Int32Array(validated));
   for (let r = 0; r < repeats; r++) {
     const fold = r === 0 ? first : stratifiedFolds(y, FOLDS, options.seed + r);
     for (let f = 0; f < FOLDS; f++) {
       const trainingY = Int32Array.from(y, (label, i) => (fold[i] === f ? UNLABELLED : label));
       predictors.forEach((predict, s) => {
         const predicted = predict(trainingY);
-        let correct = 0;
-        for (let i = 0; i < y.length; i++) if (fold[i] === f && predicted[i] === y[i]) correct++;
-        perRepeat[s][r] += correct / validated;
+        validatedRows.forEach((i, q) => {
+          if (fold[i] !== f || predicted[i] !== y[i]) return;
+          perRepeat[s][r]++;
+          hits[s][q]++;
+        });
       });
     }
   }
-  const candidates = settings.map((setting, s) => {
-    const scores = perRepeat[s];
+  const fallback = settings.findIndex(isFallback);
+  const candidates: AutoCandidate[] = settings.map((setting, s) => {
+    const scores = Array.from(perRepeat[s], (correct) => correct / validated);
     const mean = scores.reduce((a, b) => a + b, 0) / repeats;
     const variance = scores.reduce((a, b) => a + (b - mean) ** 2, 0) / repeats;
-    return { ...setting, score: mean, spread: Math.sqrt(variance) };
+    return {
+      ...setting,
+      score: mean,
+      spread: Math.sqrt(variance),
+      ...(s !== fallback && fallback >= 0
+        ? { versusFallback: pairedDifference(hits[s], hits[fallback], repeats) }
+        : {}),
+    };
   });
   candidates.sort(compareCandidates);
-  return { folds: FOLDS, repeats, rows: X.n, validated, candidates, chosen: chooseCandidate(candidates, validated) };
+  return { folds: FOLDS, repeats, rows: X.n, validated, candidates, chosen: chooseCandidate(candidates) };
 }
 
 /** One line for report.json `methodReason`. */
@@ -247,11 +284,11 @@ export function describeChoice(search: AutoSearch): string {
   const searched =
     `of ${search.candidates.length} settings in ${search.repeats} repeats of stratified ${search.folds}-fold ` +
     `cross-validation on ${search.validated} given labels (${search.rows} rows)`;
-  if (search.chosen !== best) {
-    const se = accuracyStandardError(best.score, search.validated);
+  if (search.chosen !== best && best.versusFallback) {
+    const { difference, standardError } = best.versusFallback;
     return (
       `${scored(search.chosen)}, the fallback: the best mean accuracy ${searched}, ${scored(best)}, is not above it ` +
-      `by more than ${AUTO_MARGIN} standard error (${percent(se)})`
+      `by more than ${AUTO_MARGIN} standard errors on the same labels (${percent(difference)} +/- ${percent(standardError)})`
     );
   }
   const runnerUp = search.candidates[1];
