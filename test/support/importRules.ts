@@ -6,7 +6,7 @@
  * first; the TypeScript 7 compiler has no JavaScript API to ask instead.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 /** A source file: its path from the repository root (posix separators) and its text. */
@@ -107,14 +107,36 @@ export function repositoryRules(root: string): ImportRules {
   };
 }
 
-/** The TypeScript and JavaScript sources of the repository (tracked, or new and not ignored). */
-export function repositorySources(root: string): SourceFile[] {
-  const listed = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], {
-    cwd: root,
-    encoding: 'utf8',
+const SOURCE = /\.(ts|mts|cts|mjs|cjs|js)$/;
+/** Folders that hold no sources of ours, when the tree is walked without git. */
+const NOT_SOURCES = new Set(['node_modules', 'dist', '.git', '.state', 'cdk.out', 'out']);
+
+/** Every file under `dir` (repository-relative), skipping NOT_SOURCES. */
+function walk(root: string, dir: string): string[] {
+  return readdirSync(path.join(root, dir), { withFileTypes: true }).flatMap((entry) => {
+    const file = dir === '' ? entry.name : `${dir}/${entry.name}`;
+    if (entry.isDirectory()) return NOT_SOURCES.has(entry.name) ? [] : walk(root, file);
+    return entry.isFile() ? [file] : [];
   });
-  return [...new Set(listed.split('\n'))]
-    .filter((file) => /\.(ts|mts|cts|mjs|cjs|js)$/.test(file) && !file.startsWith('test/fixtures/'))
+}
+
+/**
+ * The TypeScript and JavaScript sources of the repository: git's tracked and new unignored files, or, in a
+ * tree without git, every file outside NOT_SOURCES.
+ */
+export function repositorySources(root: string): SourceFile[] {
+  let listed: string[];
+  try {
+    listed = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], {
+      cwd: root,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).split('\n');
+  } catch {
+    listed = walk(root, '');
+  }
+  return [...new Set(listed)]
+    .filter((file) => SOURCE.test(file) && !file.startsWith('test/fixtures/'))
     .flatMap((file) => {
       try {
         return [{ path: file, text: readFileSync(path.join(root, file), 'utf8') }];
