@@ -1,5 +1,6 @@
 import { CfnOutput, Duration, LegacyStackSynthesizer, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { TASK_ALLOCATOR_ENV } from '../../lib/hosts/allocatorEnv.ts';
 import { LOCALSTACK_STACK_TAG, type PseudolabelConfig, type QueueName } from '../config.ts';
 import { Alarms, type HandlerMetricAlarm } from '../constructs/alarms.ts';
 import { DataBucket } from '../constructs/dataBucket.ts';
@@ -102,6 +103,8 @@ export class PseudolabelStack extends Stack {
           // The host's bounds of a run (lib/pipeline/runLimits.ts): set here, never by a run's options.
           PSEUDOLABEL_MAX_SHARDS: String(config.maxShards),
           PSEUDOLABEL_MAX_COLUMNS: String(config.maxColumns),
+          // freed shard buffers go back to the system (lib/hosts/allocatorEnv.ts)
+          ...TASK_ALLOCATOR_ENV,
           [ENV.workerMemoryMb]: String(config.functions.worker.memoryMb),
           [ENV.reducerMemoryMb]: String(config.functions.reducer.memoryMb),
         },

@@ -1,4 +1,7 @@
+import { MAX_IDS } from '../data/idHashes.ts';
 import { CapacityError } from '../errors.ts';
+import { defaultNlist } from '../graph/ivf/ivfModel.ts';
+import { SAMPLE_ROWS_PER_CELL } from '../graph/ivf/ivfSample.ts';
 import { fansOutPropagation, singleProcessBytes } from './propagation/propagationFanOut.ts';
 import { effectiveMaxIter, type RunOptions } from './runOptions.ts';
 import type { Stage } from './taskMessage.ts';
@@ -28,22 +31,49 @@ export const CELLS_BYTES_PER_SHARD_ROW_D64 = 1_680;
 /** What cells writes per row (cells.bin: vector, code, index): 112.3 MB for 250,000 rows x 64. */
 export const CELL_BYTES_PER_ROW_D64 = 450;
 /**
- * neighbors, beside the cells it holds: 251.7 MB peak, 112.3 MB of cells (measured when every task read every
- * shard's cells; approx tasks now hold their cell range and the ranges it probes, budgeted below as before).
+ * neighbors (approx), beside the cells it reads: the query rows of its cell range (about a shard's). With the
+ * cells read at one byte each (below), the scale-out runs at 62,500 rows a shard (--task-memory 512,
+ * bench/measured/scaleout-mixture-*-tm512-a7a82b8.json) give back 211.9, 212, 267.8 and 349.2 MB at 250k, 500k,
+ * 1M and 2M rows within 1% from 60 MB + 62,500 x 1,190 B + the largest task's read (79.6, 80, 134, 214.7 MB).
  */
-export const NEIGHBORS_BYTES_PER_SHARD_ROW_D64 = 1_420;
-/** The cells an approx neighbors task holds at once, budgeted (its range and the ranges its queries probe). */
-export const NEIGHBORS_CELL_GROUP_BYTES = 256 * MB;
+export const NEIGHBORS_BYTES_PER_SHARD_ROW_D64 = 1_190;
 /**
- * collect holds one shard decoded at a time (its features: scaled by d / 64) beside what grows with every row of
- * the run (the duplicate-id table, lib/data/idTable.ts, a class code, and the IVF sample, 40 rows a cell).
- * Measured with `--task-memory`, 62,500 rows a shard (bench/measured/scaleout-mixture-*-tm512*.json): 141.6 to
- * 158.2 MB at 250,000 rows, 187.8 and 209.7 MB at 500,000, 230.7 at 1M, 335.5 at 2M, and 726 MB at 10M (a run's
- * collect marker, docs/SCALE.md); the line below bounds them all (192, 213, 256, 342 and 1,028 MB).
+ * The cells the largest approx neighbors task reads (its range and the ranges its queries probe, each whole) as a
+ * share of all the run's cells (n x CELL_BYTES_PER_ROW_D64), and at least NEIGHBORS_MIN_SHARDS_READ shards' worth:
+ * measured 74%, 37%, 31%, 24% of them at 250k (4 ranges), 500k, 1M, 2M, and 30% at 10M (1.33 GB of 4.5; the
+ * median task read 10%). It grows with n: a range's queries probe a share of the ranges that does not shrink.
+ * Since neighbors tasks read only the probed cells of other ranges (8ef70fb), the largest read 46 and 79 MB at 250k
+ * and 1M (17.6% of all cells at 1M) and peaked at 212.1 and 254.1 MB (-probed.json), which this model still gives
+ * within 4%, above; past 1M it is likely pessimistic until measured.
  */
-export const COLLECT_BYTES_PER_SHARD_ROW_D64 = 1_850;
-/** collect, per row of the run (see above). */
-export const COLLECT_BYTES_PER_ROW = 90;
+export const NEIGHBORS_CELLS_READ_SHARE = 0.31;
+/** At least its own range and two more (3 shards' worth: 79.6 MB of 62,500-row shards at 250k and 500k). */
+export const NEIGHBORS_MIN_SHARDS_READ = 3;
+/** The cells the largest approx neighbors task reads, in bytes (see above). */
+export function neighborsCellsRead(n: number, shardRows: number, d: number): number {
+  const share = Math.max(NEIGHBORS_MIN_SHARDS_READ * shardRows, NEIGHBORS_CELLS_READ_SHARE * n);
+  return Math.min(n, share) * CELL_BYTES_PER_ROW_D64 * (d / 64);
+}
+/** neighbors (exact), beside the reference shard it holds: 251.7 MB peak with 112.3 MB of cells (e812d6d). */
+export const EXACT_NEIGHBORS_BYTES_PER_SHARD_ROW_D64 = 1_420;
+/**
+ * collect holds one shard decoded at a time (its features: scaled by d / 64) beside what grows with the run: the
+ * 64-bit hash of every id (IdHashes, lib/data/idHashes.ts: 11.4 bytes a row, presized) and a 4-byte class code
+ * per row (COLLECT_BYTES_PER_ROW), and the IVF sample (collectSampleBytes). Measured with `--task-memory 512`,
+ * 62,500 rows a shard (bench/measured/scaleout-mixture-{250k,1m}-tm512-collectflat.json): 140.9 MB at 250,000
+ * rows and 155.8 MB at 1M (160.1 and 231.4 MB with the id table before, -a37bf6b.json); this and the terms below
+ * give 148 and 181 MB, room for the GC's timing (the same run measured 142 to 158 MB at 250k before).
+ */
+export const COLLECT_BYTES_PER_SHARD_ROW_D64 = 1_300;
+/** collect, per row of the run: 8 bytes of id hash at most 70% of the slots full, and a 4-byte class code. */
+export const COLLECT_BYTES_PER_ROW = 16;
+/**
+ * The IVF sample candidates collect keeps (IvfSampleCandidates: 40 rows a cell at 1.25 / 0.9 times the final
+ * rate, Float32, presized), twice over for k-means' own arrays while it trains.
+ */
+export function collectSampleBytes(n: number, d: number): number {
+  return 2 * 1.39 * SAMPLE_ROWS_PER_CELL * defaultNlist(n) * 4 * d;
+}
 /** output: 81.8 MB peak for 62,500 rows (a shard's ids and result, its labels.csv part). */
 export const OUTPUT_BYTES_PER_SHARD_ROW = 370;
 /** finalize, which assembles the output parts: 74.6 MB peak for 250,000 rows. */
@@ -150,13 +180,16 @@ export function estimateSteps(size: RunSize, host?: HostCapacity): StepEstimate[
     {
       stage: 'collect',
       shardTask: false,
-      bytes: NODE_TASK_BYTES + shardRows * COLLECT_BYTES_PER_SHARD_ROW_D64 * perD + n * COLLECT_BYTES_PER_ROW,
+      bytes:
+        NODE_TASK_BYTES +
+        shardRows * COLLECT_BYTES_PER_SHARD_ROW_D64 * perD +
+        n * COLLECT_BYTES_PER_ROW +
+        (usesGraph(options) && approx(size) ? collectSampleBytes(n, d) : 0),
       seconds: 0,
     },
   ];
   if (usesGraph(options)) {
     if (approx(size)) {
-      const cells = Math.min(NEIGHBORS_CELL_GROUP_BYTES, n * CELL_BYTES_PER_ROW_D64 * perD);
       steps.push(
         {
           stage: 'cells',
@@ -167,7 +200,10 @@ export function estimateSteps(size: RunSize, host?: HostCapacity): StepEstimate[
         {
           stage: 'neighbors',
           shardTask: true,
-          bytes: NODE_TASK_BYTES + cells + shardRows * NEIGHBORS_BYTES_PER_SHARD_ROW_D64 * perD,
+          bytes:
+            NODE_TASK_BYTES +
+            neighborsCellsRead(n, shardRows, d) +
+            shardRows * NEIGHBORS_BYTES_PER_SHARD_ROW_D64 * perD,
           seconds: shardRows * APPROX_SECONDS_PER_QUERY_D64 * perD,
         },
       );
@@ -176,7 +212,7 @@ export function estimateSteps(size: RunSize, host?: HostCapacity): StepEstimate[
       steps.push({
         stage: 'neighbors',
         shardTask: true,
-        bytes: NODE_TASK_BYTES + 2 * shardRows * NEIGHBORS_BYTES_PER_SHARD_ROW_D64 * perD,
+        bytes: NODE_TASK_BYTES + 2 * shardRows * EXACT_NEIGHBORS_BYTES_PER_SHARD_ROW_D64 * perD,
         seconds: shardRows * n * d * EXACT_SECONDS_PER_PAIR_FEATURE,
       });
     }
@@ -277,6 +313,24 @@ function hostName(host: HostCapacity, step: StepEstimate): string {
   return `the ${step.shardTask ? 'worker' : 'reducer'} Lambda's ${inMb(limit)}`;
 }
 
+/** Steps whose memory grows with classes: the label distributions (n x classes doubles). */
+const CLASS_STEPS: readonly Stage[] = ['propagate', 'iterate', 'reduce'];
+
+/**
+ * A label column of about as many classes as rows is more often the wrong column than a real problem: said when
+ * a step whose memory grows with classes does not fit and the run has more than MANY_CLASSES of them.
+ */
+function classesNote(size: RunSize, step: StepEstimate): string {
+  if (!CLASS_STEPS.includes(step.stage) || size.classes <= MANY_CLASSES) return '';
+  return (
+    ` (its label distributions are ${size.classes.toLocaleString('en-US')} classes a row: is the label column ` +
+    '(--label-column) the right one? or merge rare labels)'
+  );
+}
+
+/** More classes than this and a refusal asks whether the label column is the right one. */
+const MANY_CLASSES = 100;
+
 /**
  * Refuses a run one of whose steps cannot fit the host: a CapacityError naming the step, its estimate, the
  * limit and the option that would make it fit. Returns the estimates when every step fits.
@@ -284,13 +338,19 @@ function hostName(host: HostCapacity, step: StepEstimate): string {
 export function checkCapacity(size: RunSize, host: HostCapacity): StepEstimate[] {
   const steps = estimateSteps(size, host);
   const about = `${size.rows.toLocaleString('en-US')} rows x ${size.features} features`;
+  if (size.rows > MAX_IDS) {
+    throw new CapacityError(
+      `the run cannot fit: collect's duplicate-id detection holds at most ${MAX_IDS.toLocaleString('en-US')} ids ` +
+        `(lib/data/idHashes.ts), and ${about} has more: split the input into several runs`,
+    );
+  }
   for (const step of steps) {
     const limit = step.shardTask ? host.shardTaskBytes : host.reduceStepBytes;
     const task = step.shardTask ? `each ${step.stage} task (${size.shards} shards)` : `the ${step.stage} step`;
     if (step.bytes > limit) {
       throw new CapacityError(
         `the run cannot fit: ${task} would need about ${inMb(step.bytes)} for ${about}, over ${hostName(host, step)}; ` +
-          `use ${remedy(size, step, host, false)}`,
+          `use ${remedy(size, step, host, false)}${classesNote(size, step)}`,
       );
     }
     // Only shard tasks' times are refused: propagate's is for max_iter iterations, and most runs converge sooner.

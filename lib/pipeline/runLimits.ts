@@ -1,7 +1,6 @@
 import { availableParallelism, totalmem } from 'node:os';
-import { MAX_ID_BYTES, MAX_IDS } from '../data/idTable.ts';
 import { DEFAULT_MAX_COLUMNS } from '../data/rowSource.ts';
-import { CapacityError, OptionsError } from '../errors.ts';
+import { OptionsError } from '../errors.ts';
 
 /**
  * Upper bounds a run must stay within, so that careless or hostile options (`shards: 100000` on a 274 KB file,
@@ -27,11 +26,6 @@ export const ROWS_PER_SHARD = 1000;
 export const FREE_SHARDS = 16;
 /** Worker threads per core at most (`--workers`). */
 export const WORKERS_PER_CORE = 4;
-/** Copies of the n x classes label distributions that propagation and self-training hold at once. */
-const DISTRIBUTION_COPIES = 3;
-/** Share of the host's memory the label distributions may take: the rest holds features, graph and runtime. */
-const DISTRIBUTION_SHARE = 0.5;
-
 /** The limits of this host, from its environment. */
 export function runLimits(env: NodeJS.ProcessEnv = process.env): RunLimits {
   const lambdaMb = Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
@@ -74,47 +68,5 @@ export function checkWorkers(workers: number, cores = availableParallelism()): v
   if (workers <= most) return;
   throw new OptionsError(
     `--workers ${workers} is more than ${WORKERS_PER_CORE} per core of this host (${cores} cores): use --workers ${most} or fewer`,
-  );
-}
-
-/**
- * Refuses a run whose label distributions (n rows x classes doubles, DISTRIBUTION_COPIES of them) would take more
- * than half this host's memory (CapacityError), before any of them is allocated: 10,000 classes on 50,000 rows
- * (12 GB) are refused on a 16 GB host instead of running it out of memory.
- */
-export function checkClassMemory(n: number, classes: number, limits: RunLimits, source: string): void {
-  const bytes = n * classes * 8 * DISTRIBUTION_COPIES;
-  if (bytes <= limits.memoryBytes * DISTRIBUTION_SHARE) return;
-  const gib = (b: number) => (b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(1)} GiB` : `${(b / 2 ** 20).toFixed(1)} MiB`);
-  throw new CapacityError(
-    `${source}: ${n.toLocaleString('en-US')} rows x ${classes.toLocaleString('en-US')} classes need about ` +
-      `${gib(bytes)} for the label distributions (n x classes x 8 bytes, ${DISTRIBUTION_COPIES} copies), more than ` +
-      `half this host's ${gib(limits.memoryBytes)}: is the label column (--label-column) the right one? Merge rare labels, ` +
-      'or run on a host with more memory',
-  );
-}
-
-/** Share of the host's memory collect's id table (duplicate-id detection, lib/data/idTable.ts) may take. */
-const ID_TABLE_SHARE = 0.5;
-
-/**
- * Refuses a run whose ids no longer fit the collect step's id table: past half the host's memory, or past the
- * table's own bounds (MAX_IDS ids, MAX_ID_BYTES bytes of ids). Called as the table fills, shard by shard, with
- * what it holds so far, so the run stops with this message instead of running out of memory (CapacityError).
- */
-export function checkIdTableMemory(
-  table: { readonly size: number; readonly bytes: number; readonly idBytes: number },
-  limits: RunLimits,
-  source: string,
-): void {
-  const { size, bytes, idBytes } = table;
-  if (bytes <= limits.memoryBytes * ID_TABLE_SHARE && size <= MAX_IDS && idBytes <= MAX_ID_BYTES) return;
-  const gib = (b: number) => (b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(1)} GiB` : `${(b / 2 ** 20).toFixed(1)} MiB`);
-  throw new CapacityError(
-    `${source}: finding duplicate ids keeps every id in one table (24 bytes per id plus its bytes, up to twice ` +
-      `that while it grows), which would hold ${size.toLocaleString('en-US')} ids in ${gib(bytes)}: more than ` +
-      `half this host's ${gib(limits.memoryBytes)}, or past the table's bounds (${MAX_IDS.toLocaleString('en-US')} ` +
-      `ids, ${gib(MAX_ID_BYTES)} of ids): split the input into several runs, use shorter ids, or run on a host ` +
-      'with more memory',
   );
 }

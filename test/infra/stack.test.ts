@@ -296,6 +296,7 @@ describe('functions', () => {
         ...(deadLetterUrl[name] ?? {}),
         PSEUDOLABEL_MAX_SHARDS: '250',
         PSEUDOLABEL_MAX_COLUMNS: '100000',
+        MALLOC_MMAP_THRESHOLD_: '1048576',
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: 'pseudolabel',
       });

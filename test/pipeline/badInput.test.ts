@@ -1,6 +1,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WEAK_ID_HASH_ENV } from '../../lib/data/idHashes.ts';
 import { RunFailedError, runEmbedded } from '../../lib/hosts/embedded/embeddedRunner.ts';
 import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
 import { writeInput } from './support/datasets.ts';
@@ -211,5 +212,27 @@ describe('a file whose every row is rejected', () => {
     expect(rejected[1]).toBe(`${input},2,"column ""b"" is not a number: ""oops0"""`);
     const record = await readRunRecord(stateDir, failure.runId);
     expect({ status: record.status, error: record.error }).toEqual({ status: 'failed', error: failure.message });
+  });
+
+  it('gives the same outputs when every two ids of one length share a hash (collisions re-checked byte for byte)', async () => {
+    // Prepare: r0..r9 share one hash, r10..r59 another (WEAK_ID_HASH_ENV); r2 and r41 repeat
+    const lines = goodLines(60);
+    lines[52] = 'r2,x,9,9,9'; // line 53 repeats r2 (line 4)
+    lines[58] = 'r41,,1,1,1'; // line 59 repeats r41 (line 43)
+    const input = await writeInput(await tempDir(), 'collisions.csv', `${lines.join('\n')}\n`);
+    const strong = await runPipeline(input, { shards: 5, workers: 1, neighbors: 5 });
+    // Act
+    process.env[WEAK_ID_HASH_ENV] = '1';
+    const weak = await runPipeline(input, { shards: 5, workers: 1, neighbors: 5 }).finally(() => {
+      delete process.env[WEAK_ID_HASH_ENV];
+    });
+    // Assess
+    expect(weak.rejected).toBe(
+      `file,line,reason\n${input},53,"duplicate id ""r2"" (first at ${input}:4)"\n` +
+        `${input},59,"duplicate id ""r41"" (first at ${input}:43)"\n`,
+    );
+    expect(weak.rejected === strong.rejected, 'rejected.csv differs byte for byte').toBe(true);
+    expect(weak.labels === strong.labels, 'labels.csv differs byte for byte').toBe(true);
+    expect(weak.report.n).toBe(58);
   });
 });

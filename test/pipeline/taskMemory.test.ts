@@ -110,8 +110,9 @@ describe('--task-memory', () => {
     });
   });
 
-  it('refuses at plan, before any ingest, a run whose collect step would not fit, naming the memory it needs', async () => {
-    // Prepare: 700,000 rows x 2 features: collect would take about 60 MB for its rows beside Node's 60, over 100
+  it('refuses at plan, before any ingest, a run whose steps would not fit, naming the memory it needs', async () => {
+    // Prepare: 700,000 rows x 2 features: a partition's iterate task would take more than 100 MB (collect, at 16
+    // bytes a row, would fit: it took 90 a row before its id hashes)
     const rows = Array.from({ length: 700_000 }, (_, i) => `r${i},${i < 10 ? i % 2 : ''},${i % 7},${i % 11}`);
     const input = await writeInput(await tempDir(), 'rows.csv', `id,label,a,b\n${rows.join('\n')}\n`);
     const stateDir = `${await tempDir()}/state`;
@@ -126,7 +127,7 @@ describe('--task-memory', () => {
     expect(error).toBeInstanceOf(RunFailedError);
     const message = (error as RunFailedError).message;
     expect(message).toMatch(
-      /^the run cannot fit: the collect step would need about \d+ MB for [\d,]+ rows x 2 features, over --task-memory 100 MB; use --task-memory (\d+)$/,
+      /^the run cannot fit: each iterate task \(\d+ shards\) would need about \d+ MB for [\d,]+ rows x 2 features, over --task-memory 100 MB; use more shards \(--shards \d+\), or --task-memory \d+$/,
     );
     const record = await readRunRecord(stateDir, (error as RunFailedError).runId);
     expect({ status: record.status, stage: record.stage, shards: record.shards }).toEqual({

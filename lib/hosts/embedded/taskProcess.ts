@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { CapacityError } from '../../errors.ts';
 import { builtFile } from '../../packageLayout.ts';
 import type { Stage } from '../../pipeline/taskMessage.ts';
+import { TASK_ALLOCATOR_ENV } from '../allocatorEnv.ts';
 import type { StageWorkerInput, StageWorkerOutput } from './stageWorker.ts';
 
 /**
@@ -83,6 +84,8 @@ export function runInTaskProcess(
   // A heap limit at the task's memory makes V8 collect before its heap alone could reach it.
   const child = fork(ENTRY, [], {
     execArgv: [`--max-old-space-size=${limitMb}`],
+    // freed shard buffers go back to the system, as on Lambda (allocatorEnv.ts)
+    env: { ...process.env, ...TASK_ALLOCATOR_ENV },
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });
   const pid = child.pid ?? 0;

@@ -28,8 +28,8 @@ export class IvfSampleCandidates {
     // 1.25: defaultNlist rounds, so the rate is not quite monotone in n; `train` checks the bound anyway.
     this.sampleRate = Math.min(1, 1.25 * ivfSampleRate(low, defaultNlist(low)));
     this.queryRate = ivfCalibrationRate(low, CALIBRATION_QUERIES);
-    this.samples = new RowsBuffer(d);
-    this.queries = new RowsBuffer(d);
+    this.samples = new RowsBuffer(d, expectedRows(this.sampleRate * ingestedRows));
+    this.queries = new RowsBuffer(d, expectedRows(this.queryRate * ingestedRows));
   }
 
   /** Offers the row of global index `index`, features src[from .. from + d), in ascending index order. */
@@ -38,7 +38,10 @@ export class IvfSampleCandidates {
     if (inIvfSample(index, this.queryRate, calibrationSeed(this.seed))) this.queries.push(index, src, from);
   }
 
-  /** The training object for n rows in `shards` shards, or undefined when the candidates do not cover its samples. */
+  /**
+   * The training object for n rows in `shards` shards, or undefined when the candidates do not cover its samples.
+   * It takes the samples out of the candidates in place: call it once.
+   */
   train(n: number, shards: number): IvfTrainingObject | undefined {
     const nlist = defaultNlist(n);
     const sampleRate = ivfSampleRate(n, nlist);
@@ -50,13 +53,28 @@ export class IvfSampleCandidates {
   }
 }
 
+/**
+ * Room for the rows a hash sample of this expected size draws: a binomial count, so 4 standard deviations over
+ * the mean almost never needs a second buffer (the buffer still grows past it). Presized, collect's candidates
+ * take their own size, not up to twice it and a copy while doubling (issue 16: collect's memory).
+ */
+function expectedRows(mean: number): number {
+  return Math.ceil(mean + 4 * Math.sqrt(mean) + 16);
+}
+
 /** Rows with their global indices, appended in index order. */
 class RowsBuffer {
-  private data = new Float32Array(0);
-  private indices = new Int32Array(0);
+  private data: Float32Array;
+  private indices: Int32Array;
   private n = 0;
 
-  constructor(private readonly d: number) {}
+  constructor(
+    private readonly d: number,
+    expected: number,
+  ) {
+    this.data = new Float32Array(expected * d);
+    this.indices = new Int32Array(expected);
+  }
 
   push(index: number, src: Float32Array, from: number): void {
     const { d } = this;
@@ -73,13 +91,22 @@ class RowsBuffer {
     this.indices[this.n++] = index;
   }
 
-  /** The rows whose index is in the sample of this rate and seed (inIvfSample), in index order. */
+  /**
+   * The rows whose index is in the sample of this rate and seed (inIvfSample), in index order: moved to the front
+   * of the buffer (no copy of the sample), so the buffer holds them only after.
+   */
   below(rate: number, seed: number): FeatureMatrix {
-    const { d } = this;
-    const picked: number[] = [];
-    for (let r = 0; r < this.n; r++) if (inIvfSample(this.indices[r], rate, seed)) picked.push(r);
-    const data = new Float32Array(picked.length * d);
-    for (let s = 0; s < picked.length; s++) data.set(this.data.subarray(picked[s] * d, picked[s] * d + d), s * d);
-    return { data, n: picked.length, d };
+    const { d, data } = this;
+    let kept = 0;
+    for (let r = 0; r < this.n; r++) {
+      if (!inIvfSample(this.indices[r], rate, seed)) continue;
+      if (kept !== r) {
+        data.copyWithin(kept * d, r * d, r * d + d);
+        this.indices[kept] = this.indices[r];
+      }
+      kept++;
+    }
+    this.n = kept;
+    return { data: data.subarray(0, kept * d), n: kept, d };
   }
 }

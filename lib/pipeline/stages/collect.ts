@@ -1,11 +1,11 @@
 import { UNLABELLED } from '../../data/dataset.ts';
 import { encodeLabels } from '../../data/encodeLabels.ts';
-import { IdTable, idTableBytes } from '../../data/idTable.ts';
+import { IdHashes, idHasher } from '../../data/idHashes.ts';
 import { decodeShard } from '../../data/shardFormat.ts';
 import { InputError, OptionsError } from '../../errors.ts';
 import { FeatureRange } from '../../linalg/int16Codes.ts';
 import { packArrays } from '../binaryArrays.ts';
-import { checkCapacity } from '../capacity.ts';
+import { checkCapacity, embeddedHost } from '../capacity.ts';
 import { DEFAULT_CARRY_THRESHOLD, ORIGIN, readCarriedLabels, readConfirmedLabels } from '../datasets/carriedLabels.ts';
 import { reusedIvfTraining } from '../incremental/incrementalIvf.ts';
 import { readJson, writeJson } from '../jsonObjects.ts';
@@ -21,9 +21,10 @@ import { putRejectedCsv } from '../outputs/outputFiles.ts';
 import { allRejected, commonReasons } from '../outputs/rejectedRows.ts';
 import { shardMetricsOf } from '../run/fanIn.ts';
 import { readRun, updateRun } from '../run/runRecord.ts';
-import { checkClassMemory, checkIdTableMemory, runLimits } from '../runLimits.ts';
+import { runLimits } from '../runLimits.ts';
 import type { RunOptions } from '../runOptions.ts';
 import type { Collected } from '../shards/collected.ts';
+import { checkRepeats, type HashRepeat, hashKey, LINE_SPAN, type ShardIds } from '../shards/duplicateIds.ts';
 import { RunScaling } from '../shards/runScaling.ts';
 import { placeShard, type ShardPlace, ShardPlaces } from '../shards/shardPlace.ts';
 import type { ShardPlan } from '../shards/shardPlan.ts';
@@ -37,18 +38,22 @@ export function needsNeighbors(method: string, kernel: string): boolean {
   return (method === 'label-spreading' || method === 'label-propagation') && kernel !== 'rbf';
 }
 
+/** The rows the ingest tasks accepted (duplicates included), from their markers; undefined when one does not say. */
+async function ingestedRows(ctx: StageContext, runId: string, plan: ShardPlan): Promise<number | undefined> {
+  const ingested = await shardMetricsOf(ctx, runId, 'ingest');
+  if (ingested.length !== plan.shards.length || ingested.some((metrics) => metrics.rows === undefined))
+    return undefined;
+  return ingested.reduce((total, metrics) => total + (metrics.rows ?? 0), 0);
+}
+
 /**
  * The IVF sample candidates, drawn while the shards are read for their ids (IvfSampleCandidates), or undefined
  * when the ingest markers do not give the row count, or when the search will be exact: exact for the rows
  * ingested, it stays exact for the fewer rows left after dropping duplicates.
  */
-async function sampleCandidates(ctx: StageContext, runId: string, plan: ShardPlan, options: RunOptions) {
-  const ingested = await shardMetricsOf(ctx, runId, 'ingest');
-  if (ingested.length !== plan.shards.length || ingested.some((metrics) => metrics.rows === undefined))
-    return undefined;
-  const rows = ingested.reduce((total, metrics) => total + (metrics.rows ?? 0), 0);
-  if (planNeighbors(options, rows).mode !== 'approx') return undefined;
-  return new IvfSampleCandidates(rows, plan.featureNames.length, options.seed);
+function sampleCandidates(ingested: number | undefined, plan: ShardPlan, options: RunOptions) {
+  if (ingested === undefined || planNeighbors(options, ingested).mode !== 'approx') return undefined;
+  return new IvfSampleCandidates(ingested, plan.featureNames.length, options.seed);
 }
 
 /** Self-training starts with the score tasks of round 0: each sends its shard's given labels to the reduce step. */
@@ -61,20 +66,23 @@ export async function startSelfTraining(ctx: StageContext, runId: string, shards
 }
 
 /**
- * encodeLabels over every shard's labels, from the distinct labels (in first-seen order, numbered by `codes`)
- * and each shard's codes: the same classes (numpy.unique order) and y, without a JS array of every row's label.
+ * encodeLabels over every shard's labels, from the distinct labels (in first-seen order, numbered by `codes`) and
+ * every row's code (-1 unlabelled), which become the rows' classes in place: the same classes (numpy.unique order)
+ * and y, without a JS array of every row's label.
  */
-function encodeShardLabels(codes: Map<string, number>, shardCodes: readonly Int32Array[], n: number) {
+function encodeCodedLabels(codes: Map<string, number>, y: Int32Array): string[] {
   const { classes } = encodeLabels([...codes.keys()]);
   const classOf = new Int32Array(codes.size);
   const index = new Map(classes.map((name, c) => [name, c]));
   for (const [label, code] of codes) classOf[code] = index.get(label)!;
-  const y = new Int32Array(n);
-  let at = 0;
-  for (const part of shardCodes) {
-    for (let i = 0; i < part.length; i++) y[at++] = part[i] < 0 ? UNLABELLED : classOf[part[i]];
-  }
-  return { y, classes };
+  for (let i = 0; i < y.length; i++) y[i] = y[i] < 0 ? UNLABELLED : classOf[y[i]];
+  return classes;
+}
+
+function grown(array: Int32Array, length: number): Int32Array<ArrayBuffer> {
+  const next = new Int32Array(Math.max(length, 2 * array.length));
+  next.set(array);
+  return next;
 }
 
 function concatBytes(parts: readonly Uint8Array[], n: number): Uint8Array {
@@ -86,9 +94,6 @@ function concatBytes(parts: readonly Uint8Array[], n: number): Uint8Array {
   }
   return all;
 }
-
-/** Above any line number of the shard format (u31). */
-const LINE_SPAN = 2 ** 31;
 
 /**
  * When no row was accepted but some were rejected, writes rejected.csv to the run's output (the embedded runner
@@ -125,24 +130,16 @@ export async function collectStage(
   const run = await readRun(ctx.store, task.runId);
   const plan = await readJson<ShardPlan>(ctx.store, keys.plan(task.runId));
   const inputs = ctx.inputs(run.inputRoot);
-  // id -> where it was first seen, as input * LINE_SPAN + line (a number, not an object per row: 1M ids)
-  const firstSeen = new IdTable();
-  const duplicates: Collected['duplicates'] = [];
-  const shards: Collected['shards'] = [];
   let neighbors = needsNeighbors(run.options.method, run.options.kernel);
-  // Scaled runs (and auto, which may scale) draw the IVF samples from the scaled rows, after the statistics.
-  const scaled = run.options.scale !== 'none' || run.options.method === 'auto';
-  const candidates = neighbors && !scaled ? await sampleCandidates(ctx, task.runId, plan, run.options) : undefined;
-  const scaling = new RunScaling(plan.featureNames.length, run.options.scale);
-  // The run's 16-bit codes cover every row (ivfObjects.ts): their range is taken on this one read too.
-  const range = candidates === undefined ? undefined : new FeatureRange(plan.featureNames.length);
-  let offset = 0;
-  const limits = runLimits();
   const source = run.inputs.length === 1 ? inputs.describe(run.inputs[0].key) : run.dataset;
-  // Each shard's labels as codes of `labelCodes` (first-seen order; -1 unlabelled), remapped to classes below:
-  // 4 bytes per row instead of a JS array of every row's label.
-  const labelCodes = new Map<string, number>();
-  const shardCodes: Int32Array[] = [];
+  const features = plan.featureNames.length;
+  const host = run.host ?? embeddedHost(undefined, runLimits().memoryBytes);
+  const ingested = await ingestedRows(ctx, task.runId, plan);
+  // The capacity model again with the rows ingested, before the id hashes are allocated for them.
+  if (ingested !== undefined) {
+    const size = { rows: ingested, features, classes: 2, shards: plan.shards.length, options: run.options };
+    checkCapacity(size, host);
+  }
   // Rounds across runs (dataset runs): corrections under incoming/<dataset>/confirmed/ override any label, and
   // with carryForward the latest version's confident labels fill rows the user left unlabelled. Both maps are
   // bounded: the corrections' rows, and the version's rows of confidence >= carryThreshold.
@@ -152,65 +149,106 @@ export async function collectStage(
       ? await readCarriedLabels(ctx.store, run.dataset, run.options.carryThreshold ?? DEFAULT_CARRY_THRESHOLD)
       : new Map<string, string>();
   const overrides = confirmed.size > 0 || carried.size > 0;
-  const shardOrigins: Uint8Array[] = [];
-  // Each shard's lines in its file, from the lines the shards before it span (the plan does not count them).
-  const places = new ShardPlaces(run.inputs.map((input) => input.key));
-  for (const spec of plan.shards) {
-    const decoded = decodeShard(await ctx.store.get(keys.shardData(task.runId, spec.shard)));
-    const place = places.place(spec, decoded.spannedLines);
-    const shard = placeShard(decoded, place);
-    const file = inputs.describe(run.inputs[spec.input].key);
-    // Refused before the table outgrows its bounds, not after the host ran out of memory.
-    const ids = firstSeen.size + shard.n;
-    const allIdBytes = firstSeen.idBytes + shard.idBytes.length;
-    checkIdTableMemory({ size: ids, bytes: idTableBytes(ids, allIdBytes), idBytes: allIdBytes }, limits, source);
-    const codes = new Int32Array(shard.n);
-    const origins = new Uint8Array(overrides ? shard.n : 0);
-    let kept = 0;
-    const dropped: number[] = [];
-    range?.add(shard.features);
-    const { idBytes, idOffsets } = shard;
-    for (let i = 0; i < shard.n; i++) {
-      const where = spec.input * LINE_SPAN + shard.lines[i];
-      const first = firstSeen.firstOrAdd(idBytes, idOffsets[i], idOffsets[i + 1], where);
-      if (first !== undefined) {
-        const firstFile = inputs.describe(run.inputs[Math.floor(first / LINE_SPAN)].key);
-        dropped.push(i);
-        duplicates.push({
-          input: spec.input,
-          file,
-          line: shard.lines[i],
-          reason: `duplicate id "${shard.ids[i]}" (first at ${firstFile}:${first % LINE_SPAN})`,
-        });
-        continue;
-      }
-      candidates?.offer(offset + i - dropped.length, shard.features, i * shard.d);
-      let label = shard.labels[i];
-      if (overrides) {
-        const id = shard.ids[i];
-        const correction = confirmed.get(id);
-        const carriedLabel = label === null ? carried.get(id) : undefined;
-        if (correction !== undefined) {
-          label = correction;
-          origins[kept] = ORIGIN.confirmed;
-        } else if (carriedLabel !== undefined) {
-          label = carriedLabel;
-          origins[kept] = ORIGIN.carried;
+  // Scaled runs (and auto, which may scale) draw the IVF samples from the scaled rows, after the statistics.
+  const scaled = run.options.scale !== 'none' || run.options.method === 'auto';
+
+  /**
+   * One read of every shard, in order: drops the rows whose id hash repeats an earlier row's (but the ingested
+   * row indices in `collisions`, ids of their own whose hash collided), codes their labels and takes their
+   * statistics. What it keeps per row of the run: 8 bytes of id hash (IdHashes, 11.4 with its free slots) and a
+   * 4-byte label code; the rest is one shard at a time, the IVF sample and the repeats.
+   */
+  const hashOf = idHasher();
+  const readShards = async (collisions: ReadonlySet<number>) => {
+    const hashes = new IdHashes(ingested, hashOf);
+    const shards: Collected['shards'] = [];
+    const repeats: (HashRepeat & { input: number; file: string; line: number })[] = [];
+    const candidates = neighbors && !scaled ? sampleCandidates(ingested, plan, run.options) : undefined;
+    const scaling = new RunScaling(features, run.options.scale);
+    // The run's 16-bit codes cover every row (ivfObjects.ts): their range is taken on this one read too.
+    const range = candidates === undefined ? undefined : new FeatureRange(features);
+    // Each row's label as a code of `labelCodes` (first-seen order; -1 unlabelled), made classes at the end.
+    const labelCodes = new Map<string, number>();
+    let y = new Int32Array(ingested ?? 0);
+    const shardOrigins: Uint8Array[] = [];
+    let offset = 0;
+    let ingestedBefore = 0;
+    // Each shard's lines in its file, from the lines the shards before it span (the plan does not count them).
+    const places = new ShardPlaces(run.inputs.map((input) => input.key));
+    for (const [s, spec] of plan.shards.entries()) {
+      const decoded = decodeShard(await ctx.store.get(keys.shardData(task.runId, spec.shard)));
+      const place = places.place(spec, decoded.spannedLines);
+      const shard = placeShard(decoded, place);
+      const file = inputs.describe(run.inputs[spec.input].key);
+      if (y.length < offset + shard.n) y = grown(y, offset + shard.n);
+      const origins = new Uint8Array(overrides ? shard.n : 0);
+      let kept = 0;
+      const dropped: number[] = [];
+      range?.add(shard.features);
+      const { idBytes, idOffsets } = shard;
+      for (let i = 0; i < shard.n; i++) {
+        const row = ingestedBefore + i;
+        if (hashes.seenOrAdd(idBytes, idOffsets[i], idOffsets[i + 1]) && !collisions.has(row)) {
+          dropped.push(i);
+          const hash = hashKey(hashes.lastHash);
+          repeats.push({ ingested: row, shard: s, hash, input: spec.input, file, line: shard.lines[i] });
+          continue;
         }
+        candidates?.offer(offset + kept, shard.features, i * shard.d);
+        let label = shard.labels[i];
+        if (overrides) {
+          const id = shard.ids[i];
+          const correction = confirmed.get(id);
+          const carriedLabel = label === null ? carried.get(id) : undefined;
+          if (correction !== undefined) {
+            label = correction;
+            origins[kept] = ORIGIN.confirmed;
+          } else if (carriedLabel !== undefined) {
+            label = carriedLabel;
+            origins[kept] = ORIGIN.carried;
+          }
+        }
+        let code = -1;
+        if (label !== null) {
+          code = labelCodes.get(label) ?? labelCodes.size;
+          labelCodes.set(label, code);
+        }
+        y[offset + kept++] = code;
       }
-      let code = -1;
-      if (label !== null) {
-        code = labelCodes.get(label) ?? labelCodes.size;
-        labelCodes.set(label, code);
-      }
-      codes[kept++] = code;
+      if (overrides) shardOrigins.push(origins.subarray(0, kept));
+      scaling.add(shard.features, shard.n, dropped);
+      shards.push({ rows: kept, offset, dropped, place });
+      offset += kept;
+      ingestedBefore += shard.n;
     }
-    shardCodes.push(codes.subarray(0, kept));
-    if (overrides) shardOrigins.push(origins.subarray(0, kept));
-    scaling.add(shard.features, shard.n, dropped);
-    shards.push({ rows: shard.n - dropped.length, offset, dropped, place });
-    offset += shard.n - dropped.length;
-  }
+    return { shards, repeats, candidates, scaling, range, labelCodes, y: y.subarray(0, offset), shardOrigins, offset };
+  };
+
+  // A repeated hash is a duplicate id or, rarely, a collision: re-checked byte for byte (duplicateIds.ts), and
+  // the shards are read again keeping the colliding rows when there is one.
+  let pass = await readShards(new Set());
+  const shardIds = async (s: number): Promise<ShardIds> => {
+    const spec = plan.shards[s];
+    const decoded = decodeShard(await ctx.store.get(keys.shardData(task.runId, spec.shard)));
+    const shard = placeShard(decoded, pass.shards[s].place);
+    return {
+      n: shard.n,
+      idBytes: shard.idBytes,
+      idOffsets: shard.idOffsets,
+      idOf: (i) => shard.ids[i],
+      placeOf: (i) => spec.input * LINE_SPAN + shard.lines[i],
+    };
+  };
+  const checks = await checkRepeats(pass.repeats, shardIds, hashOf);
+  const collisions = new Set([...checks].filter(([, check]) => check.first === undefined).map(([row]) => row));
+  if (collisions.size > 0) pass = await readShards(collisions);
+  const { shards, candidates, scaling, range, y, offset } = pass;
+  const duplicates: Collected['duplicates'] = pass.repeats.map((repeat) => {
+    const { id, first = 0 } = checks.get(repeat.ingested)!;
+    const firstFile = inputs.describe(run.inputs[Math.floor(first / LINE_SPAN)].key);
+    const reason = `duplicate id "${id}" (first at ${firstFile}:${first % LINE_SPAN})`;
+    return { input: repeat.input, file: repeat.file, line: repeat.line, reason };
+  });
   if (offset === 0)
     await refuseAllRejected(
       ctx,
@@ -220,25 +258,20 @@ export async function collectStage(
       shards.map((shard) => shard.place),
       source,
     );
-  const { y, classes } = encodeShardLabels(labelCodes, shardCodes, offset);
-  const origins = overrides ? concatBytes(shardOrigins, offset) : undefined;
-  checkClassMemory(offset, classes.length, runLimits(), source);
+  const classes = encodeCodedLabels(pass.labelCodes, y);
+  const origins = overrides ? concatBytes(pass.shardOrigins, offset) : undefined;
+  // The capacity model once more with the rows and classes now known, before the neighbors and propagate steps
+  // (the classes' distributions: a label column of as many classes as rows is refused here).
+  checkCapacity(
+    { rows: offset, features, classes: classes.length, shards: plan.shards.length, options: run.options },
+    host,
+  );
   checkGivenLabels(y, classes, source);
   checkHoldoutSize(y, run.options.holdout, run.options.seed, origins);
   if (neighbors && run.options.neighbors > offset) {
     throw new OptionsError(
       `--neighbors ${run.options.neighbors} is more than the ${offset} rows of ${source}: use --neighbors ${offset} or fewer`,
     );
-  }
-  if (run.host) {
-    // The plan step's estimate again, with the rows and classes now known, before the neighbors and propagate steps.
-    const size = {
-      rows: offset,
-      features: plan.featureNames.length,
-      classes: classes.length,
-      shards: plan.shards.length,
-    };
-    checkCapacity({ ...size, options: run.options }, run.host);
   }
   let given = 0;
   for (const label of y) if (label >= 0) given++;
