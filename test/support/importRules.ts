@@ -84,6 +84,9 @@ export const REPOSITORY_RULES: ImportRules = {
   packageAreas: {
     '@aws-sdk/': ['lib/adapters', 'test'],
     'sqs-consumer': ['lib/adapters'],
+    // Lambda's event types and Powertools: the serverless host (its handlers) and the SQS event source adapter.
+    'aws-lambda': ['lib/adapters', 'lib/hosts', 'functions', 'test'],
+    '@aws-lambda-powertools/': ['lib/hosts', 'functions', 'test'],
     'aws-cdk-lib': ['infra', 'test'],
     constructs: ['infra', 'test'],
     'cdk-nag': ['infra', 'test'],
