@@ -198,7 +198,8 @@ export async function readRangeCells(
     );
   }
   decodeRecords(records as Uint8Array, d, pairs, part, 0);
-  return { ...part, nearest: nearest as Int32Array };
+  // A copy, so the object's bytes can go once decoded.
+  return { ...part, nearest: (nearest as Int32Array).slice() };
 }
 
 /** Of a cells object, the cells to read: wanted[i] = 1 for the range's i-th cell (ascending). */

@@ -99,9 +99,10 @@ async function rangeLists(
   if (range >= ranges.count) throw new RangeError(`run ${runId} has ${ranges.count} cell ranges, not ${range + 1}`);
   const byRange = rangeCells(ranges);
   const shards = collected.shards.flatMap((shard, s) => (shard.rows > 0 ? [s] : []));
-  const own = await mapConcurrently(shards, (s) => readRangeCells(ctx, runId, range, s));
-  const queries = rangeQueries(own, model.d);
+  const queries = rangeQueries(await mapConcurrently(shards, (s) => readRangeCells(ctx, runId, range, s)), model.d);
+  const own = queries.parts;
   const { probes, width } = probeCells(model, queries.X, { minMembers: k, cellSizes, nearest: queries.nearest });
+  queries.nearest = undefined;
   const lists = emptyKnnResult(queries.X.n, k);
   const budget = probedRowsBudget(model.d, codes?.pairs ?? 0);
   for (const block of queryBlocks(probes, width, range, ranges, cellSizes, budget)) {
@@ -263,11 +264,14 @@ function selectRows(X: FeatureMatrix, rows: Int32Array): FeatureMatrix {
   return { data, n: rows.length, d };
 }
 
-/** A range's rows from its parts (one per shard, in shard order): vectors, nearest cells, each part's first row. */
+/**
+ * A range's rows from its parts (one per shard, in shard order): vectors, nearest cells, each part's first row;
+ * and the parts again, their vectors now views of the rows' (held once, not twice) and without nearest cells.
+ */
 function rangeQueries(
   parts: readonly RangeCellsPart[],
   d: number,
-): { X: FeatureMatrix; nearest: NearestCells | undefined; starts: number[] } {
+): { X: FeatureMatrix; nearest: NearestCells | undefined; starts: number[]; parts: RangeCellsPart[] } {
   const starts: number[] = [];
   let n = 0;
   for (const part of parts) {
@@ -281,7 +285,11 @@ function rangeQueries(
     data.set(part.vectors, starts[i] * d);
     cells.set(part.nearest, starts[i] * width);
   });
-  return { X: { data, n, d }, nearest: width > 0 ? { width, cells } : undefined, starts };
+  const shared = parts.map((part, i) => {
+    const vectors = data.subarray(starts[i] * d, (starts[i] + part.members.length) * d);
+    return { ...part, vectors, nearest: new Int32Array(0) };
+  });
+  return { X: { data, n, d }, nearest: width > 0 ? { width, cells } : undefined, starts, parts: shared };
 }
 
 /**
