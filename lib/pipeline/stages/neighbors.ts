@@ -1,5 +1,5 @@
 import type { FeatureMatrix } from '../../data/featureMatrix.ts';
-import { type CellRanges, type RangeCells, rangeCells } from '../../graph/ivf/cellRanges.ts';
+import { type CellRanges, localityOrder, type RangeCells, rangeCells } from '../../graph/ivf/cellRanges.ts';
 import type { IvfCells } from '../../graph/ivf/ivfIndex.ts';
 import { ivfSearch } from '../../graph/ivf/ivfSearch.ts';
 import type { NearestCells } from '../../graph/ivf/probeCells.ts';
@@ -105,7 +105,8 @@ async function rangeLists(
   queries.nearest = undefined;
   const lists = emptyKnnResult(queries.X.n, k);
   const budget = probedRowsBudget(model.d, codes?.pairs ?? 0);
-  for (const block of queryBlocks(probes, width, range, ranges, cellSizes, budget)) {
+  const order = localityOrder(model);
+  for (const block of queryBlocks(probes, width, range, ranges, order, cellSizes, budget)) {
     const wanted = wantedCells(probes, width, block, range, ranges, byRange);
     const requests = [...wanted].flatMap(([r, cells]) => shards.map((s) => ({ range: r, shard: s, wanted: cells })));
     const read = await readProbedCells(ctx, runId, requests);
@@ -165,14 +166,17 @@ function probedRowsBudget(d: number, pairs: number): number {
 
 /**
  * The range's queries (indices into its rows) in blocks: the rows of the range's cells taken cell by cell (by
- * first probe, their own cell), a block closed before a cell whose queries would take the rows of the other
- * ranges' cells its queries probe (by cellSizes, over all shards) past `budget`. A block holds at least one cell.
+ * first probe, their own cell) in the centroids' locality order (cellRanges.ts), so that a block's cells are
+ * near each other and share most of their probed cells, a block closed before a cell whose queries would take
+ * the rows of the other ranges' cells its queries probe (by cellSizes, over all shards) past `budget`. A block
+ * holds at least one cell.
  */
 function queryBlocks(
   probes: Int32Array,
   width: number,
   range: number,
   { rangeOf }: CellRanges,
+  order: Int32Array,
   cellSizes: Int32Array,
   budget: number,
 ): Int32Array[] {
@@ -188,41 +192,45 @@ function queryBlocks(
   const blocks: Int32Array[] = [];
   const inBlock = new Uint8Array(nlist);
   let marked: number[] = [];
+  let current: number[] = [];
   let rows = 0;
-  let from = 0;
-  const close = (to: number) => {
-    if (to > from) blocks.push(byCell.slice(from, to));
+  const close = () => {
+    if (current.length > 0) blocks.push(Int32Array.from(current));
     for (const c of marked) inBlock[c] = 0;
     marked = [];
+    current = [];
     rows = 0;
-    from = to;
   };
-  for (let own = 0; own < nlist; own++) {
-    if (start[own + 1] === start[own]) continue;
-    // The other ranges' cells this cell's queries probe, new to the block.
-    const added: number[] = [];
-    let addedRows = 0;
+  // The other ranges' cells the queries of cell `own` probe that the block does not hold yet.
+  const newCells = (own: number): number[] => {
+    const cells: number[] = [];
     for (let i = start[own]; i < start[own + 1]; i++) {
-      const q = byCell[i];
-      for (let p = q * width; p < (q + 1) * width; p++) {
+      for (let p = byCell[i] * width; p < (byCell[i] + 1) * width; p++) {
         const c = probes[p];
         if (c < 0 || rangeOf[c] === range || inBlock[c] !== 0) continue;
         inBlock[c] = 2;
-        added.push(c);
-        addedRows += cellSizes[c];
+        cells.push(c);
       }
     }
-    for (const c of added) inBlock[c] = 0;
-    if (rows + addedRows > budget && start[own] > from) close(start[own]);
+    for (const c of cells) inBlock[c] = 0;
+    return cells;
+  };
+  const rowsOf = (cells: readonly number[]) => cells.reduce((total, c) => total + cellSizes[c], 0);
+  for (const own of order) {
+    if (start[own + 1] === start[own]) continue;
+    let added = newCells(own);
+    if (current.length > 0 && rows + rowsOf(added) > budget) {
+      close();
+      added = newCells(own);
+    }
     for (const c of added) {
-      if (inBlock[c] === 0) {
-        inBlock[c] = 1;
-        marked.push(c);
-        rows += cellSizes[c];
-      }
+      inBlock[c] = 1;
+      marked.push(c);
     }
+    rows += rowsOf(added);
+    for (let i = start[own]; i < start[own + 1]; i++) current.push(byCell[i]);
   }
-  close(n);
+  close();
   // One block: the rows in their order, searched without a copy.
   return blocks.length === 1 ? [Int32Array.from({ length: n }, (_, q) => q)] : blocks;
 }
