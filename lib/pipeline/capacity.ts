@@ -43,8 +43,8 @@ export const NEIGHBORS_BYTES_PER_SHARD_ROW_D64 = 1_190;
  * measured 74%, 37%, 31%, 24% of them at 250k (4 ranges), 500k, 1M, 2M, and 30% at 10M (1.33 GB of 4.5; the
  * median task read 10%). It grows with n: a range's queries probe a share of the ranges that does not shrink.
  * Since neighbors tasks read only the probed cells of other ranges (8ef70fb), the largest read 46 and 79 MB at 250k
- * and 1M (17.6% of all cells at 1M) and peaked at 212.1 and 254.1 MB (-probed.json), which this model still gives
- * within 4%, above; past 1M it is likely pessimistic until measured.
+ * and 1M (17.6% of all cells at 1M) and peaked at 212.1 and 254.1 MB (-probed.json), and 405.1 MB at 2M
+ * (-2m-tm512-collectflat.json), which this model gives within 4%.
  */
 export const NEIGHBORS_CELLS_READ_SHARE = 0.31;
 /** At least its own range and two more (3 shards' worth: 79.6 MB of 62,500-row shards at 250k and 500k). */
@@ -60,19 +60,20 @@ export const EXACT_NEIGHBORS_BYTES_PER_SHARD_ROW_D64 = 1_420;
  * collect holds one shard decoded at a time (its features: scaled by d / 64) beside what grows with the run: the
  * 64-bit hash of every id (IdHashes, lib/data/idHashes.ts: 11.4 bytes a row, presized) and a 4-byte class code
  * per row (COLLECT_BYTES_PER_ROW), and the IVF sample (collectSampleBytes). Measured with `--task-memory 512`,
- * 62,500 rows a shard (bench/measured/scaleout-mixture-{250k,1m}-tm512-collectflat.json): 140.9 MB at 250,000
- * rows and 155.8 MB at 1M (160.1 and 231.4 MB with the id table before, -a37bf6b.json); this and the terms below
- * give 148 and 181 MB, room for the GC's timing (the same run measured 142 to 158 MB at 250k before).
+ * 62,500 rows a shard (bench/measured/scaleout-mixture-{250k,1m,2m}-tm512-collectflat.json): 140.9 MB at
+ * 250,000 rows, 155.8 MB at 1M and 175.8 MB at 2M (160.1, 231.4 and 335.5 MB with the id table before,
+ * -a37bf6b.json, -a7a82b8.json); this and the terms below give 147, 174 and 211 MB, room for the GC's timing
+ * (the same run measured 142 to 158 MB at 250k before).
  */
 export const COLLECT_BYTES_PER_SHARD_ROW_D64 = 1_300;
 /** collect, per row of the run: 8 bytes of id hash at most 70% of the slots full, and a 4-byte class code. */
 export const COLLECT_BYTES_PER_ROW = 16;
 /**
  * The IVF sample candidates collect keeps (IvfSampleCandidates: 40 rows a cell at 1.25 / 0.9 times the final
- * rate, Float32, presized), twice over for k-means' own arrays while it trains.
+ * rate, Float32, presized), and half as much again for k-means' own arrays while it trains.
  */
 export function collectSampleBytes(n: number, d: number): number {
-  return 2 * 1.39 * SAMPLE_ROWS_PER_CELL * defaultNlist(n) * 4 * d;
+  return 1.5 * 1.39 * SAMPLE_ROWS_PER_CELL * defaultNlist(n) * 4 * d;
 }
 /** output: 81.8 MB peak for 62,500 rows (a shard's ids and result, its labels.csv part). */
 export const OUTPUT_BYTES_PER_SHARD_ROW = 370;
@@ -88,6 +89,13 @@ export const FIT_BYTES_PER_ROW = (d: number, classes: number) => 2 * (4 * d + 8 
  * run it keeps a label and a round (not measured yet: two 4-byte arrays and their candidates' scores, doubled).
  */
 export const SELF_TRAINING_BYTES_PER_ROW = 32;
+/**
+ * A self-training score task, per row of its shard: the rows' Float32 features and their selection (twice), their
+ * ids and lines (about 200 bytes), and the class probabilities of predictProba with its logits (two doubles a
+ * class). Not measured yet; it is what holds the classes in a self-training run (the reduce step holds the
+ * labelled rows), so a label column of as many classes as rows is refused here.
+ */
+export const SCORE_BYTES_PER_SHARD_ROW = (d: number, classes: number) => 8 * d + 200 + 16 * classes;
 
 /** neighbors, approx: the longest of 4 tasks took 8.95 s for 62,500 queries at d = 64 (nprobe 5 of 250). */
 export const APPROX_SECONDS_PER_QUERY_D64 = 1.45e-4;
@@ -240,6 +248,12 @@ export function estimateSteps(size: RunSize, host?: HostCapacity): StepEstimate[
     }
   } else if (options.method === 'self-training') {
     steps.push({
+      stage: 'score',
+      shardTask: true,
+      bytes: NODE_TASK_BYTES + shardRows * SCORE_BYTES_PER_SHARD_ROW(d, classes),
+      seconds: 0,
+    });
+    steps.push({
       stage: 'reduce',
       shardTask: false,
       bytes: NODE_TASK_BYTES + n * SELF_TRAINING_BYTES_PER_ROW,
@@ -314,7 +328,7 @@ function hostName(host: HostCapacity, step: StepEstimate): string {
 }
 
 /** Steps whose memory grows with classes: the label distributions (n x classes doubles). */
-const CLASS_STEPS: readonly Stage[] = ['propagate', 'iterate', 'reduce'];
+const CLASS_STEPS: readonly Stage[] = ['propagate', 'iterate', 'score'];
 
 /**
  * A label column of about as many classes as rows is more often the wrong column than a real problem: said when

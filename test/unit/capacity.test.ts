@@ -27,9 +27,12 @@ const NEIGHBORS_MEASURED = [
   ...['250k', '500k', '1m', '2m'].map((n) => `scaleout-mixture-${n}-tm512-a7a82b8.json`),
   // neighbors reading only the probed cells of other ranges (8ef70fb)
   ...['250k', '1m'].map((n) => `scaleout-mixture-${n}-tm512-probed.json`),
+  'scaleout-mixture-2m-tm512-collectflat.json',
 ].map((name) => measured(name).sizes[0]);
-/** collect's constants: the scale-out runs at 250k and 1M rows, 62,500 a shard, --task-memory 512, id hashes. */
-const COLLECT_MEASURED = ['250k', '1m'].map((n) => measured(`scaleout-mixture-${n}-tm512-collectflat.json`).sizes[0]);
+/** collect's constants: the scale-out runs at 250k to 2M rows, 62,500 a shard, --task-memory 512, id hashes. */
+const COLLECT_MEASURED = ['250k', '1m', '2m'].map(
+  (n) => measured(`scaleout-mixture-${n}-tm512-collectflat.json`).sizes[0],
+);
 
 function size(overrides: Omit<Partial<RunSize>, 'options'> & { options?: Partial<RunSize['options']> } = {}): RunSize {
   return {
@@ -67,7 +70,7 @@ describe('estimateSteps', () => {
     }
   });
 
-  it("bounds collect's measured peaks at 250k and 1M rows, within 1.25 times (GC timing: 142 to 158 MB at 250k before)", () => {
+  it("bounds collect's measured peaks at 250k, 1M and 2M rows, within 1.25 times (GC timing: 142 to 158 MB at 250k before)", () => {
     for (const run of COLLECT_MEASURED) {
       // Act
       const collect = estimateSteps(size({ rows: run.n, shards: run.shards })).find((s) => s.stage === 'collect');
@@ -138,7 +141,7 @@ describe('estimateSteps', () => {
     const stages = estimateSteps(size({ options: { method: 'self-training' } })).map((step) => step.stage);
 
     // Assess
-    expect(stages).toEqual(['ingest', 'collect', 'reduce', 'outcome', 'finalize']);
+    expect(stages).toEqual(['ingest', 'collect', 'score', 'reduce', 'outcome', 'finalize']);
   });
 });
 
@@ -187,6 +190,18 @@ describe('checkCapacity', () => {
     expect(error.message).toMatch(
       /duplicate-id detection holds at most 751,619,276 ids .* split the input into several runs/,
     );
+  });
+
+  it('refuses self-training over 100,000 classes on 100,000 rows on --task-memory 3008: its score tasks', () => {
+    // Prepare: one shard: its score task would hold 100,000 rows x 100,000 classes x 16 bytes
+    const run = size({ rows: 100_000, shards: 1, classes: 100_000, options: { method: 'self-training' } });
+
+    // Act
+    const error = thrown(() => checkCapacity(run, embeddedHost(3008, 24 * 2 ** 30)));
+
+    // Assess
+    expect(error.message).toMatch(/^the run cannot fit: each score task \(1 shards\) would need about/);
+    expect(error.message).toContain('100,000 classes a row: is the label column (--label-column) the right one?');
   });
 
   it('refuses 10,000 classes on 50,000 rows on a 16 GiB machine, asking about the label column; accepts 1,000', () => {
