@@ -4,6 +4,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CountingObjectStore } from '../../lib/adapters/countingObjectStore.ts';
 import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
+import { rowNormsOf } from '../../lib/linalg/dotDistances.ts';
+import { encodeRows, type Int16Codes, int16Codes } from '../../lib/linalg/int16Codes.ts';
 import { keys } from '../../lib/pipeline/keys.ts';
 import {
   type RangeCellsPart,
@@ -42,36 +44,41 @@ async function contextWithStore(): Promise<{ ctx: StageContext; store: RangeCoun
 }
 
 const D = 16;
-const PAIRS = 8;
 const WIDTH = 3;
+/** Bytes of a row's record: its global index and vector. */
+const RECORD = 4 * (1 + D);
 
-/** A part of cells of the given sizes, random values, members ascending. */
-function partOf(sizes: readonly number[], seed: number): RangeCellsPart {
+/** A part of cells of the given sizes, random vectors, members ascending, norms and words as the cells task makes. */
+function partOf(sizes: readonly number[], seed: number): { part: RangeCellsPart; codes: Int16Codes } {
   const random = seededRandom(seed);
   const offsets = new Int32Array(sizes.length + 1);
   sizes.forEach((size, i) => {
     offsets[i + 1] = offsets[i] + size;
   });
   const n = offsets[sizes.length];
-  return {
+  const vectors = Float32Array.from({ length: n * D }, () => random() * 2 - 1);
+  const codes = int16Codes(D, [Float32Array.from({ length: D * 2 }, (_, i) => (i < D ? -1 : 1))]) as Int16Codes;
+  const part = {
     offsets,
     members: Int32Array.from({ length: n }, (_, i) => 1000 + 3 * i),
-    vectors: Float32Array.from({ length: n * D }, () => random() * 2 - 1),
-    norms: Float64Array.from({ length: n }, () => random() * 10),
-    words: Int32Array.from({ length: n * PAIRS }, () => Math.floor(random() * 2 ** 31)),
+    vectors,
+    norms: rowNormsOf(vectors, n, D),
+    words: encodeRows(codes, vectors, n),
     nearestWidth: WIDTH,
     nearest: Int32Array.from({ length: n * WIDTH }, () => Math.floor(random() * 50)),
   };
+  return { part, codes };
 }
 
 /** The rows of cells [from, to) of a part. */
 function rowsOf(part: RangeCellsPart, from: number, to: number) {
   const [a, b] = [part.offsets[from], part.offsets[to]];
+  const pairs = part.words.length / part.members.length;
   return {
     members: Array.from(part.members.subarray(a, b)),
     vectors: Array.from(part.vectors.subarray(a * D, b * D)),
     norms: Array.from(part.norms.subarray(a, b)),
-    words: Array.from(part.words.subarray(a * PAIRS, b * PAIRS)),
+    words: Array.from(part.words.subarray(a * pairs, b * pairs)),
   };
 }
 
@@ -79,28 +86,28 @@ describe('cells objects', () => {
   it('read whole, round-trip every row of every cell with its nearest cells', async () => {
     // Prepare
     const { ctx } = await contextWithStore();
-    const part = partOf([5, 0, 7, 3], 1);
+    const { part, codes } = partOf([5, 0, 7, 3], 1);
     await writeRangeCells(ctx, 'run', 2, 1, part);
 
     // Act
-    const read = await readRangeCells(ctx, 'run', 2, 1);
+    const read = await readRangeCells(ctx, 'run', 2, 1, codes);
 
     // Assess
     expect(read).toEqual(part);
   });
 
   it('read by probed cells, hold exactly those cells (the others empty), with fewer bytes and one GET per run', async () => {
-    // Prepare: rows of 16 + 8 x 2 features take 112 bytes, so cells of 100 rows are 11 KB apart, past the join gap.
+    // Prepare: rows of 16 features take 68 bytes, so cells of 100 rows are 6.8 KB apart, past the join gap.
     const { ctx, store } = await contextWithStore();
     const sizes = [100, 0, 120, 90, 100, 110, 80];
-    const part = partOf(sizes, 2);
+    const { part, codes } = partOf(sizes, 2);
     await writeRangeCells(ctx, 'run', 0, 3, part);
     const whole = (await store.head(keys.rangeCells('run', 0, 3)))?.size ?? 0;
     const wanted = Uint8Array.from([1, 0, 0, 1, 1, 0, 1]);
     store.traffic.bytesRead = 0;
 
     // Act
-    const [read] = await readProbedCells(ctx, 'run', [{ range: 0, shard: 3, wanted }]);
+    const [read] = await readProbedCells(ctx, 'run', [{ range: 0, shard: 3, wanted }], codes);
 
     // Assess
     const cellSizes = Array.from({ length: sizes.length }, (_, i) => read.offsets[i + 1] - read.offsets[i]);
@@ -111,25 +118,30 @@ describe('cells objects', () => {
     expect(read.nearest.length).toBe(0);
     // The index, then cells 0, 3-4 (adjacent: one GET) and 6.
     expect(store.ranged).toBe(4);
-    const records = (100 + 90 + 100 + 80) * 112;
+    const records = (100 + 90 + 100 + 80) * RECORD;
     expect(store.traffic.bytesRead).toBeLessThan(records + 200);
     // Neither the unprobed cells 2 and 5 nor the nearest cells.
-    expect(store.traffic.bytesRead).toBeLessThan(whole - (120 + 110) * 112);
+    expect(store.traffic.bytesRead).toBeLessThan(whole - (120 + 110) * RECORD);
   });
 
   it('read by probed cells, join cells a few rows apart into one GET, and read only the index of an object without them', async () => {
     // Prepare
     const { ctx, store } = await contextWithStore();
-    const part = partOf([4, 3, 5, 0, 2], 3);
+    const { part, codes } = partOf([4, 3, 5, 0, 2], 3);
     await writeRangeCells(ctx, 'run', 1, 0, part);
-    await writeRangeCells(ctx, 'run', 1, 1, partOf([0, 0, 0, 0, 0], 4));
+    await writeRangeCells(ctx, 'run', 1, 1, partOf([0, 0, 0, 0, 0], 4).part);
     const wanted = Uint8Array.from([1, 0, 1, 0, 1]);
 
     // Act
-    const [read, empty] = await readProbedCells(ctx, 'run', [
-      { range: 1, shard: 0, wanted },
-      { range: 1, shard: 1, wanted },
-    ]);
+    const [read, empty] = await readProbedCells(
+      ctx,
+      'run',
+      [
+        { range: 1, shard: 0, wanted },
+        { range: 1, shard: 1, wanted },
+      ],
+      codes,
+    );
 
     // Assess: cell 1 (3 rows) came along with 0 and 2 in one GET, and does no harm.
     expect(store.ranged).toBe(3);
@@ -141,7 +153,7 @@ describe('cells objects', () => {
   it('refuse an object that is not the cells object of that many cells, naming it', async () => {
     // Prepare
     const { ctx } = await contextWithStore();
-    await writeRangeCells(ctx, 'run', 0, 0, partOf([2, 2], 5));
+    await writeRangeCells(ctx, 'run', 0, 0, partOf([2, 2], 5).part);
 
     // Act
     const read = readProbedCells(ctx, 'run', [{ range: 0, shard: 0, wanted: Uint8Array.from([1, 1, 1]) }]);

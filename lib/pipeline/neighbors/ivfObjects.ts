@@ -3,7 +3,8 @@ import type { CellRanges } from '../../graph/ivf/cellRanges.ts';
 import { decodeIvfModel, encodeIvfModel, type IvfModel } from '../../graph/ivf/ivfModel.ts';
 import type { CalibrationLists } from '../../graph/ivf/nprobeCalibration.ts';
 import type { KnnResult } from '../../graph/knnSearch.ts';
-import { codesFromArray, codesToArray, type Int16Codes } from '../../linalg/int16Codes.ts';
+import { rowNormsOf } from '../../linalg/dotDistances.ts';
+import { codesFromArray, codesToArray, encodeRows, type Int16Codes } from '../../linalg/int16Codes.ts';
 import { packArrays, packedDataStart, unpackArrays, unpackLeading } from '../binaryArrays.ts';
 import { mapConcurrently } from '../concurrentRequests.ts';
 import { keys } from '../keys.ts';
@@ -89,16 +90,18 @@ export interface RangeCellsPart {
 }
 
 /*
- * A cells object is packed arrays: [nearestWidth, pairs, d], the cell offsets (the range's cells + 1: its index),
- * the rows as records, and the rows' nearest cells. A row's record holds its norm (f64), global index (i32),
- * code words (pairs x i32) and vector (d x f32), padded to 8 bytes; the records of a cell, and of adjacent
- * cells, are one run of bytes, so that a neighbors task reads the members of the cells it probes with a ranged
- * GET per run of adjacent probed cells (readProbedCells), after the index, instead of the whole object.
+ * A cells object is packed arrays: [CELLS_FORMAT, nearestWidth, d], the cell offsets (the range's cells + 1: its
+ * index), the rows as records, and the rows' nearest cells. A row's record holds its global index (i32) and
+ * vector (d x f32); the records of a cell, and of adjacent cells, are one run of bytes, so that a neighbors task
+ * reads the members of the cells it probes with a ranged GET per run of adjacent probed cells (readProbedCells),
+ * after the index, instead of the whole object. The norms and code words are not stored: the reader computes
+ * them from the vectors (rowNormsOf, encodeRows under the run's codes), the same values bit for bit as the
+ * cells task's, for a third of the bytes (d = 64: 260 bytes a row instead of 400).
  */
-const RECORD_HEAD_BYTES = 12;
+const CELLS_FORMAT = 2;
 
-function recordBytes(d: number, pairs: number): number {
-  return Math.ceil((RECORD_HEAD_BYTES + 4 * (pairs + d)) / 8) * 8;
+function recordBytes(d: number): number {
+  return 4 * (1 + d);
 }
 
 /** Leading arrays of a cells object before its records, of a range of `cells` cells: their byte lengths. */
@@ -106,57 +109,54 @@ function indexByteLengths(cells: number): number[] {
   return [3 * 4, (cells + 1) * 4];
 }
 
-function encodeRecords({ members, vectors, norms, words }: RangeCellsPart, d: number, pairs: number): Uint8Array {
-  const stride = recordBytes(d, pairs) / 4;
+function encodeRecords(members: Int32Array, vectors: Float32Array, d: number): Uint8Array {
+  const stride = 1 + d;
   const buffer = new ArrayBuffer(members.length * stride * 4);
-  const f64 = new Float64Array(buffer);
   const i32 = new Int32Array(buffer);
   const f32 = new Float32Array(buffer);
   for (let i = 0; i < members.length; i++) {
-    const at = i * stride;
-    f64[at / 2] = norms[i];
-    i32[at + 2] = members[i];
-    i32.set(words.subarray(i * pairs, (i + 1) * pairs), at + 3);
-    f32.set(vectors.subarray(i * d, (i + 1) * d), at + 3 + pairs);
+    i32[i * stride] = members[i];
+    f32.set(vectors.subarray(i * d, (i + 1) * d), i * stride + 1);
   }
   return new Uint8Array(buffer);
 }
 
-/** Decodes whole records into a part's arrays from its row `at`. */
-function decodeRecords(bytes: Uint8Array, d: number, pairs: number, into: RangeCellsPart, at: number): void {
-  const aligned = bytes.byteOffset % 8 === 0 ? bytes : bytes.slice();
-  const stride = recordBytes(d, pairs) / 4;
+/** Rows of a part as read: offsets, members and vectors (norms and code words made by `completed`). */
+interface ReadRows {
+  readonly offsets: Int32Array;
+  readonly members: Int32Array;
+  readonly vectors: Float32Array;
+}
+
+function emptyRows(offsets: Int32Array, d: number): ReadRows {
+  const size = offsets[offsets.length - 1];
+  return { offsets, members: new Int32Array(size), vectors: new Float32Array(size * d) };
+}
+
+/** Decodes whole records into rows from row `at`. */
+function decodeRecords(bytes: Uint8Array, d: number, into: ReadRows, at: number): void {
+  const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
+  const stride = 1 + d;
   const rows = aligned.byteLength / (stride * 4);
-  const f64 = new Float64Array(aligned.buffer, aligned.byteOffset, (rows * stride) / 2);
   const i32 = new Int32Array(aligned.buffer, aligned.byteOffset, rows * stride);
   const f32 = new Float32Array(aligned.buffer, aligned.byteOffset, rows * stride);
   for (let i = 0; i < rows; i++) {
-    const from = i * stride;
-    const row = at + i;
-    into.norms[row] = f64[from / 2];
-    into.members[row] = i32[from + 2];
-    into.words.set(i32.subarray(from + 3, from + 3 + pairs), row * pairs);
-    into.vectors.set(f32.subarray(from + 3 + pairs, from + 3 + pairs + d), row * d);
+    into.members[at + i] = i32[i * stride];
+    into.vectors.set(f32.subarray(i * stride + 1, (i + 1) * stride), (at + i) * d);
   }
 }
 
-function emptyPart(
-  offsets: Int32Array,
+/** A part from rows read: their norms and code words computed as the cells task did (buildIvfCells, encodeRows). */
+function completed(
+  { offsets, members, vectors }: ReadRows,
   d: number,
-  pairs: number,
+  codes: Int16Codes | undefined,
   nearestWidth: number,
-  nearest: number,
+  nearest: Int32Array,
 ): RangeCellsPart {
-  const size = offsets[offsets.length - 1];
-  return {
-    offsets,
-    members: new Int32Array(size),
-    vectors: new Float32Array(size * d),
-    norms: new Float64Array(size),
-    words: new Int32Array(size * pairs),
-    nearestWidth,
-    nearest: new Int32Array(nearest),
-  };
+  const n = members.length;
+  const words = codes === undefined || n === 0 ? new Int32Array(0) : encodeRows(codes, vectors, n);
+  return { offsets, members, vectors, norms: rowNormsOf(vectors, n, d), words, nearestWidth, nearest };
 }
 
 export async function writeRangeCells(
@@ -166,40 +166,42 @@ export async function writeRangeCells(
   shard: number,
   part: RangeCellsPart,
 ) {
-  const { offsets, members, vectors, words, nearestWidth, nearest } = part;
-  const size = members.length;
-  const d = size > 0 ? vectors.length / size : 0;
-  const pairs = size > 0 ? words.length / size : 0;
+  const { offsets, members, vectors, nearestWidth, nearest } = part;
+  const d = members.length > 0 ? vectors.length / members.length : 0;
   await ctx.store.put(
     keys.rangeCells(runId, range, shard),
-    packArrays([Int32Array.of(nearestWidth, pairs, d), offsets, encodeRecords(part, d, pairs), nearest]),
+    packArrays([Int32Array.of(CELLS_FORMAT, nearestWidth, d), offsets, encodeRecords(members, vectors, d), nearest]),
   );
 }
 
-/** A whole cells object: every cell's rows, with their nearest cells (a neighbors task's queries). */
+/**
+ * A whole cells object: every cell's rows, with their nearest cells (a neighbors task's queries), and code words
+ * under `codes` (the run's, from model.bin; none without).
+ */
 export async function readRangeCells(
   ctx: StageContext,
   runId: string,
   range: number,
   shard: number,
+  codes?: Int16Codes,
 ): Promise<RangeCellsPart> {
   const key = keys.rangeCells(runId, range, shard);
   const [header, offsets, records, nearest] = unpackArrays(await ctx.store.get(key));
-  if (header.length !== 3 || !(records instanceof Uint8Array)) {
+  if (header.length !== 3 || header[0] !== CELLS_FORMAT || !(records instanceof Uint8Array)) {
     throw new RangeError(
       `${ctx.store.describe(key)} is not a cells object of this version (run the cells stage again)`,
     );
   }
-  const [nearestWidth, pairs, d] = header as Int32Array;
-  const part = emptyPart(offsets as Int32Array, d, pairs, nearestWidth, 0);
-  if (records.byteLength !== part.members.length * recordBytes(d, pairs)) {
+  const [, nearestWidth, d] = header as Int32Array;
+  const rows = emptyRows(offsets as Int32Array, d);
+  if (records.byteLength !== rows.members.length * recordBytes(d)) {
     throw new RangeError(
-      `${ctx.store.describe(key)}: ${records.byteLength} bytes of records for ${part.members.length} rows`,
+      `${ctx.store.describe(key)}: ${records.byteLength} bytes of records for ${rows.members.length} rows`,
     );
   }
-  decodeRecords(records as Uint8Array, d, pairs, part, 0);
-  // A copy, so the object's bytes can go once decoded.
-  return { ...part, nearest: (nearest as Int32Array).slice() };
+  decodeRecords(records, d, rows, 0);
+  // A copy of the nearest cells, so the object's bytes can go once decoded.
+  return completed(rows, d, codes, nearestWidth, (nearest as Int32Array).slice());
 }
 
 /** Of a cells object, the cells to read: wanted[i] = 1 for the range's i-th cell (ascending). */
@@ -226,6 +228,7 @@ export async function readProbedCells(
   ctx: StageContext,
   runId: string,
   requests: readonly ProbedCellsRequest[],
+  codes?: Int16Codes,
 ): Promise<RangeCellsPart[]> {
   const indexes = await mapConcurrently(requests, async ({ range, shard, wanted }) => {
     const key = keys.rangeCells(runId, range, shard);
@@ -236,17 +239,16 @@ export async function readProbedCells(
       throw new RangeError(`${ctx.store.describe(key)} is not a cells object of ${wanted.length} cells`);
     return { key, ...index };
   });
-  const parts: RangeCellsPart[] = [];
+  const parts: ReadRows[] = [];
   const reads: { part: number; key: string; from: number; to: number; at: number }[] = [];
   requests.forEach(({ wanted }, p) => {
-    const { key, header, offsets, start } = indexes[p];
-    const [nearestWidth, pairs, d] = header;
-    const bytes = recordBytes(d, pairs);
+    const { key, d, offsets, start } = indexes[p];
+    const bytes = recordBytes(d);
     const runs = wantedRuns(wanted, offsets, JOIN_GAP_BYTES / bytes);
     const read = new Int32Array(offsets.length);
     for (const [from, to] of runs) for (let i = from; i < to; i++) read[i + 1] = offsets[i + 1] - offsets[i];
     for (let i = 0; i < wanted.length; i++) read[i + 1] += read[i];
-    parts.push(emptyPart(read, d, pairs, nearestWidth, 0));
+    parts.push(emptyRows(read, d));
     for (const [from, to] of runs) {
       reads.push({
         part: p,
@@ -264,23 +266,23 @@ export async function readProbedCells(
         `${ctx.store.describe(key)}: bytes [${from}, ${to}) are past its end (${records.byteLength} read)`,
       );
     }
-    const [, pairs, d] = indexes[part].header;
-    decodeRecords(records, d, pairs, parts[part], at);
+    decodeRecords(records, indexes[part].d, parts[part], at);
   });
-  return parts;
+  return parts.map((rows, p) => completed(rows, indexes[p].d, codes, indexes[p].nearestWidth, new Int32Array(0)));
 }
 
-/** A cells object's header, cell offsets and where its records start, from its leading bytes; or undefined. */
+/** A cells object's nearest width, d, cell offsets and where its records start, from its leading bytes; or undefined. */
 function cellsIndex(
   leading: Uint8Array,
   cells: number,
-): { header: Int32Array; offsets: Int32Array; start: number } | undefined {
+): { nearestWidth: number; d: number; offsets: Int32Array; start: number } | undefined {
   try {
     const { arrays, next } = unpackLeading(leading, 2);
     const [header, offsets] = arrays;
-    const ints = header instanceof Int32Array && offsets instanceof Int32Array;
-    if (!ints || header.length !== 3 || offsets.length !== cells + 1 || next.kind !== 'Uint8Array') return undefined;
-    return { header: Int32Array.from(header), offsets: Int32Array.from(offsets), start: next.start };
+    if (!(header instanceof Int32Array && offsets instanceof Int32Array)) return undefined;
+    if (header.length !== 3 || header[0] !== CELLS_FORMAT || offsets.length !== cells + 1) return undefined;
+    if (next.kind !== 'Uint8Array') return undefined;
+    return { nearestWidth: header[1], d: header[2], offsets: Int32Array.from(offsets), start: next.start };
   } catch {
     return undefined;
   }

@@ -99,7 +99,10 @@ async function rangeLists(
   if (range >= ranges.count) throw new RangeError(`run ${runId} has ${ranges.count} cell ranges, not ${range + 1}`);
   const byRange = rangeCells(ranges);
   const shards = collected.shards.flatMap((shard, s) => (shard.rows > 0 ? [s] : []));
-  const queries = rangeQueries(await mapConcurrently(shards, (s) => readRangeCells(ctx, runId, range, s)), model.d);
+  const queries = rangeQueries(
+    await mapConcurrently(shards, (s) => readRangeCells(ctx, runId, range, s, codes)),
+    model.d,
+  );
   const own = queries.parts;
   const { probes, width } = probeCells(model, queries.X, { minMembers: k, cellSizes, nearest: queries.nearest });
   queries.nearest = undefined;
@@ -109,7 +112,7 @@ async function rangeLists(
   for (const block of queryBlocks(probes, width, range, ranges, order, cellSizes, budget)) {
     const wanted = wantedCells(probes, width, block, range, ranges, byRange);
     const requests = [...wanted].flatMap(([r, cells]) => shards.map((s) => ({ range: r, shard: s, wanted: cells })));
-    const read = await readProbedCells(ctx, runId, requests);
+    const read = await readProbedCells(ctx, runId, requests, codes);
     const parts = new Map<number, RangeCellsPart[]>([[range, own]]);
     [...wanted.keys()].forEach((r, i) => {
       parts.set(r, read.slice(i * shards.length, (i + 1) * shards.length));
