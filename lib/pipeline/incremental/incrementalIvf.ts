@@ -13,6 +13,7 @@ import {
   type RangeCellsPart,
   readIvfModel,
   readIvfTraining,
+  readProbedCells,
   readRangeCells,
   writeRangeLists,
 } from '../neighbors/ivfObjects.ts';
@@ -134,20 +135,34 @@ export async function incrementalRangeLists(
   const width = queries.X.n > 0 ? probes.length / queries.X.n : 0;
   const oldProbes = probes.subarray(0, split * width);
   const newProbes = probes.subarray(split * width);
-  // New shards' parts of every range any query probes; old shards' parts only where new rows probe.
+  // New shards' parts of every range any query probes, whole (new rows only); of the old shards' parts of other
+  // ranges, only the cells new rows probe (ranged reads, readProbedCells).
   const parts = new Map<string, RangeCellsPart>();
   shards.forEach((s, i) => {
     parts.set(`${range}/${s}`, own[i]);
   });
-  const wanted = (rs: Iterable<number>, of: readonly number[]) =>
-    [...rs].flatMap((r) => of.filter((s) => !parts.has(`${r}/${s}`)).map((s) => [r, s] as const));
   const fresh = shards.filter((s) => s >= oldShards);
+  const old = shards.filter((s) => s < oldShards);
   const byOld = [...rangesOfCells(oldProbes, ranges)];
   const byNew = [...rangesOfCells(newProbes, ranges)];
-  const toRead = [...wanted(new Set([...byOld, ...byNew]), fresh), ...wanted(byNew, shards)];
-  const read = await mapConcurrently(toRead, ([r, s]) => readRangeCells(ctx, runId, r, s));
-  toRead.forEach(([r, s], i) => {
+  const whole = [...new Set([...byOld, ...byNew])].flatMap((r) =>
+    fresh.filter((s) => !parts.has(`${r}/${s}`)).map((s) => [r, s] as const),
+  );
+  const read = await mapConcurrently(whole, ([r, s]) => readRangeCells(ctx, runId, r, s));
+  whole.forEach(([r, s], i) => {
     parts.set(`${r}/${s}`, read[i]);
+  });
+  const probedByNew = new Uint8Array(model.nlist);
+  for (const c of newProbes) if (c >= 0) probedByNew[c] = 1;
+  const requests = byNew
+    .filter((r) => r !== range)
+    .flatMap((r) => {
+      const wanted = byRange.cells.subarray(byRange.starts[r], byRange.starts[r + 1]).map((c) => probedByNew[c]);
+      return old.map((shard) => ({ range: r, shard, wanted: Uint8Array.from(wanted) }));
+    });
+  const probed = await readProbedCells(ctx, runId, requests);
+  requests.forEach(({ range: r, shard }, i) => {
+    parts.set(`${r}/${shard}`, probed[i]);
   });
   const cellsOf = (rs: readonly number[], of: readonly number[]) =>
     rs.flatMap((r) => of.map((s) => partCells(model, byRange, r, parts.get(`${r}/${s}`)!)));
