@@ -103,6 +103,39 @@ describe('incremental dataset runs (exact neighbours)', () => {
   });
 });
 
+describe('incremental dataset runs that cannot reuse the lists', () => {
+  it('reuses the shards but searches every row again when --neighbors changed, and says why', async () => {
+    // Prepare: version 1 with k = 6, then one more file and k = 8
+    const dir = await tempDir();
+    const data = join(dir, 'data');
+    await mkdir(data);
+    const rows = blobRows({ n: 300, d: 4, seed: 8, labelledPerClass: 2 });
+    await writeInput(data, 'part-1.csv', csvText(rows.slice(0, 250)));
+    const state = join(dir, 'state');
+    await run(data, join(dir, 'v1'), state, 'k-changed');
+    await writeInput(data, 'part-2.csv', csvText(rows.slice(250)));
+    const options = parseRunOptions({ ...OPTIONS, neighbors: 8 });
+
+    // Act
+    await runEmbedded({ input: data, out: join(dir, 'v2'), stateDir: state, options, dataset: 'k-changed' });
+    await runEmbedded({ input: data, out: join(dir, 'scratch'), stateDir: join(dir, 'scratch-state'), options });
+
+    // Assess
+    const report = await readReport(join(dir, 'v2'));
+    expect(report.incremental?.shards.reused).toBeGreaterThan(0);
+    expect(report.incremental?.lists).toEqual({
+      reused: false,
+      reason: '--neighbors changed from 6 to 8',
+      updatedRows: 0,
+      recomputedRows: 300,
+      recomputed: [[0, 300]],
+    });
+    expect(await readFile(join(dir, 'v2/labels.csv'), 'utf8')).toBe(
+      await readFile(join(dir, 'scratch/labels.csv'), 'utf8'),
+    );
+  });
+});
+
 describe('incremental dataset runs (approximate neighbours)', () => {
   it('keeps the IVF index, searches only what each added file changes, and keeps the recall', async () => {
     // Prepare: examples/digits.csv in two files (version 1, approx), then two more files, one per version

@@ -39,7 +39,7 @@ import { indexKeys, listsKindOf, objectsAt, type VersionIndex } from './versionI
  * An old row's list thus holds the k nearest among the old rows in the cells it probed before and the new rows in
  * the cells it probes now. When calibration asks for more cells than the base lists probed, every row is
  * searched again (all cells objects are there). The base's 16-bit codes are dropped: they were made for the old
- * rows' range, which new rows may leave, so the search runs unfiltered (the same lists, more f32 distances).
+ * rows' range, which new rows may leave, so each search codes its own rows (ivfSearch without codes: the same lists).
  */
 
 async function baseIndex(ctx: StageContext, run: RunRecord): Promise<VersionIndex | undefined> {

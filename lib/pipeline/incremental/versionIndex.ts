@@ -22,6 +22,8 @@ import type { StageContext } from '../stageContext.ts';
  * would be searched the same way (listsReusable).
  */
 export interface VersionIndex {
+  /** INDEX_FORMAT when written: an index of another format is not reused (the run starts from scratch). */
+  readonly format: number;
   readonly runId: string;
   readonly inputRoot: string;
   /** The run's files in row order, each with the shards made from it. */
@@ -70,6 +72,12 @@ export interface ListsKind {
   /** Approximate lists: the cells each query probed (the calibrated nprobe). */
   readonly nprobe?: number;
 }
+
+/**
+ * The format of what an index keeps (index.json, the shard, cells and lists objects): raised whenever one of them
+ * changes, so that a version kept by older code is not read as if it were of this one.
+ */
+export const INDEX_FORMAT = 1;
 
 export const indexKeys = {
   index: (dataset: string, version: number) => datasetKeys.versionFile(dataset, version, 'index/index.json'),
@@ -148,6 +156,7 @@ export async function keepVersionIndex(ctx: StageContext, run: RunRecord, versio
       : undefined;
   if (kind?.mode === 'approx' && !(await keepIvfObjects(ctx, run, plan, version, cellsAt))) kind = undefined;
   const index: VersionIndex = {
+    format: INDEX_FORMAT,
     runId: run.runId,
     inputRoot: run.inputRoot,
     inputs: run.inputs.map((input, f) => ({
