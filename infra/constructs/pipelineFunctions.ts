@@ -38,7 +38,10 @@ interface FunctionRole {
   readonly movesPoisonToDeadLetter: boolean;
   /** Part of the worker -> reduce -> reducer -> tasks -> worker loop (see FunctionSpec.allowRecursiveLoop). */
   readonly inLoop: boolean;
-  /** datasets/: retrain reads the latest version; finalize publishes versions (reads and writes). */
+  /**
+   * datasets/: retrain reads the latest version; finalize publishes versions (reads and writes); starting a run
+   * (its input order) and the shard tasks of an incremental run read the latest version's index.
+   */
   readonly datasets: 'none' | 'read' | 'write';
 }
 
@@ -59,7 +62,7 @@ const ROLES: Readonly<Record<PipelineFunctionName, FunctionRole>> = {
     sendsTo: ['reduce'],
     movesPoisonToDeadLetter: false,
     inLoop: false,
-    datasets: 'none',
+    datasets: 'read',
   },
   scheduled: {
     entry: 'functions/scheduled.ts',
@@ -76,7 +79,7 @@ const ROLES: Readonly<Record<PipelineFunctionName, FunctionRole>> = {
     sendsTo: ['reduce'],
     movesPoisonToDeadLetter: true,
     inLoop: true,
-    datasets: 'none',
+    datasets: 'read',
   },
   reducer: {
     entry: 'functions/reducer.ts',

@@ -406,9 +406,9 @@ describe('least-privilege grants', () => {
     };
   }
 
-  it('onObjectCreated: reads incoming/ and runs/, writes runs/, consumes events, sends the plan step to reduce', () => {
+  it('onObjectCreated: reads incoming/, runs/ and datasets/, writes runs/, consumes events, sends the plan step', () => {
     expect(allowedActionsByResource(template, roleOf(ids.fn.onObjectCreated))).toEqual(
-      expectedGrants(ids.fn.onObjectCreated, { [ids.queue.events]: consume, [ids.queue.reduce]: send }),
+      expectedGrants(ids.fn.onObjectCreated, { [ids.queue.events]: consume, [ids.queue.reduce]: send }, 'read'),
     );
   });
 
@@ -418,13 +418,17 @@ describe('least-privilege grants', () => {
     );
   });
 
-  it('worker: consumes tasks, sends reduce and poison messages to the tasks DLQ', () => {
+  it('worker: consumes tasks, sends reduce and poison messages to the tasks DLQ, reads datasets/', () => {
     expect(allowedActionsByResource(template, roleOf(ids.fn.worker))).toEqual(
-      expectedGrants(ids.fn.worker, {
-        [ids.queue.tasks]: consume,
-        [ids.queue.reduce]: send,
-        [ids.dlq.tasks]: send,
-      }),
+      expectedGrants(
+        ids.fn.worker,
+        {
+          [ids.queue.tasks]: consume,
+          [ids.queue.reduce]: send,
+          [ids.dlq.tasks]: send,
+        },
+        'read',
+      ),
     );
   });
 
