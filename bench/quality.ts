@@ -390,7 +390,10 @@ export async function qualityBench(argv: string[]): Promise<void> {
       const k = new Set(dataset.y_true).size;
       const fractions = values.fractions?.split(',');
       const chosen = dataset.draws.filter(
-        (d) => d.draw - first < (caps.get(dataset.name) ?? draws) && (!fractions || fractions.includes(d.fraction)),
+        (d) =>
+          d.draw >= first &&
+          d.draw - first < (caps.get(dataset.name) ?? draws) &&
+          (!fractions || fractions.includes(d.fraction)),
       );
       for (const draw of chosen) {
         const started = performance.now();
