@@ -1,4 +1,4 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
@@ -10,7 +10,7 @@ import { readJson } from '../../lib/pipeline/jsonObjects.ts';
 import type { RunReport } from '../../lib/pipeline/outputs/runReport.ts';
 import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
 import { blobRows, csvText, writeInput } from './support/datasets.ts';
-import { ROOT, removeTempDirs, tempDir } from './support/pipelineHarness.ts';
+import { ROOT, recordingLog, removeTempDirs, tempDir } from './support/pipelineHarness.ts';
 
 afterAll(removeTempDirs);
 
@@ -180,5 +180,50 @@ describe('incremental dataset runs (approximate neighbours)', () => {
     const X = Float32Array.from(lines.flatMap((line) => line.split(',').slice(2).map(Number)));
     const exact = knnSearch({ data: X, n: lines.length, d: 64 }, { data: X, n: lines.length, d: 64 }, 7);
     expect(recallOf(lists, exact.indices, 7)).toBeGreaterThanOrEqual(0.95);
+  });
+});
+
+describe('incremental dataset runs under faults', () => {
+  it('tasks that throw once at random do not change what an incremental approx run writes', async () => {
+    // Prepare: digits in two files (version 1, approx), then a third; the clean incremental run is version 2,
+    // then the state goes back to version 1
+    const dir = await tempDir();
+    const data = join(dir, 'data');
+    await mkdir(data);
+    const [header, ...lines] = (await readFile(join(ROOT, 'examples/digits.csv'), 'utf8')).trimEnd().split('\n');
+    const file = (from: number, to: number) => `${[header, ...lines.slice(from, to)].join('\n')}\n`;
+    await writeInput(data, 'digits-1.csv', file(0, 900));
+    await writeInput(data, 'digits-2.csv', file(900, 1500));
+    const state = join(dir, 'state');
+    const options = parseRunOptions({ neighborsMode: 'approx', workers: 1, neighbors: 7, shards: 4 });
+    const log = recordingLog();
+    const version = (out: string, faults?: { rate: number; seed: number }) =>
+      runEmbedded({
+        input: data,
+        out: join(dir, out),
+        stateDir: state,
+        options,
+        dataset: 'faults',
+        ...(faults ? { faults, log } : {}),
+      });
+    await version('v1');
+    await writeInput(data, 'digits-3.csv', file(1500, lines.length));
+    const latest = join(state, 'datasets/faults/latest.json');
+    const first = await readFile(latest);
+    await version('clean');
+    await rm(join(state, 'datasets/faults/versions/2'), { recursive: true });
+    await writeFile(latest, first);
+
+    // Act
+    const faulty = await version('faulty', { rate: 0.3, seed: 3 });
+
+    // Assess
+    const retried = log.lines.filter((line) => line.message === 'task failed; it will be delivered again');
+    expect(retried.length, 'faults were injected').toBeGreaterThan(0);
+    expect(faulty).toMatchObject({ status: 'succeeded', version: 2 });
+    expect((await readReport(join(dir, 'faulty'))).incremental?.lists?.reused).toBe(true);
+    expect(await readFile(join(dir, 'faulty/labels.csv'), 'utf8')).toBe(
+      await readFile(join(dir, 'clean/labels.csv'), 'utf8'),
+    );
   });
 });
