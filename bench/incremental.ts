@@ -1,18 +1,19 @@
-import { execFileSync } from 'node:child_process';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { access, link, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import type { IncrementalReport } from '../lib/pipeline/incremental/incrementalReport.ts';
-import { type ClassShape, writeBlobs } from './gaussianBlobs.ts';
+import { DATA_OPTIONS, type DataSettings, dataSettings, positive } from './benchArgs.ts';
+import { gitDescription, machineDescription, readTruth, round, writeMeasured } from './benchResults.ts';
+import { writeBlobs } from './gaussianBlobs.ts';
 import { spawnMeasured } from './measuredSpawn.ts';
 import { scoreLabels } from './scoreLabels.ts';
 
 /**
  * `npm run bench -- --suite incremental [--n 1000000] [--growth 0.1] [--files 4] [--repeat 3] [--workers W]
- * [--d 64] [--classes 10] [--labels 0.001] [--shape mixture] [--seed 0] [--data-dir /work/scaledata]`
+ * [--d 64] [--classes 10] [--labels 0.001] [--shape mixture] [--seed 0] [--data-dir /work/scaledata] [--keep-data]`
  *
  * Issue 19's incremental-run measurement: a dataset of n rows (embedding-like: the mixture shape of
  * gaussianBlobs.ts) in `files` files is published as version 1 (`pseudolabel run --dataset`), then one file of
@@ -28,69 +29,35 @@ import { scoreLabels } from './scoreLabels.ts';
  */
 
 const ROOT = resolve(import.meta.dirname, '..');
-const MB = 1024 * 1024;
 const DATASET = 'grown';
 
-interface IncrementalConfig {
+interface IncrementalConfig extends DataSettings {
   readonly n: number;
   readonly growth: number;
   readonly files: number;
   readonly repeat: number;
-  readonly workers: number;
-  readonly d: number;
-  readonly classes: number;
-  readonly labels: number;
-  readonly shape: ClassShape;
-  readonly spread: number;
-  readonly seed: number;
-  readonly neighbors: number;
   readonly dataDir: string | null;
-}
-
-function positive(name: string, text: string | undefined, fallback: number, integer = true): number {
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (!(value > 0) || (integer && !Number.isInteger(value))) {
-    throw new RangeError(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got ${text}`);
-  }
-  return value;
 }
 
 function parseConfig(argv: string[]): IncrementalConfig {
   const { values } = parseArgs({
     args: argv,
     options: {
+      ...DATA_OPTIONS,
       suite: { type: 'string' },
       n: { type: 'string' },
       growth: { type: 'string' },
       files: { type: 'string' },
       repeat: { type: 'string' },
-      workers: { type: 'string' },
-      d: { type: 'string' },
-      classes: { type: 'string' },
-      labels: { type: 'string' },
-      shape: { type: 'string', default: 'mixture' },
-      spread: { type: 'string' },
-      seed: { type: 'string' },
-      neighbors: { type: 'string' },
       'data-dir': { type: 'string' },
     },
   });
-  if (values.shape !== 'blobs' && values.shape !== 'mixture') throw new RangeError('--shape must be blobs or mixture');
-  const shape: ClassShape = values.shape;
   return {
+    ...dataSettings(values, 'mixture'),
     n: positive('n', values.n, 1_000_000),
     growth: positive('growth', values.growth, 0.1, false),
     files: positive('files', values.files, 4),
     repeat: positive('repeat', values.repeat, 3),
-    workers: positive('workers', values.workers, availableParallelism()),
-    d: positive('d', values.d, 64),
-    classes: positive('classes', values.classes, 10),
-    labels: positive('labels', values.labels, 0.001, false),
-    shape,
-    spread: positive('spread', values.spread, shape === 'blobs' ? 0.7 : 2, false),
-    seed: values.seed === undefined ? 0 : positive('seed', values.seed, 0),
-    neighbors: positive('neighbors', values.neighbors, 10),
     dataDir: values['data-dir'] === undefined ? null : resolve(values['data-dir']),
   };
 }
@@ -98,8 +65,6 @@ function parseConfig(argv: string[]): IncrementalConfig {
 function log(message: string): void {
   process.stderr.write(`bench incremental: ${message}\n`);
 }
-
-const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -140,12 +105,7 @@ async function dataSet(config: IncrementalConfig, dir: string) {
     await rm(whole);
     await rename(`${truthPath}.partial`, truthPath);
   } else log(`reusing ${folder}`);
-  const truth = new Int32Array(total);
-  const lines = (await readFile(truthPath, 'utf8')).split('\n');
-  for (let i = 1; i < lines.length; i++) {
-    const [id, label] = lines[i].split(',');
-    if (id) truth[Number(id.slice(1))] = Number(label);
-  }
+  const truth = await readTruth(truthPath, total);
   return { folder, names, truth, total };
 }
 
@@ -227,16 +187,6 @@ async function measureRun(
   return measured;
 }
 
-function gitDescription(): string | null {
-  try {
-    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain'], { cwd: ROOT, encoding: 'utf8' }).trim() !== '';
-    return dirty ? `${commit}+dirty` : commit;
-  } catch {
-    return null;
-  }
-}
-
 function summary(runs: readonly Measurement[]) {
   const of = (pick: (run: Measurement) => number | null) => {
     const values = runs.map(pick).filter((value): value is number => value !== null);
@@ -291,7 +241,8 @@ export async function incrementalBench(argv: string[]): Promise<void> {
     }
     if (runs.some((run) => run.kind === 'full' && run.rows !== total)) throw new Error('a full run lost rows');
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    if (config.keepData) log(`data kept in ${dir}`);
+    else await rm(dir, { recursive: true, force: true });
   }
   const incremental = summary(runs.filter((run) => run.kind === 'incremental'));
   const full = summary(runs.filter((run) => run.kind === 'full'));
@@ -302,13 +253,7 @@ export async function incrementalBench(argv: string[]): Promise<void> {
   const results = {
     date: new Date().toISOString(),
     commit: gitDescription(),
-    machine: {
-      cpus: cpus().length,
-      availableParallelism: availableParallelism(),
-      cpuModel: cpus()[0]?.model ?? null,
-      totalMemoryMb: Math.round(totalmem() / MB),
-      node: process.version,
-    },
+    machine: machineDescription(),
     config,
     incremental,
     full,
@@ -316,11 +261,7 @@ export async function incrementalBench(argv: string[]): Promise<void> {
     runs,
   };
   const path = join(ROOT, 'bench/measured', `incremental-${config.shape}-${config.n}.json`);
-  await mkdir(join(ROOT, 'bench/measured'), { recursive: true });
-  await writeFile(path, `${JSON.stringify(results, null, 2)}\n`);
-  try {
-    execFileSync(join(ROOT, 'node_modules/.bin/biome'), ['format', '--write', path], { stdio: 'ignore' });
-  } catch {}
+  await writeMeasured(path, results);
   process.stdout.write(
     `\npseudolabel bench, suite incremental: n=${config.n} grown by ${config.growth} (${config.files} + 1 files), ` +
       `d=${config.d} shape=${config.shape} k=${config.neighbors} --workers ${config.workers}\n\n`,

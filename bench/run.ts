@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { knnSearch } from '../lib/graph/knnSearch.ts';
 import { DATA_OPTIONS, type DataSettings, dataSettings, positive } from './benchArgs.ts';
+import { gitDescription, machineDescription, printTable, round } from './benchResults.ts';
 import { writeBlobs } from './gaussianBlobs.ts';
 import { hasGnuTime, type Measured, spawnMeasured } from './measuredSpawn.ts';
 import { scoreLabels } from './scoreLabels.ts';
@@ -95,16 +96,6 @@ function findPython(): { python: string } | { note: string } {
       'scikit-learn baseline skipped: no Python with scikit-learn, pandas and threadpoolctl ' +
       `(tried ${candidates.join(', ') || 'nothing'}; set PSEUDOLABEL_BENCH_PYTHON)`,
   };
-}
-
-function gitDescription(): string | null {
-  try {
-    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain'], { cwd: ROOT, encoding: 'utf8' }).trim() !== '';
-    return dirty ? `${commit}+dirty` : commit;
-  } catch {
-    return null;
-  }
 }
 
 /**
@@ -233,23 +224,8 @@ function medianRun<T>(runs: T[], key: (run: T) => number | null | undefined): T 
   return sorted[Math.floor((sorted.length - 1) / 2)];
 }
 
-function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
-}
-
 function ratio(ours: number | null | undefined, theirs: number | null | undefined): number | null {
   return typeof ours === 'number' && typeof theirs === 'number' && theirs > 0 ? round(ours / theirs, 2) : null;
-}
-
-function printTable(rows: (string | number | null | undefined)[][]): void {
-  const cells = rows.map((row) => row.map((cell) => (cell === null || cell === undefined ? '-' : String(cell))));
-  const widths = cells[0].map((_, j) => Math.max(...cells.map((row) => row[j].length)));
-  for (const row of cells) {
-    process.stdout.write(
-      `${row.map((cell, j) => (j === 0 ? cell.padEnd(widths[j]) : cell.padStart(widths[j]))).join('  ')}\n`,
-    );
-  }
 }
 
 const seconds = (x: number | null | undefined) => (typeof x === 'number' ? `${x.toFixed(2)} s` : undefined);
@@ -313,11 +289,7 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       commit: gitDescription(),
       machine: {
-        cpus: cpus().length,
-        availableParallelism: availableParallelism(),
-        cpuModel: cpus()[0]?.model ?? null,
-        totalMemoryMb: Math.round(totalmem() / 2 ** 20),
-        node: process.version,
+        ...machineDescription(),
         platform: `${process.platform}-${process.arch}`,
         env: {
           OPENBLAS_NUM_THREADS: process.env.OPENBLAS_NUM_THREADS ?? null,

@@ -1,11 +1,11 @@
-import { execFileSync } from 'node:child_process';
-import { access, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { access, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { STAGES } from '../lib/pipeline/taskMessage.ts';
 import type { StageMetrics } from '../lib/pipeline/taskMetrics.ts';
 import { DATA_OPTIONS, type DataSettings, dataSettings, positive } from './benchArgs.ts';
+import { gitDescription, machineDescription, printTable, readTruth, round, writeMeasured } from './benchResults.ts';
 import { writeBlobs } from './gaussianBlobs.ts';
 import { spawnMeasured } from './measuredSpawn.ts';
 import { scoreLabels } from './scoreLabels.ts';
@@ -62,8 +62,6 @@ function parseScaleoutConfig(argv: string[]): ScaleoutConfig {
 function log(message: string): void {
   process.stderr.write(`bench scaleout: ${message}\n`);
 }
-
-const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 /** One size: generate, run the CLI with --task-memory, read report.json's stage metrics and score the labels. */
 async function measureSize(config: ScaleoutConfig, n: number, dir: string) {
@@ -144,13 +142,7 @@ async function dataSet(config: ScaleoutConfig, n: number, data: string, truthPat
   );
   if (present) {
     log(`n=${n}: reusing ${data}`);
-    const truth = new Int32Array(n);
-    const lines = (await readFile(truthPath, 'utf8')).split('\n');
-    for (let i = 1; i < lines.length; i++) {
-      const [id, label] = lines[i].split(',');
-      if (id) truth[Number(id.slice(1))] = Number(label);
-    }
-    return truth;
+    return readTruth(truthPath, n);
   }
   log(`n=${n}: generating ${n} x ${config.d} ${config.shape}`);
   const { truth } = await writeBlobs(`${data}.partial`, `${truthPath}.partial`, {
@@ -172,24 +164,6 @@ function order(stage: string): number {
   return at < 0 ? (stage === 'finalize' ? 100 : 50) : at;
 }
 
-function printTable(rows: (string | number | null | undefined)[][]): void {
-  const cells = rows.map((row) => row.map((cell) => (cell === null || cell === undefined ? '-' : String(cell))));
-  const widths = cells[0].map((_, j) => Math.max(...cells.map((row) => row[j].length)));
-  for (const row of cells) {
-    process.stdout.write(`${row.map((c, j) => (j === 0 ? c.padEnd(widths[j]) : c.padStart(widths[j]))).join('  ')}\n`);
-  }
-}
-
-function gitDescription(): string | null {
-  try {
-    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain'], { cwd: ROOT, encoding: 'utf8' }).trim() !== '';
-    return dirty ? `${commit}+dirty` : commit;
-  } catch {
-    return null;
-  }
-}
-
 const short = (n: number) => (n >= 1e6 ? `${n / 1e6}m` : `${n / 1e3}k`);
 
 export async function scaleoutBench(argv: string[]): Promise<void> {
@@ -206,24 +180,13 @@ export async function scaleoutBench(argv: string[]): Promise<void> {
   const results = {
     date: new Date().toISOString(),
     commit: gitDescription(),
-    machine: {
-      cpus: cpus().length,
-      availableParallelism: availableParallelism(),
-      cpuModel: cpus()[0]?.model ?? null,
-      totalMemoryMb: Math.round(totalmem() / MB),
-      node: process.version,
-    },
+    machine: machineDescription(),
     config,
     sizes,
   };
   const name = `scaleout-${config.shape}-${config.sizes.map(short).join('-')}.json`;
   const path = join(ROOT, 'bench/measured', name);
-  await mkdir(join(ROOT, 'bench/measured'), { recursive: true });
-  await writeFile(path, `${JSON.stringify(results, null, 2)}\n`);
-  // formatted as the repository's formatter wants, so a result can be committed as it is (lint checks bench/)
-  try {
-    execFileSync(join(ROOT, 'node_modules/.bin/biome'), ['format', '--write', path], { stdio: 'ignore' });
-  } catch {}
+  await writeMeasured(path, results);
 
   process.stdout.write(
     `\npseudolabel bench, suite scaleout: d=${config.d} classes=${config.classes} labels=${config.labels} ` +
