@@ -1,14 +1,12 @@
-import { spawn } from 'node:child_process';
-import { PutBucketNotificationConfigurationCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunReport } from '../../../lib/pipeline/outputs/runReport.ts';
 import type { RunRecord } from '../../../lib/pipeline/run/runRecord.ts';
-import { repoPath } from '../../cli/cliHarness.ts';
 import { blobRows, csvText } from '../../pipeline/support/datasets.ts';
 import { parseLabels } from '../../pipeline/support/pipelineHarness.ts';
 import { getText, markersOf, putText, uniqueDataset, waitForRun } from './support/bucketRuns.ts';
-import { type PrivateStack, provisionPrivateStack } from './support/privateStack.ts';
-import { stopAllWorkers, WorkerProcess } from './support/workerProcess.ts';
+import type { PrivateStack } from './support/privateStack.ts';
+import { provisionRetrainStack, retrainDataset } from './support/retrainStack.ts';
+import { stopAllWorkers } from './support/workerProcess.ts';
 
 /**
  * Incremental retraining on LocalStack (`pseudolabel retrain`, runs carried out by `pseudolabel worker`): after
@@ -17,8 +15,6 @@ import { stopAllWorkers, WorkerProcess } from './support/workerProcess.ts';
  * correction under confirmed/ overrides a carried label on the next retrain, with nothing ingested at all.
  */
 
-const BIN = repoPath('bin/pseudolabel.mjs');
-
 describe('incremental retraining on LocalStack', () => {
   let stack: PrivateStack;
   const dataset = uniqueDataset('incremental');
@@ -26,31 +22,10 @@ describe('incremental retraining on LocalStack', () => {
   const file = (from: number, to: number) => csvText(rows.slice(from, to));
 
   /** `pseudolabel retrain`; resolves with the run id it printed. */
-  function retrain(): Promise<string> {
-    return new Promise((done, fail) => {
-      const child = spawn(process.execPath, [BIN, 'retrain', dataset, '--store', `s3://${stack.bucket}`], {
-        env: {
-          ...process.env,
-          ...stack.workerEnv(),
-          AWS_ENDPOINT_URL: stack.endpoint,
-          AWS_ACCESS_KEY_ID: 'test',
-          AWS_SECRET_ACCESS_KEY: 'test',
-          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-          NO_COLOR: '1',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
-      child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-      child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-      child.on('error', fail);
-      child.on('close', (code) =>
-        code === 0
-          ? done(Buffer.concat(out).toString().trim())
-          : fail(new Error(`retrain exited ${code}: ${Buffer.concat(err).toString()}`)),
-      );
-    });
+  async function retrain(): Promise<string> {
+    const run = await retrainDataset(stack, dataset);
+    if (run.code !== 0) throw new Error(`retrain exited ${run.code}: ${run.stderr}`);
+    return run.stdout;
   }
 
   const json = async <T>(key: string): Promise<T> => JSON.parse((await getText(stack.s3, stack.bucket, key)) ?? 'null');
@@ -59,11 +34,7 @@ describe('incremental retraining on LocalStack', () => {
     parseLabels((await getText(stack.s3, stack.bucket, `datasets/${dataset}/versions/${version}/labels.csv`)) ?? '');
 
   beforeAll(async () => {
-    stack = await provisionPrivateStack();
-    await stack.s3.send(
-      new PutBucketNotificationConfigurationCommand({ Bucket: stack.bucket, NotificationConfiguration: {} }),
-    );
-    await WorkerProcess.start(stack.endpoint, stack.workerEnv());
+    stack = await provisionRetrainStack();
     const options = { neighbors: 5, neighborsMode: 'exact', carryForward: true, carryThreshold: 0.9 };
     await put('pseudolabel.json', JSON.stringify(options));
     await put('a.csv', file(0, 150));

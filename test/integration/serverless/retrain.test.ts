@@ -1,13 +1,11 @@
-import { spawn } from 'node:child_process';
-import { PutBucketNotificationConfigurationCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LatestVersion, VersionRecord } from '../../../lib/pipeline/datasets/datasetVersions.ts';
 import type { RunReport } from '../../../lib/pipeline/outputs/runReport.ts';
-import { repoPath } from '../../cli/cliHarness.ts';
 import { blobRows, csvText } from '../../pipeline/support/datasets.ts';
 import { getText, putText, runsOfDataset, uniqueDataset, waitForRun } from './support/bucketRuns.ts';
-import { type PrivateStack, provisionPrivateStack } from './support/privateStack.ts';
-import { stopAllWorkers, WorkerProcess } from './support/workerProcess.ts';
+import type { PrivateStack } from './support/privateStack.ts';
+import { provisionRetrainStack, retrainDataset } from './support/retrainStack.ts';
+import { stopAllWorkers } from './support/workerProcess.ts';
 
 /**
  * `pseudolabel retrain <dataset> --store s3://bucket` on LocalStack, runs carried out by `pseudolabel worker`: each
@@ -16,55 +14,19 @@ import { stopAllWorkers, WorkerProcess } from './support/workerProcess.ts';
  * The bucket's notifications are removed, so only `retrain` starts runs here.
  */
 
-const BIN = repoPath('bin/pseudolabel.mjs');
-
-interface Retrained {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 describe('pseudolabel retrain on LocalStack', () => {
   let stack: PrivateStack;
   const dataset = uniqueDataset('retrain');
   const rows = blobRows({ n: 400, d: 4, seed: 21 });
   const file = (from: number, to: number) => csvText(rows.slice(from, to));
 
-  function retrain(): Promise<Retrained> {
-    return new Promise((done, fail) => {
-      const child = spawn(process.execPath, [BIN, 'retrain', dataset, '--store', `s3://${stack.bucket}`], {
-        env: {
-          ...process.env,
-          ...stack.workerEnv(),
-          AWS_ENDPOINT_URL: stack.endpoint,
-          AWS_ACCESS_KEY_ID: 'test',
-          AWS_SECRET_ACCESS_KEY: 'test',
-          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-          NO_COLOR: '1',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
-      child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-      child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-      child.on('error', fail);
-      child.on('close', (code) =>
-        done({ code: code ?? 1, stdout: Buffer.concat(out).toString().trim(), stderr: Buffer.concat(err).toString() }),
-      );
-    });
-  }
-
+  const retrain = () => retrainDataset(stack, dataset);
   const json = async <T>(key: string): Promise<T> => JSON.parse((await getText(stack.s3, stack.bucket, key)) ?? 'null');
   const latest = () => json<LatestVersion>(`datasets/${dataset}/latest.json`);
   const put = (name: string, text: string) => putText(stack.s3, stack.bucket, `incoming/${dataset}/${name}`, text);
 
   beforeAll(async () => {
-    stack = await provisionPrivateStack();
-    await stack.s3.send(
-      new PutBucketNotificationConfigurationCommand({ Bucket: stack.bucket, NotificationConfiguration: {} }),
-    );
-    await WorkerProcess.start(stack.endpoint, stack.workerEnv());
+    stack = await provisionRetrainStack();
     await put('pseudolabel.json', JSON.stringify({ neighbors: 5, neighborsMode: 'exact', retrain: 'daily' }));
     await put('a.csv', file(0, 200));
   });
