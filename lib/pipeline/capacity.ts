@@ -2,6 +2,7 @@ import { MAX_IDS } from '../data/idHashes.ts';
 import { CapacityError } from '../errors.ts';
 import { defaultNlist } from '../graph/ivf/ivfModel.ts';
 import { SAMPLE_ROWS_PER_CELL } from '../graph/ivf/ivfSample.ts';
+import { PROBED_MEMBERS_BYTES } from './neighbors/neighborsPlan.ts';
 import { fansOutPropagation, singleProcessBytes } from './propagation/propagationFanOut.ts';
 import { effectiveMaxIter, type RunOptions } from './runOptions.ts';
 import type { Stage } from './taskMessage.ts';
@@ -38,21 +39,26 @@ export const CELL_BYTES_PER_ROW_D64 = 450;
  */
 export const NEIGHBORS_BYTES_PER_SHARD_ROW_D64 = 1_190;
 /**
- * The cells the largest approx neighbors task reads (its range and the ranges its queries probe, each whole) as a
- * share of all the run's cells (n x CELL_BYTES_PER_ROW_D64), and at least NEIGHBORS_MIN_SHARDS_READ shards' worth:
- * measured 74%, 37%, 31%, 24% of them at 250k (4 ranges), 500k, 1M, 2M, and 30% at 10M (1.33 GB of 4.5; the
- * median task read 10%). It grows with n: a range's queries probe a share of the ranges that does not shrink.
- * Since neighbors tasks read only the probed cells of other ranges (8ef70fb), the largest read 46 and 79 MB at 250k
- * and 1M (17.6% of all cells at 1M) and peaked at 212.1 and 254.1 MB (-probed.json), and 405.1 MB at 2M
- * (-2m-tm512-collectflat.json), which this model gives within 4%.
+ * The cells the largest approx neighbors task holds as a share of all the run's cells (n x CELL_BYTES_PER_ROW_D64),
+ * and at least NEIGHBORS_MIN_SHARDS_READ shards' worth. Reading ranges whole, the largest task read 74%, 37%,
+ * 31%, 24% of them at 250k (4 ranges), 500k, 1M, 2M, and 30% at 10M. Reading only the probed cells of other
+ * ranges, in blocks (stages/neighbors.ts), 25% with the cap below gives back the largest tasks' 189.9, 226.2 and
+ * 322.8 MB at 250k, 1M and 2M within 11% over (bench/measured/scaleout-mixture-250k-1m-2m-tm512-probed-records.json).
  */
-export const NEIGHBORS_CELLS_READ_SHARE = 0.31;
+export const NEIGHBORS_CELLS_READ_SHARE = 0.25;
 /** At least its own range and two more (3 shards' worth: 79.6 MB of 62,500-row shards at 250k and 500k). */
 export const NEIGHBORS_MIN_SHARDS_READ = 3;
-/** The cells the largest approx neighbors task reads, in bytes (see above). */
+/**
+ * The cells the largest approx neighbors task holds, in bytes (see above), at most its own range (about a shard)
+ * and twice the probed members its blocks of queries may hold (PROBED_MEMBERS_BYTES: a block's members may not
+ * be collected yet when the next block's are read). At 2M rows with the blocks: 60 MB + 74 MB + 229 MB = 364 MB
+ * against 323 MB measured (-probed-records.json).
+ */
 export function neighborsCellsRead(n: number, shardRows: number, d: number): number {
   const share = Math.max(NEIGHBORS_MIN_SHARDS_READ * shardRows, NEIGHBORS_CELLS_READ_SHARE * n);
-  return Math.min(n, share) * CELL_BYTES_PER_ROW_D64 * (d / 64);
+  const perD = d / 64;
+  const blocks = shardRows * CELL_BYTES_PER_ROW_D64 * perD + 2 * PROBED_MEMBERS_BYTES;
+  return Math.min(Math.min(n, share) * CELL_BYTES_PER_ROW_D64 * perD, blocks);
 }
 /** neighbors (exact), beside the reference shard it holds: 251.7 MB peak with 112.3 MB of cells (e812d6d). */
 export const EXACT_NEIGHBORS_BYTES_PER_SHARD_ROW_D64 = 1_420;

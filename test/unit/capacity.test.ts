@@ -11,9 +11,11 @@ import {
   estimateRows,
   estimateSteps,
   lambdaHost,
-  NEIGHBORS_CELLS_READ_SHARE,
+  NEIGHBORS_BYTES_PER_SHARD_ROW_D64,
+  NODE_TASK_BYTES,
   type RunSize,
 } from '../../lib/pipeline/capacity.ts';
+import { PROBED_MEMBERS_BYTES } from '../../lib/pipeline/neighbors/neighborsPlan.ts';
 
 const MB = 2 ** 20;
 
@@ -22,13 +24,11 @@ const measured = (name: string) =>
   JSON.parse(readFileSync(new URL(`../../bench/measured/${name}`, import.meta.url), 'utf8')) as Measured;
 /** The shape the constants were measured on: bench/measured/scaleout-mixture-250k-e812d6d.json. */
 const MEASURED = measured('scaleout-mixture-250k-e812d6d.json');
-/** The approx neighbors constants: the scale-out runs with cell ranges, 250k to 2M rows, 62,500 a shard. */
-const NEIGHBORS_MEASURED = [
-  ...['250k', '500k', '1m', '2m'].map((n) => `scaleout-mixture-${n}-tm512-a7a82b8.json`),
-  // neighbors reading only the probed cells of other ranges (8ef70fb)
-  ...['250k', '1m'].map((n) => `scaleout-mixture-${n}-tm512-probed.json`),
-  'scaleout-mixture-2m-tm512-collectflat.json',
-].map((name) => measured(name).sizes[0]);
+/**
+ * The approx neighbors constants: the scale-out runs with cell ranges read by probed cells, in blocks, 250k to
+ * 2M rows, 62,500 a shard.
+ */
+const NEIGHBORS_MEASURED = measured('scaleout-mixture-250k-1m-2m-tm512-probed-records.json').sizes;
 /** collect's constants: the scale-out runs at 250k to 2M rows, 62,500 a shard, --task-memory 512, id hashes. */
 const COLLECT_MEASURED = ['250k', '1m', '2m'].map(
   (n) => measured(`scaleout-mixture-${n}-tm512-collectflat.json`).sizes[0],
@@ -94,7 +94,7 @@ describe('estimateSteps', () => {
     }
   });
 
-  it('keeps ingest and cells flat at fixed rows per shard; neighbors grow with the cells they read, collect by a few bytes a row', () => {
+  it('keeps ingest, cells and (from 2M) neighbors flat at fixed rows per shard, collect growing by a few bytes a row', () => {
     // Prepare
     const at = (rows: number) => estimateSteps(size({ rows, shards: rows / 62_500 }));
 
@@ -105,8 +105,14 @@ describe('estimateSteps', () => {
     // Assess
     const bytes = (steps: ReturnType<typeof at>, stage: string) => steps.find((s) => s.stage === stage)?.bytes ?? 0;
     for (const stage of ['ingest', 'cells']) expect(bytes(large, stage)).toBe(bytes(small, stage));
-    expect(bytes(large, 'neighbors') - bytes(small, 'neighbors')).toBeCloseTo(
-      18_000_000 * NEIGHBORS_CELLS_READ_SHARE * CELL_BYTES_PER_ROW_D64,
+    // neighbors: its range and its blocks' probed members, however many rows.
+    expect(bytes(small, 'neighbors')).toBeCloseTo(
+      NODE_TASK_BYTES + 62_500 * NEIGHBORS_BYTES_PER_SHARD_ROW_D64 + 0.25 * 2_000_000 * CELL_BYTES_PER_ROW_D64,
+    );
+    expect(bytes(large, 'neighbors')).toBeCloseTo(
+      NODE_TASK_BYTES +
+        62_500 * (NEIGHBORS_BYTES_PER_SHARD_ROW_D64 + CELL_BYTES_PER_ROW_D64) +
+        2 * PROBED_MEMBERS_BYTES,
     );
     const sample = collectSampleBytes(20_000_000, 64) - collectSampleBytes(2_000_000, 64);
     expect(bytes(large, 'collect') - bytes(small, 'collect')).toBeCloseTo(18_000_000 * COLLECT_BYTES_PER_ROW + sample);

@@ -19,7 +19,7 @@ import {
   readRangeCells,
   writeRangeLists,
 } from '../neighbors/ivfObjects.ts';
-import { planNeighbors } from '../neighbors/neighborsPlan.ts';
+import { PROBED_MEMBERS_BYTES, planNeighbors } from '../neighbors/neighborsPlan.ts';
 import { completeShardTask } from '../run/fanIn.ts';
 import { readRun } from '../run/runRecord.ts';
 import { type Collected, loadShardRows, readCollected } from '../shards/collected.ts';
@@ -151,20 +151,13 @@ async function rangeLists(
   return { rows: queries.X.n, ranges: ranges.count };
 }
 
-/**
- * Members of other ranges' probed cells a block of queries may hold, as bytes of their decoded rows (global
- * index, vector, norm, code words): 96 MiB, about 250,000 rows of 64 features, or about four shards of the
- * scale-out benchmark's, against the task's own range of about one shard.
- */
-const PROBED_BYTES = 96 * 2 ** 20;
-
 /** Tests only: rows that replace the budget of probed members (probedRowsBudget), in the task's process. */
 export const PROBED_ROWS_ENV = 'PSEUDOLABEL_PROBED_ROWS';
 
 function probedRowsBudget(d: number, pairs: number): number {
   const forced = process.env[PROBED_ROWS_ENV];
   if (forced !== undefined && forced !== '') return Number(forced);
-  return Math.max(1, Math.floor(PROBED_BYTES / (4 + 4 * d + 8 + 4 * pairs)));
+  return Math.max(1, Math.floor(PROBED_MEMBERS_BYTES / (4 + 4 * d + 8 + 4 * pairs)));
 }
 
 /**
