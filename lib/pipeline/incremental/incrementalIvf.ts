@@ -1,8 +1,8 @@
 import type { FeatureMatrix } from '../../data/featureMatrix.ts';
-import { type RangeCells, rangeCells, rangesOfCells } from '../../graph/ivf/cellRanges.ts';
+import { rangeCells, rangesOfCells } from '../../graph/ivf/cellRanges.ts';
 import type { IvfCells } from '../../graph/ivf/ivfIndex.ts';
 import { ivfSearch } from '../../graph/ivf/ivfSearch.ts';
-import { type NearestCells, probeCells } from '../../graph/ivf/probeCells.ts';
+import { probeCells } from '../../graph/ivf/probeCells.ts';
 import { emptyKnnResult, type KnnResult } from '../../graph/knnSearch.ts';
 import { unpackArrays } from '../binaryArrays.ts';
 import { mapConcurrently } from '../concurrentRequests.ts';
@@ -17,6 +17,7 @@ import {
   readRangeCells,
   writeRangeLists,
 } from '../neighbors/ivfObjects.ts';
+import { partCells, rangeQueries } from '../neighbors/rangeParts.ts';
 import { type RunRecord, updateRun } from '../run/runRecord.ts';
 import type { Collected } from '../shards/collected.ts';
 import type { StageContext } from '../stageContext.ts';
@@ -240,45 +241,4 @@ export async function recordShardLists(
   const whole: [number, number][] = rows > 0 ? [[offset, offset + rows]] : [];
   const record: ShardListsRecord = kept ? { updated: rows, recomputed: [] } : { updated: 0, recomputed: whole };
   await writeJson(ctx.store, listsRecordKey(run.runId, shard), record);
-}
-
-/** A range's rows from its parts (one per shard, in shard order): vectors, nearest cells, each part's first row. */
-function rangeQueries(
-  parts: readonly RangeCellsPart[],
-  d: number,
-): { X: FeatureMatrix; nearest: NearestCells | undefined; starts: number[] } {
-  const starts: number[] = [];
-  let n = 0;
-  for (const part of parts) {
-    starts.push(n);
-    n += part.members.length;
-  }
-  const width = parts[0]?.nearestWidth ?? 0;
-  const data = new Float32Array(n * d);
-  const cells = new Int32Array(n * width);
-  parts.forEach((part, i) => {
-    data.set(part.vectors, starts[i] * d);
-    cells.set(part.nearest, starts[i] * width);
-  });
-  return { X: { data, n, d }, nearest: width > 0 ? { width, cells } : undefined, starts };
-}
-
-/** One range's part as inverted lists over all nlist cells (the other ranges' cells empty), without a copy. */
-function partCells(
-  { nlist, d }: { nlist: number; d: number },
-  byRange: RangeCells,
-  range: number,
-  part: RangeCellsPart,
-): IvfCells {
-  const cells = byRange.cells.subarray(byRange.starts[range], byRange.starts[range + 1]);
-  const offsets = new Int32Array(nlist + 1);
-  for (let c = 0, i = 0; c < nlist; c++) {
-    offsets[c + 1] = offsets[c];
-    if (i < cells.length && cells[i] === c) {
-      offsets[c + 1] += part.offsets[i + 1] - part.offsets[i];
-      i++;
-    }
-  }
-  const { members, vectors, norms } = part;
-  return { d, nlist, offsets, members, vectors, norms };
 }
