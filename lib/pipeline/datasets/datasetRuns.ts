@@ -54,7 +54,6 @@ function safeName(dataset: string): string {
   return dataset.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64);
 }
 
-/** A digest of what a run reads: the same files (keys, ETags) and options give the same key. */
 /**
  * The corrections under incoming/<dataset>/confirmed/ (keys, ETags): part of a run's content, so a new or changed
  * correction starts a run (carriedLabels.ts applies them), and left out of the digest when there are none.
@@ -65,6 +64,7 @@ async function currentCorrections(ctx: StageContext, dataset: string): Promise<{
   return { corrections: listed.map(({ key, size, etag }) => ({ key, size, etag })) };
 }
 
+/** A digest of what a run reads: the same files (keys, ETags) and options give the same key. */
 export function contentKeyOf(what: unknown): string {
   return createHash('sha256').update(JSON.stringify(what)).digest('hex').slice(0, 16);
 }
@@ -91,6 +91,36 @@ async function currentOptions(
   }
 }
 
+/** What a dataset run reads: the data files, the options and the digest of both with the corrections. */
+interface DatasetContent {
+  readonly inputs: RunInput[];
+  readonly options: RunOptions;
+  readonly contentKey: string;
+}
+
+/** The dataset's content now, from its data files; invalid options record a failed run (currentOptions). */
+async function currentContent(
+  ctx: StageContext,
+  inputRoot: string,
+  dataset: string,
+  inputs: RunInput[],
+  failedRunId: (message: string) => string | undefined,
+): Promise<DatasetContent> {
+  const options = await currentOptions(ctx, inputRoot, dataset, inputs, failedRunId);
+  const contentKey = contentKeyOf({ inputs, options, ...(await currentCorrections(ctx, dataset)) });
+  return { inputs, options, contentKey };
+}
+
+/** Starts the run of that content which publishes the dataset's next version. */
+function startVersionRun(
+  ctx: StageContext,
+  request: { runId: string | undefined; dataset: string; inputRoot: string },
+  content: DatasetContent,
+  host: HostCapacity | undefined,
+): Promise<RunRecord> {
+  return startRun(ctx, { ...request, ...content, ...(host ? { host } : {}), versioned: true });
+}
+
 /**
  * Starts a run over every data file now under incoming/<dataset>/ with the options of its pseudolabel.json.
  * With identity 'content' the run id is derived from the files (keys and ETags) and options, so every
@@ -108,21 +138,12 @@ export async function startDatasetRun(
   if (inputs.length === 0) return undefined;
   const contentId = (what: unknown) =>
     identity === 'content' ? `${safeName(dataset)}-${contentKeyOf(what)}` : undefined;
-  const options = await currentOptions(ctx, inputRoot, dataset, inputs, (message) =>
+  const content = await currentContent(ctx, inputRoot, dataset, inputs, (message) =>
     contentId({ inputs, invalid: message }),
   );
-  const corrections = await currentCorrections(ctx, dataset);
-  const contentKey = contentKeyOf({ inputs, options, ...corrections });
-  return startRun(ctx, {
-    runId: contentId({ inputs, options, ...corrections }),
-    dataset,
-    inputRoot,
-    inputs,
-    options,
-    ...(host ? { host } : {}),
-    versioned: true,
-    contentKey,
-  });
+  // Identity 'content': the run is named by the content's digest, so one burst of uploads names one run.
+  const runId = identity === 'content' ? `${safeName(dataset)}-${content.contentKey}` : undefined;
+  return startVersionRun(ctx, { runId, dataset, inputRoot }, content, host);
 }
 
 /** What `retrain` did: started (or found started) a run, found nothing changed, or found no data file. */
@@ -149,22 +170,13 @@ export async function retrainDataset(
   const latest = await readLatest(ctx.store, dataset);
   const after = latest ? `-after${latest.version}` : '';
   const failedId = (message: string) => `${safeName(dataset)}-${contentKeyOf({ inputs, invalid: message })}${after}`;
-  const options = await currentOptions(ctx, inputRoot, dataset, inputs, failedId);
-  const contentKey = contentKeyOf({ inputs, options, ...(await currentCorrections(ctx, dataset)) });
+  const content = await currentContent(ctx, inputRoot, dataset, inputs, failedId);
   if (latest) {
     const version = await readVersion(ctx.store, dataset, latest.version);
-    if (version.contentKey === contentKey) return { kind: 'unchanged', latest };
+    if (version.contentKey === content.contentKey) return { kind: 'unchanged', latest };
   }
-  const run = await startRun(ctx, {
-    runId: `${safeName(dataset)}-${contentKey}${after}`,
-    dataset,
-    inputRoot,
-    inputs,
-    options,
-    ...(host ? { host } : {}),
-    versioned: true,
-    contentKey,
-  });
+  const runId = `${safeName(dataset)}-${content.contentKey}${after}`;
+  const run = await startVersionRun(ctx, { runId, dataset, inputRoot }, content, host);
   return { kind: 'started', run };
 }
 
