@@ -25,6 +25,25 @@ function run(input: string, out: string, stateDir: string, dataset?: string) {
   return runEmbedded({ input, out, stateDir, options: OPTIONS, ...(dataset ? { dataset } : {}) });
 }
 
+/** A fresh directory with an empty input directory `data` in it. */
+async function workDir(): Promise<{ dir: string; data: string }> {
+  const dir = await tempDir();
+  const data = join(dir, 'data');
+  await mkdir(data);
+  return { dir, data };
+}
+
+/** examples/digits.csv's rows, and `file(from, to)`: the CSV of rows [from, to) under its header. */
+async function digits(): Promise<{ lines: string[]; file: (from: number, to: number) => string }> {
+  const [header, ...lines] = (await readFile(join(ROOT, 'examples/digits.csv'), 'utf8')).trimEnd().split('\n');
+  return { lines, file: (from, to) => `${[header, ...lines.slice(from, to)].join('\n')}\n` };
+}
+
+/** The labels.csv a run wrote into `dir`/`out`. */
+function labelsIn(dir: string, out: string): Promise<string> {
+  return readFile(join(dir, out, 'labels.csv'), 'utf8');
+}
+
 /** Recall@k of `lists` against exact lists of the same rows (self included). */
 function recallOf(lists: Int32Array, exact: Int32Array, k: number): number {
   let found = 0;
@@ -38,9 +57,7 @@ function recallOf(lists: Int32Array, exact: Int32Array, k: number): number {
 describe('incremental dataset runs (exact neighbours)', () => {
   it('reingests only the added file, reuses the old lists, and writes the labels of a from-scratch run', async () => {
     // Prepare: a dataset of two files (version 1), then a third file added
-    const dir = await tempDir();
-    const data = join(dir, 'data');
-    await mkdir(data);
+    const { dir, data } = await workDir();
     const rows = blobRows({ n: 480, d: 4, seed: 21, labelledPerClass: 2 });
     await writeInput(data, 'part-1.csv', csvText(rows.slice(0, 200)));
     await writeInput(data, 'part-2.csv', csvText(rows.slice(200, 400)));
@@ -69,16 +86,12 @@ describe('incremental dataset runs (exact neighbours)', () => {
       recomputedRows: 80,
       recomputed: [[400, 480]],
     });
-    expect(await readFile(join(dir, 'v2/labels.csv'), 'utf8')).toBe(
-      await readFile(join(dir, 'scratch/labels.csv'), 'utf8'),
-    );
+    expect(await labelsIn(dir, 'v2')).toBe(await labelsIn(dir, 'scratch'));
   });
 
   it('searches again the old rows that lost a neighbour to a changed file', async () => {
     // Prepare: version 1 of two files; then the second file changes
-    const dir = await tempDir();
-    const data = join(dir, 'data');
-    await mkdir(data);
+    const { dir, data } = await workDir();
     const rows = blobRows({ n: 420, d: 4, seed: 5, labelledPerClass: 2 });
     await writeInput(data, 'a.csv', csvText(rows.slice(0, 200)));
     await writeInput(data, 'b.csv', csvText(rows.slice(200, 400)));
@@ -97,18 +110,14 @@ describe('incremental dataset runs (exact neighbours)', () => {
     expect(lists?.reused).toBe(true);
     expect(lists?.recomputedRows).toBeGreaterThan(120);
     expect((lists?.updatedRows ?? 0) + (lists?.recomputedRows ?? 0)).toBe(320);
-    expect(await readFile(join(dir, 'v2/labels.csv'), 'utf8')).toBe(
-      await readFile(join(dir, 'scratch/labels.csv'), 'utf8'),
-    );
+    expect(await labelsIn(dir, 'v2')).toBe(await labelsIn(dir, 'scratch'));
   });
 });
 
 describe('incremental dataset runs that cannot reuse the lists', () => {
   it('reuses the shards but searches every row again when --neighbors changed, and says why', async () => {
     // Prepare: version 1 with k = 6, then one more file and k = 8
-    const dir = await tempDir();
-    const data = join(dir, 'data');
-    await mkdir(data);
+    const { dir, data } = await workDir();
     const rows = blobRows({ n: 300, d: 4, seed: 8, labelledPerClass: 2 });
     await writeInput(data, 'part-1.csv', csvText(rows.slice(0, 250)));
     const state = join(dir, 'state');
@@ -130,20 +139,15 @@ describe('incremental dataset runs that cannot reuse the lists', () => {
       recomputedRows: 300,
       recomputed: [[0, 300]],
     });
-    expect(await readFile(join(dir, 'v2/labels.csv'), 'utf8')).toBe(
-      await readFile(join(dir, 'scratch/labels.csv'), 'utf8'),
-    );
+    expect(await labelsIn(dir, 'v2')).toBe(await labelsIn(dir, 'scratch'));
   });
 });
 
 describe('incremental dataset runs (approximate neighbours)', () => {
   it('keeps the IVF index, searches only what each added file changes, and keeps the recall', async () => {
     // Prepare: examples/digits.csv in two files (version 1, approx), then two more files, one per version
-    const dir = await tempDir();
-    const data = join(dir, 'data');
-    await mkdir(data);
-    const [header, ...lines] = (await readFile(join(ROOT, 'examples/digits.csv'), 'utf8')).trimEnd().split('\n');
-    const file = (from: number, to: number) => `${[header, ...lines.slice(from, to)].join('\n')}\n`;
+    const { dir, data } = await workDir();
+    const { lines, file } = await digits();
     await writeInput(data, 'digits-1.csv', file(0, 800));
     await writeInput(data, 'digits-2.csv', file(800, 1400));
     const state = join(dir, 'state');
@@ -187,11 +191,8 @@ describe('incremental dataset runs under faults', () => {
   it('tasks that throw once at random do not change what an incremental approx run writes', async () => {
     // Prepare: digits in two files (version 1, approx), then a third; the clean incremental run is version 2,
     // then the state goes back to version 1
-    const dir = await tempDir();
-    const data = join(dir, 'data');
-    await mkdir(data);
-    const [header, ...lines] = (await readFile(join(ROOT, 'examples/digits.csv'), 'utf8')).trimEnd().split('\n');
-    const file = (from: number, to: number) => `${[header, ...lines.slice(from, to)].join('\n')}\n`;
+    const { dir, data } = await workDir();
+    const { lines, file } = await digits();
     await writeInput(data, 'digits-1.csv', file(0, 900));
     await writeInput(data, 'digits-2.csv', file(900, 1500));
     const state = join(dir, 'state');
@@ -222,8 +223,6 @@ describe('incremental dataset runs under faults', () => {
     expect(retried.length, 'faults were injected').toBeGreaterThan(0);
     expect(faulty).toMatchObject({ status: 'succeeded', version: 2 });
     expect((await readReport(join(dir, 'faulty'))).incremental?.lists?.reused).toBe(true);
-    expect(await readFile(join(dir, 'faulty/labels.csv'), 'utf8')).toBe(
-      await readFile(join(dir, 'clean/labels.csv'), 'utf8'),
-    );
+    expect(await labelsIn(dir, 'faulty')).toBe(await labelsIn(dir, 'clean'));
   });
 });
