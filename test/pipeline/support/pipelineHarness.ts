@@ -137,12 +137,12 @@ export interface SpawnResult {
   readonly stderr: string;
 }
 
-/** Spawns `node bin/pseudolabel.mjs <args>` in `cwd`, as a user would. */
-export function spawnCli(args: readonly string[], cwd: string): Promise<SpawnResult> {
+/** Spawns `node bin/pseudolabel.mjs <args>` in `cwd`, as a user would, with `env` added to this process's. */
+export function spawnCli(args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<SpawnResult> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, [join(ROOT, 'bin/pseudolabel.mjs'), ...args], {
       cwd,
-      env: { ...process.env, NO_COLOR: '1' },
+      env: { ...process.env, ...env, NO_COLOR: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const stdout: Buffer[] = [];

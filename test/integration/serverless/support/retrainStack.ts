@@ -1,6 +1,5 @@
-import { spawn } from 'node:child_process';
 import { PutBucketNotificationConfigurationCommand } from '@aws-sdk/client-s3';
-import { repoPath } from '../../../cli/cliHarness.ts';
+import { type SpawnResult, spawnCli } from '../../../pipeline/support/pipelineHarness.ts';
 import { type PrivateStack, provisionPrivateStack } from './privateStack.ts';
 import { WorkerProcess } from './workerProcess.ts';
 
@@ -8,14 +7,6 @@ import { WorkerProcess } from './workerProcess.ts';
  * What the retrain tests share: a private stack whose bucket starts no run by itself (its notifications are
  * removed, so only `pseudolabel retrain` starts runs) with one `pseudolabel worker` process, and the command.
  */
-
-const BIN = repoPath('bin/pseudolabel.mjs');
-
-export interface Retrained {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 /** A private stack without bucket notifications, and a worker process carrying out its runs. */
 export async function provisionRetrainStack(): Promise<PrivateStack> {
@@ -27,28 +18,14 @@ export async function provisionRetrainStack(): Promise<PrivateStack> {
   return stack;
 }
 
-/** `pseudolabel retrain <dataset> --store s3://<bucket>` against the stack: its exit code and output. */
-export function retrainDataset(stack: PrivateStack, dataset: string): Promise<Retrained> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [BIN, 'retrain', dataset, '--store', `s3://${stack.bucket}`], {
-      env: {
-        ...process.env,
-        ...stack.workerEnv(),
-        AWS_ENDPOINT_URL: stack.endpoint,
-        AWS_ACCESS_KEY_ID: 'test',
-        AWS_SECRET_ACCESS_KEY: 'test',
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-        NO_COLOR: '1',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    child.on('error', fail);
-    child.on('close', (code) =>
-      done({ code: code ?? 1, stdout: Buffer.concat(out).toString().trim(), stderr: Buffer.concat(err).toString() }),
-    );
+/** `pseudolabel retrain <dataset> --store s3://<bucket>` against the stack: its exit code and output (trimmed). */
+export async function retrainDataset(stack: PrivateStack, dataset: string): Promise<SpawnResult> {
+  const retrained = await spawnCli(['retrain', dataset, '--store', `s3://${stack.bucket}`], process.cwd(), {
+    ...stack.workerEnv(),
+    AWS_ENDPOINT_URL: stack.endpoint,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   });
+  return { ...retrained, stdout: retrained.stdout.trim() };
 }
