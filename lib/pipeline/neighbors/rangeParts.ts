@@ -14,7 +14,7 @@ import type { RangeCellsPart } from './ivfObjects.ts';
 export function rangeQueries(
   parts: readonly RangeCellsPart[],
   d: number,
-): { X: FeatureMatrix; nearest: NearestCells | undefined; starts: number[] } {
+): { X: FeatureMatrix & { readonly data: Float32Array }; nearest: NearestCells | undefined; starts: number[] } {
   const starts: number[] = [];
   let n = 0;
   for (const part of parts) {

@@ -2,7 +2,6 @@ import type { FeatureMatrix } from '../../data/featureMatrix.ts';
 import { type CellRanges, localityOrder, type RangeCells, rangeCells } from '../../graph/ivf/cellRanges.ts';
 import type { IvfCells } from '../../graph/ivf/ivfIndex.ts';
 import { ivfSearch } from '../../graph/ivf/ivfSearch.ts';
-import type { NearestCells } from '../../graph/ivf/probeCells.ts';
 import { probeCells } from '../../graph/ivf/probeCells.ts';
 import { emptyKnnResult, type KnnResult, knnSearch } from '../../graph/knnSearch.ts';
 import type { DistanceKernel } from '../../linalg/distanceTiles.ts';
@@ -20,6 +19,7 @@ import {
   writeRangeLists,
 } from '../neighbors/ivfObjects.ts';
 import { PROBED_MEMBERS_BYTES, planNeighbors } from '../neighbors/neighborsPlan.ts';
+import { partCells, rangeQueries } from '../neighbors/rangeParts.ts';
 import { completeShardTask } from '../run/fanIn.ts';
 import { readRun } from '../run/runRecord.ts';
 import { type Collected, loadShardRows, readCollected } from '../shards/collected.ts';
@@ -99,7 +99,7 @@ async function rangeLists(
   if (range >= ranges.count) throw new RangeError(`run ${runId} has ${ranges.count} cell ranges, not ${range + 1}`);
   const byRange = rangeCells(ranges);
   const shards = collected.shards.flatMap((shard, s) => (shard.rows > 0 ? [s] : []));
-  const queries = rangeQueries(
+  const queries = rangeQueriesSharingParts(
     await mapConcurrently(shards, (s) => readRangeCells(ctx, runId, range, s, codes)),
     model.d,
   );
@@ -269,31 +269,16 @@ function selectRows(X: FeatureMatrix, rows: Int32Array): FeatureMatrix {
 }
 
 /**
- * A range's rows from its parts (one per shard, in shard order): vectors, nearest cells, each part's first row;
- * and the parts again, their vectors now views of the rows' (held once, not twice) and without nearest cells.
+ * A range's rows from its parts (rangeParts.ts), and the parts again, their vectors now views of the rows' (held
+ * once, not twice) and without nearest cells.
  */
-function rangeQueries(
-  parts: readonly RangeCellsPart[],
-  d: number,
-): { X: FeatureMatrix; nearest: NearestCells | undefined; starts: number[]; parts: RangeCellsPart[] } {
-  const starts: number[] = [];
-  let n = 0;
-  for (const part of parts) {
-    starts.push(n);
-    n += part.members.length;
-  }
-  const width = parts[0]?.nearestWidth ?? 0;
-  const data = new Float32Array(n * d);
-  const cells = new Int32Array(n * width);
-  parts.forEach((part, i) => {
-    data.set(part.vectors, starts[i] * d);
-    cells.set(part.nearest, starts[i] * width);
-  });
+function rangeQueriesSharingParts(parts: readonly RangeCellsPart[], d: number) {
+  const queries = rangeQueries(parts, d);
   const shared = parts.map((part, i) => {
-    const vectors = data.subarray(starts[i] * d, (starts[i] + part.members.length) * d);
+    const vectors = queries.X.data.subarray(queries.starts[i] * d, (queries.starts[i] + part.members.length) * d);
     return { ...part, vectors, nearest: new Int32Array(0) };
   });
-  return { X: { data, n, d }, nearest: width > 0 ? { width, cells } : undefined, starts, parts: shared };
+  return { ...queries, parts: shared };
 }
 
 /**
@@ -310,30 +295,6 @@ export const SEPARATE_PARTS_BYTES_ENV = 'PSEUDOLABEL_SEPARATE_PARTS_BYTES';
 function separatePartsBytes(): number {
   const forced = process.env[SEPARATE_PARTS_BYTES_ENV];
   return forced !== undefined && forced !== '' ? Number(forced) : SEPARATE_PARTS_OFFSET_BYTES;
-}
-
-/** One range's part as inverted lists over all nlist cells (the other ranges' cells empty), without a copy. */
-function partCells(
-  { nlist, d }: { nlist: number; d: number },
-  byRange: RangeCells,
-  range: number,
-  part: RangeCellsPart,
-  codes: Int16Codes | undefined,
-): IvfCells {
-  const cells = byRange.cells.subarray(byRange.starts[range], byRange.starts[range + 1]);
-  const offsets = new Int32Array(nlist + 1);
-  for (let c = 0, i = 0; c < nlist; c++) {
-    offsets[c + 1] = offsets[c];
-    if (i < cells.length && cells[i] === c) {
-      offsets[c + 1] += part.offsets[i + 1] - part.offsets[i];
-      i++;
-    }
-  }
-  const { members, vectors, norms, words } = part;
-  const lists = { d, nlist, offsets, members, vectors, norms };
-  return codes !== undefined && (words.length > 0 || members.length === 0)
-    ? { ...lists, coded: { codes, words } }
-    : lists;
 }
 
 /**
