@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import type { ClassShape } from './gaussianBlobs.ts';
+import type { BlobsOptions, ClassShape } from './gaussianBlobs.ts';
 
 /** A positive number option (`--name`), or the fallback when it is absent. */
 export function positive(name: string, text: string | undefined, fallback: number, integer = true): number {
@@ -57,4 +57,10 @@ export function dataSettings(values: DataValues, defaultShape: ClassShape): Data
     workers: positive('workers', values.workers, availableParallelism()),
     keepData: values['keep-data'] ?? false,
   };
+}
+
+/** The data settings as writeBlobs' options for n rows. */
+export function blobsOptions(settings: DataSettings, n: number): BlobsOptions {
+  const { d, classes, labels, spread, shape, seed } = settings;
+  return { n, d, classes, labelFraction: labels, spread, shape, seed };
 }

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import type { IncrementalReport } from '../lib/pipeline/incremental/incrementalReport.ts';
-import { DATA_OPTIONS, type DataSettings, dataSettings, positive } from './benchArgs.ts';
+import { blobsOptions, DATA_OPTIONS, type DataSettings, dataSettings, positive } from './benchArgs.ts';
 import { gitDescription, machineDescription, readTruth, round, writeMeasured } from './benchResults.ts';
 import { writeBlobs } from './gaussianBlobs.ts';
 import { spawnMeasured } from './measuredSpawn.ts';
@@ -92,15 +92,7 @@ async function dataSet(config: IncrementalConfig, dir: string) {
     await mkdir(folder, { recursive: true });
     log(`generating ${total} x ${config.d} ${config.shape} in ${folder}`);
     const whole = join(folder, 'all.csv.partial');
-    await writeBlobs(whole, `${truthPath}.partial`, {
-      n: total,
-      d: config.d,
-      classes: config.classes,
-      labelFraction: config.labels,
-      spread: config.spread,
-      shape: config.shape,
-      seed: config.seed,
-    });
+    await writeBlobs(whole, `${truthPath}.partial`, blobsOptions(config, total));
     await splitLines(whole, folder, names, config.n, config.files);
     await rm(whole);
     await rename(`${truthPath}.partial`, truthPath);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { knnSearch } from '../lib/graph/knnSearch.ts';
-import { DATA_OPTIONS, type DataSettings, dataSettings, positive } from './benchArgs.ts';
+import { blobsOptions, DATA_OPTIONS, type DataSettings, dataSettings, positive } from './benchArgs.ts';
 import { gitDescription, machineDescription, printTable, round } from './benchResults.ts';
 import { writeBlobs } from './gaussianBlobs.ts';
 import { hasGnuTime, type Measured, spawnMeasured } from './measuredSpawn.ts';
@@ -105,15 +105,7 @@ function findPython(): { python: string } | { note: string } {
 async function prepareData(config: Config, data: string, truthPath: string) {
   log(`generating ${config.n} x ${config.d} ${config.shape}, ${config.classes} classes, ${config.labels} labelled`);
   let started = performance.now();
-  const { X, truth, labelled } = await writeBlobs(data, truthPath, {
-    n: config.n,
-    d: config.d,
-    classes: config.classes,
-    labelFraction: config.labels,
-    spread: config.spread,
-    shape: config.shape,
-    seed: config.seed,
-  });
+  const { X, truth, labelled } = await writeBlobs(data, truthPath, blobsOptions(config, config.n));
   const generateSeconds = round((performance.now() - started) / 1000, 3);
   const q = config.knnQueries;
   log(`exact kNN in process: ${q} query rows against ${config.n}, k=${config.neighbors}`);

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { STAGES } from '../lib/pipeline/taskMessage.ts';
 import type { StageMetrics } from '../lib/pipeline/taskMetrics.ts';
-import { DATA_OPTIONS, type DataSettings, dataSettings, positive } from './benchArgs.ts';
+import { blobsOptions, DATA_OPTIONS, type DataSettings, dataSettings, positive } from './benchArgs.ts';
 import { gitDescription, machineDescription, printTable, readTruth, round, writeMeasured } from './benchResults.ts';
 import { writeBlobs } from './gaussianBlobs.ts';
 import { spawnMeasured } from './measuredSpawn.ts';
@@ -145,15 +145,7 @@ async function dataSet(config: ScaleoutConfig, n: number, data: string, truthPat
     return readTruth(truthPath, n);
   }
   log(`n=${n}: generating ${n} x ${config.d} ${config.shape}`);
-  const { truth } = await writeBlobs(`${data}.partial`, `${truthPath}.partial`, {
-    n,
-    d: config.d,
-    classes: config.classes,
-    labelFraction: config.labels,
-    spread: config.spread,
-    shape: config.shape,
-    seed: config.seed,
-  });
+  const { truth } = await writeBlobs(`${data}.partial`, `${truthPath}.partial`, blobsOptions(config, n));
   await rename(`${truthPath}.partial`, truthPath);
   await rename(`${data}.partial`, data);
   return truth;
