@@ -17,6 +17,7 @@ export const STAGING_DIR = '.pseudolabel-tmp';
  *   exists, so exactly one of any number of concurrent callers (threads or processes) wins, and the winner's
  *   object appears complete. Where hard links are unsupported it falls back to an exclusive create (`wx`).
  * - ETag = MD5 hex of the content (what S3 gives for single-part objects), cached per inode/size/mtime.
+ * - concatenate of one part (a copy) hard-links the part's file where it can, as S3 copies server-side.
  * Unlike S3, a key cannot also be a "directory" of other keys (`a` and `a/b` cannot both exist).
  */
 export class FilesystemObjectStore implements ObjectStore {
@@ -152,6 +153,7 @@ export class FilesystemObjectStore implements ObjectStore {
   /** Streams the parts into a staging file, then renames it over the target (readers never see a partial one). */
   async concatenate(target: string, parts: readonly string[]): Promise<void> {
     const targetFile = this.pathOf(target);
+    if (parts.length === 1 && (await this.linkCopy(targetFile, parts[0]))) return;
     const staged = await this.stage(new Uint8Array(0));
     try {
       for (const key of parts) {
@@ -226,6 +228,30 @@ export class FilesystemObjectStore implements ObjectStore {
   private pathOf(key: string): string {
     checkKey(key);
     return path.join(this.root, key);
+  }
+
+  /**
+   * A copy of one object as a hard link to its file (what a server-side copy is on S3: no bytes move). Safe
+   * because no write changes a file in place: put, putIfMatch and concatenate rename a new file over the key,
+   * so the copy keeps the old content. False where hard links are unsupported (the caller streams the bytes).
+   */
+  private async linkCopy(targetFile: string, source: string): Promise<boolean> {
+    const staged = path.join(this.root, STAGING_DIR, randomUUID());
+    try {
+      await withParentDir(staged, () => link(this.pathOf(source), staged));
+    } catch (error) {
+      const code = codeOf(error);
+      if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'EXDEV' || code === 'EMLINK')
+        return false;
+      throw this.translate(error, source);
+    }
+    try {
+      await withParentDir(targetFile, () => rename(staged, targetFile));
+      return true;
+    } catch (error) {
+      await rm(staged, { force: true });
+      throw new StoreUnavailableError(targetFile, error);
+    }
   }
 
   private async stage(body: Uint8Array | string): Promise<string> {

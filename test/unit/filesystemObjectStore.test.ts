@@ -33,6 +33,22 @@ describe('FilesystemObjectStore', () => {
     expect(store.describe('runs/r1/run.json')).toBe(path.join(root, 'runs', 'r1', 'run.json'));
   });
 
+  it('a one-part concatenate (a copy) shares the file but keeps its content when the source is replaced', async () => {
+    // Prepare
+    const root = await freshRoot();
+    const store = new FilesystemObjectStore(root);
+    await store.put('runs/r1/model.bin', 'first');
+
+    // Act
+    await store.concatenate('versions/1/model.bin', ['runs/r1/model.bin']);
+    await store.put('runs/r1/model.bin', 'second');
+    await store.delete('runs/r1/model.bin');
+
+    // Assess
+    expect(new TextDecoder().decode(await store.get('versions/1/model.bin'))).toBe('first');
+    expect(await readdir(path.join(root, STAGING_DIR))).toEqual([]);
+  });
+
   it.each(['../escape', '/absolute', 'a//b', 'a/./b', 'a/', '', `${STAGING_DIR}/x`])(
     'rejects the key %j with a RangeError',
     async (key) => {
