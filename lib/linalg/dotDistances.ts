@@ -40,9 +40,11 @@ export function rowNormsF32(rows: Float32Array, n: number, d: number, out: Float
   }
 }
 
-/** |row i|^2 of every row of `src` (n rows of d, rounded to Float32 first) by the same f32 sequence. */
-export function rowNormsOf(src: RowData, n: number, d: number): Float64Array {
-  const out = new Float64Array(n);
+/**
+ * |row i|^2 of every row of `src` (n rows of d, rounded to Float32 first) by the same f32 sequence (into `out`
+ * when given).
+ */
+export function rowNormsOf(src: RowData, n: number, d: number, out: Float64Array = new Float64Array(n)): Float64Array {
   for (let i = 0; i < n; i++) {
     const a = i * d;
     let s = 0;

@@ -188,16 +188,21 @@ export function sameCodes(a: Int16Codes, b: Int16Codes): boolean {
 }
 
 /**
- * The code words of the first `n` rows of `src`, `codes.pairs` per row. Throws on a value outside the range the
- * codes were made for.
+ * The code words of the first `n` rows of `src`, `codes.pairs` per row (into `words` when given: n * pairs of
+ * them). Throws on a value outside the range the codes were made for.
  */
-export function encodeRows(codes: Int16Codes, src: RowData, n: number): Int32Array {
+export function encodeRows(
+  codes: Int16Codes,
+  src: RowData,
+  n: number,
+  words: Int32Array = new Int32Array(n * codes.pairs),
+): Int32Array {
   const { d, pairs, centre, inverse, limit } = codes;
   const codec = codecFor(d);
   const { i16, outPtr, centrePtr, exports } = codec;
   const width = 2 * pairs;
-  const words = new Int32Array(n * pairs);
-  const target = new Int16Array(words.buffer);
+  if (words.length !== n * pairs) throw new RangeError(`${words.length} words for ${n} rows of ${pairs} pairs`);
+  const target = new Int16Array(words.buffer, words.byteOffset, 2 * words.length);
   codec.f32.set(centre, centrePtr >> 2);
   i16.fill(0, outPtr >> 1, (outPtr >> 1) + codec.rows * width);
   inChunks(codec, src, n, (first, count) => {

@@ -121,16 +121,64 @@ function encodeRecords(members: Int32Array, vectors: Float32Array, d: number): U
   return new Uint8Array(buffer);
 }
 
-/** Rows of a part as read: offsets, members and vectors (norms and code words made by `completed`). */
+/** Rows of a part as read: offsets, members and vectors, and room for the norms and code words `completed` makes. */
 interface ReadRows {
   readonly offsets: Int32Array;
   readonly members: Int32Array;
   readonly vectors: Float32Array;
+  readonly norms?: Float64Array;
+  readonly words?: Int32Array;
 }
 
 function emptyRows(offsets: Int32Array, d: number): ReadRows {
   const size = offsets[offsets.length - 1];
   return { offsets, members: new Int32Array(size), vectors: new Float32Array(size * d) };
+}
+
+/**
+ * Memory that readProbedCells decodes the rows of its parts into (members, vectors, norms, code words), kept
+ * from call to call: a neighbors task's blocks each decode up to its budget of probed members, and with new
+ * arrays per block the last block's, garbage not yet collected, stayed resident next to the next block's (at 2M
+ * rows the largest task's peak RSS held about two blocks). The parts of a call are views of it, valid until the
+ * next call that uses it.
+ */
+export class ProbedRowsMemory {
+  private members = new Int32Array(0);
+  private vectors = new Float32Array(0);
+  private norms = new Float64Array(0);
+  private words = new Int32Array(0);
+  private d = 0;
+  private pairs = 0;
+  private used = 0;
+
+  /** Room for `rows` rows of d features and `pairs` code words each, the rows handed out before forgotten. */
+  reserve(rows: number, d: number, pairs: number): void {
+    if (rows > this.members.length || d !== this.d || pairs !== this.pairs) {
+      const capacity = Math.max(rows, d === this.d && pairs === this.pairs ? this.members.length : 0);
+      this.members = new Int32Array(capacity);
+      this.vectors = new Float32Array(capacity * d);
+      this.norms = new Float64Array(capacity);
+      this.words = new Int32Array(capacity * pairs);
+      this.d = d;
+      this.pairs = pairs;
+    }
+    this.used = 0;
+  }
+
+  /** Rows of a part with these offsets, after the rows handed out since reserve. */
+  rows(offsets: Int32Array): ReadRows {
+    const from = this.used;
+    const to = from + offsets[offsets.length - 1];
+    if (to > this.members.length) throw new RangeError(`${to} rows, past the ${this.members.length} reserved`);
+    this.used = to;
+    return {
+      offsets,
+      members: this.members.subarray(from, to),
+      vectors: this.vectors.subarray(from * this.d, to * this.d),
+      norms: this.norms.subarray(from, to),
+      words: this.words.subarray(from * this.pairs, to * this.pairs),
+    };
+  }
 }
 
 /** Decodes whole records into rows from row `at`. */
@@ -148,15 +196,15 @@ function decodeRecords(bytes: Uint8Array, d: number, into: ReadRows, at: number)
 
 /** A part from rows read: their norms and code words computed as the cells task did (buildIvfCells, encodeRows). */
 function completed(
-  { offsets, members, vectors }: ReadRows,
+  { offsets, members, vectors, norms, words }: ReadRows,
   d: number,
   codes: Int16Codes | undefined,
   nearestWidth: number,
   nearest: Int32Array,
 ): RangeCellsPart {
   const n = members.length;
-  const words = codes === undefined || n === 0 ? new Int32Array(0) : encodeRows(codes, vectors, n);
-  return { offsets, members, vectors, norms: rowNormsOf(vectors, n, d), words, nearestWidth, nearest };
+  const coded = codes === undefined || n === 0 ? new Int32Array(0) : encodeRows(codes, vectors, n, words);
+  return { offsets, members, vectors, norms: rowNormsOf(vectors, n, d, norms), words: coded, nearestWidth, nearest };
 }
 
 export async function writeRangeCells(
@@ -229,6 +277,7 @@ export async function readProbedCells(
   runId: string,
   requests: readonly ProbedCellsRequest[],
   codes?: Int16Codes,
+  memory = new ProbedRowsMemory(),
 ): Promise<RangeCellsPart[]> {
   const indexes = await mapConcurrently(requests, async ({ range, shard, wanted }) => {
     const key = keys.rangeCells(runId, range, shard);
@@ -239,16 +288,24 @@ export async function readProbedCells(
       throw new RangeError(`${ctx.store.describe(key)} is not a cells object of ${wanted.length} cells`);
     return { key, ...index };
   });
-  const parts: ReadRows[] = [];
-  const reads: { part: number; key: string; from: number; to: number; at: number }[] = [];
-  requests.forEach(({ wanted }, p) => {
-    const { key, d, offsets, start } = indexes[p];
-    const bytes = recordBytes(d);
-    const runs = wantedRuns(wanted, offsets, JOIN_GAP_BYTES / bytes);
+  const planned = requests.map(({ wanted }, p) => {
+    const { d, offsets } = indexes[p];
+    const runs = wantedRuns(wanted, offsets, JOIN_GAP_BYTES / recordBytes(d));
     const read = new Int32Array(offsets.length);
     for (const [from, to] of runs) for (let i = from; i < to; i++) read[i + 1] = offsets[i + 1] - offsets[i];
     for (let i = 0; i < wanted.length; i++) read[i + 1] += read[i];
-    parts.push(emptyRows(read, d));
+    return { runs, read };
+  });
+  const d = indexes[0]?.d ?? 0;
+  const sameWidth = indexes.every((index) => index.d === d);
+  const rows = planned.reduce((total, { read }) => total + read[read.length - 1], 0);
+  if (sameWidth) memory.reserve(rows, d, codes?.pairs ?? 0);
+  const parts: ReadRows[] = [];
+  const reads: { part: number; key: string; from: number; to: number; at: number }[] = [];
+  planned.forEach(({ runs, read }, p) => {
+    const { key, d, offsets, start } = indexes[p];
+    const bytes = recordBytes(d);
+    parts.push(sameWidth ? memory.rows(read) : emptyRows(read, d));
     for (const [from, to] of runs) {
       reads.push({
         part: p,

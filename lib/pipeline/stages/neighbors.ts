@@ -12,6 +12,7 @@ import { incrementalRangeLists } from '../incremental/incrementalIvf.ts';
 import { incrementalExactLists } from '../incremental/incrementalLists.ts';
 import { keys } from '../keys.ts';
 import {
+  ProbedRowsMemory,
   type RangeCellsPart,
   readIvfModel,
   readProbedCells,
@@ -109,10 +110,12 @@ async function rangeLists(
   const lists = emptyKnnResult(queries.X.n, k);
   const budget = probedRowsBudget(model.d, codes?.pairs ?? 0);
   const order = localityOrder(model);
+  // Every block's probed members decoded into the same memory (ProbedRowsMemory: not the last block's too).
+  const memory = new ProbedRowsMemory();
   for (const block of queryBlocks(probes, width, range, ranges, order, cellSizes, budget)) {
     const wanted = wantedCells(probes, width, block, range, ranges, byRange);
     const requests = [...wanted].flatMap(([r, cells]) => shards.map((s) => ({ range: r, shard: s, wanted: cells })));
-    const read = await readProbedCells(ctx, runId, requests, codes);
+    const read = await readProbedCells(ctx, runId, requests, codes, memory);
     const parts = new Map<number, RangeCellsPart[]>([[range, own]]);
     [...wanted.keys()].forEach((r, i) => {
       parts.set(r, read.slice(i * shards.length, (i + 1) * shards.length));
