@@ -224,6 +224,36 @@ export class FilesystemObjectStore implements ObjectStore {
     }
   }
 
+  /**
+   * Removes the empty directories below the directory `dirKey` (`a/b/`), deepest first, keeping `dirKey` itself.
+   * A writer killed between creating a key's directory and renaming its body into it leaves an empty directory
+   * that no key lists and so no delete removes (S3 has no directories to leave).
+   */
+  async pruneEmptyDirectories(dirKey: string): Promise<void> {
+    checkKey(dirKey.replace(/\/$/, ''));
+    const prune = async (dir: string): Promise<void> => {
+      let entries: import('node:fs').Dirent[];
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (error) {
+        if (codeOf(error) === 'ENOENT' || codeOf(error) === 'ENOTDIR') return;
+        throw error;
+      }
+      for (const entry of entries) {
+        if (!entry.isDirectory()) continue;
+        const child = path.join(dir, entry.name);
+        await prune(child);
+        try {
+          await rmdir(child);
+        } catch (error) {
+          const code = codeOf(error);
+          if (code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'ENOENT') throw error;
+        }
+      }
+    };
+    await prune(this.pathOf(dirKey.replace(/\/$/, '')));
+  }
+
   /** Absolute path of a key; rejects keys that are not plain relative paths inside the root. */
   private pathOf(key: string): string {
     checkKey(key);

@@ -192,4 +192,21 @@ describe('FilesystemObjectStore', () => {
     expect(negative.status === 'rejected' && negative.reason).toBeInstanceOf(RangeError);
     expect(fractional.status === 'rejected' && fractional.reason).toBeInstanceOf(RangeError);
   });
+  it('pruneEmptyDirectories removes directories that hold no key, below the given one only', async () => {
+    // Prepare: what a writer killed between mkdir and rename leaves (empty shards/3/), next to kept keys.
+    const root = await freshRoot();
+    const store = new FilesystemObjectStore(root);
+    await store.put('runs/r1/run.json', '{}');
+    await store.put('runs/r1/output/labels.csv', 'id,label\n');
+    await mkdir(path.join(root, 'runs', 'r1', 'shards', '3'), { recursive: true });
+    await mkdir(path.join(root, 'runs', 'r2', 'empty'), { recursive: true });
+
+    // Act
+    await store.pruneEmptyDirectories('runs/r1/');
+
+    // Assess
+    expect((await readdir(path.join(root, 'runs', 'r1'))).sort()).toEqual(['output', 'run.json']);
+    expect(await store.keys('runs/r1/')).toEqual(['runs/r1/output/labels.csv', 'runs/r1/run.json']);
+    expect(existsSync(path.join(root, 'runs', 'r2', 'empty'))).toBe(true);
+  });
 });

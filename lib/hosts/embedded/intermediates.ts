@@ -10,4 +10,6 @@ export async function deleteIntermediates(store: FilesystemObjectStore, runId: s
   const output = keys.output(runId, '');
   const doomed = (await store.keys(keys.runPrefix(runId))).filter((key) => !keep.has(key) && !key.startsWith(output));
   await Promise.all(doomed.map((key) => store.delete(key)));
+  // A runner killed while writing can leave a directory that holds no key (pruneEmptyDirectories).
+  await store.pruneEmptyDirectories(keys.runPrefix(runId));
 }
