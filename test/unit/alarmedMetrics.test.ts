@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { OptionsError } from '../../lib/errors.ts';
 import type { RunRecord } from '../../lib/pipeline/run/runRecord.ts';
+import { emfLinesOf } from '../support/emfLines.ts';
 import { objectCreatedBody, sqsEvent } from '../support/sqsEvents.ts';
 
 /**
@@ -30,26 +31,6 @@ beforeAll(() => {
 });
 afterEach(() => vi.restoreAllMocks());
 afterAll(() => vi.unstubAllEnvs());
-
-/** The EMF lines (JSON objects with `_aws`) written to stdout while `act` runs. */
-async function emfLinesOf(act: () => Promise<unknown>): Promise<Record<string, unknown>[]> {
-  const written: string[] = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    written.push(String(chunk));
-    return true;
-  });
-  try {
-    await act();
-  } finally {
-    vi.restoreAllMocks();
-  }
-  return written
-    .join('')
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Record<string, unknown>)
-    .filter((line) => line._aws !== undefined);
-}
 
 function directiveOf(line: Record<string, unknown>) {
   return (line._aws as { CloudWatchMetrics: unknown[] }).CloudWatchMetrics[0];

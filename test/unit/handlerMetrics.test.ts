@@ -8,7 +8,6 @@ import type { Context, SQSEvent } from 'aws-lambda';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { METRICS_NAMESPACE as ALARMS_NAMESPACE } from '../../infra/constructs/alarms.ts';
 import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
-import { InProcessQueue } from '../../lib/adapters/inProcessQueue.ts';
 import { handleDeadLetterBatch } from '../../lib/hosts/serverless/deadLetterBatch.ts';
 import {
   emitRunEnded,
@@ -22,11 +21,12 @@ import { handleTaskBatch } from '../../lib/hosts/serverless/taskBatch.ts';
 import { markRunCancelled, readRun } from '../../lib/pipeline/run/runRecord.ts';
 import { startRun } from '../../lib/pipeline/run/startRun.ts';
 import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
-import { type StageContext, silentLog } from '../../lib/pipeline/stageContext.ts';
 import { taskMessage } from '../../lib/pipeline/taskMessage.ts';
 import { blobRows, csvText, writeInput } from '../pipeline/support/datasets.ts';
 import { driveRun } from '../pipeline/support/manualDriver.ts';
+import { type Emf, emfLinesOf } from '../support/emfLines.ts';
 import { sqsEvent } from '../support/sqsEvents.ts';
+import { filesystemStageContext } from '../support/stageContexts.ts';
 
 /**
  * Powertools Metrics of the handlers (lib/hosts/serverless/metrics.ts), read back from the EMF lines they write on
@@ -43,33 +43,6 @@ afterEach(() => {
   vi.unstubAllEnvs();
 });
 
-interface Emf {
-  _aws: {
-    CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[];
-  };
-  [key: string]: unknown;
-}
-
-/** Captures what is written to stdout while `act` runs, and returns its EMF lines (JSON objects with `_aws`). */
-async function emfLinesOf(act: () => Promise<unknown> | unknown): Promise<Emf[]> {
-  const written: string[] = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    written.push(String(chunk));
-    return true;
-  });
-  try {
-    await act();
-  } finally {
-    vi.restoreAllMocks();
-  }
-  return written
-    .join('')
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Emf)
-    .filter((line) => line._aws !== undefined);
-}
-
 /** The metric names, units and dimension sets of one EMF line. */
 function definitionOf(line: Emf) {
   const [directive] = line._aws.CloudWatchMetrics;
@@ -85,14 +58,7 @@ async function tempRoot(): Promise<string> {
 /** A runtime over a filesystem store with a running run (dataset `metered`) whose shard data does not exist. */
 async function runtimeWithRun(service: string) {
   const store = new FilesystemObjectStore(await tempRoot());
-  const ctx: StageContext = {
-    store,
-    inputs: () => store,
-    tasks: new InProcessQueue(),
-    reduce: new InProcessQueue(),
-    log: silentLog,
-    runEnded: emitRunEnded,
-  };
+  const ctx = filesystemStageContext(store, { runEnded: emitRunEnded });
   const runtime: HandlerRuntime & { metrics: ReturnType<typeof serviceMetrics> } = {
     service,
     settings: {

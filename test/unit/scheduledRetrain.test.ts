@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
-import { InProcessQueue } from '../../lib/adapters/inProcessQueue.ts';
 import { retrainDataset } from '../../lib/pipeline/datasets/datasetRuns.ts';
 import { datasetKeys } from '../../lib/pipeline/datasets/datasetVersions.ts';
 import { retrainScheduled } from '../../lib/pipeline/datasets/scheduledRetrain.ts';
-import { type StageContext, silentLog } from '../../lib/pipeline/stageContext.ts';
+import type { StageContext } from '../../lib/pipeline/stageContext.ts';
+import { filesystemStageContext } from '../support/stageContexts.ts';
 
 const roots: string[] = [];
 afterAll(async () => {
@@ -18,13 +18,7 @@ async function context(): Promise<{ ctx: StageContext; store: FilesystemObjectSt
   const root = await mkdtemp(path.join(tmpdir(), 'pseudolabel-scheduled-'));
   roots.push(root);
   const store = new FilesystemObjectStore(root);
-  const ctx: StageContext = {
-    store,
-    inputs: () => store,
-    tasks: new InProcessQueue(),
-    reduce: new InProcessQueue(),
-    log: silentLog,
-  };
+  const ctx = filesystemStageContext(store);
   return { ctx, store };
 }
 

@@ -3,12 +3,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
-import { InProcessQueue } from '../../lib/adapters/inProcessQueue.ts';
 import { StepClaimedError } from '../../lib/pipeline/errors.ts';
 import { keys } from '../../lib/pipeline/keys.ts';
 import { reduceOnce } from '../../lib/pipeline/run/fanIn.ts';
-import { type StageContext, silentLog } from '../../lib/pipeline/stageContext.ts';
 import { taskMessage } from '../../lib/pipeline/taskMessage.ts';
+import { filesystemStageContext } from '../support/stageContexts.ts';
 
 /**
  * Reduce steps claim their work with a put-if-absent claim object: two deliveries of one step never compute it
@@ -24,13 +23,7 @@ async function context() {
   const root = await mkdtemp(path.join(tmpdir(), 'pseudolabel-claim-'));
   roots.push(root);
   const store = new FilesystemObjectStore(root);
-  const ctx: StageContext = {
-    store,
-    inputs: () => store,
-    tasks: new InProcessQueue(),
-    reduce: new InProcessQueue(),
-    log: silentLog,
-  };
+  const ctx = filesystemStageContext(store);
   return { ctx, store };
 }
 
