@@ -20,7 +20,7 @@ import {
   waitForRunOf,
 } from './support/bucketRuns.ts';
 import { type PrivateStack, provisionPrivateStack } from './support/privateStack.ts';
-import { queueDepth, sendRaw, waitUntilDrained } from './support/queues.ts';
+import { sendRaw, waitUntilDrained } from './support/queues.ts';
 import { sleep, stopAllWorkers, WorkerProcess } from './support/workerProcess.ts';
 
 /**
@@ -80,7 +80,9 @@ describe('a run whose task kills its worker on every receive', () => {
     expect(record.deadline).toBeDefined();
     expect(first.alive).toBe(false);
     expect(starts).toBeGreaterThanOrEqual(stack.config.maxReceiveCount);
-    expect(await queueDepth(stack.sqs, stack.resources.deadLetterQueueUrls.reduce)).toBe(0);
+    // Drained, not at once: a killed worker's open long poll can take the dead letter in flight for its visibility
+    // timeout (30 s) before a live consumer deletes it.
+    await waitUntilDrained(stack.sqs, [stack.resources.deadLetterQueueUrls.reduce], 60_000);
   });
 
   it('a task message put in the tasks DLQ fails its running run; a message that is none is dropped', async () => {
@@ -110,8 +112,9 @@ describe('a run whose task kills its worker on every receive', () => {
     await sendRaw(stack.sqs, dlq, 'not a task message');
     await sendRaw(stack.sqs, dlq, JSON.stringify(taskMessage(runId, 'ingest', 0, 4)));
     const record = await waitForRun(stack.s3, stack.bucket, runId, 30_000);
-    // Not the DLQ's depth: the previous test's killed workers may hold its dead letters in flight.
-    await worker.waitForLog('dead letter is not a task message; dropped');
+    // Not the DLQ's depth: the previous test's killed workers may hold its dead letters in flight, and an open long
+    // poll of theirs may take this message in flight for the DLQ's visibility timeout (30 s) before this worker does.
+    await worker.waitForLog('dead letter is not a task message; dropped', 60_000);
 
     // Assess
     expect(record.status).toBe('failed');
