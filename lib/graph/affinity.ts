@@ -24,3 +24,13 @@ export function affinityOperator(graph: Graph): AffinityOperator {
   if (isCsr(graph)) return { n: graph.n, multiply: (Y, k, out) => csrMultiply(graph, Y, k, out) };
   return { n: graph.n, multiply: (Y, k, out) => denseMultiply(graph, Y, k, out) };
 }
+
+/**
+ * A copy of a graph's weights (a CSR graph shares its structure, which nothing changes). The graph transforms
+ * (rowNormalize, normalizedLaplacianAffinity) work in place, so whoever propagates over one graph more than once
+ * (auto's cross-validation, the holdout's splits) hands each run a copy: a second normalisation of an already
+ * normalised graph is another graph.
+ */
+export function copyGraph<G extends Graph>(graph: G): G {
+  return { ...graph, data: Float64Array.from(graph.data) };
+}

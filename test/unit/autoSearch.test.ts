@@ -11,6 +11,7 @@ import {
   compareCandidates,
   describeChoice,
   pairedDifference,
+  predictorsFor,
   repeatsFor,
   searchGrid,
   truncateLists,
@@ -260,5 +261,43 @@ describe('searchGrid', () => {
     const { X, y } = clusters(10, 2);
     // Act / Assess
     expect(searchGrid(X, y, 2, standardOf(X), parseRunOptions({ method: 'auto' }))).toBeUndefined();
+  });
+});
+
+describe('predictorsFor', () => {
+  /** 3 overlapping noisy classes in 2-d, 2 labels each: propagation's answer depends on the graph's weights. */
+  function overlapping() {
+    const random = seededUniform(11);
+    const n = 120;
+    const data = new Float64Array(n * 2);
+    const y = new Int32Array(n).fill(UNLABELLED);
+    for (let i = 0; i < n; i++) {
+      const c = i % 3;
+      data[i * 2] = c + 2 * random();
+      data[i * 2 + 1] = 2 * random();
+      if (i < 6) y[i] = c;
+    }
+    return { X: featureMatrix(data, n, 2), y };
+  }
+
+  it('gives each setting the predictions of a fresh graph, whatever ran on the shared graph before', () => {
+    // Prepare: spreading (k = 5) runs twice on the k = 5 graph before propagation (k = 5) uses it
+    const { X, y } = overlapping();
+    const options = parseRunOptions({ method: 'auto' });
+    const spreading = { method: 'label-spreading', scale: 'none', neighbors: 5, alpha: 0.8 } as const;
+    const propagation = { method: 'label-propagation', scale: 'none', neighbors: 5 } as const;
+    const [spread, propagate] = predictorsFor([spreading, propagation], X, 3, standardOf(X), options, undefined);
+    const [freshSpread] = predictorsFor([spreading], X, 3, standardOf(X), options, undefined);
+    const [freshPropagate] = predictorsFor([propagation], X, 3, standardOf(X), options, undefined);
+
+    // Act
+    const first = spread(y);
+    const second = spread(y);
+    const afterSpreading = propagate(y);
+
+    // Assess
+    expect(Array.from(first)).toEqual(Array.from(freshSpread(y)));
+    expect(Array.from(second)).toEqual(Array.from(first));
+    expect(Array.from(afterSpreading)).toEqual(Array.from(freshPropagate(y)));
   });
 });

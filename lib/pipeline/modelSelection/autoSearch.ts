@@ -3,6 +3,7 @@ import { SelfTraining } from '../../algorithms/selfTraining.ts';
 import { UNLABELLED } from '../../data/dataset.ts';
 import type { FeatureMatrix } from '../../data/featureMatrix.ts';
 import { type FeatureScaling, scaleInPlace } from '../../data/featureScaling.ts';
+import { copyGraph } from '../../graph/affinity.ts';
 import { connectivityFromNeighbors } from '../../graph/knnKernel.ts';
 import { type KnnResult, knnSelfSearch } from '../../graph/knnSearch.ts';
 import { effectiveMaxIter, effectiveThreshold, type RunOptions } from '../runOptions.ts';
@@ -214,7 +215,8 @@ export function predictorsFor(
       method: setting.method,
       ...(setting.alpha !== undefined ? { alpha: setting.alpha } : {}),
     };
-    return (trainingY) => propagateOverAffinity(graph, trainingY, k, runOptions, quiet).outcome.label;
+    // A copy per run: the graph transforms work in place, and the k-graph serves several settings and every fold.
+    return (trainingY) => propagateOverAffinity(copyGraph(graph), trainingY, k, runOptions, quiet).outcome.label;
   });
 }
 

@@ -1,5 +1,6 @@
 import { SelfTraining } from '../../algorithms/selfTraining.ts';
 import { scaleInPlace } from '../../data/featureScaling.ts';
+import { copyGraph } from '../../graph/affinity.ts';
 import { buildAffinity } from '../../graph/kernel.ts';
 import { knnSelfSearch } from '../../graph/knnSearch.ts';
 import { medianHeuristicGamma, usesGamma } from '../propagation/unreached.ts';
@@ -77,5 +78,6 @@ function predictorOf(
       ? medianHeuristicGamma(knnSelfSearch(X, nNeighbors))
       : (options.gamma as number);
   const graph = buildAffinity(X, { kernel: options.kernel, gamma, nNeighbors });
-  return (trainingY) => propagateOverAffinity(graph, trainingY, k, options, quiet).outcome.label;
+  // A copy per split: the graph transforms work in place.
+  return (trainingY) => propagateOverAffinity(copyGraph(graph), trainingY, k, options, quiet).outcome.label;
 }

@@ -32,7 +32,8 @@ export interface MethodResult {
 /**
  * Label propagation or spreading over an affinity graph built from the data (knn connectivity, dense rbf or
  * rbf weights on knn edges), with scikit-learn's graph transforms: row normalisation for propagation,
- * the symmetric normalised Laplacian for spreading (see LabelPropagation / LabelSpreading).
+ * the symmetric normalised Laplacian for spreading (see LabelPropagation / LabelSpreading). The transforms work in
+ * place: the affinity is used up (propagate over a copy, copyGraph, to reuse it).
  */
 export function propagateOverAffinity(
   affinity: Graph,
