@@ -2,7 +2,6 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
-import { InProcessQueue } from '../../lib/adapters/inProcessQueue.ts';
 import { LabelSpreading } from '../../lib/algorithms/labelSpreading.ts';
 import { predictCommand } from '../../lib/cli/predictCommand.ts';
 import { readDataset } from '../../lib/data/readDataset.ts';
@@ -21,8 +20,7 @@ import type { RunReport } from '../../lib/pipeline/outputs/runReport.ts';
 import { FAN_OUT_FROM_ROWS_ENV } from '../../lib/pipeline/propagation/propagationFanOut.ts';
 import type { RunRecord } from '../../lib/pipeline/run/runRecord.ts';
 import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
-import type { StageContext } from '../../lib/pipeline/stageContext.ts';
-import { silentLog } from '../../lib/pipeline/stageContext.ts';
+import { filesystemStageContext } from '../support/stageContexts.ts';
 import { blobRows, csvText, writeInput } from './support/datasets.ts';
 import { parseLabels, removeTempDirs, tempDir } from './support/pipelineHarness.ts';
 
@@ -205,13 +203,7 @@ describe('publishing races', () => {
   it('two runs publishing from the same latest version become two distinct versions; latest is the higher', async () => {
     // Prepare: both runs compare against version 1 (as two retrains started together would)
     const store = new FilesystemObjectStore(await tempDir());
-    const ctx: StageContext = {
-      store,
-      inputs: () => store,
-      log: silentLog,
-      tasks: new InProcessQueue(),
-      reduce: new InProcessQueue(),
-    };
+    const ctx = filesystemStageContext(store);
     const base: LatestVersion = { dataset: 'race', version: 1, runId: 'r0', updatedAt: '' };
     await store.put(datasetKeys.versionFile('race', 1, 'claim.json'), JSON.stringify({ runId: 'r0' }));
     await store.put(datasetKeys.latest('race'), JSON.stringify(base));

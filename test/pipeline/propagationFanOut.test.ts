@@ -10,6 +10,7 @@ import { readRun } from '../../lib/pipeline/run/runRecord.ts';
 import { parseRunOptions, type RunOptionsInput } from '../../lib/pipeline/runOptions.ts';
 import { readCollected } from '../../lib/pipeline/shards/collected.ts';
 import type { StageContext } from '../../lib/pipeline/stageContext.ts';
+import { filesystemStageContext } from '../support/stageContexts.ts';
 import { blobRows, csvText, writeInput } from './support/datasets.ts';
 import {
   advancedMarkers,
@@ -196,8 +197,7 @@ async function resultParts(run: DrivenRun): Promise<Uint8Array[]> {
 
 /** A context to read a driven run's objects with. */
 function contextOf(run: DrivenRun): StageContext {
-  const none = { send: async () => {}, sendBatch: async () => {} };
-  return { store: run.store, inputs: () => run.store, tasks: none, reduce: none, log: run.log };
+  return filesystemStageContext(run.store, { log: run.log });
 }
 
 /** Whether an iterate task of some round was delivered after one of a later round (a stale delivery). */

@@ -14,6 +14,7 @@ import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
 import { loadShardRows, readCollected } from '../../lib/pipeline/shards/collected.ts';
 import type { StageContext } from '../../lib/pipeline/stageContext.ts';
 import { neighborsStage, PROBED_ROWS_ENV, SEPARATE_PARTS_BYTES_ENV } from '../../lib/pipeline/stages/neighbors.ts';
+import { filesystemStageContext } from '../support/stageContexts.ts';
 import { type DrivenRun, driveRun } from './support/manualDriver.ts';
 import { ROOT, removeTempDirs, tempDir } from './support/pipelineHarness.ts';
 
@@ -29,8 +30,7 @@ const DIGITS = join(ROOT, 'examples/digits.csv');
 afterAll(removeTempDirs);
 
 function contextOf(run: DrivenRun, store: ObjectStore = run.store): StageContext {
-  const none = { send: async () => {}, sendBatch: async () => {} };
-  return { store, inputs: () => store, tasks: none, reduce: none, log: run.log };
+  return filesystemStageContext(store, { log: run.log });
 }
 
 /** A counting store that also keeps the bytes it read of each key. */

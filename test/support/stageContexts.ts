@@ -1,9 +1,12 @@
-import type { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
 import { InProcessQueue } from '../../lib/adapters/inProcessQueue.ts';
+import type { ObjectStore } from '../../lib/adapters/objectStore.ts';
 import { type StageContext, silentLog } from '../../lib/pipeline/stageContext.ts';
 
-/** A stage context over one filesystem store (run state and inputs), with in-process queues and no logging. */
-export function filesystemStageContext(store: FilesystemObjectStore, extra: Partial<StageContext> = {}): StageContext {
+/**
+ * A stage context over one store (a filesystem store, or a store wrapping one) holding run state and inputs, with
+ * in-process queues and no logging; `extra` replaces any of them (a test's own queues or log).
+ */
+export function filesystemStageContext(store: ObjectStore, extra: Partial<StageContext> = {}): StageContext {
   return {
     store,
     inputs: () => store,

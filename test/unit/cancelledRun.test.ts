@@ -9,8 +9,8 @@ import { completeShardTask, reduceOnce } from '../../lib/pipeline/run/fanIn.ts';
 import { markRunCancelled, markRunFailed, readRun } from '../../lib/pipeline/run/runRecord.ts';
 import { startRun } from '../../lib/pipeline/run/startRun.ts';
 import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
-import { type StageContext, silentLog } from '../../lib/pipeline/stageContext.ts';
 import { taskMessage } from '../../lib/pipeline/taskMessage.ts';
+import { filesystemStageContext } from '../support/stageContexts.ts';
 
 /**
  * `pseudolabel cancel`: a cancelled run's tasks stop at their next step and nothing more is sent. A task that
@@ -29,7 +29,7 @@ async function cancelledRun() {
   const store = new FilesystemObjectStore(root);
   const tasks = new InProcessQueue();
   const reduce = new InProcessQueue();
-  const ctx: StageContext = { store, inputs: () => store, tasks, reduce, log: silentLog };
+  const ctx = filesystemStageContext(store, { tasks, reduce });
   const run = await startRun(ctx, {
     dataset: 'cancel',
     inputRoot: root,

@@ -11,7 +11,7 @@ import { datasetOfKey, startDatasetRun } from '../../lib/pipeline/datasets/datas
 import { executeTask } from '../../lib/pipeline/executeTask.ts';
 import { keys } from '../../lib/pipeline/keys.ts';
 import { type RunRecord, readRun } from '../../lib/pipeline/run/runRecord.ts';
-import { type StageContext, silentLog } from '../../lib/pipeline/stageContext.ts';
+import { filesystemStageContext } from '../support/stageContexts.ts';
 
 const roots: string[] = [];
 afterAll(async () => {
@@ -24,7 +24,7 @@ async function context() {
   const store = new FilesystemObjectStore(root);
   const tasks = new InProcessQueue();
   const reduce = new InProcessQueue();
-  const ctx: StageContext = { store, inputs: () => store, tasks, reduce, log: silentLog };
+  const ctx = filesystemStageContext(store, { tasks, reduce });
   return { ctx, store, tasks, reduce, root };
 }
 

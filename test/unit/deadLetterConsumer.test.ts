@@ -5,15 +5,14 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSEvent, SQSMessageAttributes } from 'aws-lambda';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
-import { InProcessQueue } from '../../lib/adapters/inProcessQueue.ts';
 import { handleDeadLetterBatch } from '../../lib/hosts/serverless/deadLetterBatch.ts';
 import { keys } from '../../lib/pipeline/keys.ts';
 import { readRun } from '../../lib/pipeline/run/runRecord.ts';
 import { startRun } from '../../lib/pipeline/run/startRun.ts';
 import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
-import { silentLog } from '../../lib/pipeline/stageContext.ts';
 import { taskMessage } from '../../lib/pipeline/taskMessage.ts';
 import { sqsEvent } from '../support/sqsEvents.ts';
+import { filesystemStageContext } from '../support/stageContexts.ts';
 
 /**
  * The dead-letter consumer (functions/deadLetters.ts, and `pseudolabel worker`): a task that reached its DLQ
@@ -29,7 +28,7 @@ async function runtimeWithRun() {
   const root = await mkdtemp(path.join(tmpdir(), 'pseudolabel-dead-letters-'));
   roots.push(root);
   const store = new FilesystemObjectStore(root);
-  const ctx = { store, inputs: () => store, tasks: new InProcessQueue(), reduce: new InProcessQueue(), log: silentLog };
+  const ctx = filesystemStageContext(store);
   const logged: string[] = [];
   const logger = new Logger({ serviceName: 'test', logLevel: 'INFO' });
   for (const level of ['info', 'warn', 'error'] as const) {

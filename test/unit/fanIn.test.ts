@@ -6,8 +6,9 @@ import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.
 import { InProcessQueue } from '../../lib/adapters/inProcessQueue.ts';
 import { keys } from '../../lib/pipeline/keys.ts';
 import { completeShardTask, reduceOnce, shardMetricsOf, shardTaskDone } from '../../lib/pipeline/run/fanIn.ts';
-import type { StageContext, StageLog } from '../../lib/pipeline/stageContext.ts';
+import type { StageLog } from '../../lib/pipeline/stageContext.ts';
 import { taskMessage } from '../../lib/pipeline/taskMessage.ts';
+import { filesystemStageContext } from '../support/stageContexts.ts';
 
 const roots: string[] = [];
 afterAll(async () => {
@@ -22,7 +23,7 @@ async function context() {
   const reduce = new InProcessQueue();
   const logged: string[] = [];
   const log: StageLog = { info: (message) => logged.push(message), warn: (message) => logged.push(message) };
-  const ctx: StageContext = { store, inputs: () => store, tasks, reduce, log };
+  const ctx = filesystemStageContext(store, { tasks, reduce, log });
   return { ctx, store, tasks, reduce, logged };
 }
 

@@ -10,8 +10,8 @@ import { InProcessQueue } from '../../lib/adapters/inProcessQueue.ts';
 import type { ObjectStore } from '../../lib/adapters/objectStore.ts';
 import { handleObjectCreatedBatch } from '../../lib/hosts/serverless/objectCreatedBatch.ts';
 import { type RunRecord, readRun } from '../../lib/pipeline/run/runRecord.ts';
-import { silentLog } from '../../lib/pipeline/stageContext.ts';
 import { objectCreatedBody, sqsEvent } from '../support/sqsEvents.ts';
+import { filesystemStageContext } from '../support/stageContexts.ts';
 
 /**
  * The events queue's handler (functions/onObjectCreated.ts): one run per dataset of a batch of S3 notifications,
@@ -50,7 +50,7 @@ function runtimeOver(store: ObjectStore) {
       retryDelaysSeconds: [30, 120, 600],
     },
     logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
-    ctx: { store, inputs: () => store, tasks: new InProcessQueue(), reduce, log: silentLog },
+    ctx: filesystemStageContext(store, { reduce }),
   };
   return { runtime, reduce };
 }

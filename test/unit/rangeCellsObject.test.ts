@@ -14,8 +14,9 @@ import {
   readRangeCells,
   writeRangeCells,
 } from '../../lib/pipeline/neighbors/ivfObjects.ts';
-import { type StageContext, silentLog } from '../../lib/pipeline/stageContext.ts';
+import type { StageContext } from '../../lib/pipeline/stageContext.ts';
 import { seededRandom } from '../pipeline/support/datasets.ts';
+import { filesystemStageContext } from '../support/stageContexts.ts';
 
 /**
  * A cells object (one shard's rows of one cell range, grouped by cell) read whole, and read cell by cell with
@@ -40,8 +41,7 @@ async function contextWithStore(): Promise<{ ctx: StageContext; store: RangeCoun
   const root = await mkdtemp(path.join(tmpdir(), 'pseudolabel-range-cells-'));
   roots.push(root);
   const store = new RangeCountingStore(new FilesystemObjectStore(root));
-  const none = { send: async () => {}, sendBatch: async () => {} };
-  return { ctx: { store, inputs: () => store, tasks: none, reduce: none, log: silentLog }, store };
+  return { ctx: filesystemStageContext(store), store };
 }
 
 const D = 16;

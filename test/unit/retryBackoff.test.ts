@@ -7,16 +7,15 @@ import type { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-
 import type { Context } from 'aws-lambda';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
-import { InProcessQueue } from '../../lib/adapters/inProcessQueue.ts';
 import { retryDelayOf } from '../../lib/hosts/serverless/retryBackoff.ts';
 import type { HandlerRuntime } from '../../lib/hosts/serverless/runtime.ts';
 import { serverlessSettings } from '../../lib/hosts/serverless/serverlessContext.ts';
 import { handleTaskBatch } from '../../lib/hosts/serverless/taskBatch.ts';
 import { startRun } from '../../lib/pipeline/run/startRun.ts';
 import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
-import { silentLog } from '../../lib/pipeline/stageContext.ts';
 import { taskMessage } from '../../lib/pipeline/taskMessage.ts';
 import { sqsEvent } from '../support/sqsEvents.ts';
+import { filesystemStageContext } from '../support/stageContexts.ts';
 
 /**
  * A retryable failure backs off: the handler sets the record's visibility to 30 s, 2 min, 10 min by its receive
@@ -33,7 +32,7 @@ async function runtimeWithRun() {
   const root = await mkdtemp(path.join(tmpdir(), 'pseudolabel-backoff-'));
   roots.push(root);
   const store = new FilesystemObjectStore(root);
-  const ctx = { store, inputs: () => store, tasks: new InProcessQueue(), reduce: new InProcessQueue(), log: silentLog };
+  const ctx = filesystemStageContext(store);
   const sent: ChangeMessageVisibilityCommand['input'][] = [];
   const sqs = {
     send: async (command: { input: ChangeMessageVisibilityCommand['input'] }) => void sent.push(command.input),

@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
-import { InProcessQueue } from '../../lib/adapters/inProcessQueue.ts';
 import { keys } from '../../lib/pipeline/keys.ts';
 import { SOURCE } from '../../lib/pipeline/outputs/rowOutcome.ts';
 import { readShardResult, writeShardResults } from '../../lib/pipeline/outputs/shardResults.ts';
 import type { Collected } from '../../lib/pipeline/shards/collected.ts';
-import { type StageContext, silentLog } from '../../lib/pipeline/stageContext.ts';
+import type { StageContext } from '../../lib/pipeline/stageContext.ts';
+import { filesystemStageContext } from '../support/stageContexts.ts';
 
 const roots: string[] = [];
 afterAll(async () => {
@@ -18,8 +18,7 @@ afterAll(async () => {
 async function context(): Promise<StageContext> {
   const root = await mkdtemp(path.join(tmpdir(), 'pseudolabel-shard-results-'));
   roots.push(root);
-  const store = new FilesystemObjectStore(root);
-  return { store, inputs: () => store, tasks: new InProcessQueue(), reduce: new InProcessQueue(), log: silentLog };
+  return filesystemStageContext(new FilesystemObjectStore(root));
 }
 
 describe('per-shard results', () => {

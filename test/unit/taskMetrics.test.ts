@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
-import { InProcessQueue } from '../../lib/adapters/inProcessQueue.ts';
 import type { StageContext } from '../../lib/pipeline/stageContext.ts';
 import { addTaskMetrics, measuredTask, meteredContext, type TaskMetrics } from '../../lib/pipeline/taskMetrics.ts';
+import { filesystemStageContext } from '../support/stageContexts.ts';
 
 const task = (figures: Partial<TaskMetrics>): TaskMetrics => ({
   ms: 10,
@@ -65,13 +65,7 @@ describe('meteredContext', () => {
     const root = await mkdtemp(path.join(tmpdir(), 'pseudolabel-task-metrics-'));
     const store = new FilesystemObjectStore(root);
     await store.put('input.csv', new Uint8Array(123));
-    const host: StageContext = {
-      store,
-      inputs: () => store,
-      tasks: new InProcessQueue(),
-      reduce: new InProcessQueue(),
-      log: { info: () => {}, warn: () => {} },
-    };
+    const host = filesystemStageContext(store);
 
     // Act
     const ctx = meteredContext(host);
