@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { FeatureScaling } from '../../lib/data/featureScaling.ts';
+import { sklearnFixture } from '../support/sklearnFixtures.ts';
 import { fixtureCsv, writeInput } from './support/datasets.ts';
 import { parseLabels, ROOT, removeTempDirs, runPipeline, tempDir } from './support/pipelineHarness.ts';
 
@@ -30,9 +31,7 @@ interface RealFixture {
 const REAL = ['iris', 'wine', 'breast_cancer', 'digits'];
 
 function loadReal(name: string): RealFixture {
-  return JSON.parse(
-    readFileSync(new URL(`../fixtures/sklearn/real_${name}.json`, import.meta.url), 'utf8'),
-  ) as RealFixture;
+  return sklearnFixture<RealFixture>(`real_${name}`);
 }
 
 afterAll(removeTempDirs);

@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunOptionsInput } from '../../lib/pipeline/runOptions.ts';
+import { sklearnFixture } from '../support/sklearnFixtures.ts';
 import { fixtureCsv, writeInput } from './support/datasets.ts';
-import { parseLabels, ROOT, removeTempDirs, runPipeline, tempDir } from './support/pipelineHarness.ts';
+import { parseLabels, removeTempDirs, runPipeline, tempDir } from './support/pipelineHarness.ts';
 
 /**
  * The sharded pipeline (3 shards, CSV in, labels.csv out) against scikit-learn's LabelPropagation and
@@ -39,7 +38,7 @@ interface Fixture {
 const CONFIDENCE_TOLERANCE = 1e-4;
 
 function loadFixture(name: string): Fixture {
-  return JSON.parse(readFileSync(join(ROOT, 'test/fixtures/sklearn', `${name}.json`), 'utf8')) as Fixture;
+  return sklearnFixture<Fixture>(name);
 }
 
 function optionsOf(c: PropagationCase): RunOptionsInput {

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -9,6 +8,7 @@ import {
   scaleInPlace,
   spreadWarning,
 } from '../../lib/data/featureScaling.ts';
+import { sklearnFixture } from '../support/sklearnFixtures.ts';
 
 interface RealFixture {
   X: number[][];
@@ -18,9 +18,7 @@ interface RealFixture {
 const REAL = ['iris', 'wine', 'breast_cancer', 'digits'];
 
 function loadReal(name: string): RealFixture {
-  return JSON.parse(
-    readFileSync(new URL(`../fixtures/sklearn/real_${name}.json`, import.meta.url), 'utf8'),
-  ) as RealFixture;
+  return sklearnFixture<RealFixture>(`real_${name}`);
 }
 
 /** Row-major Float32 values, as the shards store them. */

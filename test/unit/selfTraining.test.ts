@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type Classifier, uniqueSorted } from '../../lib/algorithms/classifier.ts';
 import { NotFittedError } from '../../lib/algorithms/errors.ts';
 import { SelfTraining } from '../../lib/algorithms/selfTraining.ts';
 import { SoftmaxRegression } from '../../lib/algorithms/softmaxRegression.ts';
 import { type FeatureMatrix, fromRows, selectRows } from '../../lib/data/featureMatrix.ts';
+import { sklearnFixture } from '../support/sklearnFixtures.ts';
 
 /** A k-nearest-neighbour classifier (scikit-learn KNeighborsClassifier, uniform weights), for these tests only. */
 class KNearest implements Classifier {
@@ -48,10 +48,7 @@ const softmax = () => new SoftmaxRegression(quiet);
 
 // iris (jittered, from the scikit-learn fixtures) in a fixed shuffled order: 112 training rows, 38 test rows,
 // the first 50 training rows labelled, as in scikit-learn's test_self_training.py.
-const iris = JSON.parse(readFileSync(new URL('../fixtures/sklearn/iris.json', import.meta.url), 'utf8')) as {
-  X: number[][];
-  y_true: number[];
-};
+const iris = sklearnFixture<{ X: number[][]; y_true: number[] }>('iris');
 const order = Array.from({ length: 150 }, (_, i) => (i * 77) % 150);
 const all = fromRows(iris.X);
 const XTrain = selectRows(all, order.slice(0, 112));

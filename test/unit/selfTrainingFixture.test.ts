@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SelfTraining } from '../../lib/algorithms/selfTraining.ts';
 import { SoftmaxRegression } from '../../lib/algorithms/softmaxRegression.ts';
 import { fromRows } from '../../lib/data/featureMatrix.ts';
+import { sklearnFixture } from '../support/sklearnFixtures.ts';
 
 interface SelfTrainingFixture {
   X: number[][];
@@ -40,9 +40,7 @@ function fractionEqual(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 describe('SelfTraining against scikit-learn SelfTrainingClassifier(LogisticRegression)', () => {
   // Fails (ENOENT) when the fixture is missing: regenerate it with test/fixtures/generate.py.
-  const fixture = JSON.parse(
-    readFileSync(new URL('../fixtures/sklearn/classification_self_training.json', import.meta.url), 'utf8'),
-  ) as SelfTrainingFixture;
+  const fixture = sklearnFixture<SelfTrainingFixture>('classification_self_training');
   const expected = fixture.self_training;
   const { threshold, criterion, k_best: kBest, max_iter: maxIter, base } = expected.params;
   const X = fromRows(fixture.X);

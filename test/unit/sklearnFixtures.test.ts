@@ -1,51 +1,17 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { LabelPropagation } from '../../lib/algorithms/labelPropagation.ts';
 import { LabelSpreading } from '../../lib/algorithms/labelSpreading.ts';
 import type { BaseLabelPropagation } from '../../lib/algorithms/propagation.ts';
 import { fromRows } from '../../lib/data/featureMatrix.ts';
+import { type PropagationCase, propagationFixtures, sklearnFixtureFiles } from '../support/sklearnFixtures.ts';
 
 /**
  * Compares LabelPropagation / LabelSpreading with what scikit-learn computed on the same inputs
  * (test/fixtures/sklearn/*.json, written by test/fixtures/generate.py).
  */
-interface PropagationCase {
-  model: 'LabelSpreading' | 'LabelPropagation';
-  params: {
-    kernel: 'rbf' | 'knn';
-    gamma: number;
-    n_neighbors: number;
-    alpha: number | null;
-    max_iter: number;
-    tol: number;
-  };
-  classes: number[];
-  label_distributions: number[][];
-  transduction: number[];
-  n_iter: number;
-  converged: boolean;
-  predict_X: number[][];
-  predict_proba: (number | null)[][];
-  predict: number[];
-}
-
-interface Fixture {
-  name: string;
-  X: number[][];
-  y: number[];
-  propagation: PropagationCase[];
-}
-
 const TOLERANCE = 1e-4;
-const fixtureDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'sklearn');
-const files = readdirSync(fixtureDir)
-  .filter((f) => f.endsWith('.json'))
-  .sort();
-const fixtures = files
-  .map((f) => JSON.parse(readFileSync(join(fixtureDir, f), 'utf8')) as Fixture)
-  .filter((f) => Array.isArray(f.propagation) && f.propagation.length > 0);
+const files = sklearnFixtureFiles();
+const fixtures = propagationFixtures();
 
 function build(c: PropagationCase, warnings: Error[]): BaseLabelPropagation {
   const common = {

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { NotFittedError, TooFewClassesError } from '../../lib/algorithms/errors.ts';
@@ -10,6 +9,7 @@ import {
   SoftmaxRegression,
 } from '../../lib/algorithms/softmaxRegression.ts';
 import { type FeatureMatrix, fromRows } from '../../lib/data/featureMatrix.ts';
+import { sklearnFixture } from '../support/sklearnFixtures.ts';
 
 const quiet = { onWarning: () => {} };
 
@@ -53,10 +53,7 @@ function gradientError(f: Objective, x: Float64Array): number {
 }
 
 // iris with a 1e-4 jitter, from the scikit-learn fixtures (see test/fixtures/README.md).
-const iris = JSON.parse(readFileSync(new URL('../fixtures/sklearn/iris.json', import.meta.url), 'utf8')) as {
-  X: number[][];
-  y_true: number[];
-};
+const iris = sklearnFixture<{ X: number[][]; y_true: number[] }>('iris');
 const irisX = fromRows(iris.X);
 const irisY = Int32Array.from(iris.y_true);
 const ROWS = [0, 50, 70, 77, 83, 106, 133, 138];

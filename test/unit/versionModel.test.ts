@@ -1,12 +1,11 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
 import { packArrays } from '../../lib/pipeline/binaryArrays.ts';
 import { partFile, predictProba, type VersionModel } from '../../lib/pipeline/datasets/versionModel.ts';
+import { type PropagationCase, type PropagationFixture, propagationFixtures } from '../support/sklearnFixtures.ts';
 
 /**
  * `pseudolabel predict` labels new rows from a dataset version's model part by part (versionModel.ts). It must give
@@ -14,27 +13,7 @@ import { partFile, predictProba, type VersionModel } from '../../lib/pipeline/da
  * own label_distributions_, split into parts of unequal size, and compared with its predict_proba on the held-out
  * rows (test/fixtures/generate.py: fit_propagation).
  */
-interface PropagationCase {
-  model: string;
-  params: { kernel: 'rbf' | 'knn'; gamma: number; n_neighbors: number };
-  classes: number[];
-  label_distributions: number[][];
-  predict_X: number[][];
-  predict_proba: (number | null)[][];
-  predict: number[];
-}
-interface Fixture {
-  name: string;
-  X: number[][];
-  propagation?: PropagationCase[];
-}
-
-const fixtureDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'sklearn');
-const fixtures = readdirSync(fixtureDir)
-  .filter((f) => f.endsWith('.json'))
-  .sort()
-  .map((f) => JSON.parse(readFileSync(join(fixtureDir, f), 'utf8')) as Fixture)
-  .filter((f) => (f.propagation?.length ?? 0) > 0);
+const fixtures = propagationFixtures();
 
 const roots: string[] = [];
 afterAll(async () => {
@@ -43,7 +22,7 @@ afterAll(async () => {
 
 /** Writes a model of X and F in three parts (about a half, a third, the rest) under `model/`. */
 async function storedModel(
-  fixture: Fixture,
+  fixture: PropagationFixture,
   c: PropagationCase,
 ): Promise<{ store: FilesystemObjectStore; model: VersionModel }> {
   const root = await mkdtemp(join(tmpdir(), 'version-model-'));
@@ -78,7 +57,7 @@ async function storedModel(
 
 describe('predict from a version model matches scikit-learn predict_proba', () => {
   for (const fixture of fixtures) {
-    for (const [index, c] of fixture.propagation!.entries()) {
+    for (const [index, c] of fixture.propagation.entries()) {
       it(`${fixture.name} #${index} ${c.model} kernel=${c.params.kernel} k=${c.params.n_neighbors} gamma=${c.params.gamma}`, async () => {
         // Prepare
         const { store, model } = await storedModel(fixture, c);
