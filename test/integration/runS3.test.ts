@@ -1,17 +1,9 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { removeTempDirs, repoPath, tempDir } from '../cli/cliHarness.ts';
-import { defaultConfig, localstackClients } from './localstackResources.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, removeTempDirs, spawnCli, tempDir } from '../pipeline/support/pipelineHarness.ts';
+import { s3TestPrefix } from '../support/s3TestPrefix.ts';
 
 /**
  * `pseudolabel run --input s3://... --out s3://...` (DESIGN.md section 3, CLI): the embedded runner reads its
@@ -20,56 +12,14 @@ import { defaultConfig, localstackClients } from './localstackResources.ts';
  * Its labels must be those of the same run over local files, byte for byte.
  */
 
-const BIN = repoPath('bin/pseudolabel.mjs');
-
-interface Spawned {
-  readonly code: number;
-  readonly stderr: string;
-}
-
-/** `node bin/pseudolabel.mjs <args>` in `cwd` (where the run state .pseudolabel/ is kept), with extra env. */
-function pseudolabel(args: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Promise<Spawned> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd,
-      env: { ...process.env, NO_COLOR: '1', ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    const stderr: Buffer[] = [];
-    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code: code ?? 1, stderr: Buffer.concat(stderr).toString('utf8') }));
-  });
-}
-
-async function getBytes(s3: S3Client, bucket: string, key: string): Promise<Buffer> {
-  const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  return Buffer.from(await response.Body!.transformToByteArray());
-}
-
-async function keysUnder(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
-  const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
-  return (listed.Contents ?? []).map((object) => object.Key!.slice(prefix.length)).sort();
-}
-
 describe('pseudolabel run with s3:// input and output', () => {
-  const { s3, endpoint } = localstackClients();
-  const bucket = defaultConfig().bucket;
-  /** Outside incoming/, so no S3 notification starts a serverless run over these objects. */
-  const prefix = `test-run-s3/${randomUUID().slice(0, 8)}`;
-  const env = {
-    AWS_ENDPOINT_URL: endpoint,
-    AWS_REGION: inject('localstackRegion'),
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    // On Node 20 the SDK prints a multi-line notice that it will need Node 22 from 2027; not what is tested here.
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  };
+  const s3 = s3TestPrefix('test-run-s3');
+  const { bucket, prefix, env } = s3;
   /** The same files locally (a directory) and under s3://<bucket>/<prefix>/input/. */
   const files: Record<string, string> = {};
 
   beforeAll(async () => {
-    const lines = (await readFile(repoPath('examples/digits.csv'), 'utf8')).split('\n');
+    const lines = (await readFile(join(ROOT, 'examples/digits.csv'), 'utf8')).split('\n');
     const header = lines[0];
     files['digits-a.csv'] = `${[header, ...lines.slice(1, 201)].join('\n')}\n`;
     files['digits-b.csv'] = `${[header, ...lines.slice(201, 401)].join('\n')}\n`;
@@ -77,17 +27,11 @@ describe('pseudolabel run with s3:// input and output', () => {
     files['pseudolabel.json'] = JSON.stringify({ neighbors: 3 });
     files['.hidden.csv'] = 'id,label,other\nh1,1,0\n';
     files['nested/more.csv'] = 'id,label,other\nn1,1,0\n';
-    await Promise.all(
-      Object.entries(files).map(([name, body]) =>
-        s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}/input/${name}`, Body: body })),
-      ),
-    );
+    await Promise.all(Object.entries(files).map(([name, body]) => s3.put(`${prefix}/input/${name}`, body)));
   });
 
   afterAll(async () => {
-    const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}/` }));
-    const objects = (listed.Contents ?? []).map(({ Key }) => ({ Key }));
-    if (objects.length > 0) await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects } }));
+    await s3.removeAll();
     await removeTempDirs();
   });
 
@@ -108,12 +52,12 @@ describe('pseudolabel run with s3:// input and output', () => {
     const remote = await tempDir();
     const out = `s3://${bucket}/${prefix}/out-dir`;
     // Act
-    const fromFiles = await pseudolabel(
+    const fromFiles = await spawnCli(
       ['run', '--input', await localInput(), '--out', join(local, 'out'), ...options],
       local,
       {},
     );
-    const fromS3 = await pseudolabel(
+    const fromS3 = await spawnCli(
       ['run', '--input', `s3://${bucket}/${prefix}/input`, '--out', out, ...options],
       remote,
       env,
@@ -121,13 +65,13 @@ describe('pseudolabel run with s3:// input and output', () => {
     // Assess
     expect(fromFiles.code, fromFiles.stderr).toBe(0);
     expect(fromS3.code, fromS3.stderr).toBe(0);
-    const written = await keysUnder(s3, bucket, `${prefix}/out-dir/`);
+    const written = await s3.keysUnder(`${prefix}/out-dir/`);
     expect(written).toEqual((await readdir(join(local, 'out'))).sort());
     expect(written).toEqual(expect.arrayContaining(['labels.csv', 'report.html', 'report.json']));
-    const labels = await getBytes(s3, bucket, `${prefix}/out-dir/labels.csv`);
+    const labels = await s3.bytes(`${prefix}/out-dir/labels.csv`);
     expect(labels.equals(await readFile(join(local, 'out', 'labels.csv')))).toBe(true);
     expect(labels.toString('utf8').trimEnd().split('\n')).toHaveLength(401);
-    const report = JSON.parse((await getBytes(s3, bucket, `${prefix}/out-dir/report.json`)).toString('utf8'));
+    const report = JSON.parse((await s3.bytes(`${prefix}/out-dir/report.json`)).toString('utf8'));
     expect({ n: report.n, rejected: report.rejected }).toEqual({ n: 400, rejected: 0 });
     expect(fromS3.stderr).toContain(`wrote ${out}`);
   });
@@ -139,8 +83,8 @@ describe('pseudolabel run with s3:// input and output', () => {
     const remote = await tempDir();
     const file = join(await localInput(), 'digits-a.csv');
     // Act
-    const fromFile = await pseudolabel(['run', '--input', file, '--out', join(local, 'out'), ...options], local, {});
-    const fromS3 = await pseudolabel(
+    const fromFile = await spawnCli(['run', '--input', file, '--out', join(local, 'out'), ...options], local, {});
+    const fromS3 = await spawnCli(
       [
         'run',
         '--input',
@@ -155,9 +99,9 @@ describe('pseudolabel run with s3:// input and output', () => {
     // Assess
     expect(fromFile.code, fromFile.stderr).toBe(0);
     expect(fromS3.code, fromS3.stderr).toBe(0);
-    const written = await keysUnder(s3, bucket, `${prefix}/out-file/`);
+    const written = await s3.keysUnder(`${prefix}/out-file/`);
     expect(written).toEqual((await readdir(join(local, 'out'))).sort());
-    const labels = await getBytes(s3, bucket, `${prefix}/out-file/labels.parquet`);
+    const labels = await s3.bytes(`${prefix}/out-file/labels.parquet`);
     expect(labels.equals(await readFile(join(local, 'out', 'labels.parquet')))).toBe(true);
   });
 
@@ -167,8 +111,8 @@ describe('pseudolabel run with s3:// input and output', () => {
     const missingKey = `s3://${bucket}/${prefix}/nothing-here.csv`;
     const missingBucket = `s3://no-such-bucket-${randomUUID().slice(0, 8)}/data.csv`;
     // Act
-    const noKey = await pseudolabel(['run', '--input', missingKey, '--out', join(cwd, 'out')], cwd, env);
-    const noBucket = await pseudolabel(['run', '--input', missingBucket, '--out', join(cwd, 'out')], cwd, env);
+    const noKey = await spawnCli(['run', '--input', missingKey, '--out', join(cwd, 'out')], cwd, env);
+    const noBucket = await spawnCli(['run', '--input', missingBucket, '--out', join(cwd, 'out')], cwd, env);
     // Assess
     expect(noKey.code).not.toBe(0);
     expect(noKey.stderr.trim().split('\n')).toEqual([
@@ -185,7 +129,7 @@ describe('pseudolabel run with s3:// input and output', () => {
     const cwd = await tempDir();
     const out = `s3://no-such-bucket-${randomUUID().slice(0, 8)}/out`;
     // Act
-    const result = await pseudolabel(
+    const result = await spawnCli(
       ['run', '--input', `s3://${bucket}/${prefix}/input/digits-a.csv`, '--out', out],
       cwd,
       env,
