@@ -295,3 +295,112 @@ export function checkImports(files: readonly SourceFile[], rules: ImportRules): 
   }
   return violations;
 }
+
+/**
+ * Imports from one lib/pipeline subfolder into another that close a cycle between them, each kept for the reason
+ * given; pipelineFolderCycles fails on any other cycle, and on an entry no file needs any more (then remove it).
+ * Setting these four aside leaves the folders in one order: shards, neighbors, incremental, outputs, propagation,
+ * training, modelSelection, run, datasets, stages (each imports only folders before it).
+ */
+export const PIPELINE_FOLDER_CYCLES: Readonly<Record<string, string>> = {
+  'incremental -> run':
+    "run.json's record (run/runRecord.ts) holds an incremental run's plan and startRun orders the inputs by the base " +
+    "version's index, while the incremental steps read and update run.json: breaking it means splitting the record " +
+    'type from its reading and writing (imported by some 60 files).',
+  'incremental -> datasets':
+    'a published version keeps its version index (datasetVersions calls keepVersionIndex) and the index is found ' +
+    "through the dataset's latest version (datasetKeys, readLatest): the dataset key layout would need a folder below both.",
+  'outputs -> datasets':
+    "report.json's type (outputs/runReport.ts) names the changes section datasets/versionChanges.ts computes, while " +
+    'publishing a version reads the output parts and per-shard results: the row outcome and report types would have ' +
+    'to leave outputs/ (used by some 30 files).',
+  'outputs -> modelSelection':
+    "report.json's type names the auto search and holdout sections, while modelSelection builds on training's " +
+    'methods, which write the row outcome of outputs/rowOutcome.ts: the same move as above would break it.',
+};
+
+/** The subfolder of lib/pipeline a file is in (`run`, `shards`, ...); undefined for its root files and all others. */
+export function pipelineFolderOf(file: string): string | undefined {
+  const parts = file.split('/');
+  return parts.length > 3 && parts[0] === 'lib' && parts[1] === 'pipeline' ? parts[2] : undefined;
+}
+
+/** One import from a lib/pipeline subfolder into another: where it is written and what it names. */
+interface FolderImport {
+  readonly file: string;
+  readonly line: number;
+  readonly target: string;
+}
+
+/**
+ * Cycles between lib/pipeline's subfolders (a folder importing, directly or through others, one that imports
+ * it), once the `allowed` folder imports (`'from -> to'`) are set aside: one violation per set of folders in a
+ * cycle, naming one path around it with the file and line of each step. An allowed import that no file makes
+ * any more is reported too, so the exceptions only shrink.
+ */
+export function pipelineFolderCycles(files: readonly SourceFile[], allowed: readonly string[]): Violation[] {
+  const imports = new Map<string, FolderImport>();
+  for (const file of files) {
+    const from = pipelineFolderOf(file.path);
+    if (from === undefined) continue;
+    for (const ref of importsOf(file.text)) {
+      if (!ref.specifier.startsWith('.')) continue;
+      const target = path.posix.normalize(path.posix.join(path.posix.dirname(file.path), ref.specifier));
+      const to = pipelineFolderOf(target);
+      const key = `${from} -> ${to}`;
+      if (to === undefined || to === from || imports.has(key)) continue;
+      imports.set(key, { file: file.path, line: ref.line, target });
+    }
+  }
+  const violations: Violation[] = allowed
+    .filter((key) => !imports.has(key))
+    .map((key) => ({
+      file: 'lib/pipeline',
+      line: 1,
+      message: `allowed folder import ${key} is made by no file: remove it`,
+    }));
+  const edges = new Map<string, Set<string>>();
+  for (const key of imports.keys()) {
+    if (allowed.includes(key)) continue;
+    const [from, to] = key.split(' -> ');
+    if (!edges.has(from)) edges.set(from, new Set());
+    edges.get(from)!.add(to);
+  }
+  for (const members of areaCycles(edges)) {
+    const steps = shortestCycle(members[0], edges, new Set(members)).map((to, i, way) => {
+      const from = i === 0 ? members[0] : way[i - 1];
+      return { to, ...imports.get(`${from} -> ${to}`)! };
+    });
+    violations.push({
+      file: steps[0].file,
+      line: steps[0].line,
+      message: `lib/pipeline folders import in a cycle: ${[members[0], ...steps.map((step) => step.to)].join(' -> ')} (${steps
+        .map((step) => `${step.file}:${step.line} imports ${step.target}`)
+        .join('; ')})`,
+    });
+  }
+  return violations;
+}
+
+/** The folders after `start` on a shortest way from it back to itself within `members` (breadth first). */
+function shortestCycle(start: string, edges: ReadonlyMap<string, ReadonlySet<string>>, members: Set<string>): string[] {
+  const cameFrom = new Map<string, string>();
+  let frontier = [start];
+  while (frontier.length > 0) {
+    const next: string[] = [];
+    for (const folder of frontier) {
+      for (const to of [...(edges.get(folder) ?? [])].sort()) {
+        if (!members.has(to) || cameFrom.has(to)) continue;
+        cameFrom.set(to, folder);
+        if (to === start) {
+          const way = [start];
+          for (let at = folder; at !== start; at = cameFrom.get(at)!) way.unshift(at);
+          return way;
+        }
+        next.push(to);
+      }
+    }
+    frontier = next;
+  }
+  return [];
+}

@@ -5,6 +5,8 @@ import {
   checkImports,
   type ImportRules,
   importsOf,
+  PIPELINE_FOLDER_CYCLES,
+  pipelineFolderCycles,
   REPOSITORY_RULES,
   repositoryRules,
   repositorySources,
@@ -22,6 +24,17 @@ describe('the repository', () => {
 
     // Assess: every file was read, and none breaks a rule
     expect(files.some((file) => file.path === 'lib/pipeline/executeTask.ts')).toBe(true);
+    expect(violations).toEqual([]);
+  });
+
+  it('has no import cycle between lib/pipeline subfolders but the listed ones', () => {
+    // Prepare
+    const files = repositorySources(ROOT);
+
+    // Act
+    const violations = pipelineFolderCycles(files, Object.keys(PIPELINE_FOLDER_CYCLES));
+
+    // Assess
     expect(violations).toEqual([]);
   });
 
@@ -137,6 +150,51 @@ describe('checkImports on a fake tree', () => {
 
     // Assess
     expect(violations.map((v) => v.message)).toEqual(['area tools has no import rule (add it to the rules)']);
+  });
+});
+
+describe('pipelineFolderCycles on a fake tree', () => {
+  const files = [
+    { path: 'lib/pipeline/run/runRecord.ts', text: "import type { Plan } from '../shards/shardPlan.ts';\n" },
+    { path: 'lib/pipeline/shards/shardPlan.ts', text: "import { keys } from '../keys.ts';\n" },
+    {
+      path: 'lib/pipeline/shards/inputReader.ts',
+      text: "import { keys } from '../keys.ts';\n\nimport type { RunRecord } from '../run/runRecord.ts';\n",
+    },
+    { path: 'lib/pipeline/stages/plan.ts', text: "import '../run/runRecord.ts';\nimport '../shards/shardPlan.ts';\n" },
+    { path: 'lib/pipeline/keys.ts', text: "import '../adapters/store.ts';\n" },
+  ];
+
+  it('names the path of a cycle between subfolders with the file and line of each step', () => {
+    // Prepare: files above
+
+    // Act
+    const violations = pipelineFolderCycles(files, []);
+
+    // Assess: the root files (keys.ts) and stages/, outside the cycle, are not in it
+    expect(violations).toEqual([
+      {
+        file: 'lib/pipeline/run/runRecord.ts',
+        line: 1,
+        message:
+          'lib/pipeline folders import in a cycle: run -> shards -> run (lib/pipeline/run/runRecord.ts:1 imports ' +
+          'lib/pipeline/shards/shardPlan.ts; lib/pipeline/shards/inputReader.ts:3 imports lib/pipeline/run/runRecord.ts)',
+      },
+    ]);
+  });
+
+  it('sets an allowed folder import aside, and reports one that no file makes', () => {
+    // Prepare: files above
+
+    // Act
+    const allowed = pipelineFolderCycles(files, ['shards -> run']);
+    const stale = pipelineFolderCycles(files, ['shards -> run', 'stages -> neighbors']);
+
+    // Assess
+    expect(allowed).toEqual([]);
+    expect(stale.map((v) => v.message)).toEqual([
+      'allowed folder import stages -> neighbors is made by no file: remove it',
+    ]);
   });
 });
 

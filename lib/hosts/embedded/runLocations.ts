@@ -7,7 +7,7 @@ import { FilesystemObjectStore } from '../../adapters/filesystemObjectStore.ts';
 import { InputFileError } from '../../data/errors.ts';
 import { formatOf, KNOWN_INPUTS as KNOWN, listInputFiles } from '../../data/inputFiles.ts';
 import { OPTIONS_FILE } from '../../pipeline/datasets/datasetRuns.ts';
-import type { RunInput } from '../../pipeline/run/runRecord.ts';
+import type { RunInput } from '../../pipeline/shards/shardPlan.ts';
 
 /**
  * Where `pseudolabel run` reads its input and writes its output: a local file or directory, or an S3 location

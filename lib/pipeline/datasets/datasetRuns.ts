@@ -5,9 +5,10 @@ import { formatOf } from '../../data/inputFiles.ts';
 import { OptionsError } from '../../errors.ts';
 import type { HostCapacity } from '../capacity.ts';
 import { keys } from '../keys.ts';
-import type { RunInput, RunRecord } from '../run/runRecord.ts';
+import type { RunRecord } from '../run/runRecord.ts';
 import { newRunId, startRun } from '../run/startRun.ts';
 import { parseRunOptions, type RunOptions } from '../runOptions.ts';
+import type { RunInput } from '../shards/shardPlan.ts';
 import type { StageContext } from '../stageContext.ts';
 import { type LatestVersion, readLatest, readVersion } from './datasetVersions.ts';
 

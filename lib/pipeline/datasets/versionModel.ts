@@ -10,7 +10,7 @@ import { keys } from '../keys.ts';
 import type { RunOptions } from '../runOptions.ts';
 import { type Collected, loadShardRows } from '../shards/collected.ts';
 import type { StageContext } from '../stageContext.ts';
-import type { MethodSummary } from '../stages/propagate.ts';
+import type { MethodSummary } from '../training/methods.ts';
 
 /**
  * What a dataset version keeps to label a new row without a run (`pseudolabel predict`), for the graph methods:

@@ -5,9 +5,9 @@ import { readJson, writeJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
 import type { NeighborsPlan } from '../neighbors/neighborsPlan.ts';
 import type { ShardMetrics } from '../run/fanIn.ts';
-import type { RunInput, RunRecord } from '../run/runRecord.ts';
+import type { RunRecord } from '../run/runRecord.ts';
 import { type Collected, readCollected } from '../shards/collected.ts';
-import type { ShardPlan, ShardSpec } from '../shards/shardPlan.ts';
+import type { RunInput, ShardPlan, ShardSpec } from '../shards/shardPlan.ts';
 import type { StageContext } from '../stageContext.ts';
 
 /**

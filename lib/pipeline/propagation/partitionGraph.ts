@@ -3,7 +3,7 @@ import { mapConcurrently } from '../concurrentRequests.ts';
 import { readJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
 import { readRangeLists } from '../neighbors/ivfObjects.ts';
-import type { RunRecord } from '../run/runRecord.ts';
+import type { NeighborsPlan } from '../neighbors/neighborsPlan.ts';
 import type { RunOptions } from '../runOptions.ts';
 import type { Collected } from '../shards/collected.ts';
 import type { StageContext } from '../stageContext.ts';
@@ -29,17 +29,21 @@ export interface PropagationPartitions {
 /**
  * Cell ranges where neighbours were searched by range (approx), else shards (exact, or exact after calibration).
  * An incremental run's lists are only complete after gather merges them into the base version's
- * (incremental/incrementalIvf.ts), so it partitions by shards, which read the gathered lists.
+ * (incremental/incrementalIvf.ts), so it partitions by shards, which read the gathered lists. `run` is run.json's
+ * fields (typed here, not as RunRecord, since run.json records these partitions: run/ imports this folder).
  */
 export function choosePartitions(
-  run: Pick<RunRecord, 'neighbors' | 'incremental'>,
+  run: { readonly neighbors?: NeighborsPlan; readonly incremental?: object },
   shards: number,
 ): PropagationPartitions {
   const ranges = run.neighbors?.mode === 'approx' && run.incremental === undefined ? run.neighbors.ranges : undefined;
   return ranges !== undefined ? { by: 'cell ranges', count: ranges } : { by: 'shards', count: shards };
 }
 
-export function partitionsOf(run: Pick<RunRecord, 'runId' | 'partitions'>): PropagationPartitions {
+export function partitionsOf(run: {
+  readonly runId: string;
+  readonly partitions?: PropagationPartitions;
+}): PropagationPartitions {
   if (run.partitions === undefined) throw new RangeError(`run ${run.runId} has no propagation partitions`);
   return run.partitions;
 }

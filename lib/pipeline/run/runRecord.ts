@@ -8,19 +8,11 @@ import type { RunHoldout } from '../modelSelection/holdoutRun.ts';
 import type { NeighborsPlan } from '../neighbors/neighborsPlan.ts';
 import type { PropagationPartitions } from '../propagation/partitionGraph.ts';
 import type { RunOptions } from '../runOptions.ts';
+import type { RunInput } from '../shards/shardPlan.ts';
 import type { Stage } from '../taskMessage.ts';
 import type { StageMetrics } from '../taskMetrics.ts';
 
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
-
-/** One input file of a run, as found when the run started (the ETag pins the version read). */
-export interface RunInput {
-  readonly key: string;
-  readonly size: number;
-  readonly etag: string;
-  /** The shards made from the file (set by the plan step). */
-  readonly shards?: number[];
-}
 
 /**
  * runs/<runId>/run.json: what a run is and where it stands. Only reduce steps write it (one at a time per run),

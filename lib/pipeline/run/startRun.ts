@@ -4,9 +4,10 @@ import type { HostCapacity } from '../capacity.ts';
 import { orderInputsForReuse } from '../incremental/versionIndex.ts';
 import { keys } from '../keys.ts';
 import type { RunOptions } from '../runOptions.ts';
+import type { RunInput } from '../shards/shardPlan.ts';
 import type { StageContext } from '../stageContext.ts';
 import { taskMessage } from '../taskMessage.ts';
-import { type RunInput, type RunRecord, readRun } from './runRecord.ts';
+import { type RunRecord, readRun } from './runRecord.ts';
 
 /** A sortable, unique run id: `<dataset>-<UTC timestamp>-<random>`. */
 export function newRunId(dataset: string, now = new Date()): string {

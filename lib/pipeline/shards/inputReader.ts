@@ -6,8 +6,7 @@ import { InputFileError } from '../../data/errors.ts';
 import { compressionOf, formatOf, type InputFormat, KNOWN_INPUTS } from '../../data/inputFiles.ts';
 import { openJsonlRows } from '../../data/jsonlRows.ts';
 import type { ColumnOptions, RowReader, RowSchema } from '../../data/rowSource.ts';
-import type { RunInput } from '../run/runRecord.ts';
-import type { ShardSpec } from './shardPlan.ts';
+import type { RunInput, ShardSpec } from './shardPlan.ts';
 import { asyncBufferOf, rangeSourceOf } from './storeSources.ts';
 
 /** What the planner learns from the head of an input file. */

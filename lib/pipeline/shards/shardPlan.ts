@@ -2,6 +2,15 @@ import type { Compression } from '../../data/decompress.ts';
 import type { InputFormat } from '../../data/inputFiles.ts';
 import type { RowSchema } from '../../data/rowSource.ts';
 
+/** One input file of a run, as found when the run started (the ETag pins the version read). */
+export interface RunInput {
+  readonly key: string;
+  readonly size: number;
+  readonly etag: string;
+  /** The shards made from the file (set by the plan step). */
+  readonly shards?: number[];
+}
+
 /**
  * One ingest unit: a byte range of a CSV or JSONL file (it owns the lines that start inside it) or a set of
  * Parquet row groups. Everything an ingest task needs to parse its part alone is recorded here.

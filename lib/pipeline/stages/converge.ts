@@ -8,7 +8,7 @@ import { effectiveMaxIter } from '../runOptions.ts';
 import { readCollected } from '../shards/collected.ts';
 import type { StageContext } from '../stageContext.ts';
 import { type TaskMessage, taskMessage } from '../taskMessage.ts';
-import type { MethodSummary } from './propagate.ts';
+import type { MethodSummary } from '../training/methods.ts';
 
 /** runs/<runId>/propagation/converge-<r>.json: the residuals of updates 1..r. */
 interface ConvergenceState {

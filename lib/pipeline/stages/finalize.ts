@@ -21,7 +21,7 @@ import { type Collected, loadShardIds, readCollected } from '../shards/collected
 import type { StageContext } from '../stageContext.ts';
 import { SHARD_STAGES, type TaskMessage } from '../taskMessage.ts';
 import { addTaskMetrics, measuredTask, type StageMetrics } from '../taskMetrics.ts';
-import type { MethodSummary } from './propagate.ts';
+import type { MethodSummary } from '../training/methods.ts';
 
 /** The options as the method ran them: max_iter and threshold resolved, `rounds` (maxIter's alias) folded in. */
 function reportedParameters(options: RunOptions): RunReport['parameters'] {

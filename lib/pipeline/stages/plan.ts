@@ -12,11 +12,16 @@ import { checkCapacity, estimateRows } from '../capacity.ts';
 import { findShardReuse, incrementalRun } from '../incremental/shardReuse.ts';
 import { keys } from '../keys.ts';
 import { runDeadline } from '../run/runDeadline.ts';
-import type { RunInput } from '../run/runRecord.ts';
 import { readRun, updateRun } from '../run/runRecord.ts';
 import { checkShards, ROWS_PER_SHARD, runLimits, shardAllowance } from '../runLimits.ts';
 import { inputFormat, readInputLayout } from '../shards/inputReader.ts';
-import { defaultShardCount, type ShardPlan, type ShardSpec, shardsPerFile } from '../shards/shardPlan.ts';
+import {
+  defaultShardCount,
+  type RunInput,
+  type ShardPlan,
+  type ShardSpec,
+  shardsPerFile,
+} from '../shards/shardPlan.ts';
 import { rangeSourceOf } from '../shards/storeSources.ts';
 import type { StageContext } from '../stageContext.ts';
 import { type TaskMessage, taskMessage } from '../taskMessage.ts';

@@ -6,7 +6,6 @@ import { packArrays, unpackArrays } from '../binaryArrays.ts';
 import { writeJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
 import { markOrigins } from '../outputs/rowOutcome.ts';
-import type { RunReport } from '../outputs/runReport.ts';
 import { writeShardResults } from '../outputs/shardResults.ts';
 import { choosePartitions } from '../propagation/partitionGraph.ts';
 import { fansOutPropagation } from '../propagation/propagationFanOut.ts';
@@ -30,19 +29,10 @@ import type { StageContext } from '../stageContext.ts';
 import { type TaskMessage, taskMessage } from '../taskMessage.ts';
 import { resolveViews } from '../training/coTrainingViews.ts';
 import { labelDataset, needsFeatures } from '../training/labelDataset.ts';
-import type { Convergence } from '../training/methods.ts';
+import type { MethodSummary } from '../training/methods.ts';
 import { WarningLog } from '../warningLog.ts';
 import { needsNeighbors } from './collect.ts';
 import { startOutput } from './output.ts';
-
-/** runs/<runId>/result.json: what the method reports besides the per-row outcome (per-shard result.bin parts). */
-export interface MethodSummary {
-  readonly convergence: Convergence;
-  readonly unreached?: RunReport['unreached'];
-  readonly gamma?: RunReport['gamma'];
-  readonly views?: RunReport['views'];
-  readonly warnings: string[];
-}
 
 /** Stitches every shard's neighbour lists into the n x k lists of the whole data set (shard order = row order). */
 async function allNeighbors(ctx: StageContext, runId: string, collected: Collected, k: number): Promise<KnnResult> {

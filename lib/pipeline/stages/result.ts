@@ -11,7 +11,7 @@ import { readRun } from '../run/runRecord.ts';
 import { loadShardIds, readCollected, readCollectedLabelRange, readCollectedOrigins } from '../shards/collected.ts';
 import type { StageContext } from '../stageContext.ts';
 import type { TaskMessage } from '../taskMessage.ts';
-import type { MethodSummary } from './propagate.ts';
+import type { MethodSummary } from '../training/methods.ts';
 
 /**
  * result (shard task, after the last converge step of a fanned-out propagation): brings this shard's rows of the

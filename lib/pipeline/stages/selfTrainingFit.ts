@@ -7,6 +7,7 @@ import { effectiveMaxIter, effectiveThreshold } from '../runOptions.ts';
 import { type Collected, readCollected } from '../shards/collected.ts';
 import type { StageContext } from '../stageContext.ts';
 import { type TaskMessage, taskMessage } from '../taskMessage.ts';
+import type { MethodSummary } from '../training/methods.ts';
 import {
   concatSets,
   fitOnLabelled,
@@ -21,7 +22,6 @@ import {
   writeShardLabelled,
 } from '../training/selfTrainingRounds.ts';
 import { WarningLog } from '../warningLog.ts';
-import type { MethodSummary } from './propagate.ts';
 
 /** The candidates of round r of every shard, in shard order (so in row order), with their probabilities. */
 async function mergeCandidates(ctx: StageContext, runId: string, collected: Collected, round: number) {

@@ -11,6 +11,7 @@ import {
   probabilitiesOverAllClasses,
   type RowOutcome,
 } from '../outputs/rowOutcome.ts';
+import type { RunReport } from '../outputs/runReport.ts';
 import { effectiveMaxIter, effectiveThreshold, type RunOptions } from '../runOptions.ts';
 
 /** What a method reports about its iterations (report.json `convergence`). */
@@ -20,6 +21,15 @@ export interface Convergence {
   readonly terminationReason: string;
   readonly finalDelta: number | null;
   readonly deltas: number[];
+}
+
+/** runs/<runId>/result.json: what the method reports besides the per-row outcome (per-shard result.bin parts). */
+export interface MethodSummary {
+  readonly convergence: Convergence;
+  readonly unreached?: RunReport['unreached'];
+  readonly gamma?: RunReport['gamma'];
+  readonly views?: RunReport['views'];
+  readonly warnings: string[];
 }
 
 export interface MethodResult {
