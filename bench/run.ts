@@ -159,7 +159,7 @@ async function runOurs(config: Config, dir: string, data: string, truth: Int32Ar
   };
   const score = scoreLabels(await readFile(join(out, 'labels.csv'), 'utf8'), truth);
   const t = report.timings;
-  const graphAndPropagateMs = ['collect', 'cells', 'calibrate', 'neighbors', 'propagate'].reduce(
+  const graphAndPropagateMs = ['collect', 'cells', 'calibrate', 'probes', 'neighbors', 'propagate'].reduce(
     (sum, stage) => sum + (t[stage] ?? 0),
     0,
   );

@@ -12,6 +12,7 @@ import { iterateStage } from './stages/iterate.ts';
 import { neighborsStage } from './stages/neighbors.ts';
 import { outcomeStage } from './stages/outcome.ts';
 import { outputStage } from './stages/output.ts';
+import { probesStage } from './stages/probes.ts';
 import { resultStage } from './stages/result.ts';
 import { routeStage } from './stages/route.ts';
 import { scoreStage } from './stages/score.ts';
@@ -24,6 +25,7 @@ type ReduceStep = (ctx: StageContext, task: TaskMessage) => Promise<{ tasks?: Ta
 const SHARD_TASKS: Partial<Record<Stage, ShardTask>> = {
   ingest: ingestStage,
   cells: cellsStage,
+  probes: probesStage,
   neighbors: neighborsStage,
   edges: edgesStage,
   route: routeStage,
@@ -46,6 +48,7 @@ const REDUCE_STEPS: Partial<Record<Stage, () => Promise<ReduceStep>>> = {
   },
   collect: async () => (await import('./stages/collect.ts')).collectStage,
   calibrate: async () => (await import('./stages/calibrate.ts')).calibrateStage,
+  probed: async () => (await import('./stages/probed.ts')).probedStage,
   lists: async () => (await import('./stages/lists.ts')).listsStage,
   propagate: async () => (await import('./stages/propagate.ts')).propagateStage,
   graph: async () => (await import('./stages/graph.ts')).graphStage,

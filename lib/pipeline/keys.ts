@@ -15,7 +15,19 @@ export const keys = {
   /** A shard's rows in the IVF cells of a cell range, grouped by cell (cells task). */
   rangeCells: (runId: string, range: number, shard: number) =>
     `runs/${runId}/ranges/${pad(range)}/${pad(shard)}/cells.bin`,
-  /** The neighbour lists of a shard's rows in a cell range (that range's neighbors task). */
+  /**
+   * The queries the probes task of shard `shard` routes to cell range `range`: its rows of other ranges that
+   * probe a cell of this one (global index, the probed cells here, vector).
+   */
+  routedQueries: (runId: string, range: number, shard: number) =>
+    `runs/${runId}/ranges/${pad(range)}/${pad(shard)}/queries.bin`,
+  /**
+   * The partial lists that the neighbors task of cell range `range` found for shard `shard`'s rows probing it
+   * (the range's own rows first, then the routed queries), among the range's members only; gather merges them.
+   */
+  partialLists: (runId: string, range: number, shard: number) =>
+    `runs/${runId}/ranges/${pad(range)}/${pad(shard)}/partial.bin`,
+  /** The neighbour lists of a shard's rows in a cell range (gather, from the partial lists; incremental: the range's neighbors task). */
   rangeNeighbors: (runId: string, range: number, shard: number) =>
     `runs/${runId}/ranges/${pad(range)}/${pad(shard)}/neighbors.bin`,
   /** IVF centroids and calibration queries (collect step), then the calibrated model and cell sizes. */

@@ -13,16 +13,19 @@ import { readRun } from '../../lib/pipeline/run/runRecord.ts';
 import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
 import { loadShardRows, readCollected } from '../../lib/pipeline/shards/collected.ts';
 import type { StageContext } from '../../lib/pipeline/stageContext.ts';
-import { neighborsStage, PROBED_ROWS_ENV, SEPARATE_PARTS_BYTES_ENV } from '../../lib/pipeline/stages/neighbors.ts';
+import { gatherStage } from '../../lib/pipeline/stages/gather.ts';
+import { neighborsStage, SEPARATE_PARTS_BYTES_ENV } from '../../lib/pipeline/stages/neighbors.ts';
+import { probesStage } from '../../lib/pipeline/stages/probes.ts';
 import { filesystemStageContext } from '../support/stageContexts.ts';
 import { type DrivenRun, driveRun } from './support/manualDriver.ts';
 import { ROOT, removeTempDirs, tempDir } from './support/pipelineHarness.ts';
 
 /**
- * Approximate neighbours by cell range (cells objects per range and shard, one neighbors task per range, one
- * gather task per shard): every shard's neighbors.bin holds, bit for bit, the lists of one in-process IVF search
- * over all rows (exact within each row's probed cells, ties by lower global index), for 1, 3 and 8 shards and
- * under duplicated, reordered deliveries.
+ * Approximate neighbours by cell range (cells objects per range and shard, one probes task per shard routing the
+ * rows as queries to the ranges they probe, one neighbors task per range searching them among its members, one
+ * gather task per shard merging the partial lists): every shard's neighbors.bin holds, bit for bit, the lists of
+ * one in-process IVF search over all rows (exact within each row's probed cells, ties by lower global index), for
+ * 1, 3 and 8 shards and under duplicated, reordered deliveries.
  */
 
 const DIGITS = join(ROOT, 'examples/digits.csv');
@@ -100,16 +103,9 @@ describe('examples/digits.csv, approx neighbours by cell range', () => {
     } finally {
       delete process.env[SEPARATE_PARTS_BYTES_ENV];
     }
-    // Every range's queries searched in blocks of one cell, each reading the probed cells again.
-    process.env[PROBED_ROWS_ENV] = '1';
-    try {
-      runs.set('8 in blocks', await driveRun(DIGITS, await tempDir(), options(8), 'range-lists-blocks'));
-    } finally {
-      delete process.env[PROBED_ROWS_ENV];
-    }
   }, 120_000);
 
-  it.each(['1', '3', '8', '8 duplicated', '3 copied', '8 in blocks'])(
+  it.each(['1', '3', '8', '8 duplicated', '3 copied'])(
     '%s shards: lists equal one in-process search bit for bit',
     async (name) => {
       // Prepare
@@ -124,46 +120,69 @@ describe('examples/digits.csv, approx neighbours by cell range', () => {
     },
   );
 
-  it('plans one neighbors task per cell range, and the ranges split the rows', async () => {
+  it('plans one probes task per shard, one neighbors task per cell range, and the ranges split the rows', async () => {
     // Prepare
     const run = runs.get('8') as DrivenRun;
     const record = await readRun(run.store, run.runId);
     // Act
     const ranges = record.neighbors?.ranges ?? 0;
-    const neighborsTasks = run.sent.filter((delivery) => delivery.body.stage === 'neighbors');
-    const gatherTasks = run.sent.filter((delivery) => delivery.body.stage === 'gather');
+    const shardsOf = (stage: string) =>
+      run.sent.filter((delivery) => delivery.body.stage === stage).map((delivery) => delivery.body.shard);
     // Assess
     expect(ranges).toBeGreaterThan(1);
-    expect(neighborsTasks.map((delivery) => delivery.body.shard)).toEqual(Array.from({ length: ranges }, (_, r) => r));
-    expect(gatherTasks.map((delivery) => delivery.body.shard)).toEqual(Array.from({ length: 8 }, (_, s) => s));
+    expect(record.neighbors?.queriesRouted).toBe(true);
+    expect(shardsOf('probes')).toEqual(Array.from({ length: 8 }, (_, s) => s));
+    expect(shardsOf('neighbors')).toEqual(Array.from({ length: ranges }, (_, r) => r));
+    expect(shardsOf('gather')).toEqual(Array.from({ length: 8 }, (_, s) => s));
   });
 
-  it('reads only the probed cells of other ranges: fewer bytes than their whole objects, the same lists', async () => {
+  it('a range task reads only its own cells objects and the queries routed to it', async () => {
     // Prepare
     const run = runs.get('3') as DrivenRun;
-    const before = await runLists(run);
     const tasks = run.sent.filter((delivery) => delivery.body.stage === 'neighbors').map((delivery) => delivery.body);
-    let read = 0;
-    let whole = 0;
-    let total = 0;
+    const foreign: string[] = [];
+    let routedRead = 0;
 
-    // Act: every neighbors task again (a redelivery), counting what it reads of the other ranges' cells objects.
+    // Act: every neighbors task again (a redelivery), recording the keys it reads.
     for (const task of tasks) {
       const store = new KeyRecordingStore(run.store);
       await neighborsStage(contextOf(run, store), task);
-      total += store.traffic.bytesRead;
       const ownPrefix = keys.rangeCells(run.runId, task.shard, 0).replace(/[^/]+\/cells\.bin$/, '');
       for (const [key, bytes] of store.bytesByKey) {
-        if (!key.endsWith('/cells.bin') || key.startsWith(ownPrefix)) continue;
-        read += bytes;
-        whole += (await run.store.head(key))?.size ?? 0;
+        if (!key.includes('/ranges/')) continue;
+        if (!key.startsWith(ownPrefix)) foreign.push(key);
+        if (key.endsWith('/queries.bin')) routedRead += bytes;
       }
     }
 
     // Assess
-    expect(whole).toBeGreaterThan(0); // some range's queries probed another range
-    expect(read).toBeLessThan(whole);
-    expect(total).toBeGreaterThan(read);
+    expect(foreign).toEqual([]);
+    expect(routedRead).toBeGreaterThan(0); // some rows probed another range than their own
+  });
+
+  it('redelivered probes, neighbors and gather tasks rewrite the same bytes', async () => {
+    // Prepare
+    const run = runs.get('3') as DrivenRun;
+    const before = await runLists(run);
+    const prefix = keys.runPrefix(run.runId);
+    const objects = async () => {
+      const listed = (await run.store.list(prefix))
+        .map((info) => info.key)
+        .filter((key) => /\/(queries|partial|neighbors)\.bin$/.test(key));
+      return new Map(await Promise.all(listed.map(async (key) => [key, await run.store.get(key)] as const)));
+    };
+    const written = await objects();
+    const stages = { probes: probesStage, neighbors: neighborsStage, gather: gatherStage } as const;
+
+    // Act: each stage's tasks delivered again, in reverse order.
+    for (const stage of ['probes', 'neighbors', 'gather'] as const) {
+      const tasks = run.sent.filter((delivery) => delivery.body.stage === stage).map((delivery) => delivery.body);
+      for (const task of tasks.reverse()) await stages[stage](contextOf(run), task);
+    }
+
+    // Assess
+    expect(written.size).toBeGreaterThan(0);
+    expect(await objects()).toEqual(written);
     expect(await runLists(run)).toEqual(before);
   });
 });

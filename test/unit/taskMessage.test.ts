@@ -151,7 +151,7 @@ describe('taskMessage', () => {
 });
 
 describe('SHARD_STAGES', () => {
-  it('are ingest, cells, neighbors, gather, score, outcome, output and the fanned-out propagation tasks', () => {
+  it('are ingest, cells, probes, neighbors, gather, score, outcome, output and the fanned-out propagation tasks', () => {
     // Assess
     expect([...SHARD_STAGES].sort()).toEqual([
       'cells',
@@ -163,6 +163,7 @@ describe('SHARD_STAGES', () => {
       'neighbors',
       'outcome',
       'output',
+      'probes',
       'result',
       'route',
       'score',

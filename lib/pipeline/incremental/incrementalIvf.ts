@@ -111,6 +111,14 @@ async function reusesLists(ctx: StageContext, run: RunRecord, collected: Collect
 }
 
 /**
+ * calibrate: whether this run's approximate lists build on the base version's (given the run with its calibrated
+ * plan), so that its neighbors tasks search as incrementalRangeLists does instead of routing the queries.
+ */
+export async function buildsOnBaseLists(ctx: StageContext, run: RunRecord, collected: Collected): Promise<boolean> {
+  return (await reusesLists(ctx, run, collected)) !== undefined;
+}
+
+/**
  * neighbors (one cell range) in a run whose lists build on the base's: the range's new rows searched against
  * all rows of their probed cells, its old rows against the new rows of theirs. Writes the range's lists per shard
  * as the usual task does. Undefined when the range is searched as usual.

@@ -16,9 +16,11 @@ import type { StageContext } from '../stageContext.ts';
  * (training.bin); each cells task writes its shard's rows grouped by cell, one object per cell range
  * (ranges/<r>/<shard>/cells.bin, with their code words and nearest cells) and its part of the calibration
  * (calibration.bin); calibrate writes the model with its nprobe, the size of every cell, the ranges and the
- * codes (model.bin); the neighbors task of range r reads its range's cells objects whole and, of the other
- * ranges, the members of the cells its queries probe (by each object's cell index), and writes its lists per
- * shard (ranges/<r>/<shard>/neighbors.bin), which each shard's gather task assembles.
+ * codes (model.bin); each shard's probes task routes its rows as queries to the ranges they probe
+ * (routedQueries.ts), the neighbors task of range r reads its range's cells objects whole and searches the
+ * queries among them (partial lists, merged by each shard's gather task, which writes the lists by range,
+ * ranges/<r>/<shard>/neighbors.bin, where they are read so). An incremental run's range task reads instead, of the
+ * other ranges, the members of the cells its queries probe (readProbedCells, by each object's cell index).
  */
 export interface IvfTrainingObject {
   readonly model: IvfModel;

@@ -18,6 +18,12 @@ export interface NeighborsPlan {
   readonly estimatedRecall?: number;
   /** Cell ranges, one neighbors task each (approx; cellRanges.ts). */
   readonly ranges?: number;
+  /**
+   * approx: each row is routed as a query to the ranges it probes (the probes stage), each range's task searches
+   * them among its own members and gather merges the partial lists. Absent in an incremental run whose lists
+   * build on the base version's: its range tasks read the probed cells of other ranges instead.
+   */
+  readonly queriesRouted?: boolean;
 }
 
 /**

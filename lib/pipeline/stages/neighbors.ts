@@ -1,8 +1,7 @@
 import type { FeatureMatrix } from '../../data/featureMatrix.ts';
-import { type CellRanges, localityOrder, type RangeCells, rangeCells } from '../../graph/ivf/cellRanges.ts';
+import { type RangeCells, rangeCells } from '../../graph/ivf/cellRanges.ts';
 import type { IvfCells } from '../../graph/ivf/ivfIndex.ts';
 import { ivfSearch } from '../../graph/ivf/ivfSearch.ts';
-import { probeCells } from '../../graph/ivf/probeCells.ts';
 import { emptyKnnResult, type KnnResult, knnSearch } from '../../graph/knnSearch.ts';
 import type { DistanceKernel } from '../../linalg/distanceTiles.ts';
 import type { Int16Codes } from '../../linalg/int16Codes.ts';
@@ -11,18 +10,13 @@ import { mapConcurrently } from '../concurrentRequests.ts';
 import { incrementalRangeLists } from '../incremental/incrementalIvf.ts';
 import { incrementalExactLists } from '../incremental/incrementalLists.ts';
 import { keys } from '../keys.ts';
-import {
-  ProbedRowsMemory,
-  type RangeCellsPart,
-  readIvfModel,
-  readProbedCells,
-  readRangeCells,
-  writeRangeLists,
-} from '../neighbors/ivfObjects.ts';
-import { PROBED_MEMBERS_BYTES, planNeighbors } from '../neighbors/neighborsPlan.ts';
-import { partCells, rangeQueries } from '../neighbors/rangeParts.ts';
+import { type RangeCellsPart, readIvfModel, readRangeCells } from '../neighbors/ivfObjects.ts';
+import { planNeighbors } from '../neighbors/neighborsPlan.ts';
+import { partProbes, probesInRange } from '../neighbors/queryProbes.ts';
+import { partCells } from '../neighbors/rangeParts.ts';
+import { type RoutedQueries, readRoutedQueries, writePartialLists } from '../neighbors/routedQueries.ts';
 import { completeShardTask } from '../run/fanIn.ts';
-import { readRun } from '../run/runRecord.ts';
+import { type RunRecord, readRun } from '../run/runRecord.ts';
 import { type Collected, loadShardRows, readCollected } from '../shards/collected.ts';
 import type { StageContext } from '../stageContext.ts';
 import type { TaskMessage } from '../taskMessage.ts';
@@ -34,13 +28,12 @@ import type { TaskMessage } from '../taskMessage.ts';
  * Exact mode: one task per shard compares the shard's points with every shard, one reference shard at a time,
  * top-k lists merged; it writes the shard's neighbors.bin. Memory: this shard, one reference shard, the lists.
  *
- * Approx mode (IVF): one task per cell range (the message's `shard` is the range): its queries are the rows whose
- * cell is in the range, read from the range's cells objects of every shard; of the other ranges it reads only
- * the members of the cells its queries probe (ranged GETs by each object's cell index), and compares each query
- * with the members of its probed cells. It writes its lists per shard; once every range is done, the lists step
- * fans out one gather task per shard, which assembles them into neighbors.bin. Memory and input: the range's
- * rows and the members of the cells they probe (searched in blocks that hold a bounded number of them), never
- * the whole corpus.
+ * Approx mode (IVF): one task per cell range (the message's `shard` is the range), after the probes tasks routed
+ * every row as a query to the ranges it probes: the task reads the range's cells objects of every shard (its
+ * members) and the queries routed to it, and compares each query with the members of its probed cells in this
+ * range. It writes partial lists per shard; once every range is done, the lists step fans out one gather task per
+ * shard, which merges each row's partial lists into its list. Memory and input: the range's members and one
+ * shard's queries at a time, never the whole corpus, and the same per row whatever n.
  */
 export async function neighborsStage(ctx: StageContext, task: TaskMessage): Promise<void> {
   const started = performance.now();
@@ -49,8 +42,9 @@ export async function neighborsStage(ctx: StageContext, task: TaskMessage): Prom
   const plan = run.neighbors ?? planNeighbors(run.options, collected.n);
   const k = run.options.neighbors;
   if (plan.mode === 'approx') {
-    const { rows, ranges } =
-      (await incrementalRangeLists(ctx, run, task, collected, k)) ?? (await rangeLists(ctx, task, collected, k));
+    const { rows, ranges } = plan.queriesRouted
+      ? await routedRangeLists(ctx, task, collected, k)
+      : await incrementalOrFail(ctx, run, task, collected, k);
     await completeShardTask(ctx, task, ranges, 'lists', { ms: Math.round(performance.now() - started), rows });
     return;
   }
@@ -63,6 +57,20 @@ export async function neighborsStage(ctx: StageContext, task: TaskMessage): Prom
     ms: Math.round(performance.now() - started),
     rows: query.X.n,
   });
+}
+
+/** The range task of an incremental run whose lists build on the base's (calibrate routed no queries). */
+async function incrementalOrFail(
+  ctx: StageContext,
+  run: RunRecord,
+  task: TaskMessage,
+  collected: Collected,
+  k: number,
+): Promise<{ rows: number; ranges: number }> {
+  const lists = await incrementalRangeLists(ctx, run, task, collected, k);
+  if (lists === undefined)
+    throw new RangeError(`run ${task.runId}: no queries were routed to cell range ${task.shard}`);
+  return lists;
 }
 
 async function exactLists(
@@ -83,14 +91,17 @@ async function exactLists(
 }
 
 /**
- * IVF search (Jegou et al. 2011, without quantisation) of one cell range's rows: each query compared with the
- * members of its probed cells, exactly, so a row's list depends only on its own probes and not on the ranges.
- * The range's own cells objects are read whole (they hold the queries); of the other ranges, only the probed
- * cells' members are read (readProbedCells). The queries are searched in blocks of their own cells whose probed
- * cells in other ranges hold at most probedRowsBudget rows (one block for most ranges), so the members held at
- * once stay bounded however many ranges the probes reach; the lists do not depend on the blocks.
+ * IVF search (Jegou et al. 2011, without quantisation) of one cell range, reversed as a sharded IVF index searches:
+ * the task holds only the range's members (its cells objects, one per shard, read whole) and searches the queries
+ * that probe its cells among them: its own rows, whose probe lists it finds as the probes tasks did (partProbes),
+ * and the rows of other ranges that the probes tasks routed to it (ranges/<r>/<s>/queries.bin), each with the
+ * probed cells of this range only. One source shard at a time (its own rows and its routed queries, the next
+ * shard's read meanwhile), so memory is the range's members plus one shard's queries and their lists, whatever n.
+ * It writes each shard's partial lists (the k nearest among this range's members: exact, ties by lower global
+ * index), which gather merges into the rows' final lists: the same lists, bit for bit, as one in-process search,
+ * since a row's list depends only on its probes and the pairs' distances, which no split changes.
  */
-async function rangeLists(
+async function routedRangeLists(
   ctx: StageContext,
   { runId, shard: range }: TaskMessage,
   collected: Collected,
@@ -100,188 +111,57 @@ async function rangeLists(
   if (range >= ranges.count) throw new RangeError(`run ${runId} has ${ranges.count} cell ranges, not ${range + 1}`);
   const byRange = rangeCells(ranges);
   const shards = collected.shards.flatMap((shard, s) => (shard.rows > 0 ? [s] : []));
-  const queries = rangeQueriesSharingParts(
-    await mapConcurrently(shards, (s) => readRangeCells(ctx, runId, range, s, codes)),
-    model.d,
-  );
-  const own = queries.parts;
-  const { probes, width } = probeCells(model, queries.X, { minMembers: k, cellSizes, nearest: queries.nearest });
-  queries.nearest = undefined;
-  const lists = emptyKnnResult(queries.X.n, k);
-  const budget = probedRowsBudget(model.d, codes?.pairs ?? 0);
-  const order = localityOrder(model);
-  // Every block's probed members decoded into the same memory (ProbedRowsMemory: not the last block's too).
-  const memory = new ProbedRowsMemory();
-  for (const block of queryBlocks(probes, width, range, ranges, order, cellSizes, budget)) {
-    const wanted = wantedCells(probes, width, block, range, ranges, byRange);
-    const requests = [...wanted].flatMap(([r, cells]) => shards.map((s) => ({ range: r, shard: s, wanted: cells })));
-    const read = await readProbedCells(ctx, runId, requests, codes, memory);
-    const parts = new Map<number, RangeCellsPart[]>([[range, own]]);
-    [...wanted.keys()].forEach((r, i) => {
-      parts.set(r, read.slice(i * shards.length, (i + 1) * shards.length));
-    });
-    read.length = 0;
-    const reference =
-      parts.size * shards.length * (model.nlist + 1) * 4 <= separatePartsBytes()
-        ? [...parts].flatMap(([r, shardParts]) => shardParts.map((part) => partCells(model, byRange, r, part, codes)))
-        : [joinedCells(model.nlist, model.d, byRange, parts, codes)];
-    const blockQueries = selectRows(queries.X, block);
-    const blockProbes = new Int32Array(block.length * width);
-    block.forEach((q, i) => {
-      blockProbes.set(probes.subarray(q * width, (q + 1) * width), i * width);
-    });
-    const found = ivfSearch(blockQueries, blockProbes, reference, k, { codes });
-    block.forEach((q, i) => {
-      lists.indices.set(found.indices.subarray(i * k, (i + 1) * k), q * k);
-      lists.distances.set(found.distances.subarray(i * k, (i + 1) * k), q * k);
-    });
-  }
-  const ownMembers = own.map((part) => part.members);
-  // One part per shard (empty where the shard has no rows here), so each gather task reads every range's.
-  await mapConcurrently(collected.shards, (_, s) => {
-    const index = shards.indexOf(s);
-    const members = index < 0 ? new Int32Array(0) : ownMembers[index];
-    const from = index < 0 ? 0 : queries.starts[index];
-    const to = from + members.length;
-    const part = {
-      n: members.length,
-      k,
-      indices: lists.indices.subarray(from * k, to * k),
-      distances: lists.distances.subarray(from * k, to * k),
-    };
-    return writeRangeLists(ctx, runId, range, s, { members, lists: part });
-  });
-  return { rows: queries.X.n, ranges: ranges.count };
-}
-
-/** Tests only: rows that replace the budget of probed members (probedRowsBudget), in the task's process. */
-export const PROBED_ROWS_ENV = 'PSEUDOLABEL_PROBED_ROWS';
-
-function probedRowsBudget(d: number, pairs: number): number {
-  const forced = process.env[PROBED_ROWS_ENV];
-  if (forced !== undefined && forced !== '') return Number(forced);
-  return Math.max(1, Math.floor(PROBED_MEMBERS_BYTES / (4 + 4 * d + 8 + 4 * pairs)));
-}
-
-/**
- * The range's queries (indices into its rows) in blocks: the rows of the range's cells taken cell by cell (by
- * first probe, their own cell) in the centroids' locality order (cellRanges.ts), so that a block's cells are
- * near each other and share most of their probed cells, a block closed before a cell whose queries would take
- * the rows of the other ranges' cells its queries probe (by cellSizes, over all shards) past `budget`. A block
- * holds at least one cell.
- */
-function queryBlocks(
-  probes: Int32Array,
-  width: number,
-  range: number,
-  { rangeOf }: CellRanges,
-  order: Int32Array,
-  cellSizes: Int32Array,
-  budget: number,
-): Int32Array[] {
-  const n = width > 0 ? probes.length / width : 0;
-  const nlist = rangeOf.length;
-  // The queries of each own cell (by first probe), in row order: a counting sort.
-  const start = new Int32Array(nlist + 1);
-  for (let q = 0; q < n; q++) start[probes[q * width] + 1]++;
-  for (let c = 0; c < nlist; c++) start[c + 1] += start[c];
-  const byCell = new Int32Array(n);
-  const fill = start.slice(0, nlist);
-  for (let q = 0; q < n; q++) byCell[fill[probes[q * width]]++] = q;
-  const blocks: Int32Array[] = [];
-  const inBlock = new Uint8Array(nlist);
-  let marked: number[] = [];
-  let current: number[] = [];
-  let rows = 0;
-  const close = () => {
-    if (current.length > 0) blocks.push(Int32Array.from(current));
-    for (const c of marked) inBlock[c] = 0;
-    marked = [];
-    current = [];
-    rows = 0;
+  const own = await mapConcurrently(shards, (s) => readRangeCells(ctx, runId, range, s, codes));
+  const reference =
+    shards.length * (model.nlist + 1) * 4 <= separatePartsBytes()
+      ? own.map((part) => partCells(model, byRange, range, part, codes))
+      : [joinedCells(model.nlist, model.d, byRange, new Map([[range, own]]), codes)];
+  const read = (i: number) => {
+    const reading = readRoutedQueries(ctx, runId, range, shards[i]);
+    reading.catch(() => {}); // awaited below; a failure meanwhile is not an unhandled rejection
+    return reading;
   };
-  // The other ranges' cells the queries of cell `own` probe that the block does not hold yet.
-  const newCells = (own: number): number[] => {
-    const cells: number[] = [];
-    for (let i = start[own]; i < start[own + 1]; i++) {
-      for (let p = byCell[i] * width; p < (byCell[i] + 1) * width; p++) {
-        const c = probes[p];
-        if (c < 0 || rangeOf[c] === range || inBlock[c] !== 0) continue;
-        inBlock[c] = 2;
-        cells.push(c);
-      }
-    }
-    for (const c of cells) inBlock[c] = 0;
-    return cells;
-  };
-  const rowsOf = (cells: readonly number[]) => cells.reduce((total, c) => total + cellSizes[c], 0);
-  for (const own of order) {
-    if (start[own + 1] === start[own]) continue;
-    let added = newCells(own);
-    if (current.length > 0 && rows + rowsOf(added) > budget) {
-      close();
-      added = newCells(own);
-    }
-    for (const c of added) {
-      inBlock[c] = 1;
-      marked.push(c);
-    }
-    rows += rowsOf(added);
-    for (let i = start[own]; i < start[own + 1]; i++) current.push(byCell[i]);
+  let next = shards.length > 0 ? read(0) : undefined;
+  let searched = 0;
+  for (let i = 0; i < shards.length; i++) {
+    const routed = await (next as Promise<RoutedQueries>);
+    next = i + 1 < shards.length ? read(i + 1) : undefined;
+    const part = own[i];
+    const ownProbes = partProbes(model, cellSizes, k, part);
+    const ownRows = Int32Array.from({ length: part.members.length }, (_, q) => q);
+    const mine = probesInRange(ownProbes.probes, ownProbes.width, ownRows, range, ranges);
+    const queries = joinQueries(model.d, [{ vectors: part.vectors, width: mine.width, probes: mine.probes }, routed]);
+    const lists =
+      queries.X.n > 0 ? ivfSearch(queries.X, queries.probes, reference, k, { codes }) : emptyKnnResult(0, k);
+    const members = new Int32Array(queries.X.n);
+    members.set(part.members);
+    members.set(routed.members, part.members.length);
+    await writePartialLists(ctx, runId, range, shards[i], { own: part.members.length, members, lists });
+    searched += queries.X.n;
   }
-  close();
-  // One block: the rows in their order, searched without a copy.
-  return blocks.length === 1 ? [Int32Array.from({ length: n }, (_, q) => q)] : blocks;
+  return { rows: searched, ranges: ranges.count };
 }
 
-/**
- * The cells of other ranges the queries of a block probe: per range (ascending), flags over its cells
- * (ascending, as in its cells objects).
- */
-function wantedCells(
-  probes: Int32Array,
-  width: number,
-  block: Int32Array,
-  range: number,
-  ranges: CellRanges,
-  byRange: RangeCells,
-): Map<number, Uint8Array> {
-  const probed = new Uint8Array(ranges.rangeOf.length);
-  for (const q of block) {
-    for (let p = q * width; p < (q + 1) * width; p++) if (probes[p] >= 0) probed[probes[p]] = 1;
+/** Query rows of several sources as one matrix, their probe lists padded to the widest with -1. */
+function joinQueries(
+  d: number,
+  sources: readonly { vectors: Float32Array; width: number; probes: Int32Array }[],
+): { X: FeatureMatrix; probes: Int32Array } {
+  const rowsOf = (source: (typeof sources)[number]) => source.vectors.length / d;
+  const n = sources.reduce((total, source) => total + rowsOf(source), 0);
+  const width = Math.max(1, ...sources.map((source) => source.width));
+  const data = new Float32Array(n * d);
+  const probes = new Int32Array(n * width).fill(-1);
+  let at = 0;
+  for (const source of sources) {
+    const rows = rowsOf(source);
+    data.set(source.vectors, at * d);
+    for (let q = 0; q < rows; q++) {
+      probes.set(source.probes.subarray(q * source.width, (q + 1) * source.width), (at + q) * width);
+    }
+    at += rows;
   }
-  const wanted = new Map<number, Uint8Array>();
-  for (let r = 0; r < ranges.count; r++) {
-    if (r === range) continue;
-    const cells = byRange.cells.subarray(byRange.starts[r], byRange.starts[r + 1]);
-    const flags = cells.map((c) => probed[c]);
-    if (flags.includes(1)) wanted.set(r, Uint8Array.from(flags));
-  }
-  return wanted;
-}
-
-/** Rows of X in the given order (X itself when that is all of them in order). */
-function selectRows(X: FeatureMatrix, rows: Int32Array): FeatureMatrix {
-  const { d } = X;
-  if (rows.length === X.n && rows.every((row, i) => row === i)) return X;
-  const data = new Float32Array(rows.length * d);
-  rows.forEach((row, i) => {
-    data.set(X.data.subarray(row * d, (row + 1) * d), i * d);
-  });
-  return { data, n: rows.length, d };
-}
-
-/**
- * A range's rows from its parts (rangeParts.ts), and the parts again, their vectors now views of the rows' (held
- * once, not twice) and without nearest cells.
- */
-function rangeQueriesSharingParts(parts: readonly RangeCellsPart[], d: number) {
-  const queries = rangeQueries(parts, d);
-  const shared = parts.map((part, i) => {
-    const vectors = queries.X.data.subarray(queries.starts[i] * d, (queries.starts[i] + part.members.length) * d);
-    return { ...part, vectors, nearest: new Int32Array(0) };
-  });
-  return { ...queries, parts: shared };
+  return { X: { data, n, d }, probes };
 }
 
 /**

@@ -66,9 +66,15 @@ export async function propagateStage(
 ): Promise<{ tasks?: TaskMessage[]; reduce?: TaskMessage[] }> {
   const run = await readRun(ctx.store, task.runId);
   const collected = await readCollected(ctx, task.runId);
-  // Cell-range partitions were fixed by the lists step, which skipped gather (no shard holds its lists).
+  // Cell-range partitions were fixed by the lists step, whose gather tasks then kept the lists by range only.
   if (run.partitions !== undefined || fansOutPropagation(run.options, collected.n, collected.classes.length)) {
-    const partitions = run.partitions ?? choosePartitions(run, collected.shards.length);
+    // Otherwise gather kept each range's lists only for a dataset version (stages/gather.ts).
+    const byRangeKept = !run.neighbors?.queriesRouted || run.versioned;
+    const partitions =
+      run.partitions ??
+      (byRangeKept
+        ? choosePartitions(run, collected.shards.length)
+        : { by: 'shards' as const, count: collected.shards.length });
     await updateRun(ctx.store, task.runId, (record) => {
       record.stage = 'edges';
       record.partitions = partitions;
