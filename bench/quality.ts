@@ -7,7 +7,13 @@ import { SoftmaxRegression } from '../lib/algorithms/softmaxRegression.ts';
 import { UNLABELLED } from '../lib/data/dataset.ts';
 import { type FeatureMatrix, selectRows } from '../lib/data/featureMatrix.ts';
 import { FeatureStatistics, scaleInPlace } from '../lib/data/featureScaling.ts';
-import { type AutoSetting, autoGrid, predictorsFor, searchGrid } from '../lib/pipeline/modelSelection/autoSearch.ts';
+import {
+  type AutoSetting,
+  autoGrid,
+  labelsFromProbabilities,
+  predictorsFor,
+  searchGrid,
+} from '../lib/pipeline/modelSelection/autoSearch.ts';
 import { checkHoldoutSize, repeatedHoldout } from '../lib/pipeline/modelSelection/holdout.ts';
 import { parseRunOptions } from '../lib/pipeline/runOptions.ts';
 
@@ -50,8 +56,14 @@ interface DrawResult {
   sklearn: Record<string, number>;
   /** The holdout of the default run, of label spreading standardised and of auto's pick (HOLDOUT_JUDGED). */
   holdouts: HoldoutResult[];
-  /** auto's cross-validated candidates (score, spread), best first: other choice rules can be judged offline. */
-  candidates?: { setting: string; score: number; spread: number }[];
+  /** auto's cross-validated candidates (accuracy, spread, Brier, paired Brier difference from the fallback), best first. */
+  candidates?: {
+    setting: string;
+    score: number;
+    spread: number;
+    brier: number;
+    versusFallback?: { difference: number; standardError: number };
+  }[];
 }
 
 interface HoldoutResult {
@@ -115,7 +127,9 @@ async function evaluateDraw(
   statistics.add({ data: X.data, n: X.n });
   const standard = await statistics.finish(async () => {});
   const grid = autoGrid(false);
-  const predictors = predictorsFor(grid, X, k, standard, options, undefined);
+  const predictors = predictorsFor(grid, X, k, standard, options, undefined).map(
+    (predict) => (trainingY: Int32Array) => labelsFromProbabilities(predict(trainingY), k),
+  );
   const settings = predictors.map((predict) => accuracyOnUnlabelled(predict(y), y, truth));
 
   const search = searchGrid(X, y, k, standard, options);
@@ -194,6 +208,8 @@ async function evaluateDraw(
             setting: settingName(c),
             score: c.score,
             spread: c.spread,
+            brier: c.brier,
+            ...(c.versusFallback ? { versusFallback: c.versusFallback } : {}),
           })),
         }
       : {}),

@@ -219,7 +219,7 @@ function methodAndClasses(report: ReportRecord): string {
   const candidates = report.auto
     ? `<h3>Settings tried by --method auto (best first)</h3>
 ${htmlTable(
-  ['method', 'scale', 'k', 'alpha', 'mean accuracy', 'spread', 'vs self-training standardised (paired)'],
+  ['method', 'scale', 'k', 'alpha', 'mean accuracy', 'spread', 'Brier score', 'vs self-training standardised (paired)'],
   report.auto.candidates.map((c): Cell[] => [
     c.method,
     c.scale,
@@ -227,11 +227,14 @@ ${htmlTable(
     c.alpha === undefined ? '' : String(c.alpha),
     formatPercent(c.score, 1),
     formatPercent(c.spread, 1),
+    c.brier === undefined ? '' : c.brier.toFixed(3),
     c.versusFallback === undefined
       ? ''
-      : `${c.versusFallback.difference >= 0 ? '+' : ''}${(100 * c.versusFallback.difference).toFixed(1)} ± ${(100 * c.versusFallback.standardError).toFixed(1)} points`,
+      : c.brier === undefined
+        ? `${c.versusFallback.difference >= 0 ? '+' : ''}${(100 * c.versusFallback.difference).toFixed(1)} ± ${(100 * c.versusFallback.standardError).toFixed(1)} points`
+        : `${c.versusFallback.difference >= 0 ? 'better by ' : 'worse by '}${Math.abs(c.versusFallback.difference).toFixed(3)} ± ${c.versusFallback.standardError.toFixed(3)} Brier`,
   ]),
-  [2, 3, 4, 5, 6],
+  [2, 3, 4, 5, 6, 7],
 )}`
     : '';
   return `<section class="columns" data-section="method">

@@ -42,7 +42,12 @@ export interface ReportCandidate {
   /** Mean cross-validated accuracy, and its spread over the repeats. */
   readonly score: number;
   readonly spread: number;
-  /** Paired difference from the fallback (self-training, standardised) on the same labels; absent for it. */
+  /** Mean cross-validated Brier score (lower is better; what auto ranks by). Absent in reports before it. */
+  readonly brier?: number;
+  /**
+   * Paired difference from the fallback (self-training, standardised) on the same labels, in Brier score (the
+   * fallback's minus this setting's: positive is better; reports before it: in accuracy); absent for the fallback.
+   */
   readonly versusFallback?: { readonly difference: number; readonly standardError: number };
 }
 

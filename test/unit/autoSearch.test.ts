@@ -7,9 +7,11 @@ import { seededUniform } from '../../lib/linalg/seededRandom.ts';
 import {
   type AutoCandidate,
   autoGrid,
+  brierScore,
   chooseCandidate,
   compareCandidates,
   describeChoice,
+  labelsFromProbabilities,
   pairedDifference,
   predictorsFor,
   repeatsFor,
@@ -137,27 +139,35 @@ describe('compareCandidates', () => {
     alpha: 0.2,
     score: 0.9,
     spread: 0.02,
+    brier: 0.2,
   };
 
-  it('ranks by mean score, then the smaller spread, then the simpler setting, whatever the listing order', () => {
-    // Prepare
+  it('ranks by Brier score, then mean accuracy, then the smaller spread, then the simpler setting, in any order', () => {
+    // Prepare: `sharper` has the lower accuracy but the better (lower) Brier score
+    const sharper = { ...base, brier: 0.1, score: 0.85 };
     const better = { ...base, score: 0.95, spread: 0.1 };
     const steadier = { ...base, spread: 0.01, method: 'self-training' as const };
     const simpler = { ...base, method: 'label-propagation' as const, alpha: undefined };
     const unscaled = { ...base, scale: 'none' as const };
     const smoother = { ...base, neighbors: 20 };
     // Act
-    const ranked = [base, smoother, unscaled, simpler, steadier, better].sort(compareCandidates);
-    const reversed = [better, steadier, simpler, unscaled, smoother, base].sort(compareCandidates);
+    const ranked = [base, smoother, unscaled, simpler, steadier, better, sharper].sort(compareCandidates);
+    const reversed = [sharper, better, steadier, simpler, unscaled, smoother, base].sort(compareCandidates);
     // Assess
-    expect(ranked).toEqual([better, steadier, simpler, unscaled, smoother, base]);
+    expect(ranked).toEqual([sharper, better, steadier, simpler, unscaled, smoother, base]);
     expect(reversed).toEqual(ranked);
   });
 
   it('takes scores equal up to rounding as a tie, decided by the spread', () => {
-    // Prepare: the same hits summed in another order
-    const first = { ...base, score: 0.9133333333333334, spread: 0.04 };
-    const second = { ...base, method: 'label-propagation' as const, score: 0.9133333333333333, spread: 0.03 };
+    // Prepare: the same sums in another order
+    const first = { ...base, brier: 0.30000000000000004, score: 0.9133333333333334, spread: 0.04 };
+    const second = {
+      ...base,
+      method: 'label-propagation' as const,
+      brier: 0.3,
+      score: 0.9133333333333333,
+      spread: 0.03,
+    };
     // Act
     const ranked = [first, second].sort(compareCandidates);
     // Assess
@@ -166,7 +176,7 @@ describe('compareCandidates', () => {
 });
 
 describe('chooseCandidate (a paired margin over the fallback)', () => {
-  const fallback: AutoCandidate = { method: 'self-training', scale: 'standard', score: 0.8, spread: 0.02 };
+  const fallback: AutoCandidate = { method: 'self-training', scale: 'standard', score: 0.8, spread: 0.02, brier: 0.3 };
   const graph: AutoCandidate = {
     method: 'label-spreading',
     scale: 'none',
@@ -174,6 +184,7 @@ describe('chooseCandidate (a paired margin over the fallback)', () => {
     alpha: 0.2,
     score: 0.9,
     spread: 0.01,
+    brier: 0.2,
     versusFallback: { difference: 0.1, standardError: 0.04 },
   };
 
@@ -197,22 +208,48 @@ describe('chooseCandidate (a paired margin over the fallback)', () => {
 });
 
 describe('pairedDifference', () => {
-  it('is the mean of the per-label differences and their standard error', () => {
-    // Prepare: 4 labels, 2 repeats; differences (hits - fallback hits) / 2 = 0.5, 0.5, 0, 1
-    const hits = Int32Array.from([2, 1, 2, 2]);
-    const fallbackHits = Int32Array.from([1, 0, 2, 0]);
+  it("is the mean of the per-label differences (the fallback's Brier minus this one's) and their standard error", () => {
+    // Prepare: 4 labels, Brier scores summed over 2 repeats; differences (fallback - this) / 2 = 0.5, 0.5, 0, 1
+    const brier = Float64Array.from([0, 1, 0, 0]);
+    const fallbackBrier = Float64Array.from([1, 2, 0, 2]);
     // Act
-    const paired = pairedDifference(hits, fallbackHits, 2);
+    const paired = pairedDifference(brier, fallbackBrier, 2);
     // Assess: mean 0.5, sample variance (0 + 0 + 0.25 + 0.25) / 3
     expect(paired.difference).toBeCloseTo(0.5, 12);
     expect(paired.standardError).toBeCloseTo(Math.sqrt(0.5 / 3 / 4), 12);
   });
 
-  it('has no noise where the two settings agree on every label', () => {
+  it('has no noise where the two settings score every label alike', () => {
     // Act
-    const paired = pairedDifference(Int32Array.from([3, 0, 3]), Int32Array.from([3, 0, 3]), 3);
+    const paired = pairedDifference(Float64Array.from([0.5, 0, 2]), Float64Array.from([0.5, 0, 2]), 3);
     // Assess
     expect(paired).toEqual({ difference: 0, standardError: 0 });
+  });
+});
+
+describe('brierScore and labelsFromProbabilities', () => {
+  it('scores the normalised row against the one-hot truth, and an unreached row as uniform', () => {
+    // Prepare: 3 rows x 3 classes; row 1 sums to 2 (label spreading's rows need not sum to 1); row 2 unreached
+    const probabilities = Float64Array.from([0.7, 0.2, 0.1, 0.2, 1.6, 0.2, 0, 0, 0]);
+    // Act
+    const scores = [
+      brierScore(probabilities, 0, 3, 0),
+      brierScore(probabilities, 1, 3, 0),
+      brierScore(probabilities, 2, 3, 2),
+    ];
+    // Assess: 0.3^2 + 0.2^2 + 0.1^2; (0.1 - 1)^2 + 0.8^2 + 0.1^2; 1 - 1/3
+    expect(scores[0]).toBeCloseTo(0.14, 12);
+    expect(scores[1]).toBeCloseTo(1.46, 12);
+    expect(scores[2]).toBeCloseTo(2 / 3, 12);
+  });
+
+  it('takes the most probable class, the first of a tie, and no label where nothing reached the row', () => {
+    // Prepare
+    const probabilities = Float64Array.from([0.2, 0.5, 0.3, 0.4, 0.4, 0.2, 0, 0, 0]);
+    // Act
+    const labels = labelsFromProbabilities(probabilities, 3);
+    // Assess
+    expect(Array.from(labels)).toEqual([1, 0, UNLABELLED]);
   });
 });
 
@@ -237,11 +274,17 @@ describe('searchGrid', () => {
     expect(search.repeats).toBe(10);
     const sorted = [...search.candidates].sort(compareCandidates);
     expect(sorted).toEqual(search.candidates);
-    // Self-training scores 1 too: the fallback is kept where nothing beats it.
+    // Self-training is right on every label too, but less sure of it: propagation's certainty (Brier 0) beats its
+    // Brier score on every label, by more than two paired standard errors.
     expect(search.chosen).toEqual(chooseCandidate(search.candidates));
-    expect(search.chosen).toMatchObject({ method: 'self-training', scale: 'standard', score: 1 });
+    expect(search.chosen).toBe(search.candidates[0]);
+    expect(search.chosen).toMatchObject({ method: 'label-propagation', score: 1 });
+    expect(search.chosen.brier).toBeLessThan(1e-6);
+    const fallback = search.candidates.find((c) => c.method === 'self-training' && c.scale === 'standard');
+    expect(fallback?.score).toBe(1);
+    expect(fallback?.brier).toBeGreaterThan(search.chosen.brier);
     expect(describeChoice(search)).toMatch(
-      /^self-training, scale standard 100\.0% \+\/- 0\.0%, the fallback: the best mean accuracy of 20 settings in 10 repeats of stratified 3-fold/,
+      /^best Brier score of 20 settings in 10 repeats of stratified 3-fold cross-validation on 12 given labels \(60 rows\): label-propagation k=\d+, scale \w+ 100\.0% \+\/- 0\.0% \(Brier 0\.000\)/,
     );
   });
 

@@ -6,6 +6,8 @@ import { type FeatureScaling, scaleInPlace } from '../../data/featureScaling.ts'
 import { copyGraph } from '../../graph/affinity.ts';
 import { connectivityFromNeighbors } from '../../graph/knnKernel.ts';
 import { type KnnResult, knnSelfSearch } from '../../graph/knnSearch.ts';
+import { argmaxRow } from '../../linalg/argmaxRow.ts';
+import { probabilitiesOverAllClasses } from '../outputs/rowOutcome.ts';
 import { effectiveMaxIter, effectiveThreshold, type RunOptions } from '../runOptions.ts';
 import { propagateOverAffinity } from '../training/methods.ts';
 import { stratifiedFolds } from './stratifiedFolds.ts';
@@ -20,19 +22,25 @@ export interface AutoSetting {
 }
 
 /**
- * A setting with its cross-validated accuracy: the mean over repeats and their standard deviation, and its paired
- * comparison with AUTO_FALLBACK on the same validated labels (absent for the fallback itself).
+ * A setting with its cross-validated accuracy (the mean over repeats and their standard deviation), its mean Brier
+ * score (what auto ranks by), and its paired comparison with AUTO_FALLBACK on the same validated labels (absent for
+ * the fallback itself).
  */
 export interface AutoCandidate extends AutoSetting {
   readonly score: number;
   readonly spread: number;
+  /**
+   * Mean Brier score of the held-out labels' predicted class probabilities (the squared distance to the one-hot
+   * truth, 0 to 2; lower is better; a row no label reached counts as uniform, 1 - 1/k).
+   */
+  readonly brier: number;
   readonly versusFallback?: PairedDifference;
 }
 
 /**
- * Mean over the validated labels of (this setting right) minus (the fallback right), each label's share of the
- * repeats in which it was right, and the standard error of that mean (the labels' sample standard deviation over
- * the square root of their number).
+ * Mean over the validated labels of the fallback's Brier score minus this setting's (positive: this one is better),
+ * each label's score averaged over the repeats, and the standard error of that mean (the labels' sample standard
+ * deviation over the square root of their number).
  */
 export interface PairedDifference {
   readonly difference: number;
@@ -89,8 +97,14 @@ function complexity(setting: AutoSetting): number[] {
 /** Scores this close are equal: sums of the same hits in another order differ in the last bits. */
 const TIE = 1e-9;
 
-/** Best first: higher mean score, then smaller spread, then the simpler setting. */
+/**
+ * Best first: lower mean Brier score, then higher mean accuracy, then smaller spread, then the simpler setting.
+ * Ranking by a proper score (Gneiting & Raftery 2007) rather than accuracy: with 10 to 36 held-out labels many
+ * settings tie on accuracy, while the probabilities they gave the truth still differ (issue 18: ranked by Brier,
+ * auto's gap to the per-draw best candidate on the quality bench's iris draws fell from 4.5 to 2.7 points).
+ */
 export function compareCandidates(a: AutoCandidate, b: AutoCandidate): number {
+  if (Math.abs(a.brier - b.brier) > TIE) return a.brier - b.brier;
   if (Math.abs(a.score - b.score) > TIE) return b.score - a.score;
   if (Math.abs(a.spread - b.spread) > TIE) return a.spread - b.spread;
   const ca = complexity(a);
@@ -114,20 +128,49 @@ function isFallback(setting: AutoSetting): boolean {
   return setting.method === AUTO_FALLBACK.method && setting.scale === AUTO_FALLBACK.scale;
 }
 
-/** The paired difference of two settings' hits on the same validated labels (counts out of `repeats`). */
-export function pairedDifference(hits: Int32Array, fallbackHits: Int32Array, repeats: number): PairedDifference {
-  const n = hits.length;
+/**
+ * The paired difference of two settings' Brier scores on the same validated labels (each label's score summed over
+ * `repeats`): the fallback's minus this setting's, so that positive means this setting is better.
+ */
+export function pairedDifference(brier: Float64Array, fallbackBrier: Float64Array, repeats: number): PairedDifference {
+  const n = brier.length;
   let sum = 0;
-  for (let q = 0; q < n; q++) sum += hits[q] - fallbackHits[q];
+  for (let q = 0; q < n; q++) sum += fallbackBrier[q] - brier[q];
   const difference = sum / n / repeats;
   let squares = 0;
-  for (let q = 0; q < n; q++) squares += ((hits[q] - fallbackHits[q]) / repeats - difference) ** 2;
+  for (let q = 0; q < n; q++) squares += ((fallbackBrier[q] - brier[q]) / repeats - difference) ** 2;
   return { difference, standardError: n > 1 ? Math.sqrt(squares / (n - 1) / n) : Number.POSITIVE_INFINITY };
 }
 
 /**
- * The choice from the ranked candidates: the best mean score, unless its paired advantage over AUTO_FALLBACK on
- * the same validated labels is no more than AUTO_MARGIN standard errors, in which case the fallback. With 10 to 36
+ * Brier score of row `row` of a distribution matrix (n x k) for the true class: sum over classes of (p_c - [c =
+ * truth])^2 with p the row normalised to sum 1 (Brier 1950; label spreading's rows do not sum to 1). A row of zeros
+ * (no label reached it) says nothing and counts as uniform: 1 - 1/k.
+ */
+export function brierScore(probabilities: Float64Array, row: number, k: number, truth: number): number {
+  let total = 0;
+  for (let c = 0; c < k; c++) total += probabilities[row * k + c];
+  if (!(total > 0)) return 1 - 1 / k;
+  let score = 0;
+  for (let c = 0; c < k; c++) score += (probabilities[row * k + c] / total - (c === truth ? 1 : 0)) ** 2;
+  return score;
+}
+
+/** The most probable class of each row (ties to the first), UNLABELLED where the row is all zero (unreached). */
+export function labelsFromProbabilities(probabilities: Float64Array, k: number): Int32Array {
+  const n = probabilities.length / k;
+  const labels = new Int32Array(n).fill(UNLABELLED);
+  for (let i = 0; i < n; i++) {
+    let total = 0;
+    for (let c = 0; c < k; c++) total += probabilities[i * k + c];
+    if (total > 0) labels[i] = argmaxRow(probabilities, i, k);
+  }
+  return labels;
+}
+
+/**
+ * The choice from the ranked candidates: the best mean Brier score, unless its paired advantage over AUTO_FALLBACK
+ * on the same validated labels is no more than AUTO_MARGIN standard errors, in which case the fallback. With 10 to 36
  * labels the top of 20 noisy scores is mostly luck (the winner's curse: the maximum of noisy estimates is biased
  * upwards), so the safer setting stays unless the data tell them apart (the one-standard-error rule of Breiman
  * et al. 1984 and Hastie, Tibshirani & Friedman, The Elements of Statistical Learning, 7.10, made a paired test:
@@ -152,8 +195,11 @@ export function truncateLists(lists: KnnResult, k: number): KnnResult {
   return { n: lists.n, k, indices, distances };
 }
 
-/** A setting's predictions for every row, trained on trainingY. */
-export type Predictor = (trainingY: Int32Array) => Int32Array;
+/**
+ * A setting's class probabilities for every row (n x k, row-major), trained on trainingY: a classifier's
+ * probabilities, or the propagated label distributions (a row of zeros where no label reached).
+ */
+export type Predictor = (trainingY: Int32Array) => Float64Array;
 
 /** One predictor per setting over the rows X (graphs built once per scale; the quality benchmark uses them too). */
 export function predictorsFor(
@@ -184,46 +230,47 @@ export function predictorsFor(
     const { X: scaled, graphs } = byScale.get(setting.scale)!;
     if (setting.method === 'self-training') {
       const selfTraining = { ...options, method: 'self-training' as const };
-      return (trainingY) =>
-        new SelfTraining({
+      return (trainingY) => {
+        const model = new SelfTraining({
           threshold: effectiveThreshold(selfTraining),
           criterion: options.criterion,
           kBest: options.kBest,
           maxIter: effectiveMaxIter(selfTraining),
           onWarning: quiet,
-        })
-          .fit(scaled, trainingY)
-          .predict(scaled);
+        }).fit(scaled, trainingY);
+        return probabilitiesOverAllClasses(model.predictProba(scaled), model.classes, k);
+      };
     }
     if (setting.method === 'co-training') {
       const coTraining = { ...options, method: 'co-training' as const };
-      return (trainingY) =>
-        new CoTraining({
+      return (trainingY) => {
+        const model = new CoTraining({
           threshold: effectiveThreshold(coTraining),
           maxIter: effectiveMaxIter(coTraining),
           ...(options.perClass !== undefined ? { perClass: options.perClass } : {}),
           ...(views ? { views } : {}),
           onWarning: quiet,
-        })
-          .fit(scaled, trainingY)
-          .predict(scaled);
+        }).fit(scaled, trainingY);
+        return probabilitiesOverAllClasses(model.predictProba(scaled), model.classes, k);
+      };
     }
     const graph = graphs.get(setting.neighbors!);
-    if (graph === undefined) return () => new Int32Array(X.n).fill(UNLABELLED);
+    if (graph === undefined) return () => new Float64Array(X.n * k);
     const runOptions: RunOptions = {
       ...options,
       method: setting.method,
       ...(setting.alpha !== undefined ? { alpha: setting.alpha } : {}),
     };
     // A copy per run: the graph transforms work in place, and the k-graph serves several settings and every fold.
-    return (trainingY) => propagateOverAffinity(copyGraph(graph), trainingY, k, runOptions, quiet).outcome.label;
+    return (trainingY) => propagateOverAffinity(copyGraph(graph), trainingY, k, runOptions, quiet).probabilities;
   });
 }
 
 /**
  * `--method auto`: scores every setting of the grid by repeated stratified 3-fold cross-validation on the given
- * labels (each fold's labels hidden, the setting run on all the rows, accuracy on the hidden ones; an unreached
- * row counts as wrong). Returns the candidates best first, or undefined when too few labels can be validated.
+ * labels (each fold's labels hidden, the setting run on all the rows, its class probabilities on the hidden ones:
+ * accuracy, an unreached row counting as wrong, and the Brier score). Returns the candidates best first, or
+ * undefined when too few labels can be validated.
  */
 export function searchGrid(
   X: FeatureMatrix,
@@ -243,17 +290,19 @@ export function searchGrid(
   // Every repeat validates the same labels (stratified folds leave out only classes with fewer labels than folds).
   const validatedRows = Int32Array.from(y.keys()).filter((i) => first[i] >= 0);
   const perRepeat = settings.map(() => new Int32Array(repeats));
-  const hits = settings.map(() => new Int32Array(validated));
+  // Per validated label, its Brier scores summed over the repeats (each label is held out once per repeat).
+  const brier = settings.map(() => new Float64Array(validated));
   for (let r = 0; r < repeats; r++) {
     const fold = r === 0 ? first : stratifiedFolds(y, FOLDS, options.seed + r);
     for (let f = 0; f < FOLDS; f++) {
       const trainingY = Int32Array.from(y, (label, i) => (fold[i] === f ? UNLABELLED : label));
       predictors.forEach((predict, s) => {
-        const predicted = predict(trainingY);
+        const probabilities = predict(trainingY);
+        const predicted = labelsFromProbabilities(probabilities, k);
         validatedRows.forEach((i, q) => {
-          if (fold[i] !== f || predicted[i] !== y[i]) return;
-          perRepeat[s][r]++;
-          hits[s][q]++;
+          if (fold[i] !== f) return;
+          brier[s][q] += brierScore(probabilities, i, k, y[i]);
+          if (predicted[i] === y[i]) perRepeat[s][r]++;
         });
       });
     }
@@ -267,8 +316,9 @@ export function searchGrid(
       ...setting,
       score: mean,
       spread: Math.sqrt(variance),
+      brier: brier[s].reduce((a, b) => a + b, 0) / validated / repeats,
       ...(s !== fallback && fallback >= 0
-        ? { versusFallback: pairedDifference(hits[s], hits[fallback], repeats) }
+        ? { versusFallback: pairedDifference(brier[s], brier[fallback], repeats) }
         : {}),
     };
   });
@@ -282,17 +332,18 @@ export function describeChoice(search: AutoSearch): string {
   const name = (c: AutoSetting) =>
     `${c.method}${c.neighbors !== undefined ? ` k=${c.neighbors}` : ''}${c.alpha !== undefined ? ` alpha=${c.alpha}` : ''}, scale ${c.scale}`;
   const percent = (x: number) => `${(100 * x).toFixed(1)}%`;
-  const scored = (c: AutoCandidate) => `${name(c)} ${percent(c.score)} +/- ${percent(c.spread)}`;
+  const scored = (c: AutoCandidate) =>
+    `${name(c)} ${percent(c.score)} +/- ${percent(c.spread)} (Brier ${c.brier.toFixed(3)})`;
   const searched =
     `of ${search.candidates.length} settings in ${search.repeats} repeats of stratified ${search.folds}-fold ` +
     `cross-validation on ${search.validated} given labels (${search.rows} rows)`;
   if (search.chosen !== best && best.versusFallback) {
     const { difference, standardError } = best.versusFallback;
     return (
-      `${scored(search.chosen)}, the fallback: the best mean accuracy ${searched}, ${scored(best)}, is not above it ` +
-      `by more than ${AUTO_MARGIN} standard errors on the same labels (${percent(difference)} +/- ${percent(standardError)})`
+      `${scored(search.chosen)}, the fallback: the best Brier score ${searched}, ${scored(best)}, is not below it ` +
+      `by more than ${AUTO_MARGIN} standard errors on the same labels (${difference.toFixed(3)} +/- ${standardError.toFixed(3)})`
     );
   }
   const runnerUp = search.candidates[1];
-  return `best mean accuracy ${searched}: ${scored(best)}${runnerUp ? `; next ${scored(runnerUp)}` : ''}`;
+  return `best Brier score ${searched}: ${scored(best)}${runnerUp ? `; next ${scored(runnerUp)}` : ''}`;
 }
