@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunOptionsInput } from '../../lib/pipeline/runOptions.ts';
-import { sklearnFixture } from '../support/sklearnFixtures.ts';
+import { type PropagationCase, type PropagationFixture, sklearnFixture } from '../support/sklearnFixtures.ts';
 import { fixtureCsv, writeInput } from './support/datasets.ts';
 import { parseLabels, removeTempDirs, runPipeline, tempDir } from './support/pipelineHarness.ts';
 
@@ -12,34 +12,7 @@ import { parseLabels, removeTempDirs, runPipeline, tempDir } from './support/pip
  * scikit-learn says class 0 (docs/ARCHITECTURE.md): for those rows scikit-learn's distribution must be all zero.
  */
 
-interface PropagationCase {
-  model: 'LabelSpreading' | 'LabelPropagation';
-  params: {
-    kernel: 'knn' | 'rbf';
-    gamma: number;
-    n_neighbors: number;
-    alpha: number | null;
-    max_iter: number;
-    tol: number;
-  };
-  classes: number[];
-  label_distributions: (number | null)[][];
-  transduction: number[];
-  n_iter: number;
-  converged: boolean;
-}
-
-interface Fixture {
-  X: number[][];
-  y: number[];
-  propagation: PropagationCase[];
-}
-
 const CONFIDENCE_TOLERANCE = 1e-4;
-
-function loadFixture(name: string): Fixture {
-  return sklearnFixture<Fixture>(name);
-}
 
 function optionsOf(c: PropagationCase): RunOptionsInput {
   const { kernel, gamma, n_neighbors, alpha, max_iter, tol } = c.params;
@@ -64,7 +37,7 @@ function caseName(c: PropagationCase): string {
 afterAll(removeTempDirs);
 
 describe.each(['classification', 'iris'])('the pipeline matches scikit-learn on the %s fixture', (name) => {
-  const fixture = loadFixture(name);
+  const fixture = sklearnFixture<PropagationFixture>(name);
   let input = '';
 
   beforeAll(async () => {

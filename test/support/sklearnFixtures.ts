@@ -20,7 +20,8 @@ export interface PropagationCase {
     tol: number;
   };
   classes: number[];
-  label_distributions: number[][];
+  /** null where scikit-learn gave NaN (generate.py writes NaN and Infinity as null). */
+  label_distributions: (number | null)[][];
   transduction: number[];
   n_iter: number;
   converged: boolean;

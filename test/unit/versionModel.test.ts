@@ -36,7 +36,10 @@ async function storedModel(
   for (let p = 0; p < 3; p++) {
     const rows = fixture.X.slice(cuts[p], cuts[p + 1]);
     const F = c.label_distributions.slice(cuts[p], cuts[p + 1]);
-    await store.put(`model/${partFile(p)}`, packArrays([Float32Array.from(rows.flat()), Float64Array.from(F.flat())]));
+    await store.put(
+      `model/${partFile(p)}`,
+      packArrays([Float32Array.from(rows.flat()), Float64Array.from(F.flat(), (value) => value ?? Number.NaN)]),
+    );
     parts.push(rows.length);
   }
   const model: VersionModel = {
