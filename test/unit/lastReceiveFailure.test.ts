@@ -17,9 +17,9 @@ import { handleTaskBatch, receiveCountOf } from '../../lib/hosts/serverless/task
 import { markRunFailed, readRun } from '../../lib/pipeline/run/runRecord.ts';
 import { startRun } from '../../lib/pipeline/run/startRun.ts';
 import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
-import { silentLog } from '../../lib/pipeline/stageContext.ts';
 import { taskMessage } from '../../lib/pipeline/taskMessage.ts';
 import { sqsEvent } from '../support/sqsEvents.ts';
+import { filesystemStageContext } from '../support/stageContexts.ts';
 
 /**
  * A task that fails on every delivery ends in the DLQ after maxReceiveCount receives; the handlers (worker,
@@ -57,7 +57,7 @@ async function runtimeWithRun(maxReceiveCount = 3) {
   roots.push(root);
   const store = new FilesystemObjectStore(root);
   const reduce = new InProcessQueue();
-  const ctx = { store, inputs: brokenInputs, tasks: new InProcessQueue(), reduce, log: silentLog };
+  const ctx = filesystemStageContext(store, { inputs: brokenInputs, reduce });
   const runtime: HandlerRuntime = {
     settings: {
       bucket: 'pseudolabel-data',
