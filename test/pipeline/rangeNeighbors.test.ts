@@ -14,7 +14,7 @@ import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
 import { loadShardRows, readCollected } from '../../lib/pipeline/shards/collected.ts';
 import type { StageContext } from '../../lib/pipeline/stageContext.ts';
 import { gatherStage } from '../../lib/pipeline/stages/gather.ts';
-import { neighborsStage, SEPARATE_PARTS_BYTES_ENV } from '../../lib/pipeline/stages/neighbors.ts';
+import { neighborsStage, QUERY_BLOCK_ROWS_ENV, SEPARATE_PARTS_BYTES_ENV } from '../../lib/pipeline/stages/neighbors.ts';
 import { probesStage } from '../../lib/pipeline/stages/probes.ts';
 import { filesystemStageContext } from '../support/stageContexts.ts';
 import { type DrivenRun, driveRun } from './support/manualDriver.ts';
@@ -103,9 +103,16 @@ describe('examples/digits.csv, approx neighbours by cell range', () => {
     } finally {
       delete process.env[SEPARATE_PARTS_BYTES_ENV];
     }
+    // Every source shard's queries searched as a block of their own.
+    process.env[QUERY_BLOCK_ROWS_ENV] = '1';
+    try {
+      runs.set('8 in blocks', await driveRun(DIGITS, await tempDir(), options(8), 'range-lists-blocks'));
+    } finally {
+      delete process.env[QUERY_BLOCK_ROWS_ENV];
+    }
   }, 120_000);
 
-  it.each(['1', '3', '8', '8 duplicated', '3 copied'])(
+  it.each(['1', '3', '8', '8 duplicated', '3 copied', '8 in blocks'])(
     '%s shards: lists equal one in-process search bit for bit',
     async (name) => {
       // Prepare

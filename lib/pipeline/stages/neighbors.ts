@@ -95,8 +95,9 @@ async function exactLists(
  * the task holds only the range's members (its cells objects, one per shard, read whole) and searches the queries
  * that probe its cells among them: its own rows, whose probe lists it finds as the probes tasks did (partProbes),
  * and the rows of other ranges that the probes tasks routed to it (ranges/<r>/<s>/queries.bin), each with the
- * probed cells of this range only. One source shard at a time (its own rows and its routed queries, the next
- * shard's read meanwhile), so memory is the range's members plus one shard's queries and their lists, whatever n.
+ * probed cells of this range only. Source shard by source shard (its own rows and its routed queries, the next
+ * shard's read meanwhile), searched in blocks of about QUERY_BLOCK_BYTES, so memory is the range's members plus one
+ * block of queries (and at most one shard's more) with their lists, whatever n.
  * It writes each shard's partial lists (the k nearest among this range's members: exact, ties by lower global
  * index), which gather merges into the rows' final lists: the same lists, bit for bit, as one in-process search,
  * since a row's list depends only on its probes and the pairs' distances, which no split changes.
@@ -121,8 +122,40 @@ async function routedRangeLists(
     reading.catch(() => {}); // awaited below; a failure meanwhile is not an unhandled rejection
     return reading;
   };
-  let next = shards.length > 0 ? read(0) : undefined;
+  const budget = queryBlockRows(model.d, k);
+  type Source = { vectors: Float32Array; width: number; probes: Int32Array };
+  let block: { shard: number; own: Int32Array; routed: Int32Array; sources: Source[] }[] = [];
+  let blockRows = 0;
   let searched = 0;
+  // Searches the block's queries as one set (fuller tiles than one shard's few queries a cell) and writes each
+  // source shard's partial lists.
+  const flush = async () => {
+    const queries = joinQueries(
+      model.d,
+      block.flatMap(({ sources }) => sources),
+    );
+    const lists =
+      queries.X.n > 0 ? ivfSearch(queries.X, queries.probes, reference, k, { codes }) : emptyKnnResult(0, k);
+    let at = 0;
+    for (const source of block) {
+      const n = source.own.length + source.routed.length;
+      const members = new Int32Array(n);
+      members.set(source.own);
+      members.set(source.routed, source.own.length);
+      const part = {
+        n,
+        k,
+        indices: lists.indices.subarray(at * k, (at + n) * k),
+        distances: lists.distances.subarray(at * k, (at + n) * k),
+      };
+      await writePartialLists(ctx, runId, range, source.shard, { own: source.own.length, members, lists: part });
+      at += n;
+    }
+    searched += queries.X.n;
+    block = [];
+    blockRows = 0;
+  };
+  let next = shards.length > 0 ? read(0) : undefined;
   for (let i = 0; i < shards.length; i++) {
     const routed = await (next as Promise<RoutedQueries>);
     next = i + 1 < shards.length ? read(i + 1) : undefined;
@@ -130,16 +163,34 @@ async function routedRangeLists(
     const ownProbes = partProbes(model, cellSizes, k, part);
     const ownRows = Int32Array.from({ length: part.members.length }, (_, q) => q);
     const mine = probesInRange(ownProbes.probes, ownProbes.width, ownRows, range, ranges);
-    const queries = joinQueries(model.d, [{ vectors: part.vectors, width: mine.width, probes: mine.probes }, routed]);
-    const lists =
-      queries.X.n > 0 ? ivfSearch(queries.X, queries.probes, reference, k, { codes }) : emptyKnnResult(0, k);
-    const members = new Int32Array(queries.X.n);
-    members.set(part.members);
-    members.set(routed.members, part.members.length);
-    await writePartialLists(ctx, runId, range, shards[i], { own: part.members.length, members, lists });
-    searched += queries.X.n;
+    block.push({
+      shard: shards[i],
+      own: part.members,
+      routed: routed.members,
+      sources: [{ vectors: part.vectors, width: mine.width, probes: mine.probes }, routed],
+    });
+    blockRows += part.members.length + routed.members.length;
+    if (blockRows >= budget) await flush();
   }
+  if (block.length > 0) await flush();
   return { rows: searched, ranges: ranges.count };
+}
+
+/**
+ * Query rows a neighbors task searches at once, as bytes of what it holds per query (vector and its copy in the
+ * search, probe list, id, two k-lists of index and distance): 32 MiB, about 40,000 rows of 64 features. Fuller
+ * tiles than one source shard's queries (a range's members are packed into the tiles once per search, and a
+ * shard's own rows in a cell are about 1 / S of the cell), a bounded share of a task's memory whatever n.
+ */
+export const QUERY_BLOCK_BYTES = 32 * 2 ** 20;
+
+/** Tests only: rows that replace the query block (queryBlockRows), in the task's process. */
+export const QUERY_BLOCK_ROWS_ENV = 'PSEUDOLABEL_QUERY_BLOCK_ROWS';
+
+function queryBlockRows(d: number, k: number): number {
+  const forced = process.env[QUERY_BLOCK_ROWS_ENV];
+  if (forced !== undefined && forced !== '') return Number(forced);
+  return Math.max(1, Math.floor(QUERY_BLOCK_BYTES / (8 * d + 4 * 16 + 4 + 24 * k)));
 }
 
 /** Query rows of several sources as one matrix, their probe lists padded to the widest with -1. */
