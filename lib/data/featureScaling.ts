@@ -1,9 +1,12 @@
+import { ExactMoments } from './exactMoments.ts';
+
 /**
  * Feature scaling (`--scale`), as scikit-learn's StandardScaler and RobustScaler compute it, from statistics
  * gathered shard by shard: no step holds the rows of the whole data set.
  *
  * - standard: centre = mean, scale = population standard deviation (StandardScaler: ddof 0; a constant
- *   feature gets scale 1), from shifted sums continued from shard to shard in row order (FeatureMoments).
+ *   feature gets scale 1), from exact sums of the values and their squares (ExactMoments): each shard's sums
+ *   are taken apart (the ingest task's summary) and merged, then rounded once.
  * - robust: centre = median, scale = 75th - 25th percentile (RobustScaler's defaults; numpy's linear
  *   interpolation between the two order statistics around each rank; a zero range gets scale 1). The order
  *   statistics are exact, found by radix selection on the bits of the Float32 values: three more reads of the
@@ -52,54 +55,10 @@ export interface ShardBlock {
 }
 
 /**
- * Count, mean and variance per feature from sums of the values shifted by the first row's (the shifted-data
- * algorithm, Chan, Golub & LeVeque 1983: no cancellation while the shift lies within the data's range). The
- * sums run over the rows in global order, whichever shard they come in, so the statistics are the same doubles
- * for every shard count (DESIGN.md section 5, determinism); O(d) memory.
- */
-export class FeatureMoments {
-  count = 0;
-  private readonly shift: Float64Array;
-  private readonly sum: Float64Array;
-  private readonly sumSquares: Float64Array;
-
-  constructor(readonly d: number) {
-    this.shift = new Float64Array(d);
-    this.sum = new Float64Array(d);
-    this.sumSquares = new Float64Array(d);
-  }
-
-  /** Adds a shard's rows, continuing the sums of the shards before it. */
-  add({ data, n, skip }: ShardBlock): void {
-    const { d, shift, sum, sumSquares } = this;
-    for (let i = 0; i < n; i++) {
-      if (skip?.has(i)) continue;
-      if (this.count === 0) for (let j = 0; j < d; j++) shift[j] = data[i * d + j];
-      this.count++;
-      for (let j = 0; j < d; j++) {
-        const t = data[i * d + j] - shift[j];
-        sum[j] += t;
-        sumSquares[j] += t * t;
-      }
-    }
-  }
-
-  get mean(): Float64Array {
-    return this.shift.map((k, j) => k + this.sum[j] / this.count);
-  }
-
-  /** Population variance per feature (ddof 0, StandardScaler's var_). */
-  variance(): Float64Array {
-    const n = this.count;
-    return this.sumSquares.map((s2, j) => Math.max(0, (s2 - (this.sum[j] * this.sum[j]) / n) / n));
-  }
-}
-
-/**
  * StandardScaler's scale_: the standard deviation, or 1 for a feature whose variance is within rounding error
  * of zero (its _is_constant_feature bound, n eps var + (n mean eps)^2).
  */
-function standardScale(moments: FeatureMoments): number[] {
+function standardScale(moments: ExactMoments): number[] {
   const eps = Number.EPSILON;
   const n = moments.count;
   const mean = moments.mean;
@@ -110,7 +69,7 @@ function standardScale(moments: FeatureMoments): number[] {
 }
 
 /** Largest over smallest non-zero standard deviation. */
-function spreadRatioOf(moments: FeatureMoments): number {
+function spreadRatioOf(moments: ExactMoments): number {
   let low = Number.POSITIVE_INFINITY;
   let high = 0;
   for (const variance of moments.variance()) {
@@ -234,18 +193,18 @@ function percentileRanks(n: number, q: number): { low: number; high: number; t: 
 
 /** The statistics of one run's features, fed shard by shard, then the scaling (see the file comment). */
 export class FeatureStatistics {
-  readonly moments: FeatureMoments;
+  readonly moments: ExactMoments;
 
   constructor(
     readonly d: number,
     readonly method: Scale,
   ) {
-    this.moments = new FeatureMoments(d);
+    this.moments = new ExactMoments(d);
   }
 
   /** A shard's rows, read once by collect (moments for every method: the spread warning needs them). */
   add(block: ShardBlock): void {
-    this.moments.add(block);
+    this.moments.add(block.data, block.n, block.skip);
   }
 
   /**

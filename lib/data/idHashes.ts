@@ -106,8 +106,16 @@ export class IdHashes {
   seenOrAdd(bytes: Uint8Array, start: number, end: number): boolean {
     const { hash } = this;
     this.hashOf(bytes, start, end, hash);
-    const high = hash[0];
-    const low = hash[1];
+    return this.seenOrAddHash(hash[0], hash[1]);
+  }
+
+  /**
+   * seenOrAdd for an id hashed before (an ingest task's summary holds its shard's hashes: shardSummary.ts), by
+   * its two words (never both 0); the hash is left in `lastHash`.
+   */
+  seenOrAddHash(high: number, low: number): boolean {
+    this.hash[0] = high;
+    this.hash[1] = low;
     const { slots, capacity } = this;
     let slot = this.slotOf(high, capacity);
     for (; slots[2 * slot] !== 0 || slots[2 * slot + 1] !== 0; slot = slot + 1 === capacity ? 0 : slot + 1) {

@@ -28,6 +28,11 @@ export const SHARD_MAGIC = 0x48534c50; // "PLSH" read as a little-endian u32
 export const SHARD_VERSION = 2;
 const HEADER_BYTES = 32;
 
+/** The bytes [start, end) of rows [from, to) of a shard's features, to read rows with ranged reads. */
+export function featureBytes(d: number, from: number, to: number): readonly [number, number] {
+  return [HEADER_BYTES + 4 * d * from, HEADER_BYTES + 4 * d * to];
+}
+
 export interface ShardRow {
   readonly line: number;
   readonly id: string;

@@ -136,6 +136,23 @@ export class FeatureRange {
     high.set(f32.subarray(highPtr >> 2, (highPtr >> 2) + d));
   }
 
+  /** The smallest and largest value per feature so far (infinities before any row, or without WASM SIMD). */
+  get bounds(): { readonly low: Float32Array; readonly high: Float32Array } {
+    return { low: this.low, high: this.high };
+  }
+
+  /**
+   * Widens the range to other rows' bounds (another range's `bounds`, kept apart and merged: min and max are
+   * exact, so merged ranges are the range of all their rows).
+   */
+  widen(low: ArrayLike<number>, high: ArrayLike<number>): void {
+    if (!wasmSimdAvailable()) return;
+    for (let t = 0; t < this.d; t++) {
+      this.low[t] = Math.min(this.low[t], low[t]);
+      this.high[t] = Math.max(this.high[t], high[t]);
+    }
+  }
+
   /** Codes covering every row added (see int16Codes). */
   codes(): Int16Codes | undefined {
     if (!wasmSimdAvailable()) return undefined;

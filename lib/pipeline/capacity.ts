@@ -63,20 +63,22 @@ export function neighborsCellsRead(n: number, shardRows: number, d: number): num
 /** neighbors (exact), beside the reference shard it holds: 251.7 MB peak with 112.3 MB of cells (e812d6d). */
 export const EXACT_NEIGHBORS_BYTES_PER_SHARD_ROW_D64 = 1_420;
 /**
- * collect holds one shard decoded at a time (its features: scaled by d / 64) beside what grows with the run: the
- * 64-bit hash of every id (IdHashes, lib/data/idHashes.ts: 11.4 bytes a row, presized) and a 4-byte class code
- * per row (COLLECT_BYTES_PER_ROW), and the IVF sample (collectSampleBytes). Measured with `--task-memory 512`,
- * 62,500 rows a shard (bench/measured/scaleout-mixture-{250k,1m,2m}-tm512-collectflat.json): 140.9 MB at
- * 250,000 rows, 155.8 MB at 1M and 175.8 MB at 2M (160.1, 231.4 and 335.5 MB with the id table before,
- * -a37bf6b.json, -a7a82b8.json); this and the terms below give 147, 174 and 211 MB, room for the GC's timing
- * (the same run measured 142 to 158 MB at 250k before).
+ * collect reads each shard's summary (shards/shardSummary.ts: 8 bytes a row of id hash, the labelled rows, O(d)
+ * sums and ranges), not the shard, beside what grows with the run: the 64-bit hash of every id (IdHashes,
+ * lib/data/idHashes.ts: 11.4 bytes a row, presized) and a 4-byte class code per row (COLLECT_BYTES_PER_ROW), and
+ * the IVF sample (collectSampleBytes). It still decodes whole shards, one at a time, for robust scaling's order
+ * statistics, auto's and the holdout's labelled rows, label overrides by id (dataset runs) and the rows of
+ * repeated ids: the per-shard term is kept for those. Measured with `--task-memory 512`, 62,500 rows a shard,
+ * reading every shard (bench/measured/scaleout-mixture-{250k,1m,2m}-tm512-collectflat.json): 140.9 MB at 250,000
+ * rows, 155.8 MB at 1M and 175.8 MB at 2M; reading summaries (-collectsum.json): 120.9 MB at 250k, 160.4 MB at
+ * 1M (k-means on the sample is most of it there). This and the terms below give 147, 174 and 211 MB.
  */
 export const COLLECT_BYTES_PER_SHARD_ROW_D64 = 1_300;
 /** collect, per row of the run: 8 bytes of id hash at most 70% of the slots full, and a 4-byte class code. */
 export const COLLECT_BYTES_PER_ROW = 16;
 /**
- * The IVF sample candidates collect keeps (IvfSampleCandidates: 40 rows a cell at 1.25 / 0.9 times the final
- * rate, Float32, presized), and half as much again for k-means' own arrays while it trains.
+ * The IVF sample collect reads (40 rows a cell, Float32: its parts read per shard and then joined, taken as 1.39
+ * times the sample), and half as much again for k-means' own arrays while it trains.
  */
 export function collectSampleBytes(n: number, d: number): number {
   return 1.5 * 1.39 * SAMPLE_ROWS_PER_CELL * defaultNlist(n) * 4 * d;

@@ -9,6 +9,8 @@ export const keys = {
   plan: (runId: string) => `runs/${runId}/plan.json`,
   shardData: (runId: string, shard: number) => `runs/${runId}/shards/${pad(shard)}/ingest.bin`,
   shardRejected: (runId: string, shard: number) => `runs/${runId}/shards/${pad(shard)}/rejected.json`,
+  /** What collect needs of a shard, without its rows (ingest task; shards/shardSummary.ts). */
+  shardSummary: (runId: string, shard: number) => `runs/${runId}/shards/${pad(shard)}/summary.bin`,
   shardNeighbors: (runId: string, shard: number) => `runs/${runId}/shards/${pad(shard)}/neighbors.bin`,
   /** The shard's part of the nprobe calibration (cells task, approximate neighbours). */
   shardCalibration: (runId: string, shard: number) => `runs/${runId}/shards/${pad(shard)}/calibration.bin`,

@@ -51,7 +51,7 @@ export function classIndexer(classes: readonly string[]): (label: string | null)
 }
 
 /** The local rows of a shard that collect kept (those whose id was not a duplicate), ascending. */
-function keptRows(collected: Collected, shard: number, n: number): number[] {
+export function keptRows(collected: Collected, shard: number, n: number): number[] {
   const dropped = new Set(collected.shards[shard].dropped);
   const keep: number[] = [];
   for (let i = 0; i < n; i++) if (!dropped.has(i)) keep.push(i);

@@ -37,12 +37,15 @@ export function hashKey(hash: Uint32Array): string {
  * hashes, not ids): reads the ids of the shards up to the last repeat, in order, keeps the distinct ids of the
  * repeated hashes only (the duplicates' and their first occurrences': never every id), and says for each repeat
  * which row its id first appeared in, or that it is an id of its own whose hash collided with another's. Returns
- * the checks by ingested row index (`hashOf` must be the hasher of the hash pass). Only the shards up to the last repeat are read, and none when there is none.
+ * the checks by ingested row index (`hashOf` must be the hasher of the hash pass). Only the shards up to the last
+ * repeat are read, and none when there is none; given `holders` (the shards holding a row of a repeated hash,
+ * and the row count of every shard), only those.
  */
 export async function checkRepeats(
   repeats: readonly HashRepeat[],
   shardIds: (shard: number) => Promise<ShardIds>,
   hashOf: IdHasher = hashId,
+  holders?: { readonly shards: ReadonlySet<number>; readonly rows: readonly number[] },
 ): Promise<Map<number, RepeatCheck>> {
   const checks = new Map<number, RepeatCheck>();
   if (repeats.length === 0) return checks;
@@ -54,6 +57,10 @@ export async function checkRepeats(
   const hash = new Uint32Array(2);
   let ingested = 0;
   for (let s = 0; s <= lastShard; s++) {
+    if (holders && !holders.shards.has(s)) {
+      ingested += holders.rows[s];
+      continue;
+    }
     const shard = await shardIds(s);
     const { idBytes, idOffsets } = shard;
     for (let i = 0; i < shard.n; i++, ingested++) {

@@ -1,3 +1,4 @@
+import type { MomentSums } from '../../data/exactMoments.ts';
 import { type FeatureScaling, FeatureStatistics, type Scale } from '../../data/featureScaling.ts';
 import { decodeShard } from '../../data/shardFormat.ts';
 import { keys } from '../keys.ts';
@@ -5,8 +6,9 @@ import type { StageContext } from '../stageContext.ts';
 import type { Collected } from './collected.ts';
 
 /**
- * The collect step's `--scale` statistics (lib/data/featureScaling.ts): fed each shard's accepted rows during
- * collect's read, then finished with further reads of the shards where robust scaling needs them.
+ * The collect step's `--scale` statistics (lib/data/featureScaling.ts): fed each shard's exact sums from its
+ * summary (shardSummary.ts), less the rows collect drops as duplicate ids, then finished with further reads of
+ * the shards where robust scaling needs them.
  */
 export class RunScaling {
   private readonly statistics: FeatureStatistics;
@@ -15,9 +17,14 @@ export class RunScaling {
     this.statistics = new FeatureStatistics(d, scale);
   }
 
-  /** A shard's rows as collect decoded them, `dropped` its local rows left out as duplicate ids. */
-  add(features: Float32Array, n: number, dropped: readonly number[]): void {
-    this.statistics.add({ data: features, n, skip: dropped.length > 0 ? new Set(dropped) : undefined });
+  /** A shard's sums (its summary's), every row of it included. */
+  addSums(sums: MomentSums): void {
+    this.statistics.moments.merge(sums);
+  }
+
+  /** Leaves out a row added with its shard's sums (a duplicate id): its features. */
+  subtractRow(row: Float32Array): void {
+    this.statistics.moments.subtractRow(row);
   }
 
   /** The scaling by `method` (default the run's --scale); robust reads the shards again. */

@@ -1,6 +1,7 @@
 import { UNLABELLED } from '../../data/dataset.ts';
 import { encodeLabels } from '../../data/encodeLabels.ts';
-import { IdHashes, idHasher } from '../../data/idHashes.ts';
+import type { FeatureScaling } from '../../data/featureScaling.ts';
+import { type IdHasher, IdHashes, idHasher } from '../../data/idHashes.ts';
 import { decodeShard } from '../../data/shardFormat.ts';
 import { InputError, OptionsError } from '../../errors.ts';
 import { FeatureRange } from '../../linalg/int16Codes.ts';
@@ -14,7 +15,6 @@ import { chooseAuto } from '../modelSelection/autoChoice.ts';
 import { checkHoldoutSize } from '../modelSelection/holdout.ts';
 import { holdoutOfRun } from '../modelSelection/holdoutRun.ts';
 import { writeIvfTraining } from '../neighbors/ivfObjects.ts';
-import { IvfSampleCandidates } from '../neighbors/ivfSampleCandidates.ts';
 import { trainRunIvf } from '../neighbors/ivfTraining.ts';
 import { planNeighbors } from '../neighbors/neighborsPlan.ts';
 import { putRejectedCsv } from '../outputs/outputFiles.ts';
@@ -22,12 +22,13 @@ import { allRejected, commonReasons } from '../outputs/rejectedRows.ts';
 import { shardMetricsOf } from '../run/fanIn.ts';
 import { readRun, updateRun } from '../run/runRecord.ts';
 import { runLimits } from '../runLimits.ts';
-import type { RunOptions } from '../runOptions.ts';
 import type { Collected } from '../shards/collected.ts';
-import { checkRepeats, type HashRepeat, hashKey, LINE_SPAN, type ShardIds } from '../shards/duplicateIds.ts';
+import { checkRepeats, type HashRepeat, LINE_SPAN, type ShardIds } from '../shards/duplicateIds.ts';
 import { RunScaling } from '../shards/runScaling.ts';
 import { placeShard, type ShardPlace, ShardPlaces } from '../shards/shardPlace.ts';
 import type { ShardPlan } from '../shards/shardPlan.ts';
+import { readShardRows } from '../shards/shardRowReads.ts';
+import { eachIdHash, readShardSummary } from '../shards/shardSummary.ts';
 import type { StageContext } from '../stageContext.ts';
 import { type TaskMessage, taskMessage } from '../taskMessage.ts';
 import { checkGivenLabels } from '../training/labelDataset.ts';
@@ -44,16 +45,6 @@ async function ingestedRows(ctx: StageContext, runId: string, plan: ShardPlan): 
   if (ingested.length !== plan.shards.length || ingested.some((metrics) => metrics.rows === undefined))
     return undefined;
   return ingested.reduce((total, metrics) => total + (metrics.rows ?? 0), 0);
-}
-
-/**
- * The IVF sample candidates, drawn while the shards are read for their ids (IvfSampleCandidates), or undefined
- * when the ingest markers do not give the row count, or when the search will be exact: exact for the rows
- * ingested, it stays exact for the fewer rows left after dropping duplicates.
- */
-function sampleCandidates(ingested: number | undefined, plan: ShardPlan, options: RunOptions) {
-  if (ingested === undefined || planNeighbors(options, ingested).mode !== 'approx') return undefined;
-  return new IvfSampleCandidates(ingested, plan.featureNames.length, options.seed);
 }
 
 /** Self-training starts with the score tasks of round 0: each sends its shard's given labels to the reduce step. */
@@ -93,6 +84,58 @@ function concatBytes(parts: readonly Uint8Array[], n: number): Uint8Array {
     at += part.length;
   }
   return all;
+}
+
+/** A row whose id hash repeats an earlier row's, where it is and its hash's words. */
+interface Repeat extends HashRepeat {
+  readonly local: number;
+  readonly high: number;
+  readonly low: number;
+  readonly input: number;
+  readonly file: string;
+}
+
+/**
+ * The shards holding a row whose id hash is one of the repeats' (the repeats' own shards, and those of the rows
+ * they repeat), found by a second read of the summaries: the only shards whose ids the byte-for-byte check of
+ * the repeats needs. None are read when nothing repeats.
+ */
+async function repeatHolders(
+  ctx: StageContext,
+  runId: string,
+  plan: ShardPlan,
+  pass: { shards: Collected['shards']; repeats: readonly Repeat[] },
+  hashOf: IdHasher,
+): Promise<Set<number>> {
+  const holders = new Set<number>();
+  if (pass.repeats.length === 0) return holders;
+  const lastShard = Math.max(...pass.repeats.map((repeat) => repeat.shard));
+  const highs = new Set(pass.repeats.map((repeat) => repeat.high));
+  const repeated = new Set(pass.repeats.map((repeat) => repeat.hash));
+  for (let s = 0; s <= lastShard; s++) {
+    const summary = await readShardSummary(ctx, runId, plan.shards[s].shard, hashOf);
+    eachIdHash(summary, pass.shards[s].place, hashOf, (_, high, low) => {
+      if (highs.has(high) && repeated.has(`${high}.${low}`)) holders.add(s);
+    });
+  }
+  return holders;
+}
+
+/**
+ * The range of every row as the neighbors search codes it: scaled rows' range from the unscaled one (a scaled
+ * value, (x - centre) / scale rounded to Float32, is non-decreasing in x: the extremes stay the extremes).
+ */
+function scaledRange(range: FeatureRange, scaling: FeatureScaling | undefined): FeatureRange {
+  if (scaling === undefined || scaling.method === 'none' || scaling.center.length === 0) return range;
+  const { low, high } = range.bounds;
+  const scaled = new FeatureRange(range.d);
+  const at = (values: Float32Array, t: number) =>
+    Number.isFinite(values[t]) ? Math.fround((values[t] - scaling.center[t]) / scaling.scale[t]) : values[t];
+  scaled.widen(
+    Array.from(low, (_, t) => at(low, t)),
+    Array.from(high, (_, t) => at(high, t)),
+  );
+  return scaled;
 }
 
 /**
@@ -149,24 +192,24 @@ export async function collectStage(
       ? await readCarriedLabels(ctx.store, run.dataset, run.options.carryThreshold ?? DEFAULT_CARRY_THRESHOLD)
       : new Map<string, string>();
   const overrides = confirmed.size > 0 || carried.size > 0;
-  // Scaled runs (and auto, which may scale) draw the IVF samples from the scaled rows, after the statistics.
-  const scaled = run.options.scale !== 'none' || run.options.method === 'auto';
 
   /**
-   * One read of every shard, in order: drops the rows whose id hash repeats an earlier row's (but the ingested
-   * row indices in `collisions`, ids of their own whose hash collided), codes their labels and takes their
-   * statistics. What it keeps per row of the run: 8 bytes of id hash (IdHashes, 11.4 with its free slots) and a
-   * 4-byte label code; the rest is one shard at a time, the IVF sample and the repeats.
+   * One read of every shard's summary (shardSummary.ts), in order: drops the rows whose id hash repeats an
+   * earlier row's (but the ingested row indices in `collisions`, ids of their own whose hash collided), codes
+   * their labels and merges their statistics and feature ranges. What it keeps per row of the run: 8 bytes of id
+   * hash (IdHashes, 11.4 with its free slots) and a 4-byte label code; the rest is one summary at a time and the
+   * repeats. The rows themselves are read only for the repeats and, in dataset runs with label overrides, for
+   * their ids.
    */
   const hashOf = idHasher();
   const readShards = async (collisions: ReadonlySet<number>) => {
     const hashes = new IdHashes(ingested, hashOf);
     const shards: Collected['shards'] = [];
-    const repeats: (HashRepeat & { input: number; file: string; line: number })[] = [];
-    const candidates = neighbors && !scaled ? sampleCandidates(ingested, plan, run.options) : undefined;
+    const repeats: Repeat[] = [];
     const scaling = new RunScaling(features, run.options.scale);
-    // The run's 16-bit codes cover every row (ivfObjects.ts): their range is taken on this one read too.
-    const range = candidates === undefined ? undefined : new FeatureRange(features);
+    // The run's 16-bit codes cover every row (ivfObjects.ts): their range, from every ingested row's.
+    const range = new FeatureRange(features);
+    const rows: number[] = [];
     // Each row's label as a code of `labelCodes` (first-seen order; -1 unlabelled), made classes at the end.
     const labelCodes = new Map<string, number>();
     let y = new Int32Array(ingested ?? 0);
@@ -176,28 +219,40 @@ export async function collectStage(
     // Each shard's lines in its file, from the lines the shards before it span (the plan does not count them).
     const places = new ShardPlaces(run.inputs.map((input) => input.key));
     for (const [s, spec] of plan.shards.entries()) {
-      const decoded = decodeShard(await ctx.store.get(keys.shardData(task.runId, spec.shard)));
-      const place = places.place(spec, decoded.spannedLines);
-      const shard = placeShard(decoded, place);
+      const summary = await readShardSummary(ctx, task.runId, spec.shard, hashOf);
+      const place = places.place(spec, summary.spannedLines);
+      // Overrides are by id: the shard's ids are read (the whole shard) in the dataset runs that have them.
+      const ids = overrides
+        ? placeShard(decodeShard(await ctx.store.get(keys.shardData(task.runId, spec.shard))), place).ids
+        : undefined;
       const file = inputs.describe(run.inputs[spec.input].key);
-      if (y.length < offset + shard.n) y = grown(y, offset + shard.n);
-      const origins = new Uint8Array(overrides ? shard.n : 0);
+      if (y.length < offset + summary.n) y = grown(y, offset + summary.n);
+      const origins = new Uint8Array(overrides ? summary.n : 0);
       let kept = 0;
       const dropped: number[] = [];
-      range?.add(shard.features);
-      const { idBytes, idOffsets } = shard;
-      for (let i = 0; i < shard.n; i++) {
+      range.widen(summary.low, summary.high);
+      const { labelled, labels } = summary;
+      let next = 0; // the first labelled row not before the current row
+      eachIdHash(summary, place, hashOf, (i, high, low) => {
         const row = ingestedBefore + i;
-        if (hashes.seenOrAdd(idBytes, idOffsets[i], idOffsets[i + 1]) && !collisions.has(row)) {
+        if (hashes.seenOrAddHash(high, low) && !collisions.has(row)) {
           dropped.push(i);
-          const hash = hashKey(hashes.lastHash);
-          repeats.push({ ingested: row, shard: s, hash, input: spec.input, file, line: shard.lines[i] });
-          continue;
+          repeats.push({
+            ingested: row,
+            shard: s,
+            local: i,
+            high,
+            low,
+            hash: `${high}.${low}`,
+            input: spec.input,
+            file,
+          });
+          return;
         }
-        candidates?.offer(offset + kept, shard.features, i * shard.d);
-        let label = shard.labels[i];
-        if (overrides) {
-          const id = shard.ids[i];
+        while (next < labelled.length && labelled[next] < i) next++;
+        let label = next < labelled.length && labelled[next] === i ? labels[summary.labelCodes[next]] : null;
+        if (ids) {
+          const id = ids[i];
           const correction = confirmed.get(id);
           const carriedLabel = label === null ? carried.get(id) : undefined;
           if (correction !== undefined) {
@@ -214,23 +269,30 @@ export async function collectStage(
           labelCodes.set(label, code);
         }
         y[offset + kept++] = code;
-      }
+      });
       if (overrides) shardOrigins.push(origins.subarray(0, kept));
-      scaling.add(shard.features, shard.n, dropped);
+      scaling.addSums(summary.moments);
+      const droppedRows = await readShardRows(ctx, task.runId, spec.shard, features, dropped);
+      for (let r = 0; r < dropped.length; r++)
+        scaling.subtractRow(droppedRows.subarray(r * features, (r + 1) * features));
       shards.push({ rows: kept, offset, dropped, place });
+      rows.push(summary.n);
       offset += kept;
-      ingestedBefore += shard.n;
+      ingestedBefore += summary.n;
     }
-    return { shards, repeats, candidates, scaling, range, labelCodes, y: y.subarray(0, offset), shardOrigins, offset };
+    return { shards, repeats, scaling, range, rows, labelCodes, y: y.subarray(0, offset), shardOrigins, offset };
   };
 
-  // A repeated hash is a duplicate id or, rarely, a collision: re-checked byte for byte (duplicateIds.ts), and
-  // the shards are read again keeping the colliding rows when there is one.
+  // A repeated hash is a duplicate id or, rarely, a collision: re-checked byte for byte (duplicateIds.ts) in the
+  // shards that hold a row of a repeated hash, and the summaries are read again keeping the colliding rows when
+  // there is one.
   let pass = await readShards(new Set());
+  const lineOf = new Map<number, number>();
   const shardIds = async (s: number): Promise<ShardIds> => {
     const spec = plan.shards[s];
     const decoded = decodeShard(await ctx.store.get(keys.shardData(task.runId, spec.shard)));
     const shard = placeShard(decoded, pass.shards[s].place);
+    for (const repeat of pass.repeats) if (repeat.shard === s) lineOf.set(repeat.ingested, shard.lines[repeat.local]);
     return {
       n: shard.n,
       idBytes: shard.idBytes,
@@ -239,15 +301,16 @@ export async function collectStage(
       placeOf: (i) => spec.input * LINE_SPAN + shard.lines[i],
     };
   };
-  const checks = await checkRepeats(pass.repeats, shardIds, hashOf);
+  const holders = await repeatHolders(ctx, task.runId, plan, pass, hashOf);
+  const checks = await checkRepeats(pass.repeats, shardIds, hashOf, { shards: holders, rows: pass.rows });
   const collisions = new Set([...checks].filter(([, check]) => check.first === undefined).map(([row]) => row));
   if (collisions.size > 0) pass = await readShards(collisions);
-  const { shards, candidates, scaling, range, y, offset } = pass;
+  const { shards, scaling, range, y, offset } = pass;
   const duplicates: Collected['duplicates'] = pass.repeats.map((repeat) => {
     const { id, first = 0 } = checks.get(repeat.ingested)!;
     const firstFile = inputs.describe(run.inputs[Math.floor(first / LINE_SPAN)].key);
     const reason = `duplicate id "${id}" (first at ${firstFile}:${first % LINE_SPAN})`;
-    return { input: repeat.input, file: repeat.file, line: repeat.line, reason };
+    return { input: repeat.input, file: repeat.file, line: lineOf.get(repeat.ingested)!, reason };
   });
   if (offset === 0)
     await refuseAllRejected(
@@ -327,13 +390,8 @@ export async function collectStage(
   if (search.mode === 'approx') {
     // A dataset run that only adds files keeps the latest version's index (incremental/incrementalIvf.ts).
     const reused = await reusedIvfTraining(ctx, run, collected);
-    const sampled = reused ? undefined : candidates?.train(offset, shards.length);
-    const codes = range?.codes();
-    const training =
-      reused ??
-      (sampled
-        ? { ...sampled, ...(codes ? { codes } : {}) }
-        : await trainRunIvf(ctx, task.runId, collected, run.options.seed));
+    const codes = () => scaledRange(range, collected.scaling).codes();
+    const training = reused ?? (await trainRunIvf(ctx, task.runId, collected, run.options.seed, codes()));
     await writeIvfTraining(ctx, task.runId, training);
   }
   const stage = search.mode === 'approx' ? 'cells' : 'neighbors';

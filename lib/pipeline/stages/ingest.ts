@@ -1,6 +1,7 @@
 import type { RejectedRow } from '../../data/dataset.ts';
+import { idHasher } from '../../data/idHashes.ts';
 import { isRefused } from '../../data/rowSource.ts';
-import { ShardBuilder } from '../../data/shardFormat.ts';
+import { decodeShard, ShardBuilder } from '../../data/shardFormat.ts';
 import { copyReusedShard } from '../incremental/shardReuse.ts';
 import { readJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
@@ -8,6 +9,7 @@ import { completeShardTask } from '../run/fanIn.ts';
 import { readRun } from '../run/runRecord.ts';
 import { openShardRows } from '../shards/inputReader.ts';
 import type { ShardPlan } from '../shards/shardPlan.ts';
+import { writeShardSummary } from '../shards/shardSummary.ts';
 import type { StageContext } from '../stageContext.ts';
 import type { TaskMessage } from '../taskMessage.ts';
 
@@ -15,12 +17,16 @@ import type { TaskMessage } from '../taskMessage.ts';
  * ingest (shard task): parses and validates one shard of an input file into the binary shard format (Float32
  * features, ids, raw labels, line numbers from 1 at the shard's first line, and the lines it spans); refused rows
  * go to the shard's rejected list with line and reason. collect turns the lines into the file's (shardPlace.ts).
+ * Beside the shard it writes the shard's summary, which is all collect reads of it (shardSummary.ts).
  */
 export async function ingestStage(ctx: StageContext, task: TaskMessage): Promise<void> {
   const started = performance.now();
   const run = await readRun(ctx.store, task.runId);
   const reused = await copyReusedShard(ctx, run, task.shard);
   if (reused) {
+    // The version keeps the shard, not its summary: made again from the copy (one shard read).
+    const copied = decodeShard(await ctx.store.get(keys.shardData(task.runId, task.shard)));
+    await writeShardSummary(ctx, task.runId, task.shard, copied, idHasher());
     const ms = Math.round(performance.now() - started);
     await completeShardTask(ctx, task, run.shards, 'collect', { ms, ...reused, reused: true });
     return;
@@ -53,7 +59,9 @@ export async function ingestStage(ctx: StageContext, task: TaskMessage): Promise
   } finally {
     await reader.close();
   }
-  await ctx.store.put(keys.shardData(task.runId, task.shard), shard.encode());
+  const encoded = shard.encode();
+  await ctx.store.put(keys.shardData(task.runId, task.shard), encoded);
+  await writeShardSummary(ctx, task.runId, task.shard, decodeShard(encoded), idHasher());
   await ctx.store.put(keys.shardRejected(task.runId, task.shard), JSON.stringify(rejected));
   await completeShardTask(ctx, task, run.shards, 'collect', {
     ms: Math.round(performance.now() - started),
