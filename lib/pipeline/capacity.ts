@@ -2,7 +2,6 @@ import { MAX_IDS } from '../data/idHashes.ts';
 import { CapacityError } from '../errors.ts';
 import { defaultNlist } from '../graph/ivf/ivfModel.ts';
 import { SAMPLE_ROWS_PER_CELL } from '../graph/ivf/ivfSample.ts';
-import { PROBED_MEMBERS_BYTES } from './neighbors/neighborsPlan.ts';
 import { fansOutPropagation, singleProcessBytes } from './propagation/propagationFanOut.ts';
 import { effectiveMaxIter, type RunOptions } from './runOptions.ts';
 import type { Stage } from './taskMessage.ts';
@@ -29,37 +28,20 @@ export const NODE_TASK_BYTES = 60 * MB;
 export const INGEST_BYTES_PER_SHARD_ROW_D64 = 1_190;
 /** cells: 160.3 MB peak for 62,500 rows x 64 (rows, int16 codes, the cells written, the calibration lists). */
 export const CELLS_BYTES_PER_SHARD_ROW_D64 = 1_680;
-/** What cells writes per row (cells.bin: vector, code, index): 112.3 MB for 250,000 rows x 64. */
-export const CELL_BYTES_PER_ROW_D64 = 450;
 /**
- * neighbors (approx), beside the cells it reads: the query rows of its cell range (about a shard's). With the
- * cells read at one byte each (below), the scale-out runs at 62,500 rows a shard (--task-memory 512,
- * bench/measured/scaleout-mixture-*-tm512-a7a82b8.json) give back 211.9, 212, 267.8 and 349.2 MB at 250k, 500k,
- * 1M and 2M rows within 1% from 60 MB + 62,500 x 1,190 B + the largest task's read (79.6, 80, 134, 214.7 MB).
+ * probes (approx): its shard's rows decoded by cell range with their probe lists, and their copies to the other
+ * ranges they probe, which grow with the share of probes that leave a row's range (at most nprobe - 1 copies):
+ * 103.0 MB at 250k (4 ranges), 138.9 MB at 2M (32), 62,500 rows x 64 a shard; the 2M figure
+ * (bench/measured/scaleout-mixture-250k-2m-tm512-routed.json).
  */
-export const NEIGHBORS_BYTES_PER_SHARD_ROW_D64 = 1_190;
+export const PROBES_BYTES_PER_SHARD_ROW_D64 = 1_300;
 /**
- * The cells the largest approx neighbors task holds as a share of all the run's cells (n x CELL_BYTES_PER_ROW_D64),
- * and at least NEIGHBORS_MIN_SHARDS_READ shards' worth. Reading ranges whole, the largest task read 74%, 37%,
- * 31%, 24% of them at 250k (4 ranges), 500k, 1M, 2M, and 30% at 10M. Reading only the probed cells of other
- * ranges, in blocks (stages/neighbors.ts), 25% with the cap below gives back the largest tasks' 189.9, 226.2 and
- * 322.8 MB at 250k, 1M and 2M within 11% over (bench/measured/scaleout-mixture-250k-1m-2m-tm512-probed-records.json).
+ * neighbors (approx, queries routed to the ranges they probe): its range's members (about a shard's rows, their
+ * vectors, norms, code words and kept nearest cells) and one block of queries (QUERY_BLOCK_BYTES of
+ * stages/neighbors.ts, plus at most one source shard's) with their lists, whatever n: 167.8 MB at 250k and
+ * 194.2 MB at 2M, 62,500 rows x 64 a shard (bench/measured/scaleout-mixture-250k-2m-tm512-routed.json).
  */
-export const NEIGHBORS_CELLS_READ_SHARE = 0.25;
-/** At least its own range and two more (3 shards' worth: 79.6 MB of 62,500-row shards at 250k and 500k). */
-export const NEIGHBORS_MIN_SHARDS_READ = 3;
-/**
- * The cells the largest approx neighbors task holds, in bytes (see above), at most its own range (about a shard)
- * and twice the probed members its blocks of queries may hold (PROBED_MEMBERS_BYTES: a block's members may not
- * be collected yet when the next block's are read). At 2M rows with the blocks: 60 MB + 74 MB + 229 MB = 364 MB
- * against 323 MB measured (-probed-records.json).
- */
-export function neighborsCellsRead(n: number, shardRows: number, d: number): number {
-  const share = Math.max(NEIGHBORS_MIN_SHARDS_READ * shardRows, NEIGHBORS_CELLS_READ_SHARE * n);
-  const perD = d / 64;
-  const blocks = shardRows * CELL_BYTES_PER_ROW_D64 * perD + 2 * PROBED_MEMBERS_BYTES;
-  return Math.min(Math.min(n, share) * CELL_BYTES_PER_ROW_D64 * perD, blocks);
-}
+export const NEIGHBORS_BYTES_PER_SHARD_ROW_D64 = 2_200;
 /** neighbors (exact), beside the reference shard it holds: 251.7 MB peak with 112.3 MB of cells (e812d6d). */
 export const EXACT_NEIGHBORS_BYTES_PER_SHARD_ROW_D64 = 1_420;
 /**
@@ -214,12 +196,15 @@ export function estimateSteps(size: RunSize, host?: HostCapacity): StepEstimate[
           seconds: 0,
         },
         {
+          stage: 'probes',
+          shardTask: true,
+          bytes: NODE_TASK_BYTES + shardRows * PROBES_BYTES_PER_SHARD_ROW_D64 * perD,
+          seconds: 0,
+        },
+        {
           stage: 'neighbors',
           shardTask: true,
-          bytes:
-            NODE_TASK_BYTES +
-            neighborsCellsRead(n, shardRows, d) +
-            shardRows * NEIGHBORS_BYTES_PER_SHARD_ROW_D64 * perD,
+          bytes: NODE_TASK_BYTES + shardRows * NEIGHBORS_BYTES_PER_SHARD_ROW_D64 * perD,
           seconds: shardRows * APPROX_SECONDS_PER_QUERY_D64 * perD,
         },
       );

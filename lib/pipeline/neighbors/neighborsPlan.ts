@@ -61,15 +61,3 @@ export function planNeighbors(options: Pick<RunOptions, 'neighborsMode'>, n: num
     ? { mode: 'approx', kernel, reason: `${n} rows: approximate search from ${APPROX_FROM_ROWS} rows` }
     : { mode: 'exact', kernel, reason: `${n} rows: exact search below ${APPROX_FROM_ROWS} rows` };
 }
-
-/**
- * Members of other ranges' probed cells a block of an approx neighbors task's queries may hold
- * (stages/neighbors.ts), as bytes of their decoded rows (global index, vector, norm, code words): 96 MiB, about
- * 250,000 rows of 64 features, or about four shards of the scale-out benchmark's, against the task's own range
- * of about one shard. Blocks read again the probed cells they share (one cell's queries alone probe tens of
- * cells): at 2M rows (32 ranges) 96 MiB gave a largest task of 323 MB reading 1,176 B a row over all tasks,
- * 48 MiB 258 MB but 2,908 B a row (bench/measured/scaleout-mixture-*-probed-records.json, -budget48.json);
- * 96 MiB with the blocks' members decoded into one memory (ProbedRowsMemory), 292 MB at the same 1,176 B a row
- * (-probed-memory-reused.json).
- */
-export const PROBED_MEMBERS_BYTES = 96 * 2 ** 20;
