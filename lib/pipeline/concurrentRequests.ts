@@ -1,7 +1,8 @@
 /**
  * Store requests a task keeps in flight at once when it reads or writes many small objects (a neighbors task
- * reads one cells object per probed range and shard): S3 answers each GET in tens of milliseconds, so one at a
- * time would make a task of thousands of objects wait minutes; 16 stays well under S3's per-prefix rates.
+ * reads its range's cells object of every shard, a gather task one partial list of every range): S3 answers each
+ * GET in tens of milliseconds, so one at a time would make a task of thousands of objects wait minutes; 16 stays
+ * well under S3's per-prefix rates.
  */
 export const REQUESTS_AT_ONCE = 16;
 

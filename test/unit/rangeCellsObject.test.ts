@@ -8,7 +8,6 @@ import { rowNormsOf } from '../../lib/linalg/dotDistances.ts';
 import { encodeRows, type Int16Codes, int16Codes } from '../../lib/linalg/int16Codes.ts';
 import { keys } from '../../lib/pipeline/keys.ts';
 import {
-  ProbedRowsMemory,
   type RangeCellsPart,
   readProbedCells,
   readRangeCells,
@@ -149,32 +148,6 @@ describe('cells objects', () => {
     expect(rowsOf(read, 0, 5)).toEqual(rowsOf(part, 0, 5));
     expect(empty.members.length).toBe(0);
     expect(Array.from(empty.offsets)).toEqual([0, 0, 0, 0, 0, 0]);
-  });
-
-  it('read by probed cells into memory kept from call to call, the same rows as read into new arrays', async () => {
-    // Prepare: two objects; a small read, then a larger one (the memory grows), then the small one again.
-    const { ctx } = await contextWithStore();
-    const { part: small, codes } = partOf([30, 20, 40], 4);
-    const { part: large } = partOf([200, 150, 0, 250], 5);
-    await writeRangeCells(ctx, 'run', 0, 0, small);
-    await writeRangeCells(ctx, 'run', 1, 0, large);
-    const smallRequest = { range: 0, shard: 0, wanted: Uint8Array.from([1, 0, 1]) };
-    const largeRequests = [
-      { range: 1, shard: 0, wanted: Uint8Array.from([1, 1, 0, 1]) },
-      { range: 0, shard: 0, wanted: Uint8Array.from([0, 1, 0]) },
-    ];
-    const memory = new ProbedRowsMemory();
-
-    // Act
-    const first = structuredClone(await readProbedCells(ctx, 'run', [smallRequest], codes, memory));
-    const second = structuredClone(await readProbedCells(ctx, 'run', largeRequests, codes, memory));
-    const third = await readProbedCells(ctx, 'run', [smallRequest], codes, memory);
-
-    // Assess
-    expect(first).toEqual(await readProbedCells(ctx, 'run', [smallRequest], codes));
-    expect(second).toEqual(await readProbedCells(ctx, 'run', largeRequests, codes));
-    expect(third).toEqual(first);
-    expect(rowsOf(second[0], 0, 4)).toEqual(rowsOf(large, 0, 4));
   });
 
   it('refuse an object that is not the cells object of that many cells, naming it', async () => {

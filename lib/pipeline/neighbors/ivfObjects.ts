@@ -137,52 +137,6 @@ function emptyRows(offsets: Int32Array, d: number): ReadRows {
   return { offsets, members: new Int32Array(size), vectors: new Float32Array(size * d) };
 }
 
-/**
- * Memory that readProbedCells decodes the rows of its parts into (members, vectors, norms, code words), kept
- * from call to call: a neighbors task's blocks each decode up to its budget of probed members, and with new
- * arrays per block the last block's, garbage not yet collected, stayed resident next to the next block's (at 2M
- * rows the largest task's peak RSS held about two blocks). The parts of a call are views of it, valid until the
- * next call that uses it.
- */
-export class ProbedRowsMemory {
-  private members = new Int32Array(0);
-  private vectors = new Float32Array(0);
-  private norms = new Float64Array(0);
-  private words = new Int32Array(0);
-  private d = 0;
-  private pairs = 0;
-  private used = 0;
-
-  /** Room for `rows` rows of d features and `pairs` code words each, the rows handed out before forgotten. */
-  reserve(rows: number, d: number, pairs: number): void {
-    if (rows > this.members.length || d !== this.d || pairs !== this.pairs) {
-      const capacity = Math.max(rows, d === this.d && pairs === this.pairs ? this.members.length : 0);
-      this.members = new Int32Array(capacity);
-      this.vectors = new Float32Array(capacity * d);
-      this.norms = new Float64Array(capacity);
-      this.words = new Int32Array(capacity * pairs);
-      this.d = d;
-      this.pairs = pairs;
-    }
-    this.used = 0;
-  }
-
-  /** Rows of a part with these offsets, after the rows handed out since reserve. */
-  rows(offsets: Int32Array): ReadRows {
-    const from = this.used;
-    const to = from + offsets[offsets.length - 1];
-    if (to > this.members.length) throw new RangeError(`${to} rows, past the ${this.members.length} reserved`);
-    this.used = to;
-    return {
-      offsets,
-      members: this.members.subarray(from, to),
-      vectors: this.vectors.subarray(from * this.d, to * this.d),
-      norms: this.norms.subarray(from, to),
-      words: this.words.subarray(from * this.pairs, to * this.pairs),
-    };
-  }
-}
-
 /** Decodes whole records into rows from row `at`. */
 function decodeRecords(bytes: Uint8Array, d: number, into: ReadRows, at: number): void {
   const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
@@ -279,7 +233,6 @@ export async function readProbedCells(
   runId: string,
   requests: readonly ProbedCellsRequest[],
   codes?: Int16Codes,
-  memory = new ProbedRowsMemory(),
 ): Promise<RangeCellsPart[]> {
   const indexes = await mapConcurrently(requests, async ({ range, shard, wanted }) => {
     const key = keys.rangeCells(runId, range, shard);
@@ -298,16 +251,12 @@ export async function readProbedCells(
     for (let i = 0; i < wanted.length; i++) read[i + 1] += read[i];
     return { runs, read };
   });
-  const d = indexes[0]?.d ?? 0;
-  const sameWidth = indexes.every((index) => index.d === d);
-  const rows = planned.reduce((total, { read }) => total + read[read.length - 1], 0);
-  if (sameWidth) memory.reserve(rows, d, codes?.pairs ?? 0);
   const parts: ReadRows[] = [];
   const reads: { part: number; key: string; from: number; to: number; at: number }[] = [];
   planned.forEach(({ runs, read }, p) => {
     const { key, d, offsets, start } = indexes[p];
     const bytes = recordBytes(d);
-    parts.push(sameWidth ? memory.rows(read) : emptyRows(read, d));
+    parts.push(emptyRows(read, d));
     for (const [from, to] of runs) {
       reads.push({
         part: p,
