@@ -1,16 +1,17 @@
-import type { FeatureMatrix } from '../../data/featureMatrix.ts';
-import { rangeCells, rangesOfCells } from '../../graph/ivf/cellRanges.ts';
-import type { IvfCells } from '../../graph/ivf/ivfIndex.ts';
+import { type RangeCells, rangeCells, rangesOfCells } from '../../graph/ivf/cellRanges.ts';
 import { ivfSearch } from '../../graph/ivf/ivfSearch.ts';
 import { probeCells } from '../../graph/ivf/probeCells.ts';
 import { emptyKnnResult, type KnnResult } from '../../graph/knnSearch.ts';
-import { unpackArrays } from '../binaryArrays.ts';
+import { offerTopK } from '../../linalg/topK.ts';
+import { packArrays, packedDataStart, unpackArrays, unpackLeading } from '../binaryArrays.ts';
 import { mapConcurrently } from '../concurrentRequests.ts';
 import { readJson, writeJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
 import {
   type IvfTrainingObject,
   type RangeCellsPart,
+  type RangeListsPart,
+  readCellsOffsets,
   readIvfModel,
   readIvfTraining,
   readProbedCells,
@@ -32,15 +33,18 @@ import { indexKeys, listsKindOf, objectsAt, type VersionIndex } from './versionI
  * - the cells tasks of reused shards copy the base's cells objects and calibration parts; only new shards put
  *   their rows into cells. calibrate then calibrates nprobe over all rows as usual (the estimated recall in
  *   report.json is over old and new rows);
- * - each range's neighbors task searches its new rows against all rows of their probed cells, and its old rows
- *   against an index of only the new rows (their probed cells' new members),
- *   continuing from the base's lists of those rows (ivfSearch `continuing`: the k nearest of the union, ties by
- *   lower index; the old k-th distance bounds the search from the first pair). The version keeps every range's
- *   lists for the next run.
- * An old row's list thus holds the k nearest among the old rows in the cells it probed before and the new rows in
- * the cells it probes now. When calibration asks for more cells than the base lists probed, every row is
- * searched again (all cells objects are there). The base's 16-bit codes are dropped: they were made for the old
- * rows' range, which new rows may leave, so each search codes its own rows (ivfSearch without codes: the same lists).
+ * - each range's neighbors task searches its new rows against all rows of their probed cells, keeping each new
+ *   row's OFFER_WIDTH x k nearest, and offers the new row to the old rows among them whose base k-th neighbour
+ *   is farther (offersToOldRows);
+ * - gather merges the offers into the base's lists of each old shard (offeredRangeLists). The version keeps
+ *   every range's lists for the next run.
+ * An old row's list thus holds the k nearest among the old rows in the cells it probed before and the new rows
+ * that probe its cell and hold it among their OFFER_WIDTH x k nearest (the same probes, from the new row's side).
+ * Old rows are not probed or searched again, so the search costs about the new rows' share of a full one. When
+ * calibration asks for more cells than the base
+ * lists probed, every row is searched again (all cells objects are there). The base's 16-bit codes are dropped:
+ * they were made for the old rows' range, which new rows may leave, so each search codes its own rows
+ * (ivfSearch without codes: the same lists).
  */
 
 async function baseIndex(ctx: StageContext, run: RunRecord): Promise<VersionIndex | undefined> {
@@ -120,8 +124,10 @@ export async function buildsOnBaseLists(ctx: StageContext, run: RunRecord, colle
 
 /**
  * neighbors (one cell range) in a run whose lists build on the base's: the range's new rows searched against
- * all rows of their probed cells, its old rows against the new rows of theirs. Writes the range's lists per shard
- * as the usual task does. Undefined when the range is searched as usual.
+ * every row of the cells they probe (their lists, written per new shard as the usual task does), keeping each new
+ * row's OFFER_WIDTH x k nearest, from which the new row is offered to the old rows whose base k-th neighbour it
+ * beats (offersToOldRows; gather merges the offers). Old rows are neither probed nor searched again: the work is
+ * the new rows' search. Undefined when the range is searched as usual.
  */
 export async function incrementalRangeLists(
   ctx: StageContext,
@@ -134,103 +140,244 @@ export async function incrementalRangeLists(
   if (index === undefined) return undefined;
   const { model, cellSizes, ranges } = await readIvfModel(ctx, runId);
   const byRange = rangeCells(ranges);
-  const shards = collected.shards.flatMap((shard, s) => (shard.rows > 0 ? [s] : []));
   const oldShards = index.shards.length;
-  const own = await mapConcurrently(shards, (s) => readRangeCells(ctx, runId, range, s));
+  const shards = collected.shards.flatMap((shard, s) => (shard.rows > 0 ? [s] : []));
+  const fresh = shards.filter((s) => s >= oldShards);
+  const own = await mapConcurrently(fresh, (s) => readRangeCells(ctx, runId, range, s));
   const queries = rangeQueries(own, model.d);
   const { probes } = probeCells(model, queries.X, { minMembers: k, cellSizes, nearest: queries.nearest });
-  const firstNew = shards.findIndex((s) => s >= oldShards);
-  const split = firstNew < 0 ? queries.X.n : queries.starts[firstNew];
-  const width = queries.X.n > 0 ? probes.length / queries.X.n : 0;
-  const oldProbes = probes.subarray(0, split * width);
-  const newProbes = probes.subarray(split * width);
-  // New shards' parts of every range any query probes, whole (new rows only); of the old shards' parts of other
-  // ranges, only the cells new rows probe (ranged reads, readProbedCells).
-  const parts = new Map<string, RangeCellsPart>();
-  shards.forEach((s, i) => {
-    parts.set(`${range}/${s}`, own[i]);
+  const probed = new Uint8Array(model.nlist);
+  for (const c of probes) if (c >= 0) probed[c] = 1;
+  // Of every range the new rows probe, the probed cells of every shard (the range's own new parts are held whole).
+  const requests = [...rangesOfCells(probes, ranges)].flatMap((r) => {
+    const wanted = Uint8Array.from(byRange.cells.subarray(byRange.starts[r], byRange.starts[r + 1]), (c) => probed[c]);
+    return shards.filter((s) => r !== range || s < oldShards).map((s) => ({ range: r, shard: s, wanted }));
   });
-  const fresh = shards.filter((s) => s >= oldShards);
-  const old = shards.filter((s) => s < oldShards);
-  const byOld = [...rangesOfCells(oldProbes, ranges)];
-  const byNew = [...rangesOfCells(newProbes, ranges)];
-  const whole = [...new Set([...byOld, ...byNew])].flatMap((r) =>
-    fresh.filter((s) => !parts.has(`${r}/${s}`)).map((s) => [r, s] as const),
-  );
-  const read = await mapConcurrently(whole, ([r, s]) => readRangeCells(ctx, runId, r, s));
-  whole.forEach(([r, s], i) => {
-    parts.set(`${r}/${s}`, read[i]);
+  const read = await readProbedCells(ctx, runId, requests);
+  const reference = [
+    ...own.map((part) => partCells(model, byRange, range, part)),
+    ...requests.map(({ range: r }, i) => partCells(model, byRange, r, read[i])),
+  ];
+  // Each new row's OFFER_WIDTH x k nearest: its list is their first k; the old rows among them are offered it.
+  const wide = k * OFFER_WIDTH;
+  const nearest = queries.X.n > 0 ? ivfSearch(queries.X, probes, reference, wide) : emptyKnnResult(0, wide);
+  const newLists = emptyKnnResult(queries.X.n, k);
+  for (let q = 0; q < queries.X.n; q++) {
+    newLists.indices.set(nearest.indices.subarray(q * wide, q * wide + k), q * k);
+    newLists.distances.set(nearest.distances.subarray(q * wide, q * wide + k), q * k);
+  }
+  const members = Int32Array.from(own.flatMap((part) => [...part.members]));
+  const oldParts = requests.flatMap((request, i) => (request.shard < oldShards ? [{ ...request, part: read[i] }] : []));
+  const offers = await offersToOldRows(ctx, run, { byRange, k }, oldParts, {
+    members,
+    nearest,
+    firstNew: collected.shards[oldShards]?.offset ?? collected.n,
   });
-  const probedByNew = new Uint8Array(model.nlist);
-  for (const c of newProbes) if (c >= 0) probedByNew[c] = 1;
-  const requests = byNew
-    .filter((r) => r !== range)
-    .flatMap((r) => {
-      const wanted = byRange.cells.subarray(byRange.starts[r], byRange.starts[r + 1]).map((c) => probedByNew[c]);
-      return old.map((shard) => ({ range: r, shard, wanted: Uint8Array.from(wanted) }));
-    });
-  const probed = await readProbedCells(ctx, runId, requests);
-  requests.forEach(({ range: r, shard }, i) => {
-    parts.set(`${r}/${shard}`, probed[i]);
-  });
-  const cellsOf = (rs: readonly number[], of: readonly number[]) =>
-    rs.flatMap((r) => of.map((s) => partCells(model, byRange, r, parts.get(`${r}/${s}`)!)));
-  const search = (from: number, to: number, reference: IvfCells[], probed: Int32Array, continuing?: KnnResult) => {
-    const X: FeatureMatrix = { data: queries.X.data.subarray(from * model.d, to * model.d), n: to - from, d: model.d };
-    if (X.n === 0 || reference.length === 0) return continuing ?? emptyKnnResult(X.n, k);
-    return ivfSearch(X, probed, reference, k, continuing ? { continuing } : {});
-  };
-  // The old rows' lists continue from the base's (their k-th distance bounds the search from the start).
-  const base = await baseRangeLists(ctx, run, range, shards.slice(0, firstNew < 0 ? shards.length : firstNew), own, k);
-  const oldLists = search(0, split, cellsOf(byOld, fresh), oldProbes, base);
-  const newLists = search(split, queries.X.n, cellsOf(byNew, shards), newProbes);
-  await mapConcurrently(collected.shards, (_, s) => {
-    const i = shards.indexOf(s);
-    const members = i < 0 ? new Int32Array(0) : own[i].members;
-    const from = i < 0 ? 0 : queries.starts[i];
-    const [lists, at] = from < split ? [oldLists, from] : [newLists, from - split];
-    const part = {
-      n: members.length,
+  await mapConcurrently(collected.shards, async (_, s) => {
+    if (s < oldShards) {
+      const to = offers.get(s) ?? { rows: [], indices: [], distances: [] };
+      await ctx.store.put(
+        offersKey(runId, range, s),
+        packArrays([Int32Array.from(to.rows), Int32Array.from(to.indices), Float64Array.from(to.distances)]),
+      );
+      return;
+    }
+    const i = fresh.indexOf(s);
+    const rows = i < 0 ? new Int32Array(0) : own[i].members;
+    const at = i < 0 ? 0 : queries.starts[i];
+    const lists = {
+      n: rows.length,
       k,
-      indices: lists.indices.subarray(at * k, (at + members.length) * k),
-      distances: lists.distances.subarray(at * k, (at + members.length) * k),
+      indices: newLists.indices.subarray(at * k, (at + rows.length) * k),
+      distances: newLists.distances.subarray(at * k, (at + rows.length) * k),
     };
-    return writeRangeLists(ctx, runId, range, s, { members, lists: part });
+    await writeRangeLists(ctx, runId, range, s, { members: rows, lists });
   });
   return { rows: queries.X.n, ranges: ranges.count };
 }
 
+/** A range task's offers of its new rows to the old rows of one old shard (rows, their offered rows, distances). */
+const offersKey = (runId: string, range: number, shard: number) =>
+  `runs/${runId}/incremental/offers/${String(range).padStart(5, '0')}/${String(shard).padStart(5, '0')}.bin`;
+
+interface Offers {
+  readonly rows: number[];
+  readonly indices: number[];
+  readonly distances: number[];
+}
+
 /**
- * The base version's lists of a range's old rows (the reused shards' parts of the range, in shard order), as one
- * KnnResult in the order of the range's queries. The rows are those of the base's parts (the same cells objects).
+ * How many times k nearest rows each new row's search keeps: its own list is the first k, and the old rows among
+ * all of them are offered the new row (offersToOldRows).
  */
-async function baseRangeLists(
+export const OFFER_WIDTH = 3;
+
+/**
+ * The new rows as candidates of the old rows' lists: new row x enters old row y's list iff it comes before y's
+ * k-th neighbour. The new rows' search compares x with every row of the cells x probes and keeps its
+ * OFFER_WIDTH x k nearest: each old row y among them whose base k-th distance (read from the base's lists of the
+ * probed cells, ranged GETs) is farther than x is offered x. So the old rows are not searched again: the pairs
+ * compared are the new rows' search's, once. An old row misses a new neighbour only when it is not among that
+ * row's OFFER_WIDTH x k nearest (y in a much sparser part of the space than x). gather merges the offers into the
+ * base's lists (offeredRangeLists). Returns the offers per old shard.
+ */
+async function offersToOldRows(
   ctx: StageContext,
   run: RunRecord,
+  { byRange, k }: { byRange: RangeCells; k: number },
+  oldParts: readonly { range: number; shard: number; wanted: Uint8Array; part: RangeCellsPart }[],
+  fresh: { members: Int32Array; nearest: KnnResult; firstNew: number },
+): Promise<Map<number, Offers>> {
+  const offers = new Map<number, Offers>();
+  if (fresh.members.length === 0) return offers;
+  const bounds = await mapConcurrently(oldParts, ({ range, shard, wanted }) =>
+    baseBounds(ctx, run, byRange, range, shard, wanted, k),
+  );
+  // The base k-th distance and shard of every old row of a probed cell, by global row (open addressing).
+  let rows = 0;
+  oldParts.forEach(({ wanted, part }) => {
+    for (let i = 0; i < wanted.length; i++) if (wanted[i] === 1) rows += part.offsets[i + 1] - part.offsets[i];
+  });
+  const bits = Math.max(4, Math.ceil(Math.log2(2 * rows + 1)));
+  const slots = new Int32Array(2 ** bits).fill(-1);
+  const boundOf = new Float64Array(slots.length);
+  const shardOf = new Int32Array(slots.length);
+  const slotOf = (row: number) => {
+    let slot = Math.imul(row, 0x9e3779b1) >>> (32 - bits);
+    while (slots[slot] !== -1 && slots[slot] !== row) slot = (slot + 1) & (slots.length - 1);
+    return slot;
+  };
+  oldParts.forEach(({ shard, wanted, part }, p) => {
+    for (let i = 0; i < wanted.length; i++) {
+      if (wanted[i] !== 1) continue;
+      for (let j = part.offsets[i]; j < part.offsets[i + 1]; j++) {
+        const slot = slotOf(part.members[j]);
+        slots[slot] = part.members[j];
+        boundOf[slot] = bounds[p].get(j - part.offsets[i], i);
+        shardOf[slot] = shard;
+      }
+    }
+  });
+  const { members, nearest, firstNew } = fresh;
+  const wide = nearest.k;
+  for (let q = 0; q < members.length; q++) {
+    for (let j = q * wide; j < (q + 1) * wide; j++) {
+      const row = nearest.indices[j];
+      if (row < 0 || row >= firstNew) continue;
+      const slot = slotOf(row);
+      if (slots[slot] !== row) throw new Error(`row ${row} of a probed cell has no base bound`);
+      if (!(nearest.distances[j] < boundOf[slot])) continue;
+      const to = offers.get(shardOf[slot]) ?? { rows: [], indices: [], distances: [] };
+      offers.set(shardOf[slot], to);
+      to.rows.push(row);
+      to.indices.push(members[q]);
+      to.distances.push(nearest.distances[j]);
+    }
+  }
+  return offers;
+}
+
+/**
+ * The base's k-th distance of each old row of the wanted cells of one cells object (range, shard), from the
+ * base's lists of that range and shard (in the cells object's order): the distances of each run of wanted cells,
+ * one ranged GET each. `get(j, i)`: row j of the range's i-th cell.
+ */
+async function baseBounds(
+  ctx: StageContext,
+  run: RunRecord,
+  _byRange: RangeCells,
   range: number,
-  oldShards: readonly number[],
-  own: readonly RangeCellsPart[],
+  shard: number,
+  wanted: Uint8Array,
   k: number,
-): Promise<KnnResult> {
-  const version = run.incremental?.baseVersion ?? 0;
-  const parts = await mapConcurrently(oldShards, async (s) => {
-    const [, members, indices, distances] = unpackArrays(
-      await ctx.store.get(indexKeys.rangeLists(run.dataset, version, range, run.incremental?.reused[s] ?? s)),
+): Promise<{ get(row: number, cell: number): number }> {
+  const offsets = await readCellsOffsets(ctx, run.runId, range, shard, wanted.length);
+  const key = indexKeys.rangeLists(run.dataset, run.incremental?.baseVersion ?? 0, range, shard);
+  // Range lists are packed [k], members, indices, distances: the members' count places the distances.
+  const { arrays, next } = unpackLeading(await ctx.store.getRange(key, 0, packedDataStart([4])), 1);
+  const n = next.length;
+  if (arrays[0][0] !== k || n !== offsets[wanted.length]) {
+    throw new Error(
+      `base lists of range ${range}, shard ${shard}: not the ${offsets[wanted.length]} rows of its cells`,
+    );
+  }
+  const start = packedDataStart([4, 4 * n, 4 * n * k]);
+  const runs: [number, number][] = [];
+  for (let i = 0; i < wanted.length; i++) {
+    if (wanted[i] !== 1 || offsets[i + 1] === offsets[i]) continue;
+    const last = runs[runs.length - 1];
+    if (last !== undefined && last[1] === i) last[1] = i + 1;
+    else runs.push([i, i + 1]);
+  }
+  const kth: (Float64Array | undefined)[] = new Array(wanted.length);
+  await mapConcurrently(runs, async ([from, to]) => {
+    const bytes = (await ctx.store.getRange(key, start + 8 * k * offsets[from], start + 8 * k * offsets[to])).slice();
+    const distances = new Float64Array(bytes.buffer, 0, (offsets[to] - offsets[from]) * k);
+    for (let i = from; i < to; i++) {
+      const cell = new Float64Array(offsets[i + 1] - offsets[i]);
+      for (let j = 0; j < cell.length; j++) cell[j] = distances[(offsets[i] - offsets[from] + j) * k + k - 1];
+      kth[i] = cell;
+    }
+  });
+  return {
+    get: (row, cell) => {
+      const values = kth[cell];
+      if (values === undefined || row >= values.length) throw new RangeError(`no base bound for cell ${cell}`);
+      return values[row];
+    },
+  };
+}
+
+/**
+ * gather, for an old shard of a run whose approximate lists build on the base's: the base's lists of the shard's
+ * rows (per range, as the base kept them) with every range task's offers of new rows merged in (the k first of
+ * the union by (distance, index)), written as this run's range lists (the next version keeps them). Undefined
+ * when the shard's lists are gathered as usual (a new shard, or lists searched in full).
+ */
+export async function offeredRangeLists(
+  ctx: StageContext,
+  run: RunRecord,
+  collected: Collected,
+  shard: number,
+  ranges: number,
+): Promise<RangeListsPart[] | undefined> {
+  const index = await reusesLists(ctx, run, collected);
+  if (index === undefined || run.incremental === undefined || shard >= index.shards.length) return undefined;
+  const version = run.incremental.baseVersion;
+  const all = Array.from({ length: ranges }, (_, r) => r);
+  const parts = await mapConcurrently(all, async (r) => {
+    const [header, members, indices, distances] = unpackArrays(
+      await ctx.store.get(indexKeys.rangeLists(run.dataset, version, r, run.incremental?.reused[shard] ?? shard)),
     ) as [Int32Array, Int32Array, Int32Array, Float64Array];
-    return { members, indices, distances };
+    const k = header[0];
+    const lists = { n: members.length, k, indices: indices.slice(), distances: distances.slice() };
+    return { members: members.slice(), lists };
   });
-  const n = parts.reduce((total, part) => total + part.members.length, 0);
-  const lists = emptyKnnResult(n, k);
-  let at = 0;
-  parts.forEach((part, i) => {
-    const rows = own[i].members;
-    if (part.members.length !== rows.length || part.members.some((row, j) => row !== rows[j]))
-      throw new Error(`base lists of range ${range}, shard ${oldShards[i]}: other rows than its cells`);
-    lists.indices.set(part.indices, at * k);
-    lists.distances.set(part.distances, at * k);
-    at += rows.length;
+  const { offset, rows } = collected.shards[shard];
+  const partOf = new Int32Array(rows).fill(-1);
+  const at = new Int32Array(rows);
+  parts.forEach(({ members }, r) => {
+    members.forEach((row, i) => {
+      partOf[row - offset] = r;
+      at[row - offset] = i;
+    });
   });
-  return lists;
+  for (const r of all) {
+    const [to, indices, distances] = unpackArrays(await ctx.store.get(offersKey(run.runId, r, shard))) as [
+      Int32Array,
+      Int32Array,
+      Float64Array,
+    ];
+    for (let e = 0; e < to.length; e++) {
+      const row = to[e] - offset;
+      const part = row >= 0 && row < rows ? partOf[row] : -1;
+      if (part < 0) throw new Error(`offers of range ${r} to shard ${shard}: row ${to[e]} is not the shard's`);
+      const { lists } = parts[part];
+      offerTopK(lists.distances, lists.indices, at[row] * lists.k, lists.k, distances[e], indices[e]);
+    }
+  }
+  await mapConcurrently(all, (r) => writeRangeLists(ctx, run.runId, r, shard, parts[r]));
+  return parts;
 }
 
 /**

@@ -279,6 +279,20 @@ export async function readProbedCells(
   return parts.map((rows, p) => completed(rows, indexes[p].d, codes, indexes[p].nearestWidth, new Int32Array(0)));
 }
 
+/** A cells object's cell offsets (its index: the range's `cells` cells + 1), read with one ranged GET. */
+export async function readCellsOffsets(
+  ctx: StageContext,
+  runId: string,
+  range: number,
+  shard: number,
+  cells: number,
+): Promise<Int32Array> {
+  const key = keys.rangeCells(runId, range, shard);
+  const index = cellsIndex(await ctx.store.getRange(key, 0, packedDataStart(indexByteLengths(cells))), cells);
+  if (index === undefined) throw new RangeError(`${ctx.store.describe(key)} is not a cells object of ${cells} cells`);
+  return index.offsets;
+}
+
 /** A cells object's nearest width, d, cell offsets and where its records start, from its leading bytes; or undefined. */
 function cellsIndex(
   leading: Uint8Array,

@@ -2,7 +2,7 @@ import { emptyKnnResult, type KnnResult } from '../../graph/knnSearch.ts';
 import { offerTopK } from '../../linalg/topK.ts';
 import { packArrays } from '../binaryArrays.ts';
 import { mapConcurrently } from '../concurrentRequests.ts';
-import { recordShardLists } from '../incremental/incrementalIvf.ts';
+import { offeredRangeLists, recordShardLists } from '../incremental/incrementalIvf.ts';
 import { keys } from '../keys.ts';
 import { readRangeLists, writeRangeLists } from '../neighbors/ivfObjects.ts';
 import { readPartialLists } from '../neighbors/routedQueries.ts';
@@ -21,8 +21,9 @@ import type { TaskMessage } from '../taskMessage.ts';
  * neighbors.bin (the shard's rows in row order, as exact mode writes it for propagation) and, where the
  * propagation fans out by cell range or the run publishes a dataset version, each range's rows' lists
  * (ranges/<r>/<s>/neighbors.bin, in the order of their cells object), which the edges tasks and the version's
- * index read. In an incremental run whose range tasks wrote those final lists (incrementalIvf.ts), it assembles
- * them into neighbors.bin. Reads only this shard's lists: its rows times the ranges they probe.
+ * index read. In an incremental run (incrementalIvf.ts) it assembles the final lists the range tasks wrote for a
+ * new shard, and for an old shard the base version's lists with the range tasks' offers of new rows merged in
+ * (offeredRangeLists), into neighbors.bin. Reads only this shard's lists: its rows times the ranges they probe.
  */
 export async function gatherStage(ctx: StageContext, task: TaskMessage): Promise<void> {
   const started = performance.now();
@@ -107,7 +108,7 @@ async function mergePartialLists(
   return lists;
 }
 
-/** The shard's lists from the final lists the ranges' tasks wrote for it (an incremental run's). */
+/** The shard's lists from the final lists of its rows per range (an incremental run's). */
 async function assembleRangeLists(
   ctx: StageContext,
   run: RunRecord,
@@ -120,10 +121,13 @@ async function assembleRangeLists(
   const lists = emptyKnnResult(rows, k);
   const placed = new Uint8Array(rows);
   let count = 0;
-  const parts = await mapConcurrently(
-    Array.from({ length: ranges }, (_, r) => r),
-    (r) => readRangeLists(ctx, run.runId, r, shard),
-  );
+  // An old shard's lists: the base's with the range tasks' offers of new rows merged in.
+  const parts =
+    (await offeredRangeLists(ctx, run, collected, shard, ranges)) ??
+    (await mapConcurrently(
+      Array.from({ length: ranges }, (_, r) => r),
+      (r) => readRangeLists(ctx, run.runId, r, shard),
+    ));
   for (const { members, lists: part } of parts) {
     for (let i = 0; i < members.length; i++) {
       const row = place(shard, rows, offset, placed, members[i]);
