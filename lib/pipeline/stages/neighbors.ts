@@ -6,7 +6,7 @@ import { emptyKnnResult, type KnnResult, knnSearch } from '../../graph/knnSearch
 import type { DistanceKernel } from '../../linalg/distanceTiles.ts';
 import type { Int16Codes } from '../../linalg/int16Codes.ts';
 import { packArrays } from '../binaryArrays.ts';
-import { mapConcurrently } from '../concurrentRequests.ts';
+import { mapConcurrently, REQUESTS_AT_ONCE } from '../concurrentRequests.ts';
 import { incrementalRangeLists } from '../incremental/incrementalIvf.ts';
 import { incrementalExactLists } from '../incremental/incrementalLists.ts';
 import { keys } from '../keys.ts';
@@ -96,8 +96,9 @@ async function exactLists(
  * that probe its cells among them: its own rows, whose probe lists it finds as the probes tasks did (partProbes),
  * and the rows of other ranges that the probes tasks routed to it (ranges/<r>/<s>/queries.bin), each with the
  * probed cells of this range only. Source shard by source shard (its own rows and its routed queries, the next
- * shard's read meanwhile), searched in blocks of about QUERY_BLOCK_BYTES, so memory is the range's members plus one
- * block of queries (and at most one shard's more) with their lists, whatever n.
+ * shards' read meanwhile), searched in blocks of about QUERY_BLOCK_BYTES, so memory is the range's members plus one
+ * block of queries (and at most one shard's more) with their lists, and the routed queries read ahead (a shard's
+ * rows that probe this range, about 1 / S of the queries each), whatever n.
  * It writes each shard's partial lists (the k nearest among this range's members: exact, ties by lower global
  * index), which gather merges into the rows' final lists: the same lists, bit for bit, as one in-process search,
  * since a row's list depends only on its probes and the pairs' distances, which no split changes.
@@ -117,10 +118,15 @@ async function routedRangeLists(
     shards.length * (model.nlist + 1) * 4 <= separatePartsBytes()
       ? own.map((part) => partCells(model, byRange, range, part, codes))
       : [joinedCells(model.nlist, model.d, byRange, new Map([[range, own]]), codes)];
-  const read = (i: number) => {
-    const reading = readRoutedQueries(ctx, runId, range, shards[i]);
-    reading.catch(() => {}); // awaited below; a failure meanwhile is not an unhandled rejection
-    return reading;
+  // The routed queries of the next REQUESTS_AT_ONCE source shards are read while a shard is taken in (a GET
+  // each: one at a time, 160 shards would wait seconds on S3).
+  const reads: (Promise<RoutedQueries> | undefined)[] = [];
+  const readAhead = (upTo: number) => {
+    while (reads.length < Math.min(shards.length, upTo)) {
+      const reading = readRoutedQueries(ctx, runId, range, shards[reads.length]);
+      reading.catch(() => {}); // awaited below; a failure meanwhile is not an unhandled rejection
+      reads.push(reading);
+    }
   };
   const budget = queryBlockRows(model.d, k);
   type Source = { vectors: Float32Array; width: number; probes: Int32Array };
@@ -155,10 +161,10 @@ async function routedRangeLists(
     block = [];
     blockRows = 0;
   };
-  let next = shards.length > 0 ? read(0) : undefined;
   for (let i = 0; i < shards.length; i++) {
-    const routed = await (next as Promise<RoutedQueries>);
-    next = i + 1 < shards.length ? read(i + 1) : undefined;
+    readAhead(i + REQUESTS_AT_ONCE);
+    const routed = await (reads[i] as Promise<RoutedQueries>);
+    reads[i] = undefined;
     const part = own[i];
     const ownProbes = partProbes(model, cellSizes, k, part);
     const ownRows = Int32Array.from({ length: part.members.length }, (_, q) => q);
