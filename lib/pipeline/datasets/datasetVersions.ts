@@ -1,19 +1,19 @@
 import { NotFoundError } from '../../adapters/errors.ts';
 import type { ObjectStore } from '../../adapters/objectStore.ts';
-import type { LabelRecord } from '../../data/labelsWriter.ts';
 import { InputError } from '../../errors.ts';
-import { keepVersionIndex } from '../incremental/versionIndex.ts';
+import { indexKeys, keepVersionIndex, type VersionIndex } from '../incremental/versionIndex.ts';
 import { readJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
 import { labelRecords } from '../outputs/outputParts.ts';
+import type { RowOutcome } from '../outputs/rowOutcome.ts';
 import { readShardResult } from '../outputs/shardResults.ts';
 import type { RunRecord } from '../run/runRecord.ts';
 import { type Collected, loadShardIds } from '../shards/collected.ts';
 import type { RunInput } from '../shards/shardPlan.ts';
 import type { StageContext } from '../stageContext.ts';
 import { type VersionChanges, versionChanges } from './versionChanges.ts';
-import { writeVersionModel } from './versionModel.ts';
-import { bucketCount, writeVersionRows } from './versionRows.ts';
+import { featuresFile, MODEL_FILE, type VersionModel, writeVersionModel } from './versionModel.ts';
+import { bucketCount, hasShardRows, joinShardRows, writeShardRows } from './versionRows.ts';
 
 /**
  * The label store of a dataset (DESIGN.md section 5, "Datasets keep history"):
@@ -100,6 +100,24 @@ export function readVersion(store: ObjectStore, dataset: string, version: number
   return readJson<VersionRecord>(store, datasetKeys.versionFile(dataset, version, 'version.json'));
 }
 
+/**
+ * A shard task's part of the version a run publishes: the shard's rows by bucket (versionRows.ts), from its ids
+ * and outcome, so that finalize joins the shards' rows instead of formatting every row itself. Nothing for a
+ * run that publishes no version.
+ */
+export async function writeVersionShardRows(
+  ctx: StageContext,
+  run: RunRecord,
+  collected: Collected,
+  shard: number,
+  ids: readonly string[],
+  outcome: RowOutcome,
+): Promise<void> {
+  if (!run.versioned) return;
+  const records = labelRecords(ids, collected.classes, outcome);
+  await writeShardRows(ctx.store, run.runId, shard, bucketCount(collected.n), records);
+}
+
 /** What finalize prepares before it writes the report: the version compared against and the changes. */
 export interface PreparedVersion {
   readonly base?: LatestVersion;
@@ -123,14 +141,22 @@ export async function prepareVersion(
   const base =
     (await readJson<{ base: LatestVersion | null }>(ctx.store, datasetKeys.base(run.runId))).base ?? undefined;
   const buckets = bucketCount(collected.n);
-  async function* records(): AsyncGenerator<LabelRecord> {
-    for (let s = 0; s < collected.shards.length; s++) {
-      const ids = await loadShardIds(ctx, run.runId, collected, s);
-      yield* labelRecords(ids, collected.classes, await readShardResult(ctx, run.runId, s));
-    }
+  // The shard tasks wrote their rows by bucket (writeVersionShardRows); a shard that did not is written here.
+  for (let s = 0; s < collected.shards.length; s++) {
+    if (await hasShardRows(ctx.store, run.runId, s)) continue;
+    const ids = await loadShardIds(ctx, run.runId, collected, s);
+    const outcome = await readShardResult(ctx, run.runId, s);
+    await writeShardRows(ctx.store, run.runId, s, buckets, labelRecords(ids, collected.classes, outcome));
   }
-  await writeVersionRows(ctx.store, datasetKeys.rows(run.runId), buckets, records());
-  await writeVersionModel(ctx, run.runId, run.options, collected, datasetKeys.model(run.runId));
+  await joinShardRows(ctx.store, run.runId, datasetKeys.rows(run.runId), buckets, collected.shards.length);
+  await writeVersionModel(
+    ctx,
+    run.runId,
+    run.options,
+    collected,
+    datasetKeys.model(run.runId),
+    await keptFeatures(ctx, run, collected),
+  );
   const previous = base ? await readVersion(ctx.store, run.dataset, base.version) : undefined;
   const changes = await versionChanges(
     previous && {
@@ -144,6 +170,33 @@ export async function prepareVersion(
     { store: ctx.store, prefix: datasetKeys.rows(run.runId), buckets, rows: collected.n },
   );
   return { ...(base ? { base } : {}), buckets, classes: collected.classes, changes };
+}
+
+/**
+ * The shards of an incremental run whose model features the base version keeps (featuresFile): a shard reused
+ * from the base, with the same duplicate rows dropped, in a run without scaling (as the base's model). Named by
+ * their key in the base version, which holds them even when an earlier version wrote them.
+ */
+async function keptFeatures(
+  ctx: StageContext,
+  run: RunRecord,
+  collected: Collected,
+): Promise<(shard: number) => string | undefined> {
+  const none = () => undefined;
+  const incremental = run.incremental;
+  if (incremental === undefined || collected.scaling) return none;
+  const modelKey = (file: string) => datasetKeys.versionFile(run.dataset, incremental.baseVersion, `model/${file}`);
+  const model = await readOptionalJson<VersionModel>(ctx.store, modelKey(MODEL_FILE));
+  const index = await readOptionalJson<VersionIndex>(ctx.store, indexKeys.index(run.dataset, incremental.baseVersion));
+  if (!model?.featuresApart || model.scaling || index === undefined) return none;
+  return (shard) => {
+    const base = incremental.reused[shard] ?? -1;
+    const was = base < 0 ? undefined : index.rows[base];
+    const now = collected.shards[shard];
+    if (was === undefined || was.rows !== now.rows || was.dropped.length !== now.dropped.length) return undefined;
+    if (was.dropped.some((row, i) => row !== now.dropped[i])) return undefined;
+    return modelKey(featuresFile(base));
+  };
 }
 
 /**

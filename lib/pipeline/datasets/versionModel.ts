@@ -34,17 +34,27 @@ export interface VersionModel {
   readonly idColumn: string;
   /** The run's labels format: predict writes its labels the same way. */
   readonly format: RunOptions['format'];
+  /**
+   * Each part's features are an object of their own (featuresFile) and the part file holds the distributions
+   * only, so that a version can keep an unchanged shard's features from the version before (a hard link on disk,
+   * a server-side copy on S3) instead of writing them again. Absent in models written before: a part holds both.
+   */
+  readonly featuresApart?: boolean;
 }
 
 export const MODEL_FILE = 'model.json';
 export const partFile = (part: number) => `${String(part).padStart(5, '0')}.bin`;
+export const featuresFile = (part: number) => `${String(part).padStart(5, '0')}.features.bin`;
 
 /** New rows are labelled this many at a time: the top-k lists and the product of one batch are held. */
 export const PREDICT_BATCH = 8192;
 
 /**
- * Writes the model of a succeeded graph-method run under `prefix`, shard by shard (one shard's rows at a time).
- * Returns false (and writes nothing) for methods without label distributions (self-training, co-training).
+ * Writes the model of a succeeded graph-method run under `prefix`, shard by shard (one shard's rows at a time):
+ * each shard's distributions (a copy of the object propagation wrote) and features. `keptFeatures(s)` names an
+ * earlier version's features object holding exactly shard s's rows, unscaled, which is copied instead of writing
+ * them (an incremental run's reused shard). Returns false (and writes nothing) for methods without label
+ * distributions (self-training, co-training).
  */
 export async function writeVersionModel(
   ctx: StageContext,
@@ -52,14 +62,19 @@ export async function writeVersionModel(
   options: RunOptions,
   collected: Collected,
   prefix: string,
+  keptFeatures: (shard: number) => string | undefined = () => undefined,
 ): Promise<boolean> {
   const method = options.method;
   if (method !== 'label-spreading' && method !== 'label-propagation') return false;
   const summary = await readJson<MethodSummary>(ctx.store, keys.resultSummary(runId));
   for (let s = 0; s < collected.shards.length; s++) {
-    const rows = await loadShardRows(ctx, runId, s, collected);
-    const [F] = unpackArrays(await ctx.store.get(keys.shardDistributions(runId, s)));
-    await ctx.store.put(`${prefix}${partFile(s)}`, packArrays([rows.X.data as Float32Array, F]));
+    await ctx.store.concatenate(`${prefix}${partFile(s)}`, [keys.shardDistributions(runId, s)]);
+    const kept = collected.scaling ? undefined : keptFeatures(s);
+    if (kept !== undefined) await ctx.store.concatenate(`${prefix}${featuresFile(s)}`, [kept]);
+    else {
+      const rows = await loadShardRows(ctx, runId, s, collected);
+      await ctx.store.put(`${prefix}${featuresFile(s)}`, packArrays([rows.X.data as Float32Array]));
+    }
   }
   const model: VersionModel = {
     method,
@@ -73,13 +88,17 @@ export async function writeVersionModel(
     labelColumn: options.labelColumn,
     idColumn: options.idColumn,
     format: options.format,
+    featuresApart: true,
   };
   await ctx.store.put(`${prefix}${MODEL_FILE}`, `${JSON.stringify(model)}\n`);
   return true;
 }
 
-async function readPart(store: ObjectStore, prefix: string, part: number, d: number, k: number) {
-  const [data, F] = unpackArrays(await store.get(`${prefix}${partFile(part)}`)) as [Float32Array, Float64Array];
+async function readPart(store: ObjectStore, prefix: string, model: VersionModel, part: number, d: number, k: number) {
+  const arrays = unpackArrays(await store.get(`${prefix}${partFile(part)}`));
+  const [data, F] = (
+    model.featuresApart ? [unpackArrays(await store.get(`${prefix}${featuresFile(part)}`))[0], arrays[0]] : arrays
+  ) as [Float32Array, Float64Array];
   const X: FeatureMatrix = { data, n: F.length / k, d };
   return { X, F };
 }
@@ -109,7 +128,7 @@ export async function predictProba(store: ObjectStore, prefix: string, model: Ve
     const product = out.subarray(start * k, end * k);
     if (model.kernel === 'rbf') {
       for (let p = 0; p < model.parts.length; p++) {
-        const { X: train, F } = await readPart(store, prefix, p, d, k);
+        const { X: train, F } = await readPart(store, prefix, model, p, d, k);
         const params = { kernel: 'rbf' as const, gamma: model.gamma, nNeighbors: nn };
         const part = inductiveProduct(train, batch, params, F, k);
         for (let i = 0; i < part.length; i++) product[i] += part[i];
@@ -118,7 +137,7 @@ export async function predictProba(store: ObjectStore, prefix: string, model: Ve
       // The k nearest over all parts, by (distance, global row index) as one search over all rows would give.
       let best = emptyKnnResult(batch.n, nn);
       for (let p = 0; p < model.parts.length; p++) {
-        const { X: train } = await readPart(store, prefix, p, d, k);
+        const { X: train } = await readPart(store, prefix, model, p, d, k);
         if (train.n === 0) continue;
         const found = knnSearch(batch, train, Math.min(nn, train.n), { referenceOffset: offsets[p] });
         const padded = emptyKnnResult(batch.n, nn);
@@ -142,7 +161,7 @@ export async function predictProba(store: ObjectStore, prefix: string, model: Ve
         best = merged;
       }
       for (let p = 0; p < model.parts.length; p++) {
-        const { F } = await readPart(store, prefix, p, d, k);
+        const { F } = await readPart(store, prefix, model, p, d, k);
         const from = offsets[p];
         const to = from + model.parts[p];
         for (let s = 0; s < best.indices.length; s++) {

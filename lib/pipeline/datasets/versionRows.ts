@@ -1,5 +1,6 @@
 import type { ObjectStore } from '../../adapters/objectStore.ts';
 import type { LabelRecord } from '../../data/labelsWriter.ts';
+import { mapConcurrently } from '../concurrentRequests.ts';
 
 /**
  * The rows of a dataset version (datasets/<dataset>/versions/<n>/rows/<b>.jsonl): every labelled row's id, label,
@@ -66,6 +67,64 @@ export async function writeVersionRows(
     await store.concatenate(bucketKey(prefix, b), chunks[b]);
     for (const key of chunks[b]) await store.delete(key);
   }
+}
+
+/**
+ * Where one shard's rows of bucket `bucket` wait for finalize (writeShardRows), under the run's version files but
+ * outside what is copied into the version.
+ */
+export function shardRowsKey(runId: string, shard: number, bucket: number): string {
+  return `runs/${runId}/version/shard-rows/${String(shard).padStart(5, '0')}/${String(bucket).padStart(5, '0')}.jsonl`;
+}
+
+/**
+ * One shard's rows by bucket (one object per bucket, empty where none falls), written by the task that has the
+ * shard's outcome at hand (output, result, outcome) in a run that publishes a version, so that the shard tasks
+ * format the rows in parallel and finalize only joins them (joinShardRows). Memory: the shard's lines.
+ */
+export async function writeShardRows(
+  store: ObjectStore,
+  runId: string,
+  shard: number,
+  buckets: number,
+  records: Iterable<LabelRecord>,
+): Promise<void> {
+  const lines: string[][] = Array.from({ length: buckets }, () => []);
+  for (const record of records) {
+    lines[idHash(record.id) & (buckets - 1)].push(
+      JSON.stringify([record.id, record.label, record.confidence, record.source]),
+    );
+  }
+  await mapConcurrently(lines, (bucket, b) =>
+    store.put(shardRowsKey(runId, shard, b), bucket.length > 0 ? `${bucket.join('\n')}\n` : ''),
+  );
+}
+
+/** Whether shard `shard` wrote its rows by bucket (writeShardRows writes bucket 0 among the others). */
+export async function hasShardRows(store: ObjectStore, runId: string, shard: number): Promise<boolean> {
+  return (await store.head(shardRowsKey(runId, shard, 0))) !== undefined;
+}
+
+/**
+ * The version's buckets under `prefix` from the shards' rows by bucket, each bucket the shards' parts in shard
+ * order (ObjectStore.concatenate): the same bytes as writeVersionRows over the rows in shard order.
+ */
+export async function joinShardRows(
+  store: ObjectStore,
+  runId: string,
+  prefix: string,
+  buckets: number,
+  shards: number,
+): Promise<void> {
+  const every = Array.from({ length: shards }, (_, s) => s);
+  await mapConcurrently(
+    Array.from({ length: buckets }, (_, b) => b),
+    (b) =>
+      store.concatenate(
+        bucketKey(prefix, b),
+        every.map((s) => shardRowsKey(runId, s, b)),
+      ),
+  );
 }
 
 /**

@@ -1,5 +1,6 @@
 import { normalizeRows } from '../../algorithms/propagation.ts';
 import { packArrays, readPackedRange } from '../binaryArrays.ts';
+import { writeVersionShardRows } from '../datasets/datasetVersions.ts';
 import { readJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
 import { writeShardOutput } from '../outputs/outputParts.ts';
@@ -34,18 +35,12 @@ export async function resultStage(ctx: StageContext, task: TaskMessage): Promise
   const outcome = outcomeFromDistributions(y, F, classes);
   markOrigins(outcome, await readCollectedOrigins(ctx, runId, offset, offset + rows));
   await writeShardResult(ctx, runId, shard, outcome);
-  const { options, versioned } = await readRun(ctx.store, runId);
+  const run = await readRun(ctx.store, runId);
   // A run that publishes a dataset version keeps its label distributions for the version's model.
-  if (versioned) await ctx.store.put(keys.shardDistributions(runId, shard), packArrays([F]));
-  await writeShardOutput(
-    ctx,
-    runId,
-    options,
-    collected,
-    shard,
-    await loadShardIds(ctx, runId, collected, shard),
-    outcome,
-  );
+  if (run.versioned) await ctx.store.put(keys.shardDistributions(runId, shard), packArrays([F]));
+  const ids = await loadShardIds(ctx, runId, collected, shard);
+  await writeShardOutput(ctx, runId, run.options, collected, shard, ids, outcome);
+  await writeVersionShardRows(ctx, run, collected, shard, ids, outcome);
   await completeShardTask(ctx, task, collected.shards.length, 'finalize', {
     ms: Math.round(performance.now() - started),
     rows,
