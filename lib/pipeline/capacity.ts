@@ -47,22 +47,45 @@ export const EXACT_NEIGHBORS_BYTES_PER_SHARD_ROW_D64 = 1_420;
 /**
  * collect reads each shard's summary (shards/shardSummary.ts: 8 bytes a row of id hash, the labelled rows, O(d)
  * sums and ranges), not the shard, beside what grows with the run: the 64-bit hash of every id (IdHashes,
- * lib/data/idHashes.ts: 11.4 bytes a row, presized) and a 4-byte class code per row (COLLECT_BYTES_PER_ROW), and
- * the IVF sample (collectSampleBytes). It still decodes whole shards, one at a time, for robust scaling's order
- * statistics, auto's and the holdout's labelled rows, label overrides by id (dataset runs) and the rows of
- * repeated ids: the per-shard term is kept for those. Measured with `--task-memory 512`, 62,500 rows a shard,
- * reading every shard (bench/measured/scaleout-mixture-{250k,1m,2m}-tm512-collectflat.json): 140.9 MB at 250,000
- * rows, 155.8 MB at 1M and 175.8 MB at 2M; reading summaries (-collectsum.json): 120.9 MB at 250k, 160.4 MB at
- * 1M (k-means on the sample is most of it there). This and the terms below give 147, 174 and 211 MB.
+ * lib/data/idHashes.ts: 11.4 bytes a row, presized) and a 4-byte class code per row (COLLECT_BYTES_PER_ROW); the
+ * IVF sample is the sample tasks' and the train step's. Measured with `--task-memory 512`, 62,500 rows a shard
+ * (bench/measured/scaleout-mixture-250k-1m-tm512-collectsum.json): 90.9 MB at 250,000 rows and 108.8 MB at 1M,
+ * which the terms below give as 92 and 109 MB. It still decodes whole shards, one at a time, for robust scaling,
+ * auto, the holdout and carried labels (collectReadsShards), for which one decoded shard is added (as measured
+ * when collect read every shard: 140.9 MB at 250k, 155.8 MB at 1M and 175.8 MB at 2M with its IVF sample,
+ * -collectflat.json), and for the rows of repeated ids and dataset runs' corrections, which it does not budget.
  */
 export const COLLECT_BYTES_PER_SHARD_ROW_D64 = 1_300;
-/** collect, per row of the run: 8 bytes of id hash at most 70% of the slots full, and a 4-byte class code. */
-export const COLLECT_BYTES_PER_ROW = 16;
 /**
- * The IVF sample collect reads (40 rows a cell, Float32: its parts read per shard and then joined, taken as 1.39
- * times the sample), and half as much again for k-means' own arrays while it trains.
+ * collect's own beside a task process, per row of a shard when it reads summaries: fitted to the two runs above
+ * (all at d = 64, scaled by d / 64 as the decoded shard was): a reduce step's modules and one summary at a time.
  */
-export function collectSampleBytes(n: number, d: number): number {
+export const SUMMARY_BYTES_PER_SHARD_ROW_D64 = 440;
+
+/**
+ * Whether collect decodes whole shards (one at a time) beside their summaries: robust scaling's order statistics,
+ * auto's search and the holdout's labelled rows, carried labels looked up by id.
+ */
+export function collectReadsShards(options: RunSize['options']): boolean {
+  const { scale, method, holdout = 0, carryForward } = options;
+  return scale === 'robust' || method === 'auto' || holdout > 0 || carryForward === true;
+}
+
+/**
+ * collect, per row of the run: 8 bytes of id hash at most 70% of the slots full and a 4-byte class code (15.4),
+ * measured 24 between 250k and 1M rows at 62,500 rows a shard (the summaries' garbage between collections).
+ */
+export const COLLECT_BYTES_PER_ROW = 24;
+/**
+ * sample: a shard's rows loaded as every stage loads them (its shard decoded, scaled rows copied), and the few
+ * sample rows it picks; taken as a cells task's less the cells and calibration lists (not measured on its own).
+ */
+export const SAMPLE_BYTES_PER_SHARD_ROW_D64 = 1_190;
+/**
+ * The IVF sample the train step reads (40 rows a cell, Float32: the shards' parts and then the sample joined,
+ * taken as 1.39 times the sample), and half as much again for k-means' own arrays while it trains.
+ */
+export function trainSampleBytes(n: number, d: number): number {
   return 1.5 * 1.39 * SAMPLE_ROWS_PER_CELL * defaultNlist(n) * 4 * d;
 }
 /** output: 81.8 MB peak for 62,500 rows (a shard's ids and result, its labels.csv part). */
@@ -136,7 +159,7 @@ export interface RunSize {
   readonly classes: number;
   readonly shards: number;
   readonly options: Pick<RunOptions, 'method' | 'kernel' | 'neighbors' | 'neighborsMode' | 'maxIter' | 'rounds'> &
-    Partial<Pick<RunOptions, 'holdout' | 'gamma' | 'taskMemory'>>;
+    Partial<Pick<RunOptions, 'holdout' | 'gamma' | 'taskMemory' | 'scale' | 'carryForward'>>;
 }
 
 /** One step's estimate: the largest task's peak memory and its time (propagate: max_iter iterations). */
@@ -180,15 +203,23 @@ export function estimateSteps(size: RunSize, host?: HostCapacity): StepEstimate[
       shardTask: false,
       bytes:
         NODE_TASK_BYTES +
-        shardRows * COLLECT_BYTES_PER_SHARD_ROW_D64 * perD +
-        n * COLLECT_BYTES_PER_ROW +
-        (usesGraph(options) && approx(size) ? collectSampleBytes(n, d) : 0),
+        shardRows *
+          perD *
+          (collectReadsShards(options) ? COLLECT_BYTES_PER_SHARD_ROW_D64 : SUMMARY_BYTES_PER_SHARD_ROW_D64) +
+        n * COLLECT_BYTES_PER_ROW,
       seconds: 0,
     },
   ];
   if (usesGraph(options)) {
     if (approx(size)) {
       steps.push(
+        {
+          stage: 'sample',
+          shardTask: true,
+          bytes: NODE_TASK_BYTES + shardRows * SAMPLE_BYTES_PER_SHARD_ROW_D64 * perD,
+          seconds: 0,
+        },
+        { stage: 'train', shardTask: false, bytes: NODE_TASK_BYTES + trainSampleBytes(n, d), seconds: 0 },
         {
           stage: 'cells',
           shardTask: true,

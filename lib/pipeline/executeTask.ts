@@ -15,6 +15,7 @@ import { outputStage } from './stages/output.ts';
 import { probesStage } from './stages/probes.ts';
 import { resultStage } from './stages/result.ts';
 import { routeStage } from './stages/route.ts';
+import { sampleStage } from './stages/sample.ts';
 import { scoreStage } from './stages/score.ts';
 import { parseTaskMessage, type Stage, type TaskMessage } from './taskMessage.ts';
 import { addTaskMetrics, measuredTask, meteredContext } from './taskMetrics.ts';
@@ -24,6 +25,7 @@ type ReduceStep = (ctx: StageContext, task: TaskMessage) => Promise<{ tasks?: Ta
 
 const SHARD_TASKS: Partial<Record<Stage, ShardTask>> = {
   ingest: ingestStage,
+  sample: sampleStage,
   cells: cellsStage,
   probes: probesStage,
   neighbors: neighborsStage,
@@ -47,6 +49,7 @@ const REDUCE_STEPS: Partial<Record<Stage, () => Promise<ReduceStep>>> = {
     return async (ctx, task) => ({ tasks: await planStage(ctx, task) });
   },
   collect: async () => (await import('./stages/collect.ts')).collectStage,
+  train: async () => (await import('./stages/train.ts')).trainStage,
   calibrate: async () => (await import('./stages/calibrate.ts')).calibrateStage,
   probed: async () => (await import('./stages/probed.ts')).probedStage,
   lists: async () => (await import('./stages/lists.ts')).listsStage,

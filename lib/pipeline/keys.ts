@@ -34,6 +34,10 @@ export const keys = {
     `runs/${runId}/ranges/${pad(range)}/${pad(shard)}/neighbors.bin`,
   /** IVF centroids and calibration queries (collect step), then the calibrated model and cell sizes. */
   ivfTraining: (runId: string) => `runs/${runId}/ivf/training.bin`,
+  /** The run's 16-bit codes, made by collect from every row's range, for the train step. */
+  ivfCodes: (runId: string) => `runs/${runId}/ivf/codes.bin`,
+  /** A shard's rows of the IVF training sample and of the calibration queries (sample task). */
+  shardSample: (runId: string, shard: number) => `runs/${runId}/shards/${pad(shard)}/sample.bin`,
   ivfModel: (runId: string) => `runs/${runId}/ivf/model.bin`,
   shardScores: (runId: string, round: number, shard: number) => `runs/${runId}/shards/${pad(shard)}/score-${round}.bin`,
   collected: (runId: string) => `runs/${runId}/collect.json`,

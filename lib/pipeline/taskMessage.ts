@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * The stages of a run, in order. Shard tasks (ingest, cells, probes, neighbors, gather, the fanned-out propagation's
+ * The stages of a run, in order. Shard tasks (ingest, sample, cells, probes, neighbors, gather, the fanned-out propagation's
  * edges, route, degrees, iterate and result, score, outcome, output) fan out on the tasks queue, one per shard
  * (approximate neighbors: one per cell range, the fanned-out edges, degrees and iterate one per partition, its
  * number in `shard`); the others are reduce steps on the reduce
@@ -11,6 +11,8 @@ export const STAGES = [
   'plan',
   'ingest',
   'collect',
+  'sample',
+  'train',
   'cells',
   'calibrate',
   'probes',
@@ -37,6 +39,7 @@ export type Stage = (typeof STAGES)[number];
 
 export const SHARD_STAGES: ReadonlySet<Stage> = new Set<Stage>([
   'ingest',
+  'sample',
   'cells',
   'probes',
   'neighbors',

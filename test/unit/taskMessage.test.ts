@@ -102,7 +102,7 @@ describe('parseTaskMessage', () => {
 
   it.each([
     ['a fractional round', { ...valid, round: 1.5 }, /^round: /],
-    ['an unknown stage', { ...valid, stage: 'train' }, /^stage: /],
+    ['an unknown stage', { ...valid, stage: 'shuffle' }, /^stage: /],
     ['another version', { ...valid, v: 2 }, /^v: /],
     ['a missing shard', { v: 1, runId: 'r', stage: 'plan', round: 0 }, /^shard: /],
     ['a shard given as a string', { ...valid, shard: '3' }, /^shard: /],
@@ -151,7 +151,7 @@ describe('taskMessage', () => {
 });
 
 describe('SHARD_STAGES', () => {
-  it('are ingest, cells, probes, neighbors, gather, score, outcome, output and the fanned-out propagation tasks', () => {
+  it('are ingest, sample, cells, probes, neighbors, gather, score, outcome, output and the fanned-out propagation tasks', () => {
     // Assess
     expect([...SHARD_STAGES].sort()).toEqual([
       'cells',
@@ -166,6 +166,7 @@ describe('SHARD_STAGES', () => {
       'probes',
       'result',
       'route',
+      'sample',
       'score',
     ]);
   });

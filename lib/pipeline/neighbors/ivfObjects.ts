@@ -11,9 +11,10 @@ import { keys } from '../keys.ts';
 import type { StageContext } from '../stageContext.ts';
 
 /**
- * The objects of approximate neighbour search (IVF) between its steps: collect trains the centroids, splits
- * the cells into cell ranges (cellRanges.ts), draws the calibration queries and makes the run's 16-bit codes
- * (training.bin); each cells task writes its shard's rows grouped by cell, one object per cell range
+ * The objects of approximate neighbour search (IVF) between its steps: collect makes the run's 16-bit codes
+ * (codes.bin), each sample task writes its shard's sample rows and calibration queries (sample.bin), the train
+ * step trains the centroids on them and splits the cells into cell ranges (cellRanges.ts) (training.bin); each
+ * cells task writes its shard's rows grouped by cell, one object per cell range
  * (ranges/<r>/<shard>/cells.bin, with their code words and nearest cells) and its part of the calibration
  * (calibration.bin); calibrate writes the model with its nprobe, the size of every cell, the ranges and the
  * codes (model.bin); each shard's probes task routes its rows as queries to the ranges they probe
@@ -55,6 +56,39 @@ export async function writeIvfTraining(ctx: StageContext, runId: string, trainin
       training.ranges.rangeOf,
     ]),
   );
+}
+
+/** The run's 16-bit codes (none: an empty section), from collect to the train step. */
+export async function writeIvfCodes(ctx: StageContext, runId: string, codes: Int16Codes | undefined): Promise<void> {
+  await ctx.store.put(keys.ivfCodes(runId), packArrays([codesSection(codes)]));
+}
+
+export async function readIvfCodes(ctx: StageContext, runId: string): Promise<Int16Codes | undefined> {
+  const [section] = unpackArrays(await ctx.store.get(keys.ivfCodes(runId)));
+  return codesOf(section as Float32Array).codes;
+}
+
+/** A shard's rows of the IVF training sample and of the calibration queries, in global index order. */
+export interface ShardSample {
+  readonly sample: FeatureMatrix;
+  readonly queries: FeatureMatrix;
+}
+
+export async function writeShardSample(ctx: StageContext, runId: string, shard: number, part: ShardSample) {
+  await ctx.store.put(keys.shardSample(runId, shard), packArrays([part.sample.data, part.queries.data]));
+}
+
+export async function readShardSample(
+  ctx: StageContext,
+  runId: string,
+  shard: number,
+  d: number,
+): Promise<ShardSample> {
+  const [sample, queries] = unpackArrays(await ctx.store.get(keys.shardSample(runId, shard))) as Float32Array[];
+  return {
+    sample: { data: sample, n: d === 0 ? 0 : sample.length / d, d },
+    queries: { data: queries, n: d === 0 ? 0 : queries.length / d, d },
+  };
 }
 
 /** Ranges from each cell's range: every range holds a cell, so there are max + 1 of them. */

@@ -14,8 +14,7 @@ import { keys } from '../keys.ts';
 import { chooseAuto } from '../modelSelection/autoChoice.ts';
 import { checkHoldoutSize } from '../modelSelection/holdout.ts';
 import { holdoutOfRun } from '../modelSelection/holdoutRun.ts';
-import { writeIvfTraining } from '../neighbors/ivfObjects.ts';
-import { trainRunIvf } from '../neighbors/ivfTraining.ts';
+import { writeIvfCodes, writeIvfTraining } from '../neighbors/ivfObjects.ts';
 import { planNeighbors } from '../neighbors/neighborsPlan.ts';
 import { putRejectedCsv } from '../outputs/outputFiles.ts';
 import { allRejected, commonReasons } from '../outputs/rejectedRows.ts';
@@ -30,7 +29,7 @@ import type { ShardPlan } from '../shards/shardPlan.ts';
 import { readShardRows } from '../shards/shardRowReads.ts';
 import { eachIdHash, readShardSummary } from '../shards/shardSummary.ts';
 import type { StageContext } from '../stageContext.ts';
-import { type TaskMessage, taskMessage } from '../taskMessage.ts';
+import { type Stage, type TaskMessage, taskMessage } from '../taskMessage.ts';
 import { checkGivenLabels } from '../training/labelDataset.ts';
 
 /** Whether a method needs the kNN graph (and so the neighbors stage). */
@@ -163,8 +162,8 @@ async function refuseAllRejected(
  * collect (reduce step, after every ingest task): drops rows whose id repeats an earlier one (the first wins,
  * in input order), encodes the labels of all shards into one class list (numpy.unique order), checks that
  * learning is possible, refuses a run that cannot fit its host now that rows and classes are known (capacity.ts),
- * and fans out the neighbors tasks (after training the IVF centroids and fanning out the
- * cells tasks in approx mode), or goes straight to propagate.
+ * and fans out the neighbors tasks (exact), the sample tasks (approx: their IVF sample goes to the train step,
+ * which fans out the cells tasks), or goes straight to propagate. It reads the shards' summaries, not the shards.
  */
 export async function collectStage(
   ctx: StageContext,
@@ -387,14 +386,16 @@ export async function collectStage(
     return { reduce: [taskMessage(task.runId, 'propagate', 0)] };
   }
   const search = planNeighbors(run.options, offset);
+  // Approximate search: the IVF training sample is drawn by the sample tasks (each reads its own shard) and
+  // trained on by the train step, unless a dataset run that only adds files keeps the latest version's index
+  // (incremental/incrementalIvf.ts). The run's 16-bit codes cover every row: from the summaries' ranges here.
+  let stage: Stage = 'neighbors';
   if (search.mode === 'approx') {
-    // A dataset run that only adds files keeps the latest version's index (incremental/incrementalIvf.ts).
     const reused = await reusedIvfTraining(ctx, run, collected);
-    const codes = () => scaledRange(range, collected.scaling).codes();
-    const training = reused ?? (await trainRunIvf(ctx, task.runId, collected, run.options.seed, codes()));
-    await writeIvfTraining(ctx, task.runId, training);
+    if (reused) await writeIvfTraining(ctx, task.runId, reused);
+    else await writeIvfCodes(ctx, task.runId, scaledRange(range, collected.scaling).codes());
+    stage = reused ? 'cells' : 'sample';
   }
-  const stage = search.mode === 'approx' ? 'cells' : 'neighbors';
   await updateRun(ctx.store, task.runId, (record) => {
     record.neighbors = search;
     record.stage = stage;
