@@ -209,7 +209,7 @@ describe('publishing races', () => {
     await store.put(datasetKeys.latest('race'), JSON.stringify(base));
     const runs = await Promise.all(['ra', 'rb', 'rc'].map((id) => succeededRun(store, id)));
     const changes = await versionChanges(undefined, { store, prefix: 'x/', buckets: 1, rows: 1 });
-    const prepared = { base, buckets: 1, classes: ['a'], changes };
+    const prepared = { base, files: ['rows/00000.jsonl'], buckets: 1, classes: ['a'], changes };
 
     // Act
     const versions = await Promise.all(runs.map((run) => publishVersion(ctx, run, prepared)));

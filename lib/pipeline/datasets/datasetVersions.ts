@@ -12,8 +12,8 @@ import { type Collected, loadShardIds } from '../shards/collected.ts';
 import type { RunInput } from '../shards/shardPlan.ts';
 import type { StageContext } from '../stageContext.ts';
 import { type VersionChanges, versionChanges } from './versionChanges.ts';
-import { featuresFile, MODEL_FILE, type VersionModel, writeVersionModel } from './versionModel.ts';
-import { bucketCount, hasShardRows, joinShardRows, writeShardRows } from './versionRows.ts';
+import { featuresFile, MODEL_FILE, partFile, type VersionModel, writeVersionModel } from './versionModel.ts';
+import { bucketCount, bucketKey, hasShardRows, joinShardRows, writeShardRows } from './versionRows.ts';
 
 /**
  * The label store of a dataset (DESIGN.md section 5, "Datasets keep history"):
@@ -120,6 +120,11 @@ export async function writeVersionShardRows(
 
 /** What finalize prepares before it writes the report: the version compared against and the changes. */
 export interface PreparedVersion {
+  /**
+   * The files staged for the version (under datasetKeys.staged), named rather than listed: a listing on disk
+   * reads every file for its MD5 entity tag (hundreds of MB of rows and model).
+   */
+  readonly files: string[];
   readonly base?: LatestVersion;
   readonly buckets: number;
   readonly classes: string[];
@@ -149,7 +154,7 @@ export async function prepareVersion(
     await writeShardRows(ctx.store, run.runId, s, buckets, labelRecords(ids, collected.classes, outcome));
   }
   await joinShardRows(ctx.store, run.runId, datasetKeys.rows(run.runId), buckets, collected.shards.length);
-  await writeVersionModel(
+  const model = await writeVersionModel(
     ctx,
     run.runId,
     run.options,
@@ -169,7 +174,12 @@ export async function prepareVersion(
     },
     { store: ctx.store, prefix: datasetKeys.rows(run.runId), buckets, rows: collected.n },
   );
-  return { ...(base ? { base } : {}), buckets, classes: collected.classes, changes };
+  const files = [
+    ...Array.from({ length: buckets }, (_, b) => bucketKey('rows/', b)),
+    ...(model ? [`model/${MODEL_FILE}`] : []),
+    ...(model ? collected.shards.flatMap((_, s) => [`model/${partFile(s)}`, `model/${featuresFile(s)}`]) : []),
+  ];
+  return { ...(base ? { base } : {}), files, buckets, classes: collected.classes, changes };
 }
 
 /**
@@ -245,8 +255,8 @@ export async function publishVersion(ctx: StageContext, run: RunRecord, prepared
     await store.concatenate(datasetKeys.versionFile(dataset, version, file), [key]);
   }
   const staged = datasetKeys.staged(run.runId);
-  for (const { key } of await store.list(staged)) {
-    await store.concatenate(datasetKeys.versionFile(dataset, version, key.slice(staged.length)), [key]);
+  for (const file of prepared.files) {
+    await store.concatenate(datasetKeys.versionFile(dataset, version, file), [`${staged}${file}`]);
   }
   await keepVersionIndex(ctx, run, version);
   const now = new Date().toISOString();
