@@ -199,7 +199,7 @@ describe('self-training rounds (score tasks and reduce steps per round), every m
   });
 });
 
-describe('approximate neighbours (cells tasks, calibrate step), every message twice', () => {
+describe('approximate neighbours (sample and cells tasks, train and calibrate steps), every message twice', () => {
   const optionsInput: RunOptionsInput = { neighborsMode: 'approx', neighbors: 5, shards: 3, workers: 1 };
   let clean: Reference;
 
@@ -207,13 +207,14 @@ describe('approximate neighbours (cells tasks, calibrate step), every message tw
     clean = await reference(optionsInput);
   });
 
-  it('the clean run searched IVF cells', async () => {
+  it('the clean run drew the IVF sample in shard tasks and searched IVF cells', async () => {
     // Prepare
     const record = await readRun(clean.driven.store, clean.driven.runId);
     // Act
     const steps = await advancedMarkers(clean.driven);
     // Assess
     expect(record.neighbors?.mode).toBe('approx');
+    expect(steps).toContain('train-0');
     expect(steps).toContain('calibrate-0');
   });
 
