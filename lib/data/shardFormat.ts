@@ -28,6 +28,35 @@ export const SHARD_MAGIC = 0x48534c50; // "PLSH" read as a little-endian u32
 export const SHARD_VERSION = 2;
 const HEADER_BYTES = 32;
 
+/** The bytes of a shard's header, to read its sections with ranged reads (idsSection). */
+export const SHARD_HEADER_BYTES = HEADER_BYTES;
+
+/**
+ * Where a shard's ids are, from its header: the bytes [start, end) hold the id offsets, the label offsets and the
+ * id blob, so the ids can be read without the rows (decodeIdsSection).
+ */
+export function idsSection(header: Uint8Array): { n: number; labelCount: number; start: number; end: number } {
+  if (header.length < HEADER_BYTES) throw new ShardFormatError(`truncated: ${header.length} bytes of header`);
+  const view = new DataView(header.buffer, header.byteOffset, HEADER_BYTES);
+  const word = (i: number) => view.getUint32(4 * i, true);
+  if (word(0) !== SHARD_MAGIC) throw new ShardFormatError('wrong magic number: not a pseudolabel shard');
+  if (word(1) !== SHARD_VERSION)
+    throw new ShardFormatError(`unsupported version ${word(1)} (this reader knows ${SHARD_VERSION})`);
+  const [n, d, labelCount, idBytes] = [word(2), word(3), word(4), word(5)];
+  const start = HEADER_BYTES + 4 * (n * d + 2 * n);
+  return { n, labelCount, start, end: start + 4 * (n + 1) + 4 * (labelCount + 1) + idBytes };
+}
+
+/** The ids of the section idsSection located ('' for a row with a default id). */
+export function decodeIdsSection(bytes: Uint8Array, n: number, labelCount: number): string[] {
+  const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
+  const idOffsets = new Uint32Array(aligned.buffer, aligned.byteOffset, n + 1);
+  const blobAt = aligned.byteOffset + 4 * (n + 1) + 4 * (labelCount + 1);
+  checkOffsets(idOffsets, n, aligned.byteOffset + aligned.length - blobAt, 'id');
+  const blob = Buffer.from(aligned.buffer, blobAt, idOffsets[n]);
+  return Array.from({ length: n }, (_, i) => blob.toString('utf8', idOffsets[i], idOffsets[i + 1]));
+}
+
 /** The bytes [start, end) of rows [from, to) of a shard's features, to read rows with ranged reads. */
 export function featureBytes(d: number, from: number, to: number): readonly [number, number] {
   return [HEADER_BYTES + 4 * d * from, HEADER_BYTES + 4 * d * to];

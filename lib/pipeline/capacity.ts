@@ -64,7 +64,7 @@ export const SUMMARY_BYTES_PER_SHARD_ROW_D64 = 440;
 
 /**
  * Whether collect decodes whole shards (one at a time) beside their summaries: robust scaling's order statistics,
- * auto's search and the holdout's labelled rows, carried labels looked up by id.
+ * auto's search and the holdout's labelled rows, carried labels looked up by id (a shard's ids as strings).
  */
 export function collectReadsShards(options: RunSize['options']): boolean {
   const { scale, method, holdout = 0, carryForward } = options;

@@ -8,7 +8,7 @@ import { hashId } from '../../lib/data/idHashes.ts';
 import { decodeShard, encodeShard, type ShardRow } from '../../lib/data/shardFormat.ts';
 import { keys } from '../../lib/pipeline/keys.ts';
 import { placeShard, type ShardPlace } from '../../lib/pipeline/shards/shardPlace.ts';
-import { readShardRows } from '../../lib/pipeline/shards/shardRowReads.ts';
+import { readShardIds, readShardRows } from '../../lib/pipeline/shards/shardRowReads.ts';
 import {
   decodeShardSummary,
   eachIdHash,
@@ -80,12 +80,17 @@ describe('shard summaries', () => {
     const ctx = filesystemStageContext(store);
     await store.put(keys.shardData('r1', 0), shardBytes());
 
+    const place: ShardPlace = { firstLine: 41, rowZeroLine: 2, idFile: 'in/part-2.csv' };
+
     // Act
     const summary = await readShardSummary(ctx, 'r1', 0, hashId);
     const rows = await readShardRows(ctx, 'r1', 0, 2, [1, 2, 5]);
+    const ids = await readShardIds(ctx, 'r1', 0, summary, place);
 
     // Assess
     expect(summary).toEqual(summarizeShard(decodeShard(shardBytes())));
     expect([...rows]).toEqual([-3, 0.5, 7, -1, -1, 4]);
+    expect(ids).toEqual(placeShard(decodeShard(shardBytes()), place).ids);
+    expect(ids[3]).toBe('part-2.csv:43');
   });
 });

@@ -1,7 +1,10 @@
-import { featureBytes } from '../../data/shardFormat.ts';
+import { defaultId } from '../../data/defaultId.ts';
+import { decodeIdsSection, featureBytes, idsSection, SHARD_HEADER_BYTES } from '../../data/shardFormat.ts';
 import { mapConcurrently } from '../concurrentRequests.ts';
 import { keys } from '../keys.ts';
 import type { StageContext } from '../stageContext.ts';
+import { fileLine, type ShardPlace } from './shardPlace.ts';
+import type { ShardSummary } from './shardSummary.ts';
 
 /**
  * The features of some rows of an ingested shard (local rows, ascending), read with ranged GETs of their bytes
@@ -32,4 +35,26 @@ export async function readShardRows(
     out.set(new Float32Array(aligned.buffer, aligned.byteOffset, (end - start) / 4), at * d);
   });
   return out;
+}
+
+/**
+ * A shard's ids as placeShard names them (default ids made from the summary's lines of those rows), read with two
+ * ranged GETs of its header and id section, not its rows: 4 bytes a row and the ids' own.
+ */
+export async function readShardIds(
+  ctx: StageContext,
+  runId: string,
+  shard: number,
+  summary: ShardSummary,
+  place: ShardPlace,
+): Promise<string[]> {
+  const key = keys.shardData(runId, shard);
+  const { n, labelCount, start, end } = idsSection(await ctx.store.getRange(key, 0, SHARD_HEADER_BYTES));
+  const ids = decodeIdsSection(await ctx.store.getRange(key, start, end), n, labelCount);
+  let next = 0;
+  for (let i = 0; i < n; i++) {
+    if (ids[i] !== '') continue;
+    ids[i] = defaultId(fileLine(place, summary.defaultLines[next++]) - place.rowZeroLine, place.idFile);
+  }
+  return ids;
 }

@@ -26,7 +26,7 @@ import { checkRepeats, type HashRepeat, LINE_SPAN, type ShardIds } from '../shar
 import { RunScaling } from '../shards/runScaling.ts';
 import { placeShard, type ShardPlace, ShardPlaces } from '../shards/shardPlace.ts';
 import type { ShardPlan } from '../shards/shardPlan.ts';
-import { readShardRows } from '../shards/shardRowReads.ts';
+import { readShardIds, readShardRows } from '../shards/shardRowReads.ts';
 import { eachIdHash, readShardSummary } from '../shards/shardSummary.ts';
 import type { StageContext } from '../stageContext.ts';
 import { type Stage, type TaskMessage, taskMessage } from '../taskMessage.ts';
@@ -197,8 +197,8 @@ export async function collectStage(
    * earlier row's (but the ingested row indices in `collisions`, ids of their own whose hash collided), codes
    * their labels and merges their statistics and feature ranges. What it keeps per row of the run: 8 bytes of id
    * hash (IdHashes, 11.4 with its free slots) and a 4-byte label code; the rest is one summary at a time and the
-   * repeats. The rows themselves are read only for the repeats and, in dataset runs with label overrides, for
-   * their ids.
+   * repeats. The shards are read only for the repeats (their ids and rows) and, in dataset runs with label
+   * overrides, for their ids (not their rows).
    */
   const hashOf = idHasher();
   const readShards = async (collisions: ReadonlySet<number>) => {
@@ -220,10 +220,8 @@ export async function collectStage(
     for (const [s, spec] of plan.shards.entries()) {
       const summary = await readShardSummary(ctx, task.runId, spec.shard, hashOf);
       const place = places.place(spec, summary.spannedLines);
-      // Overrides are by id: the shard's ids are read (the whole shard) in the dataset runs that have them.
-      const ids = overrides
-        ? placeShard(decodeShard(await ctx.store.get(keys.shardData(task.runId, spec.shard))), place).ids
-        : undefined;
+      // Overrides are by id: the shard's ids are read (not its rows) in the dataset runs that have them.
+      const ids = overrides ? await readShardIds(ctx, task.runId, spec.shard, summary, place) : undefined;
       const file = inputs.describe(run.inputs[spec.input].key);
       if (y.length < offset + summary.n) y = grown(y, offset + summary.n);
       const origins = new Uint8Array(overrides ? summary.n : 0);
