@@ -1,3 +1,4 @@
+import { NotFoundError } from '../../adapters/errors.ts';
 import { readJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
 import type { RunRecord } from '../run/runRecord.ts';
@@ -66,15 +67,16 @@ export function incrementalRun(reuse: ShardReuse, shards: readonly ShardSpec[], 
 }
 
 /**
- * The ingest task of a reused shard: copies the base version's shard and refused rows into the run (server-side
- * on S3) instead of reading the file again. Returns its rows and refused rows for the completion marker, or
- * undefined when the shard is not reused (it is ingested as usual).
+ * The ingest task of a reused shard: copies the base version's shard, refused rows and summary into the run
+ * (server-side on S3) instead of reading the file again. Returns its rows and refused rows for the completion
+ * marker, and whether the summary was copied (a version made before summaries were kept has none), or undefined
+ * when the shard is not reused (it is ingested as usual).
  */
 export async function copyReusedShard(
   ctx: StageContext,
   run: RunRecord,
   shard: number,
-): Promise<{ rows: number; rejected: number } | undefined> {
+): Promise<{ rows: number; rejected: number; summary: boolean } | undefined> {
   const base = run.incremental?.reused[shard] ?? -1;
   if (run.incremental === undefined || base < 0) return undefined;
   const { baseVersion } = run.incremental;
@@ -86,5 +88,14 @@ export async function copyReusedShard(
   await ctx.store.concatenate(keys.shardRejected(run.runId, shard), [
     indexKeys.shardRejected(run.dataset, at.version, at.shard),
   ]);
-  return { rows: index.shards[base].ingested, rejected: index.shards[base].rejected };
+  const summary = await ctx.store
+    .concatenate(keys.shardSummary(run.runId, shard), [indexKeys.shardSummary(run.dataset, at.version, at.shard)])
+    .then(
+      () => true,
+      (error: unknown) => {
+        if (error instanceof NotFoundError) return false;
+        throw error;
+      },
+    );
+  return { rows: index.shards[base].ingested, rejected: index.shards[base].rejected, summary };
 }

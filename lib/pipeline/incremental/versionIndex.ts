@@ -14,8 +14,9 @@ import type { StageContext } from '../stageContext.ts';
  * What a dataset version keeps so that the next run over the dataset can reuse its work (incremental runs,
  * issue 19), under datasets/<dataset>/versions/<n>/index/:
  *   index.json                    this record: the files read (key, ETag, size) and the shards made from each
- *   shards/<s>/ingest.bin         the ingested shard (binary shard format) and its refused rows, as ingest wrote them
- *   shards/<s>/rejected.json
+ *   shards/<s>/ingest.bin         the ingested shard (binary shard format), its refused rows and its summary (what
+ *   shards/<s>/rejected.json      collect reads of it), as ingest wrote them
+ *   shards/<s>/summary.bin
  *   shards/<s>/neighbors.bin      the shard's rows' kNN lists (graph methods over a kNN graph)
  * A later run reuses a file's shards when the file is unchanged (same key, ETag and size under the same root)
  * and would be read the same way (label and id columns, feature columns); it reuses the lists when the graph
@@ -85,6 +86,9 @@ export const indexKeys = {
     datasetKeys.versionFile(dataset, version, `index/shards/${pad(shard)}/ingest.bin`),
   shardRejected: (dataset: string, version: number, shard: number) =>
     datasetKeys.versionFile(dataset, version, `index/shards/${pad(shard)}/rejected.json`),
+  /** What collect reads of the shard (shardSummary.ts), kept beside it. */
+  shardSummary: (dataset: string, version: number, shard: number) =>
+    datasetKeys.versionFile(dataset, version, `index/shards/${pad(shard)}/summary.bin`),
   shardNeighbors: (dataset: string, version: number, shard: number) =>
     datasetKeys.versionFile(dataset, version, `index/shards/${pad(shard)}/neighbors.bin`),
   /** Approximate lists: the IVF training (centroids, calibration queries, cell ranges) and what the cells tasks wrote. */
@@ -145,6 +149,8 @@ export async function keepVersionIndex(ctx: StageContext, run: RunRecord, versio
     if (ingestAt(s) === undefined) {
       await store.concatenate(indexKeys.shardData(run.dataset, version, s), [keys.shardData(run.runId, s)]);
       await store.concatenate(indexKeys.shardRejected(run.dataset, version, s), [keys.shardRejected(run.runId, s)]);
+      if (await exists(store, keys.shardSummary(run.runId, s)))
+        await store.concatenate(indexKeys.shardSummary(run.dataset, version, s), [keys.shardSummary(run.runId, s)]);
     }
     if (kind && (await exists(store, keys.shardNeighbors(run.runId, s))))
       await store.concatenate(indexKeys.shardNeighbors(run.dataset, version, s), [keys.shardNeighbors(run.runId, s)]);

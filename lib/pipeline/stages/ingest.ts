@@ -24,11 +24,14 @@ export async function ingestStage(ctx: StageContext, task: TaskMessage): Promise
   const run = await readRun(ctx.store, task.runId);
   const reused = await copyReusedShard(ctx, run, task.shard);
   if (reused) {
-    // The version keeps the shard, not its summary: made again from the copy (one shard read).
-    const copied = decodeShard(await ctx.store.get(keys.shardData(task.runId, task.shard)));
-    await writeShardSummary(ctx, task.runId, task.shard, copied, idHasher());
+    const { summary, ...counts } = reused;
+    // A version made before it kept the summary: made again from the copy (one shard read).
+    if (!summary) {
+      const copied = decodeShard(await ctx.store.get(keys.shardData(task.runId, task.shard)));
+      await writeShardSummary(ctx, task.runId, task.shard, copied, idHasher());
+    }
     const ms = Math.round(performance.now() - started);
-    await completeShardTask(ctx, task, run.shards, 'collect', { ms, ...reused, reused: true });
+    await completeShardTask(ctx, task, run.shards, 'collect', { ms, ...counts, reused: true });
     return;
   }
   const plan = await readJson<ShardPlan>(ctx.store, keys.plan(task.runId));
