@@ -1,7 +1,7 @@
 import type { FeatureMatrix } from '../../data/featureMatrix.ts';
-import { distanceTiles } from '../../linalg/distanceTiles.ts';
+import { type DistanceTiles, distanceTiles } from '../../linalg/distanceTiles.ts';
 import { rowNormsOf } from '../../linalg/dotDistances.ts';
-import { type KnnResult, knnSearch } from '../knnSearch.ts';
+import { emptyKnnResult, type KnnResult, knnSearch } from '../knnSearch.ts';
 import type { IvfCells } from './ivfIndex.ts';
 import { checkModel, type IvfModel } from './ivfModel.ts';
 import { ivfSearch } from './ivfSearch.ts';
@@ -13,7 +13,8 @@ import { ivfSearch } from './ivfSearch.ts';
  *   h_j = (|q - c_j|^2 - |q - c*|^2) / (2 |c_j - c*|)
  * (the distance from q to that hyperplane; q is on c*'s side of it). Once every cell left has h_j^2 beyond
  * the k-th distance found, none can change the list. Two passes: the FIRST_PASS_CELLS cells of lowest bound
- * of each query, then every other cell its bound still admits after them.
+ * of each query, then every other cell its bound still admits after them. The queries go in blocks of
+ * QUERY_BLOCK (grouped by nearest centroid), so the bounds held are a block's, whatever nlist and the queries.
  *
  * The lists are knnSearch's ('wasm' distances, ties to the lower index): ivfSearch compares each pair with
  * the same kernel, and a skipped cell holds no member within the k-th distance. The bound is loosened by
@@ -30,8 +31,13 @@ import { ivfSearch } from './ivfSearch.ts';
 const FIRST_PASS_CELLS = 16;
 /** Rounding allowance, relative to the largest squared norm of a query, centroid or member. */
 const ROUNDING = 1e-4;
-/** The share of all pairs above which the second pass scans every row (when they are given). */
+/** The share of a block's pairs above which its second pass scans every row (when they are given). */
 const SCAN_ABOVE_SHARE = 0.5;
+/**
+ * Queries searched together: their bounds (QUERY_BLOCK x nlist doubles) are held at once, not all queries'
+ * (issue 16: a cells task's memory must not grow with the corpus, and nlist grows with it).
+ */
+const QUERY_BLOCK = 64;
 
 /** The rows of the cells in index order: row i has global index firstIndex + i. */
 export interface OrderedRows {
@@ -55,8 +61,41 @@ export function exactListsOverCells(
   let scale = 0;
   for (const norm of cells.norms) scale = Math.max(scale, norm);
   for (const norm of rowNormsOf(queries.data, n, d)) scale = Math.max(scale, norm);
-  const tolerance = ROUNDING * scale;
-  const bounds = hyperplaneBounds(model, queries, tolerance);
+  const bounds = new HyperplaneBounds(model, ROUNDING * scale, Math.max(1, Math.min(QUERY_BLOCK, n)));
+  // Blocks of queries with the same nearest centroid together: each centroid's gaps are computed once.
+  const order = orderByNearest(bounds.nearestCentroids(queries), nlist);
+  const lists = emptyKnnResult(n, k);
+  const block = { data: new Float32Array(Math.min(QUERY_BLOCK, n) * d), n: 0, d };
+  for (let b0 = 0; b0 < n; b0 += QUERY_BLOCK) {
+    const picked = order.subarray(b0, Math.min(b0 + QUERY_BLOCK, n));
+    const blockQueries = { ...block, data: block.data.subarray(0, picked.length * d), n: picked.length };
+    for (let i = 0; i < picked.length; i++) {
+      blockQueries.data.set(queries.data.subarray(picked[i] * d, (picked[i] + 1) * d), i * d);
+    }
+    const found = blockLists(model, blockQueries, cells, k, bounds.of(blockQueries), rows);
+    for (let i = 0; i < picked.length; i++) {
+      lists.indices.set(found.indices.subarray(i * k, (i + 1) * k), picked[i] * k);
+      lists.distances.set(found.distances.subarray(i * k, (i + 1) * k), picked[i] * k);
+    }
+  }
+  return lists;
+}
+
+/**
+ * The exact lists of a block of queries given their bounds (queries.n x nlist): a query's list depends on its
+ * own bounds and the cells only (ivfSearch and knnSearch give the same lists in any batches), so searching the
+ * queries block by block gives the lists of one search of them all.
+ */
+function blockLists(
+  model: IvfModel,
+  queries: FeatureMatrix,
+  cells: IvfCells,
+  k: number,
+  { bounds, tolerance }: { bounds: Float64Array; tolerance: number },
+  rows: OrderedRows | undefined,
+): KnnResult {
+  const { nlist } = model;
+  const n = queries.n;
   const first = Math.min(nlist, FIRST_PASS_CELLS);
   const firstProbes = new Int32Array(n * first);
   for (let q = 0; q < n; q++) lowestBounds(bounds, q * nlist, nlist, firstProbes.subarray(q * first, (q + 1) * first));
@@ -65,21 +104,22 @@ export function exactListsOverCells(
   if (first === nlist) return lists;
   // Second pass: every other cell that each query's bound still admits after its first lists.
   const searched = new Uint8Array(nlist);
-  const extra: number[][] = [];
+  const extra: Int32Array[] = [];
+  const admitted = new Int32Array(nlist);
   let width = 0;
   let pairs = 0;
   for (let q = 0; q < n; q++) {
     const limit = lists.distances[q * k + k - 1] + tolerance;
     for (let r = 0; r < first; r++) searched[firstProbes[q * first + r]] = 1;
-    const more: number[] = [];
+    let more = 0;
     for (let c = 0; c < nlist; c++) {
       if (searched[c] !== 0 || bounds[q * nlist + c] > limit) continue;
-      more.push(c);
+      admitted[more++] = c;
       pairs += cells.offsets[c + 1] - cells.offsets[c];
     }
     for (let r = 0; r < first; r++) searched[firstProbes[q * first + r]] = 0;
-    extra.push(more);
-    width = Math.max(width, more.length);
+    extra.push(admitted.slice(0, more));
+    width = Math.max(width, more);
   }
   if (width === 0) return lists;
   if (rows !== undefined && pairs > SCAN_ABOVE_SHARE * n * rows.X.n) {
@@ -105,48 +145,91 @@ function lowestBounds(bounds: Float64Array, start: number, nlist: number, out: I
   }
 }
 
+function nearestIn(tile: Float64Array, row: number, nlist: number): number {
+  let nearest = 0;
+  for (let c = 1; c < nlist; c++) if (tile[row + c] < tile[row + nearest]) nearest = c;
+  return nearest;
+}
+
+/** Query numbers sorted by their nearest centroid, ties in query order (a counting sort). */
+function orderByNearest(nearest: Int32Array, nlist: number): Int32Array {
+  const start = new Int32Array(nlist + 1);
+  for (const c of nearest) start[c + 1]++;
+  for (let c = 0; c < nlist; c++) start[c + 1] += start[c];
+  const order = new Int32Array(nearest.length);
+  for (let q = 0; q < nearest.length; q++) order[start[nearest[q]]++] = q;
+  return order;
+}
+
 /**
- * h_j^2 for every query and cell (queries.n x nlist; 0 for the query's nearest cell and for centroids that
- * coincide with it). `tolerance` is taken off |q - c_j|^2 - |q - c*|^2 first: the members were assigned by
- * Float32 distances, so one may sit that far on the wrong side of the exact hyperplane.
+ * h_j^2 for every query of a block and every cell (block x nlist; 0 for the query's nearest cell and for
+ * centroids that coincide with it), into one buffer reused block after block, with one distance tile and one
+ * row of gaps: 2 x 64 doubles a centroid (3.2 MB each at 6,325 cells), where all queries' bounds at once and the
+ * cached gaps of every nearest centroid held about 190 MB at 2,000 queries x 6,325 cells. `tolerance` is taken off
+ * |q - c_j|^2 - |q - c*|^2 first: the members were assigned by Float32 distances, so one may sit that far on the
+ * wrong side of the exact hyperplane.
  */
-function hyperplaneBounds(model: IvfModel, queries: FeatureMatrix, tolerance: number): Float64Array {
-  const { nlist, d, centroids } = model;
-  const n = queries.n;
-  const out = new Float64Array(n * nlist);
-  const block = 64;
-  const tiles = distanceTiles('wasm', d, Math.max(1, Math.min(block, n)), nlist);
-  tiles.setReference(centroids, 0, nlist);
-  const between = new Map<number, Float64Array>(); // 1 / (2 |c_j - c*|), per nearest centroid c*
-  for (let q0 = 0; q0 < n; q0 += block) {
-    const q1 = Math.min(q0 + block, n);
-    tiles.setQuery(queries.data, q0, q1);
+class HyperplaneBounds {
+  private readonly tiles: DistanceTiles;
+  private readonly out: Float64Array;
+  /** 1 / (2 |c_j - c*|) of the last nearest centroid c* (blocks come ordered by it), and c*. */
+  private readonly gaps: Float64Array;
+  private gapsFrom = -1;
+
+  constructor(
+    private readonly model: IvfModel,
+    readonly tolerance: number,
+    rows: number,
+  ) {
+    this.tiles = distanceTiles('wasm', model.d, rows, model.nlist);
+    this.tiles.setReference(model.centroids, 0, model.nlist);
+    this.out = new Float64Array(rows * model.nlist);
+    this.gaps = new Float64Array(model.nlist);
+  }
+
+  /** The nearest centroid of each query (by the tiles' distances, ties to the lower cell), block by block. */
+  nearestCentroids(queries: FeatureMatrix): Int32Array {
+    const { tiles } = this;
+    const nearest = new Int32Array(queries.n);
+    const block = this.out.length / this.model.nlist;
+    for (let q0 = 0; q0 < queries.n; q0 += block) {
+      const q1 = Math.min(q0 + block, queries.n);
+      tiles.setQuery(queries.data, q0, q1);
+      tiles.compute();
+      for (let q = q0; q < q1; q++) nearest[q] = nearestIn(tiles.tile, (q - q0) * tiles.stride, this.model.nlist);
+    }
+    return nearest;
+  }
+
+  /** The bounds of a block of at most the constructor's `rows` queries (valid until the next call). */
+  of(queries: FeatureMatrix): { bounds: Float64Array; tolerance: number } {
+    const { nlist, d, centroids } = this.model;
+    const { tiles, tolerance } = this;
+    tiles.setQuery(queries.data, 0, queries.n);
     tiles.compute();
     const { tile, stride } = tiles;
-    for (let q = q0; q < q1; q++) {
-      const row = (q - q0) * stride;
-      let nearest = 0;
-      for (let c = 1; c < nlist; c++) if (tile[row + c] < tile[row + nearest]) nearest = c;
-      let scale = between.get(nearest);
-      if (!scale) {
-        scale = halfInverseGaps(centroids, nearest, nlist, d);
-        between.set(nearest, scale);
+    for (let q = 0; q < queries.n; q++) {
+      const row = q * stride;
+      const nearest = nearestIn(tile, row, nlist);
+      if (this.gapsFrom !== nearest) {
+        halfInverseGaps(centroids, nearest, nlist, d, this.gaps);
+        this.gapsFrom = nearest;
       }
+      const scale = this.gaps;
       const floor = tile[row + nearest] + tolerance;
       const at = q * nlist;
       for (let c = 0; c < nlist; c++) {
         const excess = tile[row + c] - floor;
         const h = excess > 0 ? excess * scale[c] : 0;
-        out[at + c] = h * h;
+        this.out[at + c] = h * h;
       }
     }
+    return { bounds: this.out.subarray(0, queries.n * nlist), tolerance };
   }
-  return out;
 }
 
-/** 1 / (2 |c_j - c_from|) for every centroid j, in double (0 where the centroids coincide: no bound). */
-function halfInverseGaps(centroids: Float32Array, from: number, nlist: number, d: number): Float64Array {
-  const scale = new Float64Array(nlist);
+/** scale[j] = 1 / (2 |c_j - c_from|) for every centroid j, in double (0 where the centroids coincide: no bound). */
+function halfInverseGaps(centroids: Float32Array, from: number, nlist: number, d: number, scale: Float64Array): void {
   for (let c = 0; c < nlist; c++) {
     let s = 0;
     for (let t = 0; t < d; t++) {
@@ -155,5 +238,4 @@ function halfInverseGaps(centroids: Float32Array, from: number, nlist: number, d
     }
     scale[c] = s > 0 ? 0.5 / Math.sqrt(s) : 0;
   }
-  return scale;
 }
