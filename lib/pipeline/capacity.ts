@@ -29,6 +29,14 @@ export const INGEST_BYTES_PER_SHARD_ROW_D64 = 1_190;
 /** cells: 160.3 MB peak for 62,500 rows x 64 (rows, int16 codes, the cells written, the calibration lists). */
 export const CELLS_BYTES_PER_SHARD_ROW_D64 = 1_680;
 /**
+ * cells, per centroid of the run's model (defaultNlist(n): it grows with n as sqrt(n) to n / 1000): the centroid
+ * table and its packed copy for the distance kernel, the calibration's block of 64 queries' hyperplane bounds and
+ * distance tile (64 doubles a centroid each, ivfExactSearch.ts), its row of gaps, and the cell offsets, sizes and
+ * ranges. bench/cellsMemory.ts (one 62,500-row shard x 64): 147-149 MB at 2,000 centroids, 153-156 MB at 6,325
+ * (a 10M-row run's), about 1.6 KB a centroid (before the calibration went by query blocks: 193 and 325 MB).
+ */
+export const CELLS_BYTES_PER_CENTROID = (d: number) => 2 * 64 * 8 + 3 * 4 * d + 64;
+/**
  * probes (approx): its shard's rows decoded by cell range with their probe lists, and their copies to the other
  * ranges they probe, which grow with the share of probes that leave a row's range (at most nprobe - 1 copies):
  * 103.0 MB at 250k (4 ranges), 138.9 MB at 2M (32), 62,500 rows x 64 a shard; the 2M figure
@@ -223,7 +231,10 @@ export function estimateSteps(size: RunSize, host?: HostCapacity): StepEstimate[
         {
           stage: 'cells',
           shardTask: true,
-          bytes: NODE_TASK_BYTES + shardRows * CELLS_BYTES_PER_SHARD_ROW_D64 * perD,
+          bytes:
+            NODE_TASK_BYTES +
+            shardRows * CELLS_BYTES_PER_SHARD_ROW_D64 * perD +
+            defaultNlist(n) * CELLS_BYTES_PER_CENTROID(d),
           seconds: 0,
         },
         {
