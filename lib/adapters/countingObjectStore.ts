@@ -41,6 +41,10 @@ export class CountingObjectStore implements ObjectStore {
     return this.inner.head(key);
   }
 
+  exists(key: string): Promise<boolean> {
+    return this.inner.exists(key);
+  }
+
   async put(key: string, body: Uint8Array | string): Promise<void> {
     await this.inner.put(key, body);
     this.traffic.bytesWritten += byteLengthOf(body);

@@ -39,6 +39,10 @@ export class DeferredS3Store implements ObjectStore {
     return (await this.store()).head(key);
   }
 
+  async exists(key: string): Promise<boolean> {
+    return (await this.store()).exists(key);
+  }
+
   async put(key: string, body: Uint8Array | string): Promise<void> {
     return (await this.store()).put(key, body);
   }

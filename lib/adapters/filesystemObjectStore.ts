@@ -88,6 +88,17 @@ export class FilesystemObjectStore implements ObjectStore {
     return { key, size: info.size, etag: await this.etagOf(file, info) };
   }
 
+  async exists(key: string): Promise<boolean> {
+    const file = this.pathOf(key);
+    try {
+      return (await stat(file)).isFile();
+    } catch (error) {
+      const translated = this.translate(error, key);
+      if (translated instanceof NotFoundError) return false;
+      throw translated;
+    }
+  }
+
   async put(key: string, body: Uint8Array | string): Promise<void> {
     const target = this.pathOf(key);
     const staged = await this.stage(body);

@@ -9,6 +9,8 @@ export interface ObjectStore {
   getRange(key: string, start: number, end: number): Promise<Uint8Array>;
   /** Size and entity tag of an object, or undefined when absent. */
   head(key: string): Promise<ObjectInfo | undefined>;
+  /** Whether an object exists: a head without the entity tag (which a file store computes by reading the file). */
+  exists(key: string): Promise<boolean>;
   /** Writes (or overwrites) an object. */
   put(key: string, body: Uint8Array | string): Promise<void>;
   /**

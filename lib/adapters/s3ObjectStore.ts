@@ -106,6 +106,10 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  async exists(key: string): Promise<boolean> {
+    return (await this.head(key)) !== undefined;
+  }
+
   /** The Tagging header value (URL-encoded key=value pairs) for a key, or undefined. */
   private tagging(key: string): string | undefined {
     const tags = this.tags?.(key);

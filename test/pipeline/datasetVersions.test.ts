@@ -191,6 +191,7 @@ describe('pseudolabel predict from a version', () => {
 });
 
 describe('publishing races', () => {
+  const OUTPUTS = ['labels.csv', 'report.json'];
   async function succeededRun(store: FilesystemObjectStore, runId: string): Promise<RunRecord> {
     await store.put(keys.output(runId, 'labels.csv'), `id,label,confidence,source\n${runId},a,1.000000,given\n`);
     await store.put(keys.output(runId, 'report.json'), '{}');
@@ -212,8 +213,8 @@ describe('publishing races', () => {
     const prepared = { base, files: ['rows/00000.jsonl'], buckets: 1, classes: ['a'], changes };
 
     // Act
-    const versions = await Promise.all(runs.map((run) => publishVersion(ctx, run, prepared)));
-    const again = await publishVersion(ctx, runs[0], prepared);
+    const versions = await Promise.all(runs.map((run) => publishVersion(ctx, run, prepared, OUTPUTS)));
+    const again = await publishVersion(ctx, runs[0], prepared, OUTPUTS);
 
     // Assess
     expect([...versions].sort()).toEqual([2, 3, 4]);

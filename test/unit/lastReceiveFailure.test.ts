@@ -42,6 +42,7 @@ function brokenInputs(): ObjectStore {
     get: fail,
     getRange: fail,
     head: fail,
+    exists: fail,
     put: fail,
     putIfAbsent: fail,
     putIfMatch: fail,

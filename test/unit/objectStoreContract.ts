@@ -89,6 +89,20 @@ export function describeObjectStoreContract(name: string, makeStore: () => Objec
       expect(missing).toBeUndefined();
     });
 
+    it('exists is true for an object only: not for an absent key, a deleted one or a prefix', async () => {
+      // Prepare
+      const store = await makeStore();
+      await store.put('e/dir/x', 'abc');
+      await store.put('e/gone', '');
+      await store.delete('e/gone');
+
+      // Act
+      const found = await Promise.all(['e/dir/x', 'e/dir', 'e/gone', 'e/missing'].map((key) => store.exists(key)));
+
+      // Assess
+      expect(found).toEqual([true, false, false, false]);
+    });
+
     it('putIfAbsent creates once, then returns false and keeps the first body', async () => {
       // Prepare
       const store = await makeStore();

@@ -5,7 +5,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
 import type { LabelRecord } from '../../lib/data/labelsWriter.ts';
 import { versionChanges } from '../../lib/pipeline/datasets/versionChanges.ts';
-import { bucketCount, idHash, readVersionRows, writeVersionRows } from '../../lib/pipeline/datasets/versionRows.ts';
+import {
+  bucketCount,
+  idHash,
+  readVersionRows,
+  scanVersionRows,
+  writeVersionRows,
+} from '../../lib/pipeline/datasets/versionRows.ts';
 
 const roots: string[] = [];
 afterAll(async () => {
@@ -54,6 +60,37 @@ describe('version rows', () => {
   });
 });
 
+describe('scanVersionRows', () => {
+  it('reads every line as JSON.parse does, ids and labels kept as their JSON text', () => {
+    // Prepare: ids and labels with quotes, backslashes, commas, brackets and non-ASCII; odd numbers; a null label
+    const rows: [string, string | null, number, string][] = [
+      ['plain', 'a', 1, 'given'],
+      ['with "quotes", commas', 'x,"y"', 0.25, 'propagated'],
+      ['back\\slash\\', '\\', 1e-7, 'propagated'],
+      ['[bracket]', null, 0, 'none'],
+      ['naïve 日本 \u0001', 'é', 0.999999999999, 'carried'],
+      ['', '', 0.5, 'confirmed'],
+    ];
+    const text = `${rows.map((row) => JSON.stringify(row)).join('\n')}\n\n`;
+
+    // Act
+    const scanned = scanVersionRows(text);
+
+    // Assess
+    expect(scanned.ids.map((id) => JSON.parse(id))).toEqual(rows.map((row) => row[0]));
+    expect(scanned.labels.map((label) => JSON.parse(label))).toEqual(rows.map((row) => row[1]));
+    expect(scanned.confidences).toEqual(rows.map((row) => row[2]));
+    expect(scanned.hashes).toEqual(rows.map((row) => idHash(row[0])));
+  });
+
+  it('falls back to JSON.parse for a line of another layout', () => {
+    const scanned = scanVersionRows('[ "spaced" , "a" , 0.5 , "given" ]\n["n",null,2.5e-3,"none"]');
+    expect(scanned.ids).toEqual(['"spaced"', '"n"']);
+    expect(scanned.labels).toEqual(['"a"', 'null']);
+    expect(scanned.confidences).toEqual([0.5, 0.0025]);
+  });
+});
+
 describe('versionChanges', () => {
   it('counts added, removed and changed rows and the confidence shifts, across different bucket counts', async () => {
     // Prepare: before rows 0..399 (2 buckets); now rows 100..599 (8 buckets), rows divisible by 10 change class,
@@ -81,6 +118,46 @@ describe('versionChanges', () => {
     expect(changes.transitions).toEqual([{ from: 'a', to: 'b', rows: changed }]);
     expect(changes.confidenceShift.mean).toBeCloseTo(0.25, 12);
     expect(changes.confidenceShift.histogram[Math.floor(((0.25 + 1) / 2) * 20)]).toBe(kept);
+  });
+
+  it('matches rows by id whatever their order, in a grown and in a shrunk dataset', async () => {
+    // Prepare: before rows 0..999 (4 buckets); now the same rows shuffled with rows removed and inserted among
+    // them (16 buckets), then compared the other way round (the dataset shrinks from 16 buckets to 4)
+    const s = await store();
+    const before = Array.from({ length: 1000 }, (_, i) => row(i, i % 3 ? 'a' : null, 0.5));
+    const now: LabelRecord[] = [];
+    for (let i = 999; i >= 0; i--) {
+      if (i % 7 === 0) continue; // removed
+      now.push(row(i, i % 11 === 0 ? 'b' : i % 3 ? 'a' : null, 0.75));
+      if (i % 5 === 0) now.push(row(10_000 + i, 'c', 1)); // added
+    }
+    await writeVersionRows(s, 'before/', 4, before);
+    await writeVersionRows(s, 'now/', 16, now);
+    const removed = before.filter((_, i) => i % 7 === 0).length;
+    const added = now.filter((r) => r.label === 'c').length;
+    const changed = before.filter((r, i) => i % 7 !== 0 && i % 11 === 0 && r.label !== 'b').length;
+
+    // Act
+    const grown = await versionChanges(
+      { store: s, prefix: 'before/', buckets: 4, rows: before.length, version: 1, runId: 'r1' },
+      { store: s, prefix: 'now/', buckets: 16, rows: now.length },
+    );
+    const shrunk = await versionChanges(
+      { store: s, prefix: 'now/', buckets: 16, rows: now.length, version: 2, runId: 'r2' },
+      { store: s, prefix: 'before/', buckets: 4, rows: before.length },
+    );
+
+    // Assess
+    expect(grown).toMatchObject({ added, removed, changedClass: changed });
+    expect(shrunk).toMatchObject({ added: removed, removed: added, changedClass: changed });
+    expect(grown.confidenceShift.mean).toBeCloseTo(0.25, 12);
+    expect(shrunk.confidenceShift.mean).toBeCloseTo(-0.25, 12);
+    const fromNull = grown.transitions.find((t) => t.from === null);
+    expect(fromNull).toEqual({
+      from: null,
+      to: 'b',
+      rows: before.filter((_, i) => i % 7 && i % 11 === 0 && i % 3 === 0).length,
+    });
   });
 
   it('a first version adds every row', async () => {

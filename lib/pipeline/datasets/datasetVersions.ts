@@ -241,18 +241,21 @@ export async function advanceLatest(store: ObjectStore, latest: LatestVersion): 
 
 /**
  * Publishes a succeeded run's outputs (already under runs/<runId>/output/) as the dataset's next version: claims
- * n, copies the outputs and rows into versions/<n>/ (ObjectStore.concatenate of one part: server-side on S3),
- * writes version.json, then moves latest.json. Idempotent: a redelivered finalize claims the same n. Returns n.
+ * n, copies the output files `outputs` (named, not listed: a listing on disk reads every file for its MD5 entity
+ * tag) and rows into versions/<n>/ (ObjectStore.concatenate of one part: server-side on S3), writes version.json, then moves latest.json. Idempotent: a redelivered finalize claims the same n. Returns n.
  */
-export async function publishVersion(ctx: StageContext, run: RunRecord, prepared: PreparedVersion): Promise<number> {
+export async function publishVersion(
+  ctx: StageContext,
+  run: RunRecord,
+  prepared: PreparedVersion,
+  outputs: readonly string[],
+): Promise<number> {
   const { store } = ctx;
   const dataset = run.dataset;
   const version = await claimVersion(store, dataset, run.runId, prepared.base?.version ?? 0);
-  const outputs = await store.list(keys.output(run.runId, ''));
   const labels = run.options.format === 'parquet' ? 'labels.parquet' : 'labels.csv';
-  for (const { key } of outputs) {
-    const file = key.slice(keys.output(run.runId, '').length);
-    await store.concatenate(datasetKeys.versionFile(dataset, version, file), [key]);
+  for (const file of outputs) {
+    await store.concatenate(datasetKeys.versionFile(dataset, version, file), [keys.output(run.runId, file)]);
   }
   const staged = datasetKeys.staged(run.runId);
   for (const file of prepared.files) {

@@ -1,5 +1,5 @@
 import type { ObjectStore } from '../../adapters/objectStore.ts';
-import { readVersionRows } from './versionRows.ts';
+import { type ScannedRows, scanVersionBucket } from './versionRows.ts';
 
 /** Bins of the confidence shift histogram, over [-1, 1]. */
 export const SHIFT_BINS = 20;
@@ -38,75 +38,113 @@ export interface RowsLocation {
   readonly rows: number;
 }
 
+/** Running totals of a comparison. */
+class ChangeTally {
+  readonly histogram = new Array<number>(SHIFT_BINS).fill(0);
+  readonly transitions = new Map<string, { from: string | null; to: string | null; rows: number }>();
+  added = 0;
+  kept = 0;
+  changedClass = 0;
+  shiftSum = 0;
+  shiftAbsSum = 0;
+
+  /** A row present in both versions: `before` row i against `now` row j. */
+  keep(before: ScannedRows, i: number, now: ScannedRows, j: number): void {
+    this.kept++;
+    if (before.labels[i] !== now.labels[j]) {
+      this.changedClass++;
+      const key = `${before.labels[i]},${now.labels[j]}`;
+      const transition = this.transitions.get(key) ?? {
+        from: JSON.parse(before.labels[i]) as string | null,
+        to: JSON.parse(now.labels[j]) as string | null,
+        rows: 0,
+      };
+      transition.rows++;
+      this.transitions.set(key, transition);
+    }
+    const shift = now.confidences[j] - before.confidences[i];
+    this.shiftSum += shift;
+    this.shiftAbsSum += Math.abs(shift);
+    this.histogram[Math.min(SHIFT_BINS - 1, Math.max(0, Math.floor(((shift + 1) / 2) * SHIFT_BINS)))]++;
+  }
+
+  /**
+   * Matches the rows of `before` (indices `beforeRows`) with those of `now` (indices `nowRows`), both in their
+   * version's order. A run that reuses shards keeps their rows in order, so most rows pair off by walking both
+   * lists at once; the rest are matched by id through a map.
+   */
+  compare(before: ScannedRows, beforeRows: Iterable<number>, now: ScannedRows, nowRows: readonly number[]): void {
+    let at = 0;
+    const unmatched = new Map<string, number>();
+    for (const i of beforeRows) {
+      if (at < nowRows.length && now.ids[nowRows[at]] === before.ids[i]) this.keep(before, i, now, nowRows[at++]);
+      else unmatched.set(before.ids[i], i);
+    }
+    for (; at < nowRows.length; at++) {
+      const j = nowRows[at];
+      const i = unmatched.get(now.ids[j]);
+      if (i === undefined) this.added++;
+      else this.keep(before, i, now, j);
+    }
+  }
+}
+
+/** The rows of `rows` by the hash bits above the lowest `below` buckets' (`parts` parts), each in order. */
+function splitByHash(rows: ScannedRows, below: number, parts: number): number[][] {
+  const split = Array.from({ length: parts }, () => [] as number[]);
+  for (let i = 0; i < rows.ids.length; i++) split[Math.floor((rows.hashes[i] & (below * parts - 1)) / below)].push(i);
+  return split;
+}
+
 /**
- * Compares two versions' rows bucket by bucket (at the larger bucket count): memory is one bucket of each side
- * (about ROWS_PER_BUCKET rows, a Map of the previous bucket's rows), whatever the dataset's size.
+ * Compares two versions' rows bucket by bucket. Bucket s of the version with fewer buckets holds exactly the
+ * rows of buckets s, s + S, s + 2S, ... of the other (S the smaller count), so each bucket is read and scanned
+ * once: memory is one bucket of each version (about ROWS_PER_BUCKET rows each, and the larger side's bucket
+ * split in parts), whatever the dataset's size.
  */
 export async function versionChanges(
   previous: (RowsLocation & { readonly version: number; readonly runId: string }) | undefined,
   current: RowsLocation,
 ): Promise<VersionChanges> {
-  const histogram = new Array<number>(SHIFT_BINS).fill(0);
-  const transitions = new Map<string, { from: string | null; to: string | null; rows: number }>();
-  let added = 0;
-  let kept = 0;
-  let changedClass = 0;
-  let shiftSum = 0;
-  let shiftAbsSum = 0;
+  const tally = new ChangeTally();
   if (previous === undefined) {
-    added = current.rows;
+    tally.added = current.rows;
   } else {
-    const buckets = Math.max(previous.buckets, current.buckets);
-    for (let b = 0; b < buckets; b++) {
-      const before = new Map<string, readonly [string | null, number]>();
-      for (const [id, label, confidence] of await readVersionRows(
-        previous.store,
-        previous.prefix,
-        previous.buckets,
-        b,
-        buckets,
-      )) {
-        before.set(id, [label, confidence]);
-      }
-      for (const [id, label, confidence] of await readVersionRows(
-        current.store,
-        current.prefix,
-        current.buckets,
-        b,
-        buckets,
-      )) {
-        const old = before.get(id);
-        if (old === undefined) {
-          added++;
-          continue;
-        }
-        kept++;
-        if (old[0] !== label) {
-          changedClass++;
-          const key = JSON.stringify([old[0], label]);
-          const transition = transitions.get(key) ?? { from: old[0], to: label, rows: 0 };
-          transition.rows++;
-          transitions.set(key, transition);
-        }
-        const shift = confidence - old[1];
-        shiftSum += shift;
-        shiftAbsSum += Math.abs(shift);
-        histogram[Math.min(SHIFT_BINS - 1, Math.max(0, Math.floor(((shift + 1) / 2) * SHIFT_BINS)))]++;
+    const fewer = Math.min(previous.buckets, current.buckets);
+    const parts = Math.max(previous.buckets, current.buckets) / fewer;
+    const previousFewer = previous.buckets === fewer;
+    for (let s = 0; s < fewer; s++) {
+      const small = await scanVersionBucket(
+        (previousFewer ? previous : current).store,
+        (previousFewer ? previous : current).prefix,
+        s,
+      );
+      const split = splitByHash(small, fewer, parts);
+      for (let p = 0; p < parts; p++) {
+        const large = await scanVersionBucket(
+          (previousFewer ? current : previous).store,
+          (previousFewer ? current : previous).prefix,
+          s + p * fewer,
+        );
+        const all = large.ids.map((_, i) => i);
+        if (previousFewer) tally.compare(small, split[p], large, all);
+        else tally.compare(large, all, small, split[p]);
       }
     }
   }
+  const { kept } = tally;
   return {
     ...(previous ? { previousVersion: previous.version, previousRunId: previous.runId } : {}),
     rows: current.rows,
     previousRows: previous?.rows ?? 0,
-    added,
+    added: tally.added,
     removed: (previous?.rows ?? 0) - kept,
-    changedClass,
-    transitions: [...transitions.values()].sort((a, b) => b.rows - a.rows).slice(0, MAX_TRANSITIONS),
+    changedClass: tally.changedClass,
+    transitions: [...tally.transitions.values()].sort((a, b) => b.rows - a.rows).slice(0, MAX_TRANSITIONS),
     confidenceShift: {
-      mean: kept > 0 ? shiftSum / kept : 0,
-      meanAbsolute: kept > 0 ? shiftAbsSum / kept : 0,
-      histogram,
+      mean: kept > 0 ? tally.shiftSum / kept : 0,
+      meanAbsolute: kept > 0 ? tally.shiftAbsSum / kept : 0,
+      histogram: tally.histogram,
     },
   };
 }

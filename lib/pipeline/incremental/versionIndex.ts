@@ -119,10 +119,6 @@ export function listsKindOf(run: RunRecord, collected: Collected): ListsKind | u
   };
 }
 
-async function exists(store: ObjectStore, key: string): Promise<boolean> {
-  return (await store.head(key)) !== undefined;
-}
-
 /**
  * Copies what the next run can reuse into version `version` (called by publishVersion before version.json is
  * written, so a complete version has it): the shards, their refused rows and lists, and index.json last.
@@ -149,10 +145,10 @@ export async function keepVersionIndex(ctx: StageContext, run: RunRecord, versio
     if (ingestAt(s) === undefined) {
       await store.concatenate(indexKeys.shardData(run.dataset, version, s), [keys.shardData(run.runId, s)]);
       await store.concatenate(indexKeys.shardRejected(run.dataset, version, s), [keys.shardRejected(run.runId, s)]);
-      if (await exists(store, keys.shardSummary(run.runId, s)))
+      if (await store.exists(keys.shardSummary(run.runId, s)))
         await store.concatenate(indexKeys.shardSummary(run.dataset, version, s), [keys.shardSummary(run.runId, s)]);
     }
-    if (kind && (await exists(store, keys.shardNeighbors(run.runId, s))))
+    if (kind && (await store.exists(keys.shardNeighbors(run.runId, s))))
       await store.concatenate(indexKeys.shardNeighbors(run.dataset, version, s), [keys.shardNeighbors(run.runId, s)]);
     else kind = undefined;
   }
@@ -213,7 +209,7 @@ async function keepIvfObjects(
 ): Promise<boolean> {
   const { store } = ctx;
   const ranges = run.neighbors?.ranges;
-  if (ranges === undefined || !(await exists(store, keys.ivfTraining(run.runId)))) return false;
+  if (ranges === undefined || !(await store.exists(keys.ivfTraining(run.runId)))) return false;
   await store.concatenate(indexKeys.ivfTraining(run.dataset, version), [keys.ivfTraining(run.runId)]);
   for (const { shard } of plan.shards) {
     for (let r = 0; r < ranges; r++)

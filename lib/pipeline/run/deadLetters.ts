@@ -58,7 +58,7 @@ export async function settleDeadLetter(
   const doneKey = SHARD_STAGES.has(task.stage)
     ? keys.marker(task.runId, task.stage, task.round, task.shard)
     : keys.advanced(task.runId, task.stage, task.round);
-  if (await ctx.store.head(doneKey)) {
+  if (await ctx.store.exists(doneKey)) {
     ctx.log.info('dead letter of work another delivery completed; dropped', { ...task });
     return 'work-done';
   }

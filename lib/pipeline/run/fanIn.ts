@@ -70,7 +70,7 @@ export async function roundMetricsOf(
 
 /** Whether this shard task already completed (a redelivery): its marker is present. */
 export async function shardTaskDone(ctx: StageContext, task: TaskMessage): Promise<boolean> {
-  return (await ctx.store.head(keys.marker(task.runId, task.stage, task.round, task.shard))) !== undefined;
+  return ctx.store.exists(keys.marker(task.runId, task.stage, task.round, task.shard));
 }
 
 /**
@@ -85,7 +85,7 @@ export async function reduceOnce(
   step: () => Promise<{ tasks?: TaskMessage[]; reduce?: TaskMessage[] }>,
 ): Promise<boolean> {
   const doneKey = keys.advanced(task.runId, task.stage, task.round);
-  if (await ctx.store.head(doneKey)) {
+  if (await ctx.store.exists(doneKey)) {
     ctx.log.info('reduce step already done; duplicate ignored', { ...task });
     return false;
   }

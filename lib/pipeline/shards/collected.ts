@@ -130,7 +130,7 @@ export async function readCollectedOrigins(
   end?: number,
 ): Promise<Uint8Array | undefined> {
   const key = keys.collectedOrigins(runId);
-  if ((await ctx.store.head(key)) === undefined) return undefined;
+  if (!(await ctx.store.exists(key))) return undefined;
   if (end === undefined) return unpackArrays(await ctx.store.get(key))[0] as Uint8Array;
   return (await readPackedRange(ctx.store, key, start, end)) as Uint8Array;
 }

@@ -101,13 +101,16 @@ export async function finalizeStage(ctx: StageContext, task: TaskMessage): Promi
     rejectedSample,
     warnings: [...(scaleWarning ? [scaleWarning] : []), ...summary.warnings],
   };
+  const outputs = [run.options.format === 'parquet' ? 'labels.parquet' : 'labels.csv'];
   await writeLabels(ctx, task.runId, collected, run.options.format);
   if (rejected > 0) {
     const rejecting = collected.shards.map((_, s) => s).filter((s) => shards[s].rejected > 0);
     await assembleOutput(ctx, task.runId, 'rejected.csv', rejecting);
+    outputs.push('rejected.csv');
   }
-  await writeReportFiles(ctx.store, keys.output(task.runId, ''), report);
-  const version = prepared ? await publishVersion(ctx, run, prepared) : undefined;
+  const prefix = keys.output(task.runId, '');
+  for (const key of await writeReportFiles(ctx.store, prefix, report)) outputs.push(key.slice(prefix.length));
+  const version = prepared ? await publishVersion(ctx, run, prepared, outputs) : undefined;
   let ended = false;
   const finished = await updateRun(ctx.store, task.runId, (record) => {
     ended = record.status === 'running';
