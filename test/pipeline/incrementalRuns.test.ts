@@ -89,6 +89,28 @@ describe('incremental dataset runs (exact neighbours)', () => {
     expect(await labelsIn(dir, 'v2')).toBe(await labelsIn(dir, 'scratch'));
   });
 
+  it('without --shards, splits the added file over the workers and still writes the from-scratch labels', async () => {
+    // Prepare: version 1 of one file on 2 workers; a file of 40 rows added (its share of the dataset's shards
+    // would be less than one)
+    const { dir, data } = await workDir();
+    const rows = blobRows({ n: 440, d: 4, seed: 23, labelledPerClass: 2 });
+    const options = parseRunOptions({ neighborsMode: 'exact', workers: 2, neighbors: 6 });
+    await writeInput(data, 'part-1.csv', csvText(rows.slice(0, 400)));
+    const state = join(dir, 'state');
+    await runEmbedded({ input: data, out: join(dir, 'v1'), stateDir: state, options, dataset: 'split' });
+    await writeInput(data, 'part-2.csv', csvText(rows.slice(400)));
+
+    // Act
+    const second = await runEmbedded({ input: data, out: join(dir, 'v2'), stateDir: state, options, dataset: 'split' });
+    const scratchOut = join(dir, 'scratch');
+    await runEmbedded({ input: data, out: scratchOut, stateDir: join(dir, 'scratch-state'), options });
+
+    // Assess
+    expect(second.inputs[1].shards).toHaveLength(2);
+    expect((await readReport(join(dir, 'v2'))).incremental?.shards).toEqual({ reused: 2, ingested: 2 });
+    expect(await labelsIn(dir, 'v2')).toBe(await labelsIn(dir, 'scratch'));
+  });
+
   it('searches again the old rows that lost a neighbour to a changed file', async () => {
     // Prepare: version 1 of two files; then the second file changes
     const { dir, data } = await workDir();

@@ -9,10 +9,10 @@ import { inflateHead } from '../../data/decompress.ts';
 import { InputFileError } from '../../data/errors.ts';
 import { compressionOf } from '../../data/inputFiles.ts';
 import { checkCapacity, estimateRows } from '../capacity.ts';
-import { findShardReuse, incrementalRun } from '../incremental/shardReuse.ts';
+import { findShardReuse, incrementalRun, type ShardReuse } from '../incremental/shardReuse.ts';
 import { keys } from '../keys.ts';
 import { runDeadline } from '../run/runDeadline.ts';
-import { readRun, updateRun } from '../run/runRecord.ts';
+import { type RunRecord, readRun, updateRun } from '../run/runRecord.ts';
 import { checkShards, ROWS_PER_SHARD, runLimits, shardAllowance } from '../runLimits.ts';
 import { inputFormat, readInputLayout } from '../shards/inputReader.ts';
 import {
@@ -70,6 +70,21 @@ function shardsOfFiles(inputs: readonly RunInput[], wanted: number): number[] {
 }
 
 /**
+ * Shards per file of an incremental run. Its new and changed files are all the ingest and index work it has, so
+ * unless --shards is given they are planned as a run of their own (defaultShardCount of their bytes: on the
+ * embedded runner at least one shard per worker), not as their share of the whole dataset's shards, which left a
+ * 10% growth file in one shard that one worker ingested and indexed while the other waited.
+ */
+function freshShardsOfFiles(run: RunRecord, reuse: ShardReuse, wanted: number): number[] {
+  if (run.options.shards !== undefined) return shardsOfFiles(run.inputs, wanted);
+  const fresh = run.inputs.filter((_, f) => !reuse.files.has(f));
+  const freshBytes = fresh.reduce((sum, input) => sum + input.size, 0);
+  const counts = shardsOfFiles(fresh, Math.min(wanted, defaultShardCount(freshBytes, run.options.workers)));
+  let next = 0;
+  return run.inputs.map((_, f) => (reuse.files.has(f) ? 0 : counts[next++]));
+}
+
+/**
  * plan (reduce step): reads the head of every input file (columns must agree), splits the files into shards
  * (CSV/JSONL by byte ranges, a compressed file whole, Parquet by row groups), refuses a run that cannot fit its host (capacity.ts) and
  * fans out one ingest task each. It reads heads only (issue 16), never a whole file: a range's line numbers are
@@ -116,9 +131,9 @@ export async function planStage(ctx: StageContext, task: TaskMessage): Promise<T
   const wanted =
     run.options.shards ??
     Math.min(defaultShardCount(totalBytes, run.options.workers), shardAllowance(estimatedRows, limits));
-  const perFile = shardsOfFiles(run.inputs, wanted);
   // Dataset runs: the unchanged files' shards are the latest version's (incremental/shardReuse.ts).
   const reuse = await findShardReuse(ctx, run, layouts[0]?.featureNames ?? []);
+  const perFile = reuse ? freshShardsOfFiles(run, reuse, wanted) : shardsOfFiles(run.inputs, wanted);
   const reusedFrom: number[] = [];
 
   const shards: ShardSpec[] = [];
