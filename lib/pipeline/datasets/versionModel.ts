@@ -8,7 +8,7 @@ import { packArrays, unpackArrays } from '../binaryArrays.ts';
 import { readJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
 import type { RunOptions } from '../runOptions.ts';
-import { type Collected, loadShardRows } from '../shards/collected.ts';
+import { type Collected, loadShardFeatures } from '../shards/collected.ts';
 import type { StageContext } from '../stageContext.ts';
 import type { MethodSummary } from '../training/methods.ts';
 
@@ -71,10 +71,11 @@ export async function writeVersionModel(
     await ctx.store.concatenate(`${prefix}${partFile(s)}`, [keys.shardDistributions(runId, s)]);
     const kept = collected.scaling ? undefined : keptFeatures(s);
     if (kept !== undefined) await ctx.store.concatenate(`${prefix}${featuresFile(s)}`, [kept]);
-    else {
-      const rows = await loadShardRows(ctx, runId, s, collected);
-      await ctx.store.put(`${prefix}${featuresFile(s)}`, packArrays([rows.X.data as Float32Array]));
-    }
+    else
+      await ctx.store.put(
+        `${prefix}${featuresFile(s)}`,
+        packArrays([await loadShardFeatures(ctx, runId, s, collected)]),
+      );
   }
   const model: VersionModel = {
     method,

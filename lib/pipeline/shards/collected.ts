@@ -2,12 +2,13 @@ import type { RejectedRow } from '../../data/dataset.ts';
 import { UNLABELLED } from '../../data/dataset.ts';
 import type { FeatureMatrix } from '../../data/featureMatrix.ts';
 import { type FeatureScaling, scaleInPlace } from '../../data/featureScaling.ts';
-import { decodeShard } from '../../data/shardFormat.ts';
+import { decodeShard, idsSection, SHARD_HEADER_BYTES } from '../../data/shardFormat.ts';
 import { readPackedRange, unpackArrays } from '../binaryArrays.ts';
 import { readJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
 import type { StageContext } from '../stageContext.ts';
 import { placeShard, type ShardPlace } from './shardPlace.ts';
+import { readShardRows } from './shardRowReads.ts';
 
 /** runs/<runId>/collect.json: what the collect step learnt from all ingested shards. */
 export interface Collected {
@@ -60,7 +61,8 @@ export function keptRows(collected: Collected, shard: number, n: number): number
 
 /**
  * Loads a shard's accepted rows (duplicate ids left out) with labels encoded as class indices, the features
- * scaled with the run's `--scale` statistics: every stage that reads features reads them here.
+ * scaled with the run's `--scale` statistics: every stage that reads features reads them here (or, features only,
+ * loadShardFeatures).
  */
 export async function loadShardRows(
   ctx: StageContext,
@@ -94,6 +96,24 @@ export async function loadShardRows(
       : Int32Array.from(keep, (i) => indexOf(decoded.labels[i])),
     lines: Int32Array.from(keep, (i) => decoded.lines[i]),
   };
+}
+
+/**
+ * A shard's accepted rows' features as loadShardRows gives them (duplicates left out, scaled), read by ranged
+ * GETs of the feature section only: no ids, labels or lines are decoded.
+ */
+export async function loadShardFeatures(
+  ctx: StageContext,
+  runId: string,
+  shard: number,
+  collected: Collected,
+): Promise<Float32Array> {
+  const { n } = idsSection(await ctx.store.getRange(keys.shardData(runId, shard), 0, SHARD_HEADER_BYTES));
+  const data = await readShardRows(ctx, runId, shard, collected.d, keptRows(collected, shard, n));
+  if (collected.scaling !== undefined && collected.scaling.method !== 'none') {
+    scaleInPlace(data, collected.d, collected.scaling);
+  }
+  return data;
 }
 
 /** Concatenates every shard's rows in shard order: the whole data set, for reduce steps that need it. */
