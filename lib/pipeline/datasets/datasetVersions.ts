@@ -154,26 +154,24 @@ export async function prepareVersion(
     await writeShardRows(ctx.store, run.runId, s, buckets, labelRecords(ids, collected.classes, outcome));
   }
   await joinShardRows(ctx.store, run.runId, datasetKeys.rows(run.runId), buckets, collected.shards.length);
-  const model = await writeVersionModel(
-    ctx,
-    run.runId,
-    run.options,
-    collected,
-    datasetKeys.model(run.runId),
-    await keptFeatures(ctx, run, collected),
-  );
   const previous = base ? await readVersion(ctx.store, run.dataset, base.version) : undefined;
-  const changes = await versionChanges(
-    previous && {
-      store: ctx.store,
-      prefix: datasetKeys.versionFile(run.dataset, previous.version, 'rows/'),
-      buckets: previous.buckets,
-      rows: previous.rows,
-      version: previous.version,
-      runId: previous.runId,
-    },
-    { store: ctx.store, prefix: datasetKeys.rows(run.runId), buckets, rows: collected.n },
-  );
+  // The model is mostly copies (I/O), the comparison is CPU: one runs while the other waits.
+  const [model, changes] = await Promise.all([
+    keptFeatures(ctx, run, collected).then((kept) =>
+      writeVersionModel(ctx, run.runId, run.options, collected, datasetKeys.model(run.runId), kept),
+    ),
+    versionChanges(
+      previous && {
+        store: ctx.store,
+        prefix: datasetKeys.versionFile(run.dataset, previous.version, 'rows/'),
+        buckets: previous.buckets,
+        rows: previous.rows,
+        version: previous.version,
+        runId: previous.runId,
+      },
+      { store: ctx.store, prefix: datasetKeys.rows(run.runId), buckets, rows: collected.n },
+    ),
+  ]);
   const files = [
     ...Array.from({ length: buckets }, (_, b) => bucketKey('rows/', b)),
     ...(model ? [`model/${MODEL_FILE}`] : []),

@@ -70,9 +70,13 @@ export async function finalizeStage(ctx: StageContext, task: TaskMessage): Promi
       stageMetrics[stage] = addTaskMetrics(stageMetrics[stage], metrics);
     }
   }
-  // finalize's own figures stop here: the output files are written after the report that holds them.
-  const prepared = run.versioned ? await prepareVersion(ctx, run, collected) : undefined;
-  const incremental = await incrementalReportOf(ctx, run, collected);
+  // Labels are assembled (I/O) while the version's rows are compared (CPU). finalize's own figures stop here:
+  // the report and the version are written after the report that holds them.
+  const [, prepared, incremental] = await Promise.all([
+    writeLabels(ctx, task.runId, collected, run.options.format),
+    run.versioned ? prepareVersion(ctx, run, collected) : undefined,
+    incrementalReportOf(ctx, run, collected),
+  ]);
   const finalizeMs = Math.round(performance.now() - started);
   stageMetrics.finalize = addTaskMetrics(undefined, measuredTask(ctx.meter, finalizeMs));
   const report: RunReport = {
@@ -102,7 +106,6 @@ export async function finalizeStage(ctx: StageContext, task: TaskMessage): Promi
     warnings: [...(scaleWarning ? [scaleWarning] : []), ...summary.warnings],
   };
   const outputs = [run.options.format === 'parquet' ? 'labels.parquet' : 'labels.csv'];
-  await writeLabels(ctx, task.runId, collected, run.options.format);
   if (rejected > 0) {
     const rejecting = collected.shards.map((_, s) => s).filter((s) => shards[s].rejected > 0);
     await assembleOutput(ctx, task.runId, 'rejected.csv', rejecting);
