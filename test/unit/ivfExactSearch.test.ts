@@ -3,7 +3,7 @@ import { type FeatureMatrix, featureMatrix } from '../../lib/data/featureMatrix.
 import { exactListsOverCells } from '../../lib/graph/ivf/ivfExactSearch.ts';
 import { buildIvfCells } from '../../lib/graph/ivf/ivfIndex.ts';
 import { trainIvf } from '../../lib/graph/ivf/ivfTrain.ts';
-import { calibrationPartial } from '../../lib/graph/ivf/nprobeCalibration.ts';
+import { calibrationPartial, mergeCalibrationLists } from '../../lib/graph/ivf/nprobeCalibration.ts';
 import { knnSearch } from '../../lib/graph/knnSearch.ts';
 import { seededUniform } from '../../lib/linalg/seededRandom.ts';
 
@@ -62,6 +62,50 @@ describe('exactListsOverCells', () => {
     expect(scanning.indices).toEqual(exact.indices);
     expect(scanning.distances).toEqual(exact.distances);
   });
+
+  it.each([
+    ['tight clusters', clusteredRows(3000, 16, 12, 0.3, 5), 60],
+    ['one broad cloud', clusteredRows(2000, 24, 1, 3, 6), 40],
+  ])(
+    'with limits from earlier rows, lists only nearer rows; merged, the exact lists of all rows: %s',
+    (_, X, nlist) => {
+      // Prepare: the first 70% of the rows are an earlier version (their exact lists give the limits), the rest
+      // are added; their calibration part is searched below the limits
+      const model = trainIvf(X, { n: X.n, nlist, seed: 0 }).model;
+      const old = Math.floor(0.7 * X.n);
+      const oldRows = rowsAt(X, [...Array(old).keys()]);
+      const added = rowsAt(
+        X,
+        [...Array(X.n - old).keys()].map((i) => old + i),
+      );
+      const queries = rowsAt(
+        X,
+        [...Array(150).keys()].map((i) => (i * 37) % X.n),
+      );
+      const k = 10;
+      const before = calibrationPartial(model, queries, oldRows, 0, k);
+      const limits = Float64Array.from({ length: queries.n }, (_, q) => before.distances[q * k + k - 1]);
+
+      // Act
+      const part = calibrationPartial(model, queries, added, old, k, undefined, { limits });
+      const unlimited = calibrationPartial(model, queries, added, old, k);
+
+      // Assess: the part holds exactly the unlimited part's rows nearer than the limit, and merging it gives the
+      // exact lists over all rows
+      for (let q = 0; q < queries.n; q++) {
+        const row = (lists: { indices: Int32Array; distances: Float64Array }) =>
+          [...lists.indices.subarray(q * k, (q + 1) * k)].filter(
+            (i, j) => i >= 0 && lists.distances[q * k + j] < limits[q],
+          );
+        expect([...part.indices.subarray(q * k, (q + 1) * k)].filter((i) => i >= 0)).toEqual(row(unlimited));
+      }
+      const merged = mergeCalibrationLists(before, part);
+      const exact = knnSearch(queries, X, k, { kernel: 'wasm' });
+      expect(merged.indices).toEqual(exact.indices);
+      expect(merged.distances).toEqual(exact.distances);
+      expect([...part.indices].filter((i) => i < 0).length).toBeGreaterThan(0);
+    },
+  );
 
   it('leaves empty slots when the rows are fewer than k, as knnSearch with allowPartial', () => {
     // Prepare

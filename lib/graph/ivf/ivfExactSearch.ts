@@ -39,6 +39,16 @@ const SCAN_ABOVE_SHARE = 0.5;
  */
 const QUERY_BLOCK = 64;
 
+/**
+ * `limits`: for each query, a distance that only rows nearer than it matter below (the k-th distance of its list
+ * among other rows with lower indices, e.g. the rows of an earlier version). The cells are then searched in one
+ * pass, those whose bound is within the limit, and the lists keep only rows nearer than it (empty slots after):
+ * the k nearest of the union of the two lists are unchanged, as a row at the limit ranks after the other list's.
+ */
+export interface SearchLimits {
+  readonly limits: Float64Array;
+}
+
 /** The rows of the cells in index order: row i has global index firstIndex + i. */
 export interface OrderedRows {
   readonly X: FeatureMatrix;
@@ -51,6 +61,7 @@ export function exactListsOverCells(
   cells: IvfCells,
   k: number,
   rows?: OrderedRows,
+  limited?: SearchLimits,
 ): KnnResult {
   checkModel(model);
   const { nlist, d } = model;
@@ -58,6 +69,9 @@ export function exactListsOverCells(
     throw new RangeError(`queries (${queries.d}) and cells (${cells.nlist}x${cells.d}) must match the model`);
   }
   const n = queries.n;
+  if (limited !== undefined && limited.limits.length !== n) {
+    throw new RangeError(`${limited.limits.length} limits for ${n} queries`);
+  }
   let scale = 0;
   for (const norm of cells.norms) scale = Math.max(scale, norm);
   for (const norm of rowNormsOf(queries.data, n, d)) scale = Math.max(scale, norm);
@@ -72,7 +86,17 @@ export function exactListsOverCells(
     for (let i = 0; i < picked.length; i++) {
       blockQueries.data.set(queries.data.subarray(picked[i] * d, (picked[i] + 1) * d), i * d);
     }
-    const found = blockLists(model, blockQueries, cells, k, bounds.of(blockQueries), rows);
+    const blockBounds = bounds.of(blockQueries);
+    const found = limited
+      ? limitedLists(
+          blockQueries,
+          cells,
+          k,
+          blockBounds,
+          rows,
+          Float64Array.from(picked, (q) => limited.limits[q]),
+        )
+      : blockLists(model, blockQueries, cells, k, blockBounds, rows);
     for (let i = 0; i < picked.length; i++) {
       lists.indices.set(found.indices.subarray(i * k, (i + 1) * k), picked[i] * k);
       lists.distances.set(found.distances.subarray(i * k, (i + 1) * k), picked[i] * k);
@@ -128,6 +152,54 @@ function blockLists(
   const moreProbes = new Int32Array(n * width).fill(-1);
   for (let q = 0; q < n; q++) moreProbes.set(extra[q], q * width);
   return ivfSearch(queries, moreProbes, [cells], k, { continuing: lists, codes });
+}
+
+/**
+ * The lists of a block of queries among the rows nearer than each query's limit: one pass over the cells whose
+ * bound is within it (a scan of every row where they hold most pairs), then the rows at or beyond it dropped.
+ */
+function limitedLists(
+  queries: FeatureMatrix,
+  cells: IvfCells,
+  k: number,
+  { bounds, tolerance }: { bounds: Float64Array; tolerance: number },
+  rows: OrderedRows | undefined,
+  limits: Float64Array,
+): KnnResult {
+  const nlist = cells.nlist;
+  const n = queries.n;
+  const admitted: Int32Array[] = [];
+  let width = 0;
+  let pairs = 0;
+  for (let q = 0; q < n; q++) {
+    const cellsOf: number[] = [];
+    for (let c = 0; c < nlist; c++) {
+      if (bounds[q * nlist + c] > limits[q] + tolerance || cells.offsets[c + 1] === cells.offsets[c]) continue;
+      cellsOf.push(c);
+      pairs += cells.offsets[c + 1] - cells.offsets[c];
+    }
+    admitted.push(Int32Array.from(cellsOf));
+    width = Math.max(width, cellsOf.length);
+  }
+  let lists: KnnResult;
+  if (rows !== undefined && pairs > SCAN_ABOVE_SHARE * n * rows.X.n) {
+    lists = knnSearch(queries, rows.X, k, { kernel: 'wasm', referenceOffset: rows.firstIndex });
+  } else if (width === 0) {
+    return emptyKnnResult(n, k);
+  } else {
+    const probes = new Int32Array(n * width).fill(-1);
+    for (let q = 0; q < n; q++) probes.set(admitted[q], q * width);
+    lists = ivfSearch(queries, probes, [cells], k, { codes: cells.coded?.codes });
+  }
+  for (let q = 0; q < n; q++) {
+    for (let p = q * k; p < (q + 1) * k; p++) {
+      if (!(lists.distances[p] < limits[q])) {
+        lists.distances[p] = Number.POSITIVE_INFINITY;
+        lists.indices[p] = -1;
+      }
+    }
+  }
+  return lists;
 }
 
 /** The cells of the `out.length` lowest bounds of row [start, start + nlist) (ties: lower cell), ascending. */

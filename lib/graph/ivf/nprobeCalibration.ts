@@ -2,7 +2,7 @@ import type { FeatureMatrix } from '../../data/featureMatrix.ts';
 import { distanceTiles } from '../../linalg/distanceTiles.ts';
 import { ranksBefore } from '../../linalg/topK.ts';
 import { emptyKnnResult, type KnnResult } from '../knnSearch.ts';
-import { exactListsOverCells } from './ivfExactSearch.ts';
+import { exactListsOverCells, type SearchLimits } from './ivfExactSearch.ts';
 import { assignCells, buildIvfCells, type IvfCells } from './ivfIndex.ts';
 import { checkModel, type IvfModel } from './ivfModel.ts';
 
@@ -40,7 +40,7 @@ export interface ShardIndex {
 /**
  * The lists of calibration queries among rows (row i has global index firstIndex + i), cells included: exact,
  * by exactListsOverCells over the rows' cells (`index`, built here when not given), or over all the rows where
- * the cells' bound prunes little.
+ * the cells' bound prunes little. `limits`: only rows nearer than each query's limit are listed (SearchLimits).
  */
 export function calibrationPartial(
   model: IvfModel,
@@ -49,11 +49,12 @@ export function calibrationPartial(
   firstIndex: number,
   k: number,
   index?: ShardIndex,
+  limited?: SearchLimits,
 ): CalibrationLists {
   checkModel(model);
   const assignment = index?.assignment ?? assignCells(model, rows);
   const cells = index?.cells ?? buildIvfCells(model, rows, firstIndex, assignment);
-  const lists = exactListsOverCells(model, queries, cells, k, { X: rows, firstIndex });
+  const lists = exactListsOverCells(model, queries, cells, k, { X: rows, firstIndex }, limited);
   const listedCells = Int32Array.from(lists.indices, (g) => (g >= 0 ? assignment[g - firstIndex] : -1));
   return { ...lists, cells: listedCells };
 }

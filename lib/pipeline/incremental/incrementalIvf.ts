@@ -1,5 +1,6 @@
 import { type RangeCells, rangeCells, rangesOfCells } from '../../graph/ivf/cellRanges.ts';
 import { ivfSearch } from '../../graph/ivf/ivfSearch.ts';
+import { mergeCalibrationLists } from '../../graph/ivf/nprobeCalibration.ts';
 import { probeCells } from '../../graph/ivf/probeCells.ts';
 import { emptyKnnResult, type KnnResult } from '../../graph/knnSearch.ts';
 import { offerTopK } from '../../linalg/topK.ts';
@@ -11,6 +12,7 @@ import {
   type IvfTrainingObject,
   type RangeCellsPart,
   type RangeListsPart,
+  readCalibrationObject,
   readCellsOffsets,
   readIvfModel,
   readIvfTraining,
@@ -104,6 +106,35 @@ export async function copyReusedCells(
       ]),
   );
   return collected.shards[shard].rows;
+}
+
+/**
+ * The cells task of a new shard in a run that reuses the base's IVF index: each calibration query's k-th
+ * distance among the base's rows (the base's calibration parts merged; +Infinity where a list is short), or
+ * undefined when the run does not reuse the index. The new rows come after the old ones, so a new row no nearer
+ * than that cannot enter the query's k nearest, and the shard's calibration part is searched below it only
+ * (exactListsOverCells' limits): on isotropic data the cells' bound admits most of a shard's pairs otherwise.
+ * Every later version adds rows only (or builds its index anew), so its k-th distances stay within these.
+ */
+export async function baseCalibrationLimits(
+  ctx: StageContext,
+  run: RunRecord,
+  k: number,
+): Promise<Float64Array | undefined> {
+  if (!run.incremental?.ivf) return undefined;
+  const index = await baseIndex(ctx, run);
+  if (index === undefined) return undefined;
+  const { baseVersion } = run.incremental;
+  const parts = await mapConcurrently(index.shards, async (_, shard) => {
+    const at = objectsAt(index, baseVersion, shard, 'cells');
+    return (await readCalibrationObject(ctx.store, indexKeys.shardCalibration(run.dataset, at.version, at.shard)))
+      .lists;
+  });
+  if (parts.length === 0 || parts[0].k !== k) return undefined;
+  const merged = parts.reduce((lists, part) => mergeCalibrationLists(lists, part));
+  return Float64Array.from({ length: merged.n }, (_, q) =>
+    merged.indices[q * k + k - 1] >= 0 ? merged.distances[q * k + k - 1] : Number.POSITIVE_INFINITY,
+  );
 }
 
 /** Whether this run's approximate lists build on the base's (after calibration: its nprobe known). */

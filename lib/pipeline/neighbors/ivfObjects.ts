@@ -1,3 +1,4 @@
+import type { ObjectStore } from '../../adapters/objectStore.ts';
 import type { FeatureMatrix } from '../../data/featureMatrix.ts';
 import type { CellRanges } from '../../graph/ivf/cellRanges.ts';
 import { decodeIvfModel, encodeIvfModel, type IvfModel } from '../../graph/ivf/ivfModel.ts';
@@ -411,9 +412,12 @@ export async function writeShardCalibration(ctx: StageContext, runId: string, sh
 }
 
 export async function readShardCalibration(ctx: StageContext, runId: string, shard: number): Promise<ShardCalibration> {
-  const [header, cellSizes, indices, distances, cells] = unpackArrays(
-    await ctx.store.get(keys.shardCalibration(runId, shard)),
-  );
+  return readCalibrationObject(ctx.store, keys.shardCalibration(runId, shard));
+}
+
+/** A calibration part stored under `key` (a run's, or one a dataset version keeps). */
+export async function readCalibrationObject(store: ObjectStore, key: string): Promise<ShardCalibration> {
+  const [header, cellSizes, indices, distances, cells] = unpackArrays(await store.get(key));
   return {
     cellSizes: cellSizes as Int32Array,
     lists: {

@@ -4,7 +4,7 @@ import { calibrationPartial } from '../../graph/ivf/nprobeCalibration.ts';
 import { firstCells, KEPT_NEAREST_CELLS, type NearestCells, nearestCells } from '../../graph/ivf/probeCells.ts';
 import { encodeRows } from '../../linalg/int16Codes.ts';
 import { mapConcurrently } from '../concurrentRequests.ts';
-import { copyReusedCells } from '../incremental/incrementalIvf.ts';
+import { baseCalibrationLimits, copyReusedCells } from '../incremental/incrementalIvf.ts';
 import {
   type RangeCellsPart,
   readIvfTraining,
@@ -45,7 +45,10 @@ export async function cellsStage(ctx: StageContext, task: TaskMessage): Promise<
     codes === undefined
       ? built
       : { ...built, coded: { codes, words: encodeRows(codes, built.vectors, built.members.length) } };
-  const lists = calibrationPartial(model, queries, rows.X, offset, run.options.neighbors, { assignment, cells });
+  const k = run.options.neighbors;
+  // A new shard of a run on the base's index: only rows nearer than the base's k-th neighbours can be listed.
+  const limits = await baseCalibrationLimits(ctx, run, k);
+  const lists = calibrationPartial(model, queries, rows.X, offset, k, { assignment, cells }, limits && { limits });
   const parts = rangeParts(cells, nearest, offset, ranges);
   await mapConcurrently(parts, (part, r) => writeRangeCells(ctx, task.runId, r, task.shard, part));
   await writeShardCalibration(ctx, task.runId, task.shard, { cellSizes: ivfCellSizes([cells]), lists });
