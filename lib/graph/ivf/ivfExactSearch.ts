@@ -1,7 +1,7 @@
 import type { FeatureMatrix } from '../../data/featureMatrix.ts';
 import { type DistanceTiles, distanceTiles } from '../../linalg/distanceTiles.ts';
 import { rowNormsOf } from '../../linalg/dotDistances.ts';
-import { emptyKnnResult, type KnnResult, knnSearch } from '../knnSearch.ts';
+import { copySlots, emptyKnnResult, type KnnResult, knnSearch } from '../knnSearch.ts';
 import type { IvfCells } from './ivfIndex.ts';
 import { checkModel, type IvfModel } from './ivfModel.ts';
 import { ivfSearch } from './ivfSearch.ts';
@@ -98,8 +98,7 @@ export function exactListsOverCells(
         )
       : blockLists(model, blockQueries, cells, k, blockBounds, rows);
     for (let i = 0; i < picked.length; i++) {
-      lists.indices.set(found.indices.subarray(i * k, (i + 1) * k), picked[i] * k);
-      lists.distances.set(found.distances.subarray(i * k, (i + 1) * k), picked[i] * k);
+      copySlots(found, i * k, lists, picked[i] * k, k);
     }
   }
   return lists;

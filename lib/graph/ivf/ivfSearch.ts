@@ -2,7 +2,7 @@ import type { FeatureMatrix } from '../../data/featureMatrix.ts';
 import { CandidateTiles } from '../../linalg/candidateTiles.ts';
 import { rowNormsOf } from '../../linalg/dotDistances.ts';
 import { encodeRows, type Int16Codes, int16Codes, sameCodes } from '../../linalg/int16Codes.ts';
-import { emptyKnnResult, type KnnResult } from '../knnSearch.ts';
+import { copySlots, emptyKnnResult, type KnnResult } from '../knnSearch.ts';
 import type { IvfCells } from './ivfIndex.ts';
 
 /**
@@ -92,17 +92,16 @@ export function ivfSearch(
   const order = orderByFirstProbe(probes, width, n, parts[0].nlist);
   const sorted = permuteRows(queries, order);
   const sortedProbes = new Int32Array(probes.length);
-  for (let r = 0; r < n; r++) sortedProbes.set(probes.subarray(order[r] * width, (order[r] + 1) * width), r * width);
+  for (let r = 0; r < n; r++) {
+    for (let j = 0; j < width; j++) sortedProbes[r * width + j] = probes[order[r] * width + j];
+  }
   const { continuing } = options;
   if (continuing !== undefined && (continuing.n !== n || continuing.k !== k)) {
     throw new RangeError(`continuing lists are ${continuing.n} x ${continuing.k}, expected ${n} x ${k}`);
   }
   const found = emptyKnnResult(n, k);
   if (continuing !== undefined) {
-    for (let r = 0; r < n; r++) {
-      found.indices.set(continuing.indices.subarray(order[r] * k, (order[r] + 1) * k), r * k);
-      found.distances.set(continuing.distances.subarray(order[r] * k, (order[r] + 1) * k), r * k);
-    }
+    for (let r = 0; r < n; r++) copySlots(continuing, order[r] * k, found, r * k, k);
   }
   searchInOrder(
     sorted,
@@ -116,8 +115,7 @@ export function ivfSearch(
   );
   const result = emptyKnnResult(n, k);
   for (let r = 0; r < n; r++) {
-    result.indices.set(found.indices.subarray(r * k, (r + 1) * k), order[r] * k);
-    result.distances.set(found.distances.subarray(r * k, (r + 1) * k), order[r] * k);
+    copySlots(found, r * k, result, order[r] * k, k);
   }
   return result;
 }

@@ -126,7 +126,9 @@ export function probeCells(model: IvfModel, X: FeatureMatrix, options: ProbeOpti
   if (extras.length === 0) return { width: nprobe, probes, nearest };
   const width = nprobe + Math.max(...extras.map((e) => e.cells.length));
   const wide = new Int32Array(X.n * width).fill(-1);
-  for (let i = 0; i < X.n; i++) wide.set(probes.subarray(i * nprobe, (i + 1) * nprobe), i * width);
+  for (let i = 0; i < X.n; i++) {
+    for (let j = 0; j < nprobe; j++) wide[i * width + j] = probes[i * nprobe + j];
+  }
   for (const { row, cells } of extras) wide.set(cells, row * width + nprobe);
   return { width, probes: wide, nearest };
 }

@@ -2,7 +2,7 @@ import { type RangeCells, rangeCells, rangesOfCells } from '../../graph/ivf/cell
 import { ivfSearch } from '../../graph/ivf/ivfSearch.ts';
 import { mergeCalibrationLists } from '../../graph/ivf/nprobeCalibration.ts';
 import { probeCells } from '../../graph/ivf/probeCells.ts';
-import { emptyKnnResult, type KnnResult } from '../../graph/knnSearch.ts';
+import { copySlots, emptyKnnResult, type KnnResult } from '../../graph/knnSearch.ts';
 import { offerTopK } from '../../linalg/topK.ts';
 import { packArrays, packedDataStart, unpackArrays, unpackLeading } from '../binaryArrays.ts';
 import { mapConcurrently } from '../concurrentRequests.ts';
@@ -194,8 +194,7 @@ export async function incrementalRangeLists(
   const nearest = queries.X.n > 0 ? ivfSearch(queries.X, probes, reference, wide) : emptyKnnResult(0, wide);
   const newLists = emptyKnnResult(queries.X.n, k);
   for (let q = 0; q < queries.X.n; q++) {
-    newLists.indices.set(nearest.indices.subarray(q * wide, q * wide + k), q * k);
-    newLists.distances.set(nearest.distances.subarray(q * wide, q * wide + k), q * k);
+    copySlots(nearest, q * wide, newLists, q * k, k);
   }
   const members = Int32Array.from(own.flatMap((part) => [...part.members]));
   const oldParts = requests.flatMap((request, i) => (request.shard < oldShards ? [{ ...request, part: read[i] }] : []));

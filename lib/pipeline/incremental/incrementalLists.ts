@@ -1,5 +1,5 @@
 import type { FeatureMatrix } from '../../data/featureMatrix.ts';
-import { emptyKnnResult, type KnnResult, knnSearch } from '../../graph/knnSearch.ts';
+import { copySlots, emptyKnnResult, type KnnResult, knnSearch } from '../../graph/knnSearch.ts';
 import type { DistanceKernel } from '../../linalg/distanceTiles.ts';
 import { unpackArrays } from '../binaryArrays.ts';
 import { readJson, writeJson } from '../jsonObjects.ts';
@@ -181,8 +181,7 @@ async function searchLost(
     knnSearch(subset, reference, k, { into: found, referenceOffset: collected.shards[t].offset, kernel });
   }
   lost.forEach((q, i) => {
-    lists.indices.set(found.indices.subarray(i * k, (i + 1) * k), q * k);
-    lists.distances.set(found.distances.subarray(i * k, (i + 1) * k), q * k);
+    copySlots(found, i * k, lists, q * k, k);
   });
 }
 

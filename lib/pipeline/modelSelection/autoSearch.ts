@@ -5,7 +5,7 @@ import type { FeatureMatrix } from '../../data/featureMatrix.ts';
 import { type FeatureScaling, scaleInPlace } from '../../data/featureScaling.ts';
 import { copyGraph } from '../../graph/affinity.ts';
 import { connectivityFromNeighbors } from '../../graph/knnKernel.ts';
-import { type KnnResult, knnSelfSearch } from '../../graph/knnSearch.ts';
+import { copySlots, type KnnResult, knnSelfSearch } from '../../graph/knnSearch.ts';
 import { argmaxRow } from '../../linalg/argmaxRow.ts';
 import { probabilitiesOverAllClasses } from '../outputs/rowOutcome.ts';
 import { effectiveMaxIter, effectiveThreshold, type RunOptions } from '../runOptions.ts';
@@ -188,10 +188,7 @@ export function chooseCandidate(candidates: readonly AutoCandidate[]): AutoCandi
 export function truncateLists(lists: KnnResult, k: number): KnnResult {
   const indices = new Int32Array(lists.n * k);
   const distances = new Float64Array(lists.n * k);
-  for (let i = 0; i < lists.n; i++) {
-    indices.set(lists.indices.subarray(i * lists.k, i * lists.k + k), i * k);
-    distances.set(lists.distances.subarray(i * lists.k, i * lists.k + k), i * k);
-  }
+  for (let i = 0; i < lists.n; i++) copySlots(lists, i * lists.k, { indices, distances }, i * k, k);
   return { n: lists.n, k, indices, distances };
 }
 

@@ -1,3 +1,4 @@
+import { copySlots } from '../../graph/knnSearch.ts';
 import { packArrays, unpackArrays } from '../binaryArrays.ts';
 import { mapConcurrently } from '../concurrentRequests.ts';
 import { readJson } from '../jsonObjects.ts';
@@ -131,8 +132,7 @@ function rowOrder(
     const o = order[i];
     const { lists } = parts[partOf[o]];
     members[i] = joined[o];
-    indices.set(lists.indices.subarray(from[o] * k, (from[o] + 1) * k), i * k);
-    distances.set(lists.distances.subarray(from[o] * k, (from[o] + 1) * k), i * k);
+    copySlots(lists, from[o] * k, { indices, distances }, i * k, k);
   }
   for (let i = 1; i < rows; i++) {
     if (members[i] === members[i - 1]) throw new RangeError(`row ${members[i]} is in a partition twice`);

@@ -1,4 +1,4 @@
-import { emptyKnnResult, type KnnResult } from '../../graph/knnSearch.ts';
+import { copySlots, emptyKnnResult, type KnnResult } from '../../graph/knnSearch.ts';
 import { offerTopK } from '../../linalg/topK.ts';
 import { packArrays } from '../binaryArrays.ts';
 import { mapConcurrently } from '../concurrentRequests.ts';
@@ -99,8 +99,7 @@ async function mergePartialLists(
       const part = emptyKnnResult(members.length, k);
       members.forEach((member, i) => {
         const row = member - offset;
-        part.indices.set(indices.subarray(row * k, (row + 1) * k), i * k);
-        part.distances.set(distances.subarray(row * k, (row + 1) * k), i * k);
+        copySlots({ indices, distances }, row * k, part, i * k, k);
       });
       return writeRangeLists(ctx, run.runId, r, shard, { members, lists: part });
     });
@@ -132,8 +131,7 @@ async function assembleRangeLists(
     for (let i = 0; i < members.length; i++) {
       const row = place(shard, rows, offset, placed, members[i]);
       count++;
-      lists.indices.set(part.indices.subarray(i * k, (i + 1) * k), row * k);
-      lists.distances.set(part.distances.subarray(i * k, (i + 1) * k), row * k);
+      copySlots(part, i * k, lists, row * k, k);
     }
   }
   if (count !== rows) throw new Error(`neighbour lists of shard ${shard}: ${count} of its ${rows} rows found`);

@@ -214,7 +214,7 @@ function joinQueries(
     const rows = rowsOf(source);
     data.set(source.vectors, at * d);
     for (let q = 0; q < rows; q++) {
-      probes.set(source.probes.subarray(q * source.width, (q + 1) * source.width), (at + q) * width);
+      for (let j = 0; j < source.width; j++) probes[(at + q) * width + j] = source.probes[q * source.width + j];
     }
     at += rows;
   }

@@ -67,7 +67,7 @@ export async function probesStage(ctx: StageContext, task: TaskMessage): Promise
       for (const piece of pieces) {
         piece.rows.forEach((row, i) => {
           members[at] = piece.part.members[row];
-          probes.set(piece.probes.subarray(i * piece.width, (i + 1) * piece.width), at * width);
+          for (let j = 0; j < piece.width; j++) probes[at * width + j] = piece.probes[i * piece.width + j];
           vectors.set(piece.part.vectors.subarray(row * d, (row + 1) * d), at * d);
           at++;
         });
