@@ -8,6 +8,8 @@ import { UNLABELLED } from '../lib/data/dataset.ts';
 import { type FeatureMatrix, selectRows } from '../lib/data/featureMatrix.ts';
 import { FeatureStatistics, scaleInPlace } from '../lib/data/featureScaling.ts';
 import {
+  AUTO_MARGIN,
+  type AutoSearch,
   type AutoSetting,
   autoGrid,
   labelsFromProbabilities,
@@ -51,7 +53,7 @@ interface DrawResult {
   /** Accuracy on the unlabelled rows of every grid setting, in autoGrid order. */
   settings: number[];
   /** auto's pick; topScore: the accuracy of the best-Brier-score candidate (the ranking without the fallback). */
-  auto: { setting: string; accuracy: number; bestCandidate: number; topScore: number };
+  auto: { setting: string; accuracy: number; bestCandidate: number; topScore: number; untied?: number };
   supervisedStandard: number;
   sklearn: Record<string, number>;
   /** The holdout of the default run, of label spreading standardised and of auto's pick (HOLDOUT_JUDGED). */
@@ -63,6 +65,8 @@ interface DrawResult {
     spread: number;
     brier: number;
     versusFallback?: { difference: number; standardError: number };
+    versusBest?: { difference: number; standardError: number };
+    agreement?: number;
   }[];
 }
 
@@ -79,6 +83,15 @@ interface HoldoutResult {
 /** Whose holdout the benchmark judges, in DrawResult.holdouts order: these two settings, then auto's pick. */
 const HOLDOUT_JUDGED = ['the default run (spreading, unscaled)', 'label spreading, standardised', "auto's pick"];
 const HOLDOUT_SETTINGS = ['label-spreading k=10 alpha=0.2 scale=none', 'label-spreading k=10 alpha=0.2 scale=standard'];
+
+/** The choice rule before ties at the top were broken by agreement: the best Brier score unless the fallback. */
+function untiedChoice(search: AutoSearch): AutoSetting {
+  const best = search.candidates[0];
+  const fallback = search.candidates.find((c) => c.method === 'self-training' && c.scale === 'standard');
+  if (fallback === undefined || best.versusFallback === undefined) return best;
+  const { difference, standardError } = best.versusFallback;
+  return difference > 0 && difference > AUTO_MARGIN * standardError ? best : fallback;
+}
 
 function settingName(s: AutoSetting): string {
   const k = s.neighbors === undefined ? '' : ` k=${s.neighbors}`;
@@ -198,6 +211,10 @@ async function evaluateDraw(
       topScore: search
         ? settings[grid.findIndex((s) => settingName(s) === settingName(search.candidates[0]))]
         : settings[index],
+      // The rule before ties were broken by agreement (2ecc4af): the best Brier score against the fallback.
+      ...(search
+        ? { untied: settings[grid.findIndex((s) => settingName(s) === settingName(untiedChoice(search)))] }
+        : {}),
     },
     supervisedStandard,
     sklearn: draw.sklearn,
@@ -210,6 +227,8 @@ async function evaluateDraw(
             spread: c.spread,
             brier: c.brier,
             ...(c.versusFallback ? { versusFallback: c.versusFallback } : {}),
+            ...(c.versusBest ? { versusBest: c.versusBest } : {}),
+            agreement: c.agreement,
           })),
         }
       : {}),
@@ -238,6 +257,14 @@ function table(results: DrawResult[]): string {
     [`best single fixed setting (${settingName(grid[bestFixed])})`, settingMeans[bestFixed]],
     ['`--method auto`', mean(results.map((r) => r.auto.accuracy))],
     ['auto by best Brier score alone (no fallback)', mean(results.map((r) => r.auto.topScore))],
+    ...(results.every((r) => r.auto.untied !== undefined || !r.candidates)
+      ? [
+          [
+            'auto without the agreement tie-break (best Brier score or the fallback, 2ecc4af)',
+            mean(results.map((r) => r.auto.untied ?? r.auto.accuracy)),
+          ] as [string, number],
+        ]
+      : []),
     ['best candidate of the grid per draw (oracle)', mean(results.map((r) => r.auto.bestCandidate))],
     [
       'softmax regression on the given labels alone, standardised (ours)',

@@ -219,7 +219,17 @@ function methodAndClasses(report: ReportRecord): string {
   const candidates = report.auto
     ? `<h3>Settings tried by --method auto (best first)</h3>
 ${htmlTable(
-  ['method', 'scale', 'k', 'alpha', 'mean accuracy', 'spread', 'Brier score', 'vs self-training standardised (paired)'],
+  [
+    'method',
+    'scale',
+    'k',
+    'alpha',
+    'mean accuracy',
+    'spread',
+    'Brier score',
+    'vs self-training standardised (paired)',
+    'agrees with the consensus',
+  ],
   report.auto.candidates.map((c): Cell[] => [
     c.method,
     c.scale,
@@ -233,8 +243,9 @@ ${htmlTable(
       : c.brier === undefined
         ? `${c.versusFallback.difference >= 0 ? '+' : ''}${(100 * c.versusFallback.difference).toFixed(1)} ± ${(100 * c.versusFallback.standardError).toFixed(1)} points`
         : `${c.versusFallback.difference >= 0 ? 'better by ' : 'worse by '}${Math.abs(c.versusFallback.difference).toFixed(3)} ± ${c.versusFallback.standardError.toFixed(3)} Brier`,
+    c.agreement === undefined ? '' : formatPercent(c.agreement, 1),
   ]),
-  [2, 3, 4, 5, 6, 7],
+  [2, 3, 4, 5, 6, 7, 8],
 )}`
     : '';
   return `<section class="columns" data-section="method">

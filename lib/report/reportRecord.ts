@@ -49,6 +49,10 @@ export interface ReportCandidate {
    * fallback's minus this setting's: positive is better; reports before it: in accuracy); absent for the fallback.
    */
   readonly versusFallback?: { readonly difference: number; readonly standardError: number };
+  /** Paired difference from the best-ranked candidate (its Brier minus this one's); absent for the best itself. */
+  readonly versusBest?: { readonly difference: number; readonly standardError: number };
+  /** Share of the unlabelled rows where its label is the consensus of all candidates (breaks ties at the top). */
+  readonly agreement?: number;
 }
 
 /** One round: rows per class by source after it, and the confidence histogram (20 bins over [0, 1]). */

@@ -216,8 +216,10 @@ describe('--method auto', () => {
       score: number;
       brier: number;
       versusFallback?: { difference: number; standardError: number };
+      versusBest?: { difference: number; standardError: number };
+      agreement: number;
     };
-    const auto = report.auto as { candidates: Candidate[]; chosen: Candidate };
+    const auto = report.auto as { candidates: Candidate[]; chosen: Candidate; unlabelled: number };
     expect(auto.candidates).toHaveLength(20);
     for (const c of auto.candidates) {
       expect(c.brier).toBeGreaterThanOrEqual(auto.candidates[0].brier);
@@ -231,11 +233,24 @@ describe('--method auto', () => {
       expect(c.versusFallback?.standardError).toBeGreaterThanOrEqual(0);
       expect(Math.abs(c.versusFallback?.difference ?? 3)).toBeLessThanOrEqual(2);
     }
-    // The best Brier score, or self-training on standardised features when nothing beats it clearly.
+    // Every candidate but the best carries its paired difference from the best, and its agreement on the unlabelled rows.
+    expect(auto.candidates[0].versusBest).toBeUndefined();
+    for (const c of auto.candidates.slice(1)) expect(c.versusBest?.difference).toBeLessThanOrEqual(0);
+    for (const c of auto.candidates) expect(c.agreement).toBeGreaterThanOrEqual(0);
+    expect(auto.unlabelled).toBe(fixture.y.filter((label) => label === -1).length);
+    // Of the settings tied with the best Brier score (within 0.5 standard errors or 0.01), the one agreeing most with
+    // the others; or self-training on standardised features when that one does not beat it clearly.
     const best = auto.chosen;
     expect(auto.candidates).toContainEqual(best);
-    const isBest = JSON.stringify(best) === JSON.stringify(auto.candidates[0]);
-    if (!isBest) expect(best).toMatchObject({ method: 'self-training', scale: 'standard' });
+    const tied = auto.candidates.filter(
+      (c) => c.versusBest === undefined || -c.versusBest.difference <= Math.max(0.5 * c.versusBest.standardError, 0.01),
+    );
+    const mostAgreeing = Math.max(...tied.map((c) => c.agreement));
+    if (!tied.some((c) => JSON.stringify(c) === JSON.stringify(best))) {
+      expect(best).toMatchObject({ method: 'self-training', scale: 'standard' });
+    } else {
+      expect(best.agreement).toBe(mostAgreeing);
+    }
     const parameters = report.parameters as { scale: string; neighbors: number; alpha: number };
     expect(report.method).toBe(best.method);
     expect(parameters.scale).toBe(best.scale);
@@ -246,5 +261,6 @@ describe('--method auto', () => {
     expect(html).toContain('Settings tried by --method auto');
     expect(html).toContain('vs self-training standardised (paired)');
     expect(html).toContain('Brier score');
+    expect(html).toContain('agrees with the consensus');
   });
 });

@@ -6,6 +6,7 @@ import { knnSelfSearch } from '../../lib/graph/knnSearch.ts';
 import { seededUniform } from '../../lib/linalg/seededRandom.ts';
 import {
   type AutoCandidate,
+  agreementWithConsensus,
   autoGrid,
   brierScore,
   chooseCandidate,
@@ -16,6 +17,8 @@ import {
   predictorsFor,
   repeatsFor,
   searchGrid,
+  tiesWithBest,
+  topTied,
   truncateLists,
 } from '../../lib/pipeline/modelSelection/autoSearch.ts';
 import { stratifiedFolds } from '../../lib/pipeline/modelSelection/stratifiedFolds.ts';
@@ -140,6 +143,7 @@ describe('compareCandidates', () => {
     score: 0.9,
     spread: 0.02,
     brier: 0.2,
+    agreement: 0.9,
   };
 
   it('ranks by Brier score, then mean accuracy, then the smaller spread, then the simpler setting, in any order', () => {
@@ -176,7 +180,15 @@ describe('compareCandidates', () => {
 });
 
 describe('chooseCandidate (a paired margin over the fallback)', () => {
-  const fallback: AutoCandidate = { method: 'self-training', scale: 'standard', score: 0.8, spread: 0.02, brier: 0.3 };
+  const fallback: AutoCandidate = {
+    method: 'self-training',
+    scale: 'standard',
+    score: 0.8,
+    spread: 0.02,
+    brier: 0.3,
+    agreement: 0.9,
+    versusBest: { difference: -0.1, standardError: 0.04 },
+  };
   const graph: AutoCandidate = {
     method: 'label-spreading',
     scale: 'none',
@@ -185,6 +197,7 @@ describe('chooseCandidate (a paired margin over the fallback)', () => {
     score: 0.9,
     spread: 0.01,
     brier: 0.2,
+    agreement: 0.8,
     versusFallback: { difference: 0.1, standardError: 0.04 },
   };
 
@@ -202,8 +215,101 @@ describe('chooseCandidate (a paired margin over the fallback)', () => {
 
   it('takes the best when the fallback is the best or absent', () => {
     // Act / Assess
-    expect(chooseCandidate([{ ...fallback, score: 0.95 }, graph]).method).toBe('self-training');
+    expect(chooseCandidate([{ ...fallback, versusBest: undefined }, graph]).method).toBe('self-training');
     expect(chooseCandidate([graph])).toBe(graph);
+  });
+});
+
+describe('chooseCandidate (ties at the top go to the setting agreeing most with the others)', () => {
+  const best: AutoCandidate = {
+    method: 'label-spreading',
+    scale: 'none',
+    neighbors: 5,
+    alpha: 0.2,
+    score: 1,
+    spread: 0,
+    brier: 0.05,
+    agreement: 0.91,
+    versusFallback: { difference: 0.2, standardError: 0.05 },
+  };
+  const fallback: AutoCandidate = {
+    method: 'self-training',
+    scale: 'standard',
+    score: 0.9,
+    spread: 0.02,
+    brier: 0.25,
+    agreement: 0.99,
+    versusBest: { difference: -0.2, standardError: 0.05 },
+  };
+  /** A candidate behind the best by `behind` Brier with that standard error, agreeing on `agreement` of the rows. */
+  const behindBest = (behind: number, standardError: number, agreement: number, neighbors: number): AutoCandidate => ({
+    ...best,
+    neighbors,
+    brier: best.brier + behind,
+    agreement,
+    versusBest: { difference: -behind, standardError },
+    versusFallback: { difference: 0.2 - behind, standardError: 0.05 },
+  });
+
+  it('ties a candidate within half a standard error of the best, or within 0.01, and no other', () => {
+    // Act / Assess
+    expect(tiesWithBest(best)).toBe(true);
+    expect(tiesWithBest(behindBest(0.02, 0.05, 0.9, 10))).toBe(true);
+    expect(tiesWithBest(behindBest(0.008, 0.001, 0.9, 10))).toBe(true);
+    expect(tiesWithBest(behindBest(0.03, 0.05, 0.9, 10))).toBe(false);
+    expect(tiesWithBest(behindBest(0.012, 0.001, 0.9, 10))).toBe(false);
+  });
+
+  it('takes, of the tied, the one agreeing most with the consensus on the unlabelled rows', () => {
+    // Prepare: k = 10 ties and agrees more; k = 20 agrees most but is 1 standard error behind
+    const tied = behindBest(0.02, 0.05, 0.95, 10);
+    const behind = behindBest(0.05, 0.05, 0.97, 20);
+    const candidates = [best, tied, behind, fallback];
+    // Act
+    const chosen = chooseCandidate(candidates);
+    // Assess
+    expect(topTied(candidates)).toEqual([tied, best]);
+    expect(chosen).toBe(tied);
+    expect(
+      describeChoice({ folds: 3, repeats: 10, rows: 150, validated: 15, unlabelled: 135, candidates, chosen }),
+    ).toBe(
+      '2 settings tie with the best Brier score of 4 settings in 10 repeats of stratified 3-fold cross-validation ' +
+        'on 15 given labels (150 rows) (within 0.5 standard errors or 0.01 on the same labels); of them ' +
+        'label-spreading k=10 alpha=0.2, scale none 100.0% +/- 0.0% (Brier 0.070) agrees with the consensus of the ' +
+        'settings on 95.0% of 135 unlabelled rows (next label-spreading k=5 alpha=0.2, scale none: 91.0%)',
+    );
+  });
+
+  it('keeps the best on equal agreement, and the fallback when the tied pick does not beat it by 2 standard errors', () => {
+    // Prepare
+    const level = behindBest(0.02, 0.05, 0.91, 10);
+    const unsure = { ...behindBest(0.02, 0.05, 0.95, 10), versusFallback: { difference: 0.18, standardError: 0.1 } };
+    // Act / Assess
+    expect(chooseCandidate([best, level, fallback])).toBe(best);
+    expect(chooseCandidate([best, unsure, fallback])).toBe(fallback);
+  });
+});
+
+describe('agreementWithConsensus', () => {
+  it("counts the unlabelled rows where a setting's label is the class of the settings' mean probabilities", () => {
+    // Prepare: 4 rows x 2 classes, row 0 labelled (skipped); setting c reaches no label on row 3 (uniform there)
+    const y = Int32Array.from([0, UNLABELLED, UNLABELLED, UNLABELLED]);
+    const a = Float64Array.from([1, 0, 0.9, 0.1, 0.4, 0.6, 0.3, 0.7]);
+    const b = Float64Array.from([1, 0, 0.6, 0.4, 0.8, 0.2, 0.2, 0.8]);
+    const c = Float64Array.from([0, 1, 0.2, 1.8, 0.7, 0.3, 0, 0]);
+    // Act
+    const { agreement, rows } = agreementWithConsensus([a, b, c], y, 2);
+    // Assess: mean class-0 probabilities 0.567, 0.633, 0.333 -> consensus 0, 0, 1
+    expect(rows).toBe(3);
+    expect(agreement).toEqual([2 / 3, 3 / 3, 1 / 3]);
+  });
+
+  it('is full agreement when no row is unlabelled', () => {
+    // Act / Assess
+    expect(agreementWithConsensus([Float64Array.from([1, 0])], Int32Array.from([0]), 2)).toEqual({
+      agreement: [1],
+      rows: 0,
+    });
   });
 });
 
@@ -284,7 +390,7 @@ describe('searchGrid', () => {
     expect(fallback?.score).toBe(1);
     expect(fallback?.brier).toBeGreaterThan(search.chosen.brier);
     expect(describeChoice(search)).toMatch(
-      /^best Brier score of 20 settings in 10 repeats of stratified 3-fold cross-validation on 12 given labels \(60 rows\): label-propagation k=\d+, scale \w+ 100\.0% \+\/- 0\.0% \(Brier 0\.000\)/,
+      /^\d+ settings tie with the best Brier score of 20 settings in 10 repeats of stratified 3-fold cross-validation on 12 given labels \(60 rows\) .*; of them label-propagation k=\d+, scale \w+ 100\.0% \+\/- 0\.0% \(Brier 0\.000\) agrees with the consensus of the settings on 100\.0% of 48 unlabelled rows/,
     );
   });
 

@@ -35,6 +35,16 @@ export interface AutoCandidate extends AutoSetting {
    */
   readonly brier: number;
   readonly versusFallback?: PairedDifference;
+  /**
+   * Paired difference from the best-ranked candidate on the same labels (the best's Brier score minus this one's:
+   * 0 or negative; absent for the best itself). Within AUTO_TIE of it, a candidate ties with the best.
+   */
+  readonly versusBest?: PairedDifference;
+  /**
+   * Share of the unlabelled rows (of the rows auto ran on) where this setting, trained on every given label, gives
+   * the consensus label of all candidates (agreementWithConsensus): what breaks a tie at the top.
+   */
+  readonly agreement: number;
 }
 
 /**
@@ -56,6 +66,8 @@ export interface AutoSearch {
   readonly validated: number;
   /** Best mean score first (compareCandidates). */
   readonly candidates: AutoCandidate[];
+  /** Unlabelled rows of the `rows`: where the candidates' agreement is measured. */
+  readonly unlabelled: number;
   /** The setting the run goes on with (chooseCandidate). */
   readonly chosen: AutoCandidate;
 }
@@ -121,8 +133,16 @@ export function compareCandidates(a: AutoCandidate, b: AutoCandidate): number {
  */
 export const AUTO_FALLBACK: AutoSetting = { method: 'self-training', scale: 'standard' };
 
-/** How many standard errors of the paired difference the best setting must beat the fallback by to replace it. */
+/** How many standard errors of the paired difference the chosen setting must beat the fallback by to replace it. */
 export const AUTO_MARGIN = 2;
+
+/**
+ * A candidate ties with the best when its paired Brier difference from it is within half a standard error (the
+ * labels cannot tell them apart), or under 0.01 (half a percent of the score's 0-2 range: settings sure of every
+ * held-out label differ only in the last digits of their probabilities, with a standard error as small).
+ * Chosen on the rule study's draws and checked on tuning draws with other seeds (bench/RESULTS.md, issue 18).
+ */
+export const AUTO_TIE = { standardErrors: 0.5, brier: 0.01 } as const;
 
 function isFallback(setting: AutoSetting): boolean {
   return setting.method === AUTO_FALLBACK.method && setting.scale === AUTO_FALLBACK.scale;
@@ -130,15 +150,16 @@ function isFallback(setting: AutoSetting): boolean {
 
 /**
  * The paired difference of two settings' Brier scores on the same validated labels (each label's score summed over
- * `repeats`): the fallback's minus this setting's, so that positive means this setting is better.
+ * `repeats`): the other's (the fallback's, the best's) minus this setting's, so that positive means this setting is
+ * better.
  */
-export function pairedDifference(brier: Float64Array, fallbackBrier: Float64Array, repeats: number): PairedDifference {
+export function pairedDifference(brier: Float64Array, otherBrier: Float64Array, repeats: number): PairedDifference {
   const n = brier.length;
   let sum = 0;
-  for (let q = 0; q < n; q++) sum += fallbackBrier[q] - brier[q];
+  for (let q = 0; q < n; q++) sum += otherBrier[q] - brier[q];
   const difference = sum / n / repeats;
   let squares = 0;
-  for (let q = 0; q < n; q++) squares += ((fallbackBrier[q] - brier[q]) / repeats - difference) ** 2;
+  for (let q = 0; q < n; q++) squares += ((otherBrier[q] - brier[q]) / repeats - difference) ** 2;
   return { difference, standardError: n > 1 ? Math.sqrt(squares / (n - 1) / n) : Number.POSITIVE_INFINITY };
 }
 
@@ -168,20 +189,70 @@ export function labelsFromProbabilities(probabilities: Float64Array, k: number):
   return labels;
 }
 
+/** Whether a candidate ties with the best-ranked one (AUTO_TIE); the best ties with itself. */
+export function tiesWithBest(candidate: AutoCandidate): boolean {
+  if (candidate.versusBest === undefined) return true;
+  const { difference, standardError } = candidate.versusBest;
+  return -difference <= Math.max(AUTO_TIE.standardErrors * standardError, AUTO_TIE.brier);
+}
+
 /**
- * The choice from the ranked candidates: the best mean Brier score, unless its paired advantage over AUTO_FALLBACK
- * on the same validated labels is no more than AUTO_MARGIN standard errors, in which case the fallback. With 10 to 36
- * labels the top of 20 noisy scores is mostly luck (the winner's curse: the maximum of noisy estimates is biased
- * upwards), so the safer setting stays unless the data tell them apart (the one-standard-error rule of Breiman
- * et al. 1984 and Hastie, Tibshirani & Friedman, The Elements of Statistical Learning, 7.10, made a paired test:
- * both settings are scored on the same labels and folds, so most of the noise is common to both and cancels).
+ * The candidates tied with the best (tiesWithBest), the one whose labels for the unlabelled rows agree most with
+ * the consensus of all candidates first (equal agreement: rank order). Cross-validation on 10 to 40 labels cannot
+ * tell such settings apart; the unlabelled rows are free, and a setting that labels them as most others do is
+ * less likely to be one whose lead came from the luck of a few held-out labels (model selection by agreement,
+ * Platanios, Blum & Mitchell 2014; Madani, Pennock & Flake 2004).
+ */
+export function topTied(candidates: readonly AutoCandidate[]): AutoCandidate[] {
+  const tied = candidates.filter(tiesWithBest);
+  return tied
+    .map((c, rank) => ({ c, rank }))
+    .sort((a, b) => b.c.agreement - a.c.agreement || a.rank - b.rank)
+    .map(({ c }) => c);
+}
+
+/**
+ * The choice from the ranked candidates: of those tied with the best Brier score, the one agreeing most with
+ * the others on the unlabelled rows (topTied), unless its paired advantage over AUTO_FALLBACK on the same
+ * validated labels is no more than AUTO_MARGIN standard errors, in which case the fallback. With 10 to 36 labels
+ * the top of 20 noisy scores is mostly luck (the winner's curse: the maximum of noisy estimates is biased upwards),
+ * so the safer setting stays unless the data tell them apart (the one-standard-error rule of Breiman et al. 1984
+ * and Hastie, Tibshirani & Friedman, The Elements of Statistical Learning, 7.10, made a paired test: both settings
+ * are scored on the same labels and folds, so most of the noise is common to both and cancels).
  */
 export function chooseCandidate(candidates: readonly AutoCandidate[]): AutoCandidate {
-  const best = candidates[0];
+  const pick = topTied(candidates)[0];
   const fallback = candidates.find(isFallback);
-  if (fallback === undefined || fallback === best || best.versusFallback === undefined) return best;
-  const { difference, standardError } = best.versusFallback;
-  return difference > 0 && difference > AUTO_MARGIN * standardError ? best : fallback;
+  if (fallback === undefined || fallback === pick || pick.versusFallback === undefined) return pick;
+  const { difference, standardError } = pick.versusFallback;
+  return difference > 0 && difference > AUTO_MARGIN * standardError ? pick : fallback;
+}
+
+/**
+ * Per setting, the share of the unlabelled rows where its label equals the consensus: the most probable class of
+ * the average of all settings' class probabilities (each row normalised to sum 1; a row a setting reached with no
+ * label counts as uniform, and the setting's own label there is none, so it disagrees). `probabilities[s]` is
+ * setting s's n x k matrix, trained on every given label. With no unlabelled row every setting agrees fully.
+ */
+export function agreementWithConsensus(probabilities: readonly Float64Array[], y: Int32Array, k: number) {
+  const agreeing = new Float64Array(probabilities.length);
+  const mean = new Float64Array(k);
+  const own = new Int32Array(probabilities.length);
+  let rows = 0;
+  for (let i = 0; i < y.length; i++) {
+    if (y[i] !== UNLABELLED) continue;
+    rows++;
+    mean.fill(0);
+    probabilities.forEach((p, s) => {
+      let total = 0;
+      for (let c = 0; c < k; c++) total += p[i * k + c];
+      own[s] = total > 0 ? argmaxRow(p, i, k) : UNLABELLED;
+      for (let c = 0; c < k; c++) mean[c] += total > 0 ? p[i * k + c] / total : 1 / k;
+    });
+    const consensus = argmaxRow(mean, 0, k);
+    for (let s = 0; s < own.length; s++) if (own[s] === consensus) agreeing[s]++;
+  }
+  return { agreement: Array.from(agreeing, (a) => (rows > 0 ? a / rows : 1)), rows };
 }
 
 /** The first k entries of each row's list (lists are sorted by distance): the k-graph from the 20-graph. */
@@ -266,8 +337,9 @@ export function predictorsFor(
 /**
  * `--method auto`: scores every setting of the grid by repeated stratified 3-fold cross-validation on the given
  * labels (each fold's labels hidden, the setting run on all the rows, its class probabilities on the hidden ones:
- * accuracy, an unreached row counting as wrong, and the Brier score). Returns the candidates best first, or
- * undefined when too few labels can be validated.
+ * accuracy, an unreached row counting as wrong, and the Brier score), then once on all the given labels for its
+ * agreement with the others on the unlabelled rows (what breaks a tie at the top, chooseCandidate). Returns the
+ * candidates best first, or undefined when too few labels can be validated.
  */
 export function searchGrid(
   X: FeatureMatrix,
@@ -304,8 +376,14 @@ export function searchGrid(
       });
     }
   }
+  // Every setting trained on all the given labels: its labels for the unlabelled rows, for the agreement.
+  const { agreement, rows: unlabelled } = agreementWithConsensus(
+    predictors.map((predict) => predict(y)),
+    y,
+    k,
+  );
   const fallback = settings.findIndex(isFallback);
-  const candidates: AutoCandidate[] = settings.map((setting, s) => {
+  const ranked: AutoCandidate[] = settings.map((setting, s) => {
     const scores = Array.from(perRepeat[s], (correct) => correct / validated);
     const mean = scores.reduce((a, b) => a + b, 0) / repeats;
     const variance = scores.reduce((a, b) => a + (b - mean) ** 2, 0) / repeats;
@@ -317,10 +395,15 @@ export function searchGrid(
       ...(s !== fallback && fallback >= 0
         ? { versusFallback: pairedDifference(brier[s], brier[fallback], repeats) }
         : {}),
+      agreement: agreement[s],
     };
   });
-  candidates.sort(compareCandidates);
-  return { folds: FOLDS, repeats, rows: X.n, validated, candidates, chosen: chooseCandidate(candidates) };
+  const order = settings.map((_, s) => s).sort((a, b) => compareCandidates(ranked[a], ranked[b]));
+  const top = order[0];
+  const candidates = order.map((s) =>
+    s === top ? ranked[s] : { ...ranked[s], versusBest: pairedDifference(brier[s], brier[top], repeats) },
+  );
+  return { folds: FOLDS, repeats, rows: X.n, validated, unlabelled, candidates, chosen: chooseCandidate(candidates) };
 }
 
 /** One line for report.json `methodReason`. */
@@ -334,13 +417,24 @@ export function describeChoice(search: AutoSearch): string {
   const searched =
     `of ${search.candidates.length} settings in ${search.repeats} repeats of stratified ${search.folds}-fold ` +
     `cross-validation on ${search.validated} given labels (${search.rows} rows)`;
-  if (search.chosen !== best && best.versusFallback) {
-    const { difference, standardError } = best.versusFallback;
+  const tied = topTied(search.candidates);
+  const pick = tied[0];
+  const agreeing = (c: AutoCandidate) =>
+    `agrees with the consensus of the settings on ${percent(c.agreement)} of ${search.unlabelled} unlabelled rows`;
+  const tie =
+    tied.length > 1
+      ? `${tied.length} settings tie with the best Brier score ${searched} (within ${AUTO_TIE.standardErrors} ` +
+        `standard errors or ${AUTO_TIE.brier} on the same labels); of them ${scored(pick)} ${agreeing(pick)}` +
+        `${tied[1] ? ` (next ${name(tied[1])}: ${percent(tied[1].agreement)})` : ''}`
+      : `the best Brier score ${searched}, ${scored(pick)}`;
+  if (search.chosen !== pick && pick.versusFallback) {
+    const { difference, standardError } = pick.versusFallback;
     return (
-      `${scored(search.chosen)}, the fallback: the best Brier score ${searched}, ${scored(best)}, is not below it ` +
-      `by more than ${AUTO_MARGIN} standard errors on the same labels (${difference.toFixed(3)} +/- ${standardError.toFixed(3)})`
+      `${scored(search.chosen)}, the fallback: ${tie}, and is not below it by more than ${AUTO_MARGIN} standard ` +
+      `errors on the same labels (${difference.toFixed(3)} +/- ${standardError.toFixed(3)})`
     );
   }
+  if (tied.length > 1) return tie;
   const runnerUp = search.candidates[1];
   return `best Brier score ${searched}: ${scored(best)}${runnerUp ? `; next ${scored(runnerUp)}` : ''}`;
 }
