@@ -90,6 +90,40 @@ def choose(r, metric=0, margin=2.0, repeats=None, scheme="cv"):
     return best if difference.mean() > margin * se else FALLBACK
 
 
+def agreement(r):
+    """Per setting, the share of the unlabelled rows where its label (trained on all given labels; none where it
+    reached none) is the class of the mean of all settings' normalised probabilities (an unreached row counts as
+    uniform): what autoSearch.ts's agreementWithConsensus measures. Free: no truth, only the unlabelled features."""
+    if "agreement" not in r:
+        consensus = sum(q for q, _ in r["P"]).argmax(1)
+        r["agreement"] = np.array([np.mean((q.argmax(1) == consensus) & reached) for q, reached in r["P"]])
+    return r["agreement"]
+
+
+def choose_tied(r, standard_errors=0.5, tolerance=0.01, margin=2.0, consensus=agreement):
+    """The rule of autoSearch.ts: of the settings whose paired Brier difference from the best is within
+    `standard_errors` standard errors or `tolerance`, the one agreeing most with the consensus (then rank order), and
+    the fallback unless that one beats it by more than `margin` paired standard errors."""
+    rows = per_label_means(r, 1)
+    if rows is None:
+        return None
+    means = rows.mean(1)
+    best = int(np.argmax(means))
+    tied = []
+    for s in range(S):
+        difference = rows[best] - rows[s]
+        se = difference.std(ddof=1) / math.sqrt(len(difference))
+        if s == best or difference.mean() <= max(standard_errors * se, tolerance):
+            tied.append(s)
+    agree = consensus(r)
+    pick = min(tied, key=lambda s: (-agree[s], -means[s]))
+    if margin is None or pick == FALLBACK:
+        return pick
+    difference = rows[pick] - rows[FALLBACK]
+    se = difference.std(ddof=1) / math.sqrt(len(difference))
+    return pick if difference.mean() > margin * se else FALLBACK
+
+
 def ensemble(r, metric, top):
     """Averages the class probabilities of the `top` best settings by mean score: accuracy of the average."""
     rows = per_label_means(r, metric)
@@ -130,4 +164,12 @@ for metric in (0, 1, 2):
     evaluate(f"{names[metric]}, margin 2, leave-one-out", lambda r: choose(r, metric, 2, scheme="loo"))
     for top in (3, 5, 10):
         evaluate(f"average of the top {top} by {names[metric]}", lambda r: ensemble(r, metric, top))
+for standard_errors, tolerance in ((0.25, 0.01), (0.5, 0), (0.5, 0.001), (0.5, 0.01), (1, 0.01)):
+    evaluate(
+        f"Brier margin 2, ties within {standard_errors} SE or {tolerance} by agreement",
+        lambda r: choose_tied(r, standard_errors, tolerance),
+    )
+evaluate("the same (0.5 SE or 0.01), fallback margin 1.5", lambda r: choose_tied(r, margin=1.5))
+evaluate("the same, fallback margin 2.5", lambda r: choose_tied(r, margin=2.5))
+evaluate("agreement alone (no cross-validation)", lambda r: int(np.argmax(agreement(r))))
 evaluate("average of all 20", lambda r: float(np.mean(sum(q for q, _ in r["P"]).argmax(1) == np.array(r["yTrueUnl"]))))
