@@ -89,9 +89,9 @@ describe('incremental dataset runs (exact neighbours)', () => {
     expect(await labelsIn(dir, 'v2')).toBe(await labelsIn(dir, 'scratch'));
   });
 
-  it('without --shards, splits the added file over the workers and still writes the from-scratch labels', async () => {
-    // Prepare: version 1 of one file on 2 workers; a file of 40 rows added (its share of the dataset's shards
-    // would be less than one)
+  it('without --shards, plans the added file on its own and still writes the from-scratch labels', async () => {
+    // Prepare: version 1 of one file on 2 workers (2 shards); a small file of 40 rows added (freshShardsOfFiles:
+    // under 16 MiB of new input, one shard)
     const { dir, data } = await workDir();
     const rows = blobRows({ n: 440, d: 4, seed: 23, labelledPerClass: 2 });
     const options = parseRunOptions({ neighborsMode: 'exact', workers: 2, neighbors: 6 });
@@ -106,8 +106,8 @@ describe('incremental dataset runs (exact neighbours)', () => {
     await runEmbedded({ input: data, out: scratchOut, stateDir: join(dir, 'scratch-state'), options });
 
     // Assess
-    expect(second.inputs[1].shards).toHaveLength(2);
-    expect((await readReport(join(dir, 'v2'))).incremental?.shards).toEqual({ reused: 2, ingested: 2 });
+    expect(second.inputs[1].shards).toHaveLength(1);
+    expect((await readReport(join(dir, 'v2'))).incremental?.shards).toEqual({ reused: 2, ingested: 1 });
     expect(await labelsIn(dir, 'v2')).toBe(await labelsIn(dir, 'scratch'));
   });
 

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { defaultShardCount, shardsPerFile } from '../../lib/pipeline/shards/shardPlan.ts';
+import { freshShardsOfFiles } from '../../lib/pipeline/stages/plan.ts';
 
 const MiB = 2 ** 20;
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
@@ -131,5 +132,32 @@ describe('shardsPerFile', () => {
         },
       ),
     );
+  });
+});
+
+describe('freshShardsOfFiles (an incremental run without --shards)', () => {
+  const input = (key: string, size: number) => ({ key, size, etag: key });
+
+  it.each([
+    // 4 reused files of 122 MB and a 49 MB growth file, 2 workers: the growth file alone gets 2 shards
+    [[122, 122, 122, 122, 49], [0, 1, 2, 3], 10, 2, [0, 0, 0, 0, 2]],
+    // the same on Lambda (no worker count): one per 16 MiB of the new bytes
+    [[122, 122, 122, 122, 49], [0, 1, 2, 3], 40, undefined, [0, 0, 0, 0, 4]],
+    // a small added file (under 16 MiB) stays one shard, whatever the workers
+    [[122, 122, 3], [0, 1], 4, 2, [0, 0, 1]],
+    // two changed files share the new shards by size; the run's own bound (wanted) still caps them
+    [[200, 100, 300], [1], 4, 2, [2, 0, 2]],
+    [[200, 100, 300], [1], 2, 2, [1, 0, 1]],
+  ])('sizes %j MiB, reused %j, wanted %i, workers %s: %j', (sizes, reused, wanted, workers, expected) => {
+    // Act
+    const counts = freshShardsOfFiles(
+      sizes.map((size, f) => input(`part-${f}.csv`, size * MiB)),
+      new Set(reused),
+      wanted,
+      workers,
+    );
+
+    // Assess
+    expect(counts).toEqual(expected);
   });
 });

@@ -9,15 +9,16 @@ import { inflateHead } from '../../data/decompress.ts';
 import { InputFileError } from '../../data/errors.ts';
 import { compressionOf } from '../../data/inputFiles.ts';
 import { checkCapacity, estimateRows } from '../capacity.ts';
-import { findShardReuse, incrementalRun, type ShardReuse } from '../incremental/shardReuse.ts';
+import { findShardReuse, incrementalRun } from '../incremental/shardReuse.ts';
 import { keys } from '../keys.ts';
 import { runDeadline } from '../run/runDeadline.ts';
-import { type RunRecord, readRun, updateRun } from '../run/runRecord.ts';
+import { readRun, updateRun } from '../run/runRecord.ts';
 import { checkShards, ROWS_PER_SHARD, runLimits, shardAllowance } from '../runLimits.ts';
 import { inputFormat, readInputLayout } from '../shards/inputReader.ts';
 import {
   defaultShardCount,
   type RunInput,
+  SHARD_BYTES,
   type ShardPlan,
   type ShardSpec,
   shardsPerFile,
@@ -70,18 +71,25 @@ function shardsOfFiles(inputs: readonly RunInput[], wanted: number): number[] {
 }
 
 /**
- * Shards per file of an incremental run. Its new and changed files are all the ingest and index work it has, so
- * unless --shards is given they are planned as a run of their own (defaultShardCount of their bytes: on the
- * embedded runner at least one shard per worker), not as their share of the whole dataset's shards, which left a
- * 10% growth file in one shard that one worker ingested and indexed while the other waited.
+ * Shards per file of an incremental run without --shards (0 for the files whose shards it reuses). Its new and
+ * changed files are all the ingest and index work it has, so they are planned as a run of their own
+ * (defaultShardCount of their bytes: on the embedded runner at least one shard per worker), not as their share of
+ * the whole dataset's shards, which left a 10% growth file of 49 MB in one shard that one worker ingested and
+ * indexed while the other waited. Under SHARD_BYTES.elastic (16 MiB) of new input, one shard per file: a split
+ * saves less than a task costs.
  */
-function freshShardsOfFiles(run: RunRecord, reuse: ShardReuse, wanted: number): number[] {
-  if (run.options.shards !== undefined) return shardsOfFiles(run.inputs, wanted);
-  const fresh = run.inputs.filter((_, f) => !reuse.files.has(f));
+export function freshShardsOfFiles(
+  inputs: readonly RunInput[],
+  reused: ReadonlySet<number>,
+  wanted: number,
+  workers: number | undefined,
+): number[] {
+  const fresh = inputs.filter((_, f) => !reused.has(f));
   const freshBytes = fresh.reduce((sum, input) => sum + input.size, 0);
-  const counts = shardsOfFiles(fresh, Math.min(wanted, defaultShardCount(freshBytes, run.options.workers)));
+  const count = freshBytes < SHARD_BYTES.elastic ? 1 : Math.min(wanted, defaultShardCount(freshBytes, workers));
+  const counts = shardsOfFiles(fresh, count);
   let next = 0;
-  return run.inputs.map((_, f) => (reuse.files.has(f) ? 0 : counts[next++]));
+  return inputs.map((_, f) => (reused.has(f) ? 0 : counts[next++]));
 }
 
 /**
@@ -133,7 +141,10 @@ export async function planStage(ctx: StageContext, task: TaskMessage): Promise<T
     Math.min(defaultShardCount(totalBytes, run.options.workers), shardAllowance(estimatedRows, limits));
   // Dataset runs: the unchanged files' shards are the latest version's (incremental/shardReuse.ts).
   const reuse = await findShardReuse(ctx, run, layouts[0]?.featureNames ?? []);
-  const perFile = reuse ? freshShardsOfFiles(run, reuse, wanted) : shardsOfFiles(run.inputs, wanted);
+  const perFile =
+    reuse && run.options.shards === undefined
+      ? freshShardsOfFiles(run.inputs, new Set(reuse.files.keys()), wanted, run.options.workers)
+      : shardsOfFiles(run.inputs, wanted);
   const reusedFrom: number[] = [];
 
   const shards: ShardSpec[] = [];
