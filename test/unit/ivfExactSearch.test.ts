@@ -107,6 +107,25 @@ describe('exactListsOverCells', () => {
     },
   );
 
+  it('with limits, a part of fewer rows than k leaves empty slots', () => {
+    // Prepare: 3 added rows, k = 5, limits above every distance (nothing dropped) and at 0 (everything dropped)
+    const X = clusteredRows(400, 6, 4, 0.5, 7);
+    const model = trainIvf(X, { n: X.n, nlist: 20, seed: 0 }).model;
+    const few = rowsAt(X, [3, 90, 200]);
+    const queries = rowsAt(X, [0, 1, 2, 3]);
+    const limits = (value: number) => ({ limits: new Float64Array(queries.n).fill(value) });
+
+    // Act
+    const open = calibrationPartial(model, queries, few, 7, 5, undefined, limits(Number.POSITIVE_INFINITY));
+    const closed = calibrationPartial(model, queries, few, 7, 5, undefined, limits(0));
+
+    // Assess
+    const exact = knnSearch(queries, few, 5, { kernel: 'wasm', referenceOffset: 7, allowPartial: true });
+    expect(open.indices).toEqual(exact.indices);
+    expect(open.distances).toEqual(exact.distances);
+    expect([...closed.indices].every((i) => i === -1)).toBe(true);
+  });
+
   it('leaves empty slots when the rows are fewer than k, as knnSearch with allowPartial', () => {
     // Prepare
     const X = clusteredRows(400, 6, 4, 0.5, 4);

@@ -182,7 +182,7 @@ function limitedLists(
   }
   let lists: KnnResult;
   if (rows !== undefined && pairs > SCAN_ABOVE_SHARE * n * rows.X.n) {
-    lists = knnSearch(queries, rows.X, k, { kernel: 'wasm', referenceOffset: rows.firstIndex });
+    lists = knnSearch(queries, rows.X, k, { kernel: 'wasm', referenceOffset: rows.firstIndex, allowPartial: true });
   } else if (width === 0) {
     return emptyKnnResult(n, k);
   } else {
