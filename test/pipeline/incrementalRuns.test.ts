@@ -207,6 +207,33 @@ describe('incremental dataset runs (approximate neighbours)', () => {
     const exact = knnSearch({ data: X, n: lines.length, d: 64 }, { data: X, n: lines.length, d: 64 }, 7);
     expect(recallOf(lists, exact.indices, 7)).toBeGreaterThanOrEqual(0.95);
   });
+
+  it('builds on the index when the added file holds fewer rows than k', async () => {
+    // Prepare: version 1 of 1,400 digits (approx); a file of 3 rows added (its calibration part lists fewer
+    // than k = 7 rows per query)
+    const { dir, data } = await workDir();
+    const { file } = await digits();
+    await writeInput(data, 'digits-1.csv', file(0, 1400));
+    const state = join(dir, 'state');
+    const options = parseRunOptions({ neighborsMode: 'approx', workers: 1, neighbors: 7, shards: 4 });
+    const version = (out: string) =>
+      runEmbedded({ input: data, out: join(dir, out), stateDir: state, options, dataset: 'few' });
+    await version('v1');
+    await writeInput(data, 'digits-2.csv', file(1400, 1403));
+
+    // Act
+    const second = await version('v2');
+
+    // Assess
+    expect(second.neighbors).toMatchObject({ mode: 'approx' });
+    expect((await readReport(join(dir, 'v2'))).incremental?.lists).toEqual({
+      reused: true,
+      updatedRows: 1400,
+      recomputedRows: 3,
+      recomputed: [[1400, 1403]],
+    });
+    expect((await labelsIn(dir, 'v2')).trimEnd().split('\n')).toHaveLength(1404);
+  });
 });
 
 describe('incremental dataset runs under faults', () => {
