@@ -127,30 +127,13 @@ function blockLists(
   if (first === nlist) return lists;
   // Second pass: every other cell that each query's bound still admits after its first lists.
   const searched = new Uint8Array(nlist);
-  const extra: Int32Array[] = [];
-  const admitted = new Int32Array(nlist);
-  let width = 0;
-  let pairs = 0;
+  const admitted: Int32Array[] = [];
   for (let q = 0; q < n; q++) {
-    const limit = lists.distances[q * k + k - 1] + tolerance;
     for (let r = 0; r < first; r++) searched[firstProbes[q * first + r]] = 1;
-    let more = 0;
-    for (let c = 0; c < nlist; c++) {
-      if (searched[c] !== 0 || bounds[q * nlist + c] > limit) continue;
-      admitted[more++] = c;
-      pairs += cells.offsets[c + 1] - cells.offsets[c];
-    }
+    admitted.push(admittedCells(bounds, q, lists.distances[q * k + k - 1] + tolerance, cells, searched));
     for (let r = 0; r < first; r++) searched[firstProbes[q * first + r]] = 0;
-    extra.push(admitted.slice(0, more));
-    width = Math.max(width, more);
   }
-  if (width === 0) return lists;
-  if (rows !== undefined && pairs > SCAN_ABOVE_SHARE * n * rows.X.n) {
-    return knnSearch(queries, rows.X, k, { kernel: 'wasm', referenceOffset: rows.firstIndex, into: lists });
-  }
-  const moreProbes = new Int32Array(n * width).fill(-1);
-  for (let q = 0; q < n; q++) moreProbes.set(extra[q], q * width);
-  return ivfSearch(queries, moreProbes, [cells], k, { continuing: lists, codes });
+  return searchAdmitted(queries, cells, k, admitted, rows, lists);
 }
 
 /**
@@ -165,31 +148,9 @@ function limitedLists(
   rows: OrderedRows | undefined,
   limits: Float64Array,
 ): KnnResult {
-  const nlist = cells.nlist;
   const n = queries.n;
-  const admitted: Int32Array[] = [];
-  let width = 0;
-  let pairs = 0;
-  for (let q = 0; q < n; q++) {
-    const cellsOf: number[] = [];
-    for (let c = 0; c < nlist; c++) {
-      if (bounds[q * nlist + c] > limits[q] + tolerance || cells.offsets[c + 1] === cells.offsets[c]) continue;
-      cellsOf.push(c);
-      pairs += cells.offsets[c + 1] - cells.offsets[c];
-    }
-    admitted.push(Int32Array.from(cellsOf));
-    width = Math.max(width, cellsOf.length);
-  }
-  let lists: KnnResult;
-  if (rows !== undefined && pairs > SCAN_ABOVE_SHARE * n * rows.X.n) {
-    lists = knnSearch(queries, rows.X, k, { kernel: 'wasm', referenceOffset: rows.firstIndex, allowPartial: true });
-  } else if (width === 0) {
-    return emptyKnnResult(n, k);
-  } else {
-    const probes = new Int32Array(n * width).fill(-1);
-    for (let q = 0; q < n; q++) probes.set(admitted[q], q * width);
-    lists = ivfSearch(queries, probes, [cells], k, { codes: cells.coded?.codes });
-  }
+  const admitted = Array.from({ length: n }, (_, q) => admittedCells(bounds, q, limits[q] + tolerance, cells));
+  const lists = searchAdmitted(queries, cells, k, admitted, rows, emptyKnnResult(n, k));
   for (let q = 0; q < n; q++) {
     for (let p = q * k; p < (q + 1) * k; p++) {
       if (!(lists.distances[p] < limits[q])) {
@@ -199,6 +160,45 @@ function limitedLists(
     }
   }
   return lists;
+}
+
+/** The non-empty cells whose bound for query `q` is within `limit`, ascending, those marked in `skip` left out. */
+function admittedCells(bounds: Float64Array, q: number, limit: number, cells: IvfCells, skip?: Uint8Array): Int32Array {
+  const { nlist, offsets } = cells;
+  const admitted: number[] = [];
+  for (let c = 0; c < nlist; c++) {
+    if (skip?.[c] || bounds[q * nlist + c] > limit || offsets[c + 1] === offsets[c]) continue;
+    admitted.push(c);
+  }
+  return Int32Array.from(admitted);
+}
+
+/**
+ * `lists` continued with each query's admitted cells: by ivfSearch over them, or, with the rows given in index
+ * order and the cells holding more than SCAN_ABOVE_SHARE of the pairs, a scan of every row.
+ */
+function searchAdmitted(
+  queries: FeatureMatrix,
+  cells: IvfCells,
+  k: number,
+  admitted: readonly Int32Array[],
+  rows: OrderedRows | undefined,
+  lists: KnnResult,
+): KnnResult {
+  const n = queries.n;
+  let width = 0;
+  let pairs = 0;
+  for (const cellsOf of admitted) {
+    width = Math.max(width, cellsOf.length);
+    for (const c of cellsOf) pairs += cells.offsets[c + 1] - cells.offsets[c];
+  }
+  if (width === 0) return lists;
+  if (rows !== undefined && pairs > SCAN_ABOVE_SHARE * n * rows.X.n) {
+    return knnSearch(queries, rows.X, k, { kernel: 'wasm', referenceOffset: rows.firstIndex, into: lists });
+  }
+  const probes = new Int32Array(n * width).fill(-1);
+  for (let q = 0; q < n; q++) probes.set(admitted[q], q * width);
+  return ivfSearch(queries, probes, [cells], k, { continuing: lists, codes: cells.coded?.codes });
 }
 
 /** The cells of the `out.length` lowest bounds of row [start, start + nlist) (ties: lower cell), ascending. */
