@@ -33,12 +33,13 @@ function reportedParameters(options: RunOptions): RunReport['parameters'] {
  * labels.csv is the shards' parts concatenated (ObjectStore.concatenate: server-side on S3). labels.parquet is
  * streamed shard by shard (ids and result part) into one Parquet writer: its memory is the file's bytes (about
  * 25 bytes per row), not the rows; hyparquet-writer has no writer that uploads row groups as they are made.
+ * Returns the file's name.
  */
 async function writeLabels(ctx: StageContext, runId: string, collected: Collected, format: 'csv' | 'parquet') {
   const shards = collected.shards.map((_, s) => s);
   if (format === 'csv') {
     await assembleOutput(ctx, runId, 'labels.csv', shards);
-    return;
+    return 'labels.csv';
   }
   async function* records() {
     for (const s of shards) {
@@ -48,6 +49,7 @@ async function writeLabels(ctx: StageContext, runId: string, collected: Collecte
   }
   const { labelsParquetBytes } = await import('../../data/parquetWriter.ts');
   await ctx.store.put(keys.output(runId, 'labels.parquet'), await labelsParquetBytes(records()));
+  return 'labels.parquet';
 }
 
 /** finalize (reduce step): writes labels, report and rejected rows to runs/<runId>/output/ and ends the run. */
@@ -72,7 +74,7 @@ export async function finalizeStage(ctx: StageContext, task: TaskMessage): Promi
   }
   // Labels are assembled (I/O) while the version's rows are compared (CPU). finalize's own figures stop here:
   // the report and the version are written after the report that holds them.
-  const [, prepared, incremental] = await Promise.all([
+  const [labelsFile, prepared, incremental] = await Promise.all([
     writeLabels(ctx, task.runId, collected, run.options.format),
     run.versioned ? prepareVersion(ctx, run, collected) : undefined,
     incrementalReportOf(ctx, run, collected),
@@ -105,7 +107,7 @@ export async function finalizeStage(ctx: StageContext, task: TaskMessage): Promi
     rejectedSample,
     warnings: [...(scaleWarning ? [scaleWarning] : []), ...summary.warnings],
   };
-  const outputs = [run.options.format === 'parquet' ? 'labels.parquet' : 'labels.csv'];
+  const outputs: string[] = [labelsFile];
   if (rejected > 0) {
     const rejecting = collected.shards.map((_, s) => s).filter((s) => shards[s].rejected > 0);
     await assembleOutput(ctx, task.runId, 'rejected.csv', rejecting);
