@@ -1,22 +1,9 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { SelfTraining } from '../lib/algorithms/selfTraining.ts';
 import { UNLABELLED } from '../lib/data/dataset.ts';
-import type { FeatureMatrix } from '../lib/data/featureMatrix.ts';
-import { FeatureStatistics, scaleInPlace } from '../lib/data/featureScaling.ts';
-import { copyGraph, type Graph } from '../lib/graph/affinity.ts';
-import { connectivityFromNeighbors } from '../lib/graph/knnKernel.ts';
-import { knnSelfSearch } from '../lib/graph/knnSearch.ts';
-import {
-  AUTO_NEIGHBORS,
-  AUTO_SCALES,
-  autoGrid,
-  repeatsFor,
-  truncateLists,
-} from '../lib/pipeline/modelSelection/autoSearch.ts';
+import { FeatureStatistics } from '../lib/data/featureScaling.ts';
+import { autoGrid, predictorsOver, repeatsFor, scaledGraphs } from '../lib/pipeline/modelSelection/autoSearch.ts';
 import { stratifiedFolds } from '../lib/pipeline/modelSelection/stratifiedFolds.ts';
-import { probabilitiesOverAllClasses } from '../lib/pipeline/outputs/rowOutcome.ts';
-import { effectiveMaxIter, effectiveThreshold, parseRunOptions, type RunOptions } from '../lib/pipeline/runOptions.ts';
-import { propagateOverAffinity } from '../lib/pipeline/training/methods.ts';
+import { parseRunOptions } from '../lib/pipeline/runOptions.ts';
 
 /**
  * A study of auto's choice rule (issue 18), not a benchmark: for each label draw of bench/quality_sklearn.py's output,
@@ -43,7 +30,6 @@ interface Dataset {
 const [file, out, names, repeatsArg = '0', looArg = '0'] = process.argv.slice(2);
 const wanted = new Set(names.split(','));
 const data = JSON.parse(await readFile(file, 'utf8')) as { datasets: Dataset[] };
-const quiet = () => {};
 const results: unknown[] = [];
 
 /** Rows normalised to sum 1 (a row of zeros stays zero: unreached), rounded to 6 decimals. */
@@ -74,40 +60,13 @@ for (const dataset of data.datasets.filter((d) => wanted.has(d.name))) {
   statistics.add({ data: X.data, n });
   const standard = await statistics.finish(async () => {});
   const grid = autoGrid(false);
-  const byScale = new Map<string, { X: FeatureMatrix; graphs: Map<number, Graph> }>();
-  for (const scale of AUTO_SCALES) {
-    const scaled = { data: Float64Array.from(X.data), n, d };
-    if (scale === 'standard') scaleInPlace(scaled.data, d, standard);
-    const widest = knnSelfSearch(scaled, Math.max(...AUTO_NEIGHBORS));
-    const graphs = new Map<number, Graph>(
-      AUTO_NEIGHBORS.map((m) => [m, connectivityFromNeighbors(truncateLists(widest, m))]),
-    );
-    byScale.set(scale, { X: scaled, graphs });
-  }
+  // The graphs once per data set (predictorsFor would build them again for every draw).
+  const byScale = scaledGraphs(X, standard);
   for (const draw of dataset.draws) {
     const started = performance.now();
     const y = Int32Array.from(draw.y);
     const options = parseRunOptions({ method: 'auto', seed: draw.draw });
-    const predictors = grid.map((setting) => {
-      const { X: scaled, graphs } = byScale.get(setting.scale)!;
-      if (setting.method === 'self-training') {
-        const selfTraining = { ...options, method: 'self-training' as const };
-        return (trainingY: Int32Array) => {
-          const model = new SelfTraining({
-            threshold: effectiveThreshold(selfTraining),
-            criterion: options.criterion,
-            kBest: options.kBest,
-            maxIter: effectiveMaxIter(selfTraining),
-            onWarning: quiet,
-          }).fit(scaled, trainingY);
-          return probabilitiesOverAllClasses(model.predictProba(scaled), model.classes, k);
-        };
-      }
-      const graph = graphs.get(setting.neighbors!)!;
-      const runOptions: RunOptions = { ...options, method: setting.method, alpha: setting.alpha ?? options.alpha };
-      return (trainingY: Int32Array) =>
-        propagateOverAffinity(copyGraph(graph), trainingY, k, runOptions, quiet).probabilities;
-    });
+    const predictors = predictorsOver(grid, byScale, k, options, undefined);
     const unlabelled: number[] = [];
     const given: number[] = [];
     for (let i = 0; i < n; i++) (y[i] === UNLABELLED ? unlabelled : given).push(i);

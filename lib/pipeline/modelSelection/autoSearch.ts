@@ -269,6 +269,12 @@ export function truncateLists(lists: KnnResult, k: number): KnnResult {
  */
 export type Predictor = (trainingY: Int32Array) => Float64Array;
 
+/** The rows under each of auto's scales, with their kNN graphs for every k of the grid. */
+export type ScaledGraphs = Map<
+  string,
+  { X: FeatureMatrix; graphs: Map<number, ReturnType<typeof connectivityFromNeighbors>> }
+>;
+
 /** One predictor per setting over the rows X (graphs built once per scale; the quality benchmark uses them too). */
 export function predictorsFor(
   settings: readonly AutoSetting[],
@@ -278,10 +284,12 @@ export function predictorsFor(
   options: RunOptions,
   views: readonly [readonly number[], readonly number[]] | undefined,
 ): Predictor[] {
-  const byScale = new Map<
-    string,
-    { X: FeatureMatrix; graphs: Map<number, ReturnType<typeof connectivityFromNeighbors>> }
-  >();
+  return predictorsOver(settings, scaledGraphs(X, standard), k, options, views);
+}
+
+/** The rows X under each scale and their graphs: one k = 20 search per scale, truncated for the smaller k. */
+export function scaledGraphs(X: FeatureMatrix, standard: FeatureScaling): ScaledGraphs {
+  const byScale: ScaledGraphs = new Map();
   for (const scale of AUTO_SCALES) {
     const data = Float64Array.from(X.data);
     if (scale === 'standard') scaleInPlace(data, X.d, standard);
@@ -293,6 +301,17 @@ export function predictorsFor(
     );
     byScale.set(scale, { X: scaled, graphs });
   }
+  return byScale;
+}
+
+/** One predictor per setting over graphs already built (scaledGraphs): the rule study reuses them across draws. */
+export function predictorsOver(
+  settings: readonly AutoSetting[],
+  byScale: ScaledGraphs,
+  k: number,
+  options: RunOptions,
+  views: readonly [readonly number[], readonly number[]] | undefined,
+): Predictor[] {
   const quiet = () => {};
   return settings.map((setting) => {
     const { X: scaled, graphs } = byScale.get(setting.scale)!;
@@ -323,7 +342,7 @@ export function predictorsFor(
       };
     }
     const graph = graphs.get(setting.neighbors!);
-    if (graph === undefined) return () => new Float64Array(X.n * k);
+    if (graph === undefined) return () => new Float64Array(scaled.n * k);
     const runOptions: RunOptions = {
       ...options,
       method: setting.method,
