@@ -4,9 +4,11 @@ import type { FeatureMatrix } from '../data/featureMatrix.ts';
 import { type AffinityOperator, affinityOperator, type Graph, isCsr } from '../graph/affinity.ts';
 import type { CsrGraph } from '../graph/csrGraph.ts';
 import { checkKernelParams, inductiveProduct, type KernelName, type KernelParams } from '../graph/kernel.ts';
-import { breadthFirstOrder, LOCALITY_FROM_ROWS, renumberCsr } from '../graph/localityOrder.ts';
+import { LOCALITY_FROM_ROWS, renumberBreadthFirst } from '../graph/localityOrder.ts';
+import { inDegrees, normalizedLaplacianAffinity } from '../graph/normalizedLaplacian.ts';
 import { PARALLEL_PRODUCT_FROM_ROWS, ParallelCsrProduct } from '../graph/parallelCsrProduct.ts';
 import type { DenseKernelLimits } from '../graph/rbfKernel.ts';
+import { rowNormalize } from '../graph/rowNormalize.ts';
 import { argmaxRow } from '../linalg/argmaxRow.ts';
 import {
   ConvergenceWarning,
@@ -160,37 +162,63 @@ export function normalizeRows(F: Float64Array, k: number): void {
   }
 }
 
-/** Runs the iteration to convergence or maxIter (see the file comment). */
+/**
+ * scikit-learn's `_build_graph` step, turning the affinity into the propagation graph: 'row-normalize'
+ * (LabelPropagation, rowNormalize.ts) or 'normalized-laplacian' (LabelSpreading, normalizedLaplacian.ts).
+ * Given to propagateLabels, it runs in place (the affinity is used up), after the locality renumbering where
+ * there is one: there a row's neighbours are near in memory.
+ */
+export type GraphTransform = 'row-normalize' | 'normalized-laplacian';
+
+function transform(graph: Graph, how: GraphTransform | undefined, degrees?: Float64Array): Graph {
+  if (how === 'row-normalize') return rowNormalize(graph);
+  if (how === 'normalized-laplacian') return normalizedLaplacianAffinity(graph, degrees);
+  return graph;
+}
+
+/** Runs the iteration to convergence or maxIter (see the file comment), over the graph transformed by `how`. */
 export function propagateLabels(
   graph: Graph | AffinityOperator,
   y: Int32Array,
   nClasses: number,
   options: PropagationOptions,
+  how?: GraphTransform,
 ): PropagationResult {
   checkPropagationOptions(options);
-  const operator = 'multiply' in graph ? graph : affinityOperator(graph);
-  checkLabels(y, operator.n, nClasses);
-  if (!('multiply' in graph) && isCsr(graph) && graph.n >= LOCALITY_FROM_ROWS) {
-    return propagateRenumbered(graph, y, nClasses, options);
+  if ('multiply' in graph) {
+    if (how) throw new RangeError('an affinity operator cannot be transformed: transform its graph');
+    checkLabels(y, graph.n, nClasses);
+    return iterate(graph, y, nClasses, options);
   }
-  return iterate(operator, y, nClasses, options);
+  checkLabels(y, graph.n, nClasses);
+  if (isCsr(graph) && graph.n >= LOCALITY_FROM_ROWS) return propagateRenumbered(graph, y, nClasses, options, { how });
+  return iterate(affinityOperator(transform(graph, how)), y, nClasses, options);
+}
+
+function hasUnitWeights({ data }: CsrGraph): boolean {
+  for (let p = 0; p < data.length; p++) if (data[p] !== 1) return false;
+  return true;
 }
 
 /**
  * propagateLabels on the graph renumbered breadth first (localityOrder.ts), results put back in row order.
  * Every row's distribution is the same doubles as without renumbering; only the sums of |F - F_prev| over
- * the rows (the convergence test) add in the new order, which can change their last bits.
+ * the rows (the convergence test) add in the new order, which can change their last bits. The transform runs
+ * on the renumbered graph. Its in-degrees (normalized-laplacian) are summed in the original row order, as
+ * before renumbering, unless every weight is 1 (the knn kernel's connectivity): then a degree is a count,
+ * the same in any order, and is summed over the renumbered rows.
  */
 export function propagateRenumbered(
   graph: CsrGraph,
   y: Int32Array,
   nClasses: number,
   options: PropagationOptions,
-  cores = availableParallelism(),
+  { cores = availableParallelism(), how }: { cores?: number; how?: GraphTransform } = {},
 ): PropagationResult {
-  const order = breadthFirstOrder(graph);
+  const degrees = how === 'normalized-laplacian' && !hasUnitWeights(graph) ? inDegrees(graph) : undefined;
   const inParallel = graph.n >= PARALLEL_PRODUCT_FROM_ROWS;
-  const renumbered = renumberCsr(graph, order, inParallel);
+  const { order, graph: renumbered } = renumberBreadthFirst(graph, inParallel);
+  transform(renumbered, how, degrees && Float64Array.from(order, (row) => degrees[row]));
   const renumberedY = new Int32Array(order.length);
   for (let r = 0; r < order.length; r++) renumberedY[r] = y[order[r]];
   const parallel = inParallel ? ParallelCsrProduct.open(renumbered, nClasses, cores) : undefined;

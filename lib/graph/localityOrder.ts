@@ -12,54 +12,43 @@ import type { CsrGraph } from './csrGraph.ts';
 export const LOCALITY_FROM_ROWS = 50_000;
 
 /**
- * order[r] = the row numbered r: breadth first over the graph's entries in their stored order, each component
- * from its lowest unvisited row. A permutation of 0..n-1.
+ * The graph renumbered breadth first: `order[r]` is the row numbered r (a permutation of 0..n-1), found over the
+ * graph's entries in their stored order, each component from its lowest unnumbered row; `graph` has row
+ * order[r] as row r, its columns renumbered alike. One pass: a row is numbered when first met and written out
+ * when the search reaches it, by which time every row it points to has its number. Each row keeps its entries
+ * in their stored order, so a product's sums run in the same order and give the same doubles, row for row.
+ * `shared`: the arrays are made in shared memory, for a product over threads (parallelCsrProduct.ts) to use
+ * without a copy.
  */
-export function breadthFirstOrder(graph: CsrGraph): Int32Array {
-  const { n, indptr, indices } = graph;
-  const order = new Int32Array(n);
-  const visited = new Uint8Array(n);
-  let tail = 0;
-  for (let root = 0; root < n; root++) {
-    if (visited[root] === 1) continue;
-    visited[root] = 1;
-    order[tail++] = root;
-    for (let head = tail - 1; head < tail; head++) {
-      const row = order[head];
-      for (let p = indptr[row]; p < indptr[row + 1]; p++) {
-        const column = indices[p];
-        if (visited[column] === 0) {
-          visited[column] = 1;
-          order[tail++] = column;
-        }
-      }
-    }
-  }
-  return order;
-}
-
-/**
- * The graph with row order[r] as row r, columns renumbered alike. Each row keeps its entries in their stored
- * order, so a product's sums run in the same order and give the same doubles, row for row. `shared`: the
- * arrays are made in shared memory, for a product over threads (parallelCsrProduct.ts) to use without a copy.
- */
-export function renumberCsr(graph: CsrGraph, order: Int32Array, shared = false): CsrGraph {
+export function renumberBreadthFirst(graph: CsrGraph, shared = false): { order: Int32Array; graph: CsrGraph } {
   const { n, indptr, indices, data } = graph;
-  if (order.length !== n) throw new RangeError(`an order of ${order.length} rows for a graph of ${n}`);
-  const position = new Int32Array(n);
-  for (let r = 0; r < n; r++) position[order[r]] = r;
   const bytes = (size: number) => (shared ? new SharedArrayBuffer(size) : new ArrayBuffer(size));
+  const order = new Int32Array(n);
+  const position = new Int32Array(n).fill(-1);
   const newIndptr = new Int32Array(bytes(4 * (n + 1)));
   const newIndices = new Int32Array(bytes(4 * indices.length));
   const newData = new Float64Array(bytes(8 * data.length));
+  let tail = 0;
   let q = 0;
-  for (let r = 0; r < n; r++) {
-    const row = order[r];
-    for (let p = indptr[row]; p < indptr[row + 1]; p++, q++) {
-      newIndices[q] = position[indices[p]];
-      newData[q] = data[p];
+  for (let root = 0; root < n; root++) {
+    if (position[root] !== -1) continue;
+    position[root] = tail;
+    order[tail++] = root;
+    for (let head = tail - 1; head < tail; head++) {
+      const row = order[head];
+      for (let p = indptr[row]; p < indptr[row + 1]; p++, q++) {
+        const column = indices[p];
+        let number = position[column];
+        if (number === -1) {
+          number = tail;
+          position[column] = tail;
+          order[tail++] = column;
+        }
+        newIndices[q] = number;
+        newData[q] = data[p];
+      }
+      newIndptr[head + 1] = q;
     }
-    newIndptr[r + 1] = q;
   }
-  return { n, indptr: newIndptr, indices: newIndices, data: newData };
+  return { order, graph: { n, indptr: newIndptr, indices: newIndices, data: newData } };
 }

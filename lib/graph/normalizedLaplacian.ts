@@ -1,5 +1,6 @@
 import type { Graph } from './affinity.ts';
 import { isCsr } from './affinity.ts';
+import type { CsrGraph } from './csrGraph.ts';
 
 /**
  * LabelSpreading's `_build_graph`: S = -L_sym with a zeroed diagonal, where L_sym is
@@ -7,15 +8,13 @@ import { isCsr } from './affinity.ts';
  * w the in-degrees (column sums, scipy's default `use_out_degree=False`) not counting the diagonal; an
  * isolated point (w = 0) gets w = 1 (scipy's zero-degree guard), so its row and column stay 0.
  * This is the symmetrically normalised graph D^-1/2 W D^-1/2 of Zhou et al. (2004). In place; returns the graph.
+ * `degrees`: the in-degrees, when summed elsewhere (propagation.ts sums them before renumbering the graph).
  */
-export function normalizedLaplacianAffinity<G extends Graph>(graph: G): G {
+export function normalizedLaplacianAffinity<G extends Graph>(graph: G, degrees?: Float64Array): G {
   const n = graph.n;
-  const w = new Float64Array(n);
   if (isCsr(graph)) {
     const { indptr, indices, data } = graph;
-    for (let i = 0; i < n; i++) {
-      for (let p = indptr[i]; p < indptr[i + 1]; p++) if (indices[p] !== i) w[indices[p]] += data[p];
-    }
+    const w = degrees ?? inDegrees(graph);
     sqrtWithGuard(w);
     for (let i = 0; i < n; i++) {
       for (let p = indptr[i]; p < indptr[i + 1]; p++) {
@@ -25,6 +24,7 @@ export function normalizedLaplacianAffinity<G extends Graph>(graph: G): G {
     }
     return graph;
   }
+  const w = new Float64Array(n);
   const { data } = graph;
   for (let i = 0; i < n; i++) {
     const row = i * n;
@@ -42,4 +42,14 @@ export function normalizedLaplacianAffinity<G extends Graph>(graph: G): G {
 /** w <- sqrt(w), a zero degree counted as 1 (scipy's guard); the fanned-out degrees tasks use it too. */
 export function sqrtWithGuard(w: Float64Array): void {
   for (let i = 0; i < w.length; i++) w[i] = w[i] === 0 ? 1 : Math.sqrt(w[i]);
+}
+
+/** The in-degrees of a CSR graph without its diagonal: column sums, added over the rows in order. */
+export function inDegrees(graph: CsrGraph): Float64Array {
+  const { n, indptr, indices, data } = graph;
+  const w = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    for (let p = indptr[i]; p < indptr[i + 1]; p++) if (indices[p] !== i) w[indices[p]] += data[p];
+  }
+  return w;
 }

@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { propagateLabels, propagateRenumbered } from '../../lib/algorithms/propagation.ts';
 import { affinityOperator } from '../../lib/graph/affinity.ts';
 import { type CsrGraph, csrGraph, csrMultiply } from '../../lib/graph/csrGraph.ts';
-import { breadthFirstOrder, LOCALITY_FROM_ROWS, renumberCsr } from '../../lib/graph/localityOrder.ts';
+import { LOCALITY_FROM_ROWS, renumberBreadthFirst } from '../../lib/graph/localityOrder.ts';
 import { normalizedLaplacianAffinity } from '../../lib/graph/normalizedLaplacian.ts';
+import { rowNormalize } from '../../lib/graph/rowNormalize.ts';
 import { seededUniform } from '../../lib/linalg/seededRandom.ts';
 
 /**
@@ -11,6 +12,11 @@ import { seededUniform } from '../../lib/linalg/seededRandom.ts';
  * random: neighbours far apart in number, as a kNN graph's rows are in input order.
  */
 function shuffledRing(n: number, reach: number, seed: number): CsrGraph {
+  return normalizedLaplacianAffinity(ringAffinity(n, reach, seed));
+}
+
+/** shuffledRing's affinity before normalisation: weight 1 on every entry, or random weights when `weighted`. */
+function ringAffinity(n: number, reach: number, seed: number, weighted = false): CsrGraph {
   const rand = seededUniform(seed);
   const label = Int32Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {
@@ -28,8 +34,8 @@ function shuffledRing(n: number, reach: number, seed: number): CsrGraph {
     }
     indptr[row + 1] = indices.length;
   }
-  const data = Float64Array.from(indices, () => 1);
-  return normalizedLaplacianAffinity(csrGraph(n, indptr, Int32Array.from(indices), data));
+  const data = Float64Array.from(indices, () => (weighted ? 0.1 + rand() : 1));
+  return csrGraph(n, indptr, Int32Array.from(indices), data);
 }
 
 function labelsFor(n: number, seed: number): Int32Array {
@@ -37,7 +43,7 @@ function labelsFor(n: number, seed: number): Int32Array {
   return Int32Array.from({ length: n }, () => (rand() < 0.01 ? Math.floor(rand() * 3) : -1));
 }
 
-describe('breadthFirstOrder', () => {
+describe('renumberBreadthFirst', () => {
   it('numbers every row once, a component after another, neighbours before their neighbours', () => {
     // Prepare: two components {0, 2, 4} (0-4, 4-2) and {1, 3} (3-1), rows in scattered order
     const graph = csrGraph(
@@ -48,16 +54,18 @@ describe('breadthFirstOrder', () => {
     );
 
     // Act
-    const order = breadthFirstOrder(graph);
+    const { order, graph: renumbered } = renumberBreadthFirst(graph);
 
-    // Assess
+    // Assess: rows 0, 4, 2, 1, 3 become 0..4; row 4 (now 1) keeps its entries' order: 0 then 2 (now 2)
     expect(Array.from(order)).toEqual([0, 4, 2, 1, 3]);
+    expect(Array.from(renumbered.indptr)).toEqual([0, 1, 3, 4, 5, 6]);
+    expect(Array.from(renumbered.indices)).toEqual([1, 0, 2, 1, 4, 3]);
   });
 
   it('gives neighbours nearby numbers', () => {
     // Prepare
     const graph = shuffledRing(4000, 3, 1);
-    const order = breadthFirstOrder(graph);
+    const { order } = renumberBreadthFirst(graph);
     const position = new Int32Array(graph.n);
     for (let r = 0; r < graph.n; r++) position[order[r]] = r;
     const meanGap = (number: (row: number) => number) => {
@@ -78,14 +86,11 @@ describe('breadthFirstOrder', () => {
     expect(before).toBeGreaterThan(1000);
     expect(after).toBeLessThan(10);
   });
-});
 
-describe('renumberCsr', () => {
   it('gives every row the same product, bit for bit', () => {
     // Prepare
     const graph = shuffledRing(3000, 4, 2);
-    const order = breadthFirstOrder(graph);
-    const renumbered = renumberCsr(graph, order);
+    const { order, graph: renumbered } = renumberBreadthFirst(graph);
     const k = 3;
     const rand = seededUniform(3);
     const Y = Float64Array.from({ length: graph.n * k }, () => rand());
@@ -107,11 +112,10 @@ describe('renumberCsr', () => {
   it('makes the same graph in shared memory when asked, for the two-thread product', () => {
     // Prepare
     const graph = shuffledRing(500, 3, 4);
-    const order = breadthFirstOrder(graph);
 
     // Act
-    const plain = renumberCsr(graph, order);
-    const shared = renumberCsr(graph, order, true);
+    const plain = renumberBreadthFirst(graph).graph;
+    const shared = renumberBreadthFirst(graph, true).graph;
 
     // Assess
     for (const array of [shared.indptr, shared.indices, shared.data]) {
@@ -156,5 +160,33 @@ describe('propagateRenumbered', () => {
     // Assess
     expect(chosen.distributions).toEqual(plain.distributions);
     expect(chosen.distributions.some((v) => v > 0)).toBe(true);
+  });
+
+  for (const how of ['normalized-laplacian', 'row-normalize'] as const) {
+    for (const weighted of [false, true]) {
+      it(`transforms after renumbering to the same doubles as before it (${how}, ${weighted ? 'weighted' : 'unit weights'})`, () => {
+        // Prepare: the affinity transformed first, then propagated without renumbering
+        const affinity = () => ringAffinity(3000, 4, 8, weighted);
+        const y = labelsFor(3000, 9);
+        const alpha = how === 'normalized-laplacian' ? 0.2 : null;
+        const transformed =
+          how === 'normalized-laplacian' ? normalizedLaplacianAffinity(affinity()) : rowNormalize(affinity());
+        const plain = propagateLabels(affinityOperator(transformed), y, 3, { ...options, alpha });
+
+        // Act
+        const renumbered = propagateRenumbered(affinity(), y, 3, { ...options, alpha }, { how });
+
+        // Assess
+        expect(renumbered.distributions).toEqual(plain.distributions);
+        expect(renumbered.nIter).toBe(plain.nIter);
+      });
+    }
+  }
+
+  it('refuses to transform an affinity operator', () => {
+    // Prepare
+    const operator = affinityOperator(shuffledRing(100, 2, 10));
+    // Act / Assess
+    expect(() => propagateLabels(operator, labelsFor(100, 11), 3, options, 'row-normalize')).toThrow(/operator/);
   });
 });

@@ -75,8 +75,8 @@ describe('label spreading past PARALLEL_PRODUCT_FROM_ROWS', () => {
 
   it('gives the same distributions with the product split over two threads, in one thread, and unsplit', () => {
     // Act: two cores, one core, and an operator (never split, never renumbered)
-    const split = propagateRenumbered(graph, y, 3, options, 2);
-    const inline = propagateRenumbered(graph, y, 3, options, 1);
+    const split = propagateRenumbered(graph, y, 3, options, { cores: 2 });
+    const inline = propagateRenumbered(graph, y, 3, options, { cores: 1 });
     const single = propagateLabels({ n, multiply: (Y, k, out) => csrMultiply(graph, Y, k, out) }, y, 3, options);
 
     // Assess: each took the path asked for, to the same doubles

@@ -3,8 +3,6 @@ import { propagateLabels } from '../../algorithms/propagation.ts';
 import type { FeatureMatrix } from '../../data/featureMatrix.ts';
 import { OptionsError } from '../../errors.ts';
 import type { Graph } from '../../graph/affinity.ts';
-import { normalizedLaplacianAffinity } from '../../graph/normalizedLaplacian.ts';
-import { rowNormalize } from '../../graph/rowNormalize.ts';
 import {
   outcomeFromDistributions,
   outcomeFromRounds,
@@ -53,9 +51,14 @@ export function propagateOverAffinity(
   warn: (message: string) => void,
 ): MethodResult {
   const spreading = options.method === 'label-spreading';
-  const graph = spreading ? normalizedLaplacianAffinity(affinity) : rowNormalize(affinity);
   const maxIter = effectiveMaxIter(options);
-  const result = propagateLabels(graph, y, k, { alpha: spreading ? options.alpha : null, maxIter, tol: options.tol });
+  const result = propagateLabels(
+    affinity,
+    y,
+    k,
+    { alpha: spreading ? options.alpha : null, maxIter, tol: options.tol },
+    spreading ? 'normalized-laplacian' : 'row-normalize',
+  );
   if (!result.converged)
     warn(`label ${spreading ? 'spreading' : 'propagation'} did not converge in maxIter=${maxIter}`);
   return {
