@@ -4,14 +4,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
 import type { LabelRecord } from '../../lib/data/labelsWriter.ts';
+import { scanVersionRows } from '../../lib/pipeline/datasets/scannedRows.ts';
 import { versionChanges } from '../../lib/pipeline/datasets/versionChanges.ts';
-import {
-  bucketCount,
-  idHash,
-  readVersionRows,
-  scanVersionRows,
-  writeVersionRows,
-} from '../../lib/pipeline/datasets/versionRows.ts';
+import { bucketCount, idHash, readVersionRows, writeVersionRows } from '../../lib/pipeline/datasets/versionRows.ts';
 
 const roots: string[] = [];
 afterAll(async () => {
@@ -77,17 +72,27 @@ describe('scanVersionRows', () => {
     const scanned = scanVersionRows(text);
 
     // Assess
-    expect(scanned.ids.map((id) => JSON.parse(id))).toEqual(rows.map((row) => row[0]));
-    expect(scanned.labels.map((label) => JSON.parse(label))).toEqual(rows.map((row) => row[1]));
-    expect(scanned.confidences).toEqual(rows.map((row) => row[2]));
-    expect(scanned.hashes).toEqual(rows.map((row) => idHash(row[0])));
+    const each = <T>(value: (i: number) => T) => Array.from({ length: scanned.n }, (_, i) => value(i));
+    expect(each((i) => JSON.parse(scanned.id(i)))).toEqual(rows.map((row) => row[0]));
+    expect(each((i) => JSON.parse(scanned.label(i)))).toEqual(rows.map((row) => row[1]));
+    expect(Array.from(scanned.confidences)).toEqual(rows.map((row) => row[2]));
+    expect(Array.from(scanned.hashes)).toEqual(rows.map((row) => idHash(row[0])));
   });
 
   it('falls back to JSON.parse for a line of another layout', () => {
-    const scanned = scanVersionRows('[ "spaced" , "a" , 0.5 , "given" ]\n["n",null,2.5e-3,"none"]');
-    expect(scanned.ids).toEqual(['"spaced"', '"n"']);
-    expect(scanned.labels).toEqual(['"a"', 'null']);
-    expect(scanned.confidences).toEqual([0.5, 0.0025]);
+    // Prepare: a spaced line (JSON.parse) between two common ones, the same row as the last common one
+    const text = '["first","b",1,"given"]\n[ "spaced" , "a" , 0.5 , "given" ]\n["n",null,2.5e-3,"none"]';
+    const again = scanVersionRows('["spaced","a",0.75,"given"]');
+
+    // Act
+    const scanned = scanVersionRows(text);
+
+    // Assess
+    expect(Array.from({ length: scanned.n }, (_, i) => scanned.id(i))).toEqual(['"first"', '"spaced"', '"n"']);
+    expect(Array.from({ length: scanned.n }, (_, i) => scanned.label(i))).toEqual(['"b"', '"a"', 'null']);
+    expect(Array.from(scanned.confidences)).toEqual([1, 0.5, 0.0025]);
+    expect(scanned.sameId(1, again, 0) && scanned.sameLabel(1, again, 0)).toBe(true);
+    expect(scanned.sameId(0, again, 0) || scanned.sameLabel(2, again, 0)).toBe(false);
   });
 });
 

@@ -1,5 +1,5 @@
 import type { ObjectStore } from '../../adapters/objectStore.ts';
-import { type ScannedRows, scanVersionBucket } from './versionRows.ts';
+import { type ScannedRows, scanVersionBucket } from './scannedRows.ts';
 
 /** Bins of the confidence shift histogram, over [-1, 1]. */
 export const SHIFT_BINS = 20;
@@ -51,12 +51,12 @@ class ChangeTally {
   /** A row present in both versions: `before` row i against `now` row j. */
   keep(before: ScannedRows, i: number, now: ScannedRows, j: number): void {
     this.kept++;
-    if (before.labels[i] !== now.labels[j]) {
+    if (!before.sameLabel(i, now, j)) {
       this.changedClass++;
-      const key = `${before.labels[i]},${now.labels[j]}`;
+      const key = `${before.label(i)},${now.label(j)}`;
       const transition = this.transitions.get(key) ?? {
-        from: JSON.parse(before.labels[i]) as string | null,
-        to: JSON.parse(now.labels[j]) as string | null,
+        from: JSON.parse(before.label(i)) as string | null,
+        to: JSON.parse(now.label(j)) as string | null,
         rows: 0,
       };
       transition.rows++;
@@ -77,12 +77,12 @@ class ChangeTally {
     let at = 0;
     const unmatched = new Map<string, number>();
     for (const i of beforeRows) {
-      if (at < nowRows.length && now.ids[nowRows[at]] === before.ids[i]) this.keep(before, i, now, nowRows[at++]);
-      else unmatched.set(before.ids[i], i);
+      if (at < nowRows.length && now.sameId(nowRows[at], before, i)) this.keep(before, i, now, nowRows[at++]);
+      else unmatched.set(before.id(i), i);
     }
     for (; at < nowRows.length; at++) {
       const j = nowRows[at];
-      const i = unmatched.get(now.ids[j]);
+      const i = unmatched.get(now.id(j));
       if (i === undefined) this.added++;
       else this.keep(before, i, now, j);
     }
@@ -92,7 +92,7 @@ class ChangeTally {
 /** The rows of `rows` by the hash bits above the lowest `below` buckets' (`parts` parts), each in order. */
 function splitByHash(rows: ScannedRows, below: number, parts: number): number[][] {
   const split = Array.from({ length: parts }, () => [] as number[]);
-  for (let i = 0; i < rows.ids.length; i++) split[Math.floor((rows.hashes[i] & (below * parts - 1)) / below)].push(i);
+  for (let i = 0; i < rows.n; i++) split[Math.floor((rows.hashes[i] & (below * parts - 1)) / below)].push(i);
   return split;
 }
 
@@ -126,7 +126,7 @@ export async function versionChanges(
           (previousFewer ? current : previous).prefix,
           s + p * fewer,
         );
-        const all = large.ids.map((_, i) => i);
+        const all = Array.from({ length: large.n }, (_, i) => i);
         if (previousFewer) tally.compare(small, split[p], large, all);
         else tally.compare(large, all, small, split[p]);
       }
