@@ -12,7 +12,14 @@ import { type Collected, loadShardIds } from '../shards/collected.ts';
 import type { RunInput } from '../shards/shardPlan.ts';
 import type { StageContext } from '../stageContext.ts';
 import { type VersionChanges, versionChanges } from './versionChanges.ts';
-import { featuresFile, MODEL_FILE, partFile, type VersionModel, writeVersionModel } from './versionModel.ts';
+import {
+  featuresFile,
+  MODEL_FILE,
+  partFile,
+  type VersionModel,
+  writeModelPart,
+  writeVersionModel,
+} from './versionModel.ts';
 import { bucketCount, bucketKey, hasShardRows, joinShardRows, writeShardRows } from './versionRows.ts';
 
 /**
@@ -102,10 +109,11 @@ export function readVersion(store: ObjectStore, dataset: string, version: number
 
 /**
  * A shard task's part of the version a run publishes: the shard's rows by bucket (versionRows.ts), from its ids
- * and outcome, so that finalize joins the shards' rows instead of formatting every row itself. Nothing for a
- * run that publishes no version.
+ * and outcome, and for a graph method its model part (writeModelPart), so that finalize joins the shards' rows
+ * instead of formatting every row itself, and writes no row's features. Nothing for a run that publishes no
+ * version.
  */
-export async function writeVersionShardRows(
+export async function writeVersionShardParts(
   ctx: StageContext,
   run: RunRecord,
   collected: Collected,
@@ -116,6 +124,11 @@ export async function writeVersionShardRows(
   if (!run.versioned) return;
   const records = labelRecords(ids, collected.classes, outcome);
   await writeShardRows(ctx.store, run.runId, shard, bucketCount(collected.n), records);
+  const { method } = run.options;
+  if (method === 'label-spreading' || method === 'label-propagation') {
+    const kept = (await keptFeatures(ctx, run, collected))(shard);
+    await writeModelPart(ctx, run.runId, collected, datasetKeys.model(run.runId), shard, kept);
+  }
 }
 
 /** What finalize prepares before it writes the report: the version compared against and the changes. */
@@ -146,7 +159,8 @@ export async function prepareVersion(
   const base =
     (await readJson<{ base: LatestVersion | null }>(ctx.store, datasetKeys.base(run.runId))).base ?? undefined;
   const buckets = bucketCount(collected.n);
-  // The shard tasks wrote their rows by bucket (writeVersionShardRows); a shard that did not is written here.
+  // The shard tasks wrote their rows by bucket and model parts (writeVersionShardParts); a shard that did not is
+  // written here.
   for (let s = 0; s < collected.shards.length; s++) {
     if (await hasShardRows(ctx.store, run.runId, s)) continue;
     const ids = await loadShardIds(ctx, run.runId, collected, s);

@@ -50,11 +50,30 @@ export const featuresFile = (part: number) => `${String(part).padStart(5, '0')}.
 export const PREDICT_BATCH = 8192;
 
 /**
- * Writes the model of a succeeded graph-method run under `prefix`, shard by shard (one shard's rows at a time):
- * each shard's distributions (a copy of the object propagation wrote) and features. `keptFeatures(s)` names an
- * earlier version's features object holding exactly shard s's rows, unscaled, which is copied instead of writing
- * them (an incremental run's reused shard). Returns false (and writes nothing) for methods without label
- * distributions (self-training, co-training).
+ * Writes shard `shard`'s part of a graph-method run's model under `prefix`: its distributions (a copy of the
+ * object propagation wrote), then its features, or a copy of `kept`: an earlier version's features object holding
+ * exactly the shard's rows, unscaled (an incremental run's reused shard), instead of writing them. The output
+ * tasks write their shard's part, so that finalize does not write every row's features.
+ */
+export async function writeModelPart(
+  ctx: StageContext,
+  runId: string,
+  collected: Collected,
+  prefix: string,
+  shard: number,
+  kept: string | undefined,
+): Promise<void> {
+  await ctx.store.concatenate(`${prefix}${partFile(shard)}`, [keys.shardDistributions(runId, shard)]);
+  const features = `${prefix}${featuresFile(shard)}`;
+  if (kept !== undefined && !collected.scaling) await ctx.store.concatenate(features, [kept]);
+  else await ctx.store.put(features, packArrays([await loadShardFeatures(ctx, runId, shard, collected)]));
+}
+
+/**
+ * Writes the model of a succeeded graph-method run under `prefix`: model.json, and the part of each shard whose
+ * output task did not write it (writeModelPart; its features object, written last, is missing). `keptFeatures(s)`
+ * as writeModelPart's `kept`. Returns false (and writes nothing) for methods without label distributions
+ * (self-training, co-training).
  */
 export async function writeVersionModel(
   ctx: StageContext,
@@ -67,15 +86,10 @@ export async function writeVersionModel(
   const method = options.method;
   if (method !== 'label-spreading' && method !== 'label-propagation') return false;
   const summary = await readJson<MethodSummary>(ctx.store, keys.resultSummary(runId));
+  // One shard's features at a time, as the output tasks hold them.
   for (let s = 0; s < collected.shards.length; s++) {
-    await ctx.store.concatenate(`${prefix}${partFile(s)}`, [keys.shardDistributions(runId, s)]);
-    const kept = collected.scaling ? undefined : keptFeatures(s);
-    if (kept !== undefined) await ctx.store.concatenate(`${prefix}${featuresFile(s)}`, [kept]);
-    else
-      await ctx.store.put(
-        `${prefix}${featuresFile(s)}`,
-        packArrays([await loadShardFeatures(ctx, runId, s, collected)]),
-      );
+    if (await ctx.store.exists(`${prefix}${featuresFile(s)}`)) continue;
+    await writeModelPart(ctx, runId, collected, prefix, s, keptFeatures(s));
   }
   const model: VersionModel = {
     method,

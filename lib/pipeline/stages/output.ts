@@ -1,4 +1,4 @@
-import { writeVersionShardRows } from '../datasets/datasetVersions.ts';
+import { writeVersionShardParts } from '../datasets/datasetVersions.ts';
 import { writeShardOutput } from '../outputs/outputParts.ts';
 import { readShardResult } from '../outputs/shardResults.ts';
 import { completeShardTask } from '../run/fanIn.ts';
@@ -27,7 +27,7 @@ export async function outputStage(ctx: StageContext, task: TaskMessage): Promise
   const ids = await loadShardIds(ctx, task.runId, collected, task.shard);
   const outcome = await readShardResult(ctx, task.runId, task.shard);
   await writeShardOutput(ctx, task.runId, run.options, collected, task.shard, ids, outcome);
-  await writeVersionShardRows(ctx, run, collected, task.shard, ids, outcome);
+  await writeVersionShardParts(ctx, run, collected, task.shard, ids, outcome);
   await completeShardTask(ctx, task, collected.shards.length, 'finalize', {
     ms: Math.round(performance.now() - started),
     rows: ids.length,

@@ -1,6 +1,6 @@
 import { normalizeRows } from '../../algorithms/propagation.ts';
 import { packArrays, readPackedRange } from '../binaryArrays.ts';
-import { writeVersionShardRows } from '../datasets/datasetVersions.ts';
+import { writeVersionShardParts } from '../datasets/datasetVersions.ts';
 import { readJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
 import { writeShardOutput } from '../outputs/outputParts.ts';
@@ -40,7 +40,7 @@ export async function resultStage(ctx: StageContext, task: TaskMessage): Promise
   if (run.versioned) await ctx.store.put(keys.shardDistributions(runId, shard), packArrays([F]));
   const ids = await loadShardIds(ctx, runId, collected, shard);
   await writeShardOutput(ctx, runId, run.options, collected, shard, ids, outcome);
-  await writeVersionShardRows(ctx, run, collected, shard, ids, outcome);
+  await writeVersionShardParts(ctx, run, collected, shard, ids, outcome);
   await completeShardTask(ctx, task, collected.shards.length, 'finalize', {
     ms: Math.round(performance.now() - started),
     rows,
