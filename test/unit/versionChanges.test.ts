@@ -6,7 +6,14 @@ import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.
 import type { LabelRecord } from '../../lib/data/labelsWriter.ts';
 import { scanVersionRows } from '../../lib/pipeline/datasets/scannedRows.ts';
 import { versionChanges } from '../../lib/pipeline/datasets/versionChanges.ts';
-import { bucketCount, idHash, readVersionRows, writeVersionRows } from '../../lib/pipeline/datasets/versionRows.ts';
+import {
+  bucketCount,
+  idHash,
+  joinShardRows,
+  readVersionRows,
+  writeShardRows,
+  writeVersionRows,
+} from '../../lib/pipeline/datasets/versionRows.ts';
 
 const roots: string[] = [];
 afterAll(async () => {
@@ -52,6 +59,30 @@ describe('version rows', () => {
     atSixteen.forEach((rows, b) => {
       for (const [id] of rows) expect(idHash(id) & 15).toBe(b);
     });
+  });
+  it('shards written apart and joined are the bytes of the rows written together', async () => {
+    // Prepare: odd ids, labels and confidences, split over two shards
+    const s = await store();
+    const records: LabelRecord[] = [
+      ...Array.from({ length: 300 }, (_, i) => row(i, i % 3 ? 'a' : null, i / 7)),
+      { id: 'with "quotes", commas', label: 'x,"y"', confidence: 1e-7, source: 'given' },
+      { id: 'naïve 日本 \u0001', label: 'é', confidence: 0.999999999999, source: 'carried' },
+      { id: 'back\\slash', label: '', confidence: 1, source: 'confirmed' },
+    ];
+
+    // Act
+    await writeVersionRows(s, 'together/', 4, records);
+    await writeShardRows(s, 'run', 0, 4, records.slice(0, 150));
+    await writeShardRows(s, 'run', 1, 4, records.slice(150));
+    await joinShardRows(s, 'run', 'joined/', 4, 2);
+
+    // Assess
+    for (let b = 0; b < 4; b++) {
+      const together = await s.get(`together/${String(b).padStart(5, '0')}.jsonl`);
+      expect(Buffer.from(await s.get(`joined/${String(b).padStart(5, '0')}.jsonl`)).equals(Buffer.from(together))).toBe(
+        true,
+      );
+    }
   });
 });
 

@@ -90,9 +90,19 @@ export async function writeShardRows(
   records: Iterable<LabelRecord>,
 ): Promise<void> {
   const lines: string[][] = Array.from({ length: buckets }, () => []);
-  for (const record of records) {
-    lines[idHash(record.id) & (buckets - 1)].push(
-      JSON.stringify([record.id, record.label, record.confidence, record.source]),
+  // JSON.stringify of the row's array, its few labels and sources encoded once.
+  const encoded = new Map<string | null, string>();
+  const json = (value: string | null) => {
+    let text = encoded.get(value);
+    if (text === undefined) {
+      text = JSON.stringify(value);
+      encoded.set(value, text);
+    }
+    return text;
+  };
+  for (const { id, label, confidence, source } of records) {
+    lines[idHash(id) & (buckets - 1)].push(
+      `[${JSON.stringify(id)},${json(label)},${JSON.stringify(confidence)},${json(source)}]`,
     );
   }
   await mapConcurrently(lines, (bucket, b) =>
