@@ -38,28 +38,28 @@ describe('version rows', () => {
     expect([bucketCount(0), bucketCount(65_536), bucketCount(65_537), bucketCount(1_000_000)]).toEqual([1, 1, 2, 16]);
   });
 
-  it('every row lands in the bucket of its id hash, read back at a larger bucket count too', async () => {
+  it('every row lands in the bucket of its id hash', async () => {
     // Prepare
     const s = await store();
     const records = Array.from({ length: 500 }, (_, i) => row(i, i % 2 ? 'a' : 'b', i / 500));
 
     // Act
     await writeVersionRows(s, 'v/', 4, records);
-    const atFour = await Promise.all([0, 1, 2, 3].map((b) => readVersionRows(s, 'v/', 4, b)));
-    const atSixteen = await Promise.all(Array.from({ length: 16 }, (_, b) => readVersionRows(s, 'v/', 4, b, 16)));
+    const buckets = await Promise.all([0, 1, 2, 3].map((b) => readVersionRows(s, 'v/', b)));
 
     // Assess
     expect(
-      atFour
+      buckets
         .flat()
         .map((r) => r[0])
         .sort(),
     ).toEqual(records.map((r) => r.id).sort());
-    expect(atSixteen.flat()).toHaveLength(500);
-    atSixteen.forEach((rows, b) => {
-      for (const [id] of rows) expect(idHash(id) & 15).toBe(b);
+    buckets.forEach((rows, b) => {
+      expect(rows.length).toBeGreaterThan(0);
+      for (const [id] of rows) expect(idHash(id) & 3).toBe(b);
     });
   });
+
   it('shards written apart and joined are the bytes of the rows written together', async () => {
     // Prepare: odd ids, labels and confidences, split over two shards
     const s = await store();

@@ -29,7 +29,7 @@ export async function readCarriedLabels(
   const prefix = datasetKeys.versionFile(dataset, latest.version, 'rows/');
   const byClass = new Map<string, { id: string; confidence: number }[]>();
   for (let b = 0; b < version.buckets; b++) {
-    for (const [id, label, confidence] of await readVersionRows(store, prefix, version.buckets, b)) {
+    for (const [id, label, confidence] of await readVersionRows(store, prefix, b)) {
       if (label === null || !(confidence >= threshold)) continue;
       const rows = byClass.get(label) ?? [];
       rows.push({ id, confidence });

@@ -137,23 +137,10 @@ export async function joinShardRows(
   );
 }
 
-/**
- * The rows of bucket `bucket` at `atBuckets` buckets (a power of two >= the version's own count), read from the
- * version's bucket that holds them.
- */
-export async function readVersionRows(
-  store: ObjectStore,
-  prefix: string,
-  versionBuckets: number,
-  bucket: number,
-  atBuckets = versionBuckets,
-): Promise<VersionRow[]> {
-  const text = new TextDecoder().decode(await store.get(bucketKey(prefix, bucket & (versionBuckets - 1))));
+/** The rows of a version's bucket `bucket`, decoded (carried labels need the ids themselves). */
+export async function readVersionRows(store: ObjectStore, prefix: string, bucket: number): Promise<VersionRow[]> {
+  const text = new TextDecoder().decode(await store.get(bucketKey(prefix, bucket)));
   const rows: VersionRow[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '') continue;
-    const row = JSON.parse(line) as VersionRow;
-    if ((idHash(row[0]) & (atBuckets - 1)) === bucket) rows.push(row);
-  }
+  for (const line of text.split('\n')) if (line !== '') rows.push(JSON.parse(line) as VersionRow);
   return rows;
 }
