@@ -244,6 +244,11 @@ export class FeatureStatistics {
   }
 }
 
+/** Whether `scaling` changes the features: recorded and not `none` (a run without --scale records `none`). */
+export function scalesFeatures(scaling: FeatureScaling | undefined): scaling is FeatureScaling {
+  return scaling !== undefined && scaling.method !== 'none';
+}
+
 /** Scales row-major values in place: (x - centre) / scale per feature. */
 export function scaleInPlace(data: Float32Array | Float64Array, d: number, scaling: FeatureScaling): void {
   if (scaling.method === 'none' || scaling.center.length === 0) return;

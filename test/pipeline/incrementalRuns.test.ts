@@ -1,10 +1,12 @@
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
 import { knnSearch } from '../../lib/graph/knnSearch.ts';
 import { runEmbedded } from '../../lib/hosts/embedded/embeddedRunner.ts';
 import { unpackArrays } from '../../lib/pipeline/binaryArrays.ts';
+import { datasetKeys } from '../../lib/pipeline/datasets/datasetVersions.ts';
+import { featuresFile } from '../../lib/pipeline/datasets/versionModel.ts';
 import { indexKeys, type VersionIndex } from '../../lib/pipeline/incremental/versionIndex.ts';
 import { readJson } from '../../lib/pipeline/jsonObjects.ts';
 import type { RunReport } from '../../lib/pipeline/outputs/runReport.ts';
@@ -87,6 +89,12 @@ describe('incremental dataset runs (exact neighbours)', () => {
       recomputed: [[400, 480]],
     });
     expect(await labelsIn(dir, 'v2')).toBe(await labelsIn(dir, 'scratch'));
+    // The version's model keeps each reused shard's features from version 1 (a hard link on disk), not rewritten.
+    const featuresOf = (version: number, shard: number) =>
+      stat(join(state, datasetKeys.versionFile('growing', version, `model/${featuresFile(shard)}`)));
+    for (const [s, base] of (second.incremental?.reused ?? []).entries()) {
+      if (base >= 0) expect((await featuresOf(2, s)).ino).toBe((await featuresOf(1, base)).ino);
+    }
   });
 
   it('without --shards, plans the added file on its own and still writes the from-scratch labels', async () => {

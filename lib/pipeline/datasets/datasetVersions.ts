@@ -1,5 +1,6 @@
 import { NotFoundError } from '../../adapters/errors.ts';
 import type { ObjectStore } from '../../adapters/objectStore.ts';
+import { scalesFeatures } from '../../data/featureScaling.ts';
 import { InputError } from '../../errors.ts';
 import { indexKeys, keepVersionIndex, type VersionIndex } from '../incremental/versionIndex.ts';
 import { readJson } from '../jsonObjects.ts';
@@ -206,11 +207,11 @@ async function keptFeatures(
 ): Promise<(shard: number) => string | undefined> {
   const none = () => undefined;
   const incremental = run.incremental;
-  if (incremental === undefined || collected.scaling) return none;
+  if (incremental === undefined || scalesFeatures(collected.scaling)) return none;
   const modelKey = (file: string) => datasetKeys.versionFile(run.dataset, incremental.baseVersion, `model/${file}`);
   const model = await readOptionalJson<VersionModel>(ctx.store, modelKey(MODEL_FILE));
   const index = await readOptionalJson<VersionIndex>(ctx.store, indexKeys.index(run.dataset, incremental.baseVersion));
-  if (!model?.featuresApart || model.scaling || index === undefined) return none;
+  if (!model?.featuresApart || scalesFeatures(model.scaling) || index === undefined) return none;
   return (shard) => {
     const base = incremental.reused[shard] ?? -1;
     const was = base < 0 ? undefined : index.rows[base];

@@ -1,6 +1,6 @@
 import type { ObjectStore } from '../../adapters/objectStore.ts';
 import type { FeatureMatrix } from '../../data/featureMatrix.ts';
-import { type FeatureScaling, scaleInPlace } from '../../data/featureScaling.ts';
+import { type FeatureScaling, scaleInPlace, scalesFeatures } from '../../data/featureScaling.ts';
 import { inductiveProduct } from '../../graph/kernel.ts';
 import { emptyKnnResult, knnSearch } from '../../graph/knnSearch.ts';
 import { mergeTopKLists } from '../../linalg/topK.ts';
@@ -65,7 +65,7 @@ export async function writeModelPart(
 ): Promise<void> {
   await ctx.store.concatenate(`${prefix}${partFile(shard)}`, [keys.shardDistributions(runId, shard)]);
   const features = `${prefix}${featuresFile(shard)}`;
-  if (kept !== undefined && !collected.scaling) await ctx.store.concatenate(features, [kept]);
+  if (kept !== undefined && !scalesFeatures(collected.scaling)) await ctx.store.concatenate(features, [kept]);
   else await ctx.store.put(features, packArrays([await loadShardFeatures(ctx, runId, shard, collected)]));
 }
 
