@@ -3,7 +3,7 @@ import { CapacityError } from '../errors.ts';
 import { defaultNlist } from '../graph/ivf/ivfModel.ts';
 import { SAMPLE_ROWS_PER_CELL } from '../graph/ivf/ivfSample.ts';
 import { fansOutPropagation, singleProcessBytes } from './propagation/propagationFanOut.ts';
-import { effectiveMaxIter, type RunOptions } from './runOptions.ts';
+import { effectiveMaxIter, isGraphMethod, type RunOptions } from './runOptions.ts';
 import type { Stage } from './taskMessage.ts';
 
 /**
@@ -180,9 +180,7 @@ export interface StepEstimate {
 
 function usesGraph(options: RunSize['options']): boolean {
   const method = options.method;
-  return (
-    (method === 'label-spreading' || method === 'label-propagation' || method === 'auto') && options.kernel !== 'rbf'
-  );
+  return (isGraphMethod(method) || method === 'auto') && options.kernel !== 'rbf';
 }
 
 function approx(size: RunSize): boolean {

@@ -13,6 +13,11 @@ import { runLimits, WORKERS_PER_CORE } from './runLimits.ts';
  */
 export const METHODS = ['label-spreading', 'label-propagation', 'self-training', 'co-training', 'auto'] as const;
 export const KERNELS = ['knn', 'rbf', 'knn-rbf'] as const;
+
+/** Whether a method propagates labels over a graph (spreading or propagation), giving label distributions. */
+export function isGraphMethod(method: string): method is 'label-spreading' | 'label-propagation' {
+  return method === 'label-spreading' || method === 'label-propagation';
+}
 export const RETRAIN_FREQUENCIES = ['never', 'daily', 'weekly'] as const;
 
 /**

@@ -9,6 +9,7 @@ import { labelRecords } from '../outputs/outputParts.ts';
 import type { RowOutcome } from '../outputs/rowOutcome.ts';
 import { readShardResult } from '../outputs/shardResults.ts';
 import type { RunRecord } from '../run/runRecord.ts';
+import { isGraphMethod } from '../runOptions.ts';
 import { type Collected, loadShardIds } from '../shards/collected.ts';
 import type { RunInput } from '../shards/shardPlan.ts';
 import type { StageContext } from '../stageContext.ts';
@@ -125,8 +126,7 @@ export async function writeVersionShardParts(
   if (!run.versioned) return;
   const records = labelRecords(ids, collected.classes, outcome);
   await writeShardRows(ctx.store, run.runId, shard, bucketCount(collected.n), records);
-  const { method } = run.options;
-  if (method === 'label-spreading' || method === 'label-propagation') {
+  if (isGraphMethod(run.options.method)) {
     const kept = (await keptFeatures(ctx, run, collected))(shard);
     await writeModelPart(ctx, run.runId, collected, datasetKeys.model(run.runId), shard, kept);
   }

@@ -7,7 +7,7 @@ import { mergeTopKLists } from '../../linalg/topK.ts';
 import { packArrays, unpackArrays } from '../binaryArrays.ts';
 import { readJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
-import type { RunOptions } from '../runOptions.ts';
+import { isGraphMethod, type RunOptions } from '../runOptions.ts';
 import { type Collected, loadShardFeatures } from '../shards/collected.ts';
 import type { StageContext } from '../stageContext.ts';
 import type { MethodSummary } from '../training/methods.ts';
@@ -84,7 +84,7 @@ export async function writeVersionModel(
   keptFeatures: (shard: number) => string | undefined = () => undefined,
 ): Promise<boolean> {
   const method = options.method;
-  if (method !== 'label-spreading' && method !== 'label-propagation') return false;
+  if (!isGraphMethod(method)) return false;
   const summary = await readJson<MethodSummary>(ctx.store, keys.resultSummary(runId));
   // One shard's features at a time, as the output tasks hold them.
   for (let s = 0; s < collected.shards.length; s++) {

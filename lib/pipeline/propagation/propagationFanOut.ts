@@ -1,4 +1,4 @@
-import type { RunOptions } from '../runOptions.ts';
+import { isGraphMethod, type RunOptions } from '../runOptions.ts';
 
 /**
  * Whether label spreading / propagation over a kNN graph runs fanned out (edges -> graph -> route -> routed ->
@@ -55,8 +55,7 @@ export function fansOutPropagation(
   classes: number,
   env: NodeJS.ProcessEnv = process.env,
 ): boolean {
-  const propagation = options.method === 'label-spreading' || options.method === 'label-propagation';
-  if (!propagation || options.kernel === 'rbf') return false;
+  if (!isGraphMethod(options.method) || options.kernel === 'rbf') return false;
   const forced = env[FAN_OUT_FROM_ROWS_ENV];
   if (forced !== undefined && forced !== '') return n >= Number(forced);
   const needed = NODE_BASELINE_BYTES + singleProcessBytes(n, options.neighbors, classes);

@@ -1,14 +1,13 @@
 import type { KnnResult } from '../../graph/knnSearch.ts';
 import { type RowOutcome, SOURCE } from '../outputs/rowOutcome.ts';
-import type { RunOptions } from '../runOptions.ts';
+import { isGraphMethod, type RunOptions } from '../runOptions.ts';
 
 /** A fixed gamma that leaves more than this share of the rows unreached gets a warning naming --gamma auto. */
 export const UNREACHED_WARNING_SHARE = 0.1;
 
 /** Whether the method's graph has rbf weights (dense rbf, or rbf on kNN edges), and so a gamma. */
 export function usesGamma(options: Pick<RunOptions, 'method' | 'kernel'>): boolean {
-  const graph = options.method === 'label-spreading' || options.method === 'label-propagation';
-  return graph && (options.kernel === 'rbf' || options.kernel === 'knn-rbf');
+  return isGraphMethod(options.method) && (options.kernel === 'rbf' || options.kernel === 'knn-rbf');
 }
 
 /**

@@ -21,6 +21,7 @@ import { allRejected, commonReasons } from '../outputs/rejectedRows.ts';
 import { shardMetricsOf } from '../run/fanIn.ts';
 import { readRun, updateRun } from '../run/runRecord.ts';
 import { runLimits } from '../runLimits.ts';
+import { isGraphMethod } from '../runOptions.ts';
 import type { Collected } from '../shards/collected.ts';
 import { checkRepeats, type HashRepeat, LINE_SPAN, type ShardIds } from '../shards/duplicateIds.ts';
 import { RunScaling } from '../shards/runScaling.ts';
@@ -35,7 +36,7 @@ import { checkGivenLabels } from '../training/labelDataset.ts';
 /** Whether a method needs the kNN graph (and so the neighbors stage). */
 export function needsNeighbors(method: string, kernel: string): boolean {
   if (method === 'auto') return true;
-  return (method === 'label-spreading' || method === 'label-propagation') && kernel !== 'rbf';
+  return isGraphMethod(method) && kernel !== 'rbf';
 }
 
 /** The rows the ingest tasks accepted (duplicates included), from their markers; undefined when one does not say. */

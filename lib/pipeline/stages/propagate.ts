@@ -17,7 +17,7 @@ import {
   usesGamma,
 } from '../propagation/unreached.ts';
 import { readRun, updateRun } from '../run/runRecord.ts';
-import type { RunOptions } from '../runOptions.ts';
+import { isGraphMethod, type RunOptions } from '../runOptions.ts';
 import {
   type Collected,
   loadAllRows,
@@ -48,7 +48,7 @@ async function allNeighbors(ctx: StageContext, runId: string, collected: Collect
 
 function affinityOf(options: RunOptions, lists: KnnResult | undefined): Graph | undefined {
   const { method, kernel, gamma } = options;
-  if (method !== 'label-spreading' && method !== 'label-propagation') return undefined;
+  if (!isGraphMethod(method)) return undefined;
   if (kernel === 'rbf' || !lists) return undefined; // dense: built from the features by labelDataset (small n only)
   if (kernel === 'knn') return connectivityFromNeighbors(lists);
   return rbfWeightsFromNeighbors(lists, gamma === 'auto' ? medianHeuristicGamma(lists) : gamma);
@@ -112,7 +112,7 @@ export async function propagateStage(
     options,
     warnings.add,
   );
-  const graphMethod = options.method === 'label-spreading' || options.method === 'label-propagation';
+  const graphMethod = isGraphMethod(options.method);
   const unreached = graphMethod ? countUnreached(result.outcome) : 0;
   const fixedGammaWarning = usesGamma(run.options) ? gammaWarning(run.options, unreached, collected.n) : undefined;
   if (fixedGammaWarning) warnings.add(fixedGammaWarning);

@@ -3,7 +3,7 @@ import type { FeatureMatrix } from '../../data/featureMatrix.ts';
 import type { Graph } from '../../graph/affinity.ts';
 import { buildAffinity } from '../../graph/kernel.ts';
 import { UnusableLabelsError } from '../errors.ts';
-import type { RunOptions } from '../runOptions.ts';
+import { isGraphMethod, type RunOptions } from '../runOptions.ts';
 import { coTrain, type MethodResult, propagateOverAffinity } from './methods.ts';
 
 export interface LabelDatasetInput {
@@ -32,8 +32,7 @@ function fixedGamma(options: RunOptions): number {
 
 /** Whether labelDataset reads the features for these options (see LabelDatasetInput.X). */
 export function needsFeatures(options: RunOptions, affinityGiven: boolean): boolean {
-  const propagation = options.method === 'label-spreading' || options.method === 'label-propagation';
-  return !(propagation && affinityGiven);
+  return !(isGraphMethod(options.method) && affinityGiven);
 }
 
 /** Refuses inputs no method can learn from, with the reason. */
@@ -66,7 +65,7 @@ export function labelDataset(
     return input.X;
   };
   const k = classes.length;
-  return options.method === 'label-spreading' || options.method === 'label-propagation'
+  return isGraphMethod(options.method)
     ? propagateOverAffinity(
         input.affinity?.() ??
           buildAffinity(features(), {
