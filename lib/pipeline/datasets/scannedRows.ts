@@ -63,14 +63,10 @@ function endOfJsonString(text: string, at: number): number {
  * are the string (hashed in place); with one, it is decoded first.
  */
 function hashOfJsonString(text: string, from: number, to: number): number {
-  let hash = 0x811c9dc5;
   for (let i = from + 1; i < to - 1; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 92) return idHash(JSON.parse(text.slice(from, to)) as string);
-    hash ^= c;
-    hash = Math.imul(hash, 0x01000193);
+    if (text.charCodeAt(i) === 92) return idHash(JSON.parse(text.slice(from, to)) as string);
   }
-  return hash >>> 0;
+  return idHash(text, from + 1, to - 1);
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { ObjectStore } from '../../adapters/objectStore.ts';
 import type { FeatureMatrix } from '../../data/featureMatrix.ts';
-import { type FeatureScaling, scaleInPlace, scalesFeatures } from '../../data/featureScaling.ts';
+import { type FeatureScaling, scaleInPlace } from '../../data/featureScaling.ts';
 import { inductiveProduct } from '../../graph/kernel.ts';
 import { emptyKnnResult, knnSearch } from '../../graph/knnSearch.ts';
 import { mergeTopKLists } from '../../linalg/topK.ts';
@@ -52,7 +52,8 @@ export const PREDICT_BATCH = 8192;
 /**
  * Writes shard `shard`'s part of a graph-method run's model under `prefix`: its distributions (a copy of the
  * object propagation wrote), then its features, or a copy of `kept`: an earlier version's features object holding
- * exactly the shard's rows, unscaled (an incremental run's reused shard), instead of writing them. The output
+ * exactly the shard's rows, unscaled (an incremental run's reused shard, as keptFeatures in datasetVersions.ts
+ * names it: never in a run that scales), instead of writing them. The output
  * tasks write their shard's part, so that finalize does not write every row's features.
  */
 export async function writeModelPart(
@@ -65,7 +66,7 @@ export async function writeModelPart(
 ): Promise<void> {
   await ctx.store.concatenate(`${prefix}${partFile(shard)}`, [keys.shardDistributions(runId, shard)]);
   const features = `${prefix}${featuresFile(shard)}`;
-  if (kept !== undefined && !scalesFeatures(collected.scaling)) await ctx.store.concatenate(features, [kept]);
+  if (kept !== undefined) await ctx.store.concatenate(features, [kept]);
   else await ctx.store.put(features, packArrays([await loadShardFeatures(ctx, runId, shard, collected)]));
 }
 

@@ -24,10 +24,13 @@ export function bucketCount(n: number): number {
   return buckets;
 }
 
-/** FNV-1a over the id's UTF-16 code units: the same bucket for an id in every run and on every host. */
-export function idHash(id: string): number {
+/**
+ * FNV-1a over the id's UTF-16 code units (those of id[from, to) when given: an id inside a longer text): the same
+ * bucket for an id in every run and on every host.
+ */
+export function idHash(id: string, from = 0, to = id.length): number {
   let hash = 0x811c9dc5;
-  for (let i = 0; i < id.length; i++) {
+  for (let i = from; i < to; i++) {
     hash ^= id.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193);
   }
