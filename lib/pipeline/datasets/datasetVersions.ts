@@ -170,7 +170,7 @@ export async function prepareVersion(
   }
   await joinShardRows(ctx.store, run.runId, datasetKeys.rows(run.runId), buckets, collected.shards.length);
   const previous = base ? await readVersion(ctx.store, run.dataset, base.version) : undefined;
-  // The model is mostly copies (I/O), the comparison is CPU: one runs while the other waits.
+  // The model (model.json, and any part no shard task wrote: I/O) is written while the rows are compared (CPU).
   const [model, changes] = await Promise.all([
     keptFeatures(ctx, run, collected).then((kept) =>
       writeVersionModel(ctx, run.runId, run.options, collected, datasetKeys.model(run.runId), kept),
