@@ -17,6 +17,7 @@ import { ROOT, recordingLog, removeTempDirs, tempDir } from './support/pipelineH
 afterAll(removeTempDirs);
 
 const OPTIONS = parseRunOptions({ neighborsMode: 'exact', workers: 1, neighbors: 6, shards: 4 });
+const APPROX = parseRunOptions({ neighborsMode: 'approx', workers: 1, neighbors: 7, shards: 4 });
 
 async function readReport(dir: string): Promise<RunReport> {
   return JSON.parse(await readFile(join(dir, 'report.json'), 'utf8')) as RunReport;
@@ -25,6 +26,12 @@ async function readReport(dir: string): Promise<RunReport> {
 /** Runs `input` with --dataset `dataset` (or none) into `out` with the state in `stateDir`. */
 function run(input: string, out: string, stateDir: string, dataset?: string) {
   return runEmbedded({ input, out, stateDir, options: OPTIONS, ...(dataset ? { dataset } : {}) });
+}
+
+/** Runs of dataset `dataset` over `data` with APPROX: `version(out)` writes `dir`/out, the state in `dir`/state. */
+function approxVersions(dir: string, data: string, dataset: string) {
+  return (out: string) =>
+    runEmbedded({ input: data, out: join(dir, out), stateDir: join(dir, 'state'), options: APPROX, dataset });
 }
 
 /** A fresh directory with an empty input directory `data` in it. */
@@ -181,9 +188,7 @@ describe('incremental dataset runs (approximate neighbours)', () => {
     await writeInput(data, 'digits-1.csv', file(0, 800));
     await writeInput(data, 'digits-2.csv', file(800, 1400));
     const state = join(dir, 'state');
-    const options = parseRunOptions({ neighborsMode: 'approx', workers: 1, neighbors: 7, shards: 4 });
-    const version = (out: string) =>
-      runEmbedded({ input: data, out: join(dir, out), stateDir: state, options, dataset: 'digits' });
+    const version = approxVersions(dir, data, 'digits');
     await version('v1');
     await writeInput(data, 'digits-3.csv', file(1400, 1600));
     await version('v2');
@@ -222,10 +227,7 @@ describe('incremental dataset runs (approximate neighbours)', () => {
     const { dir, data } = await workDir();
     const { file } = await digits();
     await writeInput(data, 'digits-1.csv', file(0, 1400));
-    const state = join(dir, 'state');
-    const options = parseRunOptions({ neighborsMode: 'approx', workers: 1, neighbors: 7, shards: 4 });
-    const version = (out: string) =>
-      runEmbedded({ input: data, out: join(dir, out), stateDir: state, options, dataset: 'few' });
+    const version = approxVersions(dir, data, 'few');
     await version('v1');
     await writeInput(data, 'digits-2.csv', file(1400, 1403));
 
@@ -253,14 +255,13 @@ describe('incremental dataset runs under faults', () => {
     await writeInput(data, 'digits-1.csv', file(0, 900));
     await writeInput(data, 'digits-2.csv', file(900, 1500));
     const state = join(dir, 'state');
-    const options = parseRunOptions({ neighborsMode: 'approx', workers: 1, neighbors: 7, shards: 4 });
     const log = recordingLog();
     const version = (out: string, faults?: { rate: number; seed: number }) =>
       runEmbedded({
         input: data,
         out: join(dir, out),
         stateDir: state,
-        options,
+        options: APPROX,
         dataset: 'faults',
         ...(faults ? { faults, log } : {}),
       });
