@@ -72,8 +72,9 @@ describe('version rows', () => {
 
     // Act
     await writeVersionRows(s, 'together/', 4, records);
-    await writeShardRows(s, 'run', 0, 4, records.slice(0, 150));
-    await writeShardRows(s, 'run', 1, 4, records.slice(150));
+    const shardRows = (rows: LabelRecord[]) => [rows.map(({ id }) => id), (i: number) => rows[i]] as const;
+    await writeShardRows(s, 'run', 0, 4, ...shardRows(records.slice(0, 150)));
+    await writeShardRows(s, 'run', 1, 4, ...shardRows(records.slice(150)));
     await joinShardRows(s, 'run', 'joined/', 4, 2);
 
     // Assess

@@ -5,7 +5,7 @@ import { InputError } from '../../errors.ts';
 import { indexKeys, keepVersionIndex, type VersionIndex } from '../incremental/versionIndex.ts';
 import { readJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
-import { labelRecords } from '../outputs/outputParts.ts';
+import { labelRecordOf } from '../outputs/outputParts.ts';
 import type { RowOutcome } from '../outputs/rowOutcome.ts';
 import { readShardResult } from '../outputs/shardResults.ts';
 import type { RunRecord } from '../run/runRecord.ts';
@@ -124,8 +124,8 @@ export async function writeVersionShardParts(
   outcome: RowOutcome,
 ): Promise<void> {
   if (!run.versioned) return;
-  const records = labelRecords(ids, collected.classes, outcome);
-  await writeShardRows(ctx.store, run.runId, shard, bucketCount(collected.n), records);
+  const recordOf = labelRecordOf(ids, collected.classes, outcome);
+  await writeShardRows(ctx.store, run.runId, shard, bucketCount(collected.n), ids, recordOf);
   if (isGraphMethod(run.options.method)) {
     const kept = (await keptFeatures(ctx, run, collected))(shard);
     await writeModelPart(ctx, run.runId, collected, datasetKeys.model(run.runId), shard, kept);
@@ -166,7 +166,7 @@ export async function prepareVersion(
     if (await hasShardRows(ctx.store, run.runId, s)) continue;
     const ids = await loadShardIds(ctx, run.runId, collected, s);
     const outcome = await readShardResult(ctx, run.runId, s);
-    await writeShardRows(ctx.store, run.runId, s, buckets, labelRecords(ids, collected.classes, outcome));
+    await writeShardRows(ctx.store, run.runId, s, buckets, ids, labelRecordOf(ids, collected.classes, outcome));
   }
   await joinShardRows(ctx.store, run.runId, datasetKeys.rows(run.runId), buckets, collected.shards.length);
   const previous = base ? await readVersion(ctx.store, run.dataset, base.version) : undefined;

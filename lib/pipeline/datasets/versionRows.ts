@@ -83,16 +83,20 @@ export function shardRowsKey(runId: string, shard: number, bucket: number): stri
 /**
  * One shard's rows by bucket (one object per bucket, empty where none falls), written by the task that has the
  * shard's outcome at hand (output, result, outcome) in a run that publishes a version, so that the shard tasks
- * format the rows in parallel and finalize only joins them (joinShardRows). Memory: the shard's lines.
+ * format the rows in parallel and finalize only joins them (joinShardRows). `recordOf(i)` is row i's record
+ * (rows in shard order, ids[i] its id). The rows are sorted by bucket first and each bucket's text is built and
+ * encoded on its own: no line outlives its bucket, where holding every line of the shard until the end made the
+ * young-generation collections copy them (about 40% of an output task's time at 100k rows).
  */
 export async function writeShardRows(
   store: ObjectStore,
   runId: string,
   shard: number,
   buckets: number,
-  records: Iterable<LabelRecord>,
+  ids: readonly string[],
+  recordOf: (row: number) => LabelRecord,
 ): Promise<void> {
-  const lines: string[][] = Array.from({ length: buckets }, () => []);
+  const byBucket = rowsByBucket(ids, buckets);
   // JSON.stringify of the row's array, its few labels and sources encoded once.
   const encoded = new Map<string | null, string>();
   const json = (value: string | null) => {
@@ -103,14 +107,33 @@ export async function writeShardRows(
     }
     return text;
   };
-  for (const { id, label, confidence, source } of records) {
-    lines[idHash(id) & (buckets - 1)].push(
-      `[${JSON.stringify(id)},${json(label)},${JSON.stringify(confidence)},${json(source)}]`,
-    );
-  }
-  await mapConcurrently(lines, (bucket, b) =>
-    store.put(shardRowsKey(runId, shard, b), bucket.length > 0 ? `${bucket.join('\n')}\n` : ''),
+  const bucketText = (b: number) => {
+    let text = '';
+    for (let at = byBucket.starts[b]; at < byBucket.starts[b + 1]; at++) {
+      const { id, label, confidence, source } = recordOf(byBucket.rows[at]);
+      text += `[${JSON.stringify(id)},${json(label)},${JSON.stringify(confidence)},${json(source)}]\n`;
+    }
+    return Buffer.from(text, 'utf8');
+  };
+  await mapConcurrently(
+    Array.from({ length: buckets }, (_, b) => b),
+    (b) => store.put(shardRowsKey(runId, shard, b), bucketText(b)),
   );
+}
+
+/** Row numbers grouped by the bucket of their id, in row order within a bucket (a counting sort). */
+function rowsByBucket(ids: readonly string[], buckets: number): { starts: Int32Array; rows: Int32Array } {
+  const bucketOf = new Int32Array(ids.length);
+  const starts = new Int32Array(buckets + 1);
+  for (let i = 0; i < ids.length; i++) {
+    bucketOf[i] = idHash(ids[i]) & (buckets - 1);
+    starts[bucketOf[i] + 1]++;
+  }
+  for (let b = 0; b < buckets; b++) starts[b + 1] += starts[b];
+  const fill = starts.slice(0, buckets);
+  const rows = new Int32Array(ids.length);
+  for (let i = 0; i < ids.length; i++) rows[fill[bucketOf[i]]++] = i;
+  return { starts, rows };
 }
 
 /** Whether shard `shard` wrote its rows by bucket (writeShardRows writes bucket 0 among the others). */

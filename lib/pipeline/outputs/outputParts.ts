@@ -10,21 +10,31 @@ import type { StageContext } from '../stageContext.ts';
 import { type RoundTally, tallyRounds } from './roundReports.ts';
 import { type RowOutcome, SOURCES } from './rowOutcome.ts';
 
+/** Row i's labels.csv / labels.parquet record (of one shard's rows, or all). */
+export function labelRecordOf(
+  ids: readonly string[],
+  classes: readonly string[],
+  outcome: RowOutcome,
+): (row: number) => LabelRecord {
+  return (i) => {
+    const label = outcome.label[i];
+    return {
+      id: ids[i],
+      label: label >= 0 ? classes[label] : null,
+      confidence: outcome.confidence[i],
+      source: SOURCES[outcome.source[i]],
+    };
+  };
+}
+
 /** labels.csv / labels.parquet records of rows in input order (one shard's, or all). */
 export function* labelRecords(
   ids: readonly string[],
   classes: readonly string[],
   outcome: RowOutcome,
 ): Generator<LabelRecord> {
-  for (let i = 0; i < ids.length; i++) {
-    const label = outcome.label[i];
-    yield {
-      id: ids[i],
-      label: label >= 0 ? classes[label] : null,
-      confidence: outcome.confidence[i],
-      source: SOURCES[outcome.source[i]],
-    };
-  }
+  const recordOf = labelRecordOf(ids, classes, outcome);
+  for (let i = 0; i < ids.length; i++) yield recordOf(i);
 }
 
 /** report.json keeps this many rejected rows as a sample. */
