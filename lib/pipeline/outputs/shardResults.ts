@@ -1,4 +1,5 @@
 import { packArrays, unpackArrays } from '../binaryArrays.ts';
+import { mapConcurrently } from '../concurrentRequests.ts';
 import { keys } from '../keys.ts';
 import type { Collected } from '../shards/collected.ts';
 import type { StageContext } from '../stageContext.ts';
@@ -33,8 +34,7 @@ export function outcomeSlice(outcome: RowOutcome, start: number, end: number): R
 
 /** Writes an outcome over all rows (a single-process method's) as one part per shard. */
 export async function writeShardResults(ctx: StageContext, runId: string, collected: Collected, outcome: RowOutcome) {
-  for (let s = 0; s < collected.shards.length; s++) {
-    const { offset, rows } = collected.shards[s];
-    await writeShardResult(ctx, runId, s, outcomeSlice(outcome, offset, offset + rows));
-  }
+  await mapConcurrently(collected.shards, ({ offset, rows }, s) =>
+    writeShardResult(ctx, runId, s, outcomeSlice(outcome, offset, offset + rows)),
+  );
 }

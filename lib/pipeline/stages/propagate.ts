@@ -3,6 +3,7 @@ import { connectivityFromNeighbors } from '../../graph/knnKernel.ts';
 import { rbfWeightsFromNeighbors } from '../../graph/knnRbfKernel.ts';
 import { type KnnResult, knnSelfSearch } from '../../graph/knnSearch.ts';
 import { packArrays, unpackArrays } from '../binaryArrays.ts';
+import { mapConcurrently } from '../concurrentRequests.ts';
 import { writeJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
 import { markOrigins } from '../outputs/rowOutcome.ts';
@@ -121,10 +122,10 @@ export async function propagateStage(
   if (graphMethod && run.versioned) {
     // A run that publishes a dataset version keeps its label distributions for the version's model.
     const k = collected.classes.length;
-    for (const [s, { offset, rows: count }] of collected.shards.entries()) {
+    await mapConcurrently(collected.shards, ({ offset, rows: count }, s) => {
       const part = result.probabilities.subarray(offset * k, (offset + count) * k);
-      await ctx.store.put(keys.shardDistributions(task.runId, s), packArrays([part]));
-    }
+      return ctx.store.put(keys.shardDistributions(task.runId, s), packArrays([part]));
+    });
   }
   const summary: MethodSummary = {
     convergence: result.convergence,
