@@ -97,9 +97,9 @@ describe('cells objects', () => {
   });
 
   it('read by probed cells, hold exactly those cells (the others empty), with fewer bytes and one GET per run', async () => {
-    // Prepare: rows of 16 features take 68 bytes, so cells of 100 rows are 6.8 KB apart, past the join gap.
+    // Prepare: rows of 16 features take 68 bytes, so cells of 1,000 rows are 68 KB apart, past the 64 KiB join gap.
     const { ctx, store } = await contextWithStore();
-    const sizes = [100, 0, 120, 90, 100, 110, 80];
+    const sizes = [1000, 0, 1200, 900, 1000, 1100, 800];
     const { part, codes } = partOf(sizes, 2);
     await writeRangeCells(ctx, 'run', 0, 3, part);
     const whole = (await store.head(keys.rangeCells('run', 0, 3)))?.size ?? 0;
@@ -118,10 +118,10 @@ describe('cells objects', () => {
     expect(read.nearest.length).toBe(0);
     // The index, then cells 0, 3-4 (adjacent: one GET) and 6.
     expect(store.ranged).toBe(4);
-    const records = (100 + 90 + 100 + 80) * RECORD;
+    const records = (1000 + 900 + 1000 + 800) * RECORD;
     expect(store.traffic.bytesRead).toBeLessThan(records + 200);
     // Neither the unprobed cells 2 and 5 nor the nearest cells.
-    expect(store.traffic.bytesRead).toBeLessThan(whole - (120 + 110) * RECORD);
+    expect(store.traffic.bytesRead).toBeLessThan(whole - (1200 + 1100) * RECORD);
   });
 
   it('read by probed cells, join cells a few rows apart into one GET, and read only the index of an object without them', async () => {
@@ -143,9 +143,13 @@ describe('cells objects', () => {
       codes,
     );
 
-    // Assess: cell 1 (3 rows) came along with 0 and 2 in one GET, and does no harm.
+    // Assess: cell 1 (3 rows) came along with 0 and 2 in one GET, and was left out of the part.
     expect(store.ranged).toBe(3);
-    expect(rowsOf(read, 0, 5)).toEqual(rowsOf(part, 0, 5));
+    const cellSizes = Array.from({ length: 5 }, (_, i) => read.offsets[i + 1] - read.offsets[i]);
+    expect(cellSizes).toEqual([4, 0, 5, 0, 2]);
+    expect(rowsOf(read, 0, 1)).toEqual(rowsOf(part, 0, 1));
+    expect(rowsOf(read, 2, 3)).toEqual(rowsOf(part, 2, 3));
+    expect(rowsOf(read, 4, 5)).toEqual(rowsOf(part, 4, 5));
     expect(empty.members.length).toBe(0);
     expect(Array.from(empty.offsets)).toEqual([0, 0, 0, 0, 0, 0]);
   });

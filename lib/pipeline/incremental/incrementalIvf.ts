@@ -18,6 +18,7 @@ import {
   readIvfTraining,
   readProbedCells,
   readRangeCells,
+  readRuns,
   writeRangeLists,
 } from '../neighbors/ivfObjects.ts';
 import { partCells, rangeQueries } from '../neighbors/rangeParts.ts';
@@ -332,18 +333,12 @@ async function baseBounds(
     );
   }
   const start = packedDataStart([4, 4 * n, 4 * n * k]);
-  const runs: [number, number][] = [];
-  for (let i = 0; i < wanted.length; i++) {
-    if (wanted[i] !== 1 || offsets[i + 1] === offsets[i]) continue;
-    const last = runs[runs.length - 1];
-    if (last !== undefined && last[1] === i) last[1] = i + 1;
-    else runs.push([i, i + 1]);
-  }
   const kth: (Float64Array | undefined)[] = new Array(wanted.length);
-  await mapConcurrently(runs, async ([from, to]) => {
+  await mapConcurrently(readRuns(wanted, offsets, 8 * k), async ([from, to]) => {
     const bytes = (await ctx.store.getRange(key, start + 8 * k * offsets[from], start + 8 * k * offsets[to])).slice();
     const distances = new Float64Array(bytes.buffer, 0, (offsets[to] - offsets[from]) * k);
     for (let i = from; i < to; i++) {
+      if (wanted[i] !== 1) continue;
       const cell = new Float64Array(offsets[i + 1] - offsets[i]);
       for (let j = 0; j < cell.length; j++) cell[j] = distances[(offsets[i] - offsets[from] + j) * k + k - 1];
       kth[i] = cell;
