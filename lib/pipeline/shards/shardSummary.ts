@@ -1,5 +1,5 @@
 import { NotFoundError } from '../../adapters/errors.ts';
-import { defaultId } from '../../data/defaultId.ts';
+import { DefaultIdBytes } from '../../data/defaultId.ts';
 import { ExactMoments, type MomentSums } from '../../data/exactMoments.ts';
 import { hashId, type IdHasher } from '../../data/idHashes.ts';
 import { type DecodedShard, decodeShard } from '../../data/shardFormat.ts';
@@ -170,14 +170,14 @@ export function eachIdHash(
 ): void {
   const { hashes, defaultLines } = summary;
   const hash = new Uint32Array(2);
+  const id = new DefaultIdBytes(place.idFile);
   let next = 0;
   for (let i = 0; i < summary.n; i++) {
     if (hashes[2 * i] !== 0 || hashes[2 * i + 1] !== 0) {
       visit(i, hashes[2 * i], hashes[2 * i + 1]);
       continue;
     }
-    const id = Buffer.from(defaultId(fileLine(place, defaultLines[next++]) - place.rowZeroLine, place.idFile), 'utf8');
-    hashOf(id, 0, id.length, hash);
+    hashOf(id.bytes, 0, id.write(fileLine(place, defaultLines[next++]) - place.rowZeroLine), hash);
     visit(i, hash[0], hash[1]);
   }
 }
