@@ -4,6 +4,7 @@ import { reduceOnce } from './run/fanIn.ts';
 import { findRun, markRunFailed, updateRun } from './run/runRecord.ts';
 import type { StageContext } from './stageContext.ts';
 import { cellsStage } from './stages/cells.ts';
+import { compareStage } from './stages/compare.ts';
 import { degreesStage } from './stages/degrees.ts';
 import { edgesStage } from './stages/edges.ts';
 import { gatherStage } from './stages/gather.ts';
@@ -38,6 +39,7 @@ const SHARD_TASKS: Partial<Record<Stage, ShardTask>> = {
   score: scoreStage,
   outcome: outcomeStage,
   output: outputStage,
+  compare: compareStage,
 };
 /**
  * Reduce steps are loaded on first use: a process that only runs shard tasks (a worker thread, the worker
@@ -59,6 +61,7 @@ const REDUCE_STEPS: Partial<Record<Stage, () => Promise<ReduceStep>>> = {
   converge: async () => (await import('./stages/converge.ts')).convergeStage,
   // self-training's fit of a round: its wire name is `reduce`
   reduce: async () => (await import('./stages/selfTrainingFit.ts')).selfTrainingFitStage,
+  version: async () => (await import('./stages/version.ts')).versionStage,
   finalize: async () => (await import('./stages/finalize.ts')).finalizeStage,
 };
 

@@ -2,9 +2,9 @@ import { z } from 'zod';
 
 /**
  * The stages of a run, in order. Shard tasks (ingest, sample, cells, probes, neighbors, gather, the fanned-out propagation's
- * edges, route, degrees, iterate and result, score, outcome, output) fan out on the tasks queue, one per shard
- * (approximate neighbors: one per cell range, the fanned-out edges, degrees and iterate one per partition, its
- * number in `shard`); the others are reduce steps on the reduce
+ * edges, route, degrees, iterate and result, score, outcome, output, compare) fan out on the tasks queue, one per
+ * shard (approximate neighbors: one per cell range, the fanned-out edges, degrees and iterate one per partition,
+ * compare one per group of version buckets, its number in `shard`); the others are reduce steps on the reduce
  * queue, one per run and round (for iterate and converge, the round is the iteration).
  */
 export const STAGES = [
@@ -33,6 +33,8 @@ export const STAGES = [
   'reduce',
   'outcome',
   'output',
+  'version',
+  'compare',
   'finalize',
 ] as const;
 export type Stage = (typeof STAGES)[number];
@@ -52,6 +54,7 @@ export const SHARD_STAGES: ReadonlySet<Stage> = new Set<Stage>([
   'score',
   'outcome',
   'output',
+  'compare',
 ]);
 
 /** A message names a unit of work; its data lives in the object store, never in the message. */

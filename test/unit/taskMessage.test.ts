@@ -151,10 +151,11 @@ describe('taskMessage', () => {
 });
 
 describe('SHARD_STAGES', () => {
-  it('are ingest, sample, cells, probes, neighbors, gather, score, outcome, output and the fanned-out propagation tasks', () => {
+  it('are ingest, sample, cells, probes, neighbors, gather, score, outcome, output, compare and the fanned-out propagation tasks', () => {
     // Assess
     expect([...SHARD_STAGES].sort()).toEqual([
       'cells',
+      'compare',
       'degrees',
       'edges',
       'gather',

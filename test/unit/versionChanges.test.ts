@@ -5,7 +5,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
 import type { LabelRecord } from '../../lib/data/labelsWriter.ts';
 import { scanVersionRows } from '../../lib/pipeline/datasets/scannedRows.ts';
-import { versionChanges } from '../../lib/pipeline/datasets/versionChanges.ts';
+import {
+  bucketPairing,
+  compareBuckets,
+  mergeChanges,
+  versionChanges,
+} from '../../lib/pipeline/datasets/versionChanges.ts';
 import {
   bucketCount,
   idHash,
@@ -75,7 +80,7 @@ describe('version rows', () => {
     const shardRows = (rows: LabelRecord[]) => [rows.map(({ id }) => id), (i: number) => rows[i]] as const;
     await writeShardRows(s, 'run', 0, 4, ...shardRows(records.slice(0, 150)));
     await writeShardRows(s, 'run', 1, 4, ...shardRows(records.slice(150)));
-    await joinShardRows(s, 'run', 'joined/', 4, 2);
+    await joinShardRows(s, 'run', 'joined/', [0, 1, 2, 3], 2);
 
     // Assess
     for (let b = 0; b < 4; b++) {
@@ -195,6 +200,56 @@ describe('versionChanges', () => {
       to: 'b',
       rows: before.filter((_, i) => i % 7 && i % 11 === 0 && i % 3 === 0).length,
     });
+  });
+
+  it('compared in shares of buckets (the compare tasks) and merged, gives the changes of one comparison', async () => {
+    // Prepare: the grown and shrunk datasets of the test above, in 4 and 16 buckets, rows changing class three ways
+    const s = await store();
+    const before = Array.from({ length: 1000 }, (_, i) => row(i, i % 3 ? 'a' : null, (i % 10) / 10));
+    const now = before
+      .filter((_, i) => i % 7 !== 0)
+      .map((r, j) => ({ ...r, label: j % 11 === 0 ? 'b' : j % 13 === 0 ? null : r.label, confidence: (j % 9) / 9 }));
+    now.push(...Array.from({ length: 50 }, (_, i) => row(5000 + i, 'c', 1)));
+    await writeVersionRows(s, 'before/', 4, before);
+    await writeVersionRows(s, 'now/', 16, now);
+    const pairs = [
+      [
+        { store: s, prefix: 'before/', buckets: 4, rows: before.length, version: 1, runId: 'r1' },
+        { store: s, prefix: 'now/', buckets: 16, rows: now.length },
+      ],
+      [
+        { store: s, prefix: 'now/', buckets: 16, rows: now.length, version: 2, runId: 'r2' },
+        { store: s, prefix: 'before/', buckets: 4, rows: before.length },
+      ],
+    ] as const;
+
+    for (const [previous, current] of pairs) {
+      // Act: 3 tasks over the 4 buckets of the fewer side (task t: buckets t, t + 3)
+      const tallies = await Promise.all(
+        [0, 1, 2].map((t) =>
+          compareBuckets(
+            previous,
+            current,
+            [0, 1, 2, 3].filter((b) => b % 3 === t),
+          ),
+        ),
+      );
+      const merged = mergeChanges(previous, current, tallies);
+
+      // Assess: the same counts, histogram and transitions; the mean shifts to rounding (other summing order)
+      const whole = await versionChanges(previous, current);
+      expect(bucketPairing(previous, current).fewer).toBe(4);
+      const counts = (c: typeof merged) => ({ ...c, transitions: [], confidenceShift: undefined });
+      expect(counts(merged)).toEqual(counts(whole));
+      const { confidenceShift, transitions } = merged;
+      expect(new Set(transitions.map((t) => JSON.stringify(t)))).toEqual(
+        new Set(whole.transitions.map((t) => JSON.stringify(t))),
+      );
+      expect(transitions.length).toBeGreaterThanOrEqual(3);
+      expect(confidenceShift.histogram).toEqual(whole.confidenceShift.histogram);
+      expect(confidenceShift.mean).toBeCloseTo(whole.confidenceShift.mean, 12);
+      expect(confidenceShift.meanAbsolute).toBeCloseTo(whole.confidenceShift.meanAbsolute, 12);
+    }
   });
 
   it('a first version adds every row', async () => {

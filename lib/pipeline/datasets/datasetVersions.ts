@@ -13,7 +13,7 @@ import { isGraphMethod } from '../runOptions.ts';
 import { type Collected, loadShardIds } from '../shards/collected.ts';
 import type { RunInput } from '../shards/shardPlan.ts';
 import type { StageContext } from '../stageContext.ts';
-import { type VersionChanges, versionChanges } from './versionChanges.ts';
+import type { VersionChanges } from './versionChanges.ts';
 import {
   featuresFile,
   MODEL_FILE,
@@ -22,7 +22,7 @@ import {
   writeModelPart,
   writeVersionModel,
 } from './versionModel.ts';
-import { bucketCount, bucketKey, hasShardRows, joinShardRows, writeShardRows } from './versionRows.ts';
+import { bucketCount, bucketKey, hasShardRows, writeShardRows } from './versionRows.ts';
 
 /**
  * The label store of a dataset (DESIGN.md section 5, "Datasets keep history"):
@@ -146,52 +146,38 @@ export interface PreparedVersion {
 }
 
 /**
- * Fixes the version the run compares against (latest.json now; put-if-absent, so a redelivered finalize keeps
- * the first choice), writes the run's rows into buckets, shard by shard, and compares them with that version's
- * bucket by bucket. Memory: 64 kB of lines per bucket while writing, then one bucket of each version.
+ * version step: writes the rows by bucket of any shard whose outcome task did not (writeVersionShardParts), so
+ * that the compare tasks find every shard's part of every bucket.
  */
-export async function prepareVersion(
-  ctx: StageContext,
-  run: RunRecord,
-  collected: Collected,
-): Promise<PreparedVersion> {
-  const latest = await readLatest(ctx.store, run.dataset);
-  await ctx.store.putIfAbsent(datasetKeys.base(run.runId), JSON.stringify({ base: latest ?? null }));
-  const base =
-    (await readJson<{ base: LatestVersion | null }>(ctx.store, datasetKeys.base(run.runId))).base ?? undefined;
+export async function writeMissingShardRows(ctx: StageContext, run: RunRecord, collected: Collected): Promise<void> {
   const buckets = bucketCount(collected.n);
-  // The shard tasks wrote their rows by bucket and model parts (writeVersionShardParts); a shard that did not is
-  // written here.
   for (let s = 0; s < collected.shards.length; s++) {
     if (await hasShardRows(ctx.store, run.runId, s)) continue;
     const ids = await loadShardIds(ctx, run.runId, collected, s);
     const outcome = await readShardResult(ctx, run.runId, s);
     await writeShardRows(ctx.store, run.runId, s, buckets, ids, labelRecordOf(ids, collected.classes, outcome));
   }
-  await joinShardRows(ctx.store, run.runId, datasetKeys.rows(run.runId), buckets, collected.shards.length);
-  const previous = base ? await readVersion(ctx.store, run.dataset, base.version) : undefined;
-  // The model (model.json, and any part no shard task wrote: I/O) is written while the rows are compared (CPU).
-  const [model, changes] = await Promise.all([
-    keptFeatures(ctx, run, collected).then((kept) =>
-      writeVersionModel(ctx, run.runId, run.options, collected, datasetKeys.model(run.runId), kept),
-    ),
-    versionChanges(
-      previous && {
-        store: ctx.store,
-        prefix: datasetKeys.versionFile(run.dataset, previous.version, 'rows/'),
-        buckets: previous.buckets,
-        rows: previous.rows,
-        version: previous.version,
-        runId: previous.runId,
-      },
-      { store: ctx.store, prefix: datasetKeys.rows(run.runId), buckets, rows: collected.n },
-    ),
-  ]);
+}
+
+/**
+ * finalize: the version's model (model.json, and any part no shard task wrote) and the list of its staged
+ * files, with the base and the changes the compare tasks found (versionComparison.ts).
+ */
+export async function prepareVersion(
+  ctx: StageContext,
+  run: RunRecord,
+  collected: Collected,
+  compared: { readonly base?: LatestVersion; readonly changes: VersionChanges },
+): Promise<PreparedVersion> {
+  const buckets = bucketCount(collected.n);
+  const kept = await keptFeatures(ctx, run, collected);
+  const model = await writeVersionModel(ctx, run.runId, run.options, collected, datasetKeys.model(run.runId), kept);
   const files = [
     ...Array.from({ length: buckets }, (_, b) => bucketKey('rows/', b)),
     ...(model ? [`model/${MODEL_FILE}`] : []),
     ...(model ? collected.shards.flatMap((_, s) => [`model/${partFile(s)}`, `model/${featuresFile(s)}`]) : []),
   ];
+  const { base, changes } = compared;
   return { ...(base ? { base } : {}), files, buckets, classes: collected.classes, changes };
 }
 

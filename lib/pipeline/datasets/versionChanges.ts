@@ -38,8 +38,27 @@ export interface RowsLocation {
   readonly rows: number;
 }
 
+/**
+ * What comparing some buckets found (compareBuckets): sums, so that the parts of several compare tasks add up
+ * (mergeChanges) to the comparison of every bucket.
+ */
+export interface ChangeTally {
+  readonly added: number;
+  readonly kept: number;
+  readonly changedClass: number;
+  readonly shiftSum: number;
+  readonly shiftAbsSum: number;
+  readonly histogram: number[];
+  readonly transitions: { readonly from: string | null; readonly to: string | null; readonly rows: number }[];
+}
+
+export function emptyTally(): ChangeTally {
+  const histogram = new Array<number>(SHIFT_BINS).fill(0);
+  return { added: 0, kept: 0, changedClass: 0, shiftSum: 0, shiftAbsSum: 0, histogram, transitions: [] };
+}
+
 /** Running totals of a comparison. */
-class ChangeTally {
+class RunningTally {
   readonly histogram = new Array<number>(SHIFT_BINS).fill(0);
   readonly transitions = new Map<string, { from: string | null; to: string | null; rows: number }>();
   added = 0;
@@ -87,6 +106,11 @@ class ChangeTally {
       else this.keep(before, i, now, j);
     }
   }
+
+  result(): ChangeTally {
+    const { added, kept, changedClass, shiftSum, shiftAbsSum, histogram } = this;
+    return { added, kept, changedClass, shiftSum, shiftAbsSum, histogram, transitions: [...this.transitions.values()] };
+  }
 }
 
 /** The rows of `rows` by the hash bits above the lowest `below` buckets' (`parts` parts), each in order. */
@@ -97,54 +121,98 @@ function splitByHash(rows: ScannedRows, below: number, parts: number): number[][
 }
 
 /**
- * Compares two versions' rows bucket by bucket. Bucket s of the version with fewer buckets holds exactly the
- * rows of buckets s, s + S, s + 2S, ... of the other (S the smaller count), so each bucket is read and scanned
- * once: memory is one bucket of each version (about ROWS_PER_BUCKET rows each, and the larger side's bucket
- * split in parts), whatever the dataset's size.
+ * How two versions' buckets pair up. Bucket s of the version with fewer buckets (`fewer` of them) holds exactly
+ * the rows of buckets s, s + fewer, s + 2 fewer, ... (`parts` of them) of the other, so the comparison goes by
+ * the fewer side's buckets. Without a previous version, the current one's buckets, one part each.
  */
-export async function versionChanges(
-  previous: (RowsLocation & { readonly version: number; readonly runId: string }) | undefined,
+export function bucketPairing(previous: { buckets: number } | undefined, current: { buckets: number }) {
+  const fewer = Math.min(previous?.buckets ?? current.buckets, current.buckets);
+  const parts = Math.max(previous?.buckets ?? current.buckets, current.buckets) / fewer;
+  /** The current version's buckets that bucket s of the fewer side pairs with. */
+  const currentBuckets = (s: number) =>
+    current.buckets === fewer ? [s] : Array.from({ length: parts }, (_, p) => s + p * fewer);
+  return { fewer, parts, currentBuckets };
+}
+
+/**
+ * Compares two versions' rows over buckets `buckets` of the side with fewer buckets (bucketPairing), each read
+ * and scanned once: memory is one bucket of each version (about ROWS_PER_BUCKET rows each, and the larger
+ * side's bucket split in parts), whatever the dataset's size.
+ */
+export async function compareBuckets(
+  previous: RowsLocation,
   current: RowsLocation,
-): Promise<VersionChanges> {
-  const tally = new ChangeTally();
-  if (previous === undefined) {
-    tally.added = current.rows;
-  } else {
-    const fewer = Math.min(previous.buckets, current.buckets);
-    const parts = Math.max(previous.buckets, current.buckets) / fewer;
-    const previousFewer = previous.buckets === fewer;
-    for (let s = 0; s < fewer; s++) {
-      const small = await scanVersionBucket(
-        (previousFewer ? previous : current).store,
-        (previousFewer ? previous : current).prefix,
-        s,
-      );
-      const split = splitByHash(small, fewer, parts);
-      for (let p = 0; p < parts; p++) {
-        const large = await scanVersionBucket(
-          (previousFewer ? current : previous).store,
-          (previousFewer ? current : previous).prefix,
-          s + p * fewer,
-        );
-        const all = Array.from({ length: large.n }, (_, i) => i);
-        if (previousFewer) tally.compare(small, split[p], large, all);
-        else tally.compare(large, all, small, split[p]);
-      }
+  buckets: readonly number[],
+): Promise<ChangeTally> {
+  const tally = new RunningTally();
+  const { fewer, parts } = bucketPairing(previous, current);
+  const previousFewer = previous.buckets === fewer;
+  const [small, large] = previousFewer ? [previous, current] : [current, previous];
+  for (const s of buckets) {
+    const smallRows = await scanVersionBucket(small.store, small.prefix, s);
+    const split = splitByHash(smallRows, fewer, parts);
+    for (let p = 0; p < parts; p++) {
+      const largeRows = await scanVersionBucket(large.store, large.prefix, s + p * fewer);
+      const all = Array.from({ length: largeRows.n }, (_, i) => i);
+      if (previousFewer) tally.compare(smallRows, split[p], largeRows, all);
+      else tally.compare(largeRows, all, smallRows, split[p]);
     }
   }
-  const { kept } = tally;
+  return tally.result();
+}
+
+/**
+ * The changes of the current version against the previous one from the tallies of its buckets, added in the
+ * given order (compare tasks in task order: the same sums on every run).
+ */
+export function mergeChanges(
+  previous: { readonly version: number; readonly runId: string; readonly rows: number } | undefined,
+  current: { readonly rows: number },
+  tallies: readonly ChangeTally[],
+): VersionChanges {
+  const histogram = new Array<number>(SHIFT_BINS).fill(0);
+  const transitions = new Map<string, { from: string | null; to: string | null; rows: number }>();
+  let [added, kept, changedClass, shiftSum, shiftAbsSum] = [0, 0, 0, 0, 0];
+  for (const tally of tallies) {
+    added += tally.added;
+    kept += tally.kept;
+    changedClass += tally.changedClass;
+    shiftSum += tally.shiftSum;
+    shiftAbsSum += tally.shiftAbsSum;
+    tally.histogram.forEach((count, bin) => {
+      histogram[bin] += count;
+    });
+    for (const { from, to, rows } of tally.transitions) {
+      const key = JSON.stringify([from, to]);
+      const transition = transitions.get(key) ?? { from, to, rows: 0 };
+      transition.rows += rows;
+      transitions.set(key, transition);
+    }
+  }
+  if (previous === undefined) added = current.rows;
   return {
     ...(previous ? { previousVersion: previous.version, previousRunId: previous.runId } : {}),
     rows: current.rows,
     previousRows: previous?.rows ?? 0,
-    added: tally.added,
+    added,
     removed: (previous?.rows ?? 0) - kept,
-    changedClass: tally.changedClass,
-    transitions: [...tally.transitions.values()].sort((a, b) => b.rows - a.rows).slice(0, MAX_TRANSITIONS),
+    changedClass,
+    transitions: [...transitions.values()].sort((a, b) => b.rows - a.rows).slice(0, MAX_TRANSITIONS),
     confidenceShift: {
-      mean: kept > 0 ? tally.shiftSum / kept : 0,
-      meanAbsolute: kept > 0 ? tally.shiftAbsSum / kept : 0,
-      histogram: tally.histogram,
+      mean: kept > 0 ? shiftSum / kept : 0,
+      meanAbsolute: kept > 0 ? shiftAbsSum / kept : 0,
+      histogram,
     },
   };
+}
+
+/** Compares two versions' rows, every bucket in one process (compareBuckets, mergeChanges). */
+export async function versionChanges(
+  previous: (RowsLocation & { readonly version: number; readonly runId: string }) | undefined,
+  current: RowsLocation,
+): Promise<VersionChanges> {
+  if (previous === undefined) return mergeChanges(undefined, current, []);
+  const { fewer } = bucketPairing(previous, current);
+  const all = Array.from({ length: fewer }, (_, s) => s);
+  return mergeChanges(previous, current, [await compareBuckets(previous, current, all)]);
 }

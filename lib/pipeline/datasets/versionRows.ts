@@ -142,24 +142,22 @@ export async function hasShardRows(store: ObjectStore, runId: string, shard: num
 }
 
 /**
- * The version's buckets under `prefix` from the shards' rows by bucket, each bucket the shards' parts in shard
- * order (ObjectStore.concatenate): the same bytes as writeVersionRows over the rows in shard order.
+ * The version's buckets `buckets` under `prefix` from the shards' rows by bucket, each bucket the shards' parts
+ * in shard order (ObjectStore.concatenate): the same bytes as writeVersionRows over the rows in shard order.
  */
 export async function joinShardRows(
   store: ObjectStore,
   runId: string,
   prefix: string,
-  buckets: number,
+  buckets: readonly number[],
   shards: number,
 ): Promise<void> {
   const every = Array.from({ length: shards }, (_, s) => s);
-  await mapConcurrently(
-    Array.from({ length: buckets }, (_, b) => b),
-    (b) =>
-      store.concatenate(
-        bucketKey(prefix, b),
-        every.map((s) => shardRowsKey(runId, s, b)),
-      ),
+  await mapConcurrently(buckets, (b) =>
+    store.concatenate(
+      bucketKey(prefix, b),
+      every.map((s) => shardRowsKey(runId, s, b)),
+    ),
   );
 }
 

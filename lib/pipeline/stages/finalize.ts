@@ -1,5 +1,6 @@
 import { spreadWarning } from '../../data/featureScaling.ts';
 import { prepareVersion, publishVersion } from '../datasets/datasetVersions.ts';
+import { readChanges } from '../datasets/versionComparison.ts';
 import { incrementalReportOf } from '../incremental/incrementalReport.ts';
 import { readJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
@@ -76,7 +77,9 @@ export async function finalizeStage(ctx: StageContext, task: TaskMessage): Promi
   // the report and the version are written after the report that holds them.
   const [labelsFile, prepared, incremental] = await Promise.all([
     writeLabels(ctx, task.runId, collected, run.options.format),
-    run.versioned ? prepareVersion(ctx, run, collected) : undefined,
+    run.versioned
+      ? readChanges(ctx, run, collected).then((compared) => prepareVersion(ctx, run, collected, compared))
+      : undefined,
     incrementalReportOf(ctx, run, collected),
   ]);
   const finalizeMs = Math.round(performance.now() - started);

@@ -2,6 +2,7 @@ import type { SoftmaxModelJson } from '../../algorithms/softmaxRegression.ts';
 import { SoftmaxRegression } from '../../algorithms/softmaxRegression.ts';
 import { UNLABELLED } from '../../data/dataset.ts';
 import { writeVersionShardParts } from '../datasets/datasetVersions.ts';
+import { afterOutcome } from '../datasets/versionComparison.ts';
 import { readJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
 import { writeShardOutput } from '../outputs/outputParts.ts';
@@ -36,7 +37,7 @@ export async function outcomeStage(ctx: StageContext, task: TaskMessage): Promis
   const run = await readRun(ctx.store, task.runId);
   await writeShardOutput(ctx, task.runId, run.options, collected, task.shard, shard.ids, outcome);
   await writeVersionShardParts(ctx, run, collected, task.shard, shard.ids, outcome);
-  await completeShardTask(ctx, task, collected.shards.length, 'finalize', {
+  await completeShardTask(ctx, task, collected.shards.length, afterOutcome(run), {
     ms: Math.round(performance.now() - started),
     rows: shard.X.n,
   });

@@ -1,4 +1,5 @@
 import { writeVersionShardParts } from '../datasets/datasetVersions.ts';
+import { afterOutcome } from '../datasets/versionComparison.ts';
 import { writeShardOutput } from '../outputs/outputParts.ts';
 import { readShardResult } from '../outputs/shardResults.ts';
 import { completeShardTask } from '../run/fanIn.ts';
@@ -28,7 +29,7 @@ export async function outputStage(ctx: StageContext, task: TaskMessage): Promise
   const outcome = await readShardResult(ctx, task.runId, task.shard);
   await writeShardOutput(ctx, task.runId, run.options, collected, task.shard, ids, outcome);
   await writeVersionShardParts(ctx, run, collected, task.shard, ids, outcome);
-  await completeShardTask(ctx, task, collected.shards.length, 'finalize', {
+  await completeShardTask(ctx, task, collected.shards.length, afterOutcome(run), {
     ms: Math.round(performance.now() - started),
     rows: ids.length,
   });

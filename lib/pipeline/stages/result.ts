@@ -1,6 +1,7 @@
 import { normalizeRows } from '../../algorithms/propagation.ts';
 import { packArrays, readPackedRange } from '../binaryArrays.ts';
 import { writeVersionShardParts } from '../datasets/datasetVersions.ts';
+import { afterOutcome } from '../datasets/versionComparison.ts';
 import { readJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
 import { writeShardOutput } from '../outputs/outputParts.ts';
@@ -41,7 +42,7 @@ export async function resultStage(ctx: StageContext, task: TaskMessage): Promise
   const ids = await loadShardIds(ctx, runId, collected, shard);
   await writeShardOutput(ctx, runId, run.options, collected, shard, ids, outcome);
   await writeVersionShardParts(ctx, run, collected, shard, ids, outcome);
-  await completeShardTask(ctx, task, collected.shards.length, 'finalize', {
+  await completeShardTask(ctx, task, collected.shards.length, afterOutcome(run), {
     ms: Math.round(performance.now() - started),
     rows,
   });

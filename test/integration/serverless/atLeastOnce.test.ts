@@ -126,7 +126,8 @@ describe('a run on pseudolabel worker under at-least-once delivery', () => {
     expect(output.rejected!.trimEnd().split('\n')).toHaveLength(1 + BAD_ROWS);
     expect(await markersOf(stack.s3, stack.bucket, runId, 'ingest')).toHaveLength(SHARDS);
     expect(await markersOf(stack.s3, stack.bucket, runId, 'neighbors')).toHaveLength(SHARDS);
-    expect(await listKeys(stack.s3, stack.bucket, `runs/${runId}/markers/advanced/`)).toHaveLength(4);
+    // Each reduce step advanced once: plan, collect, propagate, version (the run publishes a dataset version), finalize.
+    expect(await listKeys(stack.s3, stack.bucket, `runs/${runId}/markers/advanced/`)).toHaveLength(5);
     // The duplicated plan and collect reached their reduce steps and were ignored there.
     expect(worker.log.match(/reduce step already done; duplicate ignored/g)?.length ?? 0).toBeGreaterThanOrEqual(2);
   });
