@@ -6,6 +6,7 @@ import { CountingObjectStore } from '../../lib/adapters/countingObjectStore.ts';
 import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
 import { rowNormsOf } from '../../lib/linalg/dotDistances.ts';
 import { encodeRows, type Int16Codes, int16Codes } from '../../lib/linalg/int16Codes.ts';
+import { packArrays } from '../../lib/pipeline/binaryArrays.ts';
 import { keys } from '../../lib/pipeline/keys.ts';
 import {
   type RangeCellsPart,
@@ -45,8 +46,8 @@ async function contextWithStore(): Promise<{ ctx: StageContext; store: RangeCoun
 
 const D = 16;
 const WIDTH = 3;
-/** Bytes of a row's record: its global index and vector. */
-const RECORD = 4 * (1 + D);
+/** Bytes of a row's record: its global index, squared norm and vector. */
+const RECORD = 4 * (2 + D);
 
 /** A part of cells of the given sizes, random vectors, members ascending, norms and words as the cells task makes. */
 function partOf(sizes: readonly number[], seed: number): { part: RangeCellsPart; codes: Int16Codes } {
@@ -97,7 +98,7 @@ describe('cells objects', () => {
   });
 
   it('read by probed cells, hold exactly those cells (the others empty), with fewer bytes and one GET per run', async () => {
-    // Prepare: rows of 16 features take 68 bytes, so cells of 1,000 rows are 68 KB apart, past the 64 KiB join gap.
+    // Prepare: rows of 16 features take 72 bytes, so cells of 1,000 rows are 72 KB apart, past the 64 KiB join gap.
     const { ctx, store } = await contextWithStore();
     const sizes = [1000, 0, 1200, 900, 1000, 1100, 800];
     const { part, codes } = partOf(sizes, 2);
@@ -152,6 +153,32 @@ describe('cells objects', () => {
     expect(rowsOf(read, 4, 5)).toEqual(rowsOf(part, 4, 5));
     expect(empty.members.length).toBe(0);
     expect(Array.from(empty.offsets)).toEqual([0, 0, 0, 0, 0, 0]);
+  });
+
+  it('read an object of format 2 (no norms stored, as versions kept before), computing the norms', async () => {
+    // Prepare: the object as format 2 wrote it, records of index and vector only
+    const { ctx } = await contextWithStore();
+    const { part, codes } = partOf([5, 0, 7, 3], 6);
+    const records = new ArrayBuffer(part.members.length * 4 * (1 + D));
+    part.members.forEach((member, i) => {
+      new Int32Array(records)[i * (1 + D)] = member;
+      new Float32Array(records).set(part.vectors.subarray(i * D, (i + 1) * D), i * (1 + D) + 1);
+    });
+    const object = packArrays([Int32Array.of(2, WIDTH, D), part.offsets, new Uint8Array(records), part.nearest]);
+    await ctx.store.put(keys.rangeCells('run', 0, 0), object);
+
+    // Act
+    const whole = await readRangeCells(ctx, 'run', 0, 0, codes);
+    const [probed] = await readProbedCells(
+      ctx,
+      'run',
+      [{ range: 0, shard: 0, wanted: Uint8Array.of(0, 0, 1, 1) }],
+      codes,
+    );
+
+    // Assess
+    expect(whole).toEqual(part);
+    expect(rowsOf(probed, 2, 4)).toEqual(rowsOf(part, 2, 4));
   });
 
   it('refuse an object that is not the cells object of that many cells, naming it', async () => {

@@ -128,17 +128,24 @@ export interface RangeCellsPart {
 
 /*
  * A cells object is packed arrays: [CELLS_FORMAT, nearestWidth, d], the cell offsets (the range's cells + 1: its
- * index), the rows as records, and the rows' nearest cells. A row's record holds its global index (i32) and
- * vector (d x f32); the records of a cell, and of adjacent cells, are one run of bytes, so that a neighbors task
- * reads the members of the cells it probes with a ranged GET per run of adjacent probed cells (readProbedCells),
- * after the index, instead of the whole object. The norms and code words are not stored: the reader computes
- * them from the vectors (rowNormsOf, encodeRows under the run's codes), the same values bit for bit as the
- * cells task's, for a third of the bytes (d = 64: 260 bytes a row instead of 400).
+ * index), the rows as records, and the rows' nearest cells. A row's record holds its global index (i32), its
+ * squared norm (f32: rowNormsOf's values are Float32 sums, so the f32 holds them exactly) and vector (d x f32);
+ * the records of a cell, and of adjacent cells, are one run of bytes, so that a neighbors task reads the members
+ * of the cells it probes with a ranged GET per run of adjacent probed cells (readProbedCells), after the index,
+ * instead of the whole object. The code words are not stored: the reader computes them from the vectors
+ * (encodeRows under the run's codes), the same values bit for bit as the cells task's (d = 64: 264 bytes a row
+ * instead of 400). Format 2 objects (a version kept before norms were stored: 4 bytes a row less) are read too,
+ * their norms computed (rowNormsOf): computing them took 0.5 s of an incremental run's neighbors stage at
+ * 1M + 10% rows, which reads every probed cell's rows.
  */
-const CELLS_FORMAT = 2;
+const CELLS_FORMAT = 3;
+/** The format without norms, still read. */
+const CELLS_FORMAT_WITHOUT_NORMS = 2;
 
-function recordBytes(d: number): number {
-  return 4 * (1 + d);
+const readableFormat = (format: number) => format === CELLS_FORMAT || format === CELLS_FORMAT_WITHOUT_NORMS;
+
+function recordBytes(d: number, format: number): number {
+  return 4 * (d + (format === CELLS_FORMAT_WITHOUT_NORMS ? 1 : 2));
 }
 
 /** Leading arrays of a cells object before its records, of a range of `cells` cells: their byte lengths. */
@@ -146,56 +153,65 @@ function indexByteLengths(cells: number): number[] {
   return [3 * 4, (cells + 1) * 4];
 }
 
-function encodeRecords(members: Int32Array, vectors: Float32Array, d: number): Uint8Array {
-  const stride = 1 + d;
+function encodeRecords(members: Int32Array, norms: Float64Array, vectors: Float32Array, d: number): Uint8Array {
+  const stride = 2 + d;
   const buffer = new ArrayBuffer(members.length * stride * 4);
   const i32 = new Int32Array(buffer);
   const f32 = new Float32Array(buffer);
   for (let i = 0; i < members.length; i++) {
     i32[i * stride] = members[i];
-    f32.set(vectors.subarray(i * d, (i + 1) * d), i * stride + 1);
+    f32[i * stride + 1] = norms[i];
+    f32.set(vectors.subarray(i * d, (i + 1) * d), i * stride + 2);
   }
   return new Uint8Array(buffer);
 }
 
-/** Rows of a part as read: offsets, members and vectors, and room for the norms and code words `completed` makes. */
+/** Rows of a part as read: offsets, members, vectors and norms, and room for the code words `completed` makes. */
 interface ReadRows {
   readonly offsets: Int32Array;
   readonly members: Int32Array;
   readonly vectors: Float32Array;
-  readonly norms?: Float64Array;
+  readonly norms: Float64Array;
   readonly words?: Int32Array;
 }
 
 function emptyRows(offsets: Int32Array, d: number): ReadRows {
   const size = offsets[offsets.length - 1];
-  return { offsets, members: new Int32Array(size), vectors: new Float32Array(size * d) };
+  return { offsets, members: new Int32Array(size), vectors: new Float32Array(size * d), norms: new Float64Array(size) };
 }
 
-/** Decodes whole records into rows from row `at`. */
-function decodeRecords(bytes: Uint8Array, d: number, into: ReadRows, at: number): void {
+/** Decodes whole records of a `format` object into rows from row `at` (format 2: norms left to `completed`). */
+function decodeRecords(bytes: Uint8Array, d: number, format: number, into: ReadRows, at: number): void {
   const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
-  const stride = 1 + d;
+  const withNorms = format !== CELLS_FORMAT_WITHOUT_NORMS;
+  const stride = recordBytes(d, format) / 4;
   const rows = aligned.byteLength / (stride * 4);
   const i32 = new Int32Array(aligned.buffer, aligned.byteOffset, rows * stride);
   const f32 = new Float32Array(aligned.buffer, aligned.byteOffset, rows * stride);
+  const first = withNorms ? 2 : 1;
   for (let i = 0; i < rows; i++) {
     into.members[at + i] = i32[i * stride];
-    into.vectors.set(f32.subarray(i * stride + 1, (i + 1) * stride), (at + i) * d);
+    if (withNorms) into.norms[at + i] = f32[i * stride + 1];
+    into.vectors.set(f32.subarray(i * stride + first, (i + 1) * stride), (at + i) * d);
   }
 }
 
-/** A part from rows read: their norms and code words computed as the cells task did (buildIvfCells, encodeRows). */
+/**
+ * A part from rows read: their code words computed as the cells task did (encodeRows), and their norms
+ * (rowNormsOf, as buildIvfCells) when the object is of format 2.
+ */
 function completed(
   { offsets, members, vectors, norms, words }: ReadRows,
   d: number,
+  format: number,
   codes: Int16Codes | undefined,
   nearestWidth: number,
   nearest: Int32Array,
 ): RangeCellsPart {
   const n = members.length;
   const coded = codes === undefined || n === 0 ? new Int32Array(0) : encodeRows(codes, vectors, n, words);
-  return { offsets, members, vectors, norms: rowNormsOf(vectors, n, d, norms), words: coded, nearestWidth, nearest };
+  if (format === CELLS_FORMAT_WITHOUT_NORMS) rowNormsOf(vectors, n, d, norms);
+  return { offsets, members, vectors, norms, words: coded, nearestWidth, nearest };
 }
 
 export async function writeRangeCells(
@@ -205,11 +221,16 @@ export async function writeRangeCells(
   shard: number,
   part: RangeCellsPart,
 ) {
-  const { offsets, members, vectors, nearestWidth, nearest } = part;
+  const { offsets, members, vectors, norms, nearestWidth, nearest } = part;
   const d = members.length > 0 ? vectors.length / members.length : 0;
   await ctx.store.put(
     keys.rangeCells(runId, range, shard),
-    packArrays([Int32Array.of(CELLS_FORMAT, nearestWidth, d), offsets, encodeRecords(members, vectors, d), nearest]),
+    packArrays([
+      Int32Array.of(CELLS_FORMAT, nearestWidth, d),
+      offsets,
+      encodeRecords(members, norms, vectors, d),
+      nearest,
+    ]),
   );
 }
 
@@ -226,21 +247,21 @@ export async function readRangeCells(
 ): Promise<RangeCellsPart> {
   const key = keys.rangeCells(runId, range, shard);
   const [header, offsets, records, nearest] = unpackArrays(await ctx.store.get(key));
-  if (header.length !== 3 || header[0] !== CELLS_FORMAT || !(records instanceof Uint8Array)) {
+  if (header.length !== 3 || !readableFormat(header[0]) || !(records instanceof Uint8Array)) {
     throw new RangeError(
       `${ctx.store.describe(key)} is not a cells object of this version (run the cells stage again)`,
     );
   }
-  const [, nearestWidth, d] = header as Int32Array;
+  const [format, nearestWidth, d] = header as Int32Array;
   const rows = emptyRows(offsets as Int32Array, d);
-  if (records.byteLength !== rows.members.length * recordBytes(d)) {
+  if (records.byteLength !== rows.members.length * recordBytes(d, format)) {
     throw new RangeError(
       `${ctx.store.describe(key)}: ${records.byteLength} bytes of records for ${rows.members.length} rows`,
     );
   }
-  decodeRecords(records, d, rows, 0);
+  decodeRecords(records, d, format, rows, 0);
   // A copy of the nearest cells, so the object's bytes can go once decoded.
-  return completed(rows, d, codes, nearestWidth, (nearest as Int32Array).slice());
+  return completed(rows, d, format, codes, nearestWidth, (nearest as Int32Array).slice());
 }
 
 /** Of a cells object, the cells to read: wanted[i] = 1 for the range's i-th cell (ascending). */
@@ -282,7 +303,7 @@ export async function readProbedCells(
   });
   const planned = requests.map(({ wanted }, p) => {
     const { d, offsets } = indexes[p];
-    const runs = readRuns(wanted, offsets, recordBytes(d));
+    const runs = readRuns(wanted, offsets, recordBytes(d, indexes[p].format));
     // The part's cell offsets: the wanted cells' rows, the others empty.
     const read = new Int32Array(offsets.length);
     for (let i = 0; i < wanted.length; i++) read[i + 1] = read[i] + (wanted[i] === 1 ? offsets[i + 1] - offsets[i] : 0);
@@ -291,8 +312,8 @@ export async function readProbedCells(
   const parts = planned.map(({ read }, p) => emptyRows(read, indexes[p].d));
   const reads = planned.flatMap(({ runs }, p) => runs.map(([first, end]) => ({ part: p, first, end })));
   await mapConcurrently(reads, async ({ part, first, end }) => {
-    const { key, d, offsets, start } = indexes[part];
-    const bytes = recordBytes(d);
+    const { key, d, format, offsets, start } = indexes[part];
+    const bytes = recordBytes(d, format);
     const [from, to] = [start + offsets[first] * bytes, start + offsets[end] * bytes];
     const records = await ctx.store.getRange(key, from, to);
     if (records.byteLength !== to - from) {
@@ -305,10 +326,13 @@ export async function readProbedCells(
     for (let i = first; i < end; i++) {
       if (wanted[i] !== 1 || offsets[i + 1] === offsets[i]) continue;
       const cell = records.subarray((offsets[i] - offsets[first]) * bytes, (offsets[i + 1] - offsets[first]) * bytes);
-      decodeRecords(cell, d, parts[part], read[i]);
+      decodeRecords(cell, d, format, parts[part], read[i]);
     }
   });
-  return parts.map((rows, p) => completed(rows, indexes[p].d, codes, indexes[p].nearestWidth, new Int32Array(0)));
+  return parts.map((rows, p) => {
+    const { d, format, nearestWidth } = indexes[p];
+    return completed(rows, d, format, codes, nearestWidth, new Int32Array(0));
+  });
 }
 
 /** A cells object's cell offsets (its index: the range's `cells` cells + 1), read with one ranged GET. */
@@ -329,14 +353,15 @@ export async function readCellsOffsets(
 function cellsIndex(
   leading: Uint8Array,
   cells: number,
-): { nearestWidth: number; d: number; offsets: Int32Array; start: number } | undefined {
+): { format: number; nearestWidth: number; d: number; offsets: Int32Array; start: number } | undefined {
   try {
     const { arrays, next } = unpackLeading(leading, 2);
     const [header, offsets] = arrays;
     if (!(header instanceof Int32Array && offsets instanceof Int32Array)) return undefined;
-    if (header.length !== 3 || header[0] !== CELLS_FORMAT || offsets.length !== cells + 1) return undefined;
+    if (header.length !== 3 || !readableFormat(header[0]) || offsets.length !== cells + 1) return undefined;
     if (next.kind !== 'Uint8Array') return undefined;
-    return { nearestWidth: header[1], d: header[2], offsets: Int32Array.from(offsets), start: next.start };
+    const [format, nearestWidth, d] = header;
+    return { format, nearestWidth, d, offsets: Int32Array.from(offsets), start: next.start };
   } catch {
     return undefined;
   }
