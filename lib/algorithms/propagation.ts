@@ -215,9 +215,10 @@ export function propagateRenumbered(
   options: PropagationOptions,
   { cores = availableParallelism(), how }: { cores?: number; how?: GraphTransform } = {},
 ): PropagationResult {
-  const degrees = how === 'normalized-laplacian' && !hasUnitWeights(graph) ? inDegrees(graph) : undefined;
+  const unitWeights = hasUnitWeights(graph);
+  const degrees = how === 'normalized-laplacian' && !unitWeights ? inDegrees(graph) : undefined;
   const inParallel = graph.n >= PARALLEL_PRODUCT_FROM_ROWS;
-  const { order, graph: renumbered } = renumberBreadthFirst(graph, inParallel);
+  const { order, graph: renumbered } = renumberBreadthFirst(graph, inParallel, unitWeights);
   transform(renumbered, how, degrees && Float64Array.from(order, (row) => degrees[row]));
   const renumberedY = new Int32Array(order.length);
   for (let r = 0; r < order.length; r++) renumberedY[r] = y[order[r]];

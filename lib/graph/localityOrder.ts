@@ -18,9 +18,14 @@ export const LOCALITY_FROM_ROWS = 50_000;
  * when the search reaches it, by which time every row it points to has its number. Each row keeps its entries
  * in their stored order, so a product's sums run in the same order and give the same doubles, row for row.
  * `shared`: the arrays are made in shared memory, for a product over threads (parallelCsrProduct.ts) to use
- * without a copy.
+ * without a copy. `unitWeights`: every weight is 1 (the knn kernel's connectivity), so the weights are not read:
+ * at 1.1M rows the renumbering then moves 4 bytes an entry instead of 12.
  */
-export function renumberBreadthFirst(graph: CsrGraph, shared = false): { order: Int32Array; graph: CsrGraph } {
+export function renumberBreadthFirst(
+  graph: CsrGraph,
+  shared = false,
+  unitWeights = false,
+): { order: Int32Array; graph: CsrGraph } {
   const { n, indptr, indices, data } = graph;
   const bytes = (size: number) => (shared ? new SharedArrayBuffer(size) : new ArrayBuffer(size));
   const order = new Int32Array(n);
@@ -45,10 +50,11 @@ export function renumberBreadthFirst(graph: CsrGraph, shared = false): { order: 
           order[tail++] = column;
         }
         newIndices[q] = number;
-        newData[q] = data[p];
+        if (!unitWeights) newData[q] = data[p];
       }
       newIndptr[head + 1] = q;
     }
   }
+  if (unitWeights) newData.fill(1);
   return { order, graph: { n, indptr: newIndptr, indices: newIndices, data: newData } };
 }
