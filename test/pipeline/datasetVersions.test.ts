@@ -80,6 +80,41 @@ describe('a label store per dataset (pseudolabel run --dataset)', () => {
     expect(await readFile(join(dir, 'out2/report.html'), 'utf8')).toContain('data-chart="changes"');
   });
 
+  it('compares versions of several buckets in several compare tasks, as one comparison of their rows would', async () => {
+    // Prepare: 70,000 rows (2 buckets of rows), then 3,000 more; self-training (no kNN graph), 3 shards
+    const dir = await tempDir();
+    const stateDir = join(dir, 'state');
+    const rows = blobRows({ n: 73_000, d: 2, seed: 5 });
+    await mkdir(join(dir, 'in'));
+    await writeInput(join(dir, 'in'), 'a.csv', csvText(rows.slice(0, 70_000)));
+    const options = parseRunOptions({ method: 'self-training', workers: 1, shards: 3 });
+    const run = (out: string) =>
+      runEmbedded({ input: join(dir, 'in'), out: join(dir, out), stateDir, options, dataset: 'many' });
+    await run('out1');
+    await writeInput(join(dir, 'in'), 'b.csv', csvText(rows.slice(70_000)));
+
+    // Act
+    await run('out2');
+
+    // Assess: two compare tasks (one per bucket pair), their tallies added up as one comparison
+    const store = new FilesystemObjectStore(stateDir);
+    const [v1, v2] = [await readVersion(store, 'many', 1), await readVersion(store, 'many', 2)];
+    expect([v1.buckets, v2.buckets]).toEqual([2, 2]);
+    const report = await readJsonFile<RunReport>(join(dir, 'out2/report.json'));
+    expect(report.stageMetrics?.compare?.tasks).toBe(2);
+    const location = (v: typeof v1) => ({
+      store,
+      prefix: datasetKeys.versionFile('many', v.version, 'rows/'),
+      buckets: v.buckets,
+      rows: v.rows,
+    });
+    const whole = await versionChanges({ ...location(v1), version: 1, runId: v1.runId }, location(v2));
+    expect(report.changes).toMatchObject({ added: 3000, removed: 0, previousRows: 70_000, rows: 73_000 });
+    expect({ ...report.changes, confidenceShift: undefined }).toEqual({ ...whole, confidenceShift: undefined });
+    expect(report.changes?.confidenceShift.histogram).toEqual(whole.confidenceShift.histogram);
+    expect(report.changes?.confidenceShift.mean).toBeCloseTo(whole.confidenceShift.mean, 12);
+  });
+
   it('a run without --dataset publishes nothing', async () => {
     // Prepare
     const dir = await tempDir();
