@@ -8,6 +8,7 @@ import { scanVersionRows } from '../../lib/pipeline/datasets/scannedRows.ts';
 import {
   bucketPairing,
   compareBuckets,
+  emptyTally,
   mergeChanges,
   versionChanges,
 } from '../../lib/pipeline/datasets/versionChanges.ts';
@@ -236,20 +237,46 @@ describe('versionChanges', () => {
       );
       const merged = mergeChanges(previous, current, tallies);
 
-      // Assess: the same counts, histogram and transitions; the mean shifts to rounding (other summing order)
+      // Assess: the same counts, histogram and transitions (in order: ties by their key); the mean shifts to
+      // rounding (other summing order)
       const whole = await versionChanges(previous, current);
       expect(bucketPairing(previous, current).fewer).toBe(4);
       const counts = (c: typeof merged) => ({ ...c, transitions: [], confidenceShift: undefined });
       expect(counts(merged)).toEqual(counts(whole));
       const { confidenceShift, transitions } = merged;
-      expect(new Set(transitions.map((t) => JSON.stringify(t)))).toEqual(
-        new Set(whole.transitions.map((t) => JSON.stringify(t))),
-      );
+      expect(transitions).toEqual(whole.transitions);
       expect(transitions.length).toBeGreaterThanOrEqual(3);
       expect(confidenceShift.histogram).toEqual(whole.confidenceShift.histogram);
       expect(confidenceShift.mean).toBeCloseTo(whole.confidenceShift.mean, 12);
       expect(confidenceShift.meanAbsolute).toBeCloseTo(whole.confidenceShift.meanAbsolute, 12);
     }
+  });
+
+  it('lists tied transitions in the same order whatever the order of the tallies added up', () => {
+    // Prepare: two tallies with transitions of equal counts, met in opposite orders
+    const tally = (transitions: [string | null, string | null][]) => ({
+      ...emptyTally(),
+      kept: transitions.length,
+      changedClass: transitions.length,
+      transitions: transitions.map(([from, to]) => ({ from, to, rows: 1 })),
+    });
+    const a = tally([
+      ['x', 'y'],
+      [null, 'x'],
+    ]);
+    const b = tally([
+      ['y', 'x'],
+      ['x', null],
+    ]);
+    const previous = { version: 1, runId: 'r1', rows: 4 };
+
+    // Act
+    const ab = mergeChanges(previous, { rows: 4 }, [a, b]);
+    const ba = mergeChanges(previous, { rows: 4 }, [b, a]);
+
+    // Assess
+    expect(ab.transitions).toHaveLength(4);
+    expect(ab.transitions).toEqual(ba.transitions);
   });
 
   it('a first version adds every row', async () => {

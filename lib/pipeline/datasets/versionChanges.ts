@@ -197,7 +197,11 @@ export function mergeChanges(
     added,
     removed: (previous?.rows ?? 0) - kept,
     changedClass,
-    transitions: [...transitions.values()].sort((a, b) => b.rows - a.rows).slice(0, MAX_TRANSITIONS),
+    // Largest first, ties by their key: the same list whatever the number of compare tasks.
+    transitions: [...transitions.entries()]
+      .sort(([keyA, a], [keyB, b]) => b.rows - a.rows || (keyA < keyB ? -1 : keyA > keyB ? 1 : 0))
+      .slice(0, MAX_TRANSITIONS)
+      .map(([, transition]) => transition),
     confidenceShift: {
       mean: kept > 0 ? shiftSum / kept : 0,
       meanAbsolute: kept > 0 ? shiftAbsSum / kept : 0,
