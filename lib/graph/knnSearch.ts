@@ -60,6 +60,11 @@ export interface KnnSearchOptions {
   readonly referenceBlock?: number;
   /** Distance kernel. Default 'direct'. */
   readonly kernel?: DistanceKernel;
+  /**
+   * 'wasm': 16-bit codes that cover every query and reference row (a run's codes, made from its rows' range), used
+   * instead of making codes from these rows' range. Where they do not cover a row, encoding it throws.
+   */
+  readonly codes?: Int16Codes;
 }
 
 /** An empty result: every slot (+Infinity, -1). */
@@ -106,9 +111,12 @@ export function knnSearch(
   for (let i = 0; i < query.n; i++) lists[i] = i;
   // The 'wasm' lists through the 16-bit filter (candidateTiles.ts) where lists can be full before a block:
   // the same lists, fewer Float32 distances.
+  if (options.codes !== undefined && options.codes.d !== d) {
+    throw new RangeError(`codes of ${options.codes.d} features for rows of ${d}`);
+  }
   const codes =
     kernel === 'wasm' && (into !== undefined || reference.n > rb)
-      ? int16Codes(d, [query.data, reference.data])
+      ? (options.codes ?? int16Codes(d, [query.data, reference.data]))
       : undefined;
   if (codes !== undefined) {
     searchFiltered(query, reference, k, codes, qb, rb, lists, referenceOffset, result);

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type FeatureMatrix, featureMatrix, fromRows } from '../../lib/data/featureMatrix.ts';
 import { emptyKnnResult, type KnnResult, knnSearch, knnSelfSearch, mergeTopK } from '../../lib/graph/knnSearch.ts';
+import { type Int16Codes, int16Codes } from '../../lib/linalg/int16Codes.ts';
 import { seededUniform } from '../../lib/linalg/seededRandom.ts';
 import { squaredDistance } from '../../lib/linalg/squaredDistances.ts';
 import { clearTopK, offerTopK } from '../../lib/linalg/topK.ts';
@@ -187,6 +188,22 @@ describe('knnSearch', () => {
     expect(partial.indices[2]).toBe(-1);
     expect(partial.distances[2]).toBe(Number.POSITIVE_INFINITY);
     expect(() => knnSearch(X, block, 3)).toThrow(/k=3 neighbours among 2 reference rows/);
+  });
+
+  it("with given codes covering the rows, the 'wasm' lists of codes made from them; refuses rows they do not cover", () => {
+    // Prepare: codes made for a wider range (a run's, over all its rows) than the rows searched here
+    const query = randomMatrix(300, 8, 21, 'f32');
+    const reference = randomMatrix(2500, 8, 22, 'f32');
+    const wider = int16Codes(8, [Float32Array.from({ length: 16 }, (_, i) => (i < 8 ? -3 : 3))]) as Int16Codes;
+    const narrow = int16Codes(8, [Float32Array.from({ length: 16 }, (_, i) => (i < 8 ? 0 : 0.5))]) as Int16Codes;
+
+    // Act
+    const own = knnSearch(query, reference, 7, { kernel: 'wasm' });
+    const given = knnSearch(query, reference, 7, { kernel: 'wasm', codes: wider });
+
+    // Assess
+    expect(given).toEqual(own);
+    expect(() => knnSearch(query, reference, 7, { kernel: 'wasm', codes: narrow })).toThrow(/outside the range/);
   });
 
   it('rejects invalid arguments', () => {

@@ -1,5 +1,6 @@
 import { type FeatureMatrix, featureMatrix } from '../../data/featureMatrix.ts';
 import { type DistanceTiles, distanceTiles } from '../../linalg/distanceTiles.ts';
+import type { Int16Codes } from '../../linalg/int16Codes.ts';
 import { knnSearch } from '../knnSearch.ts';
 import { checkModel, type IvfModel } from './ivfModel.ts';
 
@@ -62,7 +63,7 @@ export function firstCells({ width, cells }: NearestCells): Int32Array {
 }
 
 /** The `width` nearest cells of every row of X (width <= nlist), ties to the lower cell, nearest first. */
-export function nearestCells(model: IvfModel, X: FeatureMatrix, width: number): NearestCells {
+export function nearestCells(model: IvfModel, X: FeatureMatrix, width: number, codes?: Int16Codes): NearestCells {
   checkModel(model);
   if (X.d !== model.d) throw new RangeError(`rows have ${X.d} features but the IVF model has ${model.d}`);
   if (!Number.isInteger(width) || width < 1 || width > model.nlist) {
@@ -71,7 +72,8 @@ export function nearestCells(model: IvfModel, X: FeatureMatrix, width: number): 
   const centroids = featureMatrix(model.centroids, model.nlist, model.d);
   // After the first block of centroids, the kernel's admission bound lets the host skip all but the few
   // centroids that can still enter a list.
-  const lists = knnSearch(X, centroids, width, { kernel: 'wasm', referenceBlock: PROBE_BLOCK });
+  // `codes`: the run's, which cover its rows and the centroids (means of rows); else made from these rows.
+  const lists = knnSearch(X, centroids, width, { kernel: 'wasm', referenceBlock: PROBE_BLOCK, codes });
   return { width, cells: lists.indices };
 }
 

@@ -37,7 +37,7 @@ export async function cellsStage(ctx: StageContext, task: TaskMessage): Promise<
   }
   const rows = await loadShardRows(ctx, task.runId, task.shard, collected);
   const offset = collected.shards[task.shard].offset;
-  const nearest = nearestCells(model, rows.X, Math.min(KEPT_NEAREST_CELLS, model.nlist));
+  const nearest = nearestCells(model, rows.X, Math.min(KEPT_NEAREST_CELLS, model.nlist), codes);
   const assignment = firstCells(nearest);
   const built = buildIvfCells(model, rows.X, offset, assignment);
   // The members' code words under the run's codes, made once here for every search of these cells.
