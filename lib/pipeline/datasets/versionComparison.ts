@@ -30,13 +30,12 @@ export function afterOutcome(run: Pick<RunRecord, 'versioned'>): Stage {
 }
 
 /**
- * Fixes the version the run compares against: latest.json now, put-if-absent, so that a redelivered step (or
- * finalize after it) keeps the first choice. Returns it, or undefined for a dataset's first version.
+ * version step: fixes the version the run compares against: latest.json now, put-if-absent, so that a redelivered
+ * step keeps the first choice. The compare tasks and finalize read it (comparedRows).
  */
-export async function fixBase(ctx: StageContext, run: RunRecord): Promise<LatestVersion | undefined> {
+export async function fixBase(ctx: StageContext, run: RunRecord): Promise<void> {
   const latest = await readLatest(ctx.store, run.dataset);
   await ctx.store.putIfAbsent(datasetKeys.base(run.runId), JSON.stringify({ base: latest ?? null }));
-  return (await readJson<{ base: LatestVersion | null }>(ctx.store, datasetKeys.base(run.runId))).base ?? undefined;
 }
 
 /** The run's base version (fixBase), the run's rows (staged for its version) and the base's rows. */
@@ -47,7 +46,8 @@ export interface ComparedRows {
 }
 
 export async function comparedRows(ctx: StageContext, run: RunRecord, collected: Collected): Promise<ComparedRows> {
-  const base = await fixBase(ctx, run);
+  const fixed = await readJson<{ base: LatestVersion | null }>(ctx.store, datasetKeys.base(run.runId));
+  const base = fixed.base ?? undefined;
   const current = {
     store: ctx.store,
     prefix: datasetKeys.rows(run.runId),

@@ -83,7 +83,7 @@ export function shardRowsKey(runId: string, shard: number, bucket: number): stri
 /**
  * One shard's rows by bucket (one object per bucket, empty where none falls), written by the task that has the
  * shard's outcome at hand (output, result, outcome) in a run that publishes a version, so that the shard tasks
- * format the rows in parallel and finalize only joins them (joinShardRows). `recordOf(i)` is row i's record
+ * format the rows in parallel and the compare tasks only join them (joinShardRows). `recordOf(i)` is row i's record
  * (rows in shard order, ids[i] its id). The rows are sorted by bucket first and each bucket's text is built and
  * encoded on its own: no line outlives its bucket, where holding every line of the shard until the end made the
  * young-generation collections copy them (about 40% of an output task's time at 100k rows).

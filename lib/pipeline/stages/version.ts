@@ -1,5 +1,5 @@
 import { writeMissingShardRows } from '../datasets/datasetVersions.ts';
-import { comparedRows, compareTaskCount } from '../datasets/versionComparison.ts';
+import { comparedRows, compareTaskCount, fixBase } from '../datasets/versionComparison.ts';
 import { readRun, updateRun } from '../run/runRecord.ts';
 import { readCollected } from '../shards/collected.ts';
 import type { StageContext } from '../stageContext.ts';
@@ -14,6 +14,7 @@ export async function versionStage(ctx: StageContext, task: TaskMessage): Promis
   const run = await readRun(ctx.store, task.runId);
   const collected = await readCollected(ctx, task.runId);
   await writeMissingShardRows(ctx, run, collected);
+  await fixBase(ctx, run);
   const tasks = compareTaskCount(await comparedRows(ctx, run, collected), collected.shards.length);
   await updateRun(ctx.store, task.runId, (record) => {
     record.stage = 'compare';
