@@ -90,15 +90,9 @@ export function exactListsOverCells(
     }
     const within = limited && Float64Array.from(picked, (q) => limited.limits[q] + bounds.tolerance);
     const blockBounds = bounds.of(blockQueries, within);
-    if (limited) {
-      for (let i = 0; i < picked.length; i++) {
-        admitted[picked[i]] = admittedCells(
-          blockBounds.bounds,
-          i,
-          limited.limits[picked[i]] + blockBounds.tolerance,
-          cells,
-        );
-      }
+    if (within) {
+      for (let i = 0; i < picked.length; i++)
+        admitted[picked[i]] = admittedCells(blockBounds.bounds, i, within[i], cells);
       continue;
     }
     const found = blockLists(model, blockQueries, cells, k, blockBounds, rows);
