@@ -6,7 +6,7 @@ import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.
 import { InProcessQueue } from '../../lib/adapters/inProcessQueue.ts';
 import { executeTask } from '../../lib/pipeline/executeTask.ts';
 import { completeShardTask, reduceOnce } from '../../lib/pipeline/run/fanIn.ts';
-import { markRunCancelled, markRunFailed, readRun } from '../../lib/pipeline/run/runRecord.ts';
+import { markRunCancelled, markRunFailed, readRun, updateRun } from '../../lib/pipeline/run/runRecord.ts';
 import { startRun } from '../../lib/pipeline/run/startRun.ts';
 import { parseRunOptions } from '../../lib/pipeline/runOptions.ts';
 import { taskMessage } from '../../lib/pipeline/taskMessage.ts';
@@ -23,10 +23,29 @@ afterAll(async () => {
   await Promise.all(roots.map((root) => rm(root, { recursive: true, force: true })));
 });
 
+/** A store on which `pseudolabel cancel` lands between a writer's read of run.json and its write, once. */
+class CancelInTheMiddle extends FilesystemObjectStore {
+  runId = '';
+  override async putIfMatch(key: string, body: Uint8Array | string, etag: string): Promise<boolean> {
+    if (this.runId !== '' && key.endsWith('run.json')) {
+      const runId = this.runId;
+      this.runId = '';
+      await markRunCancelled(this, runId, 'cancelled by pseudolabel cancel');
+    }
+    return super.putIfMatch(key, body, etag);
+  }
+}
+
 async function cancelledRun() {
+  const { store, ...rest } = await runningRun();
+  await markRunCancelled(store, rest.runId, 'cancelled by pseudolabel cancel');
+  return { store, ...rest };
+}
+
+async function runningRun() {
   const root = await mkdtemp(path.join(tmpdir(), 'pseudolabel-cancel-'));
   roots.push(root);
-  const store = new FilesystemObjectStore(root);
+  const store = new CancelInTheMiddle(root);
   const tasks = new InProcessQueue();
   const reduce = new InProcessQueue();
   const ctx = filesystemStageContext(store, { tasks, reduce });
@@ -37,7 +56,6 @@ async function cancelledRun() {
     options: parseRunOptions({}),
   });
   reduce.receive(); // the plan step startRun sent
-  await markRunCancelled(store, run.runId, 'cancelled by pseudolabel cancel');
   return { ctx, store, tasks, reduce, runId: run.runId };
 }
 
@@ -85,5 +103,24 @@ describe('a cancelled run', () => {
     // Assess
     expect(ran).toBe(true);
     expect([tasks.size, reduce.size]).toEqual([0, 0]);
+  });
+
+  it('a cancel that lands while a reduce step updates run.json stands: the step changes nothing', async () => {
+    // Prepare
+    const { store, runId } = await runningRun();
+    store.runId = runId; // the cancel comes after the step's read, before its write
+    // Act
+    const returned = await updateRun(store, runId, (record) => {
+      record.stage = 'finalize';
+      record.status = 'succeeded';
+    });
+    const record = await readRun(store, runId);
+    // Assess
+    expect({ status: record.status, stage: record.stage, error: record.error }).toEqual({
+      status: 'cancelled',
+      stage: 'plan',
+      error: 'cancelled by pseudolabel cancel',
+    });
+    expect(returned.status).toBe('cancelled');
   });
 });

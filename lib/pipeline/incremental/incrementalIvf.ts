@@ -1,4 +1,4 @@
-import { type RangeCells, rangeCells, rangesOfCells } from '../../graph/ivf/cellRanges.ts';
+import { rangeCells, rangesOfCells } from '../../graph/ivf/cellRanges.ts';
 import { ivfSearch } from '../../graph/ivf/ivfSearch.ts';
 import { mergeCalibrationLists } from '../../graph/ivf/nprobeCalibration.ts';
 import { probeCells } from '../../graph/ivf/probeCells.ts';
@@ -199,7 +199,7 @@ export async function incrementalRangeLists(
   }
   const members = Int32Array.from(own.flatMap((part) => [...part.members]));
   const oldParts = requests.flatMap((request, i) => (request.shard < oldShards ? [{ ...request, part: read[i] }] : []));
-  const offers = await offersToOldRows(ctx, run, { byRange, k }, oldParts, {
+  const offers = await offersToOldRows(ctx, run, k, oldParts, {
     members,
     nearest,
     firstNew: collected.shards[oldShards]?.offset ?? collected.n,
@@ -255,14 +255,14 @@ export const OFFER_WIDTH = 3;
 async function offersToOldRows(
   ctx: StageContext,
   run: RunRecord,
-  { byRange, k }: { byRange: RangeCells; k: number },
+  k: number,
   oldParts: readonly { range: number; shard: number; wanted: Uint8Array; part: RangeCellsPart }[],
   fresh: { members: Int32Array; nearest: KnnResult; firstNew: number },
 ): Promise<Map<number, Offers>> {
   const offers = new Map<number, Offers>();
   if (fresh.members.length === 0) return offers;
   const bounds = await mapConcurrently(oldParts, ({ range, shard, wanted }) =>
-    baseBounds(ctx, run, byRange, range, shard, wanted, k),
+    baseBounds(ctx, run, range, shard, wanted, k),
   );
   // The base k-th distance and shard of every old row of a probed cell, by global row (open addressing).
   let rows = 0;
@@ -316,7 +316,6 @@ async function offersToOldRows(
 async function baseBounds(
   ctx: StageContext,
   run: RunRecord,
-  _byRange: RangeCells,
   range: number,
   shard: number,
   wanted: Uint8Array,

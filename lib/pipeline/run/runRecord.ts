@@ -15,8 +15,9 @@ import type { StageMetrics } from '../taskMetrics.ts';
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
 
 /**
- * runs/<runId>/run.json: what a run is and where it stands. Only reduce steps write it (one at a time per run),
- * so concurrent shard tasks never race on it; their progress is counted from completion markers instead.
+ * runs/<runId>/run.json: what a run is and where it stands. Reduce steps write it (one at a time per run; shard
+ * tasks count their progress in completion markers instead), and so do `pseudolabel cancel` and the hosts that
+ * record a failure, at any moment: every write is a compare-and-swap (swapRun), so none is lost.
  */
 export interface RunRecord {
   readonly runId: string;
@@ -80,21 +81,38 @@ export async function findRun(store: ObjectStore, runId: string): Promise<RunRec
   }
 }
 
-export async function writeRun(store: ObjectStore, record: RunRecord): Promise<void> {
-  record.updatedAt = new Date().toISOString();
-  await store.put(keys.run(record.runId), `${JSON.stringify(record, null, 2)}\n`);
+/**
+ * Changes run.json by compare-and-swap (ObjectStore.putIfMatch), retried until no other writer came between the
+ * read and the write: a `pseudolabel cancel` that lands while a reduce step updates the record is never
+ * overwritten. `change` returns false to leave the record as it is. Returns the record as it now stands.
+ */
+async function swapRun(store: ObjectStore, runId: string, change: (record: RunRecord) => boolean): Promise<RunRecord> {
+  const key = keys.run(runId);
+  for (;;) {
+    const info = await store.head(key);
+    if (info === undefined) throw new NotFoundError(store.describe(key));
+    // Read after the head: a record newer than the tag makes the swap below fail, and the loop reads again.
+    const record = await readRun(store, runId);
+    if (!change(record)) return record;
+    record.updatedAt = new Date().toISOString();
+    if (await store.putIfMatch(key, `${JSON.stringify(record, null, 2)}\n`, info.etag)) return record;
+  }
 }
 
-/** Reads, changes and writes run.json. */
+/**
+ * Reads, changes and writes run.json while the run is running. A run that has ended (cancelled, or failed by
+ * another task or host) is left as it is and returned: its remaining steps change nothing.
+ */
 export async function updateRun(
   store: ObjectStore,
   runId: string,
   change: (record: RunRecord) => void,
 ): Promise<RunRecord> {
-  const record = await readRun(store, runId);
-  change(record);
-  await writeRun(store, record);
-  return record;
+  return swapRun(store, runId, (record) => {
+    if (record.status !== 'running') return false;
+    change(record);
+    return true;
+  });
 }
 
 /**
@@ -144,14 +162,14 @@ export async function markRunCancelled(
  * (the embedded runner copying them to --out met a full disk): status `failed`, stage finalize, the reason.
  */
 export async function markOutputFailed(store: ObjectStore, runId: string, reason: string): Promise<RunRecord> {
-  const record = await readRun(store, runId);
-  if (record.status !== 'succeeded' && record.status !== 'running') return record;
-  record.status = 'failed';
-  record.stage = 'finalize';
-  record.error = reason;
-  record.finishedAt = new Date().toISOString();
-  await writeRun(store, record);
-  return record;
+  return swapRun(store, runId, (record) => {
+    if (record.status !== 'succeeded' && record.status !== 'running') return false;
+    record.status = 'failed';
+    record.stage = 'finalize';
+    record.error = reason;
+    record.finishedAt = new Date().toISOString();
+    return true;
+  });
 }
 
 async function endRun(
@@ -161,13 +179,16 @@ async function endRun(
   failure: RunFailure,
   runEnded: RunEnded | undefined,
 ): Promise<RunRecord> {
-  const record = await readRun(store, runId);
-  if (record.status !== 'running') return record;
-  record.status = status;
-  if (failure.stage !== undefined) record.stage = failure.stage;
-  record.error = failure.error;
-  record.finishedAt = new Date().toISOString();
-  await writeRun(store, record);
-  runEnded?.(record);
+  let ended = false;
+  const record = await swapRun(store, runId, (current) => {
+    ended = current.status === 'running';
+    if (!ended) return false;
+    current.status = status;
+    if (failure.stage !== undefined) current.stage = failure.stage;
+    current.error = failure.error;
+    current.finishedAt = new Date().toISOString();
+    return true;
+  });
+  if (ended) runEnded?.(record);
   return record;
 }
