@@ -148,6 +148,7 @@ describe('cells objects', () => {
     expect(store.ranged).toBe(3);
     const cellSizes = Array.from({ length: 5 }, (_, i) => read.offsets[i + 1] - read.offsets[i]);
     expect(cellSizes).toEqual([4, 0, 5, 0, 2]);
+    expect(Array.from(read.objectOffsets)).toEqual([0, 4, 7, 12, 12, 14]); // every cell's rows, from the index
     expect(rowsOf(read, 0, 1)).toEqual(rowsOf(part, 0, 1));
     expect(rowsOf(read, 2, 3)).toEqual(rowsOf(part, 2, 3));
     expect(rowsOf(read, 4, 5)).toEqual(rowsOf(part, 4, 5));

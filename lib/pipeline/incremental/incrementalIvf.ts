@@ -10,10 +10,9 @@ import { readJson, writeJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
 import {
   type IvfTrainingObject,
-  type RangeCellsPart,
+  type ProbedCellsPart,
   type RangeListsPart,
   readCalibrationObject,
-  readCellsOffsets,
   readIvfModel,
   readIvfTraining,
   readProbedCells,
@@ -256,13 +255,13 @@ async function offersToOldRows(
   ctx: StageContext,
   run: RunRecord,
   k: number,
-  oldParts: readonly { range: number; shard: number; wanted: Uint8Array; part: RangeCellsPart }[],
+  oldParts: readonly { range: number; shard: number; wanted: Uint8Array; part: ProbedCellsPart }[],
   fresh: { members: Int32Array; nearest: KnnResult; firstNew: number },
 ): Promise<Map<number, Offers>> {
   const offers = new Map<number, Offers>();
   if (fresh.members.length === 0) return offers;
-  const bounds = await mapConcurrently(oldParts, ({ range, shard, wanted }) =>
-    baseBounds(ctx, run, range, shard, wanted, k),
+  const bounds = await mapConcurrently(oldParts, ({ range, shard, wanted, part }) =>
+    baseBounds(ctx, run, { range, shard, wanted, offsets: part.objectOffsets }, k),
   );
   // The base k-th distance and shard of every old row of a probed cell, by global row (open addressing).
   let rows = 0;
@@ -310,18 +309,16 @@ async function offersToOldRows(
 
 /**
  * The base's k-th distance of each old row of the wanted cells of one cells object (range, shard), from the
- * base's lists of that range and shard (in the cells object's order): the distances of each run of wanted cells,
- * one ranged GET each. `get(j, i)`: row j of the range's i-th cell.
+ * base's lists of that range and shard (in the cells object's order, placed by the object's cell offsets, which
+ * readProbedCells read): the distances of each run of wanted cells, one ranged GET each. `get(j, i)`: row j of the
+ * range's i-th cell.
  */
 async function baseBounds(
   ctx: StageContext,
   run: RunRecord,
-  range: number,
-  shard: number,
-  wanted: Uint8Array,
+  { range, shard, wanted, offsets }: { range: number; shard: number; wanted: Uint8Array; offsets: Int32Array },
   k: number,
 ): Promise<{ get(row: number, cell: number): number }> {
-  const offsets = await readCellsOffsets(ctx, run.runId, range, shard, wanted.length);
   const key = indexKeys.rangeLists(run.dataset, run.incremental?.baseVersion ?? 0, range, shard);
   // Range lists are packed [k], members, indices, distances: the members' count places the distances.
   const { arrays, next } = unpackLeading(await ctx.store.getRange(key, 0, packedDataStart([4])), 1);

@@ -280,6 +280,9 @@ export interface ProbedCellsRequest {
  */
 const JOIN_GAP_BYTES = 64 * 1024;
 
+/** The wanted cells of a cells object, and the object's own cell offsets (its index: every cell's rows). */
+export type ProbedCellsPart = RangeCellsPart & { readonly objectOffsets: Int32Array };
+
 /**
  * The members of the wanted cells of cells objects (one part per request, in order; the other cells empty, no
  * nearest cells): each object's index (its leading arrays: header and cell offsets), then one ranged GET per
@@ -291,7 +294,7 @@ export async function readProbedCells(
   runId: string,
   requests: readonly ProbedCellsRequest[],
   codes?: Int16Codes,
-): Promise<RangeCellsPart[]> {
+): Promise<ProbedCellsPart[]> {
   const indexes = await mapConcurrently(requests, async ({ range, shard, wanted }) => {
     const key = keys.rangeCells(runId, range, shard);
     const lengths = indexByteLengths(wanted.length);
@@ -330,23 +333,9 @@ export async function readProbedCells(
     }
   });
   return parts.map((rows, p) => {
-    const { d, format, nearestWidth } = indexes[p];
-    return completed(rows, d, format, codes, nearestWidth, new Int32Array(0));
+    const { d, format, nearestWidth, offsets } = indexes[p];
+    return { ...completed(rows, d, format, codes, nearestWidth, new Int32Array(0)), objectOffsets: offsets };
   });
-}
-
-/** A cells object's cell offsets (its index: the range's `cells` cells + 1), read with one ranged GET. */
-export async function readCellsOffsets(
-  ctx: StageContext,
-  runId: string,
-  range: number,
-  shard: number,
-  cells: number,
-): Promise<Int32Array> {
-  const key = keys.rangeCells(runId, range, shard);
-  const index = cellsIndex(await ctx.store.getRange(key, 0, packedDataStart(indexByteLengths(cells))), cells);
-  if (index === undefined) throw new RangeError(`${ctx.store.describe(key)} is not a cells object of ${cells} cells`);
-  return index.offsets;
 }
 
 /** A cells object's nearest width, d, cell offsets and where its records start, from its leading bytes; or undefined. */
