@@ -214,6 +214,36 @@ describe('a file whose every row is rejected', () => {
     expect({ status: record.status, error: record.error }).toEqual({ status: 'failed', error: failure.message });
   });
 
+  it('a refused run whose only other class was on a rejected row: rejected.csv in --out, the message says so', async () => {
+    // Prepare: class x only on line 2, whose "b" is not a number; y on the other labelled rows
+    const lines = goodLines(30).map((line) => line.replace(',x,', ',y,'));
+    lines[1] = 'r0,x,1,oops,0';
+    lines[9] = 'r8,,1,2'; // line 10: too few fields
+    const dir = await tempDir();
+    const input = await writeInput(dir, 'one-class-left.csv', `${lines.join('\n')}\n`);
+    const out = join(dir, 'out');
+    // Act
+    const error = await runEmbedded({
+      input,
+      out,
+      stateDir: join(dir, 'state'),
+      options: parseRunOptions({ shards: 3, workers: 1, neighbors: 5 }),
+    }).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    // Assess
+    expect(error).toBeInstanceOf(RunFailedError);
+    expect((error as RunFailedError).message).toBe(
+      `${input}: every given label is "y": at least two classes are needed to learn anything; 2 rows were ` +
+        'rejected and left out, each with its line and reason in rejected.csv: 1 row: column "b" is not a number ' +
+        '(first at line 2); 1 row: expected 5 fields, found 4 (first at line 10)',
+    );
+    expect(await readFile(join(out, 'rejected.csv'), 'utf8')).toBe(
+      `file,line,reason\n${input},2,"column ""b"" is not a number: ""oops"""\n${input},10,"expected 5 fields, found 4"\n`,
+    );
+  });
+
   it('gives the same outputs when every two ids of one length share a hash (collisions re-checked byte for byte)', async () => {
     // Prepare: r0..r9 share one hash, r10..r59 another (WEAK_ID_HASH_ENV); r2 and r41 repeat
     const lines = goodLines(60);

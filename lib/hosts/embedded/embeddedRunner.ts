@@ -338,7 +338,7 @@ export async function runEmbedded(request: EmbeddedRunRequest): Promise<RunRecor
         const cancelled = await markRunCancelled(store, run.runId, `cancelled by ${String(stop.signal.reason)}`);
         throw new RunCancelledError(run.runId, cancelled.error ?? 'cancelled');
       }
-      // A failed run's output holds at most rejected.csv (every row rejected): the user needs its reasons.
+      // A failed run's output holds at most rejected.csv (rows rejected, run refused): the user needs its reasons.
       await copyOutputs(store, run.runId, out);
       const reason =
         final.error ??

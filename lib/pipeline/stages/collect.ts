@@ -1,4 +1,4 @@
-import { UNLABELLED } from '../../data/dataset.ts';
+import { type RejectedRow, UNLABELLED } from '../../data/dataset.ts';
 import { encodeLabels } from '../../data/encodeLabels.ts';
 import type { FeatureScaling } from '../../data/featureScaling.ts';
 import { type IdHasher, IdHashes, idHasher } from '../../data/idHashes.ts';
@@ -160,6 +160,31 @@ async function refuseAllRejected(
 }
 
 /**
+ * Runs checks that refuse a run for what its accepted rows hold (their labels, the holdout's size, --neighbors
+ * against the rows). When one refuses it and rows were rejected, they may be why (a label on a rejected row is not
+ * given): they go to rejected.csv (the embedded runner copies it to --out), and the message says how many and why.
+ */
+async function withRejectedRows(
+  ctx: StageContext,
+  runId: string,
+  rejectedOf: () => Promise<RejectedRow[]>,
+  checks: () => void,
+): Promise<void> {
+  try {
+    checks();
+  } catch (error) {
+    if (!(error instanceof InputError || error instanceof OptionsError)) throw error;
+    const rejected = await rejectedOf();
+    if (rejected.length > 0) {
+      await putRejectedCsv(ctx.store, keys.output(runId, ''), rejected);
+      const rows = rejected.length === 1 ? '1 row was' : `${rejected.length} rows were`;
+      error.message += `; ${rows} rejected and left out, each with its line and reason in rejected.csv: ${commonReasons(rejected).join('; ')}`;
+    }
+    throw error;
+  }
+}
+
+/**
  * collect (reduce step, after every ingest task): drops rows whose id repeats an earlier one (the first wins,
  * in input order), encodes the labels of all shards into one class list (numpy.unique order), checks that
  * learning is possible, refuses a run that cannot fit its host now that rows and classes are known (capacity.ts),
@@ -310,15 +335,8 @@ export async function collectStage(
     const reason = `duplicate id "${id}" (first at ${firstFile}:${first % LINE_SPAN})`;
     return { input: repeat.input, file: repeat.file, line: lineOf.get(repeat.ingested)!, reason };
   });
-  if (offset === 0)
-    await refuseAllRejected(
-      ctx,
-      task.runId,
-      plan,
-      duplicates,
-      shards.map((shard) => shard.place),
-      source,
-    );
+  const places = shards.map((shard) => shard.place);
+  if (offset === 0) await refuseAllRejected(ctx, task.runId, plan, duplicates, places, source);
   const classes = encodeCodedLabels(pass.labelCodes, y);
   const origins = overrides ? concatBytes(pass.shardOrigins, offset) : undefined;
   // The capacity model once more with the rows and classes now known, before the neighbors and propagate steps
@@ -327,13 +345,16 @@ export async function collectStage(
     { rows: offset, features, classes: classes.length, shards: plan.shards.length, options: run.options },
     host,
   );
-  checkGivenLabels(y, classes, source);
-  checkHoldoutSize(y, run.options.holdout, run.options.seed, origins);
-  if (neighbors && run.options.neighbors > offset) {
-    throw new OptionsError(
-      `--neighbors ${run.options.neighbors} is more than the ${offset} rows of ${source}: use --neighbors ${offset} or fewer`,
-    );
-  }
+  const rejectedOf = () => allRejected(ctx, task.runId, plan, places, duplicates);
+  await withRejectedRows(ctx, task.runId, rejectedOf, () => {
+    checkGivenLabels(y, classes, source);
+    checkHoldoutSize(y, run.options.holdout, run.options.seed, origins);
+    if (neighbors && run.options.neighbors > offset) {
+      throw new OptionsError(
+        `--neighbors ${run.options.neighbors} is more than the ${offset} rows of ${source}: use --neighbors ${offset} or fewer`,
+      );
+    }
+  });
   let given = 0;
   for (const label of y) if (label >= 0) given++;
   const counted = { carried: 0, confirmed: 0 };
