@@ -3,6 +3,7 @@ import { defaultId } from './defaultId.ts';
 import { encodeLabels } from './encodeLabels.ts';
 import { InputFileError } from './errors.ts';
 import { quoteValue } from './fieldValues.ts';
+import { describeDifference } from './inputColumns.ts';
 import { type InputFile, listInputFiles, openInputFile } from './inputFiles.ts';
 import { type ColumnOptions, DEFAULT_LABEL_COLUMN, isRefused } from './rowSource.ts';
 
@@ -110,23 +111,4 @@ function grow<T extends Float32Array | Float64Array>(data: T, needed: number): T
   const bigger = new (data.constructor as new (length: number) => T)(Math.max(needed, data.length * 2));
   bigger.set(data);
   return bigger;
-}
-
-/** What differs between two lists of feature names, in words, or '' when they are equal. */
-function describeDifference(expected: readonly string[], found: readonly string[]): string {
-  if (expected.length === found.length && expected.every((name, i) => name === found[i])) return '';
-  const have = new Set(found);
-  const want = new Set(expected);
-  const missing = expected.filter((name) => !have.has(name));
-  const extra = found.filter((name) => !want.has(name));
-  const parts: string[] = [];
-  const list = (names: string[]) =>
-    names
-      .slice(0, 5)
-      .map((name) => `"${name}"`)
-      .join(', ') + (names.length > 5 ? ', ...' : '');
-  if (missing.length) parts.push(`missing ${list(missing)}`);
-  if (extra.length) parts.push(`unexpected ${list(extra)}`);
-  if (parts.length === 0) parts.push('the same columns in another order');
-  return parts.join('; ');
 }

@@ -145,6 +145,61 @@ describe('a file with a repeated id', () => {
   });
 });
 
+describe('columns named by an option that the input does not have', () => {
+  async function failure(files: Record<string, string>, options: Record<string, unknown>): Promise<string> {
+    const dir = await tempDir();
+    const inputDir = join(dir, 'in');
+    await mkdir(inputDir);
+    for (const [name, text] of Object.entries(files)) await writeInput(inputDir, name, text);
+    const error = await runPipeline(inputDir, { shards: 2, workers: 1, neighbors: 5, ...options }).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(RunFailedError);
+    return (error as RunFailedError).message;
+  }
+
+  it('--id-column missing from a CSV header: refused, naming the file and its columns (not made a feature)', async () => {
+    // Prepare
+    const text = `${goodLines(20).join('\n')}\n`;
+    // Act
+    const message = await failure(
+      { 'a.csv': text, 'b.csv': text.replace('id,label', 'key,label') },
+      {
+        idColumn: 'key',
+      },
+    );
+    // Assess
+    expect(message).toMatch(/a\.csv: no id column "key" \(--id-column; its columns: id, label, a, b, c\)$/);
+  });
+
+  it('--label-column in no file: refused; in one file of two: the other file is unlabelled', async () => {
+    // Prepare
+    const text = `${goodLines(20).join('\n')}\n`;
+    const renamed = text.replace('id,label', 'id,class');
+    // Act
+    const message = await failure({ 'a.csv': text, 'b.csv': text }, { labelColumn: 'class' });
+    const dir = await tempDir();
+    await writeInput(dir, 'a.csv', renamed);
+    const unlabelled = goodLines(20).map((line) => line.replace(/^r(\d+),[xy]?,/, 's$1,').replace('id,label,', 'id,'));
+    await writeInput(dir, 'b.csv', `${unlabelled.join('\n')}\n`); // no label column at all
+    const output = await runPipeline(dir, { shards: 2, workers: 1, neighbors: 5, labelColumn: 'class' });
+    // Assess
+    expect(message).toMatch(
+      /a\.csv: no label column "class" nor in any other input file \(--label-column; its columns: id, label, a, b, c\)$/,
+    );
+    expect(output.report.n).toBe(40);
+  });
+
+  it('files whose feature columns differ: the message says which columns', async () => {
+    // Act
+    const text = `${goodLines(20).join('\n')}\n`;
+    const message = await failure({ 'a.csv': text, 'b.csv': text.replace('a,b,c', 'a,b,d') }, {});
+    // Assess
+    expect(message).toMatch(/b\.csv: feature columns differ from those of .*a\.csv: missing "c"; unexpected "d"$/);
+  });
+});
+
 describe('input no method can learn from', () => {
   it.each([
     {

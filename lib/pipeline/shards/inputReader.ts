@@ -16,6 +16,9 @@ export interface InputLayout {
   readonly header?: string[];
   readonly schema?: RowSchema;
   readonly rowGroups?: number[];
+  /** Whether the file has the id and label columns (a JSONL file: its first record). */
+  readonly hasIdColumn: boolean;
+  readonly hasLabelColumn: boolean;
 }
 
 export function inputFormat(input: RunInput, describe: string): InputFormat {
@@ -72,6 +75,8 @@ export async function readInputLayout(
       featureNames: [...reader.featureNames],
       schema: reader.schema,
       rowGroups: reader.rowGroups.map((g) => g.index),
+      hasIdColumn: reader.hasIdColumn,
+      hasLabelColumn: reader.hasLabelColumn,
     };
   }
   const source = text ?? rangeSourceOf(store, input.key, input.size);
@@ -80,11 +85,19 @@ export async function readInputLayout(
   if (format === 'csv') {
     const reader = await openCsvRows(bytes, { ...columns, file });
     await reader.close();
-    return { format, featureNames: [...reader.featureNames], header: [...reader.layout.header] };
+    const { hasIdColumn, hasLabelColumn } = reader;
+    return {
+      format,
+      featureNames: [...reader.featureNames],
+      header: [...reader.layout.header],
+      hasIdColumn,
+      hasLabelColumn,
+    };
   }
   const reader = await openJsonlRows(bytes, { ...columns, file });
   await reader.close();
-  return { format, featureNames: [...reader.featureNames], schema: reader.schema };
+  const { hasIdColumn, hasLabelColumn } = reader;
+  return { format, featureNames: [...reader.featureNames], schema: reader.schema, hasIdColumn, hasLabelColumn };
 }
 
 /** A shard's rows, numbered from 1 at its first line, and the lines it spans once they are read (shardPlace.ts). */

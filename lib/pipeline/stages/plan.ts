@@ -7,14 +7,16 @@ import {
 } from '../../data/byteRanges.ts';
 import { inflateHead } from '../../data/decompress.ts';
 import { InputFileError } from '../../data/errors.ts';
+import { checkIdColumn, checkLabelColumn, describeDifference, type FileColumns } from '../../data/inputColumns.ts';
 import { compressionOf } from '../../data/inputFiles.ts';
+import type { ColumnOptions } from '../../data/rowSource.ts';
 import { checkCapacity, estimateRows } from '../capacity.ts';
 import { findShardReuse, incrementalRun } from '../incremental/shardReuse.ts';
 import { keys } from '../keys.ts';
 import { runDeadline } from '../run/runDeadline.ts';
 import { readRun, updateRun } from '../run/runRecord.ts';
 import { checkShards, ROWS_PER_SHARD, runLimits, shardAllowance } from '../runLimits.ts';
-import { inputFormat, readInputLayout } from '../shards/inputReader.ts';
+import { type InputLayout, inputFormat, readInputLayout } from '../shards/inputReader.ts';
 import {
   defaultShardCount,
   type RunInput,
@@ -92,6 +94,14 @@ export function freshShardsOfFiles(
   return inputs.map((_, f) => (reused.has(f) ? 0 : counts[next++]));
 }
 
+/** A file's columns for checkIdColumn and checkLabelColumn: a CSV header as it is; a Parquet schema's or JSONL record's names. */
+function fileColumns(file: string, layout: InputLayout, { idColumn, labelColumn }: ColumnOptions): FileColumns {
+  const { hasIdColumn, hasLabelColumn } = layout;
+  const named = [...(hasIdColumn ? [idColumn] : []), ...(hasLabelColumn ? [labelColumn] : [])] as string[];
+  const columns = layout.header ?? [...named, ...(layout.schema?.kind === 'vector' ? ['vector'] : layout.featureNames)];
+  return { file, hasIdColumn, hasLabelColumn, declared: layout.format !== 'jsonl', columns };
+}
+
 /**
  * plan (reduce step): reads the head of every input file (columns must agree), splits the files into shards
  * (CSV/JSONL by byte ranges, a compressed file whole, Parquet by row groups), refuses a run that cannot fit its host (capacity.ts) and
@@ -115,15 +125,20 @@ export async function planStage(ctx: StageContext, task: TaskMessage): Promise<T
     const file = inputs.describe(input.key);
     samples.push(inputFormat(input, file) === 'parquet' ? sources[f] : await plainSample(sources[f], input, file));
     const layout = await readInputLayout(inputs, input, columns, samples[f]);
-    const first = layouts[0];
-    if (first && first.featureNames.join('\u0000') !== layout.featureNames.join('\u0000')) {
+    checkIdColumn(columns, fileColumns(file, layout, columns));
+    const difference = layouts[0] ? describeDifference(layouts[0].featureNames, layout.featureNames) : '';
+    if (difference) {
       throw new InputFileError(
         inputs.describe(input.key),
-        `feature columns differ from those of ${inputs.describe(run.inputs[0].key)}`,
+        `feature columns differ from those of ${inputs.describe(run.inputs[0].key)}: ${difference}`,
       );
     }
     layouts.push(layout);
   }
+  checkLabelColumn(
+    columns,
+    layouts.map((layout, f) => fileColumns(inputs.describe(run.inputs[f].key), layout, columns)),
+  );
   const totalBytes = run.inputs.reduce((sum, input) => sum + input.size, 0);
   // Checked before any file is split: splitting into 100,000 ranges alone takes minutes of ranged reads.
   let estimatedRows = 0;
