@@ -10,14 +10,23 @@ export function vectorFeatureName(j: number): string {
   return `vector[${j}]`;
 }
 
+/** The largest finite Float32. Features are stored as Float32 (shardFormat.ts): a larger value would become Infinity. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/** Whether a finite number becomes +-Infinity as a Float32 (beyond FLOAT32_MAX by more than rounding). */
+function overflowsFloat32(v: number): boolean {
+  return (v > FLOAT32_MAX || v < -FLOAT32_MAX) && !Number.isFinite(Math.fround(v));
+}
+
 /**
  * Parses a feature written as text. Returns NaN for anything that is not a finite decimal number: empty or
- * blank text, words, NaN/Inf spellings, and the 0x/0b/0o forms that JavaScript's Number() would accept.
- * Surrounding whitespace is allowed (as in Python's float()).
+ * blank text, words, NaN/Inf spellings, the 0x/0b/0o forms that JavaScript's Number() would accept, and numbers
+ * beyond the Float32 range. Surrounding whitespace is allowed (as in Python's float()).
  */
 export function parseFeatureText(text: string): number {
   const v = +text;
   if (v - v !== 0) return Number.NaN; // NaN or +-Infinity
+  if (overflowsFloat32(v)) return Number.NaN;
   if (v === 0 && text.trim() === '') return Number.NaN;
   if (text.length > 2 && text.charCodeAt(0) === 48) {
     const c = text.charCodeAt(1) | 32;
@@ -36,19 +45,26 @@ export function textFeatureProblem(what: string, text: string): string {
   if (NON_FINITE_SPELLING.test(trimmed) || v === Number.POSITIVE_INFINITY || v === Number.NEGATIVE_INFINITY) {
     return `${what} is not finite: ${quoteValue(text)}`;
   }
+  if (overflowsFloat32(v)) return beyondFloat32(what, quoteValue(text));
   return `${what} is not a number: ${quoteValue(text)}`;
+}
+
+function beyondFloat32(what: string, quoted: string): string {
+  return `${what} is beyond +-3.4e38, the Float32 range features are held in: ${quoted}`;
 }
 
 /** Feature from a decoded value (JSON, Parquet): finite numbers and bigints only; else the reason. */
 export function valueFeature(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
-  if (typeof value === 'bigint') return Number(value);
+  const v = typeof value === 'bigint' ? Number(value) : value;
+  if (typeof v === 'number') return Number.isFinite(v) && !overflowsFloat32(v) ? v : undefined;
   return undefined;
 }
 
 /** The reason a decoded feature value was refused (call only when valueFeature gave undefined). */
 export function valueFeatureProblem(what: string, value: unknown): string {
   if (value === undefined) return `${what} is missing`;
+  const v = typeof value === 'bigint' ? Number(value) : value;
+  if (typeof v === 'number' && Number.isFinite(v)) return beyondFloat32(what, String(value));
   if (typeof value === 'number') return `${what} is not finite: ${value}`;
   return `${what} is not a number: ${quoteValue(value)}`;
 }

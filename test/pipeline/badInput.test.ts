@@ -39,6 +39,11 @@ const BAD_LINES: { line: number; text: string; reason: string }[] = [
   { line: 32, text: 'r30,,1,NaN,3', reason: '"column ""b"" is not finite: ""NaN"""' },
   { line: 45, text: 'r43,,1,,3', reason: '"column ""b"" is empty"' },
   { line: 58, text: 'r56,,1e999,0,0', reason: '"column ""a"" is not finite: ""1e999"""' },
+  {
+    line: 63,
+    text: 'r61,,1,-5e38,0',
+    reason: '"column ""b"" is beyond +-3.4e38, the Float32 range features are held in: ""-5e38"""',
+  },
 ];
 
 function withBadLines(lines: string[]): string {

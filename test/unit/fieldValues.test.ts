@@ -7,14 +7,35 @@ import {
   parseFeatureText,
   quoteValue,
   textFeatureProblem,
+  valueFeature,
+  valueFeatureProblem,
 } from '../../lib/data/fieldValues.ts';
 
 describe('parseFeatureText', () => {
-  it('agrees with Number() on every finite decimal spelling (property)', () => {
+  const FLOAT32_MAX = 3.4028234663852886e38;
+
+  it('agrees with Number() on every decimal spelling of a Float32-range number (property)', () => {
     fc.assert(
-      fc.property(fc.double({ noNaN: true, noDefaultInfinity: true }), (x) => {
+      fc.property(fc.double({ noNaN: true, min: -FLOAT32_MAX, max: FLOAT32_MAX }), (x) => {
         for (const text of [String(x), x.toExponential(), ` ${x} `]) expect(parseFeatureText(text)).toBe(Number(text));
       }),
+    );
+  });
+
+  it('refuses finite numbers that a Float32 would hold as Infinity (property), and keeps those that round to its largest', () => {
+    fc.assert(
+      fc.property(fc.double({ noNaN: true, noDefaultInfinity: true, min: 3.5e38 }), fc.boolean(), (x, negative) => {
+        expect(parseFeatureText(String(negative ? -x : x))).toBeNaN();
+      }),
+    );
+    expect(parseFeatureText('3.4028235e38')).toBe(3.4028235e38); // Math.fround gives FLOAT32_MAX
+    expect(textFeatureProblem('column "f"', '-1e300')).toBe(
+      'column "f" is beyond +-3.4e38, the Float32 range features are held in: "-1e300"',
+    );
+    expect(valueFeature(1e39)).toBeUndefined();
+    expect(valueFeature(-3.4e38)).toBe(-3.4e38);
+    expect(valueFeatureProblem('field "f"', 1e300)).toBe(
+      'field "f" is beyond +-3.4e38, the Float32 range features are held in: 1e+300',
     );
   });
 
