@@ -205,6 +205,31 @@ describe('columns named by an option that the input does not have', () => {
   });
 });
 
+describe('features too large for the distance kernels', () => {
+  it('refuses the run naming the column and --scale standard, with which it runs', async () => {
+    // Prepare: column b in units of 1e20
+    const lines = goodLines(40).map((line, i) => {
+      if (i === 0) return line;
+      const fields = line.split(',');
+      fields[3] = `${Number(fields[3]) * 1e20}`;
+      return fields.join(',');
+    });
+    const input = await writeInput(await tempDir(), 'huge.csv', `${lines.join('\n')}\n`);
+    // Act
+    const error = await runPipeline(input, { shards: 2, workers: 1, neighbors: 5 }).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    const scaled = await runPipeline(input, { shards: 2, workers: 1, neighbors: 5, scale: 'standard' });
+    // Assess
+    expect(error).toBeInstanceOf(RunFailedError);
+    expect((error as RunFailedError).message).toMatch(
+      /huge\.csv: column "b" reaches 1\.00e\+20, beyond the 5\.33e\+18 that .* with 3 features .*: rescale the column, or use --scale standard$/,
+    );
+    expect(scaled.report.n).toBe(40);
+  });
+});
+
 describe('input no method can learn from', () => {
   it.each([
     {

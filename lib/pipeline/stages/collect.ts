@@ -14,6 +14,7 @@ import { keys } from '../keys.ts';
 import { chooseAuto } from '../modelSelection/autoChoice.ts';
 import { checkHoldoutSize } from '../modelSelection/holdout.ts';
 import { holdoutOfRun } from '../modelSelection/holdoutRun.ts';
+import { checkDistanceRange } from '../neighbors/distanceRange.ts';
 import { writeIvfCodes, writeIvfTraining } from '../neighbors/ivfObjects.ts';
 import { planNeighbors } from '../neighbors/neighborsPlan.ts';
 import { putRejectedCsv } from '../outputs/outputFiles.ts';
@@ -390,6 +391,9 @@ export async function collectStage(
     ...unscaled,
     scaling: await scaling.finish(ctx, task.runId, shards, run.options.scale),
   };
+  if (neighbors) {
+    checkDistanceRange(scaledRange(range, collected.scaling).bounds, plan.featureNames, source, run.options.scale);
+  }
   if (run.options.holdout > 0) {
     // The supervised baseline's convergence warnings on a split are not the run's: left out.
     const holdout = await holdoutOfRun(ctx, task.runId, collected, y, run.options, () => {}, origins);
