@@ -1,7 +1,7 @@
 import { OptionsError } from '../errors.ts';
 import { InputFileError } from './errors.ts';
 import { FeatureVectors } from './featureVectors.ts';
-import { labelFromText, parseFeatureText, textFeatureProblem } from './fieldValues.ts';
+import { labelFromText, parseFeatureText, quoteValue, textFeatureProblem } from './fieldValues.ts';
 import { contentEnd, isBlankBytes, isBlankLine, lineBlocks, lineEndIn, stripBom } from './lineBlocks.ts';
 import {
   type ColumnOptions,
@@ -125,7 +125,30 @@ export function parseCsvHeader(line: string, file = '<stream>', options: ColumnO
     if (seen.has(name)) throw new InputFileError(file, `duplicate column "${name}" in the header`);
     seen.add(name);
   }
+  refuseOtherSeparator(fields, file);
   return fields;
+}
+
+/** Separators of delimited text that is not comma-separated, by how a message names them. */
+const OTHER_SEPARATORS: readonly [string, string][] = [
+  [';', 'semicolons'],
+  ['\t', 'tabs'],
+  ['|', 'vertical bars'],
+];
+
+/**
+ * Refuses a header of one column whose name holds another separator ("id;a;b;label"): semicolon- or
+ * tab-separated text, read as CSV, would be one feature column, and every row would be rejected for it.
+ */
+function refuseOtherSeparator(fields: readonly string[], file: string): void {
+  if (fields.length !== 1) return;
+  const other = OTHER_SEPARATORS.find(([separator]) => fields[0].includes(separator));
+  if (other === undefined) return;
+  throw new InputFileError(
+    file,
+    `the header is one column, ${quoteValue(fields[0])}: CSV columns are separated by commas, and these look ` +
+      `separated by ${other[1]}`,
+  );
 }
 
 /** Assigns the header's columns: id, label, and every other column a feature. */

@@ -312,4 +312,14 @@ describe('splitCsvLine and parseCsvHeader', () => {
   it('strips the BOM from the header', () => {
     expect(parseCsvHeader('\ufeffid,f')).toEqual(['id', 'f']);
   });
+
+  it('refuses a one-column header that holds another separator, naming it; keeps a plain one-column header', () => {
+    expect(() => parseCsvHeader('id;a;b;label', 'x.csv')).toThrow(
+      'x.csv: the header is one column, "id;a;b;label": CSV columns are separated by commas, and these look separated by semicolons',
+    );
+    expect(() => parseCsvHeader('id\ta\tlabel', 'x.csv')).toThrow(/look separated by tabs$/);
+    expect(() => parseCsvHeader('a|b', 'x.csv')).toThrow(/look separated by vertical bars$/);
+    expect(parseCsvHeader('f')).toEqual(['f']);
+    expect(parseCsvHeader('"a;b",c')).toEqual(['a;b', 'c']);
+  });
 });

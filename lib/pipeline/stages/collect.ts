@@ -154,10 +154,11 @@ async function refuseAllRejected(
   const rejected = await allRejected(ctx, runId, plan, places, duplicates);
   if (rejected.length === 0) return;
   await putRejectedCsv(ctx.store, keys.output(runId, ''), rejected);
-  const all = rejected.length === 1 ? 'the only row was' : `all ${rejected.length} rows were`;
-  throw new InputError(
-    `${source}: ${all} rejected, each with its line and reason in rejected.csv; ${commonReasons(rejected).join('; ')}`,
-  );
+  const all =
+    rejected.length === 1
+      ? 'the only row was rejected, with its'
+      : `all ${rejected.length} rows were rejected, each with its`;
+  throw new InputError(`${source}: ${all} line and reason in rejected.csv; ${commonReasons(rejected).join('; ')}`);
 }
 
 /**
@@ -178,8 +179,11 @@ async function withRejectedRows(
     const rejected = await rejectedOf();
     if (rejected.length > 0) {
       await putRejectedCsv(ctx.store, keys.output(runId, ''), rejected);
-      const rows = rejected.length === 1 ? '1 row was' : `${rejected.length} rows were`;
-      error.message += `; ${rows} rejected and left out, each with its line and reason in rejected.csv: ${commonReasons(rejected).join('; ')}`;
+      const rows =
+        rejected.length === 1
+          ? '1 row was rejected and left out, with its'
+          : `${rejected.length} rows were rejected and left out, each with its`;
+      error.message += `; ${rows} line and reason in rejected.csv: ${commonReasons(rejected).join('; ')}`;
     }
     throw error;
   }
