@@ -126,6 +126,28 @@ describe('the spread warning', () => {
   });
 });
 
+describe('the class-count warning', () => {
+  it('calls out a label column of mostly single-label classes (a measurement), not wine classes', async () => {
+    // Prepare: the labels of 60 rows replaced by their alcohol content (a measurement: over 30 distinct values)
+    const fixture = loadReal('wine');
+    const measured = fixture.X.map((row, i) => (i < 60 ? row[0] : -1));
+    const classes = new Set(measured.filter((value) => value !== -1)).size;
+    const dir = await tempDir();
+    const asClasses = await writeInput(dir, 'wine.csv', fixtureCsv(fixture.X, fixture.y));
+    const asMeasurement = await writeInput(dir, 'wine-alcohol.csv', fixtureCsv(fixture.X, measured));
+    // Act
+    const wine = await runPipeline(asClasses, { scale: 'standard', shards: 2, workers: 1 });
+    const alcohol = await runPipeline(asMeasurement, { scale: 'standard', shards: 2, workers: 1 });
+    // Assess
+    expect(classes).toBeGreaterThan(30);
+    expect(alcohol.report.warnings).toContain(
+      `${classes} classes for 60 given labels: most classes have a single label. Is the label column a class ` +
+        '(not a measurement or an id)? --label-column names another',
+    );
+    expect((wine.report.warnings as string[]).join('\n')).not.toContain('classes for');
+  });
+});
+
 describe('--gamma auto and unreached rows (wine, unscaled: distances in the hundreds)', () => {
   it.each(['rbf', 'knn-rbf'] as const)(
     '%s: gamma 20 leaves rows unreached with a warning, auto reaches them',

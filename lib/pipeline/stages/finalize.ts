@@ -1,3 +1,4 @@
+import { classCountWarning } from '../../data/classCount.ts';
 import { spreadWarning } from '../../data/featureScaling.ts';
 import { prepareVersion, publishVersion } from '../datasets/datasetVersions.ts';
 import { readChanges } from '../datasets/versionComparison.ts';
@@ -65,6 +66,7 @@ export async function finalizeStage(ctx: StageContext, task: TaskMessage): Promi
   const rejected = shards.reduce((total, shard) => total + shard.rejected, 0);
   const rejectedSample = shards.flatMap((shard) => shard.rejectedSample).slice(0, REJECTED_SAMPLE);
   const scaleWarning = collected.scaling ? spreadWarning(collected.scaling) : undefined;
+  const classesWarning = classCountWarning(collected.classes.length, collected.given);
   const timings: Record<string, number> = { ...run.timings };
   const stageMetrics: Record<string, StageMetrics> = { ...run.metrics };
   for (const stage of SHARD_STAGES) {
@@ -108,7 +110,11 @@ export async function finalizeStage(ctx: StageContext, task: TaskMessage): Promi
     ...(incremental ? { incremental } : {}),
     rejected,
     rejectedSample,
-    warnings: [...(scaleWarning ? [scaleWarning] : []), ...summary.warnings],
+    warnings: [
+      ...(classesWarning ? [classesWarning] : []),
+      ...(scaleWarning ? [scaleWarning] : []),
+      ...summary.warnings,
+    ],
   };
   const outputs: string[] = [labelsFile];
   if (rejected > 0) {
