@@ -1,6 +1,7 @@
 import { NotFoundError } from '../adapters/errors.ts';
 import type { ObjectStore } from '../adapters/objectStore.ts';
 import { storeFromUrl } from '../adapters/storeFromUrl.ts';
+import { describeDifference } from '../data/inputColumns.ts';
 import { type LabelRecord, labelsCsvBytes } from '../data/labelsWriter.ts';
 import { readDataset } from '../data/readDataset.ts';
 import { REJECTED_CSV_HEADER, rejectedCsvLine } from '../data/rejectedWriter.ts';
@@ -58,12 +59,8 @@ export async function predictCommand(flags: PredictFlags): Promise<number> {
     labelColumn: model.labelColumn,
     idColumn: model.idColumn,
   });
-  const expected = model.featureNames.join(',');
-  if (dataset.featureNames.join(',') !== expected) {
-    throw new InputError(
-      `${flags.input}: feature columns ${dataset.featureNames.join(',')} differ from the model's ${expected}`,
-    );
-  }
+  const difference = describeDifference(model.featureNames, dataset.featureNames);
+  if (difference) throw new InputError(`${flags.input}: feature columns differ from the model's: ${difference}`);
   const out = outputTarget(flags.out);
   await out.prepare(flags.input);
   const proba = await predictProba(store, prefix, model, dataset.X);
