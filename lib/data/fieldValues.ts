@@ -1,4 +1,5 @@
 import { isMinusOne } from './decimalText.ts';
+import { FLOAT32_MAX } from './shardFormat.ts';
 
 /**
  * Interpretation of single values: feature numbers, labels, ids, and how a bad value is quoted in a reason.
@@ -9,9 +10,6 @@ import { isMinusOne } from './decimalText.ts';
 export function vectorFeatureName(j: number): string {
   return `vector[${j}]`;
 }
-
-/** The largest finite Float32. Features are stored as Float32 (shardFormat.ts): a larger value would become Infinity. */
-const FLOAT32_MAX = 3.4028234663852886e38;
 
 /** Whether a finite number becomes +-Infinity as a Float32 (beyond FLOAT32_MAX by more than rounding). */
 function overflowsFloat32(v: number): boolean {

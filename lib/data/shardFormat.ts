@@ -28,6 +28,9 @@ export const SHARD_MAGIC = 0x48534c50; // "PLSH" read as a little-endian u32
 export const SHARD_VERSION = 2;
 const HEADER_BYTES = 32;
 
+/** The largest finite Float32: shards hold features as Float32, so a larger value would become Infinity. */
+export const FLOAT32_MAX = 3.4028234663852886e38;
+
 /** The bytes of a shard's header, to read its sections with ranged reads (idsSection). */
 export const SHARD_HEADER_BYTES = HEADER_BYTES;
 

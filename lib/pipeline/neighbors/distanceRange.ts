@@ -1,8 +1,6 @@
 import type { Scale } from '../../data/featureScaling.ts';
+import { FLOAT32_MAX } from '../../data/shardFormat.ts';
 import { InputError } from '../../errors.ts';
-
-/** The largest finite Float32. */
-const FLOAT32_MAX = 3.4028234663852886e38;
 
 /**
  * The largest feature magnitude M the Float32 distance kernels hold for d features: they compute

@@ -395,9 +395,9 @@ export async function collectStage(
     ...unscaled,
     scaling: await scaling.finish(ctx, task.runId, shards, run.options.scale),
   };
-  if (neighbors) {
-    checkDistanceRange(scaledRange(range, collected.scaling).bounds, plan.featureNames, source, run.options.scale);
-  }
+  // The rows' range as the kNN graph sees them: checked here, and the run's 16-bit codes below.
+  const graphRange = scaledRange(range, collected.scaling);
+  if (neighbors) checkDistanceRange(graphRange.bounds, plan.featureNames, source, run.options.scale);
   if (run.options.holdout > 0) {
     // The supervised baseline's convergence warnings on a split are not the run's: left out.
     const holdout = await holdoutOfRun(ctx, task.runId, collected, y, run.options, () => {}, origins);
@@ -421,7 +421,7 @@ export async function collectStage(
   if (search.mode === 'approx') {
     const reused = await reusedIvfTraining(ctx, run, collected);
     if (reused) await writeIvfTraining(ctx, task.runId, reused);
-    else await writeIvfCodes(ctx, task.runId, scaledRange(range, collected.scaling).codes());
+    else await writeIvfCodes(ctx, task.runId, graphRange.codes());
     stage = reused ? 'cells' : 'sample';
   }
   await updateRun(ctx.store, task.runId, (record) => {

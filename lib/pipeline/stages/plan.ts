@@ -118,6 +118,7 @@ export async function planStage(ctx: StageContext, task: TaskMessage): Promise<T
     maxColumns: limits.maxColumns,
   };
   const layouts = [];
+  const fileColumnsOf: FileColumns[] = [];
   const sources = run.inputs.map((input) => headCachedSource(rangeSourceOf(inputs, input.key, input.size), HEAD_BYTES));
   // The text the columns and row estimates are read from: the file, or a compressed file's inflated head.
   const samples: RangeSource[] = [];
@@ -125,20 +126,15 @@ export async function planStage(ctx: StageContext, task: TaskMessage): Promise<T
     const file = inputs.describe(input.key);
     samples.push(inputFormat(input, file) === 'parquet' ? sources[f] : await plainSample(sources[f], input, file));
     const layout = await readInputLayout(inputs, input, columns, samples[f]);
-    checkIdColumn(columns, fileColumns(file, layout, columns));
+    fileColumnsOf.push(fileColumns(file, layout, columns));
+    checkIdColumn(columns, fileColumnsOf[f]);
     const difference = layouts[0] ? describeDifference(layouts[0].featureNames, layout.featureNames) : '';
     if (difference) {
-      throw new InputFileError(
-        inputs.describe(input.key),
-        `feature columns differ from those of ${inputs.describe(run.inputs[0].key)}: ${difference}`,
-      );
+      throw new InputFileError(file, `feature columns differ from those of ${fileColumnsOf[0].file}: ${difference}`);
     }
     layouts.push(layout);
   }
-  checkLabelColumn(
-    columns,
-    layouts.map((layout, f) => fileColumns(inputs.describe(run.inputs[f].key), layout, columns)),
-  );
+  checkLabelColumn(columns, fileColumnsOf);
   const totalBytes = run.inputs.reduce((sum, input) => sum + input.size, 0);
   // Checked before any file is split: splitting into 100,000 ranges alone takes minutes of ranged reads.
   let estimatedRows = 0;
