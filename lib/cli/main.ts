@@ -145,10 +145,15 @@ function buildProgram(): Command {
   program
     .command('retrain')
     .description(
-      'start a run over incoming/<dataset>/ on the deployed pipeline, unless nothing changed since its latest version',
+      'retrain a dataset, unless nothing changed since its latest version: a run over incoming/<dataset>/ on the ' +
+        'deployed pipeline (--store s3://bucket), or here over the --input of its latest run (a state directory)',
     )
-    .argument('<dataset>', 'the dataset (its folder under incoming/)')
-    .option('--store <location>', 's3://bucket the pipeline runs on (default PSEUDOLABEL_STORE)')
+    .argument('<dataset>', 'the dataset (its folder under incoming/, or its --dataset name)')
+    .option(
+      '--store <location>',
+      's3://bucket the pipeline runs on, or a state directory (default PSEUDOLABEL_STORE, else ./.pseudolabel)',
+    )
+    .option('--out <dir>', "with a state directory: where the new version's output files go")
     .action(async (dataset: string, flags) => {
       const { retrainCommand } = await import('./retrainCommand.ts');
       process.exitCode = await retrainCommand(dataset, flags);

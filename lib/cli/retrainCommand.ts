@@ -1,14 +1,23 @@
+import { resolve } from 'node:path';
+import { FilesystemObjectStore } from '../adapters/filesystemObjectStore.ts';
 import { SqsTaskQueue } from '../adapters/sqsTaskQueue.ts';
 import { storeFromUrl } from '../adapters/storeFromUrl.ts';
 import { InputError } from '../errors.ts';
+import { embeddedRetrain } from '../hosts/embedded/embeddedRetrain.ts';
 import { parseS3Location } from '../hosts/embedded/runLocations.ts';
 import { retrainDataset } from '../pipeline/datasets/datasetRuns.ts';
 import { checkDatasetName } from '../pipeline/datasets/datasetVersions.ts';
 import { type StageContext, silentLog } from '../pipeline/stageContext.ts';
+import { runAndReport } from './runCommand.ts';
 
 export interface RetrainFlags {
-  /** The bucket the pipeline runs on (s3://bucket): incoming/, runs/ and datasets/ live there. */
+  /**
+   * The bucket the pipeline runs on (s3://bucket): incoming/, runs/ and datasets/ live there. Or a state
+   * directory (default ./.pseudolabel): the run is then embedded, over the --input of the latest version's run.
+   */
   readonly store?: string;
+  /** Where an embedded retrain writes the new version's output files (required with a state directory). */
+  readonly out?: string;
 }
 
 /** Exit code of a retrain that started nothing because nothing changed since the latest version. */
@@ -34,12 +43,12 @@ export async function retrainCommand(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<number> {
   checkDatasetName(dataset);
-  const location = flags.store ?? env.PSEUDOLABEL_STORE;
-  const s3 = location === undefined ? undefined : parseS3Location(location);
-  if (s3 === undefined || s3.path !== '') {
+  const location = flags.store ?? env.PSEUDOLABEL_STORE ?? '.pseudolabel';
+  const s3 = parseS3Location(location);
+  if (s3 === undefined) return retrainHere(dataset, location, flags.out);
+  if (s3.path !== '') {
     throw new InputError(
-      `retrain needs --store s3://<bucket> (the bucket the pipeline runs on), got ${location ?? 'nothing'}; ` +
-        'for a local directory use: pseudolabel run --input <dir> --out <dir> --dataset <name>',
+      `retrain needs --store s3://<bucket> (the bucket the pipeline runs on, no prefix), got ${location}`,
     );
   }
   const store = storeFromUrl(`s3://${s3.bucket}`);
@@ -68,4 +77,31 @@ export async function retrainCommand(
   process.stderr.write(`pseudolabel: retraining run ${run.runId} ${state} for dataset ${dataset}\n`);
   process.stdout.write(`${run.runId}\n`);
   return 0;
+}
+
+/**
+ * `pseudolabel retrain <dataset> --out <dir> [--store <dir>]`: the same over a state directory, with no services
+ * (embeddedRetrain.ts): a run over the --input of the latest version's run, with its options, unless nothing
+ * changed there since.
+ */
+async function retrainHere(dataset: string, stateDir: string, out: string | undefined): Promise<number> {
+  if (out === undefined) {
+    throw new InputError(
+      `retrain over the state directory ${stateDir} runs here and needs --out <dir> for the new version's files ` +
+        '(or --store s3://<bucket> to start it on the deployed pipeline)',
+    );
+  }
+  const store = new FilesystemObjectStore(resolve(stateDir));
+  const found = await embeddedRetrain(store, stateDir, dataset);
+  if (found.kind === 'unchanged') {
+    process.stderr.write(
+      `pseudolabel: nothing changed in dataset ${dataset} since version ${found.latest.version} ` +
+        `(run ${found.latest.runId}); no run started\n`,
+    );
+    return UNCHANGED_EXIT_CODE;
+  }
+  process.stderr.write(
+    `pseudolabel: retraining dataset ${dataset} over ${found.input} (changed since version ${found.latest.version})\n`,
+  );
+  return runAndReport({ input: found.input, out, options: found.options, dataset, stateDir });
 }

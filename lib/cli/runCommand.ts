@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { RunCancelledError, runEmbedded } from '../hosts/embedded/embeddedRunner.ts';
+import { type EmbeddedRunRequest, RunCancelledError, runEmbedded } from '../hosts/embedded/embeddedRunner.ts';
 import { outputTarget } from '../hosts/embedded/runLocations.ts';
 import type { RunReport } from '../pipeline/outputs/runReport.ts';
 import { parseRunOptions, type RunOptions } from '../pipeline/runOptions.ts';
@@ -107,18 +107,26 @@ export function changesSentence(
  */
 export async function runCommand(flags: RunFlags): Promise<number> {
   const options = await resolveRunOptions(flags);
+  return runAndReport({
+    input: flags.input,
+    out: flags.out,
+    options,
+    ...(flags.dataset !== undefined ? { dataset: flags.dataset } : {}),
+  });
+}
+
+/**
+ * Runs embedded with progress on stderr and cancelling on signals, then says what the run did (`run`, and
+ * `retrain` over a state directory); returns the exit code.
+ */
+export async function runAndReport(
+  request: Omit<EmbeddedRunRequest, 'onProgress' | 'signal' | 'log' | 'onTaskProcess' | 'faults'>,
+): Promise<number> {
   const progress = await progressReporter(process.stderr);
   let run: Awaited<ReturnType<typeof runEmbedded>>;
   const cancel = cancelOnSignals();
   try {
-    run = await runEmbedded({
-      input: flags.input,
-      out: flags.out,
-      options,
-      ...(flags.dataset !== undefined ? { dataset: flags.dataset } : {}),
-      onProgress: progress.update,
-      signal: cancel.signal,
-    });
+    run = await runEmbedded({ ...request, onProgress: progress.update, signal: cancel.signal });
   } catch (error) {
     if (!(error instanceof RunCancelledError)) throw error;
     progress.stop();
@@ -129,7 +137,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     progress.stop();
     cancel.dispose();
   }
-  const report = JSON.parse(new TextDecoder().decode(await outputTarget(flags.out).read('report.json'))) as RunReport;
+  const report = JSON.parse(new TextDecoder().decode(await outputTarget(request.out).read('report.json'))) as RunReport;
   for (const warning of report.warnings) process.stderr.write(`warning: ${warning}\n`);
   const labelled = report.rounds.at(-1);
   const reached = labelled ? report.n - Object.values(labelled.counts.none).reduce((a, b) => a + b, 0) : 0;
@@ -144,6 +152,6 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   if (report.holdout) process.stdout.write(`${holdoutSentence(report.holdout)}\n`);
   if (report.changes)
     process.stderr.write(`pseudolabel: ${changesSentence(run.dataset, run.version, report.changes)}\n`);
-  process.stderr.write(`pseudolabel: run ${run.runId} wrote ${flags.out}\n`);
+  process.stderr.write(`pseudolabel: run ${run.runId} wrote ${request.out}\n`);
   return 0;
 }

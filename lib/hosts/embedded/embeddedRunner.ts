@@ -22,11 +22,13 @@ import {
 import { startRun } from '../../pipeline/run/startRun.ts';
 import { checkWorkers } from '../../pipeline/runLimits.ts';
 import type { RunOptions } from '../../pipeline/runOptions.ts';
+import type { RunInput } from '../../pipeline/shards/shardPlan.ts';
 import type { StageContext, StageLog } from '../../pipeline/stageContext.ts';
 import { SHARD_STAGES, type Stage } from '../../pipeline/taskMessage.ts';
 import { endDeadRuns } from './deadRuns.ts';
+import { embeddedContentKey } from './embeddedRetrain.ts';
 import { deleteIntermediates } from './intermediates.ts';
-import { type OutputTarget, outputTarget, resolveRunInputs } from './runLocations.ts';
+import { type OutputTarget, outputTarget, parseS3Location, resolveRunInputs } from './runLocations.ts';
 import { startHeartbeat } from './runnerHeartbeat.ts';
 import type { StageWorkerInput, StageWorkerOutput } from './stageWorker.ts';
 import { runInTaskProcess, TaskMemoryError, type TaskPlace, TaskProcessSlots } from './taskProcess.ts';
@@ -164,7 +166,7 @@ export async function runEmbedded(request: EmbeddedRunRequest): Promise<RunRecor
     inputs,
     options,
     host,
-    ...(request.dataset !== undefined ? { versioned: true } : {}),
+    ...(request.dataset !== undefined ? await versionedRun(store, request.dataset, request, inputs) : {}),
   });
   // Stops the run: a signal (request.signal), or the run cancelled in run.json (`pseudolabel cancel`), which the
   // heartbeat looks at every beat.
@@ -353,6 +355,19 @@ export async function runEmbedded(request: EmbeddedRunRequest): Promise<RunRecor
       await closed;
     }
   }
+}
+
+/** A dataset run's request as asked and its digest, for `retrain` over the state directory (embeddedRetrain.ts). */
+async function versionedRun(
+  store: FilesystemObjectStore,
+  dataset: string,
+  request: EmbeddedRunRequest,
+  inputs: readonly RunInput[],
+): Promise<{ versioned: true; request: NonNullable<RunRecord['request']>; contentKey: string }> {
+  const input = parseS3Location(request.input) ? request.input : resolve(request.input);
+  const asked = { input, options: request.options };
+  const contentKey = await embeddedContentKey(store, dataset, input, inputs, request.options);
+  return { versioned: true, request: asked, contentKey };
 }
 
 /** What would let a task that went over --task-memory fit. */

@@ -56,8 +56,13 @@ export interface RunRecord {
    * started from incoming/<dataset>/ (notifications, schedule, `retrain`) and `pseudolabel run --dataset NAME`.
    */
   versioned?: boolean;
-  /** A digest of the files and options the run read (runs over incoming/): `retrain` compares it. */
+  /** A digest of the files and options the run read: `retrain` compares it (embeddedRetrain.ts for local runs). */
   contentKey?: string;
+  /**
+   * `pseudolabel run --dataset`: its --input (made absolute) and options as asked (auto's choice replaces
+   * `options`), which `retrain` over the state directory asks again (embeddedRetrain.ts).
+   */
+  request?: { readonly input: string; readonly options: RunOptions };
   /** Dataset runs: what the run takes over from the latest version (incremental/shardReuse.ts). */
   incremental?: IncrementalRun;
   /** The dataset version this run published. */

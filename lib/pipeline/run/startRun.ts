@@ -31,6 +31,8 @@ export interface RunRequest {
   readonly versioned?: boolean;
   /** A digest of the run's files and options (datasetRuns.ts contentKeyOf): the version records it. */
   readonly contentKey?: string;
+  /** An embedded dataset run's --input and options as asked (RunRecord.request). */
+  readonly request?: RunRecord['request'];
 }
 
 /**
@@ -61,6 +63,7 @@ export async function startRun(ctx: StageContext, request: RunRequest): Promise<
     ...(request.host ? { host: request.host } : {}),
     ...(request.versioned ? { versioned: true } : {}),
     ...(request.contentKey ? { contentKey: request.contentKey } : {}),
+    ...(request.request ? { request: request.request } : {}),
   };
   const created = await ctx.store.putIfAbsent(keys.run(record.runId), `${JSON.stringify(record, null, 2)}\n`);
   await ctx.reduce.send(taskMessage(record.runId, 'plan'));
