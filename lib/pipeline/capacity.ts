@@ -262,7 +262,7 @@ export function estimateSteps(size: RunSize, host?: HostCapacity): StepEstimate[
     const perRow = singleProcessBytes(1, k, classes);
     const iterations = effectiveMaxIter(options);
     const taskMemory = host?.kind === 'lambda' ? Math.floor(host.reduceStepBytes / MB) : options.taskMemory;
-    if (fansOutPropagation({ ...options, taskMemory }, n, classes)) {
+    if (fansOutPropagation({ ...options, taskMemory }, n, classes, process.env, host)) {
       // one task per partition and iteration: its rows' graph and distributions, and the F of the rows its edges
       // reach (at most k a row); not measured yet
       steps.push({

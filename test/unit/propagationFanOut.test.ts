@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { embeddedHost, lambdaHost } from '../../lib/pipeline/capacity.ts';
 import {
   DEFAULT_TASK_MEMORY_MB,
   FAN_OUT_FROM_ROWS_ENV,
@@ -42,6 +43,24 @@ describe('fansOutPropagation', () => {
     ];
     // Assess
     expect(decisions).toEqual([true, true, false, false]);
+  });
+
+  it("the embedded runner without --task-memory plans with the machine's memory, not a Lambda's", () => {
+    // Prepare
+    const machine = embeddedHost(undefined, 24 * 1024 * MB);
+    const limited = embeddedHost(1024, 24 * 1024 * MB);
+    const options = parseRunOptions({ neighbors: 10 });
+    const withTaskMemory = parseRunOptions({ neighbors: 10, taskMemory: 1024 });
+    // Act
+    const decisions = [
+      fansOutPropagation(options, rowsFitting(DEFAULT_TASK_MEMORY_MB) + 1, 10, {}, machine),
+      fansOutPropagation(options, rowsFitting(24 * 1024), 10, {}, machine),
+      fansOutPropagation(options, rowsFitting(24 * 1024) + 1, 10, {}, machine),
+      fansOutPropagation(withTaskMemory, rowsFitting(1024) + 1, 10, {}, limited),
+      fansOutPropagation(options, rowsFitting(DEFAULT_TASK_MEMORY_MB) + 1, 10, {}, lambdaHost(3008, 3008)),
+    ];
+    // Assess
+    expect(decisions).toEqual([false, false, true, true, true]);
   });
 
   it('more neighbours or classes fan out sooner', () => {

@@ -1,3 +1,4 @@
+import type { HostCapacity } from '../capacity.ts';
 import { isGraphMethod, type RunOptions } from '../runOptions.ts';
 
 /**
@@ -6,8 +7,8 @@ import { isGraphMethod, type RunOptions } from '../runOptions.ts';
  * process. One process is faster while it fits: measured on 200k x 64 rows (approx, 4 shards, 2 workers, 7
  * iterations) the single-process step took 1.9 s against about 12 s for the fan-out, which pays a round of tasks
  * and store objects per iteration. So the choice is by size: the fan-out runs once the single-process step
- * would need more than SINGLE_PROCESS_SHARE of the memory a task gets (`--task-memory`, the Lambda's memory,
- * or DEFAULT_TASK_MEMORY_MB): about 2M rows with k = 10 and 10 classes on a default 3,008 MB reducer.
+ * would need more than SINGLE_PROCESS_SHARE of the memory a task gets (taskMemoryMb): about 2M rows with k = 10
+ * and 10 classes on a default 3,008 MB reducer, about 16M on a 24 GiB machine (the embedded runner).
  */
 
 /**
@@ -36,12 +37,18 @@ const NODE_BASELINE_BYTES = 64 * 2 ** 20;
  */
 export const FAN_OUT_FROM_ROWS_ENV = 'PSEUDOLABEL_FAN_OUT_FROM_ROWS';
 
-/** The memory a task of this run gets, in MB: `--task-memory`, else the Lambda's (AWS sets its size), else the default. */
+/**
+ * The memory a task of this run gets, in MB: `--task-memory`, else the Lambda's (AWS sets its size), else the
+ * machine's for the embedded runner without --task-memory (its reduce steps run one at a time, with the machine
+ * to themselves), else the default.
+ */
 export function taskMemoryMb(
   options: Partial<Pick<RunOptions, 'taskMemory'>>,
   env: NodeJS.ProcessEnv = process.env,
+  host?: HostCapacity,
 ): number {
-  return options.taskMemory ?? (Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE) || DEFAULT_TASK_MEMORY_MB);
+  const machine = host?.kind === 'machine' ? Math.floor(host.reduceStepBytes / 2 ** 20) : undefined;
+  return options.taskMemory ?? (Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE) || machine || DEFAULT_TASK_MEMORY_MB);
 }
 
 /**
@@ -54,10 +61,11 @@ export function fansOutPropagation(
   n: number,
   classes: number,
   env: NodeJS.ProcessEnv = process.env,
+  host?: HostCapacity,
 ): boolean {
   if (!isGraphMethod(options.method) || options.kernel === 'rbf') return false;
   const forced = env[FAN_OUT_FROM_ROWS_ENV];
   if (forced !== undefined && forced !== '') return n >= Number(forced);
   const needed = NODE_BASELINE_BYTES + singleProcessBytes(n, options.neighbors, classes);
-  return needed > SINGLE_PROCESS_SHARE * taskMemoryMb(options, env) * 2 ** 20;
+  return needed > SINGLE_PROCESS_SHARE * taskMemoryMb(options, env, host) * 2 ** 20;
 }

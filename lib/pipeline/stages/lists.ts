@@ -22,7 +22,8 @@ export async function listsStage(
   const run = await readRun(ctx.store, task.runId);
   const partitions = choosePartitions(run, collected.shards.length);
   const byRange = partitions.by === 'cell ranges' && !run.versioned;
-  const fansOut = byRange && fansOutPropagation(run.options, collected.n, collected.classes.length);
+  const fansOut =
+    byRange && fansOutPropagation(run.options, collected.n, collected.classes.length, process.env, run.host);
   await updateRun(ctx.store, task.runId, (record) => {
     record.stage = 'gather';
     if (fansOut) record.partitions = partitions;

@@ -68,7 +68,10 @@ export async function propagateStage(
   const run = await readRun(ctx.store, task.runId);
   const collected = await readCollected(ctx, task.runId);
   // Cell-range partitions were fixed by the lists step, whose gather tasks then kept the lists by range only.
-  if (run.partitions !== undefined || fansOutPropagation(run.options, collected.n, collected.classes.length)) {
+  if (
+    run.partitions !== undefined ||
+    fansOutPropagation(run.options, collected.n, collected.classes.length, process.env, run.host)
+  ) {
     // Otherwise gather kept each range's lists only for a dataset version (stages/gather.ts).
     const byRangeKept = !run.neighbors?.queriesRouted || run.versioned;
     const partitions =
