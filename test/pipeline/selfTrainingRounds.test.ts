@@ -110,3 +110,34 @@ describe('a shard offering more candidates than a call may take arguments', () =
     expect(labels.filter((row) => row.source === 'given').length).toBe(9);
   });
 });
+
+describe('self-training that adds nothing says why', () => {
+  it("warns when round 1 adds no row (features at 1e-6: the classifier's penalty swamps them), naming --scale", async () => {
+    // Prepare: well separated blobs, scaled by 1e-6 (what scikit-learn's SelfTrainingClassifier(LogisticRegression)
+    // also labels nothing on); the same rows at unit scale add pseudo labels
+    const rows = blobRows({ n: 300, d: 3, labelledPerClass: 5, seed: 3 });
+    const tiny = rows.map((row) => ({ ...row, features: row.features.map((x) => x * 1e-6) }));
+    const dir = await tempDir();
+    const [tinyInput, unitInput] = await Promise.all([
+      writeInput(dir, 'tiny.csv', csvText(tiny)),
+      writeInput(dir, 'unit.csv', csvText(rows)),
+    ]);
+
+    // Act
+    const [tinyRun, unitRun, scaledRun] = await Promise.all([
+      runPipeline(tinyInput, { method: 'self-training', threshold: 0.75, workers: 1 }),
+      runPipeline(unitInput, { method: 'self-training', threshold: 0.75, workers: 1 }),
+      runPipeline(tinyInput, { method: 'self-training', threshold: 0.75, workers: 1, scale: 'standard' }),
+    ]);
+
+    // Assess
+    const warnings = (run: typeof tinyRun) => run.report.warnings as string[];
+    expect(parseLabels(tinyRun.labels).filter((row) => row.source === 'pseudo')).toEqual([]);
+    expect(warnings(tinyRun)).toContainEqual(expect.stringContaining('self-training added no row'));
+    expect(warnings(tinyRun)).toContainEqual(expect.stringContaining('--scale standard'));
+    for (const run of [unitRun, scaledRun]) {
+      expect(parseLabels(run.labels).some((row) => row.source === 'pseudo')).toBe(true);
+      expect(warnings(run).some((warning) => warning.includes('added no row'))).toBe(false);
+    }
+  });
+});

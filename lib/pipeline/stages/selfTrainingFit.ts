@@ -3,7 +3,7 @@ import type { SoftmaxRegression } from '../../algorithms/softmaxRegression.ts';
 import { writeJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
 import { type RunRecord, readRun, updateRun } from '../run/runRecord.ts';
-import { effectiveMaxIter, effectiveThreshold } from '../runOptions.ts';
+import { effectiveMaxIter, effectiveThreshold, type RunOptions } from '../runOptions.ts';
 import { type Collected, readCollected } from '../shards/collected.ts';
 import type { StageContext } from '../stageContext.ts';
 import { type TaskMessage, taskMessage } from '../taskMessage.ts';
@@ -111,6 +111,7 @@ export async function selfTrainingFitStage(
     return { tasks: collected.shards.map((_, s) => taskMessage(task.runId, 'score', r + 1, s)) };
   }
 
+  if (termination === 'no_change' && r === 1) warn(nothingAddedWarning(run.options));
   // The model of round r was fitted on exactly this set when round r added nothing.
   const model: SoftmaxRegression =
     termination === 'no_change' ? await readRoundModel(ctx, task.runId, r) : fitOnLabelled(labelled, warn);
@@ -131,4 +132,21 @@ export async function selfTrainingFitStage(
     record.round = r;
   });
   return { tasks: collected.shards.map((_, s) => taskMessage(task.runId, 'outcome', r, s)) };
+}
+
+/**
+ * Self-training whose first round added nothing ends with the given labels alone (scikit-learn's no_change after
+ * 1 iteration): say why and what would help. The classifier's L2 penalty (C = 1, LogisticRegression's) is
+ * measured in the features' units, so on features far from unit scale no prediction may reach the threshold
+ * (digits scaled by 1e-6 or 1e30: none does, in scikit-learn as here).
+ */
+export function nothingAddedWarning(options: RunOptions): string {
+  const scaleHint =
+    options.scale === 'none'
+      ? "; the classifier (logistic regression, C = 1) depends on the features' scale: --scale standard puts them on one"
+      : '';
+  return (
+    `self-training added no row: no unlabelled row was predicted above --threshold ${effectiveThreshold(options)} ` +
+    `in round 1, so only the given labels were learnt from (try a lower --threshold${scaleHint})`
+  );
 }
