@@ -3,8 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
+import { knnSearch } from '../../lib/graph/knnSearch.ts';
+import { seededUniform } from '../../lib/linalg/seededRandom.ts';
 import { packArrays } from '../../lib/pipeline/binaryArrays.ts';
 import { partFile, predictProba, type VersionModel } from '../../lib/pipeline/datasets/versionModel.ts';
+import { exactKernelFor } from '../../lib/pipeline/neighbors/neighborsPlan.ts';
 import { type PropagationCase, type PropagationFixture, propagationFixtures } from '../support/sklearnFixtures.ts';
 
 /**
@@ -81,4 +84,50 @@ describe('predict from a version model matches scikit-learn predict_proba', () =
       });
     }
   }
+});
+
+describe('predict from a large model', () => {
+  it('searches with the Float32 kernel from 20,000 rows and finds the float64 search neighbours', async () => {
+    // Prepare: 24,000 training rows in two parts, 5 classes, and 400 new rows; a seeded random model
+    const random = seededUniform(12);
+    const d = 8;
+    const k = 5;
+    const parts = [13_000, 11_000];
+    const n = parts[0] + parts[1];
+    const train = Float32Array.from({ length: n * d }, () => random() * 10);
+    const F = Float64Array.from({ length: n * k }, () => random());
+    const root = await mkdtemp(join(tmpdir(), 'version-model-'));
+    roots.push(root);
+    const store = new FilesystemObjectStore(root);
+    for (let p = 0, offset = 0; p < parts.length; offset += parts[p++]) {
+      const rows = train.subarray(offset * d, (offset + parts[p]) * d);
+      await store.put(`model/${partFile(p)}`, packArrays([rows, F.subarray(offset * k, (offset + parts[p]) * k)]));
+    }
+    const model: VersionModel = {
+      method: 'label-spreading',
+      kernel: 'knn',
+      neighbors: 7,
+      gamma: 20,
+      classes: ['a', 'b', 'c', 'd', 'e'],
+      featureNames: Array.from({ length: d }, (_, j) => `f${j}`),
+      parts,
+      labelColumn: 'label',
+      idColumn: 'id',
+      format: 'csv',
+    };
+    const X = { data: Float32Array.from({ length: 400 * d }, () => random() * 10), n: 400, d };
+
+    // Act
+    const proba = await predictProba(store, 'model/', model, X);
+
+    // Assess: the normalised sum of the distributions of the 7 nearest rows by float64 distance
+    expect(exactKernelFor(n)).toBe('wasm');
+    const nearest = knnSearch(X, { data: train, n, d }, 7, { kernel: 'direct' });
+    for (let i = 0; i < X.n; i++) {
+      const sum = new Float64Array(k);
+      for (let j = 0; j < 7; j++) for (let c = 0; c < k; c++) sum[c] += F[nearest.indices[i * 7 + j] * k + c];
+      const total = sum.reduce((a, b) => a + b, 0);
+      for (let c = 0; c < k; c++) expect(proba[i * k + c]).toBeCloseTo(sum[c] / total, 12);
+    }
+  });
 });

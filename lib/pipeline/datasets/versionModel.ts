@@ -7,6 +7,7 @@ import { mergeTopKLists } from '../../linalg/topK.ts';
 import { packArrays, unpackArrays } from '../binaryArrays.ts';
 import { readJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
+import { exactKernelFor } from '../neighbors/neighborsPlan.ts';
 import { isGraphMethod, type RunOptions } from '../runOptions.ts';
 import { type Collected, loadShardFeatures } from '../shards/collected.ts';
 import type { StageContext } from '../stageContext.ts';
@@ -138,6 +139,8 @@ export async function predictProba(store: ObjectStore, prefix: string, model: Ve
   if (model.kernel !== 'rbf' && nn > total) {
     throw new RangeError(`the model has ${total} rows, fewer than its ${nn} neighbours`);
   }
+  // As the run searched: the float64 kernel (scikit-learn's order of near-equal distances) for small models.
+  const kernel = exactKernelFor(total);
   for (let start = 0; start < X.n; start += PREDICT_BATCH) {
     const end = Math.min(X.n, start + PREDICT_BATCH);
     const batch: FeatureMatrix = { data: data.subarray(start * d, end * d), n: end - start, d };
@@ -155,7 +158,7 @@ export async function predictProba(store: ObjectStore, prefix: string, model: Ve
       for (let p = 0; p < model.parts.length; p++) {
         const { X: train } = await readPart(store, prefix, model, p, d, k);
         if (train.n === 0) continue;
-        const found = knnSearch(batch, train, Math.min(nn, train.n), { referenceOffset: offsets[p] });
+        const found = knnSearch(batch, train, Math.min(nn, train.n), { referenceOffset: offsets[p], kernel });
         const padded = emptyKnnResult(batch.n, nn);
         for (let q = 0; q < batch.n; q++) {
           for (let j = 0; j < found.k; j++) {
