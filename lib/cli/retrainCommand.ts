@@ -6,7 +6,7 @@ import { InputError } from '../errors.ts';
 import { embeddedRetrain } from '../hosts/embedded/embeddedRetrain.ts';
 import { parseS3Location } from '../hosts/embedded/runLocations.ts';
 import { retrainDataset } from '../pipeline/datasets/datasetRuns.ts';
-import { checkDatasetName } from '../pipeline/datasets/datasetVersions.ts';
+import { checkDatasetName, type LatestVersion } from '../pipeline/datasets/datasetVersions.ts';
 import { type StageContext, silentLog } from '../pipeline/stageContext.ts';
 import { runAndReport } from './runCommand.ts';
 
@@ -22,6 +22,14 @@ export interface RetrainFlags {
 
 /** Exit code of a retrain that started nothing because nothing changed since the latest version. */
 export const UNCHANGED_EXIT_CODE = 0;
+
+function sayUnchanged(dataset: string, latest: LatestVersion): number {
+  process.stderr.write(
+    `pseudolabel: nothing changed in dataset ${dataset} since version ${latest.version} (run ${latest.runId}); ` +
+      'no run started\n',
+  );
+  return UNCHANGED_EXIT_CODE;
+}
 
 /**
  * The reduce queue the deployed pipeline consumes: PSEUDOLABEL_REDUCE_QUEUE_URL, else the queue named
@@ -46,6 +54,11 @@ export async function retrainCommand(
   const location = flags.store ?? env.PSEUDOLABEL_STORE ?? '.pseudolabel';
   const s3 = parseS3Location(location);
   if (s3 === undefined) return retrainHere(dataset, location, flags.out);
+  if (flags.out !== undefined) {
+    throw new InputError(
+      `--out is for a retrain over a state directory; on the pipeline (${location}) the run writes runs/<runId>/output/`,
+    );
+  }
   if (s3.path !== '') {
     throw new InputError(
       `retrain needs --store s3://<bucket> (the bucket the pipeline runs on, no prefix), got ${location}`,
@@ -65,13 +78,7 @@ export async function retrainCommand(
     process.stderr.write(`pseudolabel: dataset ${dataset} holds no data file under incoming/${dataset}/\n`);
     return 1;
   }
-  if (outcome.kind === 'unchanged') {
-    process.stderr.write(
-      `pseudolabel: nothing changed in dataset ${dataset} since version ${outcome.latest.version} ` +
-        `(run ${outcome.latest.runId}); no run started\n`,
-    );
-    return UNCHANGED_EXIT_CODE;
-  }
+  if (outcome.kind === 'unchanged') return sayUnchanged(dataset, outcome.latest);
   const { run } = outcome;
   const state = run.status === 'running' ? 'started' : `already ${run.status}`;
   process.stderr.write(`pseudolabel: retraining run ${run.runId} ${state} for dataset ${dataset}\n`);
@@ -93,13 +100,7 @@ async function retrainHere(dataset: string, stateDir: string, out: string | unde
   }
   const store = new FilesystemObjectStore(resolve(stateDir));
   const found = await embeddedRetrain(store, stateDir, dataset);
-  if (found.kind === 'unchanged') {
-    process.stderr.write(
-      `pseudolabel: nothing changed in dataset ${dataset} since version ${found.latest.version} ` +
-        `(run ${found.latest.runId}); no run started\n`,
-    );
-    return UNCHANGED_EXIT_CODE;
-  }
+  if (found.kind === 'unchanged') return sayUnchanged(dataset, found.latest);
   process.stderr.write(
     `pseudolabel: retraining dataset ${dataset} over ${found.input} (changed since version ${found.latest.version})\n`,
   );

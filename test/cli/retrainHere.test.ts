@@ -80,7 +80,7 @@ describe('pseudolabel retrain over the state directory', () => {
     expect(again.stderr).toContain('nothing changed in dataset one since version 1');
   });
 
-  it('refuses without --out, and a dataset with no version, naming what to run', async () => {
+  it('refuses without --out, a dataset with no version, and --out on the pipeline, naming what to do', async () => {
     const dir = await tempDir();
     const noOut = await spawnCli(['retrain', 'dg'], dir);
     expect(noOut.code).not.toBe(0);
@@ -89,5 +89,8 @@ describe('pseudolabel retrain over the state directory', () => {
     expect(none.code).not.toBe(0);
     expect(none.stderr).toContain('dataset dg has no version in .pseudolabel');
     expect(none.stderr).toContain('pseudolabel run --input <dir> --out <dir> --dataset dg');
+    const pipelineOut = await spawnCli(['retrain', 'dg', '--store', 's3://bucket', '--out', join(dir, 'out')], dir);
+    expect(pipelineOut.code).not.toBe(0);
+    expect(pipelineOut.stderr).toContain('--out is for a retrain over a state directory');
   });
 });
