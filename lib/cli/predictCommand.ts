@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { NotFoundError } from '../adapters/errors.ts';
 import type { ObjectStore } from '../adapters/objectStore.ts';
 import { storeFromUrl } from '../adapters/storeFromUrl.ts';
@@ -8,6 +9,7 @@ import { REJECTED_CSV_HEADER, rejectedCsvLine } from '../data/rejectedWriter.ts'
 import { InputError } from '../errors.ts';
 import { outputTarget } from '../hosts/embedded/runLocations.ts';
 import type { LatestVersion, VersionRecord } from '../pipeline/datasets/datasetVersions.ts';
+import { openVersionIvf, type VersionIvf } from '../pipeline/datasets/versionIvf.ts';
 import { MODEL_FILE, predictProba, type VersionModel } from '../pipeline/datasets/versionModel.ts';
 import { readJson } from '../pipeline/jsonObjects.ts';
 
@@ -30,13 +32,18 @@ async function readOptional<T>(store: ObjectStore, key: string): Promise<T | und
  * The model under a location: a version directory (versions/<n>/, holding model/), or a dataset directory
  * (datasets/<dataset>/, whose latest.json names the version).
  */
-async function openModel(location: string): Promise<{ store: ObjectStore; prefix: string; model: VersionModel }> {
+async function openModel(
+  location: string,
+): Promise<{ store: ObjectStore; prefix: string; model: VersionModel; ivf?: VersionIvf }> {
   const store = storeFromUrl(location);
   let prefix = '';
   const latest = await readOptional<LatestVersion>(store, 'latest.json');
   if (latest !== undefined) prefix = `versions/${latest.version}/`;
   const model = await readOptional<VersionModel>(store, `${prefix}model/${MODEL_FILE}`);
-  if (model !== undefined) return { store, prefix: `${prefix}model/`, model };
+  if (model !== undefined) {
+    const ivf = await openIndex(location, store, prefix, latest !== undefined);
+    return { store, prefix: `${prefix}model/`, model, ...(ivf ? { ivf } : {}) };
+  }
   const version = await readOptional<VersionRecord>(store, `${prefix}version.json`);
   if (version !== undefined) {
     throw new InputError(
@@ -48,12 +55,38 @@ async function openModel(location: string): Promise<{ store: ObjectStore; prefix
 }
 
 /**
+ * The version's IVF index when its lists were approximate (versionIvf.ts), read through the dataset's directory:
+ * the location itself when it is one, else two levels up from the version directory (datasets/<d>/versions/<n>),
+ * since a version may keep cells objects of an earlier one. Undefined for a version without one, or a version
+ * directory taken out of its dataset: predict then searches every model row.
+ */
+async function openIndex(
+  location: string,
+  store: ObjectStore,
+  prefix: string,
+  isDatasetDir: boolean,
+): Promise<VersionIvf | undefined> {
+  const version = await readOptional<VersionRecord>(store, `${prefix}version.json`);
+  if (version === undefined) return undefined;
+  const datasetStore = isDatasetDir ? store : storeFromUrl(twoLevelsUp(location));
+  const kept = await readOptional<VersionRecord>(datasetStore, `versions/${version.version}/version.json`);
+  if (kept?.runId !== version.runId) return undefined;
+  return openVersionIvf(datasetStore, version.dataset, version.version);
+}
+
+function twoLevelsUp(location: string): string {
+  const s3 = /^(s3:\/\/[^/]+\/)(.*)$/.exec(location);
+  if (!s3) return resolve(location, '..', '..');
+  return s3[1] + s3[2].replace(/\/+$/, '').split('/').slice(0, -2).join('/');
+}
+
+/**
  * `pseudolabel predict --model <version dir | dataset dir | s3://...> --input new.csv --out preds/`: labels new rows
  * with a version's model (versionModel.ts: scikit-learn's LabelSpreading.predict semantics), in the run's format
  * with source `predicted`. Holds the new rows (m x d floats), their probabilities (m x classes) and one model part.
  */
 export async function predictCommand(flags: PredictFlags): Promise<number> {
-  const { store, prefix, model } = await openModel(flags.model);
+  const { store, prefix, model, ivf } = await openModel(flags.model);
   const { dataset, rejected } = await readDataset(flags.input, {
     unlabelled: true,
     labelColumn: model.labelColumn,
@@ -63,7 +96,7 @@ export async function predictCommand(flags: PredictFlags): Promise<number> {
   if (difference) throw new InputError(`${flags.input}: feature columns differ from the model's: ${difference}`);
   const out = outputTarget(flags.out);
   await out.prepare(flags.input);
-  const proba = await predictProba(store, prefix, model, dataset.X);
+  const proba = await predictProba(store, prefix, model, dataset.X, ivf);
   const k = model.classes.length;
   const records: LabelRecord[] = dataset.ids.map((id, i) => {
     // scikit-learn's predict: classes_[argmax] (the first of equal maxima). A row no training row weighs on (its
@@ -87,7 +120,8 @@ export async function predictCommand(flags: PredictFlags): Promise<number> {
   }
   process.stderr.write(
     `pseudolabel: predicted ${records.filter((r) => r.source === 'predicted').length.toLocaleString('en-US')} of ` +
-      `${records.length.toLocaleString('en-US')} rows with ${model.method} (${model.kernel}) from ${flags.model}; wrote ${flags.out}\n`,
+      `${records.length.toLocaleString('en-US')} rows with ${model.method} (${model.kernel}) from ${flags.model}` +
+      `${ivf ? ` (its IVF index, nprobe ${ivf.nprobe})` : ''}; wrote ${flags.out}\n`,
   );
   return 0;
 }

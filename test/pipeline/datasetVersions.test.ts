@@ -14,7 +14,10 @@ import {
   readVersion,
 } from '../../lib/pipeline/datasets/datasetVersions.ts';
 import { versionChanges } from '../../lib/pipeline/datasets/versionChanges.ts';
+import { openVersionIvf } from '../../lib/pipeline/datasets/versionIvf.ts';
+import { predictProba, type VersionModel } from '../../lib/pipeline/datasets/versionModel.ts';
 import { writeVersionRows } from '../../lib/pipeline/datasets/versionRows.ts';
+import type { VersionIndex } from '../../lib/pipeline/incremental/versionIndex.ts';
 import { keys } from '../../lib/pipeline/keys.ts';
 import type { RunReport } from '../../lib/pipeline/outputs/runReport.ts';
 import { FAN_OUT_FROM_ROWS_ENV } from '../../lib/pipeline/propagation/propagationFanOut.ts';
@@ -207,6 +210,45 @@ describe('pseudolabel predict from a version', () => {
     const single = await readFile(join(dir, 'p-single/labels.csv'), 'utf8');
     expect(parseLabels(single).every((l) => l.source === 'predicted')).toBe(true);
     expect(await readFile(join(dir, 'p-fanned/labels.csv'), 'utf8')).toBe(single);
+  });
+
+  it('an approximate version predicts through its IVF index, also the cells an incremental version keeps', async () => {
+    // Prepare: version 1 of 5,000 rows searched by IVF, version 2 adding 1,000 rows (it keeps version 1's cells
+    // objects of the unchanged shards); 400 new rows
+    const dir = await tempDir();
+    const stateDir = join(dir, 'state');
+    const rows = blobRows({ n: 6400, d: 4, seed: 21 });
+    const input = join(dir, 'in');
+    await mkdir(input);
+    await writeInput(input, 'a.csv', csvText(rows.slice(0, 5000)));
+    const newRows = await writeInput(dir, 'new.csv', csvText(rows.slice(6000).map((row) => ({ ...row, label: null }))));
+    const options = parseRunOptions({ neighborsMode: 'approx', workers: 1, neighbors: 7, shards: 2 });
+    await runEmbedded({ input, out: join(dir, 'o1'), stateDir, options, dataset: 'ivf' });
+    await writeInput(input, 'b.csv', csvText(rows.slice(5000, 6000)));
+    await runEmbedded({ input, out: join(dir, 'o2'), stateDir, options, dataset: 'ivf' });
+    const datasetStore = new FilesystemObjectStore(join(stateDir, 'datasets/ivf'));
+    const index = await readJsonFile<VersionIndex>(join(stateDir, 'datasets/ivf/versions/2/index/index.json'));
+    const model = await readJsonFile<VersionModel>(join(stateDir, 'datasets/ivf/versions/2/model/model.json'));
+    const { dataset: fresh } = await readDataset(newRows, { unlabelled: true });
+
+    // Act
+    const ivf = await openVersionIvf(datasetStore, 'ivf', 2);
+    const [approximate, exact] = await Promise.all(
+      [ivf, undefined].map((index) => predictProba(datasetStore, 'versions/2/model/', model, fresh.X, index)),
+    );
+
+    // Assess: the index is version 2's (some cells kept from version 1); the labels are the exact search's
+    expect(index.shards.some((shard) => shard.cellsAt?.version === 1)).toBe(true);
+    expect(index.lists?.mode).toBe('approx');
+    expect(ivf?.nprobe).toBe(index.lists?.nprobe);
+    const k = model.classes.length;
+    const argmax = (p: Float64Array, i: number) => {
+      let best = 0;
+      for (let c = 1; c < k; c++) if (p[i * k + c] > p[i * k + best]) best = c;
+      return best;
+    };
+    const agreeing = Array.from({ length: fresh.X.n }, (_, i) => argmax(approximate, i) === argmax(exact, i));
+    expect(agreeing.filter(Boolean).length).toBeGreaterThanOrEqual(0.98 * fresh.X.n);
   });
 
   it("refuses new rows whose feature columns differ from the model's, naming the file", async () => {

@@ -4,9 +4,12 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FilesystemObjectStore } from '../../lib/adapters/filesystemObjectStore.ts';
 import { knnSearch } from '../../lib/graph/knnSearch.ts';
+import { rowNormsOf } from '../../lib/linalg/dotDistances.ts';
 import { seededUniform } from '../../lib/linalg/seededRandom.ts';
 import { packArrays } from '../../lib/pipeline/binaryArrays.ts';
+import type { VersionIvf } from '../../lib/pipeline/datasets/versionIvf.ts';
 import { partFile, predictProba, type VersionModel } from '../../lib/pipeline/datasets/versionModel.ts';
+import type { RangeCellsPart } from '../../lib/pipeline/neighbors/ivfObjects.ts';
 import { exactKernelFor } from '../../lib/pipeline/neighbors/neighborsPlan.ts';
 import { type PropagationCase, type PropagationFixture, propagationFixtures } from '../support/sklearnFixtures.ts';
 
@@ -129,5 +132,63 @@ describe('predict from a large model', () => {
       const total = sum.reduce((a, b) => a + b, 0);
       for (let c = 0; c < k; c++) expect(proba[i * k + c]).toBeCloseTo(sum[c] / total, 12);
     }
+  });
+});
+
+describe('predict through a version IVF index', () => {
+  it('searches exactly a row whose probed cells hold fewer than k rows', async () => {
+    // Prepare: 23 rows in two cells, cell 0 holding 3 (near 0) and cell 1 holding 20 (near 10); 1 probe a row,
+    // k = 5: a new row near 0 probes cell 0 alone, too few rows for its list
+    const d = 2;
+    const train = Float32Array.from([
+      ...[0, 0, 0.5, 0, 0, 0.5],
+      ...Array.from({ length: 20 }, (_, i) => [10 + i * 0.1, 10]).flat(),
+    ]);
+    const n = train.length / d;
+    const F = Float64Array.from({ length: n * 2 }, (_, j) => (j >> 1 < 3 ? [1, 0] : [0, 1])[j & 1]);
+    const root = await mkdtemp(join(tmpdir(), 'version-model-'));
+    roots.push(root);
+    const store = new FilesystemObjectStore(root);
+    await store.put(`model/${partFile(0)}`, packArrays([train, F]));
+    const model: VersionModel = {
+      method: 'label-spreading',
+      kernel: 'knn',
+      neighbors: 5,
+      gamma: 20,
+      classes: ['near', 'far'],
+      featureNames: ['f0', 'f1'],
+      parts: [n],
+      labelColumn: 'label',
+      idColumn: 'id',
+      format: 'csv',
+    };
+    const members = Int32Array.from({ length: n }, (_, i) => i);
+    const part: RangeCellsPart = {
+      offsets: Int32Array.from([0, 3, n]),
+      members,
+      vectors: train,
+      norms: rowNormsOf(train, n, d),
+      words: new Int32Array(0),
+      nearestWidth: 0,
+      nearest: new Int32Array(0),
+    };
+    const ivf: VersionIvf = {
+      model: { d, nlist: 2, centroids: Float32Array.from([0.2, 0.2, 11, 10]), nprobe: 1 },
+      ranges: { count: 1, rangeOf: Int32Array.from([0, 0]) },
+      nprobe: 1,
+      readRange: async () => [part],
+    };
+    const X = { data: Float32Array.from([0.1, 0.1, 11, 10]), n: 2, d };
+
+    // Act
+    const [withIndex, exact] = await Promise.all([
+      predictProba(store, 'model/', model, X, ivf),
+      predictProba(store, 'model/', model, X),
+    ]);
+
+    // Assess: the first row's 5 nearest are its cell's 3 and 2 of cell 1 (3/5 near); the second's all far
+    expect(Array.from(withIndex)).toEqual(Array.from(exact));
+    expect(withIndex[0]).toBeCloseTo(0.6, 12);
+    expect(withIndex[3]).toBe(1);
   });
 });

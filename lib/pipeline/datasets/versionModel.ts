@@ -1,17 +1,23 @@
 import type { ObjectStore } from '../../adapters/objectStore.ts';
 import type { FeatureMatrix } from '../../data/featureMatrix.ts';
 import { type FeatureScaling, scaleInPlace } from '../../data/featureScaling.ts';
+import { rangeCells } from '../../graph/ivf/cellRanges.ts';
+import { ivfSearch } from '../../graph/ivf/ivfSearch.ts';
+import { probeCells } from '../../graph/ivf/probeCells.ts';
 import { inductiveProduct } from '../../graph/kernel.ts';
-import { emptyKnnResult, knnSearch } from '../../graph/knnSearch.ts';
+import { copySlots, emptyKnnResult, type KnnResult, knnSearch } from '../../graph/knnSearch.ts';
 import { mergeTopKLists } from '../../linalg/topK.ts';
 import { packArrays, unpackArrays } from '../binaryArrays.ts';
 import { readJson } from '../jsonObjects.ts';
 import { keys } from '../keys.ts';
 import { exactKernelFor } from '../neighbors/neighborsPlan.ts';
+import { probesInRange } from '../neighbors/queryProbes.ts';
+import { partCells } from '../neighbors/rangeParts.ts';
 import { isGraphMethod, type RunOptions } from '../runOptions.ts';
 import { type Collected, loadShardFeatures } from '../shards/collected.ts';
 import type { StageContext } from '../stageContext.ts';
 import type { MethodSummary } from '../training/methods.ts';
+import type { VersionIvf } from './versionIvf.ts';
 
 /**
  * What a dataset version keeps to label a new row without a run (`pseudolabel predict`), for the graph methods:
@@ -111,6 +117,12 @@ export async function writeVersionModel(
   return true;
 }
 
+/** A part's label distributions, without its features when they are an object of their own. */
+async function readDistributions(store: ObjectStore, prefix: string, model: VersionModel, part: number) {
+  const arrays = unpackArrays(await store.get(`${prefix}${partFile(part)}`));
+  return (model.featuresApart ? arrays[0] : arrays[1]) as Float64Array;
+}
+
 async function readPart(store: ObjectStore, prefix: string, model: VersionModel, part: number, d: number, k: number) {
   const arrays = unpackArrays(await store.get(`${prefix}${partFile(part)}`));
   const [data, F] = (
@@ -124,9 +136,17 @@ async function readPart(store: ObjectStore, prefix: string, model: VersionModel,
  * The class probabilities (m x classes) of new rows under a version's model. `X` holds the new rows' features,
  * unscaled (they are scaled here as the run scaled its rows). Streams the model part by part: memory is one part
  * (its shard's rows and distributions) plus the batch's lists and product, never every training row. knn reads
- * the parts twice per batch: once for the k nearest rows, once for their distributions.
+ * the parts twice per batch: once for the k nearest rows, once for their distributions. With `ivf` (a version
+ * whose lists were approximate) the k nearest come from its IVF index instead, one cell range at a time: the
+ * run's approximation, at its calibrated nprobe, for about nprobe / nlist of the distances.
  */
-export async function predictProba(store: ObjectStore, prefix: string, model: VersionModel, X: FeatureMatrix) {
+export async function predictProba(
+  store: ObjectStore,
+  prefix: string,
+  model: VersionModel,
+  X: FeatureMatrix,
+  ivf?: VersionIvf,
+) {
   const k = model.classes.length;
   const d = model.featureNames.length;
   if (X.d !== d) throw new RangeError(`the new rows have ${X.d} features, but the model was fit with ${d}`);
@@ -153,34 +173,16 @@ export async function predictProba(store: ObjectStore, prefix: string, model: Ve
         for (let i = 0; i < part.length; i++) product[i] += part[i];
       }
     } else {
-      // The k nearest over all parts, by (distance, global row index) as one search over all rows would give.
-      let best = emptyKnnResult(batch.n, nn);
-      for (let p = 0; p < model.parts.length; p++) {
-        const { X: train } = await readPart(store, prefix, model, p, d, k);
-        if (train.n === 0) continue;
-        const found = knnSearch(batch, train, Math.min(nn, train.n), { referenceOffset: offsets[p], kernel });
-        const padded = emptyKnnResult(batch.n, nn);
-        for (let q = 0; q < batch.n; q++) {
-          for (let j = 0; j < found.k; j++) {
-            padded.distances[q * nn + j] = found.distances[q * found.k + j];
-            padded.indices[q * nn + j] = found.indices[q * found.k + j];
-          }
-        }
-        const merged = emptyKnnResult(batch.n, nn);
-        mergeTopKLists(
-          best.distances,
-          best.indices,
-          padded.distances,
-          padded.indices,
-          batch.n,
-          nn,
-          merged.distances,
-          merged.indices,
-        );
-        best = merged;
+      const best = ivf ? await ivfNearest(ivf, batch, nn) : await exactNearest(batch);
+      // A row whose probed cells hold fewer than k rows (a far outlier) is searched exactly.
+      const short = ivf ? rowsWithShortLists(best) : [];
+      if (short.length > 0) {
+        const rows = Float32Array.from(short.flatMap((q) => Array.from(batch.data.subarray(q * d, (q + 1) * d))));
+        const exact = await exactNearest({ data: rows, n: short.length, d });
+        for (const [i, q] of short.entries()) copySlots(exact, i * nn, best, q * nn, nn);
       }
       for (let p = 0; p < model.parts.length; p++) {
-        const { F } = await readPart(store, prefix, model, p, d, k);
+        const F = await readDistributions(store, prefix, model, p);
         const from = offsets[p];
         const to = from + model.parts[p];
         for (let s = 0; s < best.indices.length; s++) {
@@ -199,4 +201,59 @@ export async function predictProba(store: ObjectStore, prefix: string, model: Ve
     for (let c = 0; c < k; c++) out[o + c] /= sum;
   }
   return out;
+
+  /** The k nearest over all parts, by (distance, global row index) as one search over all rows would give. */
+  async function exactNearest(batch: FeatureMatrix): Promise<KnnResult> {
+    let best = emptyKnnResult(batch.n, nn);
+    for (let p = 0; p < model.parts.length; p++) {
+      const { X: train } = await readPart(store, prefix, model, p, d, k);
+      if (train.n === 0) continue;
+      const found = knnSearch(batch, train, Math.min(nn, train.n), { referenceOffset: offsets[p], kernel });
+      const padded = emptyKnnResult(batch.n, nn);
+      for (let q = 0; q < batch.n; q++) {
+        for (let j = 0; j < found.k; j++) {
+          padded.distances[q * nn + j] = found.distances[q * found.k + j];
+          padded.indices[q * nn + j] = found.indices[q * found.k + j];
+        }
+      }
+      const merged = emptyKnnResult(batch.n, nn);
+      mergeTopKLists(
+        best.distances,
+        best.indices,
+        padded.distances,
+        padded.indices,
+        batch.n,
+        nn,
+        merged.distances,
+        merged.indices,
+      );
+      best = merged;
+    }
+    return best;
+  }
+}
+
+/**
+ * The k nearest model rows of each new row by IVF (Jegou et al. 2011), over the version's index: each new row
+ * is compared with the rows of its nprobe nearest cells (the nprobe the run calibrated for its own rows' recall),
+ * one cell range's cells objects at a time, ties by lower row as in the run.
+ */
+async function ivfNearest(ivf: VersionIvf, batch: FeatureMatrix, k: number): Promise<KnnResult> {
+  const { probes, width } = probeCells(ivf.model, batch, { nprobe: ivf.nprobe });
+  const byRange = rangeCells(ivf.ranges);
+  const rows = Int32Array.from({ length: batch.n }, (_, q) => q);
+  let lists = emptyKnnResult(batch.n, k);
+  for (let range = 0; range < ivf.ranges.count; range++) {
+    const inRange = probesInRange(probes, width, rows, range, ivf.ranges);
+    if (!inRange.probes.some((cell) => cell >= 0)) continue;
+    const parts = (await ivf.readRange(range)).map((part) => partCells(ivf.model, byRange, range, part));
+    if (parts.length > 0) lists = ivfSearch(batch, inRange.probes, parts, k, { continuing: lists });
+  }
+  return lists;
+}
+
+function rowsWithShortLists({ n, k, indices }: KnnResult): number[] {
+  const short: number[] = [];
+  for (let q = 0; q < n; q++) if (indices[q * k + k - 1] < 0) short.push(q);
+  return short;
 }

@@ -1,10 +1,14 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LatestVersion, VersionRecord } from '../../../lib/pipeline/datasets/datasetVersions.ts';
 import type { RunReport } from '../../../lib/pipeline/outputs/runReport.ts';
 import { blobRows, csvText } from '../../pipeline/support/datasets.ts';
+import { spawnCli } from '../../pipeline/support/pipelineHarness.ts';
 import { getText, putText, runsOfDataset, uniqueDataset, waitForRun } from './support/bucketRuns.ts';
 import type { PrivateStack } from './support/privateStack.ts';
-import { provisionRetrainStack, retrainDataset } from './support/retrainStack.ts';
+import { cliEnv, provisionRetrainStack, retrainDataset } from './support/retrainStack.ts';
 import { stopAllWorkers } from './support/workerProcess.ts';
 
 /**
@@ -73,6 +77,28 @@ describe('pseudolabel retrain on LocalStack', () => {
     expect(await getText(stack.s3, stack.bucket, `datasets/${dataset}/versions/2/labels.csv`)).toBe(
       await getText(stack.s3, stack.bucket, `runs/${one.stdout}/output/labels.csv`),
     );
+  });
+
+  it('predict reads a version on the bucket: by its directory and by the dataset directory, the same labels', async () => {
+    // Prepare: 20 new rows, unlabelled, in a local file
+    const dir = await mkdtemp(join(tmpdir(), 'predict-s3-'));
+    const input = join(dir, 'new.csv');
+    await writeFile(input, csvText(blobRows({ n: 20, d: 4, seed: 99 }).map((row) => ({ ...row, label: null }))));
+    const predict = (model: string, out: string) =>
+      spawnCli(['predict', '--model', model, '--input', input, '--out', join(dir, out)], dir, cliEnv(stack));
+
+    // Act
+    const byVersion = await predict(`s3://${stack.bucket}/datasets/${dataset}/versions/2`, 'v');
+    const byDataset = await predict(`s3://${stack.bucket}/datasets/${dataset}/`, 'd');
+
+    // Assess
+    expect(byVersion.code, byVersion.stderr).toBe(0);
+    expect(byDataset.code, byDataset.stderr).toBe(0);
+    const labels = await readFile(join(dir, 'v/labels.csv'), 'utf8');
+    expect(labels.trimEnd().split('\n')).toHaveLength(21);
+    expect(labels).toContain(',predicted');
+    expect(await readFile(join(dir, 'd/labels.csv'), 'utf8')).toBe(labels);
+    await rm(dir, { recursive: true, force: true });
   });
 
   it('two retrains over successive changes, both in flight, publish two distinct versions', async () => {

@@ -18,14 +18,23 @@ export async function provisionRetrainStack(): Promise<PrivateStack> {
   return stack;
 }
 
-/** `pseudolabel retrain <dataset> --store s3://<bucket>` against the stack: its exit code and output (trimmed). */
-export async function retrainDataset(stack: PrivateStack, dataset: string): Promise<SpawnResult> {
-  const retrained = await spawnCli(['retrain', dataset, '--store', `s3://${stack.bucket}`], process.cwd(), {
+/** The environment of a `pseudolabel` command against the stack (LocalStack's endpoint and test credentials). */
+export function cliEnv(stack: PrivateStack): NodeJS.ProcessEnv {
+  return {
     ...stack.workerEnv(),
     AWS_ENDPOINT_URL: stack.endpoint,
     AWS_ACCESS_KEY_ID: 'test',
     AWS_SECRET_ACCESS_KEY: 'test',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  });
+  };
+}
+
+/** `pseudolabel retrain <dataset> --store s3://<bucket>` against the stack: its exit code and output (trimmed). */
+export async function retrainDataset(stack: PrivateStack, dataset: string): Promise<SpawnResult> {
+  const retrained = await spawnCli(
+    ['retrain', dataset, '--store', `s3://${stack.bucket}`],
+    process.cwd(),
+    cliEnv(stack),
+  );
   return { ...retrained, stdout: retrained.stdout.trim() };
 }
