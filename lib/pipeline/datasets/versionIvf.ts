@@ -2,10 +2,9 @@ import { NotFoundError } from '../../adapters/errors.ts';
 import type { ObjectStore } from '../../adapters/objectStore.ts';
 import type { CellRanges } from '../../graph/ivf/cellRanges.ts';
 import type { IvfModel } from '../../graph/ivf/ivfModel.ts';
-import { mapConcurrently } from '../concurrentRequests.ts';
 import { INDEX_FORMAT, indexKeys, objectsAt, type VersionIndex } from '../incremental/versionIndex.ts';
 import { readJson } from '../jsonObjects.ts';
-import { type RangeCellsPart, readCellsObject, readIvfTrainingObject } from '../neighbors/ivfObjects.ts';
+import { type RangeCellsPart, readIvfTrainingObject, readProbedCellsAt } from '../neighbors/ivfObjects.ts';
 import { datasetKeys } from './datasetVersions.ts';
 
 /**
@@ -18,8 +17,11 @@ export interface VersionIvf {
   readonly model: IvfModel;
   readonly ranges: CellRanges;
   readonly nprobe: number;
-  /** Range `range`'s cells objects of every shard with rows. */
-  readonly readRange: (range: number) => Promise<RangeCellsPart[]>;
+  /**
+   * Range `range`'s rows in the wanted cells (`wanted[i]` = 1 for the range's i-th cell, ascending), one part per
+   * shard with rows: ranged reads of its cells objects (readProbedCellsAt), not whole objects.
+   */
+  readonly readRange: (range: number, wanted: Uint8Array) => Promise<RangeCellsPart[]>;
 }
 
 /**
@@ -50,10 +52,13 @@ export async function openVersionIvf(
     model,
     ranges,
     nprobe,
-    readRange: (range) =>
-      mapConcurrently(shards, (shard) => {
-        const at = objectsAt(index, version, shard, 'cells');
-        return readCellsObject(datasetStore, inDataset(indexKeys.rangeCells(dataset, at.version, range, at.shard)));
-      }),
+    readRange: (range, wanted) =>
+      readProbedCellsAt(
+        datasetStore,
+        shards.map((shard) => {
+          const at = objectsAt(index, version, shard, 'cells');
+          return { key: inDataset(indexKeys.rangeCells(dataset, at.version, range, at.shard)), wanted };
+        }),
+      ),
   };
 }

@@ -236,17 +236,21 @@ export async function predictProba(
 /**
  * The k nearest model rows of each new row by IVF (Jegou et al. 2011), over the version's index: each new row
  * is compared with the rows of its nprobe nearest cells (the nprobe the run calibrated for its own rows' recall),
- * one cell range's cells objects at a time, ties by lower row as in the run.
+ * one cell range at a time, reading only the probed cells of its cells objects, ties by lower row as in the run.
  */
 async function ivfNearest(ivf: VersionIvf, batch: FeatureMatrix, k: number): Promise<KnnResult> {
   const { probes, width } = probeCells(ivf.model, batch, { nprobe: ivf.nprobe });
   const byRange = rangeCells(ivf.ranges);
   const rows = Int32Array.from({ length: batch.n }, (_, q) => q);
   let lists = emptyKnnResult(batch.n, k);
+  const probed = new Uint8Array(ivf.model.nlist);
+  for (const cell of probes) if (cell >= 0) probed[cell] = 1;
   for (let range = 0; range < ivf.ranges.count; range++) {
+    const cells = byRange.cells.subarray(byRange.starts[range], byRange.starts[range + 1]);
+    const wanted = Uint8Array.from(cells, (cell) => probed[cell]);
+    if (!wanted.includes(1)) continue;
     const inRange = probesInRange(probes, width, rows, range, ivf.ranges);
-    if (!inRange.probes.some((cell) => cell >= 0)) continue;
-    const parts = (await ivf.readRange(range)).map((part) => partCells(ivf.model, byRange, range, part));
+    const parts = (await ivf.readRange(range, wanted)).map((part) => partCells(ivf.model, byRange, range, part));
     if (parts.length > 0) lists = ivfSearch(batch, inRange.probes, parts, k, { continuing: lists });
   }
   return lists;

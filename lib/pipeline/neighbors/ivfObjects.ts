@@ -296,19 +296,28 @@ export type ProbedCellsPart = RangeCellsPart & { readonly objectOffsets: Int32Ar
  * run of adjacent wanted cells, every request of all the objects REQUESTS_AT_ONCE at a time. A neighbors task
  * reads the ranges its queries probe so: only the cells they probe, not whole objects.
  */
-export async function readProbedCells(
+export function readProbedCells(
   ctx: StageContext,
   runId: string,
   requests: readonly ProbedCellsRequest[],
   codes?: Int16Codes,
 ): Promise<ProbedCellsPart[]> {
-  const indexes = await mapConcurrently(requests, async ({ range, shard, wanted }) => {
-    const key = keys.rangeCells(runId, range, shard);
+  const keyed = requests.map(({ range, shard, wanted }) => ({ key: keys.rangeCells(runId, range, shard), wanted }));
+  return readProbedCellsAt(ctx.store, keyed, codes);
+}
+
+/** readProbedCells of cells objects by their keys (a run's, or a dataset version's index: predict). */
+export async function readProbedCellsAt(
+  store: ObjectStore,
+  requests: readonly { readonly key: string; readonly wanted: Uint8Array }[],
+  codes?: Int16Codes,
+): Promise<ProbedCellsPart[]> {
+  const indexes = await mapConcurrently(requests, async ({ key, wanted }) => {
     const lengths = indexByteLengths(wanted.length);
-    const leading = await ctx.store.getRange(key, 0, packedDataStart(lengths));
+    const leading = await store.getRange(key, 0, packedDataStart(lengths));
     const index = cellsIndex(leading, wanted.length);
     if (index === undefined)
-      throw new RangeError(`${ctx.store.describe(key)} is not a cells object of ${wanted.length} cells`);
+      throw new RangeError(`${store.describe(key)} is not a cells object of ${wanted.length} cells`);
     return { key, ...index };
   });
   const planned = requests.map(({ wanted }, p) => {
@@ -325,10 +334,10 @@ export async function readProbedCells(
     const { key, d, format, offsets, start } = indexes[part];
     const bytes = recordBytes(d, format);
     const [from, to] = [start + offsets[first] * bytes, start + offsets[end] * bytes];
-    const records = await ctx.store.getRange(key, from, to);
+    const records = await store.getRange(key, from, to);
     if (records.byteLength !== to - from) {
       throw new RangeError(
-        `${ctx.store.describe(key)}: bytes [${from}, ${to}) are past its end (${records.byteLength} read)`,
+        `${store.describe(key)}: bytes [${from}, ${to}) are past its end (${records.byteLength} read)`,
       );
     }
     const { wanted } = requests[part];
