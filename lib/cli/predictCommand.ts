@@ -68,7 +68,9 @@ async function openIndex(
 ): Promise<VersionIvf | undefined> {
   const version = await readOptional<VersionRecord>(store, `${prefix}version.json`);
   if (version === undefined) return undefined;
-  const datasetStore = isDatasetDir ? store : storeFromUrl(twoLevelsUp(location));
+  if (isDatasetDir) return openVersionIvf(store, version.dataset, version.version);
+  // A version directory: its dataset's directory is two levels up, unless it was copied out of it.
+  const datasetStore = storeFromUrl(twoLevelsUp(location));
   const kept = await readOptional<VersionRecord>(datasetStore, `versions/${version.version}/version.json`);
   if (kept?.runId !== version.runId) return undefined;
   return openVersionIvf(datasetStore, version.dataset, version.version);

@@ -243,27 +243,25 @@ export async function writeRangeCells(
  * A whole cells object: every cell's rows, with their nearest cells (a neighbors task's queries), and code words
  * under `codes` (the run's, from model.bin; none without).
  */
-export function readRangeCells(
+export async function readRangeCells(
   ctx: StageContext,
   runId: string,
   range: number,
   shard: number,
   codes?: Int16Codes,
 ): Promise<RangeCellsPart> {
-  return readCellsObject(ctx.store, keys.rangeCells(runId, range, shard), codes);
-}
-
-/** A whole cells object by its key (a run's, or a dataset version's index: predict). */
-export async function readCellsObject(store: ObjectStore, key: string, codes?: Int16Codes): Promise<RangeCellsPart> {
-  const [header, offsets, records, nearest] = unpackArrays(await store.get(key));
+  const key = keys.rangeCells(runId, range, shard);
+  const [header, offsets, records, nearest] = unpackArrays(await ctx.store.get(key));
   if (header.length !== 3 || !readableFormat(header[0]) || !(records instanceof Uint8Array)) {
-    throw new RangeError(`${store.describe(key)} is not a cells object of this version (run the cells stage again)`);
+    throw new RangeError(
+      `${ctx.store.describe(key)} is not a cells object of this version (run the cells stage again)`,
+    );
   }
   const [format, nearestWidth, d] = header as Int32Array;
   const rows = emptyRows(offsets as Int32Array, d);
   if (records.byteLength !== rows.members.length * recordBytes(d, format)) {
     throw new RangeError(
-      `${store.describe(key)}: ${records.byteLength} bytes of records for ${rows.members.length} rows`,
+      `${ctx.store.describe(key)}: ${records.byteLength} bytes of records for ${rows.members.length} rows`,
     );
   }
   decodeRecords(records, d, format, rows, 0);
